@@ -1,0 +1,278 @@
+//! What a scan produces: findings (a rule matched) and diagnostics (input could not be judged).
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use crate::node::{Node, Pos, Value};
+use crate::path::FieldPath;
+use crate::resource::{ResourceId, Source};
+
+/// How bad a finding is. Ordered: `Info < Low < Medium < High < Critical`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "info" => Ok(Severity::Info),
+            "low" => Ok(Severity::Low),
+            "medium" => Ok(Severity::Medium),
+            "high" => Ok(Severity::High),
+            "critical" => Ok(Severity::Critical),
+            other => Err(format!(
+                "unknown severity `{other}` (expected critical, high, medium, low or info)"
+            )),
+        }
+    }
+}
+
+/// One step of a fix, in JSON Patch terms so that it can be applied to files and clusters alike.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PatchOp {
+    /// Set a field, creating parent mappings as needed.
+    Set { path: FieldPath, value: Json },
+    /// Remove a field or list item.
+    Remove { path: FieldPath },
+    /// Append an item to a list, creating the list as needed.
+    Append { path: FieldPath, value: Json },
+}
+
+impl PatchOp {
+    /// The RFC 6902 form.
+    pub fn to_json_patch(&self) -> Json {
+        match self {
+            PatchOp::Set { path, value } => {
+                serde_json::json!({"op": "add", "path": path.to_pointer(), "value": value})
+            }
+            PatchOp::Remove { path } => serde_json::json!({"op": "remove", "path": path.to_pointer()}),
+            PatchOp::Append { path, value } => {
+                serde_json::json!({"op": "add", "path": format!("{}/-", path.to_pointer()), "value": value})
+            }
+        }
+    }
+
+    /// Applies the step to a tree in memory; `false` when the path runs through a wrong type.
+    pub fn apply(&self, root: &mut Node) -> bool {
+        match self {
+            PatchOp::Set { path, value } => match root.lookup_mut_or_create(path) {
+                Some(slot) => {
+                    *slot = Node::from_json(value);
+                    true
+                }
+                None => false,
+            },
+            PatchOp::Remove { path } => root.remove(path),
+            PatchOp::Append { path, value } => match root.lookup_mut_or_create(path) {
+                Some(slot) => {
+                    if slot.is_null() {
+                        slot.value = Value::Seq(Vec::new());
+                    }
+                    match &mut slot.value {
+                        Value::Seq(items) => {
+                            items.push(Node::from_json(value));
+                            true
+                        }
+                        _ => false,
+                    }
+                }
+                None => false,
+            },
+        }
+    }
+}
+
+/// A fix: a short description and the patch that carries it out.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fix {
+    pub description: String,
+    pub ops: Vec<PatchOp>,
+}
+
+impl Fix {
+    pub fn new(description: impl Into<String>) -> Self {
+        Self {
+            description: description.into(),
+            ops: Vec::new(),
+        }
+    }
+
+    #[must_use]
+    pub fn set(mut self, path: FieldPath, value: Json) -> Self {
+        self.ops.push(PatchOp::Set { path, value });
+        self
+    }
+
+    #[must_use]
+    pub fn remove(mut self, path: FieldPath) -> Self {
+        self.ops.push(PatchOp::Remove { path });
+        self
+    }
+
+    #[must_use]
+    pub fn append(mut self, path: FieldPath, value: Json) -> Self {
+        self.ops.push(PatchOp::Append { path, value });
+        self
+    }
+
+    /// Applies every step; removals run last and from the highest list index down so that
+    /// earlier removals do not shift later ones.
+    pub fn apply(&self, root: &mut Node) -> bool {
+        let mut ok = true;
+        let (removes, others): (Vec<_>, Vec<_>) =
+            self.ops.iter().partition(|op| matches!(op, PatchOp::Remove { .. }));
+        for op in others {
+            ok &= op.apply(root);
+        }
+        let mut removes = removes;
+        removes.sort_by(|a, b| {
+            let (PatchOp::Remove { path: pa }, PatchOp::Remove { path: pb }) = (a, b) else {
+                return std::cmp::Ordering::Equal;
+            };
+            pb.cmp(pa)
+        });
+        for op in removes {
+            ok &= op.apply(root);
+        }
+        ok
+    }
+}
+
+/// Why a finding is not counted: an exception in the configuration or an inline annotation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suppression {
+    pub by: String,
+    pub reason: String,
+}
+
+/// One rule matched one field of one resource.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub code: &'static str,
+    pub slug: &'static str,
+    pub severity: Severity,
+    pub category: &'static str,
+    pub resource: ResourceId,
+    pub source: Source,
+    pub pos: Pos,
+    pub path: FieldPath,
+    pub message: String,
+    /// The offending value as evidence; `None` when the problem is a missing field, or when the
+    /// value could be a credential (never printed).
+    pub value: Option<String>,
+    pub fix: Option<Fix>,
+    pub suppressed: Option<Suppression>,
+}
+
+/// Where input could not be read or judged. The scan goes on; the exit code says it happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub file: Arc<str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<usize>,
+    pub level: DiagnosticLevel,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DiagnosticLevel {
+    /// The input was judged anyway (e.g. a duplicate key, last value used).
+    Warning,
+    /// Something could not be scanned.
+    Error,
+}
+
+impl Diagnostic {
+    pub fn error(file: impl Into<Arc<str>>, message: impl Into<String>) -> Self {
+        Self {
+            file: file.into(),
+            line: None,
+            column: None,
+            document: None,
+            level: DiagnosticLevel::Error,
+            message: message.into(),
+        }
+    }
+
+    #[must_use]
+    pub fn at(mut self, pos: Pos) -> Self {
+        if pos.is_known() {
+            self.line = Some(pos.line);
+            self.column = Some(pos.col);
+        }
+        self
+    }
+
+    #[must_use]
+    pub fn in_document(mut self, doc: usize) -> Self {
+        self.document = Some(doc);
+        self
+    }
+
+    #[must_use]
+    pub fn warning(mut self) -> Self {
+        self.level = DiagnosticLevel::Warning;
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(col) = self.column {
+                write!(f, ":{col}")?;
+            }
+        }
+        if let Some(doc) = self.document {
+            write!(f, " (document {})", doc + 1)?;
+        }
+        write!(f, ": {}: {}", match self.level {
+            DiagnosticLevel::Warning => "warning",
+            DiagnosticLevel::Error => "error",
+        }, self.message)
+    }
+}

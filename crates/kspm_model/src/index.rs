@@ -1,0 +1,93 @@
+//! Cross-resource facts, built once per scan: which PodDisruptionBudgets, ServiceAccounts,
+//! Namespaces... exist, so that a rule judging one object can consult the others.
+
+use std::collections::HashMap;
+
+use crate::node::Node;
+use crate::resource::Resource;
+
+/// Kinds kept in the index. Workloads are not: rules look them up by selector through the
+/// workload's own view, and keeping every workload twice would double memory on big scans.
+pub const INDEXED_KINDS: &[&str] = &[
+    "Namespace",
+    "ServiceAccount",
+    "PodDisruptionBudget",
+    "Service",
+    "NetworkPolicy",
+    "Ingress",
+];
+
+#[derive(Debug, Default)]
+pub struct Index<'a> {
+    by_kind: HashMap<&'a str, Vec<&'a Resource>>,
+}
+
+impl<'a> Index<'a> {
+    pub fn build(resources: impl IntoIterator<Item = &'a Resource>) -> Self {
+        let mut by_kind: HashMap<&'a str, Vec<&'a Resource>> = HashMap::new();
+        for r in resources {
+            if INDEXED_KINDS.contains(&r.kind()) {
+                by_kind.entry(r.kind()).or_default().push(r);
+            }
+        }
+        Self { by_kind }
+    }
+
+    pub fn of_kind(&self, kind: &str) -> &[&'a Resource] {
+        self.by_kind.get(kind).map_or(&[], Vec::as_slice)
+    }
+
+    /// Objects of a kind in a namespace (`None` namespace matches objects without one).
+    pub fn in_namespace<'s>(
+        &'s self,
+        kind: &str,
+        namespace: Option<&'s str>,
+    ) -> impl Iterator<Item = &'a Resource> + 's {
+        self.of_kind(kind)
+            .iter()
+            .copied()
+            .filter(move |r| r.namespace().unwrap_or("default") == namespace.unwrap_or("default"))
+    }
+
+    pub fn find(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&'a Resource> {
+        self.in_namespace(kind, namespace).find(|r| r.name() == name)
+    }
+}
+
+/// Whether a label selector (`matchLabels` / `matchExpressions`) selects a label set.
+/// An empty selector selects everything; a missing one selects nothing.
+pub fn selector_matches(selector: Option<&Node>, labels: Option<&Node>) -> bool {
+    let Some(selector) = selector else { return false };
+    let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Node::as_str);
+    if let Some(ml) = selector.get("matchLabels").and_then(Node::as_map) {
+        for e in ml {
+            if label(&e.key) != e.value.as_str() {
+                return false;
+            }
+        }
+    }
+    if let Some(exprs) = selector.get("matchExpressions").and_then(Node::as_seq) {
+        for expr in exprs {
+            let key = expr.get("key").and_then(Node::as_str).unwrap_or("");
+            let op = expr.get("operator").and_then(Node::as_str).unwrap_or("");
+            let values: Vec<&str> = expr
+                .get("values")
+                .and_then(Node::as_seq)
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(Node::as_str)
+                .collect();
+            let ok = match op {
+                "In" => label(key).is_some_and(|v| values.contains(&v)),
+                "NotIn" => label(key).is_none_or(|v| !values.contains(&v)),
+                "Exists" => label(key).is_some(),
+                "DoesNotExist" => label(key).is_none(),
+                _ => false,
+            };
+            if !ok {
+                return false;
+            }
+        }
+    }
+    true
+}

@@ -1,0 +1,22 @@
+//! The resource model every other kspm crate speaks.
+//!
+//! A manifest is parsed into a [`Node`] tree in which every value remembers its line and column,
+//! so that a finding can point at the offending field. Resources wrap a tree with their identity
+//! and origin; views ([`PodSpec`], [`Container`]) find pod specs wherever a kind keeps them.
+//! Nothing here does I/O: the engine reads files, this crate only interprets text.
+
+pub mod finding;
+pub mod index;
+pub mod node;
+pub mod path;
+pub mod resource;
+pub mod view;
+pub mod yaml;
+
+pub use finding::{Diagnostic, DiagnosticLevel, Finding, Fix, PatchOp, Severity, Suppression};
+pub use index::Index;
+pub use node::{Entry, Node, Pos, Value};
+pub use path::{FieldPath, Seg};
+pub use resource::{Resource, ResourceId, Source};
+pub use view::{Container, ContainerKind, PodSpec};
+pub use yaml::{Limits, ParseError, ParsedDoc};

@@ -1,0 +1,153 @@
+//! Field paths such as `spec.template.spec.containers[0].securityContext.privileged`.
+
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Seg {
+    Key(Box<str>),
+    Index(usize),
+}
+
+/// A path from a resource's root to one field. Rendered in the dotted form users know from
+/// `kubectl explain`; keys that contain dots or slashes (annotation names) are bracketed:
+/// `metadata.annotations["seccomp.security.alpha.kubernetes.io/pod"]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FieldPath(Vec<Seg>);
+
+impl FieldPath {
+    pub const fn root() -> Self {
+        Self(Vec::new())
+    }
+
+    pub fn segs(&self) -> &[Seg] {
+        &self.0
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// A new path with one key appended.
+    #[must_use]
+    pub fn key(&self, key: &str) -> Self {
+        let mut segs = self.0.clone();
+        segs.push(Seg::Key(key.into()));
+        Self(segs)
+    }
+
+    /// A new path with several keys appended.
+    #[must_use]
+    pub fn keys(&self, keys: &[&str]) -> Self {
+        let mut segs = self.0.clone();
+        segs.extend(keys.iter().map(|k| Seg::Key((*k).into())));
+        Self(segs)
+    }
+
+    #[must_use]
+    pub fn index(&self, index: usize) -> Self {
+        let mut segs = self.0.clone();
+        segs.push(Seg::Index(index));
+        Self(segs)
+    }
+
+    pub fn push_key(&mut self, key: &str) {
+        self.0.push(Seg::Key(key.into()));
+    }
+
+    pub fn push_index(&mut self, index: usize) {
+        self.0.push(Seg::Index(index));
+    }
+
+    pub fn split_last(&self) -> Option<(&Seg, FieldPath)> {
+        let (last, rest) = self.0.split_last()?;
+        Some((last, FieldPath(rest.to_vec())))
+    }
+
+    /// Parses the dotted form written by hand in tests and fixtures: `a.b[0].c`. Keys with dots
+    /// go in brackets and quotes: `metadata.annotations["a.b/c"]`.
+    pub fn parse(text: &str) -> Self {
+        let mut segs = Vec::new();
+        let mut rest = text;
+        while !rest.is_empty() {
+            if let Some(after) = rest.strip_prefix("[\"") {
+                let end = after.find("\"]").unwrap_or(after.len());
+                segs.push(Seg::Key(after[..end].into()));
+                rest = after.get(end + 2..).unwrap_or("");
+            } else if let Some(after) = rest.strip_prefix('[') {
+                let end = after.find(']').unwrap_or(after.len());
+                match after[..end].parse() {
+                    Ok(i) => segs.push(Seg::Index(i)),
+                    Err(_) => segs.push(Seg::Key(after[..end].into())),
+                }
+                rest = after.get(end + 1..).unwrap_or("");
+            } else {
+                let rest_trim = rest.strip_prefix('.').unwrap_or(rest);
+                let end = rest_trim.find(['.', '[']).unwrap_or(rest_trim.len());
+                if end > 0 {
+                    segs.push(Seg::Key(rest_trim[..end].into()));
+                }
+                rest = &rest_trim[end..];
+                if end == 0 && !rest.starts_with('[') {
+                    rest = rest.get(1..).unwrap_or("");
+                }
+            }
+        }
+        Self(segs)
+    }
+
+    /// RFC 6901 JSON pointer, for JSON Patch operations.
+    pub fn to_pointer(&self) -> String {
+        let mut out = String::new();
+        for seg in &self.0 {
+            out.push('/');
+            match seg {
+                Seg::Key(k) => out.push_str(&k.replace('~', "~0").replace('/', "~1")),
+                Seg::Index(i) => out.push_str(&i.to_string()),
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, seg) in self.0.iter().enumerate() {
+            match seg {
+                Seg::Key(k) if k.contains(['.', '/', '[', ']', ' ']) || k.is_empty() => {
+                    write!(f, "[\"{k}\"]")?;
+                }
+                Seg::Key(k) => {
+                    if i > 0 {
+                        f.write_str(".")?;
+                    }
+                    f.write_str(k)?;
+                }
+                Seg::Index(idx) => write!(f, "[{idx}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_dotted_form() {
+        for text in [
+            "spec.template.spec.containers[0].securityContext.privileged",
+            "metadata.annotations[\"container.apparmor.security.beta.kubernetes.io/app\"]",
+            "spec.volumes[2]",
+            "kind",
+        ] {
+            assert_eq!(FieldPath::parse(text).to_string(), text);
+        }
+    }
+
+    #[test]
+    fn pointer_escapes() {
+        let p = FieldPath::parse("metadata.annotations[\"a/b~c\"]");
+        assert_eq!(p.to_pointer(), "/metadata/annotations/a~1b~0c");
+    }
+}

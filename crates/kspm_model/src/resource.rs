@@ -1,0 +1,122 @@
+//! A Kubernetes object with its identity and where it came from.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::node::Node;
+
+/// Where a resource was read from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Source {
+    /// The file as the user named it (`-` for stdin, `cluster` for live objects).
+    pub file: Arc<str>,
+    /// 0-based document index in the file's stream.
+    pub doc: usize,
+    /// For rendered Helm/Kustomize output: the template the document came from (`# Source:`).
+    pub origin: Option<Arc<str>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResourceId {
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{}/{}/{}", self.kind, ns, self.name),
+            None => write!(f, "{}/{}", self.kind, self.name),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Resource {
+    pub id: ResourceId,
+    pub root: Node,
+    pub source: Source,
+}
+
+impl Resource {
+    /// Builds a resource from a parsed document; `Err` says what makes it not a Kubernetes object.
+    pub fn from_node(root: Node, source: Source) -> Result<Self, String> {
+        if root.as_map().is_none() {
+            return Err(format!(
+                "document is {}, not a mapping with apiVersion and kind",
+                root.type_name()
+            ));
+        }
+        let field = |name: &str| -> Result<String, String> {
+            match root.get(name) {
+                Some(n) => n
+                    .as_str()
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("`{name}` must be a non-empty string, found {}", n.type_name())),
+                None => Err(format!("missing `{name}`")),
+            }
+        };
+        let api_version = field("apiVersion")?;
+        let kind = field("kind")?;
+        let meta = root.get("metadata");
+        let name = meta
+            .and_then(|m| m.get("name").or_else(|| m.get("generateName")))
+            .and_then(Node::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let namespace = meta
+            .and_then(|m| m.get("namespace"))
+            .and_then(Node::as_str)
+            .map(str::to_owned);
+        Ok(Self {
+            id: ResourceId {
+                api_version,
+                kind,
+                namespace,
+                name,
+            },
+            root,
+            source,
+        })
+    }
+
+    pub fn kind(&self) -> &str {
+        &self.id.kind
+    }
+
+    pub fn api_version(&self) -> &str {
+        &self.id.api_version
+    }
+
+    /// The API group (`apps`, `networking.k8s.io`, or `""` for the core group).
+    pub fn group(&self) -> &str {
+        self.id.api_version.rsplit_once('/').map_or("", |(g, _)| g)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.id.name
+    }
+
+    pub fn namespace(&self) -> Option<&str> {
+        self.id.namespace.as_deref()
+    }
+
+    pub fn metadata(&self) -> Option<&Node> {
+        self.root.get("metadata")
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.root.at(&["metadata", "annotations", key]).and_then(Node::as_str)
+    }
+
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.root.at(&["metadata", "labels", key]).and_then(Node::as_str)
+    }
+
+    pub fn spec(&self) -> Option<&Node> {
+        self.root.get("spec")
+    }
+}

@@ -1,0 +1,547 @@
+//! Parses YAML (and JSON, a subset of it) into located [`Node`] trees.
+//!
+//! Built on granit-parser's event stream rather than a serde deserializer because kspm needs the
+//! position of every key and value, must survive hostile input (alias bombs, deep nesting,
+//! duplicate keys) with a diagnostic instead of a crash, and must keep going after a broken
+//! document in a multi-document stream.
+
+use std::collections::HashMap;
+
+use granit_parser::{Event, Options, Parser, ScalarStyle, Span};
+
+use crate::node::{Entry, Node, Pos, Value};
+
+/// Safety limits for untrusted input. The defaults are far above what real manifests need.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest file read, in bytes.
+    pub max_file_bytes: u64,
+    /// Deepest nesting of mappings and sequences.
+    pub max_depth: usize,
+    /// Most nodes that aliases (`*name`) may copy in one document; stops "billion laughs".
+    pub max_alias_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 64 * 1024 * 1024,
+            max_depth: 100,
+            max_alias_nodes: 100_000,
+        }
+    }
+}
+
+/// One document of a stream that parsed.
+#[derive(Debug)]
+pub struct ParsedDoc {
+    /// 0-based position of the document in its stream.
+    pub index: usize,
+    pub root: Node,
+}
+
+/// A problem found while parsing; the document it names is dropped, the others are kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    pub doc_index: usize,
+    pub pos: Pos,
+    pub message: String,
+    /// A warning (such as a duplicate key) keeps the document; an error drops it.
+    pub fatal: bool,
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        pos: Pos,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<Entry>,
+        pos: Pos,
+        anchor: usize,
+        key: Option<(Box<str>, Pos)>,
+    },
+}
+
+struct Builder<'l> {
+    limits: &'l Limits,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, (Node, usize)>,
+    alias_budget: usize,
+    root: Option<Node>,
+    warnings: Vec<(Pos, String)>,
+}
+
+fn pos_of(span: &Span) -> Pos {
+    Pos::new(span.start.line() as u32, span.start.col() as u32 + 1)
+}
+
+fn count_nodes(node: &Node) -> usize {
+    1 + match &node.value {
+        Value::Seq(items) => items.iter().map(count_nodes).sum(),
+        Value::Map(entries) => entries.iter().map(|e| count_nodes(&e.value)).sum(),
+        _ => 0,
+    }
+}
+
+impl<'l> Builder<'l> {
+    fn new(limits: &'l Limits) -> Self {
+        Self {
+            limits,
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            alias_budget: limits.max_alias_nodes,
+            root: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn reset(&mut self) {
+        self.stack.clear();
+        self.anchors.clear();
+        self.alias_budget = self.limits.max_alias_nodes;
+        self.root = None;
+        self.warnings.clear();
+    }
+
+    fn open(&mut self, frame: Frame, pos: Pos) -> Result<(), (Pos, String)> {
+        if self.stack.len() >= self.limits.max_depth {
+            return Err((
+                pos,
+                format!(
+                    "nesting deeper than {} levels (raise limits.max_depth to accept it)",
+                    self.limits.max_depth
+                ),
+            ));
+        }
+        self.stack.push(frame);
+        Ok(())
+    }
+
+    fn remember(&mut self, anchor: usize, node: &Node) {
+        if anchor != 0 {
+            self.anchors.insert(anchor, (node.clone(), count_nodes(node)));
+        }
+    }
+
+    /// Places a finished node: a document root, a sequence item, or a mapping value.
+    fn place(&mut self, node: Node, key_text: Option<(&str, ScalarStyle)>) {
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                entries,
+                key,
+                pos: map_pos,
+                ..
+            }) => match key.take() {
+                None => {
+                    // This node is a key. Keys are kept as written (Kubernetes' decoder turns
+                    // them into JSON object keys, i.e. strings).
+                    let text: Box<str> = match (key_text, &node.value) {
+                        (Some((raw, _)), _) => raw.into(),
+                        (None, _) => node.evidence().into(),
+                    };
+                    *key = Some((text, node.pos));
+                }
+                Some((k, key_pos)) => {
+                    if &*k == "<<" && matches!(node.value, Value::Map(_) | Value::Seq(_)) {
+                        merge_into(entries, node);
+                        return;
+                    }
+                    if let Some(existing) = entries.iter_mut().find(|e| e.key == k) {
+                        // An entry that came in through a merge key sits before the mapping
+                        // itself; overriding it is the point of merging, not a duplicate.
+                        let merged = existing.key_pos < *map_pos;
+                        if !merged {
+                            self.warnings.push((
+                            key_pos,
+                            format!(
+                                "duplicate key `{k}` (first at line {}); the last value is used, as the API server would",
+                                existing.key_pos.line
+                            ),
+                            ));
+                        }
+                        existing.value = node;
+                        existing.key_pos = key_pos;
+                    } else {
+                        entries.push(Entry {
+                            key: k,
+                            key_pos,
+                            value: node,
+                        });
+                    }
+                }
+            },
+        }
+    }
+
+    fn event(&mut self, event: Event<'_>, span: &Span) -> Result<(), (Pos, String)> {
+        let pos = pos_of(span);
+        match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                let is_key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
+                let tag_suffix = tag.as_ref().and_then(|t| t.core_suffix().map(str::to_owned));
+                let value = resolve_scalar(&text, style, tag_suffix.as_deref());
+                let node = Node::new(value, pos);
+                self.remember(anchor, &node);
+                if is_key {
+                    self.place(node, Some((&text, style)));
+                } else {
+                    self.place(node, None);
+                }
+            }
+            Event::SequenceStart(_, anchor, _) => self.open(
+                Frame::Seq {
+                    items: Vec::new(),
+                    pos,
+                    anchor,
+                },
+                pos,
+            )?,
+            Event::MappingStart(_, anchor, _) => self.open(
+                Frame::Map {
+                    entries: Vec::new(),
+                    pos,
+                    anchor,
+                    key: None,
+                },
+                pos,
+            )?,
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (node, anchor) = match self.stack.pop() {
+                    Some(Frame::Seq { items, pos, anchor }) => {
+                        (Node::new(Value::Seq(items), pos), anchor)
+                    }
+                    Some(Frame::Map {
+                        entries,
+                        pos,
+                        anchor,
+                        ..
+                    }) => (Node::new(Value::Map(entries), pos), anchor),
+                    None => return Err((pos, "unbalanced collection end".into())),
+                };
+                self.remember(anchor, &node);
+                self.place(node, None);
+            }
+            Event::Alias(id) => {
+                let Some((node, size)) = self.anchors.get(&id) else {
+                    return Err((pos, "alias to an unknown anchor".into()));
+                };
+                if *size > self.alias_budget {
+                    return Err((
+                        pos,
+                        format!(
+                            "aliases expand to more than {} nodes (an alias bomb?); raise limits.max_alias_nodes to accept it",
+                            self.limits.max_alias_nodes
+                        ),
+                    ));
+                }
+                self.alias_budget -= size;
+                let mut copy = node.clone();
+                copy.pos = pos;
+                self.place(copy, None);
+            }
+            Event::UnresolvedAlias(name) => {
+                return Err((pos, format!("alias `*{name}` has no anchor")));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// `<<: *base` merge keys: entries of the merged mapping(s) that the mapping does not set itself.
+fn merge_into(entries: &mut Vec<Entry>, node: Node) {
+    let sources = match node.value {
+        Value::Map(m) => vec![m],
+        Value::Seq(items) => items
+            .into_iter()
+            .filter_map(|n| match n.value {
+                Value::Map(m) => Some(m),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    for source in sources {
+        for entry in source {
+            if !entries.iter().any(|e| e.key == entry.key) {
+                entries.push(entry);
+            }
+        }
+    }
+}
+
+/// Resolves a scalar like sigs.k8s.io/yaml (go-yaml v2, YAML 1.1 booleans and octals) does, so a
+/// rule sees `privileged: yes` as the `true` the API server would store.
+fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
+    match tag {
+        Some("str") => return Value::Str(text.into()),
+        Some("null") => return Value::Null,
+        Some("bool") => {
+            if let Some(b) = parse_bool(text) {
+                return Value::Bool(b);
+            }
+        }
+        Some("int") => {
+            if let Some(i) = parse_int(text) {
+                return Value::Int(i);
+            }
+        }
+        Some("float") => {
+            if let Some(f) = parse_float(text) {
+                return Value::Float(f);
+            }
+        }
+        _ => {}
+    }
+    if style != ScalarStyle::Plain {
+        return Value::Str(text.into());
+    }
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        _ => {}
+    }
+    if let Some(b) = parse_bool(text) {
+        return Value::Bool(b);
+    }
+    if let Some(i) = parse_int(text) {
+        return Value::Int(i);
+    }
+    if let Some(f) = parse_float(text) {
+        return Value::Float(f);
+    }
+    Value::Str(text.into())
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    match text {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            Some(true)
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            Some(false)
+        }
+        _ => None,
+    }
+}
+
+fn parse_int(text: &str) -> Option<i64> {
+    let (neg, body) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if body.is_empty() || !body.as_bytes()[0].is_ascii_digit() {
+        return None;
+    }
+    let body = body.replace('_', "");
+    let value = if let Some(hex) = body.strip_prefix("0x") {
+        i64::from_str_radix(hex, 16).ok()?
+    } else if let Some(oct) = body.strip_prefix("0o") {
+        i64::from_str_radix(oct, 8).ok()?
+    } else if let Some(bin) = body.strip_prefix("0b") {
+        i64::from_str_radix(bin, 2).ok()?
+    } else if body.len() > 1 && body.starts_with('0') {
+        i64::from_str_radix(&body[1..], 8).ok()?
+    } else {
+        if !body.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        body.parse().ok()?
+    };
+    Some(if neg { -value } else { value })
+}
+
+fn parse_float(text: &str) -> Option<f64> {
+    match text {
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Some(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return Some(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Some(f64::NAN),
+        _ => {}
+    }
+    let first = *text.as_bytes().first()?;
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return None;
+    }
+    if !text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'_'))
+    {
+        return None;
+    }
+    if !text.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.replace('_', "").parse().ok()
+}
+
+/// Parses a stream of YAML documents. Documents that fail are reported and skipped; the rest
+/// are returned. Empty documents (only comments, or a bare `---`) are dropped silently.
+pub fn parse_stream(src: &str, limits: &Limits) -> (Vec<ParsedDoc>, Vec<ParseError>) {
+    let mut options = Options::default();
+    let depth = limits.max_depth.min(usize::from(u16::MAX));
+    options.block_nesting_limit = depth + 1;
+    options.flow_nesting_limit = depth + 1;
+    let mut parser = Parser::new_from_str_with_options(src, options);
+    let mut docs = Vec::new();
+    let mut errors = Vec::new();
+    let mut builder = Builder::new(limits);
+    let mut doc_index = 0usize;
+    let mut in_doc = false;
+
+    loop {
+        let Some(next) = parser.next_event() else { break };
+        let failure = match next {
+            Ok((Event::StreamEnd, _)) => break,
+            Ok((Event::DocumentStart(..), _)) => {
+                builder.reset();
+                in_doc = true;
+                None
+            }
+            Ok((Event::DocumentEnd, _)) => {
+                for (pos, message) in builder.warnings.drain(..) {
+                    errors.push(ParseError {
+                        doc_index,
+                        pos,
+                        message,
+                        fatal: false,
+                    });
+                }
+                if let Some(root) = builder.root.take()
+                    && !root.is_null()
+                {
+                    docs.push(ParsedDoc {
+                        index: doc_index,
+                        root,
+                    });
+                }
+                doc_index += 1;
+                in_doc = false;
+                None
+            }
+            Ok((event, span)) => builder.event(event, &span).err(),
+            Err(e) => {
+                let m = e.marker();
+                Some((
+                    Pos::new(m.line() as u32, m.col() as u32 + 1),
+                    e.info().to_string(),
+                ))
+            }
+        };
+        if let Some((pos, message)) = failure {
+            errors.push(ParseError {
+                doc_index,
+                pos,
+                message,
+                fatal: true,
+            });
+            builder.reset();
+            if in_doc {
+                doc_index += 1;
+                in_doc = false;
+            }
+            match parser.proceed_next_document() {
+                Ok(true) => {}
+                Ok(false) | Err(_) => break,
+            }
+        }
+    }
+    (docs, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(src: &str) -> Node {
+        let (mut docs, errors) = parse_stream(src, &Limits::default());
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(docs.len(), 1);
+        docs.remove(0).root
+    }
+
+    #[test]
+    fn resolves_scalars_like_kubernetes() {
+        let n = one("a: yes\nb: \"yes\"\nc: 0755\nd: 1.5\ne: ~\nf: 10\ng: !!str 10\nh: -3\n");
+        assert_eq!(n.get("a").unwrap().as_bool(), Some(true));
+        assert_eq!(n.get("b").unwrap().as_str(), Some("yes"));
+        assert_eq!(n.get("c").unwrap().as_i64(), Some(0o755));
+        assert_eq!(n.get("d").unwrap().value, Value::Float(1.5));
+        assert!(n.get("e").unwrap().is_null());
+        assert_eq!(n.get("f").unwrap().as_i64(), Some(10));
+        assert_eq!(n.get("g").unwrap().as_str(), Some("10"));
+        assert_eq!(n.get("h").unwrap().as_i64(), Some(-3));
+    }
+
+    #[test]
+    fn keeps_positions() {
+        let n = one("kind: Pod\nspec:\n  hostPID: true\n");
+        let e = n.get("spec").unwrap().entry("hostPID").unwrap();
+        assert_eq!(e.key_pos, Pos::new(3, 3));
+        assert_eq!(e.value.pos, Pos::new(3, 12));
+    }
+
+    #[test]
+    fn multi_document_stream_survives_a_broken_document() {
+        let src = "a: 1\n---\nb: [1, 2\n---\nc: 3\n";
+        let (docs, errors) = parse_stream(src, &Limits::default());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].fatal);
+        let kept: Vec<usize> = docs.iter().map(|d| d.index).collect();
+        assert!(kept.contains(&0), "{kept:?}");
+        assert!(kept.contains(&2), "{kept:?}");
+    }
+
+    #[test]
+    fn alias_bomb_is_refused() {
+        let mut src = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        let mut prev = 'a';
+        for name in ['b', 'c', 'd', 'e', 'f', 'g', 'h'] {
+            src.push_str(&format!(
+                "{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+            ));
+            prev = name;
+        }
+        let (docs, errors) = parse_stream(&src, &Limits::default());
+        assert!(docs.is_empty());
+        assert!(errors[0].message.contains("alias bomb"), "{errors:?}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_crashed() {
+        let src = format!("{}1{}", "[".repeat(5000), "]".repeat(5000));
+        let (docs, errors) = parse_stream(&src, &Limits::default());
+        assert!(docs.is_empty());
+        assert!(!errors.is_empty());
+        let block: String = (0..3000).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+        let (docs, errors) = parse_stream(&block, &Limits::default());
+        assert!(docs.is_empty());
+        assert!(!errors.is_empty());
+    }
+
+    #[test]
+    fn duplicate_keys_warn_and_keep_the_last() {
+        let (docs, errors) = parse_stream("a: 1\na: 2\n", &Limits::default());
+        assert_eq!(docs[0].root.get("a").unwrap().as_i64(), Some(2));
+        assert_eq!(errors.len(), 1);
+        assert!(!errors[0].fatal);
+        assert_eq!(errors[0].pos.line, 2);
+    }
+
+    #[test]
+    fn merge_keys() {
+        let n = one("base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n");
+        let m = n.get("m").unwrap();
+        assert_eq!(m.get("x").unwrap().as_i64(), Some(1));
+        assert_eq!(m.get("y").unwrap().as_i64(), Some(3));
+    }
+
+    #[test]
+    fn json_with_tabs() {
+        let n = one("{\n\t\"kind\": \"Pod\",\n\t\"spec\": {\"hostPID\": true}\n}\n");
+        assert_eq!(n.get("kind").unwrap().as_str(), Some("Pod"));
+    }
+}
