@@ -201,6 +201,26 @@ pub struct Finding {
     pub suppressed: Option<Suppression>,
 }
 
+impl Finding {
+    /// Attaches a fix.
+    pub fn with_fix(&mut self, fix: Fix) -> &mut Self {
+        self.fix = Some(fix);
+        self
+    }
+
+    /// Drops the evidence value: for fields that may hold a credential.
+    pub fn hide_value(&mut self) -> &mut Self {
+        self.value = None;
+        self
+    }
+
+    /// Sets the evidence value explicitly (e.g. one item of a list rather than the whole list).
+    pub fn with_value(&mut self, value: impl Into<String>) -> &mut Self {
+        self.value = Some(value.into());
+        self
+    }
+}
+
 /// Where input could not be read or judged. The scan goes on; the exit code says it happened.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {

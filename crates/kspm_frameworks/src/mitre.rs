@@ -1,0 +1,29 @@
+//! MITRE ATT&CK for Containers (Enterprise ATT&CK v16, containers platform): techniques a
+//! misconfiguration makes available.
+
+use crate::{Control, Framework};
+
+pub const VERSION: &str = "v16";
+
+macro_rules! controls {
+    ($($name:ident = $id:literal, $title:literal;)*) => {
+        $(pub const $name: Control = Control { framework: Framework::Mitre, id: $id, title: $title };)*
+        pub const ALL: &[&Control] = &[$(&$name),*];
+    };
+}
+
+controls! {
+    ESCAPE_TO_HOST = "T1611", "Escape to Host";
+    DEPLOY_CONTAINER = "T1610", "Deploy Container";
+    CONTAINER_ADMIN_COMMAND = "T1609", "Container Administration Command";
+    UNSECURED_CREDENTIALS = "T1552", "Unsecured Credentials";
+    CONTAINER_API = "T1552.007", "Unsecured Credentials: Container API";
+    DISCOVERY = "T1613", "Container and Resource Discovery";
+    IMPLANT_IMAGE = "T1525", "Implant Internal Image";
+    RESOURCE_HIJACKING = "T1496", "Resource Hijacking";
+    ENDPOINT_DOS = "T1499", "Endpoint Denial of Service";
+    VALID_ACCOUNTS = "T1078", "Valid Accounts";
+    STEAL_TOKEN = "T1528", "Steal Application Access Token";
+    EXPLOIT_PUBLIC_APP = "T1190", "Exploit Public-Facing Application";
+    NETWORK_SNIFFING = "T1040", "Network Sniffing";
+}

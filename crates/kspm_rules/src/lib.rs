@@ -1,0 +1,28 @@
+//! The built-in rule library.
+//!
+//! A rule is one file under `src/rules/<category>/<slug>.rs`: a `declare_rule!` block whose doc
+//! comment is the rule's documentation page, and a check function. Its test cases sit beside it
+//! in `<slug>.cases.yaml`. The registry in `registry.rs` lists every rule explicitly; tests check
+//! that it matches the files on disk and that every rule's metadata is complete.
+//!
+//! Rules are infallible and do no I/O. They see one resource at a time (through a target view:
+//! the whole object, each pod spec, or each container) plus an index of the other resources.
+
+mod rule;
+pub mod registry;
+pub mod rules;
+mod run;
+
+pub use registry::{find_rule, rules};
+pub use rule::{Category, Check, KubeVersion, Reporter, Rule, RuleMeta, Settings};
+pub use run::{RuleSet, check_resource};
+
+/// What a rule file imports.
+#[allow(unused_imports)]
+pub(crate) mod prelude {
+    pub use crate::declare_rule;
+    pub use crate::rule::{Category, Check, Reporter, Rule, RuleMeta};
+    pub use kspm_frameworks::{cis, mitre, nsa, pss};
+    pub use kspm_model::{Container, FieldPath, Fix, Node, PodSpec, Resource, Severity, Value};
+    pub use serde_json::json;
+}

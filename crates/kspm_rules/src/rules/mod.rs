@@ -1,0 +1,7 @@
+//! One folder per category, one file per rule, its `.cases.yaml` beside it.
+
+pub mod deprecation;
+pub mod network;
+pub mod pod_security;
+pub mod secrets;
+pub mod workload;

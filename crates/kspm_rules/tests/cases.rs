@@ -1,0 +1,250 @@
+//! The shared harness for every rule's `<slug>.cases.yaml`, its documentation example, its fix,
+//! and a snapshot of what the user sees. Also the registry invariants.
+//!
+//! Update snapshots after an intended change with `INSTA_UPDATE=always cargo test -p kspm_rules`.
+
+use std::collections::{BTreeSet, HashSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use kspm_model::yaml::{Limits, parse_stream};
+use kspm_model::{Finding, Index, Node, Resource, Source};
+use kspm_rules::{KubeVersion, Rule, RuleSet, Settings, check_resource, rules};
+
+fn rules_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules")
+}
+
+/// `host-pid` → `src/rules/<category>/host_pid.rs`, found on disk.
+fn rule_file(rule: &Rule, ext: &str) -> PathBuf {
+    let stem = rule.meta.slug.replace('-', "_");
+    for entry in std::fs::read_dir(rules_dir()).unwrap() {
+        let candidate = entry.unwrap().path().join(format!("{stem}.{ext}"));
+        if candidate.exists() {
+            return candidate;
+        }
+    }
+    panic!("{}: no file {stem}.{ext} under src/rules/*/", rule.meta.code);
+}
+
+fn parse_resources(text: &str, label: &str) -> Vec<Resource> {
+    let (docs, errors) = parse_stream(text, &Limits::default());
+    assert!(errors.is_empty(), "{label}: manifest does not parse: {errors:?}");
+    docs.into_iter()
+        .map(|d| {
+            let source = Source {
+                file: "case.yaml".into(),
+                doc: d.index,
+                origin: None,
+            };
+            Resource::from_node(d.root, source).unwrap_or_else(|e| panic!("{label}: {e}"))
+        })
+        .collect()
+}
+
+fn run(rule: &'static Rule, resources: &[Resource], settings: &Settings) -> Vec<Finding> {
+    let set = RuleSet::new([rule]);
+    let index = Index::build(resources);
+    let mut findings = Vec::new();
+    for r in resources {
+        check_resource(&set, r, &index, settings, &mut findings);
+    }
+    findings
+}
+
+struct Case {
+    name: String,
+    manifest: String,
+    paths: Option<Vec<String>>,
+    settings: Settings,
+}
+
+fn read_cases(rule: &Rule) -> (Vec<Case>, Vec<Case>) {
+    let path = rule_file(rule, "cases.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (docs, errors) = parse_stream(&text, &Limits::default());
+    assert!(errors.is_empty(), "{}: {errors:?}", path.display());
+    let root = &docs[0].root;
+    let list = |key: &str| -> Vec<Case> {
+        root.get(key)
+            .and_then(Node::as_seq)
+            .unwrap_or(&[])
+            .iter()
+            .map(|c| {
+                let s = |k: &str| c.get(k).and_then(Node::as_str).map(str::to_owned);
+                let mut settings = Settings::default();
+                if let Some(v) = s("k8s_version") {
+                    settings.k8s_version = v.parse::<KubeVersion>().unwrap();
+                }
+                Case {
+                    name: s("name").unwrap_or_else(|| panic!("{}: case without name", path.display())),
+                    manifest: s("manifest").unwrap_or_else(|| panic!("{}: case without manifest", path.display())),
+                    paths: c.get("paths").and_then(Node::as_seq).map(|p| {
+                        p.iter().filter_map(Node::as_str).map(str::to_owned).collect()
+                    }),
+                    settings,
+                }
+            })
+            .collect()
+    };
+    (list("fail"), list("pass"))
+}
+
+fn render(case: &str, findings: &[Finding], out: &mut String) {
+    writeln!(out, "# {case}").unwrap();
+    for f in findings {
+        write!(out, "{} @ {}: {}", f.path, f.pos, f.message).unwrap();
+        if let Some(v) = &f.value {
+            write!(out, " [value: {v}]").unwrap();
+        }
+        writeln!(out).unwrap();
+        if let Some(fix) = &f.fix {
+            let ops: Vec<String> = fix.ops.iter().map(|o| o.to_json_patch().to_string()).collect();
+            writeln!(out, "  fix: {} {}", fix.description, ops.join(" ")).unwrap();
+        }
+    }
+}
+
+#[test]
+fn every_rule_passes_its_cases() {
+    let mut failures = Vec::new();
+    for &rule in rules() {
+        let code = rule.meta.code;
+        let (fail, pass) = read_cases(rule);
+        if fail.is_empty() || pass.is_empty() {
+            failures.push(format!("{code}: needs at least one fail and one pass case"));
+        }
+        let mut snapshot = String::new();
+        for case in &fail {
+            let resources = parse_resources(&case.manifest, &case.name);
+            let findings = run(rule, &resources, &case.settings);
+            if findings.is_empty() {
+                failures.push(format!("{code}: fail case `{}` produced no finding", case.name));
+                continue;
+            }
+            if let Some(expected) = &case.paths {
+                let got: BTreeSet<String> = findings.iter().map(|f| f.path.to_string()).collect();
+                let want: BTreeSet<String> = expected.iter().cloned().collect();
+                if got != want {
+                    failures.push(format!("{code}: fail case `{}`: paths {got:?}, expected {want:?}", case.name));
+                }
+            }
+            for f in &findings {
+                if !f.pos.is_known() {
+                    failures.push(format!("{code}: `{}`: finding without a line", case.name));
+                }
+            }
+            // Fixes: declared iff produced, and applying them makes the case pass.
+            let with_fix = findings.iter().filter(|f| f.fix.is_some()).count();
+            if rule.meta.has_fix {
+                if with_fix != findings.len() {
+                    failures.push(format!("{code}: declares a fix but `{}` has findings without one", case.name));
+                } else {
+                    let mut fixed = resources.clone();
+                    for r in &mut fixed {
+                        for f in findings.iter().filter(|f| f.resource == r.id) {
+                            if !f.fix.as_ref().unwrap().apply(&mut r.root) {
+                                failures.push(format!("{code}: `{}`: fix does not apply", case.name));
+                            }
+                        }
+                    }
+                    let after = run(rule, &fixed, &case.settings);
+                    if !after.is_empty() {
+                        failures.push(format!(
+                            "{code}: `{}`: still fails after its fix: {:?}",
+                            case.name,
+                            after.iter().map(|f| f.path.to_string()).collect::<Vec<_>>()
+                        ));
+                    }
+                }
+            } else if with_fix > 0 {
+                failures.push(format!("{code}: produces fixes but does not declare `fix: true`"));
+            }
+            render(&case.name, &findings, &mut snapshot);
+        }
+        for case in &pass {
+            let resources = parse_resources(&case.manifest, &case.name);
+            let findings = run(rule, &resources, &case.settings);
+            if !findings.is_empty() {
+                failures.push(format!(
+                    "{code}: pass case `{}` produced {:?}",
+                    case.name,
+                    findings.iter().map(|f| f.path.to_string()).collect::<Vec<_>>()
+                ));
+            }
+        }
+        let dir = rule_file(rule, "rs").parent().unwrap().join("snapshots");
+        insta::with_settings!({snapshot_path => dir, prepend_module_to_snapshot => false, omit_expression => true}, {
+            insta::assert_snapshot!(rule.meta.slug, snapshot);
+        });
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn every_documentation_example_triggers_its_rule() {
+    for &rule in rules() {
+        let example = rule.meta.doc_section("Example").unwrap_or_default();
+        let Some(start) = example.find("```yaml") else {
+            panic!("{}: the Example section has no ```yaml block", rule.meta.code);
+        };
+        let body = &example[start + 7..];
+        let yaml = &body[..body.find("```").expect("closing fence")];
+        let resources = parse_resources(yaml, rule.meta.code);
+        let findings = run(rule, &resources, &Settings::default());
+        assert!(!findings.is_empty(), "{}: its documentation example does not trigger it", rule.meta.code);
+    }
+}
+
+#[test]
+fn registry_metadata_is_complete_and_unique() {
+    let mut codes = HashSet::new();
+    let mut slugs = HashSet::new();
+    for &rule in rules() {
+        let m = &rule.meta;
+        assert!(codes.insert(m.code), "duplicate code {}", m.code);
+        assert!(slugs.insert(m.slug), "duplicate slug {}", m.slug);
+        let code_ok = m.code.len() == 5
+            && m.code[..2].bytes().all(|b| b.is_ascii_uppercase())
+            && m.code[2..].bytes().all(|b| b.is_ascii_digit());
+        assert!(code_ok, "{}: codes are two capitals and three digits", m.code);
+        assert!(
+            m.slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+            "{}: slug must be kebab-case",
+            m.code
+        );
+        for section in ["What it does", "Why is this bad?", "Remediation", "Example"] {
+            assert!(
+                m.doc_section(section).is_some_and(|s| !s.is_empty()),
+                "{}: documentation lacks `## {section}`",
+                m.code
+            );
+        }
+        for eq in m.equivalents {
+            assert!(eq.split_once(':').is_some_and(|(t, id)| !t.is_empty() && !id.is_empty()), "{}: equivalent `{eq}` is not tool:id", m.code);
+        }
+        assert!(!m.title.is_empty() && !m.title.ends_with('.'), "{}: title", m.code);
+    }
+}
+
+#[test]
+fn registry_lists_every_rule_file() {
+    let mut on_disk = BTreeSet::new();
+    for dir in std::fs::read_dir(rules_dir()).unwrap() {
+        let dir = dir.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(&dir).unwrap() {
+            let p = f.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            if let Some(stem) = name.strip_suffix(".rs")
+                && stem != "mod"
+            {
+                on_disk.insert(stem.replace('_', "-"));
+            }
+        }
+    }
+    let listed: BTreeSet<String> = rules().iter().map(|r| r.meta.slug.to_owned()).collect();
+    assert_eq!(on_disk, listed, "src/rules/*/*.rs and registry.rs disagree");
+}
