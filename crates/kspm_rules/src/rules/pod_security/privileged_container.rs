@@ -41,7 +41,7 @@ declare_rule! {
         category: PodSecurity,
         check: Check::Container(check),
         frameworks: [cis::C5_2_2, pss::BASELINE_PRIVILEGED, nsa::PRIVILEGED, mitre::ESCAPE_TO_HOST],
-        equivalents: ["checkov:CKV_K8S_16", "polaris:runAsPrivileged", "kube-score:container-security-context-privileged", "trivy:KSV017", "kubeaudit:privileged"],
+        equivalents: ["checkov:CKV_K8S_16", "polaris:runAsPrivileged", "kube-score:container-security-context-privileged", "trivy:KSV-0017", "kubeaudit:privileged"],
         fix: true,
         default: true,
     }
