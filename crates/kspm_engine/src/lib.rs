@@ -1,0 +1,14 @@
+//! The scan pipeline: find inputs, parse them, build the cross-resource index, run the enabled
+//! rules in parallel, apply exceptions and severity overrides, and return everything a report
+//! needs. Bad input never stops the scan: it becomes a [`Diagnostic`] and the rest goes on.
+
+pub mod config;
+pub mod exceptions;
+mod scan;
+pub mod source;
+
+pub use config::{Config, ConfigError};
+pub use scan::{ScanOptions, ScanResult, Selection, SelectionError, check_all, scan, select_rules};
+pub use source::Input;
+
+pub use kspm_model::Diagnostic;
