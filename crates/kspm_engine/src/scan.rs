@@ -69,6 +69,15 @@ pub struct ScanOptions {
     pub today: Option<Date>,
 }
 
+/// What is kept of a scanned object once its tree is dropped.
+#[derive(Clone, Debug)]
+pub struct Scanned {
+    pub id: kspm_model::ResourceId,
+    pub source: kspm_model::Source,
+    /// Whether it holds a pod spec (so pod and container rules judged it).
+    pub has_pod_spec: bool,
+}
+
 #[derive(Debug, Default)]
 pub struct ScanResult {
     /// Findings ordered worst first, then by file and line. Suppressed ones included, marked.
@@ -76,6 +85,8 @@ pub struct ScanResult {
     pub diagnostics: Vec<Diagnostic>,
     pub resources: usize,
     pub sources: usize,
+    /// Every object scanned, for formats that list passes too (JUnit).
+    pub scanned: Vec<Scanned>,
     pub rules: Vec<&'static Rule>,
 }
 
@@ -193,9 +204,18 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
             .then_with(|| a.code.cmp(b.code))
     });
     diagnostics.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
+    let scanned = resources
+        .iter()
+        .map(|r| Scanned {
+            id: r.id.clone(),
+            source: r.source.clone(),
+            has_pod_spec: !kspm_model::view::pod_specs(r).is_empty(),
+        })
+        .collect();
     ScanResult {
         findings,
         diagnostics,
+        scanned,
         resources: resources.len(),
         sources,
         rules: opts.rules.clone(),

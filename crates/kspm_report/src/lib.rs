@@ -1,0 +1,53 @@
+//! Output formats. Each module turns a [`ScanResult`] into bytes; none of them decides what was
+//! found, only how it is shown.
+
+pub mod json;
+pub mod junit;
+pub mod sarif;
+pub mod table;
+
+use kspm_engine::ScanResult;
+use kspm_frameworks::Framework;
+use kspm_model::Finding;
+use kspm_rules::{Rule, find_rule};
+
+/// What every format needs besides the result itself.
+#[derive(Clone, Debug, Default)]
+pub struct ReportOptions {
+    /// Include suppressed findings (marked as such).
+    pub show_suppressed: bool,
+    /// Use ANSI colours (table only; the CLI decides from the terminal).
+    pub color: bool,
+}
+
+/// The findings a report shows.
+pub fn shown<'a>(result: &'a ScanResult, opts: &'a ReportOptions) -> impl Iterator<Item = &'a Finding> {
+    result
+        .findings
+        .iter()
+        .filter(move |f| opts.show_suppressed || f.suppressed.is_none())
+}
+
+pub(crate) fn rule_of(f: &Finding) -> &'static Rule {
+    find_rule(f.code).expect("findings come from registered rules")
+}
+
+/// `{"cis": [...], "pss": [...], "nsa": [...], "mitre": [...]}` for a rule.
+pub fn frameworks_json(rule: &Rule) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    for fw in Framework::ALL {
+        let ids: Vec<&str> = rule.meta.controls(fw).collect();
+        map.insert(fw.key().to_owned(), serde_json::json!(ids));
+    }
+    serde_json::Value::Object(map)
+}
+
+/// The remediation section of a rule's documentation, as one paragraph.
+pub fn remediation(rule: &Rule) -> String {
+    rule.meta
+        .doc_section("Remediation")
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,153 @@
+//! SARIF 2.1.0, for GitHub code scanning and other SARIF consumers. Rule metadata carries the
+//! rule's documentation as help; levels come from severity; `security-severity` lets GitHub rank
+//! the alerts.
+
+use std::collections::HashMap;
+
+use kspm_engine::ScanResult;
+use kspm_model::{DiagnosticLevel, Severity};
+use serde_json::{Value, json};
+
+use crate::{ReportOptions, frameworks_json, shown};
+
+const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+fn level(sev: Severity) -> &'static str {
+    match sev {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+/// GitHub's 0.0-10.0 scale: over 9 critical, 7-8.9 high, 4-6.9 medium, under 4 low.
+fn security_severity(sev: Severity) -> &'static str {
+    match sev {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+        Severity::Info => "1.0",
+    }
+}
+
+fn pascal(slug: &str) -> String {
+    slug.split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map_or_else(String::new, |f| f.to_uppercase().collect::<String>() + c.as_str())
+        })
+        .collect()
+}
+
+pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
+    let mut rule_index = HashMap::new();
+    let mut rules = Vec::new();
+    for (i, rule) in result.rules.iter().enumerate() {
+        let m = &rule.meta;
+        rule_index.insert(m.code, i);
+        let fw = frameworks_json(rule);
+        let mut tags = vec![json!("security"), json!("kubernetes"), json!(m.category.as_str())];
+        for (key, ids) in fw.as_object().into_iter().flatten() {
+            for id in ids.as_array().into_iter().flatten() {
+                tags.push(json!(format!("{key}:{}", id.as_str().unwrap_or(""))));
+            }
+        }
+        rules.push(json!({
+            "id": m.code,
+            "name": pascal(m.slug),
+            "shortDescription": { "text": m.title },
+            "fullDescription": { "text": m.doc_section("What it does").unwrap_or_default() },
+            "help": { "text": m.docs_text(), "markdown": m.docs_text() },
+            "defaultConfiguration": { "level": level(m.severity) },
+            "properties": {
+                "tags": tags,
+                "precision": "very-high",
+                "problem.severity": level(m.severity),
+                "security-severity": security_severity(m.severity),
+                "slug": m.slug,
+                "frameworks": fw,
+            },
+        }));
+    }
+    let results: Vec<Value> = shown(result, opts)
+        .map(|f| {
+            let mut region = json!({});
+            if f.pos.is_known() {
+                region = json!({ "startLine": f.pos.line, "startColumn": f.pos.col });
+            }
+            let mut physical = json!({ "artifactLocation": { "uri": uri(&f.source.file) } });
+            if f.pos.is_known() {
+                physical["region"] = region;
+            }
+            let mut r = json!({
+                "ruleId": f.code,
+                "level": level(f.severity),
+                "message": { "text": format!("{}: {}", f.resource, f.message) },
+                "locations": [{
+                    "physicalLocation": physical,
+                    "logicalLocations": [{
+                        "fullyQualifiedName": format!("{}.{}", f.resource, f.path),
+                        "kind": "member",
+                    }],
+                }],
+                "partialFingerprints": {
+                    "kspmFinding/v1": format!("{}|{}|{}", f.code, f.resource, f.path),
+                },
+                "properties": {
+                    "severity": f.severity,
+                    "path": f.path.to_string(),
+                    "security-severity": security_severity(f.severity),
+                },
+            });
+            if let Some(i) = rule_index.get(f.code) {
+                r["ruleIndex"] = json!(i);
+            }
+            if let Some(s) = &f.suppressed {
+                r["suppressions"] = json!([{ "kind": "external", "justification": format!("{} ({})", s.reason, s.by) }]);
+            }
+            r
+        })
+        .collect();
+    let notifications: Vec<Value> = result
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let mut loc = json!({ "physicalLocation": { "artifactLocation": { "uri": uri(&d.file) } } });
+            if let Some(line) = d.line {
+                loc["physicalLocation"]["region"] = json!({ "startLine": line, "startColumn": d.column.unwrap_or(1) });
+            }
+            json!({
+                "level": if d.level == DiagnosticLevel::Error { "error" } else { "warning" },
+                "message": { "text": d.message },
+                "locations": [loc],
+            })
+        })
+        .collect();
+    let doc = json!({
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "kspm",
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://example.invalid/kspm",
+                "rules": rules,
+            }},
+            "invocations": [{
+                "executionSuccessful": !result.has_errors(),
+                "toolExecutionNotifications": notifications,
+            }],
+            "results": results,
+        }],
+    });
+    let mut text = serde_json::to_string_pretty(&doc).expect("JSON values serialize");
+    text.push('\n');
+    text
+}
+
+/// A relative path stays relative (code scanning resolves it against the repository root).
+fn uri(file: &str) -> String {
+    let f = file.strip_prefix("./").unwrap_or(file);
+    f.replace(' ', "%20")
+}

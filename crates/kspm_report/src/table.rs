@@ -1,0 +1,113 @@
+//! The human report: worst first, grouped by severity, each finding with its resource, its
+//! place in the file, the evidence, and the fix.
+
+use std::fmt::Write as _;
+
+use anstyle::{AnsiColor, Effects, Style};
+use kspm_engine::ScanResult;
+use kspm_model::{DiagnosticLevel, Severity};
+
+use crate::{ReportOptions, remediation, rule_of, shown};
+
+fn severity_style(sev: Severity) -> Style {
+    let color = match sev {
+        Severity::Critical => AnsiColor::Magenta,
+        Severity::High => AnsiColor::Red,
+        Severity::Medium => AnsiColor::Yellow,
+        Severity::Low => AnsiColor::Blue,
+        Severity::Info => AnsiColor::Cyan,
+    };
+    Style::new().fg_color(Some(color.into())).effects(Effects::BOLD)
+}
+
+struct Painter(bool);
+
+impl Painter {
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.0 {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
+    let p = Painter(opts.color);
+    let dim = Style::new().effects(Effects::DIMMED);
+    let bold = Style::new().effects(Effects::BOLD);
+    let mut out = String::new();
+    for sev in Severity::ALL {
+        let group: Vec<_> = shown(result, opts).filter(|f| f.severity == sev).collect();
+        if group.is_empty() {
+            continue;
+        }
+        let heading = format!("{} ({})", sev.as_str().to_uppercase(), group.len());
+        let _ = writeln!(out, "{}", p.paint(severity_style(sev), &heading));
+        for f in group {
+            let rule = rule_of(f);
+            let _ = writeln!(
+                out,
+                "  {} {}  {}",
+                p.paint(bold, f.code),
+                f.slug,
+                p.paint(bold, &f.resource.to_string())
+            );
+            let mut location = f.source.file.to_string();
+            if f.pos.is_known() {
+                let _ = write!(location, ":{}", f.pos);
+            }
+            if let Some(t) = &f.source.origin {
+                let _ = write!(location, " ({t})");
+            }
+            let evidence = f.value.as_ref().map_or_else(String::new, |v| format!(" = {v}"));
+            let _ = writeln!(out, "    {}  {}{}", p.paint(dim, &location), f.path, evidence);
+            let _ = writeln!(out, "    {}", f.message);
+            let fix = f.fix.as_ref().map_or_else(|| remediation(rule), |fx| fx.description.clone());
+            if !fix.is_empty() {
+                let _ = writeln!(out, "    {} {}", p.paint(dim, "fix:"), fix);
+            }
+            if let Some(s) = &f.suppressed {
+                let _ = writeln!(out, "    {} {} — {}", p.paint(dim, "suppressed by"), s.by, s.reason);
+            }
+        }
+        out.push('\n');
+    }
+    if !result.diagnostics.is_empty() {
+        let _ = writeln!(out, "{}", p.paint(bold, &format!("INPUT PROBLEMS ({})", result.diagnostics.len())));
+        for d in &result.diagnostics {
+            let style = if d.level == DiagnosticLevel::Error { severity_style(Severity::High) } else { severity_style(Severity::Medium) };
+            let _ = writeln!(out, "  {}", p.paint(style, &d.to_string()));
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "{}", summary(result));
+    out
+}
+
+/// One line: "12 findings (1 critical, 2 high, ...) in 40 resources from 10 sources; ...".
+pub fn summary(result: &ScanResult) -> String {
+    let total = result.active().count();
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .map(|s| format!("{} {}", result.active().filter(|f| f.severity == *s).count(), s))
+        .collect();
+    let mut line = format!(
+        "{total} finding{} ({}) in {} resource{} from {} source{}",
+        if total == 1 { "" } else { "s" },
+        counts.join(", "),
+        result.resources,
+        if result.resources == 1 { "" } else { "s" },
+        result.sources,
+        if result.sources == 1 { "" } else { "s" },
+    );
+    let suppressed = result.suppressed();
+    if suppressed > 0 {
+        let _ = write!(line, "; {suppressed} suppressed (--show-suppressed lists them)");
+    }
+    let errors = result.diagnostics.iter().filter(|d| d.level == DiagnosticLevel::Error).count();
+    if errors > 0 {
+        let _ = write!(line, "; {errors} input error{}", if errors == 1 { "" } else { "s" });
+    }
+    line
+}
