@@ -1,6 +1,7 @@
 //! Output formats. Each module turns a [`ScanResult`] into bytes; none of them decides what was
 //! found, only how it is shown.
 
+pub mod docs;
 pub mod json;
 pub mod junit;
 pub mod sarif;
