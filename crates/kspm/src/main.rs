@@ -25,7 +25,11 @@ mod exit {
 }
 
 #[derive(Parser)]
-#[command(name = "kspm", version, about = "Kubernetes Security Posture Management: finds risky settings in manifests, with the evidence and the fix.")]
+#[command(
+    name = "kspm",
+    version,
+    about = "Kubernetes Security Posture Management: finds risky settings in manifests, with the evidence and the fix."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -115,7 +119,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK });
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
         }
     };
     let outcome = std::panic::catch_unwind(|| run(cli));
@@ -126,7 +134,9 @@ fn main() -> ExitCode {
             ExitCode::from(exit::USAGE)
         }
         Err(_) => {
-            eprintln!("kspm: internal error (a bug: please report it with the input that caused it)");
+            eprintln!(
+                "kspm: internal error (a bug: please report it with the input that caused it)"
+            );
             ExitCode::from(exit::USAGE)
         }
     }
@@ -134,7 +144,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<u8> {
     match cli.command {
-        Command::Scan(args) => run_scan(args),
+        Command::Scan(args) => run_scan(&args),
         Command::Rules { format } => {
             let text = match format {
                 ListFormat::Json => rules_json(),
@@ -162,8 +172,12 @@ fn print(text: &str) -> Result<()> {
     }
 }
 
-fn run_scan(args: ScanArgs) -> Result<u8> {
-    let paths = if args.paths.is_empty() { vec![".".to_owned()] } else { args.paths.clone() };
+fn run_scan(args: &ScanArgs) -> Result<u8> {
+    let paths = if args.paths.is_empty() {
+        vec![".".to_owned()]
+    } else {
+        args.paths.clone()
+    };
     let inputs: Vec<Input> = paths.iter().map(|p| Input::from_arg(p)).collect();
 
     let config_path = match &args.config {
@@ -179,7 +193,11 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     };
 
     let selection = Selection {
-        select: if args.select.is_empty() { config.select.clone() } else { Some(args.select.clone()) },
+        select: if args.select.is_empty() {
+            config.select.clone()
+        } else {
+            Some(args.select.clone())
+        },
         ignore: config.ignore.iter().chain(&args.ignore).cloned().collect(),
     };
     let selected = select_rules(&selection)?;
@@ -189,7 +207,10 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
         }
     }
     let settings = Settings {
-        k8s_version: args.k8s_version.or(config.k8s_version).unwrap_or(KubeVersion::LATEST),
+        k8s_version: args
+            .k8s_version
+            .or(config.k8s_version)
+            .unwrap_or(KubeVersion::LATEST),
     };
     let fail_on = args.fail_on.or(config.fail_on).unwrap_or(Severity::Low);
     let inline = !args.no_inline_exceptions && config.inline_exceptions.unwrap_or(true);
@@ -208,7 +229,9 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
         Color::Always => true,
         Color::Never => false,
         Color::Auto => {
-            args.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            args.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none()
         }
     };
     let ropts = ReportOptions {
@@ -273,7 +296,11 @@ fn rules_json() -> String {
 fn rules_table() -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let _ = writeln!(out, "{:<6} {:<36} {:<9} {:<16} {:<8} {:<4} TITLE", "CODE", "SLUG", "SEVERITY", "CATEGORY", "DEFAULT", "FIX");
+    let _ = writeln!(
+        out,
+        "{:<6} {:<36} {:<9} {:<16} {:<8} {:<4} TITLE",
+        "CODE", "SLUG", "SEVERITY", "CATEGORY", "DEFAULT", "FIX"
+    );
     for r in rules() {
         let m = &r.meta;
         let _ = writeln!(
@@ -288,6 +315,10 @@ fn rules_table() -> String {
             m.title
         );
     }
-    let _ = writeln!(out, "\n{} rules; `kspm explain <code|slug>` shows one.", rules().len());
+    let _ = writeln!(
+        out,
+        "\n{} rules; `kspm explain <code|slug>` shows one.",
+        rules().len()
+    );
     out
 }

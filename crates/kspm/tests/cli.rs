@@ -21,12 +21,20 @@ fn kspm_stdin(args: &[&str], input: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("kspm runs");
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn stdout(o: &Output) -> String {
@@ -49,13 +57,26 @@ fn scans_the_shipped_examples() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("PS004 privileged-container"), "{text}");
-    assert!(text.contains("examples/insecure-deployment.yaml:"), "{text}");
+    assert!(
+        text.contains("examples/insecure-deployment.yaml:"),
+        "{text}"
+    );
     assert!(text.lines().last().unwrap().contains("findings"), "{text}");
 }
 
 #[test]
 fn reads_stdin_and_points_at_the_line() {
-    let out = kspm_stdin(&["scan", "-", "--format", "json", "--select", "privileged-container"], PRIVILEGED_POD);
+    let out = kspm_stdin(
+        &[
+            "scan",
+            "-",
+            "--format",
+            "json",
+            "--select",
+            "privileged-container",
+        ],
+        PRIVILEGED_POD,
+    );
     assert_eq!(out.status.code(), Some(1));
     let v = json(&out);
     let f = &v["findings"][0];
@@ -72,13 +93,18 @@ fn reads_stdin_and_points_at_the_line() {
 #[test]
 fn exit_codes_tell_the_truth() {
     let dir = tempfile::tempdir().unwrap();
-    let clean = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: x}\ndata: {a: b}\n";
+    let clean =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: x}\ndata: {a: b}\n";
     std::fs::write(dir.path().join("clean.yaml"), clean).unwrap();
     let out = kspm(&["scan", "."], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 
     // Broken input next to good input: the good one is still scanned, and the exit code is 2.
-    std::fs::write(dir.path().join("broken.yaml"), "apiVersion: v1\nkind: [unclosed\n").unwrap();
+    std::fs::write(
+        dir.path().join("broken.yaml"),
+        "apiVersion: v1\nkind: [unclosed\n",
+    )
+    .unwrap();
     let out = kspm(&["scan", ".", "--format", "json"], dir.path());
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
     let v = json(&out);
@@ -91,16 +117,33 @@ fn exit_codes_tell_the_truth() {
     let out = kspm(&["scan", "."], dir.path());
     assert_eq!(out.status.code(), Some(1));
     // Below --fail-on: back to reporting the input error.
-    let out = kspm(&["scan", ".", "--select", "PS004", "--fail-on", "critical"], dir.path());
+    let out = kspm(
+        &["scan", ".", "--select", "PS004", "--fail-on", "critical"],
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(1));
     std::fs::remove_file(dir.path().join("broken.yaml")).unwrap();
-    let out = kspm(&["scan", ".", "--select", "host-pid", "--fail-on", "critical"], dir.path());
+    let out = kspm(
+        &["scan", ".", "--select", "host-pid", "--fail-on", "critical"],
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(0));
 
     // Usage errors: 3.
-    assert_eq!(kspm(&["scan", "--select", "no-such-rule"], dir.path()).status.code(), Some(3));
-    assert_eq!(kspm(&["scan", "--format", "xml"], dir.path()).status.code(), Some(3));
-    assert_eq!(kspm(&["explain", "nope"], dir.path()).status.code(), Some(3));
+    assert_eq!(
+        kspm(&["scan", "--select", "no-such-rule"], dir.path())
+            .status
+            .code(),
+        Some(3)
+    );
+    assert_eq!(
+        kspm(&["scan", "--format", "xml"], dir.path()).status.code(),
+        Some(3)
+    );
+    assert_eq!(
+        kspm(&["explain", "nope"], dir.path()).status.code(),
+        Some(3)
+    );
 }
 
 #[test]
@@ -109,12 +152,32 @@ fn wrong_types_and_bad_documents_are_diagnostics() {
     let out = kspm_stdin(&["scan", "-", "--format", "json"], input);
     let v = json(&out);
     let errors = v["errors"].as_array().unwrap();
-    let messages: Vec<&str> = errors.iter().map(|e| e["message"].as_str().unwrap()).collect();
-    assert!(messages.iter().any(|m| m.contains("privileged") && m.contains("must be a boolean")), "{messages:?}");
-    assert!(messages.iter().any(|m| m.contains("not a mapping")), "{messages:?}");
-    assert!(messages.iter().any(|m| m.contains("missing `apiVersion`")), "{messages:?}");
+    let messages: Vec<&str> = errors
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("privileged") && m.contains("must be a boolean")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("not a mapping")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("missing `apiVersion`")),
+        "{messages:?}"
+    );
     // The valid document after them is still judged.
-    assert!(v["findings"].as_array().unwrap().iter().any(|f| f["rule"] == "PS001"));
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "PS001")
+    );
     assert_eq!(out.status.code(), Some(1));
 }
 
@@ -122,7 +185,11 @@ fn wrong_types_and_bad_documents_are_diagnostics() {
 fn exceptions_from_config_and_annotations() {
     let dir = tempfile::tempdir().unwrap();
     let annotated = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: agent\n  namespace: ops\n  annotations:\n    kspm.io/ignore: host-pid\n    kspm.io/ignore-reason: node agent\nspec:\n  hostPID: true\n  containers: [{name: a, image: x:1}]\n";
-    std::fs::write(dir.path().join("pods.yaml"), format!("{PRIVILEGED_POD}---\n{annotated}")).unwrap();
+    std::fs::write(
+        dir.path().join("pods.yaml"),
+        format!("{PRIVILEGED_POD}---\n{annotated}"),
+    )
+    .unwrap();
     let config = "rules:\n  select: [host-pid, privileged-container]\nexceptions:\n  - rule: PS004\n    namespace: t\n    reason: legacy\n    owner: team-a\n    expires: 2099-01-01\n  - rule: host-pid\n    kind: Deployment\n    reason: old\n    expires: 2001-01-01\n";
     std::fs::write(dir.path().join("kspm.yaml"), config).unwrap();
 
@@ -131,18 +198,28 @@ fn exceptions_from_config_and_annotations() {
     assert_eq!(v["summary"]["findings"], 0, "{v}");
     assert_eq!(v["summary"]["suppressed"], 2);
     // The expired exception is reported, with its line in the config file.
-    let expired = v["errors"].as_array().unwrap().iter().find(|e| e["message"].as_str().unwrap().contains("expired"));
+    let expired = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["message"].as_str().unwrap().contains("expired"));
     assert_eq!(expired.expect("expired exception reported")["line"], 9);
     assert_eq!(out.status.code(), Some(0));
 
     // Owners cannot waive their own findings when annotations are switched off.
-    let out = kspm(&["scan", ".", "--format", "json", "--no-inline-exceptions"], dir.path());
+    let out = kspm(
+        &["scan", ".", "--format", "json", "--no-inline-exceptions"],
+        dir.path(),
+    );
     let v = json(&out);
     assert_eq!(v["summary"]["findings"], 1);
     assert_eq!(v["findings"][0]["rule"], "PS001");
     assert_eq!(out.status.code(), Some(1));
 
-    let out = kspm(&["scan", ".", "--show-suppressed", "--format", "json"], dir.path());
+    let out = kspm(
+        &["scan", ".", "--show-suppressed", "--format", "json"],
+        dir.path(),
+    );
     let v = json(&out);
     assert_eq!(v["findings"].as_array().unwrap().len(), 2);
     assert!(v["findings"][0]["suppressed"]["reason"].is_string());
@@ -154,28 +231,53 @@ fn bad_config_is_a_usage_error_with_lines() {
     std::fs::write(dir.path().join("kspm.yaml"), "rules:\n  selectt: [all]\n").unwrap();
     let out = kspm(&["scan", "."], dir.path());
     assert_eq!(out.status.code(), Some(3));
-    assert!(stderr(&out).contains("kspm.yaml:2:3: unknown key `selectt`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("kspm.yaml:2:3: unknown key `selectt`"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn sarif_is_valid_sarif_2_1_0() {
-    let out = kspm(&["scan", "examples", "--format", "sarif", "--select", "all"], &repo_root());
+    let out = kspm(
+        &["scan", "examples", "--format", "sarif", "--select", "all"],
+        &repo_root(),
+    );
     let v = json(&out);
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../../kspm_report/tests/sarif-schema-2.1.0.json")).unwrap();
-    let validator = jsonschema::options().should_validate_formats(true).build(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&v).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    let schema: serde_json::Value = serde_json::from_str(include_str!(
+        "../../kspm_report/tests/sarif-schema-2.1.0.json"
+    ))
+    .unwrap();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&v)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     let results = v["runs"][0]["results"].as_array().unwrap();
     assert!(!results.is_empty());
-    assert!(results[0]["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64().is_some());
-    let rule_count = v["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap().len();
+    assert!(
+        results[0]["locations"][0]["physicalLocation"]["region"]["startLine"]
+            .as_u64()
+            .is_some()
+    );
+    let rule_count = v["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .len();
     assert!(rule_count >= 2);
 }
 
 #[test]
 fn junit_has_a_case_per_rule_and_resource() {
-    let out = kspm_stdin(&["scan", "-", "--format", "junit", "--select", "PS001,PS004"], PRIVILEGED_POD);
+    let out = kspm_stdin(
+        &["scan", "-", "--format", "junit", "--select", "PS001,PS004"],
+        PRIVILEGED_POD,
+    );
     let xml = stdout(&out);
     assert!(xml.starts_with("<?xml"), "{xml}");
     assert_eq!(xml.matches("<testcase").count(), 2, "{xml}");
@@ -189,27 +291,52 @@ fn rules_and_explain() {
     let out = kspm(&["rules", "--format", "json"], &root);
     let v = json(&out);
     let list = v.as_array().unwrap();
-    assert!(list.iter().all(|r| r["frameworks"]["cis"].is_array() && r["code"].is_string()));
+    assert!(
+        list.iter()
+            .all(|r| r["frameworks"]["cis"].is_array() && r["code"].is_string())
+    );
     let out = kspm(&["explain", "host-pid"], &root);
     let text = stdout(&out);
-    assert!(text.contains("## Why is this bad?") && text.contains("5.2.3"), "{text}");
+    assert!(
+        text.contains("## Why is this bad?") && text.contains("5.2.3"),
+        "{text}"
+    );
     assert_eq!(out.status.code(), Some(0));
 }
 
 #[test]
 fn kustomize_directories_are_rendered_or_explained() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("kustomization.yaml"), "resources: [pod.yaml]\nnamespace: rendered\n").unwrap();
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        "resources: [pod.yaml]\nnamespace: rendered\n",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("pod.yaml"), PRIVILEGED_POD).unwrap();
-    let out = kspm(&["scan", ".", "--format", "json", "--select", "PS004"], dir.path());
+    let out = kspm(
+        &["scan", ".", "--format", "json", "--select", "PS004"],
+        dir.path(),
+    );
     let v = json(&out);
-    let have_tool = ["kustomize", "kubectl"].iter().any(|t| Command::new(t).arg("version").arg("--client").output().is_ok());
+    let have_tool = ["kustomize", "kubectl"].iter().any(|t| {
+        Command::new(t)
+            .arg("version")
+            .arg("--client")
+            .output()
+            .is_ok()
+    });
     if have_tool {
         // Rendered: the overlay's namespace is applied, so the finding comes from the render.
         assert_eq!(v["findings"][0]["resource"]["namespace"], "rendered", "{v}");
         assert_eq!(v["summary"]["resources"], 1);
     } else {
-        assert!(v["errors"][0]["message"].as_str().unwrap().contains("kustomize or kubectl"), "{v}");
+        assert!(
+            v["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("kustomize or kubectl"),
+            "{v}"
+        );
         assert_eq!(out.status.code(), Some(2));
     }
 }
@@ -219,7 +346,11 @@ fn helm_chart_without_helm_names_the_missing_tool() {
     let dir = tempfile::tempdir().unwrap();
     let chart = dir.path().join("chart");
     std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: demo\nversion: 0.1.0\n").unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: demo\nversion: 0.1.0\n",
+    )
+    .unwrap();
     std::fs::write(chart.join("templates/pod.yaml"), PRIVILEGED_POD).unwrap();
     std::fs::write(dir.path().join("other.yaml"), PRIVILEGED_POD).unwrap();
     // An empty PATH: helm cannot be found, the rest of the scan goes on.
@@ -230,7 +361,10 @@ fn helm_chart_without_helm_names_the_missing_tool() {
         .output()
         .unwrap();
     let v = json(&out);
-    assert!(v["errors"][0]["message"].as_str().unwrap().contains("helm"), "{v}");
+    assert!(
+        v["errors"][0]["message"].as_str().unwrap().contains("helm"),
+        "{v}"
+    );
     assert_eq!(v["errors"][0]["file"], "./chart");
     assert_eq!(v["summary"]["findings"], 1);
     assert_eq!(out.status.code(), Some(1));

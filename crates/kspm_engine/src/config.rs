@@ -74,7 +74,10 @@ pub const CONFIG_NAMES: &[&str] = &["kspm.yaml", "kspm.yml", ".kspm.yaml"];
 /// Finds `kspm.yaml` in a scanned directory.
 pub fn discover(root: &Path) -> Option<PathBuf> {
     let dir = if root.is_dir() { root } else { root.parent()? };
-    CONFIG_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file())
+    CONFIG_NAMES
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
 }
 
 struct Problems(Vec<(Pos, String)>);
@@ -91,7 +94,10 @@ impl Problems {
                 .filter_map(|i| {
                     let s = i.as_str().map(str::to_owned);
                     if s.is_none() {
-                        self.push(i.pos, format!("{what}: expected a string, found {}", i.type_name()));
+                        self.push(
+                            i.pos,
+                            format!("{what}: expected a string, found {}", i.type_name()),
+                        );
                     }
                     s
                 })
@@ -99,7 +105,13 @@ impl Problems {
             None => match node.as_str() {
                 Some(s) => vec![s.to_owned()],
                 None => {
-                    self.push(node.pos, format!("{what}: expected a list of strings, found {}", node.type_name()));
+                    self.push(
+                        node.pos,
+                        format!(
+                            "{what}: expected a list of strings, found {}",
+                            node.type_name()
+                        ),
+                    );
                     Vec::new()
                 }
             },
@@ -113,12 +125,19 @@ impl Problems {
                     if !allowed.contains(&&*e.key) {
                         self.push(
                             e.key_pos,
-                            format!("unknown key `{}` in {what} (expected one of: {})", e.key, allowed.join(", ")),
+                            format!(
+                                "unknown key `{}` in {what} (expected one of: {})",
+                                e.key,
+                                allowed.join(", ")
+                            ),
                         );
                     }
                 }
             }
-            None => self.push(node.pos, format!("{what} must be a mapping, found {}", node.type_name())),
+            None => self.push(
+                node.pos,
+                format!("{what} must be a mapping, found {}", node.type_name()),
+            ),
         }
     }
 }
@@ -143,11 +162,25 @@ impl Config {
         }
         let mut config = Config::default();
         let Some(root) = docs.first().map(|d| &d.root) else {
-            return if p.0.is_empty() { Ok(config) } else { Err(ConfigError { file: file.into(), problems: p.0 }) };
+            return if p.0.is_empty() {
+                Ok(config)
+            } else {
+                Err(ConfigError {
+                    file: file.into(),
+                    problems: p.0,
+                })
+            };
         };
         p.keys(
             root,
-            &["rules", "exceptions", "inline_exceptions", "fail_on", "k8s_version", "limits"],
+            &[
+                "rules",
+                "exceptions",
+                "inline_exceptions",
+                "fail_on",
+                "k8s_version",
+                "limits",
+            ],
             "the configuration",
         );
         if let Some(rules) = root.get("rules") {
@@ -166,8 +199,13 @@ impl Config {
                                 Some(Ok(s)) => {
                                     config.severity.insert(e.key.to_string(), (s, e.key_pos));
                                 }
-                                Some(Err(msg)) => p.push(e.value.pos, format!("rules.severity.{}: {msg}", e.key)),
-                                None => p.push(e.value.pos, format!("rules.severity.{}: expected a severity name", e.key)),
+                                Some(Err(msg)) => {
+                                    p.push(e.value.pos, format!("rules.severity.{}: {msg}", e.key));
+                                }
+                                None => p.push(
+                                    e.value.pos,
+                                    format!("rules.severity.{}: expected a severity name", e.key),
+                                ),
                             }
                         }
                     }
@@ -211,7 +249,11 @@ impl Config {
             }
         }
         if let Some(n) = root.get("limits") {
-            p.keys(n, &["max_file_bytes", "max_depth", "max_alias_nodes"], "`limits`");
+            p.keys(
+                n,
+                &["max_file_bytes", "max_depth", "max_alias_nodes"],
+                "`limits`",
+            );
             let mut limits = Limits::default();
             for (key, slot) in [
                 ("max_depth", &mut limits.max_depth),
@@ -235,7 +277,10 @@ impl Config {
         if p.0.is_empty() {
             Ok(config)
         } else {
-            Err(ConfigError { file: file.into(), problems: p.0 })
+            Err(ConfigError {
+                file: file.into(),
+                problems: p.0,
+            })
         }
     }
 }
@@ -244,7 +289,16 @@ fn parse_exception(item: &Node, p: &mut Problems) -> Option<Exception> {
     let before = p.0.len();
     p.keys(
         item,
-        &["rule", "rules", "kind", "namespace", "name", "reason", "owner", "expires"],
+        &[
+            "rule",
+            "rules",
+            "kind",
+            "namespace",
+            "name",
+            "reason",
+            "owner",
+            "expires",
+        ],
         "an exception",
     );
     let text = |p: &mut Problems, key: &str| -> Option<String> {
@@ -253,7 +307,13 @@ fn parse_exception(item: &Node, p: &mut Problems) -> Option<Exception> {
             kspm_model::Value::Str(s) => Some(s.to_string()),
             kspm_model::Value::Int(i) => Some(i.to_string()),
             _ => {
-                p.push(n.pos, format!("exception {key}: expected a string, found {}", n.type_name()));
+                p.push(
+                    n.pos,
+                    format!(
+                        "exception {key}: expected a string, found {}",
+                        n.type_name()
+                    ),
+                );
                 None
             }
         }
@@ -266,7 +326,10 @@ fn parse_exception(item: &Node, p: &mut Problems) -> Option<Exception> {
         rules.extend(p.strings(r, "exception rules"));
     }
     if rules.is_empty() {
-        p.push(item.pos, "an exception must name `rule` (a code, slug, or `*`)");
+        p.push(
+            item.pos,
+            "an exception must name `rule` (a code, slug, or `*`)",
+        );
     }
     let reason = text(p, "reason");
     if reason.as_deref().is_none_or(str::is_empty) {
@@ -274,11 +337,17 @@ fn parse_exception(item: &Node, p: &mut Problems) -> Option<Exception> {
     }
     let expires = match item.get("expires") {
         Some(n) => {
-            let t = n.as_str().map(str::to_owned).unwrap_or_else(|| n.evidence());
+            let t = n
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| n.evidence());
             match Date::parse(&t) {
                 Some(d) => Some(d),
                 None => {
-                    p.push(n.pos, format!("exception expires: `{t}` is not a date like 2027-06-30"));
+                    p.push(
+                        n.pos,
+                        format!("exception expires: `{t}` is not a date like 2027-06-30"),
+                    );
                     None
                 }
             }
@@ -292,7 +361,16 @@ fn parse_exception(item: &Node, p: &mut Problems) -> Option<Exception> {
     if p.0.len() > before {
         return None;
     }
-    match Exception::new(rules, kind, namespace, name, reason.unwrap_or_default(), owner, expires, item.pos) {
+    match Exception::new(
+        rules,
+        kind,
+        namespace,
+        name,
+        reason.unwrap_or_default(),
+        owner,
+        expires,
+        item.pos,
+    ) {
         Ok(e) => Some(e),
         Err(msg) => {
             p.push(item.pos, msg);
@@ -311,7 +389,10 @@ mod tests {
         let err = Config::parse(text, "kspm.yaml").unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("kspm.yaml:2:3: unknown key `selct`"), "{msg}");
-        assert!(msg.contains("kspm.yaml:3:10: fail_on: unknown severity"), "{msg}");
+        assert!(
+            msg.contains("kspm.yaml:3:10: fail_on: unknown severity"),
+            "{msg}"
+        );
         assert!(msg.contains("kspm.yaml:6:14: exception expires"), "{msg}");
     }
 

@@ -7,7 +7,6 @@ use std::fmt;
 use globset::{Glob, GlobMatcher};
 use kspm_model::{Diagnostic, Finding, Pos, Resource, Suppression};
 
-
 /// The annotation that waives rules on one object: a comma-separated list of codes or slugs.
 pub const IGNORE_ANNOTATION: &str = "kspm.io/ignore";
 pub const IGNORE_REASON_ANNOTATION: &str = "kspm.io/ignore-reason";
@@ -117,7 +116,10 @@ impl Exception {
         let m = |g: &Option<GlobMatcher>, v: &str| g.as_ref().is_none_or(|g| g.is_match(v));
         self.names_rule(finding)
             && m(&self.kind, &finding.resource.kind)
-            && m(&self.namespace, finding.resource.namespace.as_deref().unwrap_or(""))
+            && m(
+                &self.namespace,
+                finding.resource.namespace.as_deref().unwrap_or(""),
+            )
             && m(&self.name, &finding.resource.name)
     }
 
@@ -147,6 +149,9 @@ pub fn validate_rule_names(exceptions: &[Exception], file: &str) -> Vec<Diagnost
     out
 }
 
+/// Looks up the inline exception annotations (`kspm.io/ignore` list, reason) of a finding's object.
+pub type AnnotationLookup<'a> = dyn Fn(&Finding) -> Option<(String, Option<String>)> + 'a;
+
 /// Marks suppressed findings; returns diagnostics for expired exceptions (which no longer
 /// suppress anything).
 pub fn apply(
@@ -154,7 +159,7 @@ pub fn apply(
     exceptions: &[Exception],
     config_file: &str,
     today: Date,
-    resource_annotations: &dyn Fn(&Finding) -> Option<(String, Option<String>)>,
+    resource_annotations: &AnnotationLookup<'_>,
     inline: bool,
 ) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
@@ -207,9 +212,13 @@ pub fn apply(
 /// The inline exception annotations of a resource.
 pub fn inline_annotations(resource: &Resource) -> Option<(String, Option<String>)> {
     let list = resource.annotation(IGNORE_ANNOTATION)?;
-    Some((list.to_owned(), resource.annotation(IGNORE_REASON_ANNOTATION).map(str::to_owned)))
+    Some((
+        list.to_owned(),
+        resource
+            .annotation(IGNORE_REASON_ANNOTATION)
+            .map(str::to_owned),
+    ))
 }
-
 
 #[cfg(test)]
 mod tests {

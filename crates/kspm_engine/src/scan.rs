@@ -33,9 +33,15 @@ fn matches_name(rule: &Rule, name: &str) -> bool {
 
 fn known(name: &str) -> bool {
     rules().iter().any(|r| matches_name(r, name))
-        || [Category::PodSecurity, Category::Workload, Category::Network, Category::Secrets, Category::Deprecation]
-            .iter()
-            .any(|c| c.as_str().eq_ignore_ascii_case(name))
+        || [
+            Category::PodSecurity,
+            Category::Workload,
+            Category::Network,
+            Category::Secrets,
+            Category::Deprecation,
+        ]
+        .iter()
+        .any(|c| c.as_str().eq_ignore_ascii_case(name))
 }
 
 /// Resolves a selection against the registry.
@@ -96,7 +102,10 @@ impl ScanResult {
     }
 
     pub fn suppressed(&self) -> usize {
-        self.findings.iter().filter(|f| f.suppressed.is_some()).count()
+        self.findings
+            .iter()
+            .filter(|f| f.suppressed.is_some())
+            .count()
     }
 
     pub fn has_errors(&self) -> bool {
@@ -126,9 +135,12 @@ pub fn check_all(
                 let type_errors = check_resource(&set, r, &index, settings, &mut findings);
                 for e in type_errors {
                     diags.push(
-                        Diagnostic::error(r.source.file.clone(), format!("{} {}: {}", r.id, e.path, e.message))
-                            .at(e.pos)
-                            .in_document(r.source.doc),
+                        Diagnostic::error(
+                            r.source.file.clone(),
+                            format!("{} {}: {}", r.id, e.path, e.message),
+                        )
+                        .at(e.pos)
+                        .in_document(r.source.doc),
                     );
                 }
                 (findings, diags)
@@ -162,11 +174,9 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
     diagnostics.extend(diags);
 
     for f in &mut findings {
-        let over = opts
-            .config
-            .severity
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(f.code) || name.eq_ignore_ascii_case(f.slug));
+        let over = opts.config.severity.iter().find(|(name, _)| {
+            name.eq_ignore_ascii_case(f.code) || name.eq_ignore_ascii_case(f.slug)
+        });
         if let Some((_, (sev, _))) = over {
             f.severity = *sev;
         }
@@ -177,11 +187,15 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         .path
         .as_ref()
         .map_or_else(|| "kspm.yaml".to_owned(), |p| p.display().to_string());
-    diagnostics.extend(exceptions::validate_rule_names(&opts.config.exceptions, &config_file));
-    let by_id: std::collections::HashMap<(&str, usize, &kspm_model::ResourceId), &Resource> = resources
-        .iter()
-        .map(|r| ((&*r.source.file, r.source.doc, &r.id), r))
-        .collect();
+    diagnostics.extend(exceptions::validate_rule_names(
+        &opts.config.exceptions,
+        &config_file,
+    ));
+    let by_id: std::collections::HashMap<(&str, usize, &kspm_model::ResourceId), &Resource> =
+        resources
+            .iter()
+            .map(|r| ((&*r.source.file, r.source.doc, &r.id), r))
+            .collect();
     let annotations = |f: &Finding| {
         by_id
             .get(&(&*f.source.file, f.source.doc, &f.resource))

@@ -51,7 +51,10 @@ const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml"
 
 fn is_manifest(path: &Path) -> bool {
     matches!(
-        path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(),
+        path.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
         Some("yaml" | "yml" | "json")
     )
 }
@@ -68,14 +71,22 @@ fn discover(inputs: &[Input], diags: &mut Vec<Diagnostic>) -> (Vec<Unit>, bool) 
                 Ok(meta) if meta.is_dir() => walk(path, &mut visited, &mut units, diags),
                 // A file named explicitly is read whatever its extension.
                 Ok(_) => units.push(Unit::File(path.clone())),
-                Err(e) => diags.push(Diagnostic::error(path.display().to_string(), describe_io(&e))),
+                Err(e) => diags.push(Diagnostic::error(
+                    path.display().to_string(),
+                    describe_io(&e),
+                )),
             },
         }
     }
     (units, stdin)
 }
 
-fn walk(dir: &Path, visited: &mut HashSet<PathBuf>, units: &mut Vec<Unit>, diags: &mut Vec<Diagnostic>) {
+fn walk(
+    dir: &Path,
+    visited: &mut HashSet<PathBuf>,
+    units: &mut Vec<Unit>,
+    diags: &mut Vec<Diagnostic>,
+) {
     let name = dir.display().to_string();
     let canonical = match dir.canonicalize() {
         Ok(c) => c,
@@ -117,13 +128,19 @@ fn walk(dir: &Path, visited: &mut HashSet<PathBuf>, units: &mut Vec<Unit>, diags
             Ok(meta) if meta.is_dir() => walk(&path, visited, units, diags),
             Ok(_) if is_manifest(&path) && !is_kspm_config(&path) => units.push(Unit::File(path)),
             Ok(_) => {}
-            Err(e) => diags.push(Diagnostic::error(path.display().to_string(), describe_io(&e))),
+            Err(e) => diags.push(Diagnostic::error(
+                path.display().to_string(),
+                describe_io(&e),
+            )),
         }
     }
 }
 
 fn is_kspm_config(path: &Path) -> bool {
-    matches!(path.file_name().and_then(|n| n.to_str()), Some("kspm.yaml" | "kspm.yml" | ".kspm.yaml"))
+    matches!(
+        path.file_name().and_then(|n| n.to_str()),
+        Some("kspm.yaml" | "kspm.yml" | ".kspm.yaml")
+    )
 }
 
 fn describe_io(e: &std::io::Error) -> String {
@@ -140,12 +157,18 @@ fn describe_io(e: &std::io::Error) -> String {
 /// Checks that bytes are text we can parse.
 fn to_text(name: &str, bytes: Vec<u8>) -> Result<String, Diagnostic> {
     if bytes.contains(&0) {
-        return Err(Diagnostic::error(name, "binary file (contains NUL bytes); not a manifest"));
+        return Err(Diagnostic::error(
+            name,
+            "binary file (contains NUL bytes); not a manifest",
+        ));
     }
     let mut text = String::from_utf8(bytes).map_err(|e| {
         Diagnostic::error(
             name,
-            format!("not valid UTF-8 (first bad byte at offset {}); manifests must be UTF-8", e.utf8_error().valid_up_to()),
+            format!(
+                "not valid UTF-8 (first bad byte at offset {}); manifests must be UTF-8",
+                e.utf8_error().valid_up_to()
+            ),
         )
     })?;
     if text.starts_with('\u{feff}') {
@@ -156,7 +179,8 @@ fn to_text(name: &str, bytes: Vec<u8>) -> Result<String, Diagnostic> {
 
 fn read_file(path: &Path, limits: &Limits) -> Result<Document, Diagnostic> {
     let name = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| Diagnostic::error(name.as_str(), describe_io(&e)))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| Diagnostic::error(name.as_str(), describe_io(&e)))?;
     if meta.len() > limits.max_file_bytes {
         return Err(Diagnostic::error(
             name,
@@ -187,7 +211,10 @@ fn read_stdin(limits: &Limits) -> Result<Document, Diagnostic> {
         .read_to_end(&mut bytes)
         .map_err(|e| Diagnostic::error("-", e.to_string()))?;
     if bytes.len() as u64 > limits.max_file_bytes {
-        return Err(Diagnostic::error("-", "standard input is over limits.max_file_bytes"));
+        return Err(Diagnostic::error(
+            "-",
+            "standard input is over limits.max_file_bytes",
+        ));
     }
     Ok(Document {
         name: "-".into(),
@@ -213,14 +240,22 @@ fn render(dir: &Path, tools: &[(&str, &[&str])], what: &str) -> Result<Document,
             }
             Ok(out) => {
                 let stderr = String::from_utf8_lossy(&out.stderr);
-                let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("no message");
+                let first = stderr
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("no message");
                 return Err(Diagnostic::error(
                     name,
                     format!("`{program} {}` failed: {first}", args.join(" ")),
                 ));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => tried.push(*program),
-            Err(e) => return Err(Diagnostic::error(name, format!("could not run `{program}`: {e}"))),
+            Err(e) => {
+                return Err(Diagnostic::error(
+                    name,
+                    format!("could not run `{program}`: {e}"),
+                ));
+            }
         }
     }
     Err(Diagnostic::error(
@@ -253,13 +288,24 @@ fn template_sources(text: &str) -> Vec<Option<Arc<str>>> {
 }
 
 /// Parses one document into resources; `*List` kinds are expanded into their items.
-pub fn parse_document(doc: &Document, limits: &Limits, resources: &mut Vec<Resource>, diags: &mut Vec<Diagnostic>) {
+pub fn parse_document(
+    doc: &Document,
+    limits: &Limits,
+    resources: &mut Vec<Resource>,
+    diags: &mut Vec<Diagnostic>,
+) {
     let (parsed, errors) = parse_stream(&doc.text, limits);
     for e in errors {
-        let d = Diagnostic::error(doc.name.clone(), e.message).at(e.pos).in_document(e.doc_index);
+        let d = Diagnostic::error(doc.name.clone(), e.message)
+            .at(e.pos)
+            .in_document(e.doc_index);
         diags.push(if e.fatal { d } else { d.warning() });
     }
-    let origins = if doc.rendered { template_sources(&doc.text) } else { Vec::new() };
+    let origins = if doc.rendered {
+        template_sources(&doc.text)
+    } else {
+        Vec::new()
+    };
     for pd in parsed {
         let source = Source {
             file: doc.name.clone(),
@@ -273,9 +319,12 @@ pub fn parse_document(doc: &Document, limits: &Limits, resources: &mut Vec<Resou
             }
             Ok(r) => resources.push(r),
             Err(message) => diags.push(
-                Diagnostic::error(doc.name.clone(), format!("not a Kubernetes object: {message}"))
-                    .at(pos)
-                    .in_document(pd.index),
+                Diagnostic::error(
+                    doc.name.clone(),
+                    format!("not a Kubernetes object: {message}"),
+                )
+                .at(pos)
+                .in_document(pd.index),
             ),
         }
     }
@@ -283,8 +332,12 @@ pub fn parse_document(doc: &Document, limits: &Limits, resources: &mut Vec<Resou
 
 fn expand_list(list: Resource, resources: &mut Vec<Resource>, diags: &mut Vec<Diagnostic>) {
     let kspm_model::Resource { root, source, .. } = list;
-    let kspm_model::Value::Map(entries) = root.value else { return };
-    let Some(items) = entries.into_iter().find(|e| &*e.key == "items") else { return };
+    let kspm_model::Value::Map(entries) = root.value else {
+        return;
+    };
+    let Some(items) = entries.into_iter().find(|e| &*e.key == "items") else {
+        return;
+    };
     let kspm_model::Value::Seq(items) = items.value.value else {
         diags.push(
             Diagnostic::error(source.file.clone(), "`items` of a List must be a list")
@@ -298,9 +351,12 @@ fn expand_list(list: Resource, resources: &mut Vec<Resource>, diags: &mut Vec<Di
         match Resource::from_node(item, source.clone()) {
             Ok(r) => resources.push(r),
             Err(message) => diags.push(
-                Diagnostic::error(source.file.clone(), format!("List item is not a Kubernetes object: {message}"))
-                    .at(pos)
-                    .in_document(source.doc),
+                Diagnostic::error(
+                    source.file.clone(),
+                    format!("List item is not a Kubernetes object: {message}"),
+                )
+                .at(pos)
+                .in_document(source.doc),
             ),
         }
     }
@@ -324,7 +380,10 @@ pub fn load(inputs: &[Input], limits: &Limits) -> (Vec<Resource>, Vec<Diagnostic
                 ),
                 Unit::Kustomize(p) => render(
                     p,
-                    &[("kustomize", &["build"] as &[&str]), ("kubectl", &["kustomize"])],
+                    &[
+                        ("kustomize", &["build"] as &[&str]),
+                        ("kubectl", &["kustomize"]),
+                    ],
                     "Kustomize directory (kustomization.yaml)",
                 ),
             };
@@ -376,7 +435,10 @@ mod tests {
         parse_document(&doc, &Limits::default(), &mut resources, &mut diags);
         assert_eq!(resources.len(), 1);
         assert_eq!(diags.len(), 1);
-        assert!(diags[0].message.contains("missing `apiVersion`"), "{diags:?}");
+        assert!(
+            diags[0].message.contains("missing `apiVersion`"),
+            "{diags:?}"
+        );
         assert_eq!(diags[0].line, Some(5));
     }
 
@@ -384,7 +446,11 @@ mod tests {
     fn binary_and_missing_files_are_diagnostics() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.yaml"), b"\x00\x01\x02").unwrap();
-        std::fs::write(dir.path().join("b.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n").unwrap();
+        std::fs::write(
+            dir.path().join("b.yaml"),
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n",
+        )
+        .unwrap();
         let missing = dir.path().join("nope.yaml");
         let inputs = [Input::Path(dir.path().to_path_buf()), Input::Path(missing)];
         let (resources, diags, _) = load(&inputs, &Limits::default());
@@ -402,9 +468,17 @@ mod tests {
         std::fs::create_dir(&sub).unwrap();
         std::os::unix::fs::symlink(dir.path(), sub.join("back")).unwrap();
         std::os::unix::fs::symlink(sub.join("self"), sub.join("self")).unwrap();
-        std::fs::write(sub.join("p.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n").unwrap();
-        let (resources, diags, _) = load(&[Input::Path(dir.path().to_path_buf())], &Limits::default());
+        std::fs::write(
+            sub.join("p.yaml"),
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n",
+        )
+        .unwrap();
+        let (resources, diags, _) =
+            load(&[Input::Path(dir.path().to_path_buf())], &Limits::default());
         assert_eq!(resources.len(), 1);
-        assert!(diags.iter().any(|d| d.message.contains("loop")), "{diags:?}");
+        assert!(
+            diags.iter().any(|d| d.message.contains("loop")),
+            "{diags:?}"
+        );
     }
 }

@@ -23,7 +23,12 @@ pub enum Framework {
 }
 
 impl Framework {
-    pub const ALL: [Framework; 4] = [Framework::Cis, Framework::Pss, Framework::Nsa, Framework::Mitre];
+    pub const ALL: [Framework; 4] = [
+        Framework::Cis,
+        Framework::Pss,
+        Framework::Nsa,
+        Framework::Mitre,
+    ];
 
     /// The short key used in rule metadata and JSON (`cis`, `pss`, `nsa`, `mitre`).
     pub const fn key(self) -> &'static str {

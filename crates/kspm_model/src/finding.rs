@@ -82,7 +82,9 @@ impl PatchOp {
             PatchOp::Set { path, value } => {
                 serde_json::json!({"op": "add", "path": path.to_pointer(), "value": value})
             }
-            PatchOp::Remove { path } => serde_json::json!({"op": "remove", "path": path.to_pointer()}),
+            PatchOp::Remove { path } => {
+                serde_json::json!({"op": "remove", "path": path.to_pointer()})
+            }
             PatchOp::Append { path, value } => {
                 serde_json::json!({"op": "add", "path": format!("{}/-", path.to_pointer()), "value": value})
             }
@@ -156,8 +158,10 @@ impl Fix {
     /// earlier removals do not shift later ones.
     pub fn apply(&self, root: &mut Node) -> bool {
         let mut ok = true;
-        let (removes, others): (Vec<_>, Vec<_>) =
-            self.ops.iter().partition(|op| matches!(op, PatchOp::Remove { .. }));
+        let (removes, others): (Vec<_>, Vec<_>) = self
+            .ops
+            .iter()
+            .partition(|op| matches!(op, PatchOp::Remove { .. }));
         for op in others {
             ok &= op.apply(root);
         }
@@ -290,9 +294,14 @@ impl fmt::Display for Diagnostic {
         if let Some(doc) = self.document {
             write!(f, " (document {})", doc + 1)?;
         }
-        write!(f, ": {}: {}", match self.level {
-            DiagnosticLevel::Warning => "warning",
-            DiagnosticLevel::Error => "error",
-        }, self.message)
+        write!(
+            f,
+            ": {}: {}",
+            match self.level {
+                DiagnosticLevel::Warning => "warning",
+                DiagnosticLevel::Error => "error",
+            },
+            self.message
+        )
     }
 }

@@ -50,14 +50,17 @@ impl<'a> Index<'a> {
     }
 
     pub fn find(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&'a Resource> {
-        self.in_namespace(kind, namespace).find(|r| r.name() == name)
+        self.in_namespace(kind, namespace)
+            .find(|r| r.name() == name)
     }
 }
 
 /// Whether a label selector (`matchLabels` / `matchExpressions`) selects a label set.
 /// An empty selector selects everything; a missing one selects nothing.
 pub fn selector_matches(selector: Option<&Node>, labels: Option<&Node>) -> bool {
-    let Some(selector) = selector else { return false };
+    let Some(selector) = selector else {
+        return false;
+    };
     let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Node::as_str);
     if let Some(ml) = selector.get("matchLabels").and_then(Node::as_map) {
         for e in ml {

@@ -244,22 +244,25 @@ impl Node {
                     if node.is_null() {
                         node.value = Value::Map(Vec::new());
                     }
-                    let Value::Map(entries) = &mut node.value else { return None };
-                    let idx = match entries.iter().position(|e| &*e.key == &**k) {
-                        Some(i) => i,
-                        None => {
-                            entries.push(Entry {
-                                key: (**k).into(),
-                                key_pos: Pos::default(),
-                                value: Node::new(Value::Null, Pos::default()),
-                            });
-                            entries.len() - 1
-                        }
+                    let Value::Map(entries) = &mut node.value else {
+                        return None;
+                    };
+                    let idx = if let Some(i) = entries.iter().position(|e| *e.key == **k) {
+                        i
+                    } else {
+                        entries.push(Entry {
+                            key: (**k).into(),
+                            key_pos: Pos::default(),
+                            value: Node::new(Value::Null, Pos::default()),
+                        });
+                        entries.len() - 1
                     };
                     &mut entries[idx].value
                 }
                 Seg::Index(i) => {
-                    let Value::Seq(items) = &mut node.value else { return None };
+                    let Value::Seq(items) = &mut node.value else {
+                        return None;
+                    };
                     items.get_mut(*i)?
                 }
             };
@@ -269,12 +272,16 @@ impl Node {
 
     /// Removes the value at a path; returns whether something was removed.
     pub fn remove(&mut self, path: &FieldPath) -> bool {
-        let Some((last, parent)) = path.split_last() else { return false };
-        let Some(parent) = self.lookup_mut_existing(&parent) else { return false };
+        let Some((last, parent)) = path.split_last() else {
+            return false;
+        };
+        let Some(parent) = self.lookup_mut_existing(&parent) else {
+            return false;
+        };
         match (&mut parent.value, last) {
             (Value::Map(entries), Seg::Key(k)) => {
                 let before = entries.len();
-                entries.retain(|e| &*e.key != &**k);
+                entries.retain(|e| *e.key != **k);
                 before != entries.len()
             }
             (Value::Seq(items), Seg::Index(i)) if *i < items.len() => {
@@ -290,7 +297,7 @@ impl Node {
         for seg in path.segs() {
             node = match (&mut node.value, seg) {
                 (Value::Map(entries), Seg::Key(k)) => {
-                    &mut entries.iter_mut().find(|e| &*e.key == &**k)?.value
+                    &mut entries.iter_mut().find(|e| *e.key == **k)?.value
                 }
                 (Value::Seq(items), Seg::Index(i)) => items.get_mut(*i)?,
                 _ => return None,

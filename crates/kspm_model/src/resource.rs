@@ -55,7 +55,12 @@ impl Resource {
                     .as_str()
                     .filter(|s| !s.is_empty())
                     .map(str::to_owned)
-                    .ok_or_else(|| format!("`{name}` must be a non-empty string, found {}", n.type_name())),
+                    .ok_or_else(|| {
+                        format!(
+                            "`{name}` must be a non-empty string, found {}",
+                            n.type_name()
+                        )
+                    }),
                 None => Err(format!("missing `{name}`")),
             }
         };
@@ -109,11 +114,15 @@ impl Resource {
     }
 
     pub fn annotation(&self, key: &str) -> Option<&str> {
-        self.root.at(&["metadata", "annotations", key]).and_then(Node::as_str)
+        self.root
+            .at(&["metadata", "annotations", key])
+            .and_then(Node::as_str)
     }
 
     pub fn label(&self, key: &str) -> Option<&str> {
-        self.root.at(&["metadata", "labels", key]).and_then(Node::as_str)
+        self.root
+            .at(&["metadata", "labels", key])
+            .and_then(Node::as_str)
     }
 
     pub fn spec(&self) -> Option<&Node> {

@@ -93,26 +93,13 @@ pub struct TypeError {
 /// a `template.spec.containers` list in one of the usual places.
 pub fn pod_specs(resource: &Resource) -> Vec<PodSpec<'_>> {
     let root = &resource.root;
-    let template_path: &[&str] = match KNOWN.iter().find(|(k, _)| *k == resource.kind()) {
-        Some((_, path)) => path,
-        None => {
-            // Generic detection for custom resources.
-            let candidates: &[&[&str]] = &[
-                &["spec", "template"],
-                &["spec", "jobTemplate", "spec", "template"],
-                &["spec", "podTemplate"],
-            ];
-            let found = candidates.iter().find(|p| {
-                root.at(p)
-                    .and_then(|t| t.at(&["spec", "containers"]))
-                    .and_then(Node::as_seq)
-                    .is_some()
-            });
-            match found {
-                Some(p) => p,
-                None => return Vec::new(),
-            }
-        }
+    let known = KNOWN
+        .iter()
+        .find(|(k, _)| *k == resource.kind())
+        .map(|(_, p)| *p);
+    let template_path: &[&str] = match known.or_else(|| generic_template(root)) {
+        Some(p) => p,
+        None => return Vec::new(),
     };
     if resource.kind() == "Pod" {
         return match root.get("spec") {
@@ -126,7 +113,9 @@ pub fn pod_specs(resource: &Resource) -> Vec<PodSpec<'_>> {
             _ => Vec::new(),
         };
     }
-    let Some(template) = root.at(template_path) else { return Vec::new() };
+    let Some(template) = root.at(template_path) else {
+        return Vec::new();
+    };
     let base = FieldPath::root().keys(template_path);
     match template.get("spec") {
         Some(spec) if spec.as_map().is_some() => vec![PodSpec {
@@ -138,6 +127,21 @@ pub fn pod_specs(resource: &Resource) -> Vec<PodSpec<'_>> {
         }],
         _ => Vec::new(),
     }
+}
+
+/// Where a custom resource keeps its pod template, if it has one of the usual shapes.
+fn generic_template(root: &Node) -> Option<&'static [&'static str]> {
+    const CANDIDATES: &[&[&str]] = &[
+        &["spec", "template"],
+        &["spec", "jobTemplate", "spec", "template"],
+        &["spec", "podTemplate"],
+    ];
+    CANDIDATES.iter().copied().find(|p| {
+        root.at(p)
+            .and_then(|t| t.at(&["spec", "containers"]))
+            .and_then(Node::as_seq)
+            .is_some()
+    })
 }
 
 impl<'a> PodSpec<'a> {
@@ -176,7 +180,11 @@ impl<'a> PodSpec<'a> {
     /// starts them.
     pub fn containers(&self) -> Vec<Container<'_>> {
         let mut out = Vec::new();
-        for kind in [ContainerKind::Init, ContainerKind::Regular, ContainerKind::Ephemeral] {
+        for kind in [
+            ContainerKind::Init,
+            ContainerKind::Regular,
+            ContainerKind::Ephemeral,
+        ] {
             if let Some(items) = self.node.get(kind.field()).and_then(Node::as_seq) {
                 for (i, node) in items.iter().enumerate() {
                     if node.as_map().is_some() {
@@ -210,7 +218,11 @@ impl<'a> PodSpec<'a> {
     pub fn type_errors(&self) -> Vec<TypeError> {
         let mut errors = Vec::new();
         check_types(self.node, &self.path, POD_FIELDS, &mut errors);
-        for kind in [ContainerKind::Init, ContainerKind::Regular, ContainerKind::Ephemeral] {
+        for kind in [
+            ContainerKind::Init,
+            ContainerKind::Regular,
+            ContainerKind::Ephemeral,
+        ] {
             if let Some(items) = self.node.get(kind.field()).and_then(Node::as_seq) {
                 for (i, node) in items.iter().enumerate() {
                     let path = self.path.key(kind.field()).index(i);
@@ -218,7 +230,10 @@ impl<'a> PodSpec<'a> {
                         errors.push(TypeError {
                             pos: node.pos,
                             path,
-                            message: format!("expected a container mapping, found {}", node.type_name()),
+                            message: format!(
+                                "expected a container mapping, found {}",
+                                node.type_name()
+                            ),
                         });
                     } else {
                         check_types(node, &path, CONTAINER_FIELDS, &mut errors);
@@ -318,7 +333,10 @@ const SECURITY_CONTEXT_SHARED: &[(&[&str], Ty)] = &[
     (&["securityContext", "seLinuxOptions"], Ty::Map),
     (&["securityContext", "appArmorProfile"], Ty::Map),
     (&["securityContext", "windowsOptions"], Ty::Map),
-    (&["securityContext", "windowsOptions", "hostProcess"], Ty::Bool),
+    (
+        &["securityContext", "windowsOptions", "hostProcess"],
+        Ty::Bool,
+    ),
 ];
 
 const POD_FIELDS: &[(&[&str], Ty)] = &[
@@ -416,7 +434,9 @@ mod tests {
             "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r}\nspec:\n  template:\n    spec:\n      containers: [{name: a}]\n",
         );
         assert_eq!(pod_specs(&r).len(), 1);
-        let r = resource("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {template: {x: 1}}\n");
+        let r = resource(
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {template: {x: 1}}\n",
+        );
         assert!(pod_specs(&r).is_empty());
     }
 
@@ -428,8 +448,15 @@ mod tests {
         let pods = pod_specs(&r);
         let errors = pods[0].type_errors();
         let paths: Vec<String> = errors.iter().map(|e| e.path.to_string()).collect();
-        assert_eq!(paths, ["spec.hostPID", "spec.containers[0].securityContext.privileged"]);
-        let r = resource("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: {}\n");
+        assert_eq!(
+            paths,
+            [
+                "spec.hostPID",
+                "spec.containers[0].securityContext.privileged"
+            ]
+        );
+        let r =
+            resource("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: {}\n");
         assert_eq!(pod_specs(&r)[0].type_errors().len(), 1);
     }
 
@@ -440,7 +467,14 @@ mod tests {
         );
         let pods = pod_specs(&r);
         let cs = pods[0].containers();
-        assert_eq!(cs[0].effective_security("runAsNonRoot").unwrap().0.as_bool(), Some(false));
+        assert_eq!(
+            cs[0]
+                .effective_security("runAsNonRoot")
+                .unwrap()
+                .0
+                .as_bool(),
+            Some(false)
+        );
         let (node, path) = cs[1].effective_security("runAsNonRoot").unwrap();
         assert_eq!(node.as_bool(), Some(true));
         assert_eq!(path.to_string(), "spec.securityContext.runAsNonRoot");

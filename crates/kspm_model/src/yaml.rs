@@ -121,7 +121,8 @@ impl<'l> Builder<'l> {
 
     fn remember(&mut self, anchor: usize, node: &Node) {
         if anchor != 0 {
-            self.anchors.insert(anchor, (node.clone(), count_nodes(node)));
+            self.anchors
+                .insert(anchor, (node.clone(), count_nodes(node)));
         }
     }
 
@@ -182,7 +183,9 @@ impl<'l> Builder<'l> {
         match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let is_key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
-                let tag_suffix = tag.as_ref().and_then(|t| t.core_suffix().map(str::to_owned));
+                let tag_suffix = tag
+                    .as_ref()
+                    .and_then(|t| t.core_suffix().map(str::to_owned));
                 let value = resolve_scalar(&text, style, tag_suffix.as_deref());
                 let node = Node::new(value, pos);
                 self.remember(anchor, &node);
@@ -392,8 +395,7 @@ pub fn parse_stream(src: &str, limits: &Limits) -> (Vec<ParsedDoc>, Vec<ParseErr
     let mut doc_index = 0usize;
     let mut in_doc = false;
 
-    loop {
-        let Some(next) = parser.next_event() else { break };
+    while let Some(next) = parser.next_event() {
         let failure = match next {
             Ok((Event::StreamEnd, _)) => break,
             Ok((Event::DocumentStart(..), _)) => {
@@ -425,10 +427,7 @@ pub fn parse_stream(src: &str, limits: &Limits) -> (Vec<ParsedDoc>, Vec<ParseErr
             Ok((event, span)) => builder.event(event, &span).err(),
             Err(e) => {
                 let m = e.marker();
-                Some((
-                    Pos::new(m.line() as u32, m.col() as u32 + 1),
-                    e.info().to_string(),
-                ))
+                Some((Pos::new(m.line() as u32, m.col() as u32 + 1), e.info()))
             }
         };
         if let Some((pos, message)) = failure {
@@ -516,7 +515,9 @@ mod tests {
         let (docs, errors) = parse_stream(&src, &Limits::default());
         assert!(docs.is_empty());
         assert!(!errors.is_empty());
-        let block: String = (0..3000).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+        let block: String = (0..3000)
+            .map(|i| format!("{}k:\n", " ".repeat(i)))
+            .collect();
         let (docs, errors) = parse_stream(&block, &Limits::default());
         assert!(docs.is_empty());
         assert!(!errors.is_empty());

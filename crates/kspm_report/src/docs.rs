@@ -13,8 +13,20 @@ pub fn rule_page(rule: &Rule) -> String {
     let _ = writeln!(out, "| Severity | {} |", m.severity);
     let _ = writeln!(out, "| Category | {} |", m.category.as_str());
     let _ = writeln!(out, "| Checks | {} |", rule.check.target());
-    let _ = writeln!(out, "| Enabled by default | {} |", if m.default_enabled { "yes" } else { "no (select it with `--select`)" });
-    let _ = writeln!(out, "| Automatic fix | {} |", if m.has_fix { "yes" } else { "no" });
+    let _ = writeln!(
+        out,
+        "| Enabled by default | {} |",
+        if m.default_enabled {
+            "yes"
+        } else {
+            "no (select it with `--select`)"
+        }
+    );
+    let _ = writeln!(
+        out,
+        "| Automatic fix | {} |",
+        if m.has_fix { "yes" } else { "no" }
+    );
     for fw in Framework::ALL {
         let controls: Vec<String> = m
             .frameworks
@@ -23,7 +35,13 @@ pub fn rule_page(rule: &Rule) -> String {
             .map(|c| format!("{} ({})", c.id, c.title))
             .collect();
         if !controls.is_empty() {
-            let _ = writeln!(out, "| {} {} | {} |", fw.title(), fw.version(), controls.join("; "));
+            let _ = writeln!(
+                out,
+                "| {} {} | {} |",
+                fw.title(),
+                fw.version(),
+                controls.join("; ")
+            );
         }
     }
     if !m.equivalents.is_empty() {

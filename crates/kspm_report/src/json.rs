@@ -41,7 +41,11 @@ pub fn finding_json(f: &Finding) -> Value {
         out["value"] = json!(v);
     }
     if let Some(fix) = &f.fix {
-        let patch: Vec<Value> = fix.ops.iter().map(kspm_model::PatchOp::to_json_patch).collect();
+        let patch: Vec<Value> = fix
+            .ops
+            .iter()
+            .map(kspm_model::PatchOp::to_json_patch)
+            .collect();
         out["fix"] = json!({ "description": fix.description, "patch": patch });
     }
     if let Some(s) = &f.suppressed {

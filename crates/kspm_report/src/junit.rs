@@ -10,8 +10,11 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::{ReportOptions, shown};
 
+/// Findings of one rule, by the object they are on (file, document, id).
+type ByResource<'a> = BTreeMap<(&'a str, usize, &'a ResourceId), Vec<&'a Finding>>;
+
 pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
-    let mut by_rule: BTreeMap<&str, BTreeMap<(&str, usize, &ResourceId), Vec<&Finding>>> = BTreeMap::new();
+    let mut by_rule: BTreeMap<&str, ByResource<'_>> = BTreeMap::new();
     for f in shown(result, opts) {
         by_rule
             .entry(f.code)
@@ -27,7 +30,9 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
         let failures = by_rule.get(m.code);
         for s in &result.scanned {
             let applies = match rule.check {
-                Check::Object { kinds, .. } => kinds.is_empty() || kinds.contains(&s.id.kind.as_str()),
+                Check::Object { kinds, .. } => {
+                    kinds.is_empty() || kinds.contains(&s.id.kind.as_str())
+                }
                 Check::PodSpec(_) | Check::Container(_) => s.has_pod_spec,
             };
             let found = failures.and_then(|m| m.get(&(&*s.source.file, s.source.doc, &s.id)));
@@ -56,5 +61,7 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
         }
         report.add_test_suite(suite);
     }
-    report.to_string().unwrap_or_else(|e| format!("<!-- junit serialization failed: {e} -->\n"))
+    report
+        .to_string()
+        .unwrap_or_else(|e| format!("<!-- junit serialization failed: {e} -->\n"))
 }

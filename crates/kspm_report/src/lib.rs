@@ -22,7 +22,10 @@ pub struct ReportOptions {
 }
 
 /// The findings a report shows.
-pub fn shown<'a>(result: &'a ScanResult, opts: &'a ReportOptions) -> impl Iterator<Item = &'a Finding> {
+pub fn shown<'a>(
+    result: &'a ScanResult,
+    opts: &'a ReportOptions,
+) -> impl Iterator<Item = &'a Finding> {
     result
         .findings
         .iter()

@@ -35,7 +35,9 @@ fn pascal(slug: &str) -> String {
     slug.split('-')
         .map(|w| {
             let mut c = w.chars();
-            c.next().map_or_else(String::new, |f| f.to_uppercase().collect::<String>() + c.as_str())
+            c.next().map_or_else(String::new, |f| {
+                f.to_uppercase().collect::<String>() + c.as_str()
+            })
         })
         .collect()
 }
@@ -47,7 +49,11 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
         let m = &rule.meta;
         rule_index.insert(m.code, i);
         let fw = frameworks_json(rule);
-        let mut tags = vec![json!("security"), json!("kubernetes"), json!(m.category.as_str())];
+        let mut tags = vec![
+            json!("security"),
+            json!("kubernetes"),
+            json!(m.category.as_str()),
+        ];
         for (key, ids) in fw.as_object().into_iter().flatten() {
             for id in ids.as_array().into_iter().flatten() {
                 tags.push(json!(format!("{key}:{}", id.as_str().unwrap_or(""))));
@@ -113,9 +119,11 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
         .diagnostics
         .iter()
         .map(|d| {
-            let mut loc = json!({ "physicalLocation": { "artifactLocation": { "uri": uri(&d.file) } } });
+            let mut loc =
+                json!({ "physicalLocation": { "artifactLocation": { "uri": uri(&d.file) } } });
             if let Some(line) = d.line {
-                loc["physicalLocation"]["region"] = json!({ "startLine": line, "startColumn": d.column.unwrap_or(1) });
+                loc["physicalLocation"]["region"] =
+                    json!({ "startLine": line, "startColumn": d.column.unwrap_or(1) });
             }
             json!({
                 "level": if d.level == DiagnosticLevel::Error { "error" } else { "warning" },

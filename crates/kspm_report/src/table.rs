@@ -17,7 +17,9 @@ fn severity_style(sev: Severity) -> Style {
         Severity::Low => AnsiColor::Blue,
         Severity::Info => AnsiColor::Cyan,
     };
-    Style::new().fg_color(Some(color.into())).effects(Effects::BOLD)
+    Style::new()
+        .fg_color(Some(color.into()))
+        .effects(Effects::BOLD)
 }
 
 struct Painter(bool);
@@ -60,23 +62,52 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
             if let Some(t) = &f.source.origin {
                 let _ = write!(location, " ({t})");
             }
-            let evidence = f.value.as_ref().map_or_else(String::new, |v| format!(" = {v}"));
-            let _ = writeln!(out, "    {}  {}{}", p.paint(dim, &location), f.path, evidence);
+            let evidence = f
+                .value
+                .as_ref()
+                .map_or_else(String::new, |v| format!(" = {v}"));
+            let _ = writeln!(
+                out,
+                "    {}  {}{}",
+                p.paint(dim, &location),
+                f.path,
+                evidence
+            );
             let _ = writeln!(out, "    {}", f.message);
-            let fix = f.fix.as_ref().map_or_else(|| remediation(rule), |fx| fx.description.clone());
+            let fix = f
+                .fix
+                .as_ref()
+                .map_or_else(|| remediation(rule), |fx| fx.description.clone());
             if !fix.is_empty() {
                 let _ = writeln!(out, "    {} {}", p.paint(dim, "fix:"), fix);
             }
             if let Some(s) = &f.suppressed {
-                let _ = writeln!(out, "    {} {} — {}", p.paint(dim, "suppressed by"), s.by, s.reason);
+                let _ = writeln!(
+                    out,
+                    "    {} {} — {}",
+                    p.paint(dim, "suppressed by"),
+                    s.by,
+                    s.reason
+                );
             }
         }
         out.push('\n');
     }
     if !result.diagnostics.is_empty() {
-        let _ = writeln!(out, "{}", p.paint(bold, &format!("INPUT PROBLEMS ({})", result.diagnostics.len())));
+        let _ = writeln!(
+            out,
+            "{}",
+            p.paint(
+                bold,
+                &format!("INPUT PROBLEMS ({})", result.diagnostics.len())
+            )
+        );
         for d in &result.diagnostics {
-            let style = if d.level == DiagnosticLevel::Error { severity_style(Severity::High) } else { severity_style(Severity::Medium) };
+            let style = if d.level == DiagnosticLevel::Error {
+                severity_style(Severity::High)
+            } else {
+                severity_style(Severity::Medium)
+            };
             let _ = writeln!(out, "  {}", p.paint(style, &d.to_string()));
         }
         out.push('\n');
@@ -90,7 +121,13 @@ pub fn summary(result: &ScanResult) -> String {
     let total = result.active().count();
     let counts: Vec<String> = Severity::ALL
         .iter()
-        .map(|s| format!("{} {}", result.active().filter(|f| f.severity == *s).count(), s))
+        .map(|s| {
+            format!(
+                "{} {}",
+                result.active().filter(|f| f.severity == *s).count(),
+                s
+            )
+        })
         .collect();
     let mut line = format!(
         "{total} finding{} ({}) in {} resource{} from {} source{}",
@@ -103,11 +140,22 @@ pub fn summary(result: &ScanResult) -> String {
     );
     let suppressed = result.suppressed();
     if suppressed > 0 {
-        let _ = write!(line, "; {suppressed} suppressed (--show-suppressed lists them)");
+        let _ = write!(
+            line,
+            "; {suppressed} suppressed (--show-suppressed lists them)"
+        );
     }
-    let errors = result.diagnostics.iter().filter(|d| d.level == DiagnosticLevel::Error).count();
+    let errors = result
+        .diagnostics
+        .iter()
+        .filter(|d| d.level == DiagnosticLevel::Error)
+        .count();
     if errors > 0 {
-        let _ = write!(line, "; {errors} input error{}", if errors == 1 { "" } else { "s" });
+        let _ = write!(
+            line,
+            "; {errors} input error{}",
+            if errors == 1 { "" } else { "s" }
+        );
     }
     line
 }

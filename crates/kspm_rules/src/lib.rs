@@ -8,8 +8,8 @@
 //! Rules are infallible and do no I/O. They see one resource at a time (through a target view:
 //! the whole object, each pod spec, or each container) plus an index of the other resources.
 
-mod rule;
 pub mod registry;
+mod rule;
 pub mod rules;
 mod run;
 

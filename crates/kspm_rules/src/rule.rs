@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use kspm_frameworks::{Control, Framework};
-use kspm_model::{Container, Finding, FieldPath, Index, PodSpec, Resource, Severity};
+use kspm_model::{Container, FieldPath, Finding, Index, PodSpec, Resource, Severity};
 
 /// Rule categories; each is a folder under `src/rules/`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -127,7 +127,10 @@ pub struct KubeVersion {
 
 impl KubeVersion {
     /// The newest stable Kubernetes release kspm knows.
-    pub const LATEST: KubeVersion = KubeVersion { major: 1, minor: 34 };
+    pub const LATEST: KubeVersion = KubeVersion {
+        major: 1,
+        minor: 34,
+    };
 
     pub const fn new(major: u32, minor: u32) -> Self {
         Self { major, minor }
@@ -185,7 +188,9 @@ impl<'a> Reporter<'a> {
         let root = &self.resource.root;
         let (pos, exists) = root.locate(&path);
         let value = if exists {
-            root.lookup(&path).filter(|n| n.as_map().is_none()).map(kspm_model::Node::evidence)
+            root.lookup(&path)
+                .filter(|n| n.as_map().is_none())
+                .map(kspm_model::Node::evidence)
         } else {
             None
         };

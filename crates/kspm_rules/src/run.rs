@@ -35,7 +35,11 @@ impl RuleSet {
     }
 
     pub fn rules(&self) -> impl Iterator<Item = &'static Rule> + '_ {
-        self.object.iter().chain(&self.pod).chain(&self.container).copied()
+        self.object
+            .iter()
+            .chain(&self.pod)
+            .chain(&self.container)
+            .copied()
     }
 }
 

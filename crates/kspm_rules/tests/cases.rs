@@ -24,12 +24,18 @@ fn rule_file(rule: &Rule, ext: &str) -> PathBuf {
             return candidate;
         }
     }
-    panic!("{}: no file {stem}.{ext} under src/rules/*/", rule.meta.code);
+    panic!(
+        "{}: no file {stem}.{ext} under src/rules/*/",
+        rule.meta.code
+    );
 }
 
 fn parse_resources(text: &str, label: &str) -> Vec<Resource> {
     let (docs, errors) = parse_stream(text, &Limits::default());
-    assert!(errors.is_empty(), "{label}: manifest does not parse: {errors:?}");
+    assert!(
+        errors.is_empty(),
+        "{label}: manifest does not parse: {errors:?}"
+    );
     docs.into_iter()
         .map(|d| {
             let source = Source {
@@ -77,10 +83,15 @@ fn read_cases(rule: &Rule) -> (Vec<Case>, Vec<Case>) {
                     settings.k8s_version = v.parse::<KubeVersion>().unwrap();
                 }
                 Case {
-                    name: s("name").unwrap_or_else(|| panic!("{}: case without name", path.display())),
-                    manifest: s("manifest").unwrap_or_else(|| panic!("{}: case without manifest", path.display())),
+                    name: s("name")
+                        .unwrap_or_else(|| panic!("{}: case without name", path.display())),
+                    manifest: s("manifest")
+                        .unwrap_or_else(|| panic!("{}: case without manifest", path.display())),
                     paths: c.get("paths").and_then(Node::as_seq).map(|p| {
-                        p.iter().filter_map(Node::as_str).map(str::to_owned).collect()
+                        p.iter()
+                            .filter_map(Node::as_str)
+                            .map(str::to_owned)
+                            .collect()
                     }),
                     settings,
                 }
@@ -99,7 +110,11 @@ fn render(case: &str, findings: &[Finding], out: &mut String) {
         }
         writeln!(out).unwrap();
         if let Some(fix) = &f.fix {
-            let ops: Vec<String> = fix.ops.iter().map(|o| o.to_json_patch().to_string()).collect();
+            let ops: Vec<String> = fix
+                .ops
+                .iter()
+                .map(|o| o.to_json_patch().to_string())
+                .collect();
             writeln!(out, "  fix: {} {}", fix.description, ops.join(" ")).unwrap();
         }
     }
@@ -108,6 +123,7 @@ fn render(case: &str, findings: &[Finding], out: &mut String) {
 #[test]
 fn every_rule_passes_its_cases() {
     let mut failures = Vec::new();
+    let mut snapshots = Vec::new();
     for &rule in rules() {
         let code = rule.meta.code;
         let (fail, pass) = read_cases(rule);
@@ -119,14 +135,20 @@ fn every_rule_passes_its_cases() {
             let resources = parse_resources(&case.manifest, &case.name);
             let findings = run(rule, &resources, &case.settings);
             if findings.is_empty() {
-                failures.push(format!("{code}: fail case `{}` produced no finding", case.name));
+                failures.push(format!(
+                    "{code}: fail case `{}` produced no finding",
+                    case.name
+                ));
                 continue;
             }
             if let Some(expected) = &case.paths {
                 let got: BTreeSet<String> = findings.iter().map(|f| f.path.to_string()).collect();
                 let want: BTreeSet<String> = expected.iter().cloned().collect();
                 if got != want {
-                    failures.push(format!("{code}: fail case `{}`: paths {got:?}, expected {want:?}", case.name));
+                    failures.push(format!(
+                        "{code}: fail case `{}`: paths {got:?}, expected {want:?}",
+                        case.name
+                    ));
                 }
             }
             for f in &findings {
@@ -136,29 +158,32 @@ fn every_rule_passes_its_cases() {
             }
             // Fixes: declared iff produced, and applying them makes the case pass.
             let with_fix = findings.iter().filter(|f| f.fix.is_some()).count();
-            if rule.meta.has_fix {
-                if with_fix != findings.len() {
-                    failures.push(format!("{code}: declares a fix but `{}` has findings without one", case.name));
-                } else {
-                    let mut fixed = resources.clone();
-                    for r in &mut fixed {
-                        for f in findings.iter().filter(|f| f.resource == r.id) {
-                            if !f.fix.as_ref().unwrap().apply(&mut r.root) {
-                                failures.push(format!("{code}: `{}`: fix does not apply", case.name));
-                            }
+            if rule.meta.has_fix && with_fix == findings.len() {
+                let mut fixed = resources.clone();
+                for r in &mut fixed {
+                    for f in findings.iter().filter(|f| f.resource == r.id) {
+                        if !f.fix.as_ref().unwrap().apply(&mut r.root) {
+                            failures.push(format!("{code}: `{}`: fix does not apply", case.name));
                         }
                     }
-                    let after = run(rule, &fixed, &case.settings);
-                    if !after.is_empty() {
-                        failures.push(format!(
-                            "{code}: `{}`: still fails after its fix: {:?}",
-                            case.name,
-                            after.iter().map(|f| f.path.to_string()).collect::<Vec<_>>()
-                        ));
-                    }
                 }
+                let after = run(rule, &fixed, &case.settings);
+                if !after.is_empty() {
+                    failures.push(format!(
+                        "{code}: `{}`: still fails after its fix: {:?}",
+                        case.name,
+                        after.iter().map(|f| f.path.to_string()).collect::<Vec<_>>()
+                    ));
+                }
+            } else if rule.meta.has_fix {
+                failures.push(format!(
+                    "{code}: declares a fix but `{}` has findings without one",
+                    case.name
+                ));
             } else if with_fix > 0 {
-                failures.push(format!("{code}: produces fixes but does not declare `fix: true`"));
+                failures.push(format!(
+                    "{code}: produces fixes but does not declare `fix: true`"
+                ));
             }
             render(&case.name, &findings, &mut snapshot);
         }
@@ -169,16 +194,23 @@ fn every_rule_passes_its_cases() {
                 failures.push(format!(
                     "{code}: pass case `{}` produced {:?}",
                     case.name,
-                    findings.iter().map(|f| f.path.to_string()).collect::<Vec<_>>()
+                    findings
+                        .iter()
+                        .map(|f| f.path.to_string())
+                        .collect::<Vec<_>>()
                 ));
             }
         }
+        snapshots.push((rule, snapshot));
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    // Snapshots last, so that a changed message does not hide a broken case in a later rule.
+    for (rule, snapshot) in snapshots {
         let dir = rule_file(rule, "rs").parent().unwrap().join("snapshots");
         insta::with_settings!({snapshot_path => dir, prepend_module_to_snapshot => false, omit_expression => true}, {
             insta::assert_snapshot!(rule.meta.slug, snapshot);
         });
     }
-    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
 
 #[test]
@@ -186,13 +218,20 @@ fn every_documentation_example_triggers_its_rule() {
     for &rule in rules() {
         let example = rule.meta.doc_section("Example").unwrap_or_default();
         let Some(start) = example.find("```yaml") else {
-            panic!("{}: the Example section has no ```yaml block", rule.meta.code);
+            panic!(
+                "{}: the Example section has no ```yaml block",
+                rule.meta.code
+            );
         };
         let body = &example[start + 7..];
         let yaml = &body[..body.find("```").expect("closing fence")];
         let resources = parse_resources(yaml, rule.meta.code);
         let findings = run(rule, &resources, &Settings::default());
-        assert!(!findings.is_empty(), "{}: its documentation example does not trigger it", rule.meta.code);
+        assert!(
+            !findings.is_empty(),
+            "{}: its documentation example does not trigger it",
+            rule.meta.code
+        );
     }
 }
 
@@ -207,9 +246,15 @@ fn registry_metadata_is_complete_and_unique() {
         let code_ok = m.code.len() == 5
             && m.code[..2].bytes().all(|b| b.is_ascii_uppercase())
             && m.code[2..].bytes().all(|b| b.is_ascii_digit());
-        assert!(code_ok, "{}: codes are two capitals and three digits", m.code);
         assert!(
-            m.slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+            code_ok,
+            "{}: codes are two capitals and three digits",
+            m.code
+        );
+        assert!(
+            m.slug
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
             "{}: slug must be kebab-case",
             m.code
         );
@@ -221,9 +266,18 @@ fn registry_metadata_is_complete_and_unique() {
             );
         }
         for eq in m.equivalents {
-            assert!(eq.split_once(':').is_some_and(|(t, id)| !t.is_empty() && !id.is_empty()), "{}: equivalent `{eq}` is not tool:id", m.code);
+            assert!(
+                eq.split_once(':')
+                    .is_some_and(|(t, id)| !t.is_empty() && !id.is_empty()),
+                "{}: equivalent `{eq}` is not tool:id",
+                m.code
+            );
         }
-        assert!(!m.title.is_empty() && !m.title.ends_with('.'), "{}: title", m.code);
+        assert!(
+            !m.title.is_empty() && !m.title.ends_with('.'),
+            "{}: title",
+            m.code
+        );
     }
 }
 

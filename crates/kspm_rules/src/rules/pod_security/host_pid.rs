@@ -41,7 +41,10 @@ declare_rule! {
 fn check(pod: &PodSpec<'_>, out: &mut Reporter<'_>) {
     if pod.get("hostPID").and_then(Node::as_bool) == Some(true) {
         let path = pod.path_to(&["hostPID"]);
-        out.report(path.clone(), "the pod shares the host's process ID namespace (hostPID: true)")
-            .with_fix(Fix::new("remove hostPID").remove(path));
+        out.report(
+            path.clone(),
+            "the pod shares the host's process ID namespace (hostPID: true)",
+        )
+        .with_fix(Fix::new("remove hostPID").remove(path));
     }
 }

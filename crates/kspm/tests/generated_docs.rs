@@ -1,0 +1,66 @@
+//! `docs/rules/` is generated from the rule declarations; this test fails when it is stale.
+//! Regenerate with `KSPM_BLESS=1 cargo test -p kspm --test generated_docs`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use kspm_rules::rules;
+
+fn expected() -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
+    let mut index = String::from(
+        "# Rules\n\nGenerated from the rule declarations in `crates/kspm_rules/src/rules/`; do not edit.\n\n| code | slug | severity | category | default | fix | title |\n|---|---|---|---|---|---|---|\n",
+    );
+    for r in rules() {
+        let m = &r.meta;
+        files.insert(format!("{}.md", m.slug), kspm_report::docs::rule_page(r));
+        let _ = writeln!(
+            index,
+            "| {} | [{}]({}.md) | {} | {} | {} | {} | {} |",
+            m.code,
+            m.slug,
+            m.slug,
+            m.severity,
+            m.category.as_str(),
+            if m.default_enabled { "yes" } else { "no" },
+            if m.has_fix { "yes" } else { "" },
+            m.title
+        );
+    }
+    files.insert("README.md".to_owned(), index);
+    files
+}
+
+#[test]
+fn rule_pages_are_current() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/rules");
+    let want = expected();
+    if std::env::var_os("KSPM_BLESS").is_some() {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in &want {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        return;
+    }
+    let mut problems = Vec::new();
+    for (name, text) in &want {
+        match std::fs::read_to_string(dir.join(name)) {
+            Ok(have) if &have == text => {}
+            Ok(_) => problems.push(format!("docs/rules/{name} is stale")),
+            Err(_) => problems.push(format!("docs/rules/{name} is missing")),
+        }
+    }
+    for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !want.contains_key(&name) {
+            problems.push(format!("docs/rules/{name} belongs to no rule"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{}\nregenerate with: KSPM_BLESS=1 cargo test -p kspm --test generated_docs",
+        problems.join("\n")
+    );
+}
