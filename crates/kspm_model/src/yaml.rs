@@ -515,9 +515,11 @@ mod tests {
         let (docs, errors) = parse_stream(&src, &Limits::default());
         assert!(docs.is_empty());
         assert!(!errors.is_empty());
-        let block: String = (0..3000)
-            .map(|i| format!("{}k:\n", " ".repeat(i)))
-            .collect();
+        let mut block = String::new();
+        for i in 0..3000 {
+            block.push_str(&" ".repeat(i));
+            block.push_str("k:\n");
+        }
         let (docs, errors) = parse_stream(&block, &Limits::default());
         assert!(docs.is_empty());
         assert!(!errors.is_empty());
