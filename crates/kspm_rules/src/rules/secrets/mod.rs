@@ -1,3 +1,481 @@
 //! Secrets and credentials: where they are kept and how they reach containers.
+//!
+//! The credential detectors shared by the environment and ConfigMap rules live here rather than
+//! in a file of their own (every other `.rs` file in a rules folder is a rule). They return what
+//! kind of credential a literal looks like — never the literal itself.
 
-pub(crate) static RULES: &[&crate::Rule] = &[];
+pub mod credential_in_configmap;
+pub mod hardcoded_credential_in_env;
+pub mod secret_in_env_var;
+pub mod service_account_token_secret;
+
+pub(crate) static RULES: &[&crate::Rule] = &[
+    &secret_in_env_var::RULE,
+    &hardcoded_credential_in_env::RULE,
+    &credential_in_configmap::RULE,
+    &service_account_token_secret::RULE,
+];
+
+/// Why a literal is taken for a credential, for messages: "its name suggests a password",
+/// "it looks like an AWS access key ID". Never contains the value.
+pub(crate) fn credential_reason(name: &str, value: &str) -> Option<String> {
+    if let Some(kind) = value_looks_like_credential(value) {
+        return Some(format!("it looks like {kind}"));
+    }
+    if is_placeholder(value) {
+        return None;
+    }
+    name_suggests_credential(name).map(|kind| format!("its name suggests {kind}"))
+}
+
+/// Splits a variable or key name into lower-case words: on `_`, `-`, `.`, spaces and
+/// camelCase boundaries (`dbPassword`, `APIKey` → `db password`, `api key`).
+fn words(name: &str) -> Vec<String> {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for (i, &ch) in chars.iter().enumerate() {
+        if !ch.is_ascii_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            continue;
+        }
+        if ch.is_ascii_uppercase() && !cur.is_empty() {
+            let prev = chars[i - 1];
+            let next_lower = chars.get(i + 1).is_some_and(char::is_ascii_lowercase);
+            if prev.is_ascii_lowercase()
+                || prev.is_ascii_digit()
+                || (prev.is_ascii_uppercase() && next_lower)
+            {
+                out.push(std::mem::take(&mut cur));
+            }
+        }
+        cur.push(ch.to_ascii_lowercase());
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Last words that make a name about a credential rather than the credential itself:
+/// `PASSWORD_FILE`, `SECRET_NAME`, `TOKEN_URL`, `PASSWORD_MIN_LENGTH`, `secrets.yaml`.
+const NOT_A_VALUE: &[&str] = &[
+    "file",
+    "files",
+    "path",
+    "dir",
+    "directory",
+    "name",
+    "names",
+    "ref",
+    "url",
+    "uri",
+    "endpoint",
+    "host",
+    "enabled",
+    "enable",
+    "disabled",
+    "required",
+    "ttl",
+    "timeout",
+    "expiry",
+    "expiration",
+    "expires",
+    "lifetime",
+    "length",
+    "len",
+    "size",
+    "type",
+    "mode",
+    "header",
+    "field",
+    "version",
+    "policy",
+    "location",
+    "count",
+    "format",
+    "algorithm",
+    "kind",
+    "namespace",
+    "mount",
+    "provider",
+    "store",
+    "backend",
+    "rotation",
+    "yaml",
+    "yml",
+    "json",
+    "conf",
+    "cfg",
+    "ini",
+    "properties",
+    "toml",
+    "xml",
+    "tpl",
+    "template",
+    "sh",
+    "py",
+    "lua",
+    "js",
+];
+
+/// The kind of credential a variable or key name suggests ("a password", "a token"...), if any.
+pub(crate) fn name_suggests_credential(name: &str) -> Option<&'static str> {
+    let words = words(name);
+    let last = words.last()?;
+    if NOT_A_VALUE.contains(&last.as_str()) {
+        return None;
+    }
+    let pair = |a: &str, b: &str| words.windows(2).any(|w| w[0] == a && w[1] == b);
+    let any = |f: &dyn Fn(&str) -> bool| words.iter().any(|w| f(w));
+    if pair("private", "key") || any(&|w| w == "privatekey") {
+        Some("a private key")
+    } else if pair("api", "key") || any(&|w| w == "apikey") {
+        Some("an API key")
+    } else if pair("access", "key") || any(&|w| w == "accesskey") {
+        Some("an access key")
+    } else if any(&|w| {
+        matches!(w, "pass" | "passphrase")
+            || w.ends_with("password")
+            || w.ends_with("passwd")
+            || w == "passwords"
+    }) {
+        Some("a password")
+    } else if any(&|w| w.ends_with("secret") || w == "secrets") {
+        Some("a secret")
+    } else if any(&|w| w.ends_with("token") || w == "tokens") {
+        Some("a token")
+    } else if any(&|w| w.ends_with("credential") || w.ends_with("credentials")) {
+        Some("a credential")
+    } else {
+        None
+    }
+}
+
+/// Literal values that stand in for a credential rather than being one (compared in lower case).
+const PLACEHOLDERS: &[&str] = &[
+    "changeme",
+    "change-me",
+    "change_me",
+    "changeit",
+    "replaceme",
+    "replace-me",
+    "replace_me",
+    "placeholder",
+    "redacted",
+    "todo",
+    "tbd",
+    "none",
+    "null",
+    "nil",
+    "n/a",
+    "undefined",
+    "dummy",
+    "example",
+    "true",
+    "false",
+    "yes",
+    "no",
+    "on",
+    "off",
+];
+
+/// Values that hold no credential even under a credential-like name: empty, references
+/// (`$(VAR)`, `${VAR}`, `{{ .Values.x }}`, `<your-token>`), masks (`****`, `xxxx`), obvious
+/// placeholders (`changeme`), booleans, and file paths.
+pub(crate) fn is_placeholder(value: &str) -> bool {
+    let v = value.trim();
+    if v.is_empty()
+        || (v.starts_with("$(") && v.ends_with(')'))
+        || v.contains("${")
+        || v.contains("{{")
+        || (v.starts_with('<') && v.ends_with('>'))
+        || v.starts_with('/')
+        || v.chars()
+            .all(|c| matches!(c, 'x' | 'X' | '*' | '.' | '-' | '#' | '?'))
+    {
+        return true;
+    }
+    PLACEHOLDERS.contains(&v.to_ascii_lowercase().as_str())
+}
+
+/// The kind of credential a value looks like by its shape, if any: AWS access key IDs, PEM
+/// private keys, GitHub and Slack tokens, JSON Web Tokens, URLs with an embedded password.
+pub(crate) fn value_looks_like_credential(value: &str) -> Option<&'static str> {
+    if value.contains("-----BEGIN") && value.contains("PRIVATE KEY-----") {
+        return Some("a private key");
+    }
+    if has_aws_key_id(value) {
+        return Some("an AWS access key ID");
+    }
+    if has_github_token(value) {
+        return Some("a GitHub token");
+    }
+    if has_slack_token(value) {
+        return Some("a Slack token");
+    }
+    if has_jwt(value) {
+        return Some("a JSON Web Token");
+    }
+    if has_url_password(value) {
+        return Some("a URL with an embedded password");
+    }
+    None
+}
+
+/// Byte offsets where `needle` occurs, not preceded by an alphanumeric character.
+fn word_starts<'a>(hay: &'a str, needle: &'a str) -> impl Iterator<Item = usize> + 'a {
+    hay.match_indices(needle)
+        .map(|(i, _)| i)
+        .filter(move |&i| i == 0 || !hay.as_bytes()[i - 1].is_ascii_alphanumeric())
+}
+
+/// The length of the run of bytes from `start` that satisfy `ok`.
+fn run_len(s: &str, start: usize, ok: impl Fn(u8) -> bool) -> usize {
+    s.as_bytes()[start.min(s.len())..]
+        .iter()
+        .take_while(|&&b| ok(b))
+        .count()
+}
+
+/// `AKIA`/`ASIA` followed by exactly 16 upper-case letters or digits.
+fn has_aws_key_id(v: &str) -> bool {
+    ["AKIA", "ASIA"].iter().any(|p| {
+        word_starts(v, p).any(|i| {
+            run_len(v, i + 4, |b| b.is_ascii_uppercase() || b.is_ascii_digit()) == 16
+                && !v
+                    .as_bytes()
+                    .get(i + 20)
+                    .is_some_and(u8::is_ascii_alphanumeric)
+        })
+    })
+}
+
+/// Classic (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_` + 36 characters) and fine-grained
+/// (`github_pat_` + 22 or more) GitHub tokens.
+fn has_github_token(v: &str) -> bool {
+    let classic = ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]
+        .iter()
+        .any(|p| word_starts(v, p).any(|i| run_len(v, i + 4, |b| b.is_ascii_alphanumeric()) >= 36));
+    classic
+        || word_starts(v, "github_pat_")
+            .any(|i| run_len(v, i + 11, |b| b.is_ascii_alphanumeric() || b == b'_') >= 22)
+}
+
+/// `xoxb-`, `xoxa-`, `xoxp-`, `xoxr-`, `xoxs-` followed by at least 10 token characters.
+fn has_slack_token(v: &str) -> bool {
+    ["xoxb-", "xoxa-", "xoxp-", "xoxr-", "xoxs-"]
+        .iter()
+        .any(|p| {
+            word_starts(v, p)
+                .any(|i| run_len(v, i + 5, |b| b.is_ascii_alphanumeric() || b == b'-') >= 10)
+        })
+}
+
+/// Three base64url segments separated by dots, the first two starting with `eyJ` (a JSON
+/// object): `header.payload.signature`.
+fn has_jwt(v: &str) -> bool {
+    word_starts(v, "eyJ").any(|i| {
+        let len = run_len(v, i, |b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')
+        });
+        let parts: Vec<&str> = v[i..i + len].split('.').collect();
+        parts.len() == 3
+            && parts[0].len() >= 10
+            && parts[1].len() >= 10
+            && parts[1].starts_with("eyJ")
+    })
+}
+
+/// `scheme://user:password@host` with a literal, non-empty password.
+fn has_url_password(v: &str) -> bool {
+    v.match_indices("://").any(|(i, _)| {
+        let rest = &v[i + 3..];
+        let authority = &rest[..rest
+            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+            .unwrap_or(rest.len())];
+        let Some((userinfo, host)) = authority.rsplit_once('@') else {
+            return false;
+        };
+        let Some((_, password)) = userinfo.split_once(':') else {
+            return false;
+        };
+        !host.is_empty()
+            && !password.is_empty()
+            && !is_placeholder(password)
+            && !password.starts_with('$')
+    })
+}
+
+/// Decodes standard base64 (ConfigMap `binaryData`), ignoring whitespace; `None` when invalid.
+pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for b in text.bytes().filter(|b| !b.is_ascii_whitespace()) {
+        let v = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            b'=' => break,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for (name, kind) in [
+            ("DB_PASSWORD", "a password"),
+            ("dbPassword", "a password"),
+            ("MYSQL_ROOT_PASSWORD", "a password"),
+            ("REDIS_PASS", "a password"),
+            ("passwd", "a password"),
+            ("CLIENT_SECRET", "a secret"),
+            ("clientSecret", "a secret"),
+            ("GITHUB_TOKEN", "a token"),
+            ("authToken", "a token"),
+            ("API_KEY", "an API key"),
+            ("apikey", "an API key"),
+            ("x-api-key", "an API key"),
+            ("AWS_ACCESS_KEY_ID", "an access key"),
+            ("AWS_SECRET_ACCESS_KEY", "an access key"),
+            ("PRIVATE_KEY", "a private key"),
+            ("GOOGLE_CREDENTIALS", "a credential"),
+            ("db.password", "a password"),
+        ] {
+            assert_eq!(name_suggests_credential(name), Some(kind), "{name}");
+        }
+        for name in [
+            "PASSWORD_FILE",
+            "GF_SECURITY_ADMIN_PASSWORD__FILE",
+            "SECRET_NAME",
+            "TOKEN_URL",
+            "PASSWORD_MIN_LENGTH",
+            "secrets.yaml",
+            "LOG_LEVEL",
+            "BYPASS_CACHE",
+            "PASSENGERS",
+            "KEY",
+        ] {
+            assert_eq!(name_suggests_credential(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn values() {
+        assert_eq!(
+            value_looks_like_credential("AKIAIOSFODNN7EXAMPLE"),
+            Some("an AWS access key ID")
+        );
+        assert_eq!(
+            value_looks_like_credential("id=AKIAIOSFODNN7EXAMPLE;"),
+            Some("an AWS access key ID")
+        );
+        assert_eq!(value_looks_like_credential("AKIAIOSFODNN7EXAMPLEX"), None);
+        assert_eq!(value_looks_like_credential("XAKIAIOSFODNN7EXAMPLE"), None);
+        assert_eq!(
+            value_looks_like_credential(
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----"
+            ),
+            Some("a private key")
+        );
+        assert_eq!(
+            value_looks_like_credential("-----BEGIN CERTIFICATE-----"),
+            None
+        );
+        assert_eq!(
+            value_looks_like_credential(&format!("ghp_{}", "a1".repeat(18))),
+            Some("a GitHub token")
+        );
+        assert_eq!(value_looks_like_credential("ghp_short"), None);
+        assert_eq!(
+            value_looks_like_credential(&format!("github_pat_{}", "A_1".repeat(10))),
+            Some("a GitHub token")
+        );
+        assert_eq!(
+            value_looks_like_credential("xoxb-1234567890-abcdef"),
+            Some("a Slack token")
+        );
+        assert_eq!(
+            value_looks_like_credential(
+                "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlLWZha2U"
+            ),
+            Some("a JSON Web Token")
+        );
+        assert_eq!(value_looks_like_credential("eyJhbGciOiJIUzI1NiJ9"), None);
+        assert_eq!(
+            value_looks_like_credential("postgres://app:s3cr3t@db:5432/app"),
+            Some("a URL with an embedded password")
+        );
+        assert_eq!(
+            value_looks_like_credential("postgres://app:$(DB_PASSWORD)@db:5432/app"),
+            None
+        );
+        assert_eq!(
+            value_looks_like_credential("postgres://app@db:5432/app"),
+            None
+        );
+        assert_eq!(
+            value_looks_like_credential("https://example.com/a:b@c"),
+            None
+        );
+        assert_eq!(value_looks_like_credential("hello world"), None);
+    }
+
+    #[test]
+    fn placeholders() {
+        for v in [
+            "",
+            "  ",
+            "$(DB_PASSWORD)",
+            "${DB_PASSWORD}",
+            "{{ .Values.pw }}",
+            "<your-token>",
+            "****",
+            "xxxx",
+            "changeme",
+            "TRUE",
+            "/run/secrets/db",
+        ] {
+            assert!(is_placeholder(v), "{v:?}");
+        }
+        for v in ["hunter2", "s3cr3t-value", "12345"] {
+            assert!(!is_placeholder(v), "{v:?}");
+        }
+        assert_eq!(credential_reason("DB_PASSWORD", "$(PW)"), None);
+        assert_eq!(
+            credential_reason("DB_PASSWORD", "hunter2").as_deref(),
+            Some("its name suggests a password")
+        );
+        assert_eq!(
+            credential_reason("NOTE", "AKIAIOSFODNN7EXAMPLE").as_deref(),
+            Some("it looks like an AWS access key ID")
+        );
+    }
+
+    #[test]
+    fn base64() {
+        assert_eq!(decode_base64("aGVsbG8=").as_deref(), Some(&b"hello"[..]));
+        assert_eq!(
+            decode_base64("aGVs\nbG8gd29ybGQ=").as_deref(),
+            Some(&b"hello world"[..])
+        );
+        assert_eq!(decode_base64("!!"), None);
+    }
+}

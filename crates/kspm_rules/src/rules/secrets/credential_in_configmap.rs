@@ -1,0 +1,132 @@
+use super::{
+    credential_reason, decode_base64, name_suggests_credential, value_looks_like_credential,
+};
+use crate::prelude::*;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags ConfigMap entries that hold a credential: a `data` key whose name suggests one
+    /// (`password`, `secret`, `token`, `api_key`, `access_key`, `private_key`, `credential`...)
+    /// with a non-empty, non-placeholder value, or any `data` value with the shape of a
+    /// credential (an AWS access key ID, a PEM private key, a GitHub or Slack token, a JSON Web
+    /// Token, a URL with an embedded password) — also inside an embedded file. `binaryData`
+    /// entries are judged by name and by their decoded content. The value is never printed.
+    ///
+    /// `password=...` lines inside an embedded configuration file are not parsed; only the
+    /// shapes above are found there.
+    ///
+    /// ## Why is this bad?
+    /// ConfigMaps are meant for non-confidential settings and are treated that way: they are
+    /// readable by far more roles than Secrets (the built-in `view` role included), are not
+    /// encrypted at rest by the usual `EncryptionConfiguration`, and end up in plain text in
+    /// Git, Helm values and CI logs.
+    ///
+    /// ## Remediation
+    /// Rotate the credential — it must be considered leaked. Move it into a Secret (created out
+    /// of band or synced from an external secret manager) and mount that instead.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// apiVersion: v1
+    /// kind: ConfigMap
+    /// metadata:
+    ///   name: api-settings
+    /// data:
+    ///   LOG_LEVEL: info
+    ///   DB_PASSWORD: correct-horse-battery-staple
+    /// ```
+    pub const RULE = {
+        code: "SC003",
+        slug: "credential-in-configmap",
+        title: "ConfigMap holds a credential",
+        severity: High,
+        category: Secrets,
+        check: Check::Object { kinds: &["ConfigMap"], check },
+        frameworks: [nsa::SECRETS, mitre::UNSECURED_CREDENTIALS],
+        equivalents: ["polaris:sensitiveConfigmapContent", "trivy:KSV-0109"],
+        fix: false,
+        default: true,
+    }
+}
+
+fn check(r: &Resource, out: &mut Reporter<'_>) {
+    for entry in r.root.get("data").and_then(Node::as_map).unwrap_or(&[]) {
+        let value = match &entry.value.value {
+            Value::Str(s) => s.to_string(),
+            Value::Int(n) => n.to_string(),
+            Value::Float(f) => f.to_string(),
+            _ => continue,
+        };
+        if let Some(reason) = credential_reason(&entry.key, &value) {
+            report(r, out, "data", &entry.key, &reason);
+        }
+    }
+    for entry in r
+        .root
+        .get("binaryData")
+        .and_then(Node::as_map)
+        .unwrap_or(&[])
+    {
+        let Some(encoded) = entry.value.as_str().filter(|s| !s.trim().is_empty()) else {
+            continue;
+        };
+        let decoded = decode_base64(encoded).map(|b| String::from_utf8_lossy(&b).into_owned());
+        let reason = decoded
+            .as_deref()
+            .and_then(value_looks_like_credential)
+            .map(|kind| format!("it looks like {kind}"))
+            .or_else(|| {
+                name_suggests_credential(&entry.key).map(|kind| format!("its name suggests {kind}"))
+            });
+        if let Some(reason) = reason {
+            report(r, out, "binaryData", &entry.key, &reason);
+        }
+    }
+}
+
+fn report(r: &Resource, out: &mut Reporter<'_>, section: &str, key: &str, reason: &str) {
+    out.report(
+        FieldPath::root().keys(&[section, key]),
+        format!(
+            "ConfigMap \"{}\" key \"{key}\" holds a literal credential: {reason}",
+            r.name()
+        ),
+    )
+    .hide_value();
+}
+
+#[cfg(test)]
+mod tests {
+    /// The literal credentials of the cases file: none of them may reach the snapshot.
+    const LITERALS: &[&str] = &[
+        "hunter2-not-real",
+        "FAKEKEYMATERIALFORTESTS",
+        "AKIAIOSFODNN7EXAMPLE",
+        "ZmFrZS1hcGkta2V5",
+        "ghp_FAKEfakeFAKEfakeFAKEfakeFAKEfake0000",
+        "eyJzdWIiOiJmYWtlIn0",
+    ];
+
+    #[test]
+    fn the_snapshot_never_shows_a_credential() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules/secrets");
+        let cases =
+            std::fs::read_to_string(dir.join("credential_in_configmap.cases.yaml")).unwrap();
+        let snapshot = std::fs::read_to_string(dir.join("snapshots/credential-in-configmap.snap"))
+            .expect("run the cases first: INSTA_UPDATE=always cargo test -p kspm_rules");
+        for literal in LITERALS {
+            assert!(
+                cases.contains(literal),
+                "`{literal}` is not used by the cases any more"
+            );
+            assert!(
+                !snapshot.contains(literal),
+                "the snapshot shows the credential `{literal}`"
+            );
+        }
+        assert!(
+            !snapshot.contains("[value:"),
+            "a finding carries its value as evidence"
+        );
+    }
+}

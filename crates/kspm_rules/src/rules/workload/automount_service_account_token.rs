@@ -1,0 +1,89 @@
+use crate::prelude::*;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags pods that get a service account token mounted: the pod does not set
+    /// `automountServiceAccountToken: false`, and neither does its ServiceAccount
+    /// (`serviceAccountName`, `default` when unset). The pod's field wins when it is set, as
+    /// in the kubelet: `true` on the pod mounts the token whatever the account says. The
+    /// ServiceAccount is looked up among the scanned manifests in the pod's namespace; when it
+    /// is not there, kspm cannot know its setting and reports the pod.
+    ///
+    /// ## Why is this bad?
+    /// The token lets anyone who can read the container's file system call the Kubernetes API
+    /// with the account's permissions. Most applications never talk to the API server, so the
+    /// token only helps an attacker who gets code execution or a file read in the container:
+    /// first to discover the cluster, then to use whatever RBAC grants the account.
+    ///
+    /// ## Remediation
+    /// Set `automountServiceAccountToken: false` in the pod spec (the fix), or on the
+    /// ServiceAccount for every pod that uses it. Pods that do call the API keep the token:
+    /// give them a dedicated account with minimal RBAC and set the field to `true` explicitly.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// apiVersion: v1
+    /// kind: Pod
+    /// metadata:
+    ///   name: web
+    /// spec:
+    ///   serviceAccountName: web
+    ///   containers:
+    ///   - name: web
+    ///     image: nginx:1.27
+    /// ---
+    /// apiVersion: v1
+    /// kind: ServiceAccount
+    /// metadata:
+    ///   name: web
+    /// ```
+    pub const RULE = {
+        code: "WL010",
+        slug: "automount-service-account-token",
+        title: "Pod mounts a service account token",
+        severity: Low,
+        category: Workload,
+        check: Check::PodSpec(check),
+        frameworks: [cis::C5_1_6, nsa::SERVICE_ACCOUNT_TOKENS, mitre::CONTAINER_API],
+        equivalents: ["checkov:CKV_K8S_38", "polaris:automountServiceAccountToken", "trivy:KSV-0036"],
+        fix: true,
+        default: true,
+    }
+}
+
+fn check(pod: &PodSpec<'_>, out: &mut Reporter<'_>) {
+    let path = pod.path_to(&["automountServiceAccountToken"]);
+    let message = match pod
+        .get("automountServiceAccountToken")
+        .and_then(Node::as_bool)
+    {
+        Some(false) => return,
+        Some(true) => {
+            "the pod mounts its service account token (automountServiceAccountToken: true)"
+                .to_owned()
+        }
+        None => {
+            let (account, _, _) = super::service_account(pod);
+            let index = out.index();
+            match super::account_automount(pod, index, account) {
+                Some(false) => return,
+                Some(true) => format!(
+                    "the pod does not set automountServiceAccountToken: false and its service account \"{account}\" mounts the token (automountServiceAccountToken: true)"
+                ),
+                None if index
+                    .find("ServiceAccount", pod.resource.namespace(), account)
+                    .is_some() =>
+                {
+                    format!(
+                        "neither the pod nor its service account \"{account}\" sets automountServiceAccountToken: false"
+                    )
+                }
+                None => format!(
+                    "the pod does not set automountServiceAccountToken: false, and its service account \"{account}\" is not among the scanned manifests"
+                ),
+            }
+        }
+    };
+    out.report(path.clone(), message)
+        .with_fix(Fix::new("set automountServiceAccountToken to false").set(path, json!(false)));
+}

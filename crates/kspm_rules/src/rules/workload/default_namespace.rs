@@ -1,0 +1,100 @@
+use crate::prelude::*;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags namespaced objects whose `metadata.namespace` is explicitly `default`.
+    ///
+    /// A missing namespace is not reported: Helm charts, Kustomize bases and plain manifests
+    /// commonly leave it out so that the user chooses it at deploy time (`-n`, `namespace:`),
+    /// and flagging every such object would bury the real findings (checkov CKV_K8S_21 flags it;
+    /// kspm deliberately does not). Cluster-scoped kinds (Namespace, Node, ClusterRole,
+    /// CustomResourceDefinition, StorageClass, webhook configurations...) have no namespace and
+    /// are skipped.
+    ///
+    /// ## Why is this bad?
+    /// The `default` namespace is where everything lands by accident. Workloads there share it
+    /// with whatever else was deployed without thought, so RBAC, NetworkPolicies, quotas and
+    /// Pod Security admission levels cannot be scoped to the application, and a mistaken
+    /// `kubectl delete --all` reaches it first.
+    ///
+    /// ## Remediation
+    /// Create a namespace per application or team and deploy into it; apply RBAC, quotas,
+    /// NetworkPolicies and Pod Security labels to that namespace.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// apiVersion: v1
+    /// kind: ConfigMap
+    /// metadata:
+    ///   name: settings
+    ///   namespace: default
+    /// data:
+    ///   LOG_LEVEL: info
+    /// ```
+    pub const RULE = {
+        code: "WL012",
+        slug: "default-namespace",
+        title: "Object is placed in the default namespace",
+        severity: Low,
+        category: Workload,
+        check: Check::Object { kinds: &[], check },
+        frameworks: [cis::C5_7_4, nsa::NAMESPACES],
+        equivalents: ["checkov:CKV_K8S_21"],
+        fix: false,
+        default: true,
+    }
+}
+
+/// Built-in kinds that live outside namespaces; a `namespace` on them is ignored.
+const CLUSTER_SCOPED: &[&str] = &[
+    "APIService",
+    "CertificateSigningRequest",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ClusterTrustBundle",
+    "ComponentStatus",
+    "CSIDriver",
+    "CSINode",
+    "CustomResourceDefinition",
+    "DeviceClass",
+    "FlowSchema",
+    "IngressClass",
+    "IPAddress",
+    "MutatingAdmissionPolicy",
+    "MutatingAdmissionPolicyBinding",
+    "MutatingWebhookConfiguration",
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "PodSecurityPolicy",
+    "PriorityClass",
+    "PriorityLevelConfiguration",
+    "RuntimeClass",
+    "SelfSubjectAccessReview",
+    "SelfSubjectReview",
+    "SelfSubjectRulesReview",
+    "ServiceCIDR",
+    "StorageClass",
+    "StorageVersionMigration",
+    "SubjectAccessReview",
+    "TokenReview",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "ValidatingWebhookConfiguration",
+    "VolumeAttachment",
+    "VolumeAttributesClass",
+];
+
+fn check(r: &Resource, out: &mut Reporter<'_>) {
+    if CLUSTER_SCOPED.contains(&r.kind()) || r.namespace() != Some("default") {
+        return;
+    }
+    out.report(
+        FieldPath::root().keys(&["metadata", "namespace"]),
+        format!(
+            "{} \"{}\" is placed in the default namespace",
+            r.kind(),
+            r.name()
+        ),
+    );
+}

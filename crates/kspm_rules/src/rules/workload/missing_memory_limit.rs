@@ -1,0 +1,53 @@
+use crate::prelude::*;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags init and regular containers without `resources.limits.memory`. Ephemeral
+    /// (debug) containers are skipped: the API does not let them declare resources.
+    ///
+    /// ## Why is this bad?
+    /// Without a memory limit a leaking or compromised container can take all the memory of its
+    /// node. The kernel's out-of-memory killer then picks victims among the node's pods, and
+    /// the kubelet evicts others: one workload takes its neighbours down.
+    ///
+    /// ## Remediation
+    /// Set `resources.limits.memory` (commonly equal to the request, which gives predictable
+    /// behaviour), or give the namespace a `LimitRange` with a `default` limit.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// apiVersion: apps/v1
+    /// kind: Deployment
+    /// metadata:
+    ///   name: web
+    /// spec:
+    ///   selector:
+    ///     matchLabels: {app: web}
+    ///   template:
+    ///     metadata:
+    ///       labels: {app: web}
+    ///     spec:
+    ///       containers:
+    ///       - name: web
+    ///         image: nginx:1.27
+    ///         resources:
+    ///           requests: {cpu: 250m}
+    ///           limits: {cpu: 500m}
+    /// ```
+    pub const RULE = {
+        code: "WL004",
+        slug: "missing-memory-limit",
+        title: "Container has no memory limit",
+        severity: Low,
+        category: Workload,
+        check: Check::Container(check),
+        frameworks: [nsa::RESOURCE_POLICIES, mitre::RESOURCE_HIJACKING, mitre::ENDPOINT_DOS],
+        equivalents: ["checkov:CKV_K8S_13", "polaris:memoryLimitsMissing", "kube-score:container-resources", "kubeaudit:limits", "trivy:KSV-0018"],
+        fix: false,
+        default: true,
+    }
+}
+
+fn check(c: &Container<'_>, out: &mut Reporter<'_>) {
+    super::check_resource(c, out, "limits", "memory");
+}

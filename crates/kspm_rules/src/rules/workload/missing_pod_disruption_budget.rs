@@ -1,0 +1,74 @@
+use kspm_model::index::selector_matches;
+
+use crate::prelude::*;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags Deployments and StatefulSets with more than one replica (a missing `replicas` means
+    /// one) when no PodDisruptionBudget in the same namespace selects their pod template's
+    /// labels. Only the PodDisruptionBudgets among the scanned manifests are known.
+    ///
+    /// ## Why is this bad?
+    /// Node drains (upgrades, autoscaler scale-downs, maintenance) evict pods without regard to
+    /// the application. Without a budget, a drain may evict every replica at once, and a
+    /// workload that runs several replicas precisely to stay available goes down anyway.
+    ///
+    /// ## Remediation
+    /// Add a `PodDisruptionBudget` whose `selector` matches the pod template labels, with
+    /// `maxUnavailable: 1` (or a `minAvailable` below the replica count, so that drains can still
+    /// make progress).
+    ///
+    /// ## Example
+    /// ```yaml
+    /// apiVersion: apps/v1
+    /// kind: Deployment
+    /// metadata:
+    ///   name: web
+    /// spec:
+    ///   replicas: 3
+    ///   selector:
+    ///     matchLabels: {app: web}
+    ///   template:
+    ///     metadata:
+    ///       labels: {app: web}
+    ///     spec:
+    ///       containers:
+    ///       - name: web
+    ///         image: nginx:1.27
+    /// ```
+    pub const RULE = {
+        code: "WL014",
+        slug: "missing-pod-disruption-budget",
+        title: "Replicated workload has no PodDisruptionBudget",
+        severity: Low,
+        category: Workload,
+        check: Check::Object { kinds: &["Deployment", "StatefulSet"], check },
+        frameworks: [],
+        equivalents: ["kube-score:deployment-has-poddisruptionbudget", "kube-score:statefulset-has-poddisruptionbudget", "polaris:missingPodDisruptionBudget"],
+        fix: false,
+        default: true,
+    }
+}
+
+fn check(r: &Resource, out: &mut Reporter<'_>) {
+    let Some(replicas) = super::replicas(r).filter(|&n| n > 1) else {
+        return;
+    };
+    let labels = r.root.at(&["spec", "template", "metadata", "labels"]);
+    let covered = out
+        .index()
+        .in_namespace("PodDisruptionBudget", r.namespace())
+        .any(|pdb| selector_matches(pdb.root.at(&["spec", "selector"]), labels));
+    if covered {
+        return;
+    }
+    out.report(
+        FieldPath::root().keys(&["spec", "replicas"]),
+        format!(
+            "{} \"{}\" runs {replicas} replicas but no PodDisruptionBudget in namespace \"{}\" selects its pods",
+            r.kind(),
+            r.name(),
+            r.namespace().unwrap_or("default")
+        ),
+    );
+}

@@ -1,0 +1,63 @@
+use crate::prelude::*;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags regular containers of long-running workloads without a `readinessProbe`.
+    ///
+    /// Only long-running pods are judged: Jobs, CronJobs and pods whose `restartPolicy` is
+    /// `Never` or `OnFailure` run to completion and are skipped, as are init containers (they
+    /// must exit) and ephemeral debug containers (which cannot have probes).
+    ///
+    /// ## Why is this bad?
+    /// Without a readiness probe a pod receives Service traffic as soon as its containers start,
+    /// before the application is able to answer, and keeps receiving it while it is overloaded or
+    /// shutting down. Rolling updates then drop requests, because the controller cannot tell
+    /// when a new replica is actually ready.
+    ///
+    /// ## Remediation
+    /// Add a `readinessProbe` that checks what the application needs to serve (an HTTP health
+    /// endpoint, a TCP port, a gRPC health service or a command). Keep it cheap, and make the
+    /// timeouts and thresholds tolerate a slow start (or add a `startupProbe`).
+    ///
+    /// ## Example
+    /// ```yaml
+    /// apiVersion: apps/v1
+    /// kind: Deployment
+    /// metadata:
+    ///   name: api
+    /// spec:
+    ///   selector:
+    ///     matchLabels: {app: api}
+    ///   template:
+    ///     metadata:
+    ///       labels: {app: api}
+    ///     spec:
+    ///       containers:
+    ///       - name: api
+    ///         image: example/api:4.2
+    ///         ports:
+    ///         - containerPort: 8080
+    /// ```
+    pub const RULE = {
+        code: "WL006",
+        slug: "missing-readiness-probe",
+        title: "Container has no readiness probe",
+        severity: Low,
+        category: Workload,
+        check: Check::Container(check),
+        frameworks: [],
+        equivalents: ["checkov:CKV_K8S_9", "polaris:readinessProbeMissing"],
+        fix: false,
+        default: true,
+    }
+}
+
+fn check(c: &Container<'_>, out: &mut Reporter<'_>) {
+    if !super::long_running(c) || c.get("readinessProbe").is_some_and(|p| !p.is_null()) {
+        return;
+    }
+    out.report(
+        c.path_to(&["readinessProbe"]),
+        format!("{} has no readiness probe", c.describe()),
+    );
+}
