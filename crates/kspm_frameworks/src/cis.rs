@@ -15,6 +15,7 @@ macro_rules! controls {
 controls! {
     C5_1_5 = "5.1.5", "Ensure that default service accounts are not actively used";
     C5_1_6 = "5.1.6", "Ensure that Service Account Tokens are only mounted where necessary";
+    C5_2_1 = "5.2.1", "Ensure that the cluster has at least one active policy control mechanism in place";
     C5_2_2 = "5.2.2", "Minimize the admission of privileged containers";
     C5_2_3 = "5.2.3", "Minimize the admission of containers wishing to share the host process ID namespace";
     C5_2_4 = "5.2.4", "Minimize the admission of containers wishing to share the host IPC namespace";

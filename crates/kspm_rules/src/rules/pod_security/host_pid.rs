@@ -32,7 +32,7 @@ declare_rule! {
         category: PodSecurity,
         check: Check::PodSpec(check),
         frameworks: [cis::C5_2_3, pss::BASELINE_HOST_NAMESPACES, nsa::HOST_NAMESPACES, mitre::ESCAPE_TO_HOST],
-        equivalents: ["checkov:CKV_K8S_17", "polaris:hostPIDSet", "trivy:KSV-0010", "kubeaudit:namespaces"],
+        equivalents: ["checkov:CKV_K8S_17", "polaris:hostPIDSet", "trivy:KSV-0010", "kubeaudit:hostns"],
         fix: true,
         default: true,
     }

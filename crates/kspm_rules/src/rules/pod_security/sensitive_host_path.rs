@@ -1,0 +1,131 @@
+use super::container_runtime_socket_mount::{is_within, normalize_host_path, runtime_socket};
+use crate::prelude::*;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags `hostPath` volumes that mount a sensitive part of the node:
+    ///
+    /// - `/etc`, `/proc`, `/sys`, `/boot`, `/root`, `/home`, `/dev`, `/var/log`,
+    ///   `/var/lib/kubelet`, `/var/lib/docker`, `/var/lib/containerd`, `/var/lib/containers` and
+    ///   `/var/lib/etcd`, or anything below them;
+    /// - `/usr` and `/lib` themselves (not their subdirectories: agents commonly mount
+    ///   `/lib/modules` read-only);
+    /// - any directory that contains one of the above, from `/` down (`/var`, `/var/lib`).
+    ///
+    /// Paths are normalised first (`//`, `.`, `..`, trailing `/`). Runtime sockets and the
+    /// directories that hold them are left to `container-runtime-socket-mount`.
+    ///
+    /// ## Why is this bad?
+    /// These paths hold the node's credentials (kubelet and control-plane certificates under
+    /// `/etc/kubernetes` and `/var/lib/kubelet`), every other pod's secrets and filesystems
+    /// (`/var/lib/kubelet/pods`, the runtimes' storage), the kernel's control files (`/proc`,
+    /// `/sys`, `/dev`) and the binaries the node runs. Write access is node takeover; read access
+    /// is credential theft. A writable `/var/log` lets a pod read any host file through the
+    /// kubelet's log endpoint by planting symbolic links.
+    ///
+    /// ## Remediation
+    /// Mount the narrowest path the workload needs, read-only (`volumeMounts[*].readOnly: true`),
+    /// or replace the hostPath with a ConfigMap, Secret, emptyDir or PersistentVolumeClaim.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// apiVersion: v1
+    /// kind: Pod
+    /// metadata:
+    ///   name: debug
+    /// spec:
+    ///   containers:
+    ///   - name: shell
+    ///     image: busybox:1.36
+    ///     volumeMounts:
+    ///     - {name: host, mountPath: /host}
+    ///   volumes:
+    ///   - name: host
+    ///     hostPath:
+    ///       path: /
+    /// ```
+    pub const RULE = {
+        code: "PS026",
+        slug: "sensitive-host-path",
+        title: "Pod mounts a sensitive path of the node",
+        severity: High,
+        category: PodSecurity,
+        check: Check::PodSpec(check),
+        frameworks: [cis::C5_2_12, pss::BASELINE_HOST_PATH_VOLUMES, nsa::HOST_PATH, mitre::ESCAPE_TO_HOST, mitre::UNSECURED_CREDENTIALS],
+        equivalents: ["trivy:KSV-0121", "kubeaudit:mounts"],
+        fix: false,
+        default: true,
+    }
+}
+
+/// Sensitive paths: (path, whether everything below it is sensitive too, what it holds).
+const SENSITIVE: &[(&str, bool, &str)] = &[
+    ("/etc", true, "node configuration and credentials"),
+    ("/proc", true, "host processes and kernel settings"),
+    ("/sys", true, "kernel and device settings"),
+    ("/boot", true, "the kernel and boot configuration"),
+    ("/root", true, "root's home directory"),
+    ("/home", true, "users' home directories"),
+    ("/dev", true, "host devices"),
+    ("/var/log", true, "host and pod logs"),
+    (
+        "/var/lib/kubelet",
+        true,
+        "kubelet state and other pods' volumes and secrets",
+    ),
+    ("/var/lib/docker", true, "container images and filesystems"),
+    (
+        "/var/lib/containerd",
+        true,
+        "container images and filesystems",
+    ),
+    (
+        "/var/lib/containers",
+        true,
+        "container images and filesystems",
+    ),
+    ("/var/lib/etcd", true, "the cluster database"),
+    ("/usr", false, "host programs"),
+    ("/lib", false, "host libraries"),
+];
+
+/// Why a host path is sensitive, if it is.
+fn sensitivity(raw: &str) -> Option<String> {
+    let path = normalize_host_path(raw)?;
+    if path == "/" {
+        return Some("the node's whole filesystem".to_owned());
+    }
+    for (dir, recursive, what) in SENSITIVE {
+        if path == *dir || (*recursive && is_within(&path, dir)) {
+            return Some(format!("{what} ({dir})"));
+        }
+    }
+    let inside: Vec<&str> = SENSITIVE
+        .iter()
+        .filter(|(dir, _, _)| is_within(dir, &path))
+        .map(|(dir, _, _)| *dir)
+        .collect();
+    if inside.is_empty() {
+        None
+    } else {
+        Some(format!("a directory holding {}", inside.join(", ")))
+    }
+}
+
+fn check(pod: &PodSpec<'_>, out: &mut Reporter<'_>) {
+    for (path, volume) in pod.volumes() {
+        let Some(raw) = volume.at(&["hostPath", "path"]).and_then(Node::as_str) else {
+            continue;
+        };
+        if runtime_socket(raw).is_some() {
+            continue;
+        }
+        if let Some(what) = sensitivity(raw) {
+            let name = volume.get("name").and_then(Node::as_str).unwrap_or("");
+            out.report(
+                path.keys(&["hostPath", "path"]),
+                format!("volume \"{name}\" mounts {raw} from the node: {what}"),
+            );
+        }
+    }
+}
