@@ -1,82 +1,179 @@
 //! The JSON report, schema `kspm.io/scan/v1` (documented in docs/json-schema.md). Additive
 //! changes keep the version; anything that renames or removes a field bumps it.
+//!
+//! Serialized straight from borrowed structs: a large scan has hundreds of thousands of
+//! findings, and building a `serde_json::Value` tree first costs several times the memory.
 
 use kspm_engine::ScanResult;
-use kspm_model::{Finding, Severity};
-use serde_json::{Value, json};
+use kspm_model::{Diagnostic, Finding, PatchOp, Severity};
+use serde::Serialize;
 
-use crate::{ReportOptions, frameworks_json, remediation, rule_of, shown};
+use crate::{ReportOptions, rule_info, rule_of, shown};
 
 pub const SCHEMA: &str = "kspm.io/scan/v1";
 
-pub fn finding_json(f: &Finding) -> Value {
-    let rule = rule_of(f);
-    let mut source = json!({ "file": &*f.source.file, "document": f.source.doc });
-    if f.pos.is_known() {
-        source["line"] = json!(f.pos.line);
-        source["column"] = json!(f.pos.col);
-    }
-    if let Some(origin) = &f.source.origin {
-        source["template"] = json!(&**origin);
-    }
-    let mut out = json!({
-        "rule": f.code,
-        "slug": f.slug,
-        "title": rule.meta.title,
-        "severity": f.severity,
-        "category": f.category,
-        "resource": {
-            "apiVersion": f.resource.api_version,
-            "kind": f.resource.kind,
-            "namespace": f.resource.namespace,
-            "name": f.resource.name,
+#[derive(Serialize)]
+struct Report<'a> {
+    schema: &'static str,
+    tool: Tool,
+    summary: Summary,
+    findings: Vec<FindingOut<'a>>,
+    errors: &'a [Diagnostic],
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    resources: usize,
+    sources: usize,
+    rules: usize,
+    findings: usize,
+    suppressed: usize,
+    by_severity: BySeverity,
+    errors: usize,
+}
+
+#[derive(Serialize, Default)]
+struct BySeverity {
+    critical: usize,
+    high: usize,
+    medium: usize,
+    low: usize,
+    info: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResourceOut<'a> {
+    api_version: &'a str,
+    kind: &'a str,
+    namespace: Option<&'a str>,
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct SourceOut<'a> {
+    file: &'a str,
+    document: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    template: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct FixOut<'a> {
+    description: &'a str,
+    patch: Vec<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct SuppressedOut<'a> {
+    by: &'a str,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct FindingOut<'a> {
+    rule: &'static str,
+    slug: &'static str,
+    title: &'static str,
+    severity: Severity,
+    category: &'static str,
+    resource: ResourceOut<'a>,
+    source: SourceOut<'a>,
+    path: String,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<&'a str>,
+    remediation: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fix: Option<FixOut<'a>>,
+    frameworks: &'static serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressed: Option<SuppressedOut<'a>>,
+}
+
+fn finding_out(f: &Finding) -> FindingOut<'_> {
+    let info = rule_info(f.code);
+    let known = f.pos.is_known();
+    FindingOut {
+        rule: f.code,
+        slug: f.slug,
+        title: rule_of(f).meta.title,
+        severity: f.severity,
+        category: f.category,
+        resource: ResourceOut {
+            api_version: &f.resource.api_version,
+            kind: &f.resource.kind,
+            namespace: f.resource.namespace.as_deref(),
+            name: &f.resource.name,
         },
-        "source": source,
-        "path": f.path.to_string(),
-        "message": f.message,
-        "remediation": remediation(rule),
-        "frameworks": frameworks_json(rule),
-    });
-    if let Some(v) = &f.value {
-        out["value"] = json!(v);
+        source: SourceOut {
+            file: &f.source.file,
+            document: f.source.doc,
+            line: known.then_some(f.pos.line),
+            column: known.then_some(f.pos.col),
+            template: f.source.origin.as_deref(),
+        },
+        path: f.path.to_string(),
+        message: &f.message,
+        value: f.value.as_deref(),
+        remediation: &info.remediation,
+        fix: f.fix.as_ref().map(|fix| FixOut {
+            description: &fix.description,
+            patch: fix.ops.iter().map(PatchOp::to_json_patch).collect(),
+        }),
+        frameworks: &info.frameworks,
+        suppressed: f.suppressed.as_ref().map(|s| SuppressedOut {
+            by: &s.by,
+            reason: &s.reason,
+        }),
     }
-    if let Some(fix) = &f.fix {
-        let patch: Vec<Value> = fix
-            .ops
-            .iter()
-            .map(kspm_model::PatchOp::to_json_patch)
-            .collect();
-        out["fix"] = json!({ "description": fix.description, "patch": patch });
-    }
-    if let Some(s) = &f.suppressed {
-        out["suppressed"] = json!({ "by": s.by, "reason": s.reason });
-    }
-    out
+}
+
+/// One finding as JSON (for other formats that embed findings).
+pub fn finding_json(f: &Finding) -> serde_json::Value {
+    serde_json::to_value(finding_out(f)).expect("findings serialize")
 }
 
 pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
-    let findings: Vec<Value> = shown(result, opts).map(finding_json).collect();
-    let mut by_severity = serde_json::Map::new();
-    for sev in Severity::ALL {
-        let n = result.active().filter(|f| f.severity == sev).count();
-        by_severity.insert(sev.as_str().to_owned(), json!(n));
+    let mut by_severity = BySeverity::default();
+    for f in result.active() {
+        *match f.severity {
+            Severity::Critical => &mut by_severity.critical,
+            Severity::High => &mut by_severity.high,
+            Severity::Medium => &mut by_severity.medium,
+            Severity::Low => &mut by_severity.low,
+            Severity::Info => &mut by_severity.info,
+        } += 1;
     }
-    let doc = json!({
-        "schema": SCHEMA,
-        "tool": { "name": "kspm", "version": env!("CARGO_PKG_VERSION") },
-        "summary": {
-            "resources": result.resources,
-            "sources": result.sources,
-            "rules": result.rules.len(),
-            "findings": result.active().count(),
-            "suppressed": result.suppressed(),
-            "by_severity": by_severity,
-            "errors": result.diagnostics.len(),
+    let report = Report {
+        schema: SCHEMA,
+        tool: Tool {
+            name: "kspm",
+            version: env!("CARGO_PKG_VERSION"),
         },
-        "findings": findings,
-        "errors": result.diagnostics,
-    });
-    let mut text = serde_json::to_string_pretty(&doc).expect("JSON values serialize");
+        summary: Summary {
+            resources: result.resources,
+            sources: result.sources,
+            rules: result.rules.len(),
+            findings: result.active().count(),
+            suppressed: result.suppressed(),
+            by_severity,
+            errors: result.diagnostics.len(),
+        },
+        findings: shown(result, opts).map(finding_out).collect(),
+        errors: &result.diagnostics,
+    };
+    let mut text = serde_json::to_string_pretty(&report).expect("reports serialize");
     text.push('\n');
     text
 }

@@ -36,6 +36,30 @@ pub(crate) fn rule_of(f: &Finding) -> &'static Rule {
     find_rule(f.code).expect("findings come from registered rules")
 }
 
+/// What every finding of a rule repeats, computed once per rule rather than once per finding
+/// (a large scan has hundreds of thousands of findings).
+pub(crate) struct RuleInfo {
+    pub remediation: String,
+    pub frameworks: serde_json::Value,
+}
+
+pub(crate) fn rule_info(code: &str) -> &'static RuleInfo {
+    static CACHE: std::sync::LazyLock<std::collections::HashMap<&'static str, RuleInfo>> =
+        std::sync::LazyLock::new(|| {
+            kspm_rules::rules()
+                .iter()
+                .map(|r| {
+                    let info = RuleInfo {
+                        remediation: remediation(r),
+                        frameworks: frameworks_json(r),
+                    };
+                    (r.meta.code, info)
+                })
+                .collect()
+        });
+    &CACHE[code]
+}
+
 /// `{"cis": [...], "pss": [...], "nsa": [...], "mitre": [...]}` for a rule.
 pub fn frameworks_json(rule: &Rule) -> serde_json::Value {
     let mut map = serde_json::Map::new();

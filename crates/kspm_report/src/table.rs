@@ -7,7 +7,7 @@ use anstyle::{AnsiColor, Effects, Style};
 use kspm_engine::ScanResult;
 use kspm_model::{DiagnosticLevel, Severity};
 
-use crate::{ReportOptions, remediation, rule_of, shown};
+use crate::{ReportOptions, rule_info, shown};
 
 fn severity_style(sev: Severity) -> Style {
     let color = match sev {
@@ -47,7 +47,6 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
         let heading = format!("{} ({})", sev.as_str().to_uppercase(), group.len());
         let _ = writeln!(out, "{}", p.paint(severity_style(sev), &heading));
         for f in group {
-            let rule = rule_of(f);
             let _ = writeln!(
                 out,
                 "  {} {}  {}",
@@ -74,10 +73,10 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
                 evidence
             );
             let _ = writeln!(out, "    {}", f.message);
-            let fix = f
-                .fix
-                .as_ref()
-                .map_or_else(|| remediation(rule), |fx| fx.description.clone());
+            let fix = f.fix.as_ref().map_or_else(
+                || rule_info(f.code).remediation.clone(),
+                |fx| fx.description.clone(),
+            );
             if !fix.is_empty() {
                 let _ = writeln!(out, "    {} {}", p.paint(dim, "fix:"), fix);
             }
