@@ -191,6 +191,9 @@ impl<'a> Reporter<'a> {
             root.lookup(&path)
                 .filter(|n| n.as_map().is_none())
                 .map(kspm_model::Node::evidence)
+                // A safety net under every rule: evidence that looks like a credential is never
+                // kept, whatever the rule meant to show.
+                .filter(|v| crate::rules::secrets::value_looks_like_credential(v).is_none())
         } else {
             None
         };
