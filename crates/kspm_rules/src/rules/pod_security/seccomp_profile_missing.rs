@@ -12,7 +12,11 @@ declare_rule! {
     /// overrides the pod's). One finding per container, init and ephemeral containers included;
     /// pods with `spec.os.name: windows` are exempt, as upstream.
     ///
-    /// A profile explicitly set to `Unconfined` is reported by `seccomp-unconfined` instead.
+    /// A `type` that is not a seccomp profile type at all (anything but `RuntimeDefault`,
+    /// `Localhost` and `Unconfined`, e.g. a typo) sets no profile either: the restricted profile
+    /// rejects it, and so does the API server. It is reported where it is written, at pod or
+    /// container level. A profile explicitly set to `Unconfined` is reported by
+    /// `seccomp-unconfined` instead.
     /// For Kubernetes versions before 1.27, a legacy seccomp annotation (`runtime/default`,
     /// `docker/default` or `localhost/...`) also counts as a profile.
     ///
@@ -62,36 +66,85 @@ fn legacy_profile(value: Option<&str>) -> bool {
     })
 }
 
+/// The seccomp profile types of the API; any other string is not a profile.
+const PROFILE_TYPES: &[&str] = &["RuntimeDefault", "Localhost", "Unconfined"];
+
+/// What a `seccompProfile.type` field (or a legacy annotation) says about a profile.
+#[derive(Clone, Copy)]
+enum Profile<'a> {
+    /// Not set (missing or null).
+    Unset,
+    /// A profile type; also a non-string value, which the API server rejects and is not judged.
+    Set,
+    /// A string that is no profile type.
+    Invalid(&'a str),
+}
+
+fn profile(node: Option<&Node>, legacy: impl FnOnce() -> bool) -> Profile<'_> {
+    match node.filter(|n| !n.is_null()) {
+        None if legacy() => Profile::Set,
+        None => Profile::Unset,
+        Some(n) => match n.as_str() {
+            Some(t) if !PROFILE_TYPES.contains(&t) => Profile::Invalid(t),
+            _ => Profile::Set,
+        },
+    }
+}
+
+fn set_runtime_default(path: &FieldPath, what: &str) -> Fix {
+    Fix::new(format!("set {what} seccomp profile type to RuntimeDefault"))
+        .set(path.clone(), json!("RuntimeDefault"))
+}
+
 fn check(pod: &PodSpec<'_>, out: &mut Reporter<'_>) {
     if is_windows_pod(pod) {
         return;
     }
     let key = ["securityContext", "seccompProfile", "type"];
-    let pod_set = pod.at(&key).is_some_and(|n| !n.is_null())
-        || (annotations_functional(out) && legacy_profile(pod.annotation(POD_ANNOTATION)));
-    if pod_set {
-        return;
-    }
+    let functional = annotations_functional(out);
     let pod_path = pod.path_to(&key);
-    for c in pod.containers() {
-        let own = c.at(&key).is_some_and(|n| !n.is_null())
-            || (annotations_functional(out)
-                && legacy_profile(
-                    pod.annotation(&format!("{CONTAINER_ANNOTATION_PREFIX}{}", c.name())),
-                ));
-        if own {
-            continue;
-        }
+    let pod_profile = profile(pod.at(&key), || {
+        functional && legacy_profile(pod.annotation(POD_ANNOTATION))
+    });
+    if let Profile::Invalid(t) = pod_profile {
         out.report(
-            c.path_to(&key),
+            pod_path.clone(),
             format!(
-                "{} has no seccomp profile, and the pod sets none (seccompProfile.type)",
-                c.describe()
+                "the pod-level seccompProfile.type \"{t}\" is not a seccomp profile type (RuntimeDefault, Localhost)"
             ),
         )
-        .with_fix(
-            Fix::new("set the pod's seccomp profile type to RuntimeDefault")
-                .set(pod_path.clone(), json!("RuntimeDefault")),
-        );
+        .with_fix(set_runtime_default(&pod_path, "the pod's"));
+    }
+    for c in pod.containers() {
+        let own = profile(c.at(&key), || {
+            functional
+                && legacy_profile(
+                    pod.annotation(&format!("{CONTAINER_ANNOTATION_PREFIX}{}", c.name())),
+                )
+        });
+        match (own, pod_profile) {
+            (Profile::Set, _) | (Profile::Unset, Profile::Set | Profile::Invalid(_)) => {}
+            (Profile::Invalid(t), _) => {
+                let path = c.path_to(&key);
+                out.report(
+                    path.clone(),
+                    format!(
+                        "{} sets seccompProfile.type \"{t}\", which is not a seccomp profile type (RuntimeDefault, Localhost)",
+                        c.describe()
+                    ),
+                )
+                .with_fix(set_runtime_default(&path, "the container's"));
+            }
+            (Profile::Unset, Profile::Unset) => {
+                out.report(
+                    c.path_to(&key),
+                    format!(
+                        "{} has no seccomp profile, and the pod sets none (seccompProfile.type)",
+                        c.describe()
+                    ),
+                )
+                .with_fix(set_runtime_default(&pod_path, "the pod's"));
+            }
+        }
     }
 }

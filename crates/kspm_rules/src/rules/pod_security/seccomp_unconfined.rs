@@ -43,7 +43,7 @@ declare_rule! {
         category: PodSecurity,
         check: Check::PodSpec(check),
         frameworks: [pss::BASELINE_SECCOMP, nsa::SECCOMP, mitre::ESCAPE_TO_HOST],
-        equivalents: [],
+        equivalents: ["kubeaudit:seccomp", "checkov:CKV_K8S_31", "trivy:KSV-0030"],
         fix: true,
         default: true,
     }

@@ -1,5 +1,6 @@
 use super::{
-    credential_reason, decode_base64, name_suggests_credential, value_looks_like_credential,
+    credential_reason, decode_base64, embedded_credential, name_suggests_credential,
+    value_looks_like_credential,
 };
 use crate::prelude::*;
 
@@ -12,8 +13,10 @@ declare_rule! {
     /// Token, a URL with an embedded password) — also inside an embedded file. `binaryData`
     /// entries are judged by name and by their decoded content. The value is never printed.
     ///
-    /// `password=...` lines inside an embedded configuration file are not parsed; only the
-    /// shapes above are found there.
+    /// Inside a value, each line of the form `NAME=value` or `NAME: value` (an env file, a
+    /// properties or YAML file) is also judged by its name, so `REDIS_PASSWORD=s3cr3t` in an
+    /// embedded file is found; empty values, `${VAR}`/`$VAR` references and template
+    /// placeholders are not reported.
     ///
     /// ## Why is this bad?
     /// ConfigMaps are meant for non-confidential settings and are treated that way: they are
@@ -57,7 +60,7 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
             Value::Float(f) => f.to_string(),
             _ => continue,
         };
-        if let Some(reason) = credential_reason(&entry.key, &value) {
+        if let Some(reason) = credential_reason(&entry.key, &value).or_else(|| embedded(&value)) {
             report(r, out, "data", &entry.key, &reason);
         }
     }
@@ -77,11 +80,19 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
             .map(|kind| format!("it looks like {kind}"))
             .or_else(|| {
                 name_suggests_credential(&entry.key).map(|kind| format!("its name suggests {kind}"))
-            });
+            })
+            .or_else(|| decoded.as_deref().and_then(embedded));
         if let Some(reason) = reason {
             report(r, out, "binaryData", &entry.key, &reason);
         }
     }
+}
+
+/// The reason for a credential assigned on a line of an embedded file, if any.
+fn embedded(value: &str) -> Option<String> {
+    embedded_credential(value).map(|(line, name, kind)| {
+        format!("line {line} sets \"{name}\", whose name suggests {kind}")
+    })
 }
 
 fn report(r: &Resource, out: &mut Reporter<'_>, section: &str, key: &str, reason: &str) {

@@ -201,6 +201,54 @@ pub(crate) fn is_placeholder(value: &str) -> bool {
     PLACEHOLDERS.contains(&v.to_ascii_lowercase().as_str())
 }
 
+/// A credential assigned inside an embedded configuration file or env file: a line
+/// `NAME=value`, `NAME: value` (optionally after `export ` or a YAML `- `) whose name suggests a
+/// credential and whose value is a literal, not a placeholder or a `$VAR` reference. Returns the
+/// 1-based line, the name and the kind of credential, never the value. Comment lines are skipped.
+pub(crate) fn embedded_credential(text: &str) -> Option<(usize, String, &'static str)> {
+    for (i, line) in text.lines().enumerate() {
+        let mut t = line.trim();
+        if t.is_empty() || t.starts_with('#') || t.starts_with(';') || t.starts_with("//") {
+            continue;
+        }
+        t = t.strip_prefix("export ").unwrap_or(t).trim_start();
+        t = t.strip_prefix("- ").unwrap_or(t).trim_start();
+        let eq = t.find('=');
+        // A YAML colon separates only when followed by a space or the end of the line.
+        let colon = t
+            .match_indices(':')
+            .map(|(j, _)| j)
+            .find(|&j| t[j + 1..].is_empty() || t[j + 1..].starts_with([' ', '\t']));
+        let sep = match (eq, colon) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (None, None) => continue,
+        };
+        let name = t[..sep].trim().trim_matches(['"', '\'']);
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        {
+            continue;
+        }
+        let mut value = t[sep + 1..].trim();
+        for q in ['"', '\''] {
+            if value.len() >= 2 && value.starts_with(q) && value.ends_with(q) {
+                value = &value[1..value.len() - 1];
+            }
+        }
+        if value.starts_with('$') || is_placeholder(value) {
+            continue;
+        }
+        if let Some(kind) = name_suggests_credential(name) {
+            return Some((i + 1, name.to_owned(), kind));
+        }
+    }
+    None
+}
+
 /// The kind of credential a value looks like by its shape, if any: AWS access key IDs, PEM
 /// private keys, GitHub and Slack tokens, JSON Web Tokens, URLs with an embedded password.
 pub(crate) fn value_looks_like_credential(value: &str) -> Option<&'static str> {
@@ -374,6 +422,38 @@ mod tests {
             "KEY",
         ] {
             assert_eq!(name_suggests_credential(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn embedded_assignments() {
+        let found = embedded_credential;
+        assert_eq!(
+            found("REDIS_PASSWORD=abcd1234"),
+            Some((1, "REDIS_PASSWORD".to_owned(), "a password"))
+        );
+        assert_eq!(
+            found("# settings\nlevel: info\ndb:\n  password: 'hunter2-not-real'\n"),
+            Some((4, "password".to_owned(), "a password"))
+        );
+        assert_eq!(
+            found("export API_TOKEN=\"abc123def\""),
+            Some((1, "API_TOKEN".to_owned(), "a token"))
+        );
+        for text in [
+            "REDIS_PASSWORD=",
+            "REDIS_PASSWORD=${REDIS_PASSWORD}",
+            "REDIS_PASSWORD=$REDIS_PASSWORD",
+            "password: \"{{ .Values.password }}\"",
+            "password:\n  valueFrom: vault",
+            "# password=hunter2-not-real",
+            "password_file=/etc/secrets/db",
+            "token_url: https://auth.example.com/token",
+            "server { listen 80; }",
+            "secret: false",
+            "url=https://example.com/?token=abc",
+        ] {
+            assert_eq!(found(text), None, "{text}");
         }
     }
 

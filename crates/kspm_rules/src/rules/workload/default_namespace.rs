@@ -9,7 +9,10 @@ declare_rule! {
     /// and flagging every such object would bury the real findings (checkov CKV_K8S_21 flags it;
     /// kspm deliberately does not). Cluster-scoped kinds (Namespace, Node, ClusterRole,
     /// CustomResourceDefinition, StorageClass, webhook configurations...) have no namespace and
-    /// are skipped.
+    /// are skipped. So are the objects Kubernetes itself keeps in `default` and that cannot live
+    /// anywhere else: the namespace's `default` ServiceAccount, the `kubernetes` Service (the API
+    /// server's in-cluster address) and the `kube-root-ca.crt` ConfigMap; manifests that hold
+    /// them (a cluster dump, a patch of the default account) are not misplacing anything.
     ///
     /// ## Why is this bad?
     /// The `default` namespace is where everything lands by accident. Workloads there share it
@@ -85,8 +88,18 @@ const CLUSTER_SCOPED: &[&str] = &[
     "VolumeAttributesClass",
 ];
 
+/// Objects the control plane creates in the `default` namespace (kind, name): they belong there.
+const BUILT_IN: &[(&str, &str)] = &[
+    ("ServiceAccount", "default"),
+    ("Service", "kubernetes"),
+    ("ConfigMap", "kube-root-ca.crt"),
+];
+
 fn check(r: &Resource, out: &mut Reporter<'_>) {
-    if CLUSTER_SCOPED.contains(&r.kind()) || r.namespace() != Some("default") {
+    if CLUSTER_SCOPED.contains(&r.kind())
+        || r.namespace() != Some("default")
+        || BUILT_IN.contains(&(r.kind(), r.name()))
+    {
         return;
     }
     out.report(

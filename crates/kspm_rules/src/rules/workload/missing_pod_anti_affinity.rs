@@ -1,10 +1,14 @@
+use kspm_model::index::selector_matches;
+
 use crate::prelude::*;
 
 declare_rule! {
     /// ## What it does
-    /// Flags Deployments and StatefulSets with more than one replica whose pod template has
-    /// neither a `podAntiAffinity` nor `topologySpreadConstraints`. Off by default; whether the
-    /// anti-affinity's selector actually matches the workload's own pods is not checked.
+    /// Flags Deployments and StatefulSets with more than one replica (a missing `replicas` means
+    /// one) whose pod template spreads its pods neither with a `podAntiAffinity` term (required
+    /// or preferred) nor with a `topologySpreadConstraints` entry whose `labelSelector` selects
+    /// the template's own labels. A term that selects other pods only keeps the replicas away
+    /// from those, not from each other, and does not count. Off by default.
     ///
     /// ## Why is this bad?
     /// Nothing stops the scheduler from putting every replica on the same node (or zone). One
@@ -48,28 +52,50 @@ declare_rule! {
     }
 }
 
+/// The items of a list field; empty when it is missing or not a list.
+fn seq(node: Option<&Node>) -> &[Node] {
+    node.and_then(Node::as_seq).unwrap_or(&[])
+}
+
 fn check(r: &Resource, out: &mut Reporter<'_>) {
     let Some(replicas) = super::replicas(r).filter(|&n| n > 1) else {
         return;
     };
-    let spec = r.root.at(&["spec", "template", "spec"]);
-    let anti = spec
-        .and_then(|s| s.at(&["affinity", "podAntiAffinity"]))
-        .and_then(Node::as_map)
-        .is_some_and(|m| !m.is_empty());
-    let spread = spec
-        .and_then(|s| s.get("topologySpreadConstraints"))
-        .and_then(Node::as_seq)
-        .is_some_and(|s| !s.is_empty());
-    if anti || spread {
+    let template = r.root.at(&["spec", "template"]);
+    let labels = template.and_then(|t| t.at(&["metadata", "labels"]));
+    let spec = template.and_then(|t| t.get("spec"));
+    let selects_own = |term: Option<&Node>| {
+        term.is_some_and(|t| selector_matches(t.get("labelSelector"), labels))
+    };
+    let anti = spec.and_then(|s| s.at(&["affinity", "podAntiAffinity"]));
+    let required = seq(anti.and_then(|a| a.get("requiredDuringSchedulingIgnoredDuringExecution")));
+    let preferred =
+        seq(anti.and_then(|a| a.get("preferredDuringSchedulingIgnoredDuringExecution")));
+    let spread = seq(spec.and_then(|s| s.get("topologySpreadConstraints")));
+    let spreads = required.iter().any(|t| selects_own(Some(t)))
+        || preferred
+            .iter()
+            .any(|t| selects_own(t.get("podAffinityTerm")))
+        || spread.iter().any(|t| selects_own(Some(t)));
+    if spreads {
         return;
     }
-    out.report(
-        FieldPath::root().keys(&["spec", "template", "spec", "affinity", "podAntiAffinity"]),
+    let declared = !required.is_empty() || !preferred.is_empty() || !spread.is_empty();
+    let message = if declared {
+        format!(
+            "{} \"{}\" runs {replicas} replicas, but none of its podAntiAffinity terms or topologySpreadConstraints selects its own pods; they may all land on one node",
+            r.kind(),
+            r.name()
+        )
+    } else {
         format!(
             "{} \"{}\" runs {replicas} replicas with neither podAntiAffinity nor topologySpreadConstraints; they may all land on one node",
             r.kind(),
             r.name()
-        ),
+        )
+    };
+    out.report(
+        FieldPath::root().keys(&["spec", "template", "spec", "affinity", "podAntiAffinity"]),
+        message,
     );
 }
