@@ -128,8 +128,18 @@ pub(crate) fn name_suggests_credential(name: &str) -> Option<&'static str> {
     if NOT_A_VALUE.contains(&last.as_str()) {
         return None;
     }
+    // Settings about a credential (`MYSQL_ALLOW_EMPTY_PASSWORD`, `PASSWORD_MIN_LENGTH`) are
+    // switches and numbers, not the credential itself.
+    if words.iter().any(|w| SETTING_WORDS.contains(&w.as_str())) {
+        return None;
+    }
     let pair = |a: &str, b: &str| words.windows(2).any(|w| w[0] == a && w[1] == b);
     let any = |f: &dyn Fn(&str) -> bool| words.iter().any(|w| f(w));
+    // etcd's `initial-cluster-token` names a cluster so that members do not join the wrong one;
+    // it grants nothing.
+    if pair("cluster", "token") {
+        return None;
+    }
     if pair("private", "key") || any(&|w| w == "privatekey") {
         Some("a private key")
     } else if pair("api", "key") || any(&|w| w == "apikey") {
@@ -153,6 +163,14 @@ pub(crate) fn name_suggests_credential(name: &str) -> Option<&'static str> {
         None
     }
 }
+
+/// Words that make a credential-like name a setting about the credential rather than the
+/// credential (found reviewing the real-world corpus: `MYSQL_ALLOW_EMPTY_PASSWORD: "1"`).
+const SETTING_WORDS: &[&str] = &[
+    "allow", "enable", "enabled", "disable", "disabled", "require", "required", "skip", "empty",
+    "random", "generate", "min", "max", "length", "expiry", "expiration", "ttl", "rotation",
+    "policy", "mode", "type", "format", "algorithm", "hash", "enforce",
+];
 
 /// Literal values that stand in for a credential rather than being one (compared in lower case).
 const PLACEHOLDERS: &[&str] = &[
@@ -193,6 +211,11 @@ pub(crate) fn is_placeholder(value: &str) -> bool {
         || v.contains("{{")
         || (v.starts_with('<') && v.ends_with('>'))
         || v.starts_with('/')
+        // Substitution markers in install manifests: `__SERVICEACCOUNT_TOKEN__`.
+        || (v.len() > 4 && v.starts_with("__") && v.ends_with("__"))
+        // Empty collections in embedded config (`custom_secrets: []`) and tiny numeric switches.
+        || matches!(v, "[]" | "{}" | "\"\"" | "''")
+        || (v.len() <= 2 && v.bytes().all(|b| b.is_ascii_digit()))
         || v.chars()
             .all(|c| matches!(c, 'x' | 'X' | '*' | '.' | '-' | '#' | '?'))
     {
@@ -532,9 +555,17 @@ mod tests {
             "changeme",
             "TRUE",
             "/run/secrets/db",
+            "__SERVICEACCOUNT_TOKEN__",
+            "[]",
+            "1",
         ] {
             assert!(is_placeholder(v), "{v:?}");
         }
+        // Settings about a credential are not the credential (real-world corpus review).
+        assert_eq!(credential_reason("MYSQL_ALLOW_EMPTY_PASSWORD", "yes-please"), None);
+        assert_eq!(credential_reason("PASSWORD_MIN_LENGTH", "12"), None);
+        assert_eq!(credential_reason("MYSQL_RANDOM_ROOT_PASSWORD", "1"), None);
+        assert_eq!(credential_reason("ETCD_INITIAL_CLUSTER_TOKEN", "etcd-cluster-1"), None);
         for v in ["hunter2", "s3cr3t-value", "12345"] {
             assert!(!is_placeholder(v), "{v:?}");
         }
