@@ -278,6 +278,16 @@ fn registry_metadata_is_complete_and_unique() {
             "{}: title",
             m.code
         );
+        let folder = rule_file(rule, "rs")
+            .parent()
+            .and_then(Path::file_name)
+            .map(|f| f.to_string_lossy().replace('_', "-"))
+            .unwrap_or_default();
+        let expected_folder = match m.category.as_str() {
+            "api-deprecation" => "deprecation",
+            other => other,
+        };
+        assert_eq!(folder, expected_folder, "{}: lives in the wrong category folder", m.code);
     }
 }
 
