@@ -369,3 +369,24 @@ fn helm_chart_without_helm_names_the_missing_tool() {
     assert_eq!(v["summary"]["findings"], 1);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn credential_like_values_never_reach_a_report() {
+    // No rule means to print this value (it is an image name here), but it looks like a GitHub
+    // token, so the evidence safety net must drop it from every format.
+    let token = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
+    let pod = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: t}}\nspec:\n  containers:\n  - name: a\n    image: {token}\n"
+    );
+    // And in a diagnostic quoting a wrongly typed field.
+    let pod = format!("{pod}    securityContext: {{privileged: {token}}}\n");
+    for format in ["json", "table", "sarif", "junit"] {
+        let out = kspm_stdin(&["scan", "-", "--format", format, "--select", "all"], &pod);
+        assert!(out.status.code() == Some(1), "{format}: {}", stderr(&out));
+        assert!(
+            !stdout(&out).contains(token),
+            "{format} output leaks the value"
+        );
+        assert!(!stderr(&out).contains(token));
+    }
+}

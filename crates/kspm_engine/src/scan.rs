@@ -137,7 +137,9 @@ pub fn check_all(
                     diags.push(
                         Diagnostic::error(
                             r.source.file.clone(),
-                            format!("{} {}: {}", r.id, e.path, e.message),
+                            // Type errors quote the bad value; never a credential-shaped one.
+                            kspm_rules::redact(&format!("{} {}: {}", r.id, e.path, e.message))
+                                .into_owned(),
                         )
                         .at(e.pos)
                         .in_document(r.source.doc),

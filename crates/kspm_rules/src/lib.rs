@@ -15,6 +15,7 @@ mod run;
 
 pub use registry::{find_rule, rules};
 pub use rule::{Category, Check, KubeVersion, Reporter, Rule, RuleMeta, Settings};
+pub use rules::secrets::redact;
 pub use run::{RuleSet, check_resource};
 
 /// What a rule file imports.

@@ -207,7 +207,7 @@ impl<'a> Reporter<'a> {
             source: self.resource.source.clone(),
             pos,
             path,
-            message: message.into(),
+            message: crate::rules::secrets::redact(&message.into()).into_owned(),
             value,
             fix: None,
             suppressed: None,

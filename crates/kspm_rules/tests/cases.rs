@@ -287,7 +287,11 @@ fn registry_metadata_is_complete_and_unique() {
             "api-deprecation" => "deprecation",
             other => other,
         };
-        assert_eq!(folder, expected_folder, "{}: lives in the wrong category folder", m.code);
+        assert_eq!(
+            folder, expected_folder,
+            "{}: lives in the wrong category folder",
+            m.code
+        );
     }
 }
 

@@ -167,10 +167,61 @@ pub(crate) fn name_suggests_credential(name: &str) -> Option<&'static str> {
 /// Words that make a credential-like name a setting about the credential rather than the
 /// credential (found reviewing the real-world corpus: `MYSQL_ALLOW_EMPTY_PASSWORD: "1"`).
 const SETTING_WORDS: &[&str] = &[
-    "allow", "enable", "enabled", "disable", "disabled", "require", "required", "skip", "empty",
-    "random", "generate", "min", "max", "length", "expiry", "expiration", "ttl", "rotation",
-    "policy", "mode", "type", "format", "algorithm", "hash", "enforce",
+    "allow",
+    "enable",
+    "enabled",
+    "disable",
+    "disabled",
+    "require",
+    "required",
+    "skip",
+    "empty",
+    "random",
+    "generate",
+    "min",
+    "max",
+    "length",
+    "expiry",
+    "expiration",
+    "ttl",
+    "rotation",
+    "policy",
+    "mode",
+    "type",
+    "format",
+    "algorithm",
+    "hash",
+    "enforce",
 ];
+
+/// Replaces every quoted or whitespace-separated piece of `text` that looks like a credential
+/// with `<redacted>`. The safety net for finding messages and evidence: whatever a rule quotes,
+/// a value shaped like a key or token never reaches a report.
+pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    if value_looks_like_credential(text).is_none() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut piece = String::new();
+    let flush = |piece: &mut String, out: &mut String| {
+        if value_looks_like_credential(piece).is_some() {
+            out.push_str("<redacted>");
+        } else {
+            out.push_str(piece);
+        }
+        piece.clear();
+    };
+    for ch in text.chars() {
+        if ch.is_whitespace() || matches!(ch, '"' | '\'' | '`' | ',' | '(' | ')' | '[' | ']') {
+            flush(&mut piece, &mut out);
+            out.push(ch);
+        } else {
+            piece.push(ch);
+        }
+    }
+    flush(&mut piece, &mut out);
+    std::borrow::Cow::Owned(out)
+}
 
 /// Literal values that stand in for a credential rather than being one (compared in lower case).
 const PLACEHOLDERS: &[&str] = &[
@@ -542,6 +593,17 @@ mod tests {
     }
 
     #[test]
+    fn redaction() {
+        let token = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
+        let msg = format!("container \"a\" uses image \"{token}\" without a tag");
+        assert_eq!(
+            redact(&msg),
+            "container \"a\" uses image \"<redacted>\" without a tag"
+        );
+        assert_eq!(redact("nothing to hide here"), "nothing to hide here");
+    }
+
+    #[test]
     fn placeholders() {
         for v in [
             "",
@@ -562,10 +624,16 @@ mod tests {
             assert!(is_placeholder(v), "{v:?}");
         }
         // Settings about a credential are not the credential (real-world corpus review).
-        assert_eq!(credential_reason("MYSQL_ALLOW_EMPTY_PASSWORD", "yes-please"), None);
+        assert_eq!(
+            credential_reason("MYSQL_ALLOW_EMPTY_PASSWORD", "yes-please"),
+            None
+        );
         assert_eq!(credential_reason("PASSWORD_MIN_LENGTH", "12"), None);
         assert_eq!(credential_reason("MYSQL_RANDOM_ROOT_PASSWORD", "1"), None);
-        assert_eq!(credential_reason("ETCD_INITIAL_CLUSTER_TOKEN", "etcd-cluster-1"), None);
+        assert_eq!(
+            credential_reason("ETCD_INITIAL_CLUSTER_TOKEN", "etcd-cluster-1"),
+            None
+        );
         for v in ["hunter2", "s3cr3t-value", "12345"] {
             assert!(!is_placeholder(v), "{v:?}");
         }
