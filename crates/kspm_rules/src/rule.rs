@@ -230,7 +230,7 @@ impl<'a> Reporter<'a> {
 
 /// Declares a rule: its doc comment becomes its documentation page.
 ///
-/// ```ignore
+/// ```text
 /// declare_rule! {
 ///     /// ## What it does
 ///     /// ...
