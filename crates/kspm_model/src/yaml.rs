@@ -18,7 +18,9 @@ pub struct Limits {
     pub max_file_bytes: u64,
     /// Deepest nesting of mappings and sequences.
     pub max_depth: usize,
-    /// Most nodes that aliases (`*name`) may copy in one document; stops "billion laughs".
+    /// Most nodes that anchors (`&name`) and aliases (`*name`) may copy in one document; stops
+    /// "billion laughs". A string costs one node more per 64 bytes, so that aliasing one long
+    /// string many times is bounded too.
     pub max_alias_nodes: usize,
 }
 
@@ -57,17 +59,54 @@ enum Frame {
         anchor: usize,
     },
     Map {
-        entries: Vec<Entry>,
+        entries: MapEntries,
         pos: Pos,
         anchor: usize,
         key: Option<(Box<str>, Pos)>,
     },
 }
 
+/// The entries of a mapping being built. Past a few keys a hash index finds an existing key, so
+/// that duplicate and merge-key checks stay linear on a mapping with very many keys.
+#[derive(Default)]
+struct MapEntries {
+    entries: Vec<Entry>,
+    index: Option<HashMap<Box<str>, usize>>,
+}
+
+impl MapEntries {
+    /// Mappings up to this size are searched linearly; Kubernetes objects rarely have more keys.
+    const LINEAR: usize = 16;
+
+    fn position(&self, key: &str) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(key).copied(),
+            None => self.entries.iter().position(|e| &*e.key == key),
+        }
+    }
+
+    fn push(&mut self, entry: Entry) {
+        if self.index.is_none() && self.entries.len() >= Self::LINEAR {
+            let index = self
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.key.clone(), i))
+                .collect();
+            self.index = Some(index);
+        }
+        if let Some(index) = &mut self.index {
+            index.insert(entry.key.clone(), self.entries.len());
+        }
+        self.entries.push(entry);
+    }
+}
+
 struct Builder<'l> {
     limits: &'l Limits,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, (Node, usize)>,
+    /// Anchored nodes by anchor id, with what copying one costs and how deep it nests.
+    anchors: HashMap<usize, Anchored>,
     alias_budget: usize,
     root: Option<Node>,
     warnings: Vec<(Pos, String)>,
@@ -77,11 +116,30 @@ fn pos_of(span: &Span) -> Pos {
     Pos::new(span.start.line() as u32, span.start.col() as u32 + 1)
 }
 
-fn count_nodes(node: &Node) -> usize {
-    1 + match &node.value {
-        Value::Seq(items) => items.iter().map(count_nodes).sum(),
-        Value::Map(entries) => entries.iter().map(|e| count_nodes(&e.value)).sum(),
-        _ => 0,
+struct Anchored {
+    node: Node,
+    cost: usize,
+    depth: usize,
+}
+
+/// Bytes of text that weigh as much as one node in the alias budget.
+const BYTES_PER_NODE: usize = 64;
+
+/// What copying a node costs against `max_alias_nodes` (nodes, plus one per 64 bytes of
+/// strings and keys), and how many levels of collections it nests.
+fn measure(node: &Node) -> (usize, usize) {
+    match &node.value {
+        Value::Str(s) => (1 + s.len() / BYTES_PER_NODE, 0),
+        Value::Seq(items) => items.iter().fold((1, 1), |(cost, depth), item| {
+            let (c, d) = measure(item);
+            (cost.saturating_add(c), depth.max(d + 1))
+        }),
+        Value::Map(entries) => entries.iter().fold((1, 1), |(cost, depth), e| {
+            let (c, d) = measure(&e.value);
+            let key = e.key.len() / BYTES_PER_NODE;
+            (cost.saturating_add(c).saturating_add(key), depth.max(d + 1))
+        }),
+        _ => (1, 0),
     }
 }
 
@@ -119,11 +177,37 @@ impl<'l> Builder<'l> {
         Ok(())
     }
 
-    fn remember(&mut self, anchor: usize, node: &Node) {
-        if anchor != 0 {
-            self.anchors
-                .insert(anchor, (node.clone(), count_nodes(node)));
+    /// Keeps a copy of an anchored node for the aliases to it. The copy is charged to the alias
+    /// budget: anchors nested 100 deep would otherwise copy a large subtree 100 times.
+    fn remember(&mut self, anchor: usize, node: &Node, pos: Pos) -> Result<(), (Pos, String)> {
+        if anchor == 0 {
+            return Ok(());
         }
+        let (cost, depth) = measure(node);
+        self.charge(cost, pos)?;
+        self.anchors.insert(
+            anchor,
+            Anchored {
+                node: node.clone(),
+                cost,
+                depth,
+            },
+        );
+        Ok(())
+    }
+
+    fn charge(&mut self, cost: usize, pos: Pos) -> Result<(), (Pos, String)> {
+        if cost > self.alias_budget {
+            return Err((
+                pos,
+                format!(
+                    "anchors and aliases copy more than {} nodes (an alias bomb?); raise limits.max_alias_nodes to accept it",
+                    self.limits.max_alias_nodes
+                ),
+            ));
+        }
+        self.alias_budget -= cost;
+        Ok(())
     }
 
     /// Places a finished node: a document root, a sequence item, or a mapping value.
@@ -151,7 +235,8 @@ impl<'l> Builder<'l> {
                         merge_into(entries, node);
                         return;
                     }
-                    if let Some(existing) = entries.iter_mut().find(|e| e.key == k) {
+                    if let Some(i) = entries.position(&k) {
+                        let existing = &mut entries.entries[i];
                         // An entry that came in through a merge key sits before the mapping
                         // itself; overriding it is the point of merging, not a duplicate.
                         let merged = existing.key_pos < *map_pos;
@@ -188,7 +273,7 @@ impl<'l> Builder<'l> {
                     .and_then(|t| t.core_suffix().map(str::to_owned));
                 let value = resolve_scalar(&text, style, tag_suffix.as_deref());
                 let node = Node::new(value, pos);
-                self.remember(anchor, &node);
+                self.remember(anchor, &node, pos)?;
                 if is_key {
                     self.place(node, Some((&text, style)));
                 } else {
@@ -205,7 +290,7 @@ impl<'l> Builder<'l> {
             )?,
             Event::MappingStart(_, anchor, _) => self.open(
                 Frame::Map {
-                    entries: Vec::new(),
+                    entries: MapEntries::default(),
                     pos,
                     anchor,
                     key: None,
@@ -222,27 +307,30 @@ impl<'l> Builder<'l> {
                         pos,
                         anchor,
                         ..
-                    }) => (Node::new(Value::Map(entries), pos), anchor),
+                    }) => (Node::new(Value::Map(entries.entries), pos), anchor),
                     None => return Err((pos, "unbalanced collection end".into())),
                 };
-                self.remember(anchor, &node);
+                self.remember(anchor, &node, node.pos)?;
                 self.place(node, None);
             }
             Event::Alias(id) => {
-                let Some((node, size)) = self.anchors.get(&id) else {
+                let Some(anchored) = self.anchors.get(&id) else {
                     return Err((pos, "alias to an unknown anchor".into()));
                 };
-                if *size > self.alias_budget {
+                let (cost, depth) = (anchored.cost, anchored.depth);
+                // The copy nests as deep as its anchor did; without this check, anchors that
+                // wrap aliases of each other build trees far deeper than max_depth.
+                if self.stack.len() + depth > self.limits.max_depth {
                     return Err((
                         pos,
                         format!(
-                            "aliases expand to more than {} nodes (an alias bomb?); raise limits.max_alias_nodes to accept it",
-                            self.limits.max_alias_nodes
+                            "alias nests deeper than {} levels (raise limits.max_depth to accept it)",
+                            self.limits.max_depth
                         ),
                     ));
                 }
-                self.alias_budget -= size;
-                let mut copy = node.clone();
+                self.charge(cost, pos)?;
+                let mut copy = self.anchors[&id].node.clone();
                 copy.pos = pos;
                 self.place(copy, None);
             }
@@ -256,7 +344,7 @@ impl<'l> Builder<'l> {
 }
 
 /// `<<: *base` merge keys: entries of the merged mapping(s) that the mapping does not set itself.
-fn merge_into(entries: &mut Vec<Entry>, node: Node) {
+fn merge_into(entries: &mut MapEntries, node: Node) {
     let sources = match node.value {
         Value::Map(m) => vec![m],
         Value::Seq(items) => items
@@ -270,7 +358,7 @@ fn merge_into(entries: &mut Vec<Entry>, node: Node) {
     };
     for source in sources {
         for entry in source {
-            if !entries.iter().any(|e| e.key == entry.key) {
+            if entries.position(&entry.key).is_none() {
                 entries.push(entry);
             }
         }
@@ -341,21 +429,28 @@ fn parse_int(text: &str) -> Option<i64> {
         return None;
     }
     let body = body.replace('_', "");
-    let value = if let Some(hex) = body.strip_prefix("0x") {
-        i64::from_str_radix(hex, 16).ok()?
+    let (digits, radix) = if let Some(hex) = body.strip_prefix("0x") {
+        (hex, 16)
     } else if let Some(oct) = body.strip_prefix("0o") {
-        i64::from_str_radix(oct, 8).ok()?
+        (oct, 8)
     } else if let Some(bin) = body.strip_prefix("0b") {
-        i64::from_str_radix(bin, 2).ok()?
+        (bin, 2)
     } else if body.len() > 1 && body.starts_with('0') {
-        i64::from_str_radix(&body[1..], 8).ok()?
+        (&body[1..], 8)
     } else {
-        if !body.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        body.parse().ok()?
+        (body.as_str(), 10)
     };
-    Some(if neg { -value } else { value })
+    // `from_str_radix` takes a sign of its own, so `0x-1` would be -1 and `-0x-8000000000000000`
+    // would overflow on negation; go-yaml reads both as strings.
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let magnitude = u64::from_str_radix(digits, radix).ok()?;
+    if neg {
+        0i64.checked_sub_unsigned(magnitude)
+    } else {
+        i64::try_from(magnitude).ok()
+    }
 }
 
 fn parse_float(text: &str) -> Option<f64> {
@@ -540,6 +635,95 @@ mod tests {
         let m = n.get("m").unwrap();
         assert_eq!(m.get("x").unwrap().as_i64(), Some(1));
         assert_eq!(m.get("y").unwrap().as_i64(), Some(3));
+    }
+
+    // Found while setting up fuzzing (docs/fuzzing.md): `from_str_radix` accepted a second sign
+    // after the radix prefix, and negating the resulting i64::MIN panicked with overflow checks on.
+    #[test]
+    fn integer_with_a_second_sign_is_a_string_not_an_overflow() {
+        let n = one(
+            "a: -0x-8000000000000000\nb: 0x-1\nc: 0o+7\nd: -0x8000000000000000\ne: -9223372036854775808\nf: 0x8000000000000000\ng: -0b101\n",
+        );
+        assert_eq!(n.get("a").unwrap().as_str(), Some("-0x-8000000000000000"));
+        assert_eq!(n.get("b").unwrap().as_str(), Some("0x-1"));
+        assert_eq!(n.get("c").unwrap().as_str(), Some("0o+7"));
+        assert_eq!(n.get("d").unwrap().value, Value::Int(i64::MIN));
+        assert_eq!(n.get("e").unwrap().value, Value::Int(i64::MIN));
+        assert!(!matches!(n.get("f").unwrap().value, Value::Int(_)));
+        assert_eq!(n.get("g").unwrap().value, Value::Int(-5));
+    }
+
+    // Found while setting up fuzzing, with a large hand-made input: every key was compared with
+    // every earlier key of its mapping, so 200,000 keys took over ten minutes.
+    #[test]
+    fn many_keys_parse_in_linear_time() {
+        let mut src = String::new();
+        for i in 0..200_000 {
+            src.push_str(&format!("k{i}: {i}\n"));
+        }
+        src.push_str("k17: again\n<<: {k5: merged, new: merged}\n");
+        let started = std::time::Instant::now();
+        let (docs, errors) = parse_stream(&src, &Limits::default());
+        // Linear is about a second even unoptimised; quadratic was minutes.
+        assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].message.contains("duplicate key `k17`"));
+        let root = &docs[0].root;
+        assert_eq!(root.as_map().unwrap().len(), 200_001);
+        assert_eq!(root.get("k17").unwrap().as_str(), Some("again"));
+        assert_eq!(root.get("k5").unwrap().as_i64(), Some(5));
+        assert_eq!(root.get("new").unwrap().as_str(), Some("merged"));
+    }
+
+    // Found while setting up fuzzing, with a large hand-made input: each of 100 nested anchors kept
+    // its own copy of the subtree, so half a megabyte of YAML took a gigabyte of memory without any
+    // alias.
+    #[test]
+    fn nested_anchor_copies_count_against_the_alias_budget() {
+        let limits = Limits {
+            max_alias_nodes: 1_000,
+            ..Limits::default()
+        };
+        let list = format!("[{}]", vec!["1"; 200].join(", "));
+        let (docs, errors) = parse_stream(&format!("a: &a {list}\n"), &limits);
+        assert_eq!((docs.len(), errors.len()), (1, 0), "{errors:?}");
+        let mut nested = list;
+        for i in 0..10 {
+            nested = format!("&a{i} [{nested}]");
+        }
+        let (docs, errors) = parse_stream(&format!("a: {nested}\n"), &limits);
+        assert!(docs.is_empty());
+        assert!(errors[0].message.contains("alias bomb"), "{errors:?}");
+    }
+
+    // Found while setting up fuzzing, with a large hand-made input: the alias budget counted a
+    // string as one node however long it was, so aliasing a 100 kB string 20,000 times took
+    // gigabytes.
+    #[test]
+    fn aliases_of_a_long_string_are_charged_by_size() {
+        let long = "x".repeat(100_000);
+        let src = format!("a: &a {long}\nb: [{}]\n", vec!["*a"; 20_000].join(", "));
+        let (docs, errors) = parse_stream(&src, &Limits::default());
+        assert!(docs.is_empty());
+        assert!(errors[0].message.contains("alias bomb"), "{errors:?}");
+        let ok = format!("a: &a {long}\nb: [*a, *a, *a]\n");
+        let (docs, errors) = parse_stream(&ok, &Limits::default());
+        assert_eq!((docs.len(), errors.len()), (1, 0), "{errors:?}");
+    }
+
+    // Found while setting up fuzzing, with a large hand-made input: an alias copied its anchor's
+    // depth wherever it was used, so anchors wrapping aliases of each other built trees thousands
+    // of levels deep although max_depth is 100.
+    #[test]
+    fn aliases_cannot_nest_past_max_depth() {
+        let wrap = |inner: &str| format!("{}{inner}{}", "[".repeat(60), "]".repeat(60));
+        let src = format!("a: &a {}\nb: &b {}\n", wrap("1"), wrap("*a"));
+        let (docs, errors) = parse_stream(&src, &Limits::default());
+        assert!(docs.is_empty());
+        assert!(errors[0].message.contains("deeper than 100"), "{errors:?}");
+        let src = format!("a: &a {}\nb: [*a]\n", wrap("1"));
+        let (docs, errors) = parse_stream(&src, &Limits::default());
+        assert_eq!((docs.len(), errors.len()), (1, 0), "{errors:?}");
     }
 
     #[test]
