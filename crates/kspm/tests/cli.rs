@@ -305,7 +305,10 @@ fn rules_and_explain() {
 }
 
 #[test]
-fn kustomize_directories_are_rendered_or_explained() {
+fn kustomize_directories_are_rendered() {
+    if !have_tool("kustomize") {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("kustomization.yaml"),
@@ -318,27 +321,31 @@ fn kustomize_directories_are_rendered_or_explained() {
         dir.path(),
     );
     let v = json(&out);
-    let have_tool = ["kustomize", "kubectl"].iter().any(|t| {
-        Command::new(t)
-            .arg("version")
-            .arg("--client")
-            .output()
-            .is_ok()
-    });
-    if have_tool {
-        // Rendered: the overlay's namespace is applied, so the finding comes from the render.
-        assert_eq!(v["findings"][0]["resource"]["namespace"], "rendered", "{v}");
-        assert_eq!(v["summary"]["resources"], 1);
-    } else {
-        assert!(
-            v["errors"][0]["message"]
-                .as_str()
-                .unwrap()
-                .contains("kustomize or kubectl"),
-            "{v}"
-        );
-        assert_eq!(out.status.code(), Some(2));
-    }
+    // Rendered: the overlay's namespace is applied, so the finding comes from the render.
+    assert_eq!(v["findings"][0]["resource"]["namespace"], "rendered", "{v}");
+    assert_eq!(v["summary"]["resources"], 1);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn kustomize_without_a_renderer_names_the_missing_tools() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        "resources: [pod.yaml]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("pod.yaml"), PRIVILEGED_POD).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kspm"))
+        .args(["scan", ".", "--format", "json"])
+        .current_dir(dir.path())
+        .env("PATH", "")
+        .output()
+        .unwrap();
+    let v = json(&out);
+    let msg = v["errors"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("kustomize or kubectl"), "{v}");
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
@@ -389,4 +396,63 @@ fn credential_like_values_never_reach_a_report() {
         );
         assert!(!stderr(&out).contains(token));
     }
+}
+
+/// True when `tool` runs; with `KSPM_REQUIRE_TOOLS` set (as `scripts/test` does) a missing tool
+/// fails the test instead of skipping it.
+fn have_tool(tool: &str) -> bool {
+    let found = Command::new(tool)
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found || std::env::var_os("KSPM_REQUIRE_TOOLS").is_none(),
+        "`{tool}` is not on PATH; run scripts/install-tools (scripts/test does)"
+    );
+    if !found {
+        eprintln!("skipped: `{tool}` is not installed (scripts/install-tools builds it)");
+    }
+    found
+}
+
+#[test]
+fn helm_charts_are_rendered_and_findings_name_the_template() {
+    if !have_tool("helm") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("chart");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: demo\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("values.yaml"),
+        "privileged: true\nimage: nginx:1.27\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/deployment.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}-web\n  namespace: shop\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n      - name: web\n        image: {{ .Values.image }}\n        securityContext:\n          privileged: {{ .Values.privileged }}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/sa.yaml"),
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web, namespace: shop}\n",
+    )
+    .unwrap();
+    let out = kspm(
+        &["scan", "chart", "--format", "json", "--select", "PS004"],
+        dir.path(),
+    );
+    let v = json(&out);
+    assert_eq!(v["summary"]["resources"], 2, "{v}");
+    let f = &v["findings"][0];
+    assert_eq!(f["resource"]["name"], "kspm-web");
+    assert_eq!(f["source"]["file"], "chart");
+    assert_eq!(f["source"]["template"], "demo/templates/deployment.yaml");
+    assert!(f["source"]["line"].as_u64().is_some());
+    assert_eq!(out.status.code(), Some(1));
 }
