@@ -238,20 +238,34 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
         show_suppressed: args.show_suppressed,
         color,
     };
-    let text = match args.format {
+    let render = |format: Format| match format {
         Format::Table => kspm_report::table::render(&result, &ropts),
         Format::Json => kspm_report::json::render(&result, &ropts),
         Format::Sarif => kspm_report::sarif::render(&result, &ropts),
         Format::Junit => kspm_report::junit::render(&result, &ropts),
     };
-    match &args.output {
-        Some(path) => {
-            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-            if args.format != Format::Table {
-                eprintln!("{}", kspm_report::table::summary(&result));
+    match (&args.output, args.format) {
+        // JSON is streamed: a large scan's report never sits in memory as one string.
+        (Some(path), Format::Json) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("writing {}", path.display()))?;
+            kspm_report::json::write(&result, &ropts, file)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        (None, Format::Json) => {
+            match kspm_report::json::write(&result, &ropts, std::io::stdout().lock()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other.context("writing to standard output")?,
             }
         }
-        None => print(&text)?,
+        (Some(path), format) => {
+            std::fs::write(path, render(format))
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        (None, format) => print(&render(format))?,
+    }
+    if args.output.is_some() && args.format != Format::Table {
+        eprintln!("{}", kspm_report::table::summary(&result));
     }
     if args.format != Format::Table && args.output.is_none() {
         // Machine formats keep stdout clean; input problems still reach a human on stderr.

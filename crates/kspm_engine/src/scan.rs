@@ -1,7 +1,5 @@
 //! The scan itself: load → index → check in parallel → exceptions → ordered result.
 
-use std::collections::HashSet;
-
 use kspm_model::yaml::Limits;
 use kspm_model::{Diagnostic, Finding, Index, Resource, Severity};
 use kspm_rules::{Category, Rule, RuleSet, Settings, check_resource, rules};
@@ -9,7 +7,7 @@ use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::exceptions::{self, Date};
-use crate::source::{Input, load};
+use crate::source::{self, Input};
 
 #[derive(Clone, Debug, Default)]
 pub struct Selection {
@@ -78,10 +76,12 @@ pub struct ScanOptions {
 /// What is kept of a scanned object once its tree is dropped.
 #[derive(Clone, Debug)]
 pub struct Scanned {
-    pub id: kspm_model::ResourceId,
+    pub id: std::sync::Arc<kspm_model::ResourceId>,
     pub source: kspm_model::Source,
     /// Whether it holds a pod spec (so pod and container rules judged it).
     pub has_pod_spec: bool,
+    /// Its inline exception annotations (`kspm.io/ignore` list and reason), if any.
+    pub ignore: Option<(String, Option<String>)>,
 }
 
 #[derive(Debug, Default)]
@@ -119,60 +119,127 @@ impl ScanResult {
     }
 }
 
-/// Checks already-loaded resources (the cluster scanner uses this too).
+/// Checks one resource into `part`: its findings, the type errors of its pod spec, and what is
+/// kept of it once its tree is dropped.
+fn check_one(set: &RuleSet, r: &Resource, index: &Index<'_>, settings: &Settings, part: &mut Part) {
+    let start = part.findings.len();
+    let type_errors = check_resource(set, r, index, settings, &mut part.findings);
+    dedup_tail(&mut part.findings, start);
+    for e in type_errors {
+        part.diagnostics.push(
+            Diagnostic::error(
+                r.source.file.clone(),
+                // Type errors quote the bad value; never a credential-shaped one.
+                kspm_rules::redact(&format!("{} {}: {}", r.id, e.path, e.message)).into_owned(),
+            )
+            .at(e.pos)
+            .in_document(r.source.doc),
+        );
+    }
+    part.scanned.push(Scanned {
+        id: r.id.clone(),
+        source: r.source.clone(),
+        has_pod_spec: !kspm_model::view::pod_specs(r).is_empty(),
+        ignore: exceptions::inline_annotations(r),
+    });
+}
+
+/// A pod-level field judged once per container (e.g. `runAsUser: 0` on the pod) is one finding.
+/// Findings of one resource are contiguous, so duplicates are looked for among them only.
+fn dedup_tail(findings: &mut Vec<Finding>, start: usize) {
+    let tail = findings.split_off(start);
+    for f in tail {
+        let dup = findings[start..]
+            .iter()
+            .any(|k| k.code == f.code && k.path == f.path);
+        if !dup {
+            findings.push(f);
+        }
+    }
+}
+
+/// Checks resources already in memory (the cluster scanner will use this): returns the
+/// findings, the diagnostics and what was scanned.
 pub fn check_all(
     resources: &[Resource],
     rules: &[&'static Rule],
     settings: &Settings,
-) -> (Vec<Finding>, Vec<Diagnostic>) {
+) -> (Vec<Finding>, Vec<Diagnostic>, Vec<Scanned>) {
     let set = RuleSet::new(rules.iter().copied());
     let index = Index::build(resources);
-    let (mut findings, diags): (Vec<Finding>, Vec<Diagnostic>) = resources
+    let part = resources
         .par_iter()
-        .fold(
-            || (Vec::new(), Vec::new()),
-            |(mut findings, mut diags), r| {
-                let type_errors = check_resource(&set, r, &index, settings, &mut findings);
-                for e in type_errors {
-                    diags.push(
-                        Diagnostic::error(
-                            r.source.file.clone(),
-                            // Type errors quote the bad value; never a credential-shaped one.
-                            kspm_rules::redact(&format!("{} {}: {}", r.id, e.path, e.message))
-                                .into_owned(),
-                        )
-                        .at(e.pos)
-                        .in_document(r.source.doc),
-                    );
-                }
-                (findings, diags)
-            },
-        )
-        .reduce(
-            || (Vec::new(), Vec::new()),
-            |(mut f1, mut d1), (f2, d2)| {
-                f1.extend(f2);
-                d1.extend(d2);
-                (f1, d1)
-            },
-        );
-    // A pod-level field judged once per container (e.g. runAsUser: 0 on the pod) is one finding.
-    let mut seen = HashSet::new();
-    findings.retain(|f| {
-        seen.insert((
-            f.code,
-            f.source.file.clone(),
-            f.source.doc,
-            f.resource.clone(),
-            f.path.clone(),
-        ))
-    });
-    (findings, diags)
+        .fold(Part::default, |mut part, r| {
+            check_one(&set, r, &index, settings, &mut part);
+            part
+        })
+        .reduce(Part::default, Part::merge);
+    (part.findings, part.diagnostics, part.scanned)
 }
 
+/// What checking part of the input produced.
+#[derive(Default)]
+struct Part {
+    findings: Vec<Finding>,
+    diagnostics: Vec<Diagnostic>,
+    scanned: Vec<Scanned>,
+}
+
+impl Part {
+    fn merge(mut self, other: Part) -> Part {
+        self.findings.extend(other.findings);
+        self.diagnostics.extend(other.diagnostics);
+        self.scanned.extend(other.scanned);
+        self
+    }
+}
+
+/// Scans files. Two passes over the text, document by document: the first parses only the
+/// documents that may hold an indexed kind (Namespaces, ServiceAccounts, PodDisruptionBudgets...)
+/// and builds the cross-resource index; the second parses every document, checks it against the
+/// rules and the index, and drops its tree. Memory is the input text plus the index plus the
+/// findings, not every parsed tree at once (ten times the input).
 pub fn scan(opts: &ScanOptions) -> ScanResult {
-    let (resources, mut diagnostics, sources) = load(&opts.inputs, &opts.limits);
-    let (mut findings, diags) = check_all(&resources, &opts.rules, &opts.settings);
+    let (docs, mut diagnostics, sources) = source::read_all(&opts.inputs, &opts.limits);
+    let chunks: Vec<_> = docs
+        .iter()
+        .flat_map(|d| {
+            kspm_model::yaml::split_documents(&d.text)
+                .into_iter()
+                .map(move |c| (d, c))
+        })
+        .collect();
+    let limits = &opts.limits;
+
+    let indexed: Vec<Resource> = chunks
+        .par_iter()
+        .filter(|(_, c)| source::may_hold_indexed_kind(c.text))
+        .flat_map_iter(|(d, c)| {
+            let mut resources = Vec::new();
+            source::parse_chunk(d, c, limits, &mut resources, &mut Vec::new());
+            resources.retain(|r| Index::indexes(r.kind()));
+            resources
+        })
+        .collect();
+    let index = Index::build(&indexed);
+    let set = RuleSet::new(opts.rules.iter().copied());
+
+    let part = chunks
+        .par_iter()
+        .fold(Part::default, |mut part, (d, c)| {
+            let mut resources = Vec::new();
+            source::parse_chunk(d, c, limits, &mut resources, &mut part.diagnostics);
+            for r in &resources {
+                check_one(&set, r, &index, &opts.settings, &mut part);
+            }
+            part
+        })
+        .reduce(Part::default, Part::merge);
+    let Part {
+        mut findings,
+        diagnostics: diags,
+        scanned,
+    } = part;
     diagnostics.extend(diags);
 
     for f in &mut findings {
@@ -193,15 +260,17 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         &opts.config.exceptions,
         &config_file,
     ));
-    let by_id: std::collections::HashMap<(&str, usize, &kspm_model::ResourceId), &Resource> =
-        resources
-            .iter()
-            .map(|r| ((&*r.source.file, r.source.doc, &r.id), r))
-            .collect();
+    let ignores: std::collections::HashMap<
+        (&str, usize, &kspm_model::ResourceId),
+        &(String, Option<String>),
+    > = scanned
+        .iter()
+        .filter_map(|s| Some(((&*s.source.file, s.source.doc, &*s.id), s.ignore.as_ref()?)))
+        .collect();
     let annotations = |f: &Finding| {
-        by_id
-            .get(&(&*f.source.file, f.source.doc, &f.resource))
-            .and_then(|r| exceptions::inline_annotations(r))
+        ignores
+            .get(&(&*f.source.file, f.source.doc, &*f.resource))
+            .map(|a| (*a).clone())
     };
     diagnostics.extend(exceptions::apply(
         &mut findings,
@@ -220,19 +289,11 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
             .then_with(|| a.code.cmp(b.code))
     });
     diagnostics.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
-    let scanned = resources
-        .iter()
-        .map(|r| Scanned {
-            id: r.id.clone(),
-            source: r.source.clone(),
-            has_pod_spec: !kspm_model::view::pod_specs(r).is_empty(),
-        })
-        .collect();
     ScanResult {
         findings,
         diagnostics,
+        resources: scanned.len(),
         scanned,
-        resources: resources.len(),
         sources,
         rules: opts.rules.clone(),
     }

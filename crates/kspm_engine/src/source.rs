@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use kspm_model::yaml::{Limits, parse_stream};
+use kspm_model::yaml::{Chunk, Limits, parse_stream_at, split_documents};
 use kspm_model::{Diagnostic, Resource, Source};
 
 /// What the user asked to scan.
@@ -267,50 +267,31 @@ fn render(dir: &Path, tools: &[(&str, &[&str])], what: &str) -> Result<Document,
     ))
 }
 
-/// For rendered output, maps each document to its `# Source: <template>` comment.
-fn template_sources(text: &str) -> Vec<Option<Arc<str>>> {
-    let mut out: Vec<Option<Arc<str>>> = vec![None];
-    let mut seen_content = false;
-    for line in text.lines() {
-        if line.starts_with("---") {
-            if seen_content {
-                out.push(None);
-            }
-            seen_content = true;
-        } else if let Some(src) = line.strip_prefix("# Source: ") {
-            *out.last_mut().expect("never empty") = Some(src.trim().into());
-            seen_content = true;
-        } else if !line.trim().is_empty() {
-            seen_content = true;
-        }
-    }
-    out
-}
-
-/// Parses one document into resources; `*List` kinds are expanded into their items.
-pub fn parse_document(
+/// Parses one document of a source into resources; `*List` kinds are expanded into their items.
+pub fn parse_chunk(
     doc: &Document,
+    chunk: &Chunk<'_>,
     limits: &Limits,
     resources: &mut Vec<Resource>,
     diags: &mut Vec<Diagnostic>,
 ) {
-    let (parsed, errors) = parse_stream(&doc.text, limits);
+    let (parsed, errors) = parse_stream_at(chunk.text, limits, chunk.line_offset, chunk.doc);
     for e in errors {
         let d = Diagnostic::error(doc.name.clone(), e.message)
             .at(e.pos)
             .in_document(e.doc_index);
         diags.push(if e.fatal { d } else { d.warning() });
     }
-    let origins = if doc.rendered {
-        template_sources(&doc.text)
+    let origin: Option<Arc<str>> = if doc.rendered {
+        chunk.origin.map(Arc::from)
     } else {
-        Vec::new()
+        None
     };
     for pd in parsed {
         let source = Source {
             file: doc.name.clone(),
             doc: pd.index,
-            origin: origins.get(pd.index).cloned().flatten(),
+            origin: origin.clone(),
         };
         let pos = pd.root.pos;
         match Resource::from_node(pd.root, source.clone()) {
@@ -328,6 +309,40 @@ pub fn parse_document(
             ),
         }
     }
+}
+
+/// Parses every document of a source.
+pub fn parse_document(
+    doc: &Document,
+    limits: &Limits,
+    resources: &mut Vec<Resource>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for chunk in split_documents(&doc.text) {
+        parse_chunk(doc, &chunk, limits, resources, diags);
+    }
+}
+
+/// Whether a document may hold an object the cross-resource index keeps, judged from its text
+/// so that the index pass parses only those documents. Errs on the side of parsing: JSON, flow
+/// style, Lists, and documents whose `kind:` is not a top-level line are parsed.
+pub fn may_hold_indexed_kind(text: &str) -> bool {
+    let mut saw_kind = false;
+    for line in text.lines() {
+        if let Some(value) = line.strip_prefix("kind:") {
+            saw_kind = true;
+            let kind = value
+                .split('#')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_matches(|c| c == '"' || c == '\'');
+            if kspm_model::Index::indexes(kind) || kind.ends_with("List") {
+                return true;
+            }
+        }
+    }
+    !saw_kind
 }
 
 fn expand_list(list: Resource, resources: &mut Vec<Resource>, diags: &mut Vec<Diagnostic>) {
@@ -362,51 +377,56 @@ fn expand_list(list: Resource, resources: &mut Vec<Resource>, diags: &mut Vec<Di
     }
 }
 
-/// Reads and parses every input. Independent files are parsed in parallel.
-pub fn load(inputs: &[Input], limits: &Limits) -> (Vec<Resource>, Vec<Diagnostic>, usize) {
+/// Reads every input (rendering charts and overlays) into memory as text. Independent inputs
+/// are read in parallel. Text is what the scan keeps: parsed trees are several times larger and
+/// live only while their document is checked.
+pub fn read_all(inputs: &[Input], limits: &Limits) -> (Vec<Document>, Vec<Diagnostic>, usize) {
     use rayon::prelude::*;
     let mut diags = Vec::new();
     let (units, stdin) = discover(inputs, &mut diags);
     let mut sources = units.len();
-    let per_unit: Vec<(Vec<Resource>, Vec<Diagnostic>)> = units
+    let read: Vec<Result<Document, Diagnostic>> = units
         .par_iter()
-        .map(|unit| {
-            let doc = match unit {
-                Unit::File(p) => read_file(p, limits),
-                Unit::Helm(p) => render(
-                    p,
-                    &[("helm", &["template", "kspm"] as &[&str])],
-                    "Helm chart (Chart.yaml)",
-                ),
-                Unit::Kustomize(p) => render(
-                    p,
-                    &[
-                        ("kustomize", &["build"] as &[&str]),
-                        ("kubectl", &["kustomize"]),
-                    ],
-                    "Kustomize directory (kustomization.yaml)",
-                ),
-            };
-            let mut resources = Vec::new();
-            let mut diags = Vec::new();
-            match doc {
-                Ok(doc) => parse_document(&doc, limits, &mut resources, &mut diags),
-                Err(d) => diags.push(d),
-            }
-            (resources, diags)
+        .map(|unit| match unit {
+            Unit::File(p) => read_file(p, limits),
+            Unit::Helm(p) => render(
+                p,
+                &[("helm", &["template", "kspm"] as &[&str])],
+                "Helm chart (Chart.yaml)",
+            ),
+            Unit::Kustomize(p) => render(
+                p,
+                &[
+                    ("kustomize", &["build"] as &[&str]),
+                    ("kubectl", &["kustomize"]),
+                ],
+                "Kustomize directory (kustomization.yaml)",
+            ),
         })
         .collect();
-    let mut resources = Vec::new();
-    for (r, d) in per_unit {
-        resources.extend(r);
-        diags.extend(d);
+    let mut docs = Vec::new();
+    for r in read {
+        match r {
+            Ok(d) => docs.push(d),
+            Err(d) => diags.push(d),
+        }
     }
     if stdin {
         sources += 1;
         match read_stdin(limits) {
-            Ok(doc) => parse_document(&doc, limits, &mut resources, &mut diags),
+            Ok(doc) => docs.push(doc),
             Err(d) => diags.push(d),
         }
+    }
+    (docs, diags, sources)
+}
+
+/// Reads and parses every input into memory (for callers that want all the trees at once).
+pub fn load(inputs: &[Input], limits: &Limits) -> (Vec<Resource>, Vec<Diagnostic>, usize) {
+    let (docs, mut diags, sources) = read_all(inputs, limits);
+    let mut resources = Vec::new();
+    for doc in &docs {
+        parse_document(doc, limits, &mut resources, &mut diags);
     }
     (resources, diags, sources)
 }
@@ -416,11 +436,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn template_sources_follow_helm_output() {
-        let text = "---\n# Source: c/templates/sa.yaml\nkind: A\n---\n# Source: c/templates/d.yaml\nkind: B\n";
-        let s = template_sources(text);
-        assert_eq!(s[0].as_deref(), Some("c/templates/sa.yaml"));
-        assert_eq!(s[1].as_deref(), Some("c/templates/d.yaml"));
+    fn rendered_documents_name_their_template() {
+        let doc = Document {
+            name: "chart".into(),
+            text: "---\n# Source: c/templates/sa.yaml\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: a}\n---\n# Source: c/templates/d.yaml\napiVersion: v1\nkind: Pod\nmetadata: {name: b}\n".into(),
+            rendered: true,
+        };
+        let mut resources = Vec::new();
+        let mut diags = Vec::new();
+        parse_document(&doc, &Limits::default(), &mut resources, &mut diags);
+        let origins: Vec<_> = resources
+            .iter()
+            .map(|r| r.source.origin.as_deref())
+            .collect();
+        assert_eq!(
+            origins,
+            [Some("c/templates/sa.yaml"), Some("c/templates/d.yaml")]
+        );
+        assert_eq!(resources[1].root.get("kind").unwrap().pos.line, 9);
+    }
+
+    #[test]
+    fn index_prefilter_errs_on_the_side_of_parsing() {
+        assert!(may_hold_indexed_kind("apiVersion: v1\nkind: Service\n"));
+        assert!(may_hold_indexed_kind("kind: \"Namespace\" # comment\n"));
+        assert!(may_hold_indexed_kind("{\"kind\": \"Deployment\"}"));
+        assert!(may_hold_indexed_kind("kind: List\nitems: []\n"));
+        assert!(!may_hold_indexed_kind(
+            "apiVersion: apps/v1\nkind: Deployment\nspec:\n  x:\n    kind: Service\n"
+        ));
     }
 
     #[test]

@@ -193,7 +193,7 @@ pub struct Finding {
     pub slug: &'static str,
     pub severity: Severity,
     pub category: &'static str,
-    pub resource: ResourceId,
+    pub resource: Arc<ResourceId>,
     pub source: Source,
     pub pos: Pos,
     pub path: FieldPath,

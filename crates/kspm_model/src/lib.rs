@@ -19,4 +19,4 @@ pub use node::{Entry, Node, Pos, Value};
 pub use path::{FieldPath, Seg};
 pub use resource::{Resource, ResourceId, Source};
 pub use view::{Container, ContainerKind, PodSpec};
-pub use yaml::{Limits, ParseError, ParsedDoc};
+pub use yaml::{Chunk, Limits, ParseError, ParsedDoc};

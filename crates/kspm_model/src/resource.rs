@@ -35,7 +35,8 @@ impl fmt::Display for ResourceId {
 
 #[derive(Clone, Debug)]
 pub struct Resource {
-    pub id: ResourceId,
+    /// Shared with every finding on this object (a large scan has hundreds of thousands).
+    pub id: Arc<ResourceId>,
     pub root: Node,
     pub source: Source,
 }
@@ -77,12 +78,12 @@ impl Resource {
             .and_then(Node::as_str)
             .map(str::to_owned);
         Ok(Self {
-            id: ResourceId {
+            id: Arc::new(ResourceId {
                 api_version,
                 kind,
                 namespace,
                 name,
-            },
+            }),
             root,
             source,
         })

@@ -104,6 +104,8 @@ impl MapEntries {
 
 struct Builder<'l> {
     limits: &'l Limits,
+    /// Lines before the parsed text in its file (when a file is parsed document by document).
+    line_offset: u32,
     stack: Vec<Frame>,
     /// Anchored nodes by anchor id, with what copying one costs and how deep it nests.
     anchors: HashMap<usize, Anchored>,
@@ -112,8 +114,11 @@ struct Builder<'l> {
     warnings: Vec<(Pos, String)>,
 }
 
-fn pos_of(span: &Span) -> Pos {
-    Pos::new(span.start.line() as u32, span.start.col() as u32 + 1)
+fn pos_of(span: &Span, line_offset: u32) -> Pos {
+    Pos::new(
+        span.start.line() as u32 + line_offset,
+        span.start.col() as u32 + 1,
+    )
 }
 
 struct Anchored {
@@ -144,9 +149,10 @@ fn measure(node: &Node) -> (usize, usize) {
 }
 
 impl<'l> Builder<'l> {
-    fn new(limits: &'l Limits) -> Self {
+    fn new(limits: &'l Limits, line_offset: u32) -> Self {
         Self {
             limits,
+            line_offset,
             stack: Vec::new(),
             anchors: HashMap::new(),
             alias_budget: limits.max_alias_nodes,
@@ -264,7 +270,7 @@ impl<'l> Builder<'l> {
     }
 
     fn event(&mut self, event: Event<'_>, span: &Span) -> Result<(), (Pos, String)> {
-        let pos = pos_of(span);
+        let pos = pos_of(span, self.line_offset);
         match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let is_key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
@@ -479,6 +485,17 @@ fn parse_float(text: &str) -> Option<f64> {
 /// Parses a stream of YAML documents. Documents that fail are reported and skipped; the rest
 /// are returned. Empty documents (only comments, or a bare `---`) are dropped silently.
 pub fn parse_stream(src: &str, limits: &Limits) -> (Vec<ParsedDoc>, Vec<ParseError>) {
+    parse_stream_at(src, limits, 0, 0)
+}
+
+/// [`parse_stream`] for a piece of a file that starts after `line_offset` lines and
+/// `doc_offset` documents: positions and document indexes are those of the whole file.
+pub fn parse_stream_at(
+    src: &str,
+    limits: &Limits,
+    line_offset: u32,
+    doc_offset: usize,
+) -> (Vec<ParsedDoc>, Vec<ParseError>) {
     let mut options = Options::default();
     let depth = limits.max_depth.min(usize::from(u16::MAX));
     options.block_nesting_limit = depth + 1;
@@ -486,8 +503,8 @@ pub fn parse_stream(src: &str, limits: &Limits) -> (Vec<ParsedDoc>, Vec<ParseErr
     let mut parser = Parser::new_from_str_with_options(src, options);
     let mut docs = Vec::new();
     let mut errors = Vec::new();
-    let mut builder = Builder::new(limits);
-    let mut doc_index = 0usize;
+    let mut builder = Builder::new(limits, line_offset);
+    let mut doc_index = doc_offset;
     let mut in_doc = false;
 
     while let Some(next) = parser.next_event() {
@@ -522,7 +539,10 @@ pub fn parse_stream(src: &str, limits: &Limits) -> (Vec<ParsedDoc>, Vec<ParseErr
             Ok((event, span)) => builder.event(event, &span).err(),
             Err(e) => {
                 let m = e.marker();
-                Some((Pos::new(m.line() as u32, m.col() as u32 + 1), e.info()))
+                Some((
+                    Pos::new(m.line() as u32 + line_offset, m.col() as u32 + 1),
+                    e.info(),
+                ))
             }
         };
         if let Some((pos, message)) = failure {
@@ -546,9 +566,104 @@ pub fn parse_stream(src: &str, limits: &Limits) -> (Vec<ParsedDoc>, Vec<ParseErr
     (docs, errors)
 }
 
+/// One document's text in a multi-document file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chunk<'a> {
+    pub text: &'a str,
+    /// Lines of the file before this chunk.
+    pub line_offset: u32,
+    /// 0-based document index in the file.
+    pub doc: usize,
+    /// For rendered Helm output: the template named by a `# Source:` comment.
+    pub origin: Option<&'a str>,
+}
+
+/// Splits a stream at its `---` document markers, so that documents can be parsed (and
+/// dropped) one at a time and in parallel, and one broken document cannot hide the next. A
+/// leading piece with no content (comments, blank lines) is not a document.
+pub fn split_documents(text: &str) -> Vec<Chunk<'_>> {
+    let mut chunks = Vec::new();
+    let mut start = 0usize;
+    let mut start_line = 0u32;
+    let mut line_no = 0u32;
+    let mut offset = 0usize;
+    fn push<'a>(
+        text: &'a str,
+        from: usize,
+        to: usize,
+        first_line: u32,
+        chunks: &mut Vec<Chunk<'a>>,
+    ) {
+        let piece = &text[from..to];
+        let has_content = piece.lines().any(|l| {
+            let t = l.trim();
+            !t.is_empty() && !t.starts_with('#') && t != "---" && t != "..."
+        });
+        if chunks.is_empty() && !has_content && from == 0 {
+            return;
+        }
+        let origin = piece
+            .lines()
+            .find_map(|l| l.strip_prefix("# Source: "))
+            .map(str::trim);
+        let doc = chunks.len();
+        chunks.push(Chunk {
+            text: piece,
+            line_offset: first_line,
+            doc,
+            origin,
+        });
+    }
+    for line in text.split_inclusive('\n') {
+        let is_marker =
+            line.starts_with("---") && line[3..].chars().next().is_none_or(char::is_whitespace);
+        if is_marker && offset > start {
+            push(text, start, offset, start_line, &mut chunks);
+            start = offset;
+            start_line = line_no;
+        }
+        offset += line.len();
+        line_no += 1;
+    }
+    if offset > start || chunks.is_empty() {
+        push(text, start, text.len(), start_line, &mut chunks);
+    }
+    chunks
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn documents_split_at_markers_keep_file_positions() {
+        let text =
+            "# leading comment\n---\n# Source: c/templates/a.yaml\na: 1\n---\nb: [1,\n--- \nc: 3\n";
+        let chunks = split_documents(text);
+        assert_eq!(chunks.len(), 3);
+        assert_eq!(chunks[0].origin, Some("c/templates/a.yaml"));
+        let (docs, errors) = parse_stream_at(
+            chunks[2].text,
+            &Limits::default(),
+            chunks[2].line_offset,
+            chunks[2].doc,
+        );
+        assert!(errors.is_empty());
+        assert_eq!(docs[0].root.get("c").unwrap().pos, Pos::new(8, 4));
+        assert_eq!(docs[0].index, 2);
+        let (_, errors) = parse_stream_at(
+            chunks[1].text,
+            &Limits::default(),
+            chunks[1].line_offset,
+            chunks[1].doc,
+        );
+        assert_eq!(errors[0].doc_index, 1);
+        assert!(errors[0].pos.line >= 6, "{errors:?}");
+        // No marker at all: one document; only comments: none... but an empty file is one chunk.
+        assert_eq!(split_documents("a: 1\n").len(), 1);
+        assert_eq!(split_documents("{\"kind\": \"Pod\"}").len(), 1);
+        assert_eq!(split_documents("a: 1\n---\n").len(), 2);
+    }
 
     fn one(src: &str) -> Node {
         let (mut docs, errors) = parse_stream(src, &Limits::default());

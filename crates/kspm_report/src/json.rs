@@ -6,6 +6,8 @@
 
 use kspm_engine::ScanResult;
 use kspm_model::{Diagnostic, Finding, PatchOp, Severity};
+use std::io::Write as _;
+
 use serde::Serialize;
 
 use crate::{ReportOptions, rule_info, rule_of, shown};
@@ -17,7 +19,7 @@ struct Report<'a> {
     schema: &'static str,
     tool: Tool,
     summary: Summary,
-    findings: Vec<FindingOut<'a>>,
+    findings: Findings<'a>,
     errors: &'a [Diagnostic],
 }
 
@@ -144,7 +146,7 @@ pub fn finding_json(f: &Finding) -> serde_json::Value {
     serde_json::to_value(finding_out(f)).expect("findings serialize")
 }
 
-pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
+fn report<'a>(result: &'a ScanResult, opts: &'a ReportOptions) -> Report<'a> {
     let mut by_severity = BySeverity::default();
     for f in result.active() {
         *match f.severity {
@@ -155,7 +157,7 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
             Severity::Info => &mut by_severity.info,
         } += 1;
     }
-    let report = Report {
+    Report {
         schema: SCHEMA,
         tool: Tool {
             name: "kspm",
@@ -170,10 +172,37 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
             by_severity,
             errors: result.diagnostics.len(),
         },
-        findings: shown(result, opts).map(finding_out).collect(),
+        findings: Findings { result, opts },
         errors: &result.diagnostics,
-    };
-    let mut text = serde_json::to_string_pretty(&report).expect("reports serialize");
+    }
+}
+
+/// The findings, serialized one by one as they are written rather than collected first.
+struct Findings<'a> {
+    result: &'a ScanResult,
+    opts: &'a ReportOptions,
+}
+
+impl Serialize for Findings<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(shown(self.result, self.opts).map(finding_out))
+    }
+}
+
+/// Writes the report to `out` as it is serialized; memory stays flat however many findings.
+pub fn write(
+    result: &ScanResult,
+    opts: &ReportOptions,
+    out: impl std::io::Write,
+) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut out, &report(result, opts)).map_err(std::io::Error::other)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
+    let mut text = serde_json::to_string_pretty(&report(result, opts)).expect("reports serialize");
     text.push('\n');
     text
 }
