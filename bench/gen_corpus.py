@@ -156,8 +156,11 @@ def main():
             file_no += 1
             docs = []
 
+    # About 200 objects a namespace, as in real clusters (a few namespaces holding thousands of
+    # PodDisruptionBudgets each would make the per-namespace rules look slower than they are).
+    namespaces = max(5, args.count // 200)
     for i in range(args.count):
-        ns = f"team-{i % 17}"
+        ns = f"team-{i % namespaces}"
         if rng.random() < 0.45:
             kind = rng.choice(WORKLOADS)
             docs.append(workload(rng, kind, f"app{i}", ns, rng.random() < 0.25))
