@@ -20,6 +20,7 @@ pub const INDEXED_KINDS: &[&str] = &[
 /// Objects by kind and namespace, and by name within them: lookups stay O(1) however many
 /// objects a scan holds (a linear search here made 100k-resource scans quadratic).
 #[derive(Debug, Default)]
+#[allow(clippy::struct_field_names)] // three views of one set: by kind, by namespace, by name
 pub struct Index<'a> {
     by_kind: HashMap<&'a str, Vec<&'a Resource>>,
     /// kind → namespace → objects. Nested rather than tuple-keyed so that lookups can borrow

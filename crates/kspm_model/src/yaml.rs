@@ -578,6 +578,35 @@ pub struct Chunk<'a> {
     pub origin: Option<&'a str>,
 }
 
+/// Adds one piece of `text` as a document (see [`split_documents`]).
+fn push_chunk<'a>(
+    text: &'a str,
+    from: usize,
+    to: usize,
+    first_line: u32,
+    chunks: &mut Vec<Chunk<'a>>,
+) {
+    let piece = &text[from..to];
+    let has_content = piece.lines().any(|l| {
+        let t = l.trim();
+        !t.is_empty() && !t.starts_with('#') && t != "---" && t != "..."
+    });
+    if chunks.is_empty() && !has_content && from == 0 {
+        return;
+    }
+    let origin = piece
+        .lines()
+        .find_map(|l| l.strip_prefix("# Source: "))
+        .map(str::trim);
+    let doc = chunks.len();
+    chunks.push(Chunk {
+        text: piece,
+        line_offset: first_line,
+        doc,
+        origin,
+    });
+}
+
 /// Splits a stream at its `---` document markers, so that documents can be parsed (and
 /// dropped) one at a time and in parallel, and one broken document cannot hide the next. A
 /// leading piece with no content (comments, blank lines) is not a document.
@@ -585,48 +614,19 @@ pub fn split_documents(text: &str) -> Vec<Chunk<'_>> {
     let mut chunks = Vec::new();
     let mut start = 0usize;
     let mut start_line = 0u32;
-    let mut line_no = 0u32;
     let mut offset = 0usize;
-    fn push<'a>(
-        text: &'a str,
-        from: usize,
-        to: usize,
-        first_line: u32,
-        chunks: &mut Vec<Chunk<'a>>,
-    ) {
-        let piece = &text[from..to];
-        let has_content = piece.lines().any(|l| {
-            let t = l.trim();
-            !t.is_empty() && !t.starts_with('#') && t != "---" && t != "..."
-        });
-        if chunks.is_empty() && !has_content && from == 0 {
-            return;
-        }
-        let origin = piece
-            .lines()
-            .find_map(|l| l.strip_prefix("# Source: "))
-            .map(str::trim);
-        let doc = chunks.len();
-        chunks.push(Chunk {
-            text: piece,
-            line_offset: first_line,
-            doc,
-            origin,
-        });
-    }
-    for line in text.split_inclusive('\n') {
+    for (line_no, line) in (0u32..).zip(text.split_inclusive('\n')) {
         let is_marker =
             line.starts_with("---") && line[3..].chars().next().is_none_or(char::is_whitespace);
         if is_marker && offset > start {
-            push(text, start, offset, start_line, &mut chunks);
+            push_chunk(text, start, offset, start_line, &mut chunks);
             start = offset;
             start_line = line_no;
         }
         offset += line.len();
-        line_no += 1;
     }
     if offset > start || chunks.is_empty() {
-        push(text, start, text.len(), start_line, &mut chunks);
+        push_chunk(text, start, text.len(), start_line, &mut chunks);
     }
     chunks
 }
