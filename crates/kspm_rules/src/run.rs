@@ -52,17 +52,22 @@ pub fn check_resource(
     settings: &Settings,
     findings: &mut Vec<Finding>,
 ) -> Vec<TypeError> {
+    // One reporter for the resource; each rule sets itself as the one reporting.
+    let Some(first) = set.rules().next() else {
+        return Vec::new();
+    };
+    let mut out = Reporter {
+        rule: first,
+        resource,
+        index,
+        settings,
+        findings,
+    };
     for rule in &set.object {
         if let Check::Object { kinds, check } = rule.check
             && (kinds.is_empty() || kinds.contains(&resource.kind()))
         {
-            let mut out = Reporter {
-                rule,
-                resource,
-                index,
-                settings,
-                findings,
-            };
+            out.rule = rule;
             check(resource, &mut out);
         }
     }
@@ -74,13 +79,7 @@ pub fn check_resource(
         type_errors.extend(pod.type_errors());
         for rule in &set.pod {
             if let Check::PodSpec(check) = rule.check {
-                let mut out = Reporter {
-                    rule,
-                    resource,
-                    index,
-                    settings,
-                    findings,
-                };
+                out.rule = rule;
                 check(&pod, &mut out);
             }
         }
@@ -90,13 +89,7 @@ pub fn check_resource(
         for container in pod.containers() {
             for rule in &set.container {
                 if let Check::Container(check) = rule.check {
-                    let mut out = Reporter {
-                        rule,
-                        resource,
-                        index,
-                        settings,
-                        findings,
-                    };
+                    out.rule = rule;
                     check(&container, &mut out);
                 }
             }
