@@ -148,6 +148,15 @@ fn check_one(set: &RuleSet, r: &Resource, index: &Index<'_>, settings: &Settings
 /// Findings of one resource are contiguous, so duplicates are looked for among them only.
 fn dedup_tail(findings: &mut Vec<Finding>, start: usize) {
     let tail = findings.split_off(start);
+    if tail.len() > 64 {
+        // Hostile input (thousands of findings on one object) must not turn this quadratic.
+        let mut seen = std::collections::HashSet::new();
+        findings.extend(
+            tail.into_iter()
+                .filter(|f| seen.insert((f.code, f.path.clone()))),
+        );
+        return;
+    }
     for f in tail {
         let dup = findings[start..]
             .iter()
