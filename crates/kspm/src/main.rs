@@ -238,39 +238,37 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
         show_suppressed: args.show_suppressed,
         color,
     };
-    let render = |format: Format| match format {
-        Format::Table => kspm_report::table::render(&result, &ropts),
-        Format::Json => kspm_report::json::render(&result, &ropts),
-        Format::Sarif => kspm_report::sarif::render(&result, &ropts),
-        Format::Junit => kspm_report::junit::render(&result, &ropts),
+    let emit = |out: &mut dyn Write| -> std::io::Result<()> {
+        let text = match args.format {
+            // JSON is streamed: a large scan's report never sits in memory as one string.
+            Format::Json => return kspm_report::json::write(&result, &ropts, out),
+            Format::Table => kspm_report::table::render(&result, &ropts),
+            Format::Sarif => kspm_report::sarif::render(&result, &ropts),
+            Format::Junit => kspm_report::junit::render(&result, &ropts),
+        };
+        out.write_all(text.as_bytes())?;
+        out.flush()
     };
-    match (&args.output, args.format) {
-        // JSON is streamed: a large scan's report never sits in memory as one string.
-        (Some(path), Format::Json) => {
-            let file = std::fs::File::create(path)
+    match &args.output {
+        Some(path) => {
+            let mut file = std::fs::File::create(path)
                 .with_context(|| format!("writing {}", path.display()))?;
-            kspm_report::json::write(&result, &ropts, file)
-                .with_context(|| format!("writing {}", path.display()))?;
+            emit(&mut file).with_context(|| format!("writing {}", path.display()))?;
         }
-        (None, Format::Json) => {
-            match kspm_report::json::write(&result, &ropts, std::io::stdout().lock()) {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                other => other.context("writing to standard output")?,
+        None => match emit(&mut std::io::stdout().lock()) {
+            // A closed pipe (`kspm scan | head`) is not an error worth reporting.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            other => other.context("writing to standard output")?,
+        },
+    }
+    if args.format != Format::Table {
+        if args.output.is_some() {
+            eprintln!("{}", kspm_report::table::summary(&result));
+        } else {
+            // Machine formats keep stdout clean; input problems still reach a human on stderr.
+            for d in &result.diagnostics {
+                eprintln!("kspm: {d}");
             }
-        }
-        (Some(path), format) => {
-            std::fs::write(path, render(format))
-                .with_context(|| format!("writing {}", path.display()))?;
-        }
-        (None, format) => print(&render(format))?,
-    }
-    if args.output.is_some() && args.format != Format::Table {
-        eprintln!("{}", kspm_report::table::summary(&result));
-    }
-    if args.format != Format::Table && args.output.is_none() {
-        // Machine formats keep stdout clean; input problems still reach a human on stderr.
-        for d in &result.diagnostics {
-            eprintln!("kspm: {d}");
         }
     }
 

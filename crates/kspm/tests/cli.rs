@@ -226,6 +226,28 @@ fn exceptions_from_config_and_annotations() {
 }
 
 #[test]
+fn reports_go_to_the_output_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pod.yaml"), PRIVILEGED_POD).unwrap();
+    for (format, check) in [
+        ("json", "\"rule\": \"PS004\""),
+        ("table", "PS004 privileged-container"),
+    ] {
+        let name = format!("report.{format}");
+        let out = kspm(
+            &[
+                "scan", "pod.yaml", "--select", "PS004", "-f", format, "-o", &name,
+            ],
+            dir.path(),
+        );
+        assert_eq!(out.status.code(), Some(1));
+        assert!(stdout(&out).is_empty(), "{format}: stdout must stay empty");
+        let written = std::fs::read_to_string(dir.path().join(&name)).unwrap();
+        assert!(written.contains(check), "{format}: {written}");
+    }
+}
+
+#[test]
 fn bad_config_is_a_usage_error_with_lines() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("kspm.yaml"), "rules:\n  selectt: [all]\n").unwrap();

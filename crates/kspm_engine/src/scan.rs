@@ -167,25 +167,6 @@ fn dedup_tail(findings: &mut Vec<Finding>, start: usize) {
     }
 }
 
-/// Checks resources already in memory (the cluster scanner will use this): returns the
-/// findings, the diagnostics and what was scanned.
-pub fn check_all(
-    resources: &[Resource],
-    rules: &[&'static Rule],
-    settings: &Settings,
-) -> (Vec<Finding>, Vec<Diagnostic>, Vec<Scanned>) {
-    let set = RuleSet::new(rules.iter().copied());
-    let index = Index::build(resources);
-    let part = resources
-        .par_iter()
-        .fold(Part::default, |mut part, r| {
-            check_one(&set, r, &index, settings, &mut part);
-            part
-        })
-        .reduce(Part::default, Part::merge);
-    (part.findings, part.diagnostics, part.scanned)
-}
-
 /// What checking part of the input produced.
 #[derive(Default)]
 struct Part {

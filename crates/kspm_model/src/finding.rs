@@ -217,12 +217,6 @@ impl Finding {
         self.value = None;
         self
     }
-
-    /// Sets the evidence value explicitly (e.g. one item of a list rather than the whole list).
-    pub fn with_value(&mut self, value: impl Into<String>) -> &mut Self {
-        self.value = Some(value.into());
-        self
-    }
 }
 
 /// Where input could not be read or judged. The scan goes on; the exit code says it happened.

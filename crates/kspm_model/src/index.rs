@@ -6,23 +6,16 @@ use std::collections::HashMap;
 use crate::node::Node;
 use crate::resource::Resource;
 
-/// Kinds kept in the index. Workloads are not: rules look them up by selector through the
-/// workload's own view, and keeping every workload twice would double memory on big scans.
-pub const INDEXED_KINDS: &[&str] = &[
-    "Namespace",
-    "ServiceAccount",
-    "PodDisruptionBudget",
-    "Service",
-    "NetworkPolicy",
-    "Ingress",
-];
+/// Kinds kept in the index: exactly those some rule looks up (a scan parses documents of these
+/// kinds twice, once to build the index). Add a kind here when a rule starts consulting it.
+/// Workloads are not kept: keeping every workload twice would double memory on big scans.
+pub const INDEXED_KINDS: &[&str] = &["ServiceAccount", "PodDisruptionBudget"];
 
 /// Objects by kind and namespace, and by name within them: lookups stay O(1) however many
 /// objects a scan holds (a linear search here made 100k-resource scans quadratic).
 #[derive(Debug, Default)]
-#[allow(clippy::struct_field_names)] // three views of one set: by kind, by namespace, by name
+#[allow(clippy::struct_field_names)] // two views of one set: by namespace, by name
 pub struct Index<'a> {
-    by_kind: HashMap<&'a str, Vec<&'a Resource>>,
     /// kind → namespace → objects. Nested rather than tuple-keyed so that lookups can borrow
     /// `&str` keys of any lifetime.
     by_namespace: HashMap<&'a str, HashMap<&'a str, Vec<&'a Resource>>>,
@@ -40,7 +33,6 @@ impl<'a> Index<'a> {
         let mut index = Self::default();
         for r in resources {
             if INDEXED_KINDS.contains(&r.kind()) {
-                index.by_kind.entry(r.kind()).or_default().push(r);
                 index
                     .by_namespace
                     .entry(r.kind())
@@ -64,10 +56,6 @@ impl<'a> Index<'a> {
     /// Whether the index keeps objects of this kind.
     pub fn indexes(kind: &str) -> bool {
         INDEXED_KINDS.contains(&kind)
-    }
-
-    pub fn of_kind(&self, kind: &str) -> &[&'a Resource] {
-        self.by_kind.get(kind).map_or(&[], Vec::as_slice)
     }
 
     /// Objects of a kind in a namespace (`None` means `default`).

@@ -23,10 +23,6 @@ impl FieldPath {
         &self.0
     }
 
-    pub fn is_root(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// A new path with one key appended.
     #[must_use]
     pub fn key(&self, key: &str) -> Self {
@@ -48,14 +44,6 @@ impl FieldPath {
         let mut segs = self.0.clone();
         segs.push(Seg::Index(index));
         Self(segs)
-    }
-
-    pub fn push_key(&mut self, key: &str) {
-        self.0.push(Seg::Key(key.into()));
-    }
-
-    pub fn push_index(&mut self, index: usize) {
-        self.0.push(Seg::Index(index));
     }
 
     pub fn split_last(&self) -> Option<(&Seg, FieldPath)> {

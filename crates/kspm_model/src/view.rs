@@ -171,11 +171,6 @@ impl<'a> PodSpec<'a> {
         self.meta_path.keys(&["annotations", key])
     }
 
-    /// Pod labels (of the template, for controllers).
-    pub fn labels(&self) -> Option<&'a Node> {
-        self.meta?.get("labels")
-    }
-
     /// Every container: init containers first, then regular, then ephemeral, as the kubelet
     /// starts them.
     pub fn containers(&self) -> Vec<Container<'_>> {

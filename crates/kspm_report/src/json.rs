@@ -141,11 +141,6 @@ fn finding_out(f: &Finding) -> FindingOut<'_> {
     }
 }
 
-/// One finding as JSON (for other formats that embed findings).
-pub fn finding_json(f: &Finding) -> serde_json::Value {
-    serde_json::to_value(finding_out(f)).expect("findings serialize")
-}
-
 fn report<'a>(result: &'a ScanResult, opts: &'a ReportOptions) -> Report<'a> {
     let mut by_severity = BySeverity::default();
     for f in result.active() {
@@ -199,10 +194,4 @@ pub fn write(
     serde_json::to_writer_pretty(&mut out, &report(result, opts)).map_err(std::io::Error::other)?;
     out.write_all(b"\n")?;
     out.flush()
-}
-
-pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
-    let mut text = serde_json::to_string_pretty(&report(result, opts)).expect("reports serialize");
-    text.push('\n');
-    text
 }
