@@ -22,6 +22,9 @@ mod exit {
     pub const INPUT_ERRORS: u8 = 2;
     /// Usage or internal error.
     pub const USAGE: u8 = 3;
+    /// A live scan could not read some kinds (permissions): the findings cover only what was
+    /// read. Wins over 1 and 2, since a partial result can neither pass nor fail a cluster.
+    pub const PARTIAL: u8 = 4;
 }
 
 #[derive(Parser)]
@@ -37,7 +40,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Scan manifests: files, directories, `-` for stdin, Helm charts, Kustomize directories.
+    /// Scan manifests (files, directories, `-` for stdin, Helm charts, Kustomize directories) or,
+    /// with `--cluster`, a live cluster.
     Scan(ScanArgs),
     /// List the rule catalogue.
     Rules {
@@ -104,6 +108,30 @@ struct ScanArgs {
     show_suppressed: bool,
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+}
+
+#[derive(clap::Args)]
+struct ClusterArgs {
+    /// Scan the live cluster of the current kubeconfig context (or the in-cluster service account).
+    #[arg(long)]
+    cluster: bool,
+    /// Kubeconfig context to use [default: the current context].
+    #[arg(long, requires = "cluster")]
+    context: Option<String>,
+    /// Kubeconfig file [default: $KUBECONFIG, then ~/.kube/config].
+    #[arg(long, requires = "cluster")]
+    kubeconfig: Option<PathBuf>,
+    /// Only these namespaces (repeatable); cluster-scoped kinds other than these Namespaces are then not read.
+    #[arg(long = "namespace", short = 'n', requires = "cluster")]
+    namespaces: Vec<String>,
+    /// Objects per list request.
+    #[arg(long, default_value_t = 500, requires = "cluster", hide = true)]
+    page_size: u32,
+    /// Print where the time of a live scan went (listing vs evaluating) on standard error.
+    #[arg(long, requires = "cluster")]
+    stats: bool,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -178,6 +206,9 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
     } else {
         args.paths.clone()
     };
+    if args.cluster.cluster && !args.paths.is_empty() {
+        bail!("--cluster scans the live cluster: leave out paths, or scan them in a second run");
+    }
     let inputs: Vec<Input> = paths.iter().map(|p| Input::from_arg(p)).collect();
 
     let config_path = match &args.config {
@@ -223,7 +254,14 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
         config,
         today: None,
     };
-    let result = scan(&opts);
+    let result = if args.cluster.cluster {
+        match scan_cluster(&args.cluster, &opts)? {
+            Ok(result) => result,
+            Err(code) => return Ok(code),
+        }
+    } else {
+        scan(&opts)
+    };
 
     let color = match args.color {
         Color::Always => true,
@@ -272,13 +310,59 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
         }
     }
 
-    if result.worst().is_some_and(|w| w >= fail_on) {
+    if result.partial {
+        Ok(exit::PARTIAL)
+    } else if result.worst().is_some_and(|w| w >= fail_on) {
         Ok(exit::FINDINGS)
     } else if result.has_errors() {
         Ok(exit::INPUT_ERRORS)
     } else {
         Ok(exit::OK)
     }
+}
+
+/// Scans the live cluster; `Err(code)` when it cannot be read at all (the message is printed).
+#[cfg(feature = "cluster")]
+#[allow(clippy::unnecessary_wraps)] // `Err` for usage errors, like the build without the feature
+fn scan_cluster(
+    args: &ClusterArgs,
+    opts: &ScanOptions,
+) -> Result<Result<kspm_engine::ScanResult, u8>> {
+    let target = kspm_cluster::Target {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+        namespaces: args.namespaces.clone(),
+        page_size: args.page_size,
+    };
+    match kspm_cluster::scan(&target, opts) {
+        Ok((result, stats)) => {
+            if args.stats {
+                let secs = |d: std::time::Duration| d.as_secs_f64();
+                eprintln!(
+                    "kspm: read {} objects in {} requests ({} retries, {} restarted lists); judged {}, {} on their controller; listing {:.2} s, evaluating {:.2} s",
+                    stats.objects,
+                    stats.requests,
+                    stats.retries,
+                    stats.restarts,
+                    stats.checked,
+                    stats.on_owner,
+                    secs(stats.listing),
+                    secs(stats.evaluating),
+                );
+            }
+            Ok(Ok(result))
+        }
+        Err(e) => {
+            eprintln!("kspm: error: {e}");
+            Ok(Err(exit::INPUT_ERRORS))
+        }
+    }
+}
+
+#[cfg(not(feature = "cluster"))]
+#[allow(clippy::unnecessary_wraps)] // the same signature as with the feature
+fn scan_cluster(_: &ClusterArgs, _: &ScanOptions) -> Result<Result<kspm_engine::ScanResult, u8>> {
+    bail!("this kspm was built without live-cluster support (the `cluster` feature)")
 }
 
 fn rules_json() -> String {

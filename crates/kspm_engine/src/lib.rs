@@ -8,7 +8,9 @@ mod scan;
 pub mod source;
 
 pub use config::{Config, ConfigError};
-pub use scan::{ScanOptions, ScanResult, Scanned, Selection, SelectionError, scan, select_rules};
+pub use scan::{
+    Evaluation, ScanOptions, ScanResult, Scanned, Selection, SelectionError, scan, select_rules,
+};
 pub use source::Input;
 
 pub use kspm_model::Diagnostic;

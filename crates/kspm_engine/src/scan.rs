@@ -94,6 +94,9 @@ pub struct ScanResult {
     /// Every object scanned, for formats that list passes too (JUnit).
     pub scanned: Vec<Scanned>,
     pub rules: Vec<&'static Rule>,
+    /// Some objects could not be read (a live scan without permission to list some kinds): the
+    /// diagnostics say which and why, and the findings cover only what was read.
+    pub partial: bool,
 }
 
 impl ScanResult {
@@ -190,7 +193,7 @@ impl Part {
 /// rules and the index, and drops its tree. Memory is the input text plus the index plus the
 /// findings, not every parsed tree at once (ten times the input).
 pub fn scan(opts: &ScanOptions) -> ScanResult {
-    let (docs, mut diagnostics, sources) = source::read_all(&opts.inputs, &opts.limits);
+    let (docs, diagnostics, sources) = source::read_all(&opts.inputs, &opts.limits);
     let chunks: Vec<_> = docs
         .iter()
         .flat_map(|d| {
@@ -212,79 +215,127 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         })
         .collect();
     let index = Index::build(&indexed);
-    let set = RuleSet::new(opts.rules.iter().copied());
-
+    let mut eval = Evaluation::new(opts);
+    let set = &eval.set;
     let part = chunks
         .par_iter()
         .fold(Part::default, |mut part, (d, c)| {
             let mut resources = Vec::new();
             source::parse_chunk(d, c, limits, &mut resources, &mut part.diagnostics);
             for r in &resources {
-                check_one(&set, r, &index, &opts.settings, &mut part);
+                check_one(set, r, &index, &opts.settings, &mut part);
             }
             part
         })
         .reduce(Part::default, Part::merge);
-    let Part {
-        mut findings,
-        diagnostics: diags,
-        scanned,
-    } = part;
-    diagnostics.extend(diags);
+    eval.part = part;
+    eval.finish(opts, diagnostics, sources)
+}
 
-    for f in &mut findings {
-        let over = opts.config.severity.iter().find(|(name, _)| {
-            name.eq_ignore_ascii_case(f.code) || name.eq_ignore_ascii_case(f.slug)
-        });
-        if let Some((_, (sev, _))) = over {
-            f.severity = *sev;
+/// Checks resources batch by batch against one rule set, then turns what was found into a
+/// [`ScanResult`]. The file scan feeds it document by document, the cluster scan page by page;
+/// both finish the same way (severity overrides, exceptions, ordering).
+pub struct Evaluation {
+    set: RuleSet,
+    part: Part,
+}
+
+impl Evaluation {
+    pub fn new(opts: &ScanOptions) -> Self {
+        Self {
+            set: RuleSet::new(opts.rules.iter().copied()),
+            part: Part::default(),
         }
     }
 
-    let config_file = opts
-        .config
-        .path
-        .as_ref()
-        .map_or_else(|| "kspm.yaml".to_owned(), |p| p.display().to_string());
-    diagnostics.extend(exceptions::validate_rule_names(
-        &opts.config.exceptions,
-        &config_file,
-    ));
-    let ignores: std::collections::HashMap<
-        (&str, usize, &kspm_model::ResourceId),
-        &(String, Option<String>),
-    > = scanned
-        .iter()
-        .filter_map(|s| Some(((&*s.source.file, s.source.doc, &*s.id), s.ignore.as_ref()?)))
-        .collect();
-    let annotations = |f: &Finding| {
-        ignores
-            .get(&(&*f.source.file, f.source.doc, &*f.resource))
-            .map(|a| (*a).clone())
-    };
-    diagnostics.extend(exceptions::apply(
-        &mut findings,
-        &opts.config.exceptions,
-        &config_file,
-        opts.today.unwrap_or_else(Date::today),
-        &annotations,
-        opts.inline_exceptions,
-    ));
+    /// Checks a batch of resources in parallel; `index` holds the cross-resource facts.
+    pub fn check(&mut self, resources: &[Resource], index: &Index<'_>, settings: &Settings) {
+        let set = &self.set;
+        let part = resources
+            .par_iter()
+            .fold(Part::default, |mut part, r| {
+                check_one(set, r, index, settings, &mut part);
+                part
+            })
+            .reduce(Part::default, Part::merge);
+        self.part = std::mem::take(&mut self.part).merge(part);
+    }
 
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.source.file.cmp(&b.source.file))
-            .then_with(|| a.pos.cmp(&b.pos))
-            .then_with(|| a.code.cmp(b.code))
-    });
-    diagnostics.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
-    ScanResult {
-        findings,
-        diagnostics,
-        resources: scanned.len(),
-        scanned,
-        sources,
-        rules: opts.rules.clone(),
+    /// Objects checked so far.
+    pub fn checked(&self) -> usize {
+        self.part.scanned.len()
+    }
+
+    /// Applies severity overrides and exceptions, and orders the result. `diagnostics` are the
+    /// input problems found while reading; `sources` counts what was read.
+    pub fn finish(
+        self,
+        opts: &ScanOptions,
+        mut diagnostics: Vec<Diagnostic>,
+        sources: usize,
+    ) -> ScanResult {
+        let Part {
+            mut findings,
+            diagnostics: diags,
+            scanned,
+        } = self.part;
+        diagnostics.extend(diags);
+        for f in &mut findings {
+            let over = opts.config.severity.iter().find(|(name, _)| {
+                name.eq_ignore_ascii_case(f.code) || name.eq_ignore_ascii_case(f.slug)
+            });
+            if let Some((_, (sev, _))) = over {
+                f.severity = *sev;
+            }
+        }
+
+        let config_file = opts
+            .config
+            .path
+            .as_ref()
+            .map_or_else(|| "kspm.yaml".to_owned(), |p| p.display().to_string());
+        diagnostics.extend(exceptions::validate_rule_names(
+            &opts.config.exceptions,
+            &config_file,
+        ));
+        let ignores: std::collections::HashMap<
+            (&str, usize, &kspm_model::ResourceId),
+            &(String, Option<String>),
+        > = scanned
+            .iter()
+            .filter_map(|s| Some(((&*s.source.file, s.source.doc, &*s.id), s.ignore.as_ref()?)))
+            .collect();
+        let annotations = |f: &Finding| {
+            ignores
+                .get(&(&*f.source.file, f.source.doc, &*f.resource))
+                .map(|a| (*a).clone())
+        };
+        diagnostics.extend(exceptions::apply(
+            &mut findings,
+            &opts.config.exceptions,
+            &config_file,
+            opts.today.unwrap_or_else(Date::today),
+            &annotations,
+            opts.inline_exceptions,
+        ));
+
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.source.file.cmp(&b.source.file))
+                .then_with(|| a.pos.cmp(&b.pos))
+                .then_with(|| a.resource.cmp(&b.resource))
+                .then_with(|| a.code.cmp(b.code))
+        });
+        diagnostics.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
+        ScanResult {
+            findings,
+            diagnostics,
+            resources: scanned.len(),
+            scanned,
+            sources,
+            rules: opts.rules.clone(),
+            partial: false,
+        }
     }
 }

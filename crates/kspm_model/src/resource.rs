@@ -22,6 +22,10 @@ pub struct ResourceId {
     pub kind: String,
     pub namespace: Option<String>,
     pub name: String,
+    /// `metadata.uid`, when the object has one (always for objects read from a live cluster).
+    pub uid: Option<String>,
+    /// `metadata.resourceVersion`, when the object has one.
+    pub resource_version: Option<String>,
 }
 
 impl fmt::Display for ResourceId {
@@ -73,16 +77,20 @@ impl Resource {
             .and_then(Node::as_str)
             .unwrap_or("")
             .to_owned();
-        let namespace = meta
-            .and_then(|m| m.get("namespace"))
-            .and_then(Node::as_str)
-            .map(str::to_owned);
+        let meta_str = |key: &str| {
+            meta.and_then(|m| m.get(key))
+                .and_then(Node::as_str)
+                .map(str::to_owned)
+        };
+        let namespace = meta_str("namespace");
         Ok(Self {
             id: Arc::new(ResourceId {
                 api_version,
                 kind,
                 namespace,
                 name,
+                uid: meta_str("uid"),
+                resource_version: meta_str("resourceVersion"),
             }),
             root,
             source,

@@ -38,6 +38,8 @@ struct Summary {
     suppressed: usize,
     by_severity: BySeverity,
     errors: usize,
+    /// Some objects could not be read (see `errors`): the findings cover only what was read.
+    partial: bool,
 }
 
 #[derive(Serialize, Default)]
@@ -56,6 +58,10 @@ struct ResourceOut<'a> {
     kind: &'a str,
     namespace: Option<&'a str>,
     name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uid: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_version: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -117,6 +123,8 @@ fn finding_out(f: &Finding) -> FindingOut<'_> {
             kind: &f.resource.kind,
             namespace: f.resource.namespace.as_deref(),
             name: &f.resource.name,
+            uid: f.resource.uid.as_deref(),
+            resource_version: f.resource.resource_version.as_deref(),
         },
         source: SourceOut {
             file: &f.source.file,
@@ -166,6 +174,7 @@ fn report<'a>(result: &'a ScanResult, opts: &'a ReportOptions) -> Report<'a> {
             suppressed: result.suppressed(),
             by_severity,
             errors: result.diagnostics.len(),
+            partial: result.partial,
         },
         findings: Findings { result, opts },
         errors: &result.diagnostics,

@@ -61,6 +61,31 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
         }
         report.add_test_suite(suite);
     }
+    if !result.diagnostics.is_empty() {
+        // What could not be read is an error of the run, not a finding: CI shows it apart.
+        let mut suite = TestSuite::new("kspm inputs");
+        for d in &result.diagnostics {
+            let status = if d.level == kspm_model::DiagnosticLevel::Error {
+                let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
+                st.set_message(d.message.clone());
+                st.set_type(if result.partial {
+                    "partial-scan"
+                } else {
+                    "input-error"
+                });
+                st
+            } else {
+                // A warning (duplicate key, expired exception) does not fail the run.
+                let mut st = TestCaseStatus::skipped();
+                st.set_message(d.message.clone());
+                st
+            };
+            let mut case = TestCase::new(d.to_string(), status);
+            case.set_classname("kspm.inputs");
+            suite.add_test_case(case);
+        }
+        report.add_test_suite(suite);
+    }
     report
         .to_string()
         .unwrap_or_else(|e| format!("<!-- junit serialization failed: {e} -->\n"))

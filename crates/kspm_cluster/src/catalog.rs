@@ -1,0 +1,205 @@
+//! What kspm reads from a cluster, in the order it reads it. The order matters twice: the
+//! cross-resource facts (namespaces, service accounts, disruption budgets) come first so every
+//! later object can be judged against them; and owners come before what they own, so a pod
+//! created by a ReplicaSet created by a Deployment is judged once, on the Deployment.
+
+use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope};
+
+/// When a kind is read, and what it is to the scan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Stage {
+    /// Read first and kept for the whole scan: other objects are judged against them.
+    Context,
+    /// Workload controllers; their uids are remembered so that what they own is skipped.
+    Owner,
+    /// Created by controllers (ReplicaSets, Jobs): skipped when their controller was read.
+    Owned,
+    /// Pods: skipped when their controller was read, judged themselves when standalone.
+    Pod,
+    /// Everything else, judged on its own.
+    Other,
+}
+
+/// A kind kspm reads: `(group, kind, stage)`. Secrets are read as metadata only.
+pub(crate) const KINDS: &[(&str, &str, Stage)] = &[
+    ("", "Namespace", Stage::Context),
+    ("", "ServiceAccount", Stage::Context),
+    ("policy", "PodDisruptionBudget", Stage::Context),
+    ("batch", "CronJob", Stage::Owner),
+    ("apps", "Deployment", Stage::Owner),
+    ("apps", "StatefulSet", Stage::Owner),
+    ("apps", "DaemonSet", Stage::Owner),
+    ("", "ReplicationController", Stage::Owner),
+    ("apps", "ReplicaSet", Stage::Owned),
+    ("batch", "Job", Stage::Owned),
+    ("", "Pod", Stage::Pod),
+    ("", "Service", Stage::Other),
+    ("networking.k8s.io", "Ingress", Stage::Other),
+    ("networking.k8s.io", "NetworkPolicy", Stage::Other),
+    ("", "ConfigMap", Stage::Other),
+    ("", "Secret", Stage::Other),
+    ("rbac.authorization.k8s.io", "Role", Stage::Other),
+    ("rbac.authorization.k8s.io", "ClusterRole", Stage::Other),
+    ("rbac.authorization.k8s.io", "RoleBinding", Stage::Other),
+    (
+        "rbac.authorization.k8s.io",
+        "ClusterRoleBinding",
+        Stage::Other,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+        Stage::Other,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+        Stage::Other,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicy",
+        Stage::Other,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicyBinding",
+        Stage::Other,
+    ),
+    ("", "PersistentVolume", Stage::Other),
+    ("", "LimitRange", Stage::Other),
+    ("", "ResourceQuota", Stage::Other),
+];
+
+/// One kind to read, resolved against what the server serves.
+#[derive(Clone, Debug)]
+pub(crate) struct Kind {
+    pub resource: ApiResource,
+    pub namespaced: bool,
+    pub stage: Stage,
+}
+
+impl Kind {
+    pub fn is_secret(&self) -> bool {
+        self.resource.group.is_empty() && self.resource.kind == "Secret"
+    }
+
+    /// `plural.group` as RBAC and kubectl name it (`deployments.apps`, `pods`).
+    pub fn display(&self) -> String {
+        if self.resource.group.is_empty() {
+            self.resource.plural.clone()
+        } else {
+            format!("{}.{}", self.resource.plural, self.resource.group)
+        }
+    }
+}
+
+fn resolve(
+    discovery: &Discovery,
+    group: &str,
+    kind: &str,
+) -> Option<(ApiResource, ApiCapabilities)> {
+    discovery.get(group)?.recommended_kind(kind)
+}
+
+/// The built-in kinds the server serves, in reading order. Kinds it does not serve (an old
+/// server without ValidatingAdmissionPolicy) are left out: there is nothing to read.
+pub(crate) fn plan(discovery: &Discovery) -> Vec<Kind> {
+    KINDS
+        .iter()
+        .filter_map(|&(group, kind, stage)| {
+            let (resource, caps) = resolve(discovery, group, kind)?;
+            Some(Kind {
+                namespaced: caps.scope == Scope::Namespaced,
+                resource,
+                stage,
+            })
+        })
+        .collect()
+}
+
+/// Custom resources whose schema embeds pods (a `containers` array somewhere, as in Argo
+/// Rollouts, Knative Services, Tekton Tasks...): they are workloads too, read as owners.
+pub(crate) fn templated_custom_kinds(
+    discovery: &Discovery,
+    crds: &[serde_json::Value],
+) -> Vec<Kind> {
+    let mut out = Vec::new();
+    for crd in crds {
+        let spec = &crd["spec"];
+        let Some(group) = spec["group"].as_str() else {
+            continue;
+        };
+        let Some(kind) = spec["names"]["kind"].as_str() else {
+            continue;
+        };
+        let embeds_pods = spec["versions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|v| v["served"].as_bool() != Some(false))
+            .any(|v| has_containers(&v["schema"]["openAPIV3Schema"], 0));
+        if !embeds_pods {
+            continue;
+        }
+        if let Some((resource, caps)) = resolve(discovery, group, kind) {
+            out.push(Kind {
+                namespaced: caps.scope == Scope::Namespaced,
+                resource,
+                stage: Stage::Owner,
+            });
+        }
+    }
+    out.sort_by_key(Kind::display);
+    out
+}
+
+/// Whether an OpenAPI schema has a `containers` property that is an array of objects.
+fn has_containers(schema: &serde_json::Value, depth: usize) -> bool {
+    if depth > 64 {
+        return false;
+    }
+    let Some(props) = schema["properties"].as_object() else {
+        return schema["items"].is_object() && has_containers(&schema["items"], depth + 1);
+    };
+    if props
+        .get("containers")
+        .is_some_and(|c| c["type"].as_str() == Some("array"))
+    {
+        return true;
+    }
+    props.values().any(|p| has_containers(p, depth + 1))
+        || (schema["items"].is_object() && has_containers(&schema["items"], depth + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn finds_pod_templates_nested_in_a_crd_schema() {
+        let rollout = json!({"properties": {"spec": {"properties": {"template": {"properties": {"spec": {
+            "properties": {"containers": {"type": "array", "items": {"type": "object"}}}}}}}}}});
+        assert!(has_containers(&rollout, 0));
+        let steps = json!({"properties": {"spec": {"properties": {"steps": {"type": "array",
+            "items": {"properties": {"containers": {"type": "array"}}}}}}}});
+        assert!(has_containers(&steps, 0));
+        let plain =
+            json!({"properties": {"spec": {"properties": {"containers": {"type": "string"}}}}});
+        assert!(!has_containers(&plain, 0));
+    }
+
+    #[test]
+    fn owners_are_read_before_what_they_own() {
+        let stage = |k: &str| KINDS.iter().find(|(_, kind, _)| *kind == k).unwrap().2;
+        assert!(stage("Deployment") < stage("ReplicaSet"));
+        assert!(stage("CronJob") < stage("Job"));
+        assert!(stage("ReplicaSet") < stage("Pod"));
+        assert!(stage("ServiceAccount") < stage("Deployment"));
+        let order: Vec<_> = KINDS.iter().map(|k| k.2).collect();
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_eq!(order, sorted, "KINDS is listed in reading order");
+    }
+}
