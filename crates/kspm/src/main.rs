@@ -333,6 +333,7 @@ fn scan_cluster(
         context: args.context.clone(),
         namespaces: args.namespaces.clone(),
         page_size: args.page_size,
+        ..kspm_cluster::Target::default()
     };
     match kspm_cluster::scan(&target, opts) {
         Ok((result, stats)) => {

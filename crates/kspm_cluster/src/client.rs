@@ -22,6 +22,10 @@ pub struct Target {
     pub namespaces: Vec<String>,
     /// Objects per list request (`limit`); 0 means the default (500).
     pub page_size: u32,
+    /// Test hook: pause this long once, after the first page of the first list that has more
+    /// pages, so a test can let the continue token expire (410 Gone) on a real server.
+    #[doc(hidden)]
+    pub stall_after_first_page: Option<std::time::Duration>,
 }
 
 /// A connected client, and the name findings use as their source (`cluster:<context>`).

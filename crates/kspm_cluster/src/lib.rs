@@ -62,6 +62,7 @@ pub struct Stats {
     pub on_owner: usize,
     pub requests: u32,
     pub retries: u32,
+    /// Lists started over because their continue token expired (410 Gone).
     pub restarts: u32,
     /// Waiting for the server: discovery and list requests, and decoding their answers.
     pub listing: Duration,
@@ -159,6 +160,8 @@ struct Reader<'t> {
     owners: HashSet<String>,
     /// Uids already handed on, so a list restarted after 410 Gone yields nothing twice.
     seen: HashSet<String>,
+    /// The test hook of [`Target::stall_after_first_page`], taken when used.
+    stall: Option<Duration>,
 }
 
 impl<'t> Reader<'t> {
@@ -187,6 +190,7 @@ impl<'t> Reader<'t> {
             stats,
             owners: HashSet::new(),
             seen: HashSet::new(),
+            stall: target.stall_after_first_page,
         })
     }
 
@@ -287,6 +291,7 @@ impl<'t> Reader<'t> {
             let conn = &this.conn;
             let backoff = this.backoff;
             let page_size = this.target.page_size;
+            let stall = &mut this.stall;
             let outcome = list_pages(
                 conn,
                 kind,
@@ -295,6 +300,7 @@ impl<'t> Reader<'t> {
                 page_size,
                 backoff,
                 stats,
+                stall,
                 |stats, items| {
                     let started = Instant::now();
                     let resources = ctx.convert(items);
@@ -373,6 +379,7 @@ impl<'t> Reader<'t> {
             self.target.page_size,
             self.backoff,
             &mut self.stats,
+            &mut None,
             |_, items| on_items(items),
         )
         .await;
@@ -409,6 +416,7 @@ async fn list_pages(
     page_size: u32,
     backoff: Backoff,
     stats: &mut Stats,
+    stall: &mut Option<Duration>,
     mut on_items: impl FnMut(&mut Stats, Vec<Json>),
 ) -> Result<(), String> {
     let url = DynamicObject::url_path(&kind.resource, ns);
@@ -416,10 +424,20 @@ async fn list_pages(
     let client = &conn.client;
     let secret = kind.is_secret();
     let waited = std::cell::Cell::new(Duration::ZERO);
+    // Taken only when a second page is asked for; otherwise handed back for a later list.
+    let pending_stall = std::cell::Cell::new(stall.take());
     let fetch = |token: Option<String>| {
         let url = url.clone();
         let waited = &waited;
+        let stall = if token.is_some() {
+            pending_stall.take()
+        } else {
+            None
+        };
         async move {
+            if let Some(pause) = stall {
+                tokio::time::sleep(pause).await;
+            }
             let started = Instant::now();
             let mut lp = ListParams::default().limit(limit);
             if let Some(t) = token {
@@ -452,6 +470,7 @@ async fn list_pages(
         on_items(stats, items);
     })
     .await;
+    *stall = pending_stall.take();
     stats.listing += waited.get();
     stats.objects += objects;
     let (Ok(s) | Err((_, s))) = &result;

@@ -64,13 +64,14 @@ impl TestCluster {
                     );
                     return None;
                 }
-                Some(Self::start(false))
+                Some(Self::start(false, &[]))
             })
             .as_ref()
     }
 
-    /// A cluster of its own, stopped when the returned value is dropped.
-    pub fn owned() -> Option<TestCluster> {
+    /// A cluster of its own, stopped when the returned value is dropped; `args` go to
+    /// `scripts/test-cluster up` (e.g. `["--compaction-interval", "1s"]`).
+    pub fn owned(args: &[&str]) -> Option<TestCluster> {
         if !available() {
             assert!(
                 !required(),
@@ -78,10 +79,10 @@ impl TestCluster {
             );
             return None;
         }
-        Some(Self::start(true))
+        Some(Self::start(true, args))
     }
 
-    fn start(owned: bool) -> TestCluster {
+    fn start(owned: bool, args: &[&str]) -> TestCluster {
         let base = std::env::temp_dir().join(format!(
             "kspm-test-cluster-{}-{}",
             std::process::id(),
@@ -92,6 +93,7 @@ impl TestCluster {
             .arg(&base)
             .arg("--owner-pid")
             .arg(std::process::id().to_string())
+            .args(args)
             .stdin(Stdio::null())
             .output()
             .expect("run scripts/test-cluster");
