@@ -367,7 +367,7 @@ fn the_least_privilege_role_sees_everything_an_admin_sees() {
 }
 
 #[test]
-fn a_service_account_token_authenticates_like_a_pod_would() {
+fn service_account_tokens_and_exec_plugins_authenticate() {
     let Some((c, _serial)) = cluster() else {
         return;
     };
@@ -407,6 +407,55 @@ current-context: sa
         report["errors"]
     );
     assert!(report["summary"]["findings"].as_u64().unwrap() > 20);
+
+    // The same token handed over by an exec credential plugin, as EKS/GKE/OIDC helpers do.
+    let plugin = c.dir.join("credential-plugin.sh");
+    std::fs::write(
+        &plugin,
+        format!(
+            "#!/bin/sh\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{}\"}}}}'\n",
+            token.trim()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&plugin)
+        .status()
+        .unwrap();
+    let exec_config = c.dir.join("exec.kubeconfig");
+    std::fs::write(
+        &exec_config,
+        format!(
+            "apiVersion: v1
+kind: Config
+clusters: [{{name: c, cluster: {{server: '{}', certificate-authority-data: {}}}}}]
+users:
+- name: plugin
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: {}
+      interactiveMode: Never
+contexts: [{{name: p, context: {{cluster: c, user: plugin}}}}]
+current-context: p
+",
+            c.server(),
+            b64(&ca),
+            plugin.display()
+        ),
+    )
+    .unwrap();
+    let via_plugin = json(&scan_live(
+        &exec_config,
+        &["-n", "kspm-live", "--format", "json"],
+    ));
+    assert_eq!(
+        via_plugin["summary"]["partial"], false,
+        "{:#}",
+        via_plugin["errors"]
+    );
+    assert_eq!(finding_keys(&via_plugin), finding_keys(&report));
 }
 
 #[test]
