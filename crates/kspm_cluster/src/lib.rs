@@ -66,7 +66,8 @@ pub struct Stats {
     pub restarts: u32,
     /// Waiting for the server: discovery and list requests, and decoding their answers.
     pub listing: Duration,
-    /// Converting and checking objects.
+    /// Converting and checking objects. Checking runs beside listing, so the wall time of a
+    /// scan is less than `listing + evaluating`.
     pub evaluating: Duration,
 }
 
@@ -85,39 +86,61 @@ pub struct Loaded {
 /// ignored). A kind that cannot be listed (403, ...) makes the result partial, with a diagnostic
 /// naming it and why; only a cluster that cannot be reached or authenticated to is an error.
 pub fn scan(target: &Target, opts: &ScanOptions) -> Result<(ScanResult, Stats), ClusterError> {
-    runtime()?.block_on(async {
-        let mut reader = Reader::connect(target).await?;
-        let kinds = reader.plan().await?;
-        let (context, rest): (Vec<Kind>, Vec<Kind>) =
-            kinds.into_iter().partition(|k| k.stage == Stage::Context);
+    let rt = runtime()?;
+    let mut reader = rt.block_on(Reader::connect(target))?;
+    let kinds = rt.block_on(reader.plan())?;
+    let (context, rest): (Vec<Kind>, Vec<Kind>) =
+        kinds.into_iter().partition(|k| k.stage == Stage::Context);
 
-        let mut eval = Evaluation::new(opts);
-        let mut kept = Vec::new();
+    let mut eval = Evaluation::new(opts);
+    let mut kept = Vec::new();
+    rt.block_on(async {
         for kind in &context {
             reader
                 .read(kind, true, |_, resources| kept.extend(resources))
                 .await;
         }
-        let started = Instant::now();
-        let index = Index::build(&kept);
-        eval.check(&kept, &index, &opts.settings);
-        reader.stats.evaluating += started.elapsed();
+    });
+    let started = Instant::now();
+    let index = Index::build(&kept);
+    eval.check(&kept, &index, &opts.settings);
+    reader.stats.evaluating += started.elapsed();
 
-        for kind in &rest {
-            let settings = &opts.settings;
-            reader
-                .read(kind, true, |stats, resources| {
-                    let started = Instant::now();
-                    eval.check(&resources, &index, settings);
-                    stats.evaluating += started.elapsed();
-                })
-                .await;
-        }
-        reader.stats.checked = eval.checked();
-        let mut result = eval.finish(opts, std::mem::take(&mut reader.diagnostics), 1);
-        result.partial = reader.partial;
-        Ok((result, reader.stats))
-    })
+    // Listing and judging overlap: this thread waits for the server and converts each page,
+    // a second thread judges the previous pages. At most two pages wait between them, so
+    // memory stays bounded.
+    let (eval, judging) = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Resource>>(2);
+        let (index, settings) = (&index, &opts.settings);
+        let judge = scope.spawn(move || {
+            let mut busy = Duration::ZERO;
+            for page in rx {
+                let started = Instant::now();
+                eval.check(&page, index, settings);
+                busy += started.elapsed();
+            }
+            (eval, busy)
+        });
+        rt.block_on(async {
+            for kind in &rest {
+                reader
+                    .read(kind, true, |_, resources| {
+                        // The judge only stops early by panicking, which join() reports.
+                        let _ = tx.send(resources);
+                    })
+                    .await;
+            }
+        });
+        drop(tx);
+        judge
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
+    reader.stats.evaluating += judging;
+    reader.stats.checked = eval.checked();
+    let mut result = eval.finish(opts, std::mem::take(&mut reader.diagnostics), 1);
+    result.partial = reader.partial;
+    Ok((result, reader.stats))
 }
 
 /// Reads every object kspm knows how to judge (no owner deduplication: pods are kept next to
