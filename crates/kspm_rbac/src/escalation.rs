@@ -73,10 +73,17 @@ impl Edge {
             Power::ClusterAdmin if self.action.starts_with("is ") => {
                 format!("which {}{via}", self.action)
             }
-            to => match self.action.split_once(" → ") {
-                Some((act, result)) => format!("can {act}{via} → {result} {to}"),
-                None => format!("can {}{via} → {to}", self.action),
-            },
+            to => {
+                let lead = if matches!(self.from, Power::NamespaceAdmin { .. }) {
+                    "which"
+                } else {
+                    "can"
+                };
+                match self.action.split_once(" → ") {
+                    Some((act, result)) => format!("{lead} {act}{via} → {result} {to}"),
+                    None => format!("{lead} {}{via} → {to}", self.action),
+                }
+            }
         }
     }
 }
@@ -123,6 +130,14 @@ fn req(verb: &str, target: &str, scope: &Scope, name: Option<&str>) -> Request {
     r
 }
 
+/// A request checked in a namespace even for a cluster-scoped resource: the authorizer checks
+/// `bind` on a ClusterRole referenced by a RoleBinding in the binding's namespace.
+fn req_in(verb: &str, target: &str, namespace: &str, name: Option<&str>) -> Request {
+    let mut r = req(verb, target, &Scope::Any, name);
+    r.scope = Scope::Namespace(namespace.to_owned());
+    r
+}
+
 /// Builds the escalation graph's edges.
 pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
     let mut sas: BTreeMap<&str, BTreeSet<Subject>> = BTreeMap::new();
@@ -146,6 +161,16 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
     let mut out = Vec::new();
     for s in &subjects {
         let from = Power::Subject(s.clone());
+        if *s == Subject::group("system:masters") {
+            out.push(Edge {
+                from: from.clone(),
+                to: Power::ClusterAdmin,
+                action: "is the group whose members bypass authorization".into(),
+                via: None,
+                workloads: Vec::new(),
+            });
+            continue;
+        }
         if let Some(via) = model.is_cluster_admin(s) {
             out.push(Edge {
                 from: from.clone(),
@@ -297,10 +322,11 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
             };
             if let Some(via) = model.can(s, &req("create", "rolebindings", &scope, None))
                 && (model
-                    .can(s, &req("bind", "clusterroles", &cluster, Some("admin")))
+                    .can(s, &req_in("bind", "clusterroles", ns, Some("admin")))
                     .is_some()
-                    || model.can(s, &req("bind", "roles", &scope, None)).is_some()
-                    || model.can(s, &req("bind", "clusterroles", &scope, None)).is_some())
+                    || model
+                        .can(s, &req_in("bind", "clusterroles", ns, Some("cluster-admin")))
+                        .is_some())
             {
                 out.push(Edge {
                     from: from.clone(),
@@ -337,7 +363,7 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
                     namespace: ns.clone(),
                 },
                 to: Power::Subject(t.clone()),
-                action: "create pods → a pod can run as".into(),
+                action: "include creating pods → a pod can run as".into(),
                 via: None,
                 workloads: Vec::new(),
             });

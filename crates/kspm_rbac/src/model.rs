@@ -254,7 +254,7 @@ impl fmt::Display for PolicyRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let verbs = self.verbs.join(",");
         if !self.non_resource_urls.is_empty() {
-            return write!(f, "{verbs} {}", self.non_resource_urls.join(","));
+            return write!(f, "{verbs} on {}", self.non_resource_urls.join(","));
         }
         let resources: Vec<String> = self
             .resources
@@ -269,7 +269,7 @@ impl fmt::Display for PolicyRule {
                 })
             })
             .collect();
-        write!(f, "{verbs} {}", resources.join(","))?;
+        write!(f, "{verbs} on {}", resources.join(","))?;
         if !self.resource_names.is_empty() {
             write!(f, " (names: {})", self.resource_names.join(","))?;
         }

@@ -299,7 +299,7 @@ rules:
   resources: [rolebindings]
   verbs: [create]
 - apiGroups: [rbac.authorization.k8s.io]
-  resources: [roles]
+  resources: [clusterroles]
   verbs: [bind]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
