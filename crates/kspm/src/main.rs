@@ -12,6 +12,8 @@ use kspm_model::Severity;
 use kspm_report::ReportOptions;
 use kspm_rules::{KubeVersion, Settings, find_rule, rules};
 
+mod cmd;
+
 /// Exit codes, documented in the README.
 mod exit {
     /// Nothing at or above `--fail-on`.
@@ -48,6 +50,16 @@ enum Command {
     Explain {
         /// A rule code (PS001) or slug (host-pid).
         rule: String,
+    },
+    /// RBAC analysis: who-can, permissions, escalation paths and their graph.
+    Rbac {
+        #[command(subcommand)]
+        command: cmd::rbac::RbacCommand,
+    },
+    /// Network analysis: reachability under NetworkPolicies, coverage, exposure.
+    Network {
+        #[command(subcommand)]
+        command: cmd::network::NetworkCommand,
     },
 }
 
@@ -160,6 +172,8 @@ fn run(cli: Cli) -> Result<u8> {
             print(&kspm_report::docs::rule_page(r))?;
             Ok(exit::OK)
         }
+        Command::Rbac { command } => cmd::rbac::run(command),
+        Command::Network { command } => cmd::network::run(command),
     }
 }
 

@@ -9,6 +9,6 @@ pub mod source;
 
 pub use config::{Config, ConfigError};
 pub use scan::{ScanOptions, ScanResult, Scanned, Selection, SelectionError, scan, select_rules};
-pub use source::Input;
+pub use source::{Input, load};
 
 pub use kspm_model::Diagnostic;

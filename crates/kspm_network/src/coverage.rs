@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::policy::{allows_everyone, opens_to_other_namespaces};
+use crate::policy::allows_everyone;
 use crate::reach::NetworkModel;
 
 /// One coverage gap.
@@ -64,6 +64,10 @@ pub fn gaps(model: &NetworkModel) -> Vec<Gap> {
         let object = format!("NetworkPolicy/{}/{}", p.namespace, p.name);
         for (dir, rules) in [("ingress", &p.ingress), ("egress", &p.egress)] {
             for (i, rule) in rules.iter().enumerate() {
+                // A rule limited to ports deliberately publishes a service.
+                if !rule.ports.is_empty() {
+                    continue;
+                }
                 if let Some(why) = allows_everyone(rule) {
                     out.push(Gap {
                         kind: "policy-allows-all",
@@ -75,7 +79,7 @@ pub fn gaps(model: &NetworkModel) -> Vec<Gap> {
         }
         if p.ingress_type
             && !p.is_default_deny_ingress()
-            && p.ingress.iter().any(opens_to_other_namespaces)
+            && p.ingress.iter().any(|r| allows_everyone(r).is_some())
             && model
                 .policies
                 .iter()
@@ -85,7 +89,7 @@ pub fn gaps(model: &NetworkModel) -> Vec<Gap> {
                 kind: "isolation-undone",
                 object: object.clone(),
                 message: format!(
-                    "namespace {} denies ingress by default, and this policy opens it again to other namespaces",
+                    "namespace {} denies ingress by default, and this policy opens it again to every namespace",
                     p.namespace
                 ),
             });

@@ -384,16 +384,3 @@ pub fn allows_everyone(rule: &TrafficRule) -> Option<&'static str> {
         _ => None,
     })
 }
-
-/// Whether a rule admits pods from namespaces other than `own` (by namespace selector).
-pub fn opens_to_other_namespaces(rule: &TrafficRule) -> bool {
-    rule.peers.is_empty()
-        || rule.peers.iter().any(|p| match p {
-            Peer::Pods {
-                namespaces: Some(_),
-                ..
-            } => true,
-            Peer::IpBlock { cidr, except } => cidr.prefix == 0 && except.is_empty(),
-            _ => false,
-        })
-}

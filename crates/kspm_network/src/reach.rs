@@ -22,8 +22,8 @@ use crate::policy::{Labels, Peer, Policy, PolicyRef, PortRef, PortRule, Selector
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pod {
     pub namespace: String,
-    /// The workload it comes from (`Deployment/shop/api`), or `(any pod)` for a pod made up to
-    /// answer a question about labels no workload has.
+    /// The workload it comes from (`Deployment/shop/api`), or `(a pod in NS with LABELS)` for a
+    /// pod made up to answer a question about labels no workload has.
     pub name: String,
     pub labels: Labels,
     /// Container ports: name, number, protocol.
@@ -77,9 +77,15 @@ impl Pod {
 
     /// A pod with exactly these labels, for questions about pods that are not in the inputs.
     pub fn synthetic(namespace: &str, labels: Labels) -> Self {
+        let name = if labels.is_empty() {
+            format!("(any pod in {namespace})")
+        } else {
+            let l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("(a pod in {namespace} with {})", l.join(","))
+        };
         Pod {
             namespace: namespace.to_owned(),
-            name: "(any pod)".to_owned(),
+            name,
             labels,
             ports: Vec::new(),
             host_network: false,
@@ -356,7 +362,15 @@ impl NetworkModel {
         if let Endpoint::Pod(p) = to {
             add(p, true);
         }
-        set.into_iter().collect()
+        // TCP first: the port reported is the one a user most likely means.
+        let rank = |p: &str| match p {
+            "TCP" => 0,
+            "UDP" => 1,
+            _ => 2,
+        };
+        let mut ports: Vec<Port> = set.into_iter().collect();
+        ports.sort_by_key(|p| (rank(&p.protocol), p.number));
+        ports
     }
 
     /// Whether `from` may connect to `to` on `port` (on some port when `None`).
