@@ -8,6 +8,7 @@
 //! so an `ipBlock` matches a pod only when it covers its whole address family with no
 //! exceptions (`0.0.0.0/0`, `::/0`): any pod IP is inside it whatever the CNI assigns.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::IpAddr;
@@ -210,11 +211,11 @@ impl NetworkModel {
         m
     }
 
-    fn ns_labels(&self, ns: &str) -> Labels {
-        self.namespaces
-            .get(ns)
-            .cloned()
-            .unwrap_or_else(|| Labels::from([(NAME_LABEL.to_owned(), ns.to_owned())]))
+    fn ns_labels(&self, ns: &str) -> Cow<'_, Labels> {
+        match self.namespaces.get(ns) {
+            Some(labels) => Cow::Borrowed(labels),
+            None => Cow::Owned(Labels::from([(NAME_LABEL.to_owned(), ns.to_owned())])),
+        }
     }
 
     /// The policies that select a pod for a direction.
@@ -438,20 +439,100 @@ impl NetworkModel {
         out
     }
 
+    /// Whether a direction allows the traffic, without collecting the deciding policies: the
+    /// matrix asks this millions of times.
+    fn side_allows(&self, selected: &[usize], ingress: bool, other: &Endpoint, dst: &Endpoint, port: &Port) -> bool {
+        if selected.is_empty() {
+            return true;
+        }
+        selected.iter().any(|&i| {
+            let p = &self.policies[i];
+            let rules = if ingress { &p.ingress } else { &p.egress };
+            rules.iter().any(|rule| {
+                (rule.ports.is_empty() || rule.ports.iter().any(|r| Self::port_matches(r, port, dst)))
+                    && (rule.peers.is_empty()
+                        || rule
+                            .peers
+                            .iter()
+                            .any(|peer| self.peer_matches(peer, &p.namespace, other)))
+            })
+        })
+    }
+
     /// For every ordered pair of namespaces: whether some pod of the first can reach some pod
-    /// of the second, on some port.
+    /// of the second, on some port. Pods of a namespace with the same labels and ports behave
+    /// alike and are judged once; each pod's selecting policies and port candidates are worked
+    /// out once, not per pair.
     pub fn matrix(&self) -> Matrix {
+        struct Shape {
+            pod: Endpoint,
+            egress: Vec<usize>,
+            ingress: Vec<usize>,
+            /// Range starts of the pod's egress rules (as a source).
+            out_ports: Vec<Port>,
+            /// Range starts of its ingress rules and its container ports (as a destination).
+            in_ports: Vec<Port>,
+        }
+        let starts = |selected: &[usize], ingress: bool| -> Vec<Port> {
+            let mut v = Vec::new();
+            for &i in selected {
+                let p = &self.policies[i];
+                for rule in if ingress { &p.ingress } else { &p.egress } {
+                    for pr in &rule.ports {
+                        if let Some(PortRef::Number(n)) = pr.port {
+                            v.push(Port {
+                                number: n,
+                                protocol: pr.protocol.clone(),
+                            });
+                        }
+                    }
+                }
+            }
+            v
+        };
         let names: Vec<String> = self.namespaces.keys().cloned().collect();
-        let shapes: Vec<Vec<Endpoint>> = names
+        let shapes: Vec<Vec<Shape>> = names
             .iter()
-            .map(|n| self.shapes(n).into_iter().map(Endpoint::Pod).collect())
+            .map(|n| {
+                self.shapes(n)
+                    .into_iter()
+                    .map(|pod| {
+                        let egress = self.selecting(&pod, false);
+                        let ingress = self.selecting(&pod, true);
+                        let out_ports = starts(&egress, false);
+                        let mut in_ports = starts(&ingress, true);
+                        in_ports.extend(pod.ports.iter().map(|(_, n, proto)| Port {
+                            number: *n,
+                            protocol: proto.clone(),
+                        }));
+                        Shape {
+                            pod: Endpoint::Pod(pod),
+                            egress,
+                            ingress,
+                            out_ports,
+                            in_ports,
+                        }
+                    })
+                    .collect()
+            })
             .collect();
+        let base: Vec<Port> = ["TCP", "UDP", "SCTP"]
+            .iter()
+            .map(|p| Port {
+                number: 1,
+                protocol: (*p).into(),
+            })
+            .collect();
+        let reach = |s: &Shape, d: &Shape| {
+            base.iter().chain(&s.out_ports).chain(&d.in_ports).any(|port| {
+                self.side_allows(&s.egress, false, &d.pod, &d.pod, port)
+                    && self.side_allows(&d.ingress, true, &s.pod, &d.pod, port)
+            })
+        };
         let mut allowed = vec![vec![false; names.len()]; names.len()];
         for (i, srcs) in shapes.iter().enumerate() {
             for (j, dsts) in shapes.iter().enumerate() {
-                allowed[i][j] = srcs
-                    .iter()
-                    .any(|s| dsts.iter().any(|d| self.check(s, d, None).allowed));
+                allowed[i][j] = srcs.iter().any(|s| dsts.iter().any(|d| reach(s, d)));
             }
         }
         Matrix {

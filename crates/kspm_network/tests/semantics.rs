@@ -42,6 +42,25 @@ fn semantics_table() {
             .map(|p| Port::parse(p).unwrap());
         let want = case.get("allowed").and_then(Node::as_bool).unwrap();
         let answer = model.query(&from, &to, port.as_ref());
+        // The matrix takes shortcuts; it must agree with the full answer for every pair.
+        let matrix = model.matrix();
+        for (i, a) in matrix.namespaces.iter().enumerate() {
+            for (j, b) in matrix.namespaces.iter().enumerate() {
+                let full = model
+                    .query(
+                        &EndpointSpec::parse(a).unwrap(),
+                        &EndpointSpec::parse(b).unwrap(),
+                        None,
+                    )
+                    .allowed;
+                if matrix.allowed[i][j] != full {
+                    failures.push(format!(
+                        "{name}: matrix {a} → {b} = {}, the query says {full}",
+                        matrix.allowed[i][j]
+                    ));
+                }
+            }
+        }
         if answer.allowed != want {
             failures.push(format!("{name}: allowed = {}, expected {want}", answer.allowed));
             continue;
