@@ -41,7 +41,15 @@ const NET: &str = "examples/network-policies.yaml";
 #[test]
 fn who_can_lists_subjects_with_binding_and_role() {
     let out = kspm(&[
-        "rbac", "who-can", "create", "deployments", "-n", "prod", RBAC, "--format", "json",
+        "rbac",
+        "who-can",
+        "create",
+        "deployments",
+        "-n",
+        "prod",
+        RBAC,
+        "--format",
+        "json",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let list = json(&out);
@@ -78,16 +86,36 @@ fn who_can_lists_subjects_with_binding_and_role() {
     );
 
     // Another namespace: the RoleBinding in prod does not apply.
-    let out = kspm(&["rbac", "who-can", "create", "deployments", "-n", "staging", RBAC]);
+    let out = kspm(&[
+        "rbac",
+        "who-can",
+        "create",
+        "deployments",
+        "-n",
+        "staging",
+        RBAC,
+    ]);
     let text = stdout(&out);
     assert!(text.starts_with("Who can create deployments.apps in namespace staging:"));
     assert!(!text.contains("builder"), "{text}");
-    assert!(text.contains("ClusterRoleBinding deployer-admin → ClusterRole cluster-admin (built in)"));
+    assert!(
+        text.contains("ClusterRoleBinding deployer-admin → ClusterRole cluster-admin (built in)")
+    );
 }
 
 #[test]
 fn who_can_keeps_subresources_and_resource_names_apart() {
-    let exec = kspm(&["rbac", "who-can", "create", "pods/exec", "-n", "prod", RBAC, "-f", "json"]);
+    let exec = kspm(&[
+        "rbac",
+        "who-can",
+        "create",
+        "pods/exec",
+        "-n",
+        "prod",
+        RBAC,
+        "-f",
+        "json",
+    ]);
     let names: Vec<String> = json(&exec)
         .as_array()
         .unwrap()
@@ -97,7 +125,9 @@ fn who_can_keeps_subresources_and_resource_names_apart() {
     assert_eq!(names, vec!["oncall", "system:masters", "deployer"]);
 
     let secret = |name: Option<&str>| {
-        let mut args = vec!["rbac", "who-can", "get", "secrets", "-n", "team-a", RBAC, "-f", "json"];
+        let mut args = vec![
+            "rbac", "who-can", "get", "secrets", "-n", "team-a", RBAC, "-f", "json",
+        ];
         if let Some(n) = name {
             args.extend(["--name", n]);
         }
@@ -115,7 +145,14 @@ fn who_can_keeps_subresources_and_resource_names_apart() {
 
 #[test]
 fn permissions_of_a_service_account_include_its_groups() {
-    let out = kspm(&["rbac", "permissions", "system:serviceaccount:ci:builder", RBAC, "-f", "json"]);
+    let out = kspm(&[
+        "rbac",
+        "permissions",
+        "system:serviceaccount:ci:builder",
+        RBAC,
+        "-f",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let v = json(&out);
     assert_eq!(v["subject"]["name"], "builder");
@@ -127,7 +164,11 @@ fn permissions_of_a_service_account_include_its_groups() {
         .collect();
     assert_eq!(
         groups,
-        vec!["system:serviceaccounts", "system:serviceaccounts:ci", "system:authenticated"]
+        vec![
+            "system:serviceaccounts",
+            "system:serviceaccounts:ci",
+            "system:authenticated"
+        ]
     );
     let perms = v["permissions"].as_array().unwrap();
     assert_eq!(perms.len(), 1);
@@ -136,7 +177,10 @@ fn permissions_of_a_service_account_include_its_groups() {
 
     let table = stdout(&kspm(&["rbac", "permissions", "user:alice", RBAC]));
     assert!(table.contains("get,list,watch on pods,pods/log"), "{table}");
-    assert!(table.contains("get on secrets (names: app-config)"), "{table}");
+    assert!(
+        table.contains("get on secrets (names: app-config)"),
+        "{table}"
+    );
 
     let bad = kspm(&["rbac", "permissions", "alice", RBAC]);
     assert_eq!(bad.status.code(), Some(3));
@@ -151,7 +195,10 @@ fn escalation_paths_name_the_workloads_and_draw_as_graphs() {
         text.contains("ServiceAccount ci/builder can create deployments in prod (RoleBinding prod/ci-deploys → Role prod/deployer) → a pod can run as ServiceAccount prod/deployer which is bound to cluster-admin"),
         "{text}"
     );
-    assert!(text.contains("User oncall can exec into pods in prod"), "{text}");
+    assert!(
+        text.contains("User oncall can exec into pods in prod"),
+        "{text}"
+    );
     assert!(text.contains("held by: Deployment/prod/api"), "{text}");
     assert!(text.ends_with("2 escalation paths.\n"), "{text}");
 
@@ -160,40 +207,86 @@ fn escalation_paths_name_the_workloads_and_draw_as_graphs() {
 
     let dot = stdout(&kspm(&["rbac", "graph", RBAC]));
     assert!(dot.starts_with("digraph rbac_escalation {"), "{dot}");
-    assert!(dot.contains("\"ServiceAccount prod/deployer\" -> \"cluster-admin\""), "{dot}");
+    assert!(
+        dot.contains("\"ServiceAccount prod/deployer\" -> \"cluster-admin\""),
+        "{dot}"
+    );
     let mermaid = stdout(&kspm(&["rbac", "graph", "--format", "mermaid", RBAC]));
     assert!(mermaid.starts_with("flowchart LR\n"), "{mermaid}");
-    assert!(mermaid.contains("|\"create deployments in prod [Deployment/prod/api]\"|"), "{mermaid}");
+    assert!(
+        mermaid.contains("|\"create deployments in prod [Deployment/prod/api]\"|"),
+        "{mermaid}"
+    );
 }
 
 #[test]
 fn reachability_answers_with_the_deciding_policies() {
     let out = kspm(&[
-        "network", "reachability", NET, "--from", "front/app=web", "--to", "payments/app=api",
-        "--port", "8080", "--format", "json",
+        "network",
+        "reachability",
+        NET,
+        "--from",
+        "front/app=web",
+        "--to",
+        "payments/app=api",
+        "--port",
+        "8080",
+        "--format",
+        "json",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v = json(&out);
     assert_eq!(v["allowed"], true);
-    assert_eq!(v["pairs"][0]["ingress"]["allowed_by"][0]["name"], "from-front");
+    assert_eq!(
+        v["pairs"][0]["ingress"]["allowed_by"][0]["name"],
+        "from-front"
+    );
 
     // Another port: the named port `http` is 8080 only.
     let v = json(&kspm(&[
-        "network", "reachability", NET, "--from", "front/app=web", "--to", "payments/app=api",
-        "--port", "443/TCP", "-f", "json",
+        "network",
+        "reachability",
+        NET,
+        "--from",
+        "front/app=web",
+        "--to",
+        "payments/app=api",
+        "--port",
+        "443/TCP",
+        "-f",
+        "json",
     ]));
     assert_eq!(v["allowed"], false);
 
     let text = stdout(&kspm(&[
-        "network", "reachability", NET, "--from", "shop", "--to", "payments/app=api",
+        "network",
+        "reachability",
+        NET,
+        "--from",
+        "shop",
+        "--to",
+        "payments/app=api",
     ]));
-    assert!(text.starts_with("shop → payments/app=api: DENIED"), "{text}");
+    assert!(
+        text.starts_with("shop → payments/app=api: DENIED"),
+        "{text}"
+    );
     assert!(
         text.contains("ingress: denied (selected by payments/default-deny, payments/from-front"),
         "{text}"
     );
 
-    let bad = kspm(&["network", "reachability", NET, "--from", "a", "--to", "b", "--port", "http"]);
+    let bad = kspm(&[
+        "network",
+        "reachability",
+        NET,
+        "--from",
+        "a",
+        "--to",
+        "b",
+        "--port",
+        "http",
+    ]);
     assert_eq!(bad.status.code(), Some(3));
     let missing = kspm(&["network", "reachability", "--from", "a"]);
     assert_eq!(missing.status.code(), Some(3));
@@ -201,8 +294,18 @@ fn reachability_answers_with_the_deciding_policies() {
 
 #[test]
 fn matrix_coverage_and_exposure() {
-    let m = json(&kspm(&["network", "reachability", NET, "--matrix", "-f", "json"]));
-    assert_eq!(m["namespaces"], serde_json::json!(["front", "payments", "shop"]));
+    let m = json(&kspm(&[
+        "network",
+        "reachability",
+        NET,
+        "--matrix",
+        "-f",
+        "json",
+    ]));
+    assert_eq!(
+        m["namespaces"],
+        serde_json::json!(["front", "payments", "shop"])
+    );
     // payments only admits front's web pods; everything else is open.
     assert_eq!(
         m["allowed"],
@@ -218,28 +321,52 @@ fn matrix_coverage_and_exposure() {
         .iter()
         .map(|g| (g["kind"].as_str().unwrap(), g["object"].as_str().unwrap()))
         .collect();
-    assert!(kinds.contains(&("namespace-without-policy", "shop")), "{kinds:?}");
+    assert!(
+        kinds.contains(&("namespace-without-policy", "shop")),
+        "{kinds:?}"
+    );
     assert!(!kinds.iter().any(|(_, o)| *o == "payments"), "{kinds:?}");
 
     let exposed = json(&kspm(&["network", "exposure", NET, "-f", "json"]));
     assert_eq!(exposed[0]["workload"], "Deployment/front/web");
     let reasons = exposed[0]["reasons"].to_string();
-    assert!(reasons.contains("Service front/web is of type LoadBalancer"), "{reasons}");
-    assert!(reasons.contains("Ingress front/web routes to Service web without TLS"), "{reasons}");
+    assert!(
+        reasons.contains("Service front/web is of type LoadBalancer"),
+        "{reasons}"
+    );
+    assert!(
+        reasons.contains("Ingress front/web routes to Service web without TLS"),
+        "{reasons}"
+    );
 }
 
 #[test]
 fn unreadable_input_is_reported_and_the_rest_is_analysed() {
-    let out = kspm(&["rbac", "who-can", "get", "pods", "-n", "team-a", RBAC, "no-such-file.yaml"]);
+    let out = kspm(&[
+        "rbac",
+        "who-can",
+        "get",
+        "pods",
+        "-n",
+        "team-a",
+        RBAC,
+        "no-such-file.yaml",
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("no-such-file.yaml"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no-such-file.yaml"),
+        "{}",
+        stderr(&out)
+    );
     assert!(stdout(&out).contains("alice"));
 }
 
 #[test]
 fn stdin_works_like_a_file() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kspm"))
-        .args(["rbac", "who-can", "list", "secrets", "-n", "x", "-", "-f", "json"])
+        .args([
+            "rbac", "who-can", "list", "secrets", "-n", "x", "-", "-f", "json",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

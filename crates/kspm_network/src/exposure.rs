@@ -83,10 +83,16 @@ pub fn exposed(resources: &[Resource]) -> Vec<Exposed> {
         let mut reasons = Vec::new();
         for svc in services.iter().filter(|s| selects(s, pod)) {
             if svc.kind == "LoadBalancer" || svc.kind == "NodePort" {
-                reasons.push(format!("Service {}/{} is of type {}", svc.namespace, svc.name, svc.kind));
+                reasons.push(format!(
+                    "Service {}/{} is of type {}",
+                    svc.namespace, svc.name, svc.kind
+                ));
             }
             if svc.external_ips {
-                reasons.push(format!("Service {}/{} has external IPs", svc.namespace, svc.name));
+                reasons.push(format!(
+                    "Service {}/{} has external IPs",
+                    svc.namespace, svc.name
+                ));
             }
             for (ns, name, backends, tls) in &ingresses {
                 if *ns == svc.namespace && backends.contains(&svc.name) {

@@ -99,7 +99,11 @@ impl fmt::Display for Selector {
         if self.is_empty() {
             return f.write_str("{}");
         }
-        let mut parts: Vec<String> = self.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut parts: Vec<String> = self
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         for (k, op) in &self.exprs {
             parts.push(match op {
                 Op::In(vs) => format!("{k} in ({})", vs.join(",")),
@@ -132,7 +136,9 @@ impl Cidr {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
@@ -262,7 +268,10 @@ fn read_port(node: &Node, problems: &mut Vec<String>) -> PortRule {
 
 fn read_peer(node: &Node, problems: &mut Vec<String>) -> Peer {
     if let Some(block) = node.get("ipBlock") {
-        let cidr = block.get("cidr").and_then(Node::as_str).and_then(Cidr::parse);
+        let cidr = block
+            .get("cidr")
+            .and_then(Node::as_str)
+            .and_then(Cidr::parse);
         let Some(cidr) = cidr else {
             problems.push(format!("ipBlock at {} has no valid cidr", block.pos));
             return Peer::Invalid;

@@ -55,7 +55,10 @@ impl Pod {
                             continue;
                         };
                         ports.push((
-                            p.get("name").and_then(Node::as_str).unwrap_or("").to_owned(),
+                            p.get("name")
+                                .and_then(Node::as_str)
+                                .unwrap_or("")
+                                .to_owned(),
                             n,
                             p.get("protocol")
                                 .and_then(Node::as_str)
@@ -66,7 +69,12 @@ impl Pod {
                 }
                 Pod {
                     namespace: r.namespace().unwrap_or("default").to_owned(),
-                    name: format!("{}/{}/{}", r.kind(), r.namespace().unwrap_or("default"), r.name()),
+                    name: format!(
+                        "{}/{}/{}",
+                        r.kind(),
+                        r.namespace().unwrap_or("default"),
+                        r.name()
+                    ),
                     labels: labels_at(spec.meta.and_then(|m| m.get("labels"))),
                     ports,
                     host_network: spec.get("hostNetwork").and_then(Node::as_bool) == Some(true),
@@ -206,7 +214,10 @@ impl NetworkModel {
                 .or_insert_with(|| Labels::from([(NAME_LABEL.to_owned(), ns)]));
         }
         for (i, p) in m.policies.iter().enumerate() {
-            m.by_namespace.entry(p.namespace.clone()).or_default().push(i);
+            m.by_namespace
+                .entry(p.namespace.clone())
+                .or_default()
+                .push(i);
         }
         m
     }
@@ -227,8 +238,11 @@ impl NetworkModel {
             .copied()
             .filter(|&i| {
                 let p = &self.policies[i];
-                (if ingress { p.ingress_type } else { p.egress_type })
-                    && p.pod_selector.matches(&pod.labels)
+                (if ingress {
+                    p.ingress_type
+                } else {
+                    p.egress_type
+                }) && p.pod_selector.matches(&pod.labels)
             })
             .collect()
     }
@@ -272,7 +286,14 @@ impl NetworkModel {
     }
 
     /// One direction: `pod` is the source for egress, the destination for ingress.
-    fn side(&self, pod: &Pod, ingress: bool, other: &Endpoint, dst: &Endpoint, port: &Port) -> Side {
+    fn side(
+        &self,
+        pod: &Pod,
+        ingress: bool,
+        other: &Endpoint,
+        dst: &Endpoint,
+        port: &Port,
+    ) -> Side {
         let selected = self.selecting(pod, ingress);
         if selected.is_empty() {
             return Side {
@@ -441,7 +462,14 @@ impl NetworkModel {
 
     /// Whether a direction allows the traffic, without collecting the deciding policies: the
     /// matrix asks this millions of times.
-    fn side_allows(&self, selected: &[usize], ingress: bool, other: &Endpoint, dst: &Endpoint, port: &Port) -> bool {
+    fn side_allows(
+        &self,
+        selected: &[usize],
+        ingress: bool,
+        other: &Endpoint,
+        dst: &Endpoint,
+        port: &Port,
+    ) -> bool {
         if selected.is_empty() {
             return true;
         }
@@ -449,7 +477,8 @@ impl NetworkModel {
             let p = &self.policies[i];
             let rules = if ingress { &p.ingress } else { &p.egress };
             rules.iter().any(|rule| {
-                (rule.ports.is_empty() || rule.ports.iter().any(|r| Self::port_matches(r, port, dst)))
+                (rule.ports.is_empty()
+                    || rule.ports.iter().any(|r| Self::port_matches(r, port, dst)))
                     && (rule.peers.is_empty()
                         || rule
                             .peers
@@ -524,10 +553,13 @@ impl NetworkModel {
             })
             .collect();
         let reach = |s: &Shape, d: &Shape| {
-            base.iter().chain(&s.out_ports).chain(&d.in_ports).any(|port| {
-                self.side_allows(&s.egress, false, &d.pod, &d.pod, port)
-                    && self.side_allows(&d.ingress, true, &s.pod, &d.pod, port)
-            })
+            base.iter()
+                .chain(&s.out_ports)
+                .chain(&d.in_ports)
+                .any(|port| {
+                    self.side_allows(&s.egress, false, &d.pod, &d.pod, port)
+                        && self.side_allows(&d.ingress, true, &s.pod, &d.pod, port)
+                })
         };
         let mut allowed = vec![vec![false; names.len()]; names.len()];
         for (i, srcs) in shapes.iter().enumerate() {

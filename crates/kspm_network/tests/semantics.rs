@@ -62,7 +62,10 @@ fn semantics_table() {
             }
         }
         if answer.allowed != want {
-            failures.push(format!("{name}: allowed = {}, expected {want}", answer.allowed));
+            failures.push(format!(
+                "{name}: allowed = {}, expected {want}",
+                answer.allowed
+            ));
             continue;
         }
         if let Some(by) = case.get("by").and_then(Node::as_seq) {

@@ -10,7 +10,9 @@ use kspm_model::yaml::{Limits, parse_stream};
 use kspm_model::{Resource, Source};
 use kspm_rbac::{RbacModel, Request, Subject, Workload, escalation};
 
-const VERBS: &[&str] = &["get", "list", "watch", "create", "update", "patch", "delete"];
+const VERBS: &[&str] = &[
+    "get", "list", "watch", "create", "update", "patch", "delete",
+];
 const RESOURCES: &[(&str, &str)] = &[
     ("", "pods"),
     ("", "pods/log"),
@@ -64,11 +66,19 @@ fn generate() -> String {
             "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: cr-{c}}}\nrules:\n- {{apiGroups: [\"{g}\"], resources: [{res}], verbs: [{v}]}}\n"
         );
         let subject = if c % 50 == 0 {
-            format!("{{kind: ServiceAccount, name: sa-{}, namespace: ns-{}}}", c % 20, c % 50)
+            format!(
+                "{{kind: ServiceAccount, name: sa-{}, namespace: ns-{}}}",
+                c % 20,
+                c % 50
+            )
         } else {
             format!("{{kind: Group, name: group-{}}}", c % 20)
         };
-        let role = if c % 50 == 0 { "cluster-admin".to_owned() } else { format!("cr-{c}") };
+        let role = if c % 50 == 0 {
+            "cluster-admin".to_owned()
+        } else {
+            format!("cr-{c}")
+        };
         let _ = write!(
             y,
             "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: crb-{c}}}\nsubjects:\n- {subject}\nroleRef: {{kind: ClusterRole, name: {role}}}\n"

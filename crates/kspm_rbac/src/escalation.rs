@@ -31,7 +31,9 @@ use crate::workload::Workload;
 pub enum Power {
     Subject(Subject),
     /// Every right in one namespace.
-    NamespaceAdmin { namespace: String },
+    NamespaceAdmin {
+        namespace: String,
+    },
     /// Every right everywhere.
     ClusterAdmin,
 }
@@ -40,7 +42,9 @@ impl fmt::Display for Power {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Power::Subject(s) => write!(f, "{s}"),
-            Power::NamespaceAdmin { namespace } => write!(f, "full rights in namespace {namespace}"),
+            Power::NamespaceAdmin { namespace } => {
+                write!(f, "full rights in namespace {namespace}")
+            }
             Power::ClusterAdmin => f.write_str("cluster-admin"),
         }
     }
@@ -186,7 +190,10 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
             continue;
         }
         let cluster_wide = grants.iter().any(|g| g.namespace.is_none());
-        let scoped: BTreeSet<&str> = grants.iter().filter_map(|g| g.namespace.as_deref()).collect();
+        let scoped: BTreeSet<&str> = grants
+            .iter()
+            .filter_map(|g| g.namespace.as_deref())
+            .collect();
         let check_ns: Vec<&str> = if cluster_wide {
             namespaces.iter().copied().collect()
         } else {
@@ -197,7 +204,10 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
         if cluster_wide {
             if let Some(via) = model.can(s, &req("create", "clusterrolebindings", &cluster, None))
                 && model
-                    .can(s, &req("bind", "clusterroles", &cluster, Some("cluster-admin")))
+                    .can(
+                        s,
+                        &req("bind", "clusterroles", &cluster, Some("cluster-admin")),
+                    )
                     .is_some()
             {
                 out.push(Edge {
@@ -230,7 +240,10 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
                     workloads: Vec::new(),
                 });
             }
-            for u in subjects.iter().filter(|u| u.kind == SubjectKind::User && *u != s) {
+            for u in subjects
+                .iter()
+                .filter(|u| u.kind == SubjectKind::User && *u != s)
+            {
                 if let Some(via) =
                     model.can(s, &req("impersonate", "users", &cluster, Some(&u.name)))
                 {
@@ -259,9 +272,11 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
                 }
             };
             let create = WORKLOAD_RESOURCES.iter().find_map(|r| {
-                ["create", "update", "patch"]
-                    .iter()
-                    .find_map(|v| model.can(s, &req(v, r, &scope, None)).map(|via| (*v, *r, via)))
+                ["create", "update", "patch"].iter().find_map(|v| {
+                    model
+                        .can(s, &req(v, r, &scope, None))
+                        .map(|via| (*v, *r, via))
+                })
             });
             if let Some((verb, what, via)) = create {
                 to_all(
@@ -276,7 +291,12 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
                     .or_else(|| model.can(s, &req("get", &format!("pods/{sub}"), &scope, None)));
                 if let Some(via) = via {
                     let mut held: BTreeMap<Subject, Vec<String>> = BTreeMap::new();
-                    for w in by_ns.get(ns).into_iter().flatten().filter(|w| w.token_mounted) {
+                    for w in by_ns
+                        .get(ns)
+                        .into_iter()
+                        .flatten()
+                        .filter(|w| w.token_mounted)
+                    {
                         held.entry(w.subject()).or_default().push(w.id());
                     }
                     for (t, ws) in held {
@@ -305,9 +325,10 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
                         via: Some(via),
                         workloads: Vec::new(),
                     });
-                } else if let Some(via) =
-                    model.can(s, &req("impersonate", "serviceaccounts", &scope, Some(&t.name)))
-                {
+                } else if let Some(via) = model.can(
+                    s,
+                    &req("impersonate", "serviceaccounts", &scope, Some(&t.name)),
+                ) {
                     out.push(Edge {
                         from: from.clone(),
                         to: Power::Subject(t.clone()),
@@ -325,7 +346,10 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
                     .can(s, &req_in("bind", "clusterroles", ns, Some("admin")))
                     .is_some()
                     || model
-                        .can(s, &req_in("bind", "clusterroles", ns, Some("cluster-admin")))
+                        .can(
+                            s,
+                            &req_in("bind", "clusterroles", ns, Some("cluster-admin")),
+                        )
                         .is_some())
             {
                 out.push(Edge {
@@ -336,7 +360,9 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
                     workloads: Vec::new(),
                 });
             } else if let Some(via) = model.can(s, &req("escalate", "roles", &scope, None))
-                && model.can(s, &req("update", "roles", &scope, None)).is_some()
+                && model
+                    .can(s, &req("update", "roles", &scope, None))
+                    .is_some()
             {
                 out.push(Edge {
                     from: from.clone(),
@@ -468,7 +494,12 @@ pub fn to_dot(paths: &[Path]) -> String {
             Power::NamespaceAdmin { .. } => ", style=filled, fillcolor=\"#fce5cd\"",
             Power::Subject(_) => "",
         };
-        let _ = writeln!(out, "  \"{}\" [label=\"{}\"{style}];", esc(&n.to_string()), esc(&node_label(n)));
+        let _ = writeln!(
+            out,
+            "  \"{}\" [label=\"{}\"{style}];",
+            esc(&n.to_string()),
+            esc(&node_label(n))
+        );
     }
     for e in &edges {
         let _ = writeln!(

@@ -535,7 +535,7 @@ impl RbacModel {
         model
     }
 
-    fn problem(&mut self, r: &Resource, pos: Pos, message: String) {
+    fn problem(&mut self, r: &Resource, pos: Pos, message: &str) {
         self.problems.push(Problem {
             file: r.source.file.to_string(),
             pos,
@@ -547,7 +547,7 @@ impl RbacModel {
         let cluster = r.kind() == "ClusterRoleBinding";
         let namespace = (!cluster).then(|| r.namespace().unwrap_or("default").to_owned());
         let Some(role_ref) = r.root.get("roleRef") else {
-            self.problem(r, r.root.pos, "has no roleRef".into());
+            self.problem(r, r.root.pos, "has no roleRef");
             return None;
         };
         let role_kind = match role_ref.get("kind").and_then(Node::as_str) {
@@ -557,7 +557,7 @@ impl RbacModel {
                 self.problem(
                     r,
                     role_ref.pos,
-                    format!(
+                    &format!(
                         "roleRef.kind {} is not {}",
                         other.map_or_else(|| "(missing)".to_owned(), |k| format!("`{k}`")),
                         if cluster {
@@ -571,19 +571,14 @@ impl RbacModel {
             }
         };
         let Some(role_name) = role_ref.get("name").and_then(Node::as_str) else {
-            self.problem(r, role_ref.pos, "roleRef.name is missing".into());
+            self.problem(r, role_ref.pos, "roleRef.name is missing");
             return None;
         };
         let mut subjects = Vec::new();
-        for s in r
-            .root
-            .get("subjects")
-            .and_then(Node::as_seq)
-            .unwrap_or(&[])
-        {
+        for s in r.root.get("subjects").and_then(Node::as_seq).unwrap_or(&[]) {
             let name = s.get("name").and_then(Node::as_str).unwrap_or("");
             if name.is_empty() {
-                self.problem(r, s.pos, "a subject has no name".into());
+                self.problem(r, s.pos, "a subject has no name");
                 continue;
             }
             match s.get("kind").and_then(Node::as_str) {
@@ -601,14 +596,14 @@ impl RbacModel {
                         None => self.problem(
                             r,
                             s.pos,
-                            format!("service account subject `{name}` has no namespace"),
+                            &format!("service account subject `{name}` has no namespace"),
                         ),
                     }
                 }
                 other => self.problem(
                     r,
                     s.pos,
-                    format!(
+                    &format!(
                         "subject kind {} is not User, Group or ServiceAccount",
                         other.map_or_else(|| "(missing)".to_owned(), |k| format!("`{k}`"))
                     ),
@@ -695,7 +690,7 @@ impl RbacModel {
             self.problem(
                 r,
                 pos,
-                format!(
+                &format!(
                     "refers to {}, which is not among the inputs; its subjects get nothing from it here",
                     b.role
                 ),

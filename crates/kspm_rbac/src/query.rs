@@ -54,7 +54,10 @@ const GROUPS: &[(&str, &str)] = &[
         "validatingwebhookconfigurations",
         "admissionregistration.k8s.io",
     ),
-    ("mutatingwebhookconfigurations", "admissionregistration.k8s.io"),
+    (
+        "mutatingwebhookconfigurations",
+        "admissionregistration.k8s.io",
+    ),
     (
         "validatingadmissionpolicies",
         "admissionregistration.k8s.io",

@@ -130,12 +130,18 @@ fn who_can_respects_namespaces_verbs_and_subresources() {
     let req = Request::parse("create", "pods/exec", Some("team-a")).unwrap();
     assert_eq!(names(&model, &req), vec!["Group system:masters"]);
     let req = Request::parse("create", "pods/exec", Some("team-b")).unwrap();
-    assert_eq!(names(&model, &req), vec!["Group dev", "Group system:masters"]);
+    assert_eq!(
+        names(&model, &req),
+        vec!["Group dev", "Group system:masters"]
+    );
     let req = Request::parse("get", "pods/log", Some("team-a")).unwrap();
     assert_eq!(model.who_can(&req).len(), 3);
     // `*/scale` matches any resource's scale subresource, and only that.
     let req = Request::parse("update", "deployments/scale", Some("team-b")).unwrap();
-    assert_eq!(names(&model, &req), vec!["Group dev", "Group system:masters"]);
+    assert_eq!(
+        names(&model, &req),
+        vec!["Group dev", "Group system:masters"]
+    );
     let req = Request::parse("update", "deployments", Some("team-b")).unwrap();
     assert_eq!(names(&model, &req), vec!["Group system:masters"]);
 }
@@ -198,12 +204,7 @@ fn permissions_include_implicit_groups() {
     assert!(model.permissions(&anon).is_empty());
     let bob = Subject::parse("user:bob").unwrap();
     // bob's only binding points at a missing role: nothing from it, and it is reported.
-    assert!(
-        model
-            .permissions(&bob)
-            .iter()
-            .all(|p| p.through.is_some())
-    );
+    assert!(model.permissions(&bob).iter().all(|p| p.through.is_some()));
     assert_eq!(model.problems.len(), 1);
     assert!(
         model.problems[0]

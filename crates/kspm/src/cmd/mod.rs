@@ -18,6 +18,8 @@ pub struct Inputs {
 /// Every resource of the inputs. Problems are printed to standard error (they never stop the
 /// analysis); the flag says whether any was an error, for the exit code.
 /// A live cluster (`--cluster`) plugs in here: the same resources, listed from the API server.
+// `Result` because listing a live cluster can fail as a whole (unreachable, forbidden).
+#[allow(clippy::unnecessary_wraps)]
 pub fn load(inputs: &Inputs) -> Result<(Vec<Resource>, bool)> {
     let paths = if inputs.paths.is_empty() {
         vec![".".to_owned()]
@@ -28,8 +30,7 @@ pub fn load(inputs: &Inputs) -> Result<(Vec<Resource>, bool)> {
         .iter()
         .map(|p| kspm_engine::Input::from_arg(p))
         .collect();
-    let (resources, diagnostics) =
-        kspm_engine::load(&inputs, &kspm_model::yaml::Limits::default());
+    let (resources, diagnostics) = kspm_engine::load(&inputs, &kspm_model::yaml::Limits::default());
     report(&diagnostics);
     let errors = diagnostics
         .iter()

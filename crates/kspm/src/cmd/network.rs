@@ -146,7 +146,11 @@ fn side_text(name: &str, side: &Side) -> String {
 }
 
 fn answer_text(a: &Answer) -> String {
-    let port = a.port.as_deref().map(|p| format!(" on {p}")).unwrap_or_default();
+    let port = a
+        .port
+        .as_deref()
+        .map(|p| format!(" on {p}"))
+        .unwrap_or_default();
     let mut out = format!(
         "{} → {}{port}: {}\n",
         a.from,
@@ -154,7 +158,11 @@ fn answer_text(a: &Answer) -> String {
         if a.allowed { "ALLOWED" } else { "DENIED" }
     );
     for v in &a.pairs {
-        let on = v.port.as_deref().map(|p| format!(" (on {p})")).unwrap_or_default();
+        let on = v
+            .port
+            .as_deref()
+            .map(|p| format!(" (on {p})"))
+            .unwrap_or_default();
         out.push_str(&format!(
             "\n  {} → {}: {}{on}\n    {}\n    {}\n",
             v.from,
@@ -181,7 +189,9 @@ fn matrix_table(m: &Matrix) -> String {
         })
         .collect();
     let mut out = table(&header, &rows);
-    out.push_str("\nyes: some pod of the row's namespace can connect to some pod of the column's.\n");
+    out.push_str(
+        "\nyes: some pod of the row's namespace can connect to some pod of the column's.\n",
+    );
     out
 }
 

@@ -148,9 +148,21 @@ fn who_can_table(req: &Request, allowed: &[Allowed]) -> String {
         for (i, via) in a.via.iter().enumerate() {
             let first = i == 0;
             rows.push(vec![
-                if first { a.subject.kind.as_str().to_owned() } else { String::new() },
-                if first { a.subject.namespace.clone().unwrap_or_default() } else { String::new() },
-                if first { a.subject.name.clone() } else { String::new() },
+                if first {
+                    a.subject.kind.as_str().to_owned()
+                } else {
+                    String::new()
+                },
+                if first {
+                    a.subject.namespace.clone().unwrap_or_default()
+                } else {
+                    String::new()
+                },
+                if first {
+                    a.subject.name.clone()
+                } else {
+                    String::new()
+                },
                 via.scope_text(),
                 if via.binding.kind == "Group" {
                     "members bypass authorization".to_owned()
@@ -166,7 +178,10 @@ fn who_can_table(req: &Request, allowed: &[Allowed]) -> String {
         }
     }
     let mut out = format!("Who can {}:\n\n", req.describe());
-    out.push_str(&table(&["KIND", "NAMESPACE", "NAME", "WHERE", "VIA"], &rows));
+    out.push_str(&table(
+        &["KIND", "NAMESPACE", "NAME", "WHERE", "VIA"],
+        &rows,
+    ));
     out.push_str(&format!("\n{} subjects.\n", allowed.len()));
     out
 }
@@ -190,7 +205,11 @@ fn permissions_table(subject: &Subject, perms: &[Permission]) -> String {
             ]
         })
         .collect();
-    let groups: Vec<String> = subject.implicit_groups().iter().map(|g| g.name.clone()).collect();
+    let groups: Vec<String> = subject
+        .implicit_groups()
+        .iter()
+        .map(|g| g.name.clone())
+        .collect();
     let mut out = format!("Permissions of {subject}");
     if !groups.is_empty() {
         out.push_str(&format!(" (with groups {})", groups.join(", ")));

@@ -43,9 +43,11 @@ pub(crate) fn selecting_policies(pod: &PodSpec<'_>, index: &Index<'_>, ingress: 
         .in_namespace("NetworkPolicy", pod.resource.namespace())
         .filter_map(Policy::from_resource)
         .filter(|p| {
-            (if ingress { p.ingress_type } else { p.egress_type })
-                && p.pod_selector.matches(&labels)
+            (if ingress {
+                p.ingress_type
+            } else {
+                p.egress_type
+            }) && p.pod_selector.matches(&labels)
         })
         .count()
 }
-

@@ -142,7 +142,13 @@ pub(crate) fn check_role_rules(
 }
 
 /// Whether a rule gives any of `verbs` on `resource` (`group` "" for core) or its subresource.
-pub(crate) fn grants(rule: &PolicyRule, verbs: &[&str], group: &str, resource: &str, sub: &str) -> bool {
+pub(crate) fn grants(
+    rule: &PolicyRule,
+    verbs: &[&str],
+    group: &str,
+    resource: &str,
+    sub: &str,
+) -> bool {
     verbs.iter().any(|v| rule.has_verb(v))
         && rule.has_group(group)
         && rule.has_resource(resource, sub)

@@ -42,12 +42,18 @@ declare_rule! {
     }
 }
 
-const VERBS: &[&str] = &["get", "list", "watch", "create", "update", "patch", "delete"];
+const VERBS: &[&str] = &[
+    "get", "list", "watch", "create", "update", "patch", "delete",
+];
 
 fn proxy(rule: &PolicyRule) -> Option<String> {
     let any_verb = VERBS.iter().any(|v| rule.has_verb(v));
-    (any_verb && rule.has_group("") && rule.has_resource("nodes", "proxy"))
-        .then(|| format!("allows {} on nodes/proxy (the kubelet API)", verbs_of(rule, VERBS)))
+    (any_verb && rule.has_group("") && rule.has_resource("nodes", "proxy")).then(|| {
+        format!(
+            "allows {} on nodes/proxy (the kubelet API)",
+            verbs_of(rule, VERBS)
+        )
+    })
 }
 
 fn check(r: &Resource, out: &mut Reporter<'_>) {

@@ -57,10 +57,7 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
             } else {
                 "anyone who can reach the API server, without credentials"
             };
-            out.report(
-                path,
-                format!("{} gives {role} to {s}: {who}", r.id),
-            );
+            out.report(path, format!("{} gives {role} to {s}: {who}", r.id));
         }
     }
 }

@@ -46,10 +46,13 @@ const GROUP: &str = "admissionregistration.k8s.io";
 const VERBS: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
 
 fn webhooks(rule: &PolicyRule) -> Option<String> {
-    let on: Vec<&str> = ["validatingwebhookconfigurations", "mutatingwebhookconfigurations"]
-        .into_iter()
-        .filter(|r| grants(rule, VERBS, GROUP, r, ""))
-        .collect();
+    let on: Vec<&str> = [
+        "validatingwebhookconfigurations",
+        "mutatingwebhookconfigurations",
+    ]
+    .into_iter()
+    .filter(|r| grants(rule, VERBS, GROUP, r, ""))
+    .collect();
     (!on.is_empty()).then(|| format!("allows {} on {}", verbs_of(rule, VERBS), on.join(", ")))
 }
 
