@@ -14,6 +14,7 @@ pub mod namespace_without_network_policy;
 pub mod network_isolation_undone;
 pub mod network_policy_allows_all;
 pub mod privileged_container_port;
+pub mod sensitive_namespace_reachable;
 pub mod service_external_ips;
 pub mod service_type_loadbalancer;
 pub mod service_type_nodeport;
@@ -34,6 +35,7 @@ pub(crate) static RULES: &[&crate::Rule] = &[
     &workload_without_egress_policy::RULE,
     &network_policy_allows_all::RULE,
     &network_isolation_undone::RULE,
+    &sensitive_namespace_reachable::RULE,
 ];
 
 /// How many NetworkPolicies of the pod's namespace select its pods for a direction.

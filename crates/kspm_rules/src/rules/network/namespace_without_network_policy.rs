@@ -11,17 +11,9 @@ declare_rule! {
     /// cluster reaches the databases and internal APIs here directly (CIS 5.3.2).
     ///
     /// ## Remediation
-    /// Add a default-deny policy to the namespace and policies that allow the traffic its
-    /// workloads need:
-    ///
-    /// ```yaml
-    /// apiVersion: networking.k8s.io/v1
-    /// kind: NetworkPolicy
-    /// metadata: {name: default-deny, namespace: shop}
-    /// spec:
-    ///   podSelector: {}
-    ///   policyTypes: [Ingress, Egress]
-    /// ```
+    /// Add a default-deny policy to the namespace (`podSelector: {}` with
+    /// `policyTypes: [Ingress, Egress]` and no rules), then policies that allow the traffic
+    /// its workloads need.
     ///
     /// ## Example
     /// ```yaml
