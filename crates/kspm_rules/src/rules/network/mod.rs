@@ -4,7 +4,12 @@
 //! The helper shared by several rules of this folder lives here; every other `.rs` file is a
 //! rule.
 
-use kspm_model::{Index, PodSpec};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use kspm_model::PodSpec;
+
+use crate::rule::Reporter;
 use kspm_network::Policy;
 use kspm_network::policy::labels_at;
 
@@ -38,12 +43,31 @@ pub(crate) static RULES: &[&crate::Rule] = &[
     &sensitive_namespace_reachable::RULE,
 ];
 
+/// Every NetworkPolicy of the scan, read once, by namespace.
+pub(crate) struct PoliciesByNamespace(HashMap<String, Vec<Policy>>);
+
+pub(crate) fn policies(out: &Reporter<'_>) -> Arc<PoliciesByNamespace> {
+    out.index().derived(|index| {
+        let mut map: HashMap<String, Vec<Policy>> = HashMap::new();
+        for p in index.all("NetworkPolicy").filter_map(Policy::from_resource) {
+            map.entry(p.namespace.clone()).or_default().push(p);
+        }
+        PoliciesByNamespace(map)
+    })
+}
+
+impl PoliciesByNamespace {
+    pub(crate) fn in_namespace(&self, ns: &str) -> &[Policy] {
+        self.0.get(ns).map_or(&[], Vec::as_slice)
+    }
+}
+
 /// How many NetworkPolicies of the pod's namespace select its pods for a direction.
-pub(crate) fn selecting_policies(pod: &PodSpec<'_>, index: &Index<'_>, ingress: bool) -> usize {
+pub(crate) fn selecting_policies(pod: &PodSpec<'_>, out: &Reporter<'_>, ingress: bool) -> usize {
     let labels = labels_at(pod.meta.and_then(|m| m.get("labels")));
-    index
-        .in_namespace("NetworkPolicy", pod.resource.namespace())
-        .filter_map(Policy::from_resource)
+    policies(out)
+        .in_namespace(pod.resource.namespace().unwrap_or("default"))
+        .iter()
         .filter(|p| {
             (if ingress {
                 p.ingress_type

@@ -1,7 +1,8 @@
 use crate::prelude::*;
-use kspm_network::Policy;
 use kspm_network::policy::allows_everyone;
 use kspm_rbac::SubjectKind;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 declare_rule! {
     /// ## What it does
@@ -44,6 +45,26 @@ declare_rule! {
     }
 }
 
+/// Namespace → a service account of it that is cluster-admin, worked out once per scan.
+struct AdminAccounts(BTreeMap<String, String>);
+
+fn admin_accounts(out: &Reporter<'_>) -> Arc<AdminAccounts> {
+    let model = crate::rules::rbac::model(out);
+    out.index().derived(|_| {
+        let mut map = BTreeMap::new();
+        for s in model.subjects() {
+            if s.kind == SubjectKind::ServiceAccount
+                && let Some(ns) = &s.namespace
+                && !map.contains_key(ns)
+                && model.is_cluster_admin(&s).is_some()
+            {
+                map.insert(ns.clone(), s.name.clone());
+            }
+        }
+        AdminAccounts(map)
+    })
+}
+
 fn check(r: &Resource, out: &mut Reporter<'_>) {
     if r.api_version() != "v1" {
         return;
@@ -54,23 +75,18 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
     } else if r.label("kspm.io/sensitive") == Some("true") {
         "it is labelled kspm.io/sensitive".to_owned()
     } else {
-        let model = crate::rules::rbac::model(out);
-        let admin = model
-            .subjects()
-            .into_iter()
-            .filter(|s| s.kind == SubjectKind::ServiceAccount && s.namespace.as_deref() == Some(ns))
-            .find(|s| model.is_cluster_admin(s).is_some());
-        match admin {
-            Some(sa) => format!("its service account {} is cluster-admin", sa.name),
+        let admins = admin_accounts(out);
+        match admins.0.get(ns) {
+            Some(sa) => format!("its service account {sa} is cluster-admin"),
             None => return,
         }
     };
-    let policies: Vec<Policy> = out
-        .index()
-        .in_namespace("NetworkPolicy", Some(ns))
-        .filter_map(Policy::from_resource)
-        .collect();
-    let open = if !policies.iter().any(|p| p.ingress_type && p.pod_selector.is_empty()) {
+    let all = super::policies(out);
+    let policies = all.in_namespace(ns);
+    let open = if !policies
+        .iter()
+        .any(|p| p.ingress_type && p.pod_selector.is_empty())
+    {
         "no NetworkPolicy isolates all of its pods for ingress".to_owned()
     } else if let Some(p) = policies
         .iter()

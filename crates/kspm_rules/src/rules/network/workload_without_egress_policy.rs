@@ -48,7 +48,7 @@ fn check(pod: &PodSpec<'_>, out: &mut Reporter<'_>) {
     if pod.get("hostNetwork").and_then(Node::as_bool) == Some(true) {
         return;
     }
-    if selecting_policies(pod, out.index(), false) == 0 {
+    if selecting_policies(pod, out, false) == 0 {
         out.report(
             pod.meta_path.key("labels"),
             format!(

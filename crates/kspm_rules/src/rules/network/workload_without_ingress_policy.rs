@@ -56,7 +56,7 @@ fn check(pod: &PodSpec<'_>, out: &mut Reporter<'_>) {
     if pod.get("hostNetwork").and_then(Node::as_bool) == Some(true) {
         return;
     }
-    if selecting_policies(pod, out.index(), true) == 0 {
+    if selecting_policies(pod, out, true) == 0 {
         out.report(
             pod.meta_path.key("labels"),
             format!(
