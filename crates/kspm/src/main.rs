@@ -12,6 +12,8 @@ use kspm_model::Severity;
 use kspm_report::ReportOptions;
 use kspm_rules::{KubeVersion, Settings, find_rule, rules};
 
+mod cmd;
+
 /// Exit codes, documented in the README.
 mod exit {
     /// Nothing at or above `--fail-on`.
@@ -52,6 +54,16 @@ enum Command {
     Explain {
         /// A rule code (PS001) or slug (host-pid).
         rule: String,
+    },
+    /// RBAC analysis: who-can, permissions, escalation paths and their graph.
+    Rbac {
+        #[command(subcommand)]
+        command: cmd::rbac::RbacCommand,
+    },
+    /// Network analysis: reachability under NetworkPolicies, coverage, exposure.
+    Network {
+        #[command(subcommand)]
+        command: cmd::network::NetworkCommand,
     },
 }
 
@@ -159,7 +171,11 @@ fn main() -> ExitCode {
         Ok(Ok(code)) => ExitCode::from(code),
         Ok(Err(e)) => {
             eprintln!("kspm: error: {e:#}");
-            ExitCode::from(exit::USAGE)
+            ExitCode::from(if unreadable_cluster(&e) {
+                exit::INPUT_ERRORS
+            } else {
+                exit::USAGE
+            })
         }
         Err(_) => {
             eprintln!(
@@ -188,6 +204,8 @@ fn run(cli: Cli) -> Result<u8> {
             print(&kspm_report::docs::rule_page(r))?;
             Ok(exit::OK)
         }
+        Command::Rbac { command } => cmd::rbac::run(command),
+        Command::Network { command } => cmd::network::run(command),
     }
 }
 
@@ -364,6 +382,19 @@ fn scan_cluster(
 #[allow(clippy::unnecessary_wraps)] // the same signature as with the feature
 fn scan_cluster(_: &ClusterArgs, _: &ScanOptions) -> Result<Result<kspm_engine::ScanResult, u8>> {
     bail!("this kspm was built without live-cluster support (the `cluster` feature)")
+}
+
+/// A live cluster that could not be read at all is an input error (exit 2), not a usage error.
+fn unreadable_cluster(e: &anyhow::Error) -> bool {
+    #[cfg(feature = "cluster")]
+    {
+        e.downcast_ref::<kspm_cluster::ClusterError>().is_some()
+    }
+    #[cfg(not(feature = "cluster"))]
+    {
+        let _ = e;
+        false
+    }
 }
 
 fn rules_json() -> String {

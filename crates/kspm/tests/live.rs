@@ -773,3 +773,212 @@ fn b64(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// A subject as the API server sees a request: user name and groups (implicit ones included).
+struct Probe {
+    /// How `kspm rbac who-can` names it, or the group that stands for it.
+    kind: &'static str,
+    name: &'static str,
+    namespace: Option<&'static str>,
+    user: String,
+    groups: Vec<String>,
+}
+
+fn probes() -> Vec<Probe> {
+    let user = |name: &'static str| Probe {
+        kind: "User",
+        name,
+        namespace: None,
+        user: name.to_owned(),
+        groups: vec!["system:authenticated".to_owned()],
+    };
+    let member = |group: &'static str| Probe {
+        kind: "Group",
+        name: group,
+        namespace: None,
+        user: format!("member-of-{group}"),
+        groups: vec![group.to_owned(), "system:authenticated".to_owned()],
+    };
+    let sa = |ns: &'static str, name: &'static str| Probe {
+        kind: "ServiceAccount",
+        name,
+        namespace: Some(ns),
+        user: format!("system:serviceaccount:{ns}:{name}"),
+        groups: vec![
+            "system:serviceaccounts".to_owned(),
+            format!("system:serviceaccounts:{ns}"),
+            "system:authenticated".to_owned(),
+        ],
+    };
+    vec![
+        user("alice"),
+        user("bob"),
+        user("carol"),
+        user("dave"),
+        user("eve"),
+        member("dev"),
+        member("ops"),
+        sa("rbac-a", "debugger"),
+        sa("rbac-a", "nobody"),
+        sa("rbac-b", "ci"),
+        sa("rbac-b", "other"),
+    ]
+}
+
+/// Whether a who-can answer (JSON list of subjects) lets the probe do it: the subject itself is
+/// listed, or one of the groups it belongs to.
+fn answer_allows(answer: &Value, p: &Probe) -> bool {
+    answer.as_array().unwrap().iter().any(|s| {
+        let (kind, name) = (s["kind"].as_str().unwrap(), s["name"].as_str().unwrap());
+        (kind == p.kind && name == p.name && s["namespace"].as_str() == p.namespace)
+            || (kind == "Group" && p.groups.iter().any(|g| g == name))
+    })
+}
+
+#[test]
+fn who_can_agrees_with_the_servers_subject_access_reviews() {
+    let Some((c, _serial)) = cluster() else {
+        return;
+    };
+    c.apply(&std::fs::read_to_string(fixture("rbac.yaml")).unwrap());
+    // The RBAC objects as the server holds them (bootstrap roles included), for fast who-can runs.
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("rbac.yaml");
+    let out = c.kubectl(&[
+        "get",
+        "roles,clusterroles,rolebindings,clusterrolebindings",
+        "-A",
+        "-o",
+        "yaml",
+    ]);
+    std::fs::write(&snapshot, &out.stdout).unwrap();
+
+    let verbs = ["get", "list", "create", "delete", "patch"];
+    let resources = [
+        ("pods", "", ""),
+        ("pods/exec", "", "exec"),
+        ("secrets", "", ""),
+        ("deployments.apps", "apps", ""),
+        ("configmaps", "", ""),
+        ("serviceaccounts/token", "", "token"),
+    ];
+    let namespaces = ["rbac-a", "rbac-b"];
+    let probes = probes();
+    let mut reviews = Vec::new();
+    let mut expected = Vec::new();
+    for verb in verbs {
+        for (resource, group, sub) in resources {
+            for ns in namespaces {
+                let out = kspm()
+                    .args([
+                        "rbac", "who-can", verb, resource, "-n", ns, "--format", "json",
+                    ])
+                    .arg(&snapshot)
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "{:?}", text(&out));
+                let answer = json(&out);
+                let plain = resource
+                    .split('/')
+                    .next()
+                    .unwrap()
+                    .split('.')
+                    .next()
+                    .unwrap();
+                for p in &probes {
+                    expected.push((
+                        format!("{} {verb} {resource} -n {ns}", p.user),
+                        answer_allows(&answer, p),
+                    ));
+                    reviews.push(serde_json::json!({
+                        "apiVersion": "authorization.k8s.io/v1",
+                        "kind": "SubjectAccessReview",
+                        "spec": {
+                            "user": p.user,
+                            "groups": p.groups,
+                            "resourceAttributes": {
+                                "namespace": ns, "verb": verb, "group": group,
+                                "resource": plain, "subresource": sub,
+                            }
+                        }
+                    }));
+                }
+            }
+        }
+    }
+    // All reviews in one kubectl run: one POST each, answered by the server's RBAC authorizer.
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": reviews});
+    let out = c.kubectl_as(
+        &c.kubeconfig,
+        &["create", "-f", "-", "-o", "json"],
+        Some(&list.to_string()),
+    );
+    // kubectl prints one JSON object per review, one after the other.
+    let answers: Vec<Value> = serde_json::Deserializer::from_slice(&out.stdout)
+        .into_iter::<Value>()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(answers.len(), expected.len());
+    let mut disagreements = Vec::new();
+    let mut allowed = 0;
+    for ((case, kspm_says), review) in expected.iter().zip(&answers) {
+        let server_says = review["status"]["allowed"].as_bool().unwrap_or(false);
+        allowed += usize::from(server_says);
+        if server_says != *kspm_says {
+            disagreements.push(format!("{case}: server {server_says}, kspm {kspm_says}"));
+        }
+    }
+    assert!(
+        disagreements.is_empty(),
+        "{} of {} cases disagree:\n{}",
+        disagreements.len(),
+        expected.len(),
+        disagreements.join("\n")
+    );
+    assert!(
+        expected.len() >= 600 && allowed >= 50,
+        "{allowed} allowed of {}",
+        expected.len()
+    );
+
+    // The live read gives the same answer as the snapshot.
+    let live = scan_args(
+        &c.kubeconfig,
+        &[
+            "rbac",
+            "who-can",
+            "create",
+            "pods/exec",
+            "-n",
+            "rbac-a",
+            "--format",
+            "json",
+        ],
+    );
+    let file = kspm()
+        .args([
+            "rbac",
+            "who-can",
+            "create",
+            "pods/exec",
+            "-n",
+            "rbac-a",
+            "--format",
+            "json",
+        ])
+        .arg(&snapshot)
+        .output()
+        .unwrap();
+    assert_eq!(json(&live), json(&file));
+}
+
+/// Runs a kspm command with `--cluster --kubeconfig FILE` appended.
+fn scan_args(kubeconfig: &Path, args: &[&str]) -> Output {
+    kspm()
+        .args(args)
+        .args(["--cluster", "--kubeconfig"])
+        .arg(kubeconfig)
+        .env_remove("KUBECONFIG")
+        .output()
+        .expect("run kspm")
+}

@@ -11,6 +11,6 @@ pub use config::{Config, ConfigError};
 pub use scan::{
     Evaluation, ScanOptions, ScanResult, Scanned, Selection, SelectionError, scan, select_rules,
 };
-pub use source::Input;
+pub use source::{Input, load};
 
 pub use kspm_model::Diagnostic;

@@ -36,6 +36,7 @@ fn known(name: &str) -> bool {
             Category::Workload,
             Category::Network,
             Category::Secrets,
+            Category::Rbac,
             Category::Deprecation,
         ]
         .iter()

@@ -421,6 +421,18 @@ pub fn read_all(inputs: &[Input], limits: &Limits) -> (Vec<Document>, Vec<Diagno
     (docs, diags, sources)
 }
 
+/// Every resource of the inputs, parsed, with the problems met on the way. For the analyses
+/// that need all objects at once (RBAC, network reachability) rather than one at a time.
+pub fn load(inputs: &[Input], limits: &Limits) -> (Vec<Resource>, Vec<Diagnostic>) {
+    let (docs, mut diags, _) = read_all(inputs, limits);
+    let mut resources = Vec::new();
+    for doc in &docs {
+        parse_document(doc, limits, &mut resources, &mut diags);
+    }
+    diags.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
+    (resources, diags)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,8 +13,19 @@ macro_rules! controls {
 }
 
 controls! {
+    C5_1_1 = "5.1.1", "Ensure that the cluster-admin role is only used where required";
+    C5_1_2 = "5.1.2", "Minimize access to secrets";
+    C5_1_3 = "5.1.3", "Minimize wildcard use in Roles and ClusterRoles";
+    C5_1_4 = "5.1.4", "Minimize access to create pods";
     C5_1_5 = "5.1.5", "Ensure that default service accounts are not actively used";
     C5_1_6 = "5.1.6", "Ensure that Service Account Tokens are only mounted where necessary";
+    C5_1_7 = "5.1.7", "Avoid use of system:masters group";
+    C5_1_8 = "5.1.8", "Limit use of the Bind, Impersonate and Escalate permissions in the Kubernetes cluster";
+    C5_1_9 = "5.1.9", "Minimize access to create persistent volumes";
+    C5_1_10 = "5.1.10", "Minimize access to the proxy sub-resource of nodes";
+    C5_1_11 = "5.1.11", "Minimize access to the approval sub-resource of certificatesigningrequests objects";
+    C5_1_12 = "5.1.12", "Minimize access to webhook configuration objects";
+    C5_1_13 = "5.1.13", "Minimize access to the service account token creation";
     C5_2_1 = "5.2.1", "Ensure that the cluster has at least one active policy control mechanism in place";
     C5_2_2 = "5.2.2", "Minimize the admission of privileged containers";
     C5_2_3 = "5.2.3", "Minimize the admission of containers wishing to share the host process ID namespace";
@@ -28,6 +39,7 @@ controls! {
     C5_2_11 = "5.2.11", "Minimize the admission of Windows HostProcess containers";
     C5_2_12 = "5.2.12", "Minimize the admission of HostPath volumes";
     C5_2_13 = "5.2.13", "Minimize the admission of containers which use HostPorts";
+    C5_3_2 = "5.3.2", "Ensure that all Namespaces have Network Policies defined";
     C5_4_1 = "5.4.1", "Prefer using Secrets as files over Secrets as environment variables";
     C5_7_2 = "5.7.2", "Ensure that the seccomp profile is set to docker/default in your Pod definitions";
     C5_7_3 = "5.7.3", "Apply SecurityContext to your Pods and Containers";

@@ -25,5 +25,8 @@ controls! {
     VALID_ACCOUNTS = "T1078", "Valid Accounts";
     STEAL_TOKEN = "T1528", "Steal Application Access Token";
     EXPLOIT_PUBLIC_APP = "T1190", "Exploit Public-Facing Application";
+    LATERAL_MOVEMENT = "TA0008", "Lateral Movement";
+    PRIVILEGE_ESCALATION = "TA0004", "Privilege Escalation";
+    ACCOUNT_MANIPULATION = "T1098", "Account Manipulation";
     NETWORK_SNIFFING = "T1040", "Network Sniffing";
 }

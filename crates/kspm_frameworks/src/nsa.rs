@@ -29,5 +29,7 @@ controls! {
     SECRETS = "secrets", "Network separation: protect Secrets; avoid credentials in configuration";
     NAMESPACES = "namespace-separation", "Network separation: use namespaces to isolate resources";
     IMAGE_HYGIENE = "image-hygiene", "Threat model: use trusted, immutable images and scan them";
+    NETWORK_POLICIES = "network-policies", "Network separation: use network policies to isolate pods";
+    RBAC = "rbac", "Authentication and authorization: least-privilege RBAC";
     UPGRADES = "upgrades", "Upgrading and application security practices: keep versions current";
 }

@@ -1,7 +1,9 @@
 //! Cross-resource facts, built once per scan: which PodDisruptionBudgets, ServiceAccounts,
 //! Namespaces... exist, so that a rule judging one object can consult the others.
 
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use crate::node::Node;
 use crate::resource::Resource;
@@ -9,7 +11,16 @@ use crate::resource::Resource;
 /// Kinds kept in the index: exactly those some rule looks up (a scan parses documents of these
 /// kinds twice, once to build the index). Add a kind here when a rule starts consulting it.
 /// Workloads are not kept: keeping every workload twice would double memory on big scans.
-pub const INDEXED_KINDS: &[&str] = &["ServiceAccount", "PodDisruptionBudget"];
+pub const INDEXED_KINDS: &[&str] = &[
+    "ServiceAccount",
+    "PodDisruptionBudget",
+    "Namespace",
+    "NetworkPolicy",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+];
 
 /// Objects by kind and namespace, and by name within them: lookups stay O(1) however many
 /// objects a scan holds (a linear search here made 100k-resource scans quadratic).
@@ -21,6 +32,9 @@ pub struct Index<'a> {
     by_namespace: HashMap<&'a str, HashMap<&'a str, Vec<&'a Resource>>>,
     /// kind → namespace → name → object.
     by_name: HashMap<&'a str, HashMap<&'a str, HashMap<&'a str, &'a Resource>>>,
+    /// Facts derived from the indexed objects once per scan and shared by every rule (the RBAC
+    /// model, the network model), keyed by their type. Built by the first rule that asks.
+    derived: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
 /// Objects without a namespace are in `default`, where `kubectl apply` would put them.
@@ -70,6 +84,39 @@ impl<'a> Index<'a> {
             .map_or(&[][..], Vec::as_slice)
             .iter()
             .copied()
+    }
+
+    /// Every object of a kind, in every namespace.
+    pub fn all(&self, kind: &str) -> impl Iterator<Item = &'a Resource> + '_ {
+        self.by_namespace
+            .get(kind)
+            .into_iter()
+            .flat_map(HashMap::values)
+            .flatten()
+            .copied()
+    }
+
+    /// Every indexed object.
+    pub fn resources(&self) -> impl Iterator<Item = &'a Resource> + '_ {
+        self.by_namespace
+            .values()
+            .flat_map(HashMap::values)
+            .flatten()
+            .copied()
+    }
+
+    /// A fact computed once from the index and shared: the first caller builds it, later
+    /// callers (on any thread) get the same value. `T` names the fact.
+    pub fn derived<T: Any + Send + Sync>(&self, build: impl FnOnce(&Self) -> T) -> Arc<T> {
+        let mut cache = self
+            .derived
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let value = cache
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(build(self)))
+            .clone();
+        value.downcast::<T>().expect("keyed by its type")
     }
 
     pub fn find(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&'a Resource> {

@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use crate::rule::Rule;
-use crate::rules::{deprecation, network, pod_security, secrets, workload};
+use crate::rules::{deprecation, network, pod_security, rbac, secrets, workload};
 
 static ALL: LazyLock<Vec<&'static Rule>> = LazyLock::new(|| {
     let mut all: Vec<&'static Rule> = [
@@ -13,6 +13,7 @@ static ALL: LazyLock<Vec<&'static Rule>> = LazyLock::new(|| {
         workload::RULES,
         network::RULES,
         secrets::RULES,
+        rbac::RULES,
         deprecation::RULES,
     ]
     .concat();

@@ -13,6 +13,7 @@ pub enum Category {
     Workload,
     Network,
     Secrets,
+    Rbac,
     Deprecation,
 }
 
@@ -23,6 +24,7 @@ impl Category {
             Category::Workload => "workload",
             Category::Network => "network",
             Category::Secrets => "secrets",
+            Category::Rbac => "rbac",
             Category::Deprecation => "api-deprecation",
         }
     }

@@ -3,5 +3,6 @@
 pub mod deprecation;
 pub mod network;
 pub mod pod_security;
+pub mod rbac;
 pub mod secrets;
 pub mod workload;

@@ -1,12 +1,31 @@
-//! Network exposure: Services, Ingresses and ports that reach outside the cluster.
+//! Network exposure and isolation: Services, Ingresses and ports that reach outside the
+//! cluster, and NetworkPolicies that leave namespaces and workloads open to each other.
+//!
+//! The helper shared by several rules of this folder lives here; every other `.rs` file is a
+//! rule.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use kspm_model::PodSpec;
+
+use crate::rule::Reporter;
+use kspm_network::Policy;
+use kspm_network::policy::labels_at;
 
 pub mod ingress_wildcard_host;
 pub mod ingress_without_tls;
+pub mod namespace_without_network_policy;
+pub mod network_isolation_undone;
+pub mod network_policy_allows_all;
 pub mod privileged_container_port;
+pub mod sensitive_namespace_reachable;
 pub mod service_external_ips;
 pub mod service_type_loadbalancer;
 pub mod service_type_nodeport;
 pub mod ssh_port_exposed;
+pub mod workload_without_egress_policy;
+pub mod workload_without_ingress_policy;
 
 pub(crate) static RULES: &[&crate::Rule] = &[
     &service_type_loadbalancer::RULE,
@@ -16,4 +35,45 @@ pub(crate) static RULES: &[&crate::Rule] = &[
     &ingress_wildcard_host::RULE,
     &privileged_container_port::RULE,
     &ssh_port_exposed::RULE,
+    &namespace_without_network_policy::RULE,
+    &workload_without_ingress_policy::RULE,
+    &workload_without_egress_policy::RULE,
+    &network_policy_allows_all::RULE,
+    &network_isolation_undone::RULE,
+    &sensitive_namespace_reachable::RULE,
 ];
+
+/// Every NetworkPolicy of the scan, read once, by namespace.
+pub(crate) struct PoliciesByNamespace(HashMap<String, Vec<Policy>>);
+
+pub(crate) fn policies(out: &Reporter<'_>) -> Arc<PoliciesByNamespace> {
+    out.index().derived(|index| {
+        let mut map: HashMap<String, Vec<Policy>> = HashMap::new();
+        for p in index.all("NetworkPolicy").filter_map(Policy::from_resource) {
+            map.entry(p.namespace.clone()).or_default().push(p);
+        }
+        PoliciesByNamespace(map)
+    })
+}
+
+impl PoliciesByNamespace {
+    pub(crate) fn in_namespace(&self, ns: &str) -> &[Policy] {
+        self.0.get(ns).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// How many NetworkPolicies of the pod's namespace select its pods for a direction.
+pub(crate) fn selecting_policies(pod: &PodSpec<'_>, out: &Reporter<'_>, ingress: bool) -> usize {
+    let labels = labels_at(pod.meta.and_then(|m| m.get("labels")));
+    policies(out)
+        .in_namespace(pod.resource.namespace().unwrap_or("default"))
+        .iter()
+        .filter(|p| {
+            (if ingress {
+                p.ingress_type
+            } else {
+                p.egress_type
+            }) && p.pod_selector.matches(&labels)
+        })
+        .count()
+}

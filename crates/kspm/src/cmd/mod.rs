@@ -1,0 +1,139 @@
+//! Subcommands that analyse all resources at once (RBAC, network), each in its own module.
+//! They get their resources from [`load`], the one place that knows where they come from.
+
+pub mod network;
+pub mod rbac;
+
+use anyhow::Result;
+use kspm_model::{Diagnostic, Resource};
+
+/// The inputs of an analysis command: files, directories, `-`, charts, overlays, or a live
+/// cluster.
+#[derive(clap::Args, Debug)]
+pub struct Inputs {
+    /// What to read (default: the current directory). `-` reads standard input.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// Read the live cluster of the current kubeconfig context instead of files.
+    #[arg(long, conflicts_with = "paths")]
+    pub cluster: bool,
+    /// Kubeconfig context to use with --cluster [default: the current context].
+    #[arg(long, requires = "cluster")]
+    pub context: Option<String>,
+    /// Kubeconfig file to use with --cluster [default: $KUBECONFIG, then ~/.kube/config].
+    #[arg(long, requires = "cluster")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+}
+
+/// What went wrong reading the inputs, for the exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Problems {
+    None,
+    /// Some input could not be read (reported on standard error).
+    Errors,
+    /// A live cluster could not be read in full (the kinds are named on standard error).
+    Partial,
+}
+
+/// Every resource of the inputs. Problems are printed to standard error (they never stop the
+/// analysis) and returned for the exit code. `Err` when a live cluster cannot be read at all.
+pub fn load(inputs: &Inputs) -> Result<(Vec<Resource>, Problems)> {
+    if inputs.cluster {
+        return load_cluster(inputs);
+    }
+    let paths = if inputs.paths.is_empty() {
+        vec![".".to_owned()]
+    } else {
+        inputs.paths.clone()
+    };
+    let inputs: Vec<kspm_engine::Input> = paths
+        .iter()
+        .map(|p| kspm_engine::Input::from_arg(p))
+        .collect();
+    let (resources, diagnostics) = kspm_engine::load(&inputs, &kspm_model::yaml::Limits::default());
+    report(&diagnostics);
+    let errors = diagnostics
+        .iter()
+        .any(|d| d.level == kspm_model::DiagnosticLevel::Error);
+    Ok((
+        resources,
+        if errors {
+            Problems::Errors
+        } else {
+            Problems::None
+        },
+    ))
+}
+
+#[cfg(feature = "cluster")]
+fn load_cluster(inputs: &Inputs) -> Result<(Vec<Resource>, Problems)> {
+    let target = kspm_cluster::Target {
+        kubeconfig: inputs.kubeconfig.clone(),
+        context: inputs.context.clone(),
+        ..kspm_cluster::Target::default()
+    };
+    let loaded = kspm_cluster::load(&target)?;
+    report(&loaded.diagnostics);
+    let problems = if loaded.partial {
+        Problems::Partial
+    } else {
+        Problems::None
+    };
+    Ok((loaded.resources, problems))
+}
+
+#[cfg(not(feature = "cluster"))]
+fn load_cluster(_: &Inputs) -> Result<(Vec<Resource>, Problems)> {
+    anyhow::bail!("this kspm was built without live-cluster support (the `cluster` feature)")
+}
+
+fn report(diagnostics: &[Diagnostic]) {
+    for d in diagnostics {
+        eprintln!("kspm: {d}");
+    }
+}
+
+/// The exit code of an analysis: input problems are reported as such, answers are not failures.
+pub fn exit_code(problems: Problems) -> u8 {
+    match problems {
+        Problems::None => crate::exit::OK,
+        Problems::Errors => crate::exit::INPUT_ERRORS,
+        Problems::Partial => crate::exit::PARTIAL,
+    }
+}
+
+/// Pretty JSON with a final newline.
+pub fn json(value: &impl serde::Serialize) -> String {
+    let mut s = serde_json::to_string_pretty(value).expect("serializes");
+    s.push('\n');
+    s
+}
+
+/// A plain text table: columns padded to their widest cell, the last one free.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                l.push_str(c);
+            } else {
+                l.push_str(c);
+                l.push_str(&" ".repeat(widths[i] - c.chars().count() + 2));
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    out
+}

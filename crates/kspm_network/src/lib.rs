@@ -1,0 +1,15 @@
+//! Who can talk to whom, from NetworkPolicies.
+//!
+//! [`NetworkModel`] reads pods (from every workload kind), Namespaces and NetworkPolicies and
+//! answers reachability questions under Kubernetes' NetworkPolicy semantics ([`reach`]); the
+//! [`coverage`] module finds what no policy protects and policies that protect nothing; the
+//! [`exposure`] module marks workloads reachable from outside the cluster. Nothing here does
+//! I/O: resources come from files or a live cluster alike.
+
+pub mod coverage;
+pub mod exposure;
+pub mod policy;
+pub mod reach;
+
+pub use policy::{Cidr, Labels, Peer, Policy, PolicyRef, Selector, TrafficRule};
+pub use reach::{Answer, Endpoint, EndpointSpec, Matrix, NetworkModel, Pod, Port, Side, Verdict};

@@ -1,0 +1,569 @@
+//! Escalation paths: chains of rights by which a subject ends up with cluster-admin's power
+//! although none of its own bindings grants it.
+//!
+//! The graph's nodes are subjects, "full rights in namespace N" and "cluster-admin". An edge
+//! says that whoever holds the source can act as, or obtain, the target:
+//!
+//! - create (or update/patch) pods or workloads in N → run a pod as any service account of N;
+//! - exec into or attach to pods in N → act as the service account of a workload running there;
+//! - create `serviceaccounts/token` in N → act as those service accounts;
+//! - impersonate service accounts, users, or groups (`system:masters` is a group);
+//! - create role bindings with `bind` on a role → full rights in N, or cluster-wide with
+//!   cluster role bindings; `escalate` with update on roles, the same;
+//! - full rights in N → every service account of N; any subject bound cluster-wide to every
+//!   verb on everything → cluster-admin.
+//!
+//! Paths are the shortest ones, found by one breadth-first search backwards from cluster-admin,
+//! so the cost is linear in the graph whatever the number of subjects.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::fmt::{self, Write as _};
+
+use serde::Serialize;
+
+use crate::model::{RbacModel, Subject, SubjectKind};
+use crate::query::{Request, Scope, Via};
+use crate::workload::Workload;
+
+/// A node of the escalation graph.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Power {
+    Subject(Subject),
+    /// Every right in one namespace.
+    NamespaceAdmin {
+        namespace: String,
+    },
+    /// Every right everywhere.
+    ClusterAdmin,
+}
+
+impl fmt::Display for Power {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Power::Subject(s) => write!(f, "{s}"),
+            Power::NamespaceAdmin { namespace } => {
+                write!(f, "full rights in namespace {namespace}")
+            }
+            Power::ClusterAdmin => f.write_str("cluster-admin"),
+        }
+    }
+}
+
+/// One hop: holding `from` lets one `action`, which yields `to`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Edge {
+    pub from: Power,
+    pub to: Power,
+    /// What the source can do (`create pods in prod`).
+    pub action: String,
+    /// The binding and role that grant it (none for the structural hops).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<Via>,
+    /// The workloads the hop goes through or lands on (`Deployment/prod/api`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub workloads: Vec<String>,
+}
+
+impl Edge {
+    /// The hop as a phrase: `can create pods in prod → a pod can run as ServiceAccount prod/x`.
+    pub fn describe(&self) -> String {
+        let via = self
+            .via
+            .as_ref()
+            .map(|v| format!(" ({} → {})", v.binding, v.role))
+            .unwrap_or_default();
+        match &self.to {
+            Power::ClusterAdmin if self.action.starts_with("is ") => {
+                format!("which {}{via}", self.action)
+            }
+            to => {
+                let lead = if matches!(self.from, Power::NamespaceAdmin { .. }) {
+                    "which"
+                } else {
+                    "can"
+                };
+                match self.action.split_once(" → ") {
+                    Some((act, result)) => format!("{lead} {act}{via} → {result} {to}"),
+                    None => format!("{lead} {}{via} → {to}", self.action),
+                }
+            }
+        }
+    }
+}
+
+/// A chain from a subject to cluster-admin.
+#[derive(Clone, Debug, Serialize)]
+pub struct Path {
+    pub start: Subject,
+    pub steps: Vec<Edge>,
+    /// Workloads that run as a service account on the path and mount its token: the pods that
+    /// hold the power.
+    pub holders: Vec<String>,
+}
+
+impl Path {
+    pub fn describe(&self) -> String {
+        let mut text = self.start.to_string();
+        for e in &self.steps {
+            text.push(' ');
+            text.push_str(&e.describe());
+        }
+        text
+    }
+}
+
+const WORKLOAD_RESOURCES: &[&str] = &[
+    "pods",
+    "deployments",
+    "daemonsets",
+    "statefulsets",
+    "replicasets",
+    "jobs",
+    "cronjobs",
+    "replicationcontrollers",
+];
+
+fn req(verb: &str, target: &str, scope: &Scope, name: Option<&str>) -> Request {
+    let mut r = Request::parse(verb, target, None)
+        .expect("built-in request")
+        .named(name);
+    if !matches!(r.scope, Scope::Cluster) {
+        r.scope = scope.clone();
+    }
+    r
+}
+
+/// A request checked in a namespace even for a cluster-scoped resource: the authorizer checks
+/// `bind` on a ClusterRole referenced by a RoleBinding in the binding's namespace.
+fn req_in(verb: &str, target: &str, namespace: &str, name: Option<&str>) -> Request {
+    let mut r = req(verb, target, &Scope::Any, name);
+    r.scope = Scope::Namespace(namespace.to_owned());
+    r
+}
+
+/// Builds the escalation graph's edges.
+pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
+    let mut sas: BTreeMap<&str, BTreeSet<Subject>> = BTreeMap::new();
+    for s in &model.service_accounts {
+        if let Some(ns) = &s.namespace {
+            sas.entry(ns).or_default().insert(s.clone());
+        }
+    }
+    let mut by_ns: BTreeMap<&str, Vec<&Workload>> = BTreeMap::new();
+    for w in workloads {
+        sas.entry(&w.namespace).or_default().insert(w.subject());
+        by_ns.entry(&w.namespace).or_default().push(w);
+    }
+    let mut namespaces: BTreeSet<&str> = model.namespaces.iter().map(String::as_str).collect();
+    namespaces.extend(sas.keys().copied());
+
+    let mut subjects = model.subjects();
+    subjects.extend(workloads.iter().map(Workload::subject));
+    subjects.insert(Subject::group("system:masters"));
+
+    let mut out = Vec::new();
+    for s in &subjects {
+        let from = Power::Subject(s.clone());
+        if *s == Subject::group("system:masters") {
+            out.push(Edge {
+                from: from.clone(),
+                to: Power::ClusterAdmin,
+                action: "is the group whose members bypass authorization".into(),
+                via: None,
+                workloads: Vec::new(),
+            });
+            continue;
+        }
+        if let Some(via) = model.is_cluster_admin(s) {
+            out.push(Edge {
+                from: from.clone(),
+                to: Power::ClusterAdmin,
+                action: format!("is bound to {}", via.role.name),
+                via: Some(via),
+                workloads: Vec::new(),
+            });
+            continue;
+        }
+        let grants: Vec<_> = model.grants_of(s).collect();
+        if grants.is_empty() {
+            continue;
+        }
+        let cluster_wide = grants.iter().any(|g| g.namespace.is_none());
+        let scoped: BTreeSet<&str> = grants
+            .iter()
+            .filter_map(|g| g.namespace.as_deref())
+            .collect();
+        let check_ns: Vec<&str> = if cluster_wide {
+            namespaces.iter().copied().collect()
+        } else {
+            scoped.into_iter().collect()
+        };
+        let cluster = Scope::Cluster;
+        // Cluster-wide bindings and impersonation.
+        if cluster_wide {
+            if let Some(via) = model.can(s, &req("create", "clusterrolebindings", &cluster, None))
+                && model
+                    .can(
+                        s,
+                        &req("bind", "clusterroles", &cluster, Some("cluster-admin")),
+                    )
+                    .is_some()
+            {
+                out.push(Edge {
+                    from: from.clone(),
+                    to: Power::ClusterAdmin,
+                    action: "create cluster role bindings and bind cluster-admin".into(),
+                    via: Some(via),
+                    workloads: Vec::new(),
+                });
+            }
+            if let Some(via) = model.can(s, &req("escalate", "clusterroles", &cluster, None))
+                && model
+                    .can(s, &req("update", "clusterroles", &cluster, None))
+                    .is_some()
+            {
+                out.push(Edge {
+                    from: from.clone(),
+                    to: Power::ClusterAdmin,
+                    action: "escalate and update cluster roles, so add any right to them".into(),
+                    via: Some(via),
+                    workloads: Vec::new(),
+                });
+            }
+            if let Some(via) = model.can(s, &req("impersonate", "groups", &cluster, None)) {
+                out.push(Edge {
+                    from: from.clone(),
+                    to: Power::Subject(Subject::group("system:masters")),
+                    action: "impersonate groups → act as".into(),
+                    via: Some(via),
+                    workloads: Vec::new(),
+                });
+            }
+            for u in subjects
+                .iter()
+                .filter(|u| u.kind == SubjectKind::User && *u != s)
+            {
+                if let Some(via) =
+                    model.can(s, &req("impersonate", "users", &cluster, Some(&u.name)))
+                {
+                    out.push(Edge {
+                        from: from.clone(),
+                        to: Power::Subject(u.clone()),
+                        action: "impersonate users → act as".into(),
+                        via: Some(via),
+                        workloads: Vec::new(),
+                    });
+                }
+            }
+        }
+        for ns in check_ns {
+            let scope = Scope::Namespace(ns.to_owned());
+            let targets = sas.get(ns);
+            let to_all = |out: &mut Vec<Edge>, action: String, via: Via| {
+                for t in targets.into_iter().flatten().filter(|t| *t != s) {
+                    out.push(Edge {
+                        from: from.clone(),
+                        to: Power::Subject(t.clone()),
+                        action: action.clone(),
+                        via: Some(via.clone()),
+                        workloads: Vec::new(),
+                    });
+                }
+            };
+            let create = WORKLOAD_RESOURCES.iter().find_map(|r| {
+                ["create", "update", "patch"].iter().find_map(|v| {
+                    model
+                        .can(s, &req(v, r, &scope, None))
+                        .map(|via| (*v, *r, via))
+                })
+            });
+            if let Some((verb, what, via)) = create {
+                to_all(
+                    &mut out,
+                    format!("{verb} {what} in {ns} → a pod can run as"),
+                    via,
+                );
+            }
+            for sub in ["exec", "attach"] {
+                let via = model
+                    .can(s, &req("create", &format!("pods/{sub}"), &scope, None))
+                    .or_else(|| model.can(s, &req("get", &format!("pods/{sub}"), &scope, None)));
+                if let Some(via) = via {
+                    let mut held: BTreeMap<Subject, Vec<String>> = BTreeMap::new();
+                    for w in by_ns
+                        .get(ns)
+                        .into_iter()
+                        .flatten()
+                        .filter(|w| w.token_mounted)
+                    {
+                        held.entry(w.subject()).or_default().push(w.id());
+                    }
+                    for (t, ws) in held {
+                        if t != *s {
+                            out.push(Edge {
+                                from: from.clone(),
+                                to: Power::Subject(t),
+                                action: format!("{sub} into pods in {ns} → the token of"),
+                                via: Some(via.clone()),
+                                workloads: ws,
+                            });
+                        }
+                    }
+                    break;
+                }
+            }
+            for t in targets.into_iter().flatten().filter(|t| *t != s) {
+                if let Some(via) = model.can(
+                    s,
+                    &req("create", "serviceaccounts/token", &scope, Some(&t.name)),
+                ) {
+                    out.push(Edge {
+                        from: from.clone(),
+                        to: Power::Subject(t.clone()),
+                        action: format!("create service account tokens in {ns} → a token of"),
+                        via: Some(via),
+                        workloads: Vec::new(),
+                    });
+                } else if let Some(via) = model.can(
+                    s,
+                    &req("impersonate", "serviceaccounts", &scope, Some(&t.name)),
+                ) {
+                    out.push(Edge {
+                        from: from.clone(),
+                        to: Power::Subject(t.clone()),
+                        action: format!("impersonate service accounts in {ns} → act as"),
+                        via: Some(via),
+                        workloads: Vec::new(),
+                    });
+                }
+            }
+            let admin = Power::NamespaceAdmin {
+                namespace: ns.to_owned(),
+            };
+            if let Some(via) = model.can(s, &req("create", "rolebindings", &scope, None))
+                && (model
+                    .can(s, &req_in("bind", "clusterroles", ns, Some("admin")))
+                    .is_some()
+                    || model
+                        .can(
+                            s,
+                            &req_in("bind", "clusterroles", ns, Some("cluster-admin")),
+                        )
+                        .is_some())
+            {
+                out.push(Edge {
+                    from: from.clone(),
+                    to: admin.clone(),
+                    action: format!("create role bindings in {ns} and bind any role → gain"),
+                    via: Some(via),
+                    workloads: Vec::new(),
+                });
+            } else if let Some(via) = model.can(s, &req("escalate", "roles", &scope, None))
+                && model
+                    .can(s, &req("update", "roles", &scope, None))
+                    .is_some()
+            {
+                out.push(Edge {
+                    from: from.clone(),
+                    to: admin.clone(),
+                    action: format!("escalate and update roles in {ns} → gain"),
+                    via: Some(via),
+                    workloads: Vec::new(),
+                });
+            }
+        }
+    }
+    // Full rights in a namespace include creating pods there.
+    let admins: BTreeSet<String> = out
+        .iter()
+        .filter_map(|e| match &e.to {
+            Power::NamespaceAdmin { namespace } => Some(namespace.clone()),
+            _ => None,
+        })
+        .collect();
+    for ns in admins {
+        for t in sas.get(ns.as_str()).into_iter().flatten() {
+            out.push(Edge {
+                from: Power::NamespaceAdmin {
+                    namespace: ns.clone(),
+                },
+                to: Power::Subject(t.clone()),
+                action: "include creating pods → a pod can run as".into(),
+                via: None,
+                workloads: Vec::new(),
+            });
+        }
+    }
+    // Name the workloads that land on each service account.
+    let mut runs_as: HashMap<Subject, Vec<String>> = HashMap::new();
+    for w in workloads.iter().filter(|w| w.token_mounted) {
+        runs_as.entry(w.subject()).or_default().push(w.id());
+    }
+    for e in &mut out {
+        if e.workloads.is_empty()
+            && let Power::Subject(t) = &e.to
+            && let Some(ws) = runs_as.get(t)
+        {
+            e.workloads.clone_from(ws);
+        }
+    }
+    out
+}
+
+/// The shortest path to cluster-admin of every subject that is not cluster-admin by its own
+/// bindings and not a Kubernetes system identity (which is expected to be powerful).
+pub fn paths(model: &RbacModel, workloads: &[Workload]) -> Vec<Path> {
+    paths_from_edges(&edges(model, workloads), workloads)
+}
+
+pub fn paths_from_edges(edges: &[Edge], workloads: &[Workload]) -> Vec<Path> {
+    let mut incoming: HashMap<&Power, Vec<usize>> = HashMap::new();
+    for (i, e) in edges.iter().enumerate() {
+        incoming.entry(&e.to).or_default().push(i);
+    }
+    // Backwards BFS: next[node] is the first edge of a shortest path from node to the target.
+    let target = Power::ClusterAdmin;
+    let mut next: HashMap<&Power, usize> = HashMap::new();
+    let mut queue = VecDeque::from([&target]);
+    let mut seen: BTreeSet<&Power> = BTreeSet::from([&target]);
+    while let Some(node) = queue.pop_front() {
+        for &i in incoming.get(node).into_iter().flatten() {
+            let from = &edges[i].from;
+            if seen.insert(from) {
+                next.insert(from, i);
+                queue.push_back(from);
+            }
+        }
+    }
+    let mut runs_as: HashMap<Subject, Vec<String>> = HashMap::new();
+    for w in workloads.iter().filter(|w| w.token_mounted) {
+        runs_as.entry(w.subject()).or_default().push(w.id());
+    }
+    let mut out = Vec::new();
+    for (node, &first) in &next {
+        let Power::Subject(start) = node else {
+            continue;
+        };
+        if start.is_system() || edges[first].to == target {
+            continue;
+        }
+        let mut steps = Vec::new();
+        let mut at: &Power = node;
+        while let Some(&i) = next.get(at) {
+            steps.push(edges[i].clone());
+            at = &edges[i].to;
+        }
+        let mut holders: BTreeSet<String> = BTreeSet::new();
+        for e in &steps {
+            if let Power::Subject(s) = &e.from
+                && s != start
+            {
+                holders.extend(runs_as.get(s).into_iter().flatten().cloned());
+            }
+        }
+        out.push(Path {
+            start: start.clone(),
+            steps,
+            holders: holders.into_iter().collect(),
+        });
+    }
+    out.sort_by(|a, b| {
+        a.steps
+            .len()
+            .cmp(&b.steps.len())
+            .then_with(|| a.start.cmp(&b.start))
+    });
+    out
+}
+
+fn node_label(p: &Power) -> String {
+    p.to_string()
+}
+
+/// The edges of the paths as a Graphviz digraph.
+pub fn to_dot(paths: &[Path]) -> String {
+    let edges = path_edges(paths);
+    let mut out = String::from(
+        "digraph rbac_escalation {\n  rankdir=LR;\n  node [shape=box, fontname=\"sans-serif\"];\n",
+    );
+    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    for n in path_nodes(&edges) {
+        let style = match n {
+            Power::ClusterAdmin => ", style=filled, fillcolor=\"#f4cccc\"",
+            Power::NamespaceAdmin { .. } => ", style=filled, fillcolor=\"#fce5cd\"",
+            Power::Subject(_) => "",
+        };
+        let _ = writeln!(
+            out,
+            "  \"{}\" [label=\"{}\"{style}];",
+            esc(&n.to_string()),
+            esc(&node_label(n))
+        );
+    }
+    for e in &edges {
+        let _ = writeln!(
+            out,
+            "  \"{}\" -> \"{}\" [label=\"{}\"];",
+            esc(&e.from.to_string()),
+            esc(&e.to.to_string()),
+            esc(&edge_label(e))
+        );
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// The edges of the paths as a Mermaid flowchart.
+pub fn to_mermaid(paths: &[Path]) -> String {
+    let edges = path_edges(paths);
+    let nodes = path_nodes(&edges);
+    let ids: HashMap<&Power, usize> = nodes.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    // Mermaid labels cannot hold quotes or pipes; `#quot;` is its escape for the former.
+    let esc = |s: &str| s.replace('"', "#quot;").replace('|', "/");
+    let mut out = String::from("flowchart LR\n");
+    for (i, n) in nodes.iter().enumerate() {
+        let _ = writeln!(out, "  n{i}[\"{}\"]", esc(&node_label(n)));
+    }
+    for e in &edges {
+        let _ = writeln!(
+            out,
+            "  n{} -->|\"{}\"| n{}",
+            ids[&e.from],
+            esc(&edge_label(e)),
+            ids[&e.to]
+        );
+    }
+    out
+}
+
+fn edge_label(e: &Edge) -> String {
+    let mut label = e
+        .action
+        .split_once(" → ")
+        .map_or(e.action.as_str(), |(act, _)| act)
+        .to_owned();
+    if !e.workloads.is_empty() {
+        let _ = write!(label, " [{}]", e.workloads.join(", "));
+    }
+    label
+}
+
+fn path_edges(paths: &[Path]) -> Vec<&Edge> {
+    let mut out: Vec<&Edge> = Vec::new();
+    for e in paths.iter().flat_map(|p| &p.steps) {
+        if !out.iter().any(|o| o.from == e.from && o.to == e.to) {
+            out.push(e);
+        }
+    }
+    out
+}
+
+fn path_nodes<'a>(edges: &[&'a Edge]) -> Vec<&'a Power> {
+    let mut nodes: BTreeSet<&Power> = BTreeSet::new();
+    for e in edges {
+        nodes.insert(&e.from);
+        nodes.insert(&e.to);
+    }
+    nodes.into_iter().collect()
+}

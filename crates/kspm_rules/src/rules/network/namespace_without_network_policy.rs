@@ -1,0 +1,58 @@
+use crate::prelude::*;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags Namespaces with no NetworkPolicy among the scanned manifests. `kube-public` and
+    /// `kube-node-lease`, which run no pods, are not reported.
+    ///
+    /// ## Why is this bad?
+    /// Without a NetworkPolicy every pod of the namespace accepts connections from every pod
+    /// of every namespace, and may connect anywhere: one compromised pod anywhere in the
+    /// cluster reaches the databases and internal APIs here directly (CIS 5.3.2).
+    ///
+    /// ## Remediation
+    /// Add a default-deny policy to the namespace (`podSelector: {}` with
+    /// `policyTypes: [Ingress, Egress]` and no rules), then policies that allow the traffic
+    /// its workloads need.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// apiVersion: v1
+    /// kind: Namespace
+    /// metadata:
+    ///   name: shop
+    /// ```
+    pub const RULE = {
+        code: "NW008",
+        slug: "namespace-without-network-policy",
+        title: "Namespace has no NetworkPolicy",
+        severity: Medium,
+        category: Network,
+        check: Check::Object { kinds: &["Namespace"], check },
+        frameworks: [cis::C5_3_2, nsa::NETWORK_POLICIES, mitre::LATERAL_MOVEMENT],
+        equivalents: ["kubescape:C-0054", "polaris:missingNetworkPolicy"],
+        fix: false,
+        default: true,
+    }
+}
+
+fn check(r: &Resource, out: &mut Reporter<'_>) {
+    if r.api_version() != "v1" || matches!(r.name(), "kube-public" | "kube-node-lease") {
+        return;
+    }
+    if out
+        .index()
+        .in_namespace("NetworkPolicy", Some(r.name()))
+        .next()
+        .is_some()
+    {
+        return;
+    }
+    out.report(
+        FieldPath::root().keys(&["metadata", "name"]),
+        format!(
+            "no NetworkPolicy in namespace {}: its pods accept connections from every namespace and may connect anywhere",
+            r.name()
+        ),
+    );
+}

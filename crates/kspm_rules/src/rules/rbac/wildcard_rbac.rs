@@ -1,0 +1,61 @@
+use super::check_role_rules;
+use crate::prelude::*;
+use kspm_rbac::PolicyRule;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags Role and ClusterRole rules with `*` in `verbs`, `resources`, `apiGroups` or
+    /// `nonResourceURLs`.
+    ///
+    /// ## Why is this bad?
+    /// A wildcard grants everything that exists now and everything added later: a new
+    /// resource type, a new subresource such as `pods/exec` or `serviceaccounts/token`, a new
+    /// verb such as `escalate`. Nobody reviewing the role can tell what it really allows.
+    ///
+    /// ## Remediation
+    /// List the API groups, resources and verbs the subject needs.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// apiVersion: rbac.authorization.k8s.io/v1
+    /// kind: ClusterRole
+    /// metadata:
+    ///   name: operator
+    /// rules:
+    /// - apiGroups: ["apps"]
+    ///   resources: ["*"]
+    ///   verbs: ["*"]
+    /// ```
+    pub const RULE = {
+        code: "RB003",
+        slug: "wildcard-rbac",
+        title: "Role uses wildcards",
+        severity: High,
+        category: Rbac,
+        check: Check::Object { kinds: super::ROLE_KINDS, check },
+        frameworks: [cis::C5_1_3, nsa::RBAC],
+        equivalents: ["kubescape:C-0187", "trivy:KSV-0044", "trivy:KSV-0045", "trivy:KSV-0046", "checkov:CKV_K8S_49"],
+        fix: false,
+        default: true,
+    }
+}
+
+fn wildcards(rule: &PolicyRule) -> Option<String> {
+    let star = |v: &[String]| v.iter().any(|x| x == "*");
+    let mut fields = Vec::new();
+    for (name, values) in [
+        ("verbs", &rule.verbs),
+        ("apiGroups", &rule.api_groups),
+        ("resources", &rule.resources),
+        ("nonResourceURLs", &rule.non_resource_urls),
+    ] {
+        if star(values) {
+            fields.push(name);
+        }
+    }
+    (!fields.is_empty()).then(|| format!("uses `*` in {} ({rule})", fields.join(", ")))
+}
+
+fn check(r: &Resource, out: &mut Reporter<'_>) {
+    check_role_rules(r, out, wildcards);
+}
