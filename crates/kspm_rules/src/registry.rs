@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use crate::rule::Rule;
-use crate::rules::{deprecation, network, pod_security, secrets, workload};
+use crate::rules::{control_plane, deprecation, network, node, pod_security, secrets, workload};
 
 static ALL: LazyLock<Vec<&'static Rule>> = LazyLock::new(|| {
     let mut all: Vec<&'static Rule> = [
@@ -14,6 +14,8 @@ static ALL: LazyLock<Vec<&'static Rule>> = LazyLock::new(|| {
         network::RULES,
         secrets::RULES,
         deprecation::RULES,
+        control_plane::RULES,
+        node::RULES,
     ]
     .concat();
     all.sort_by_key(|r| r.meta.code);

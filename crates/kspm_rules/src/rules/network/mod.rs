@@ -2,6 +2,7 @@
 
 pub mod ingress_wildcard_host;
 pub mod ingress_without_tls;
+pub mod namespace_without_network_policy;
 pub mod privileged_container_port;
 pub mod service_external_ips;
 pub mod service_type_loadbalancer;
@@ -16,4 +17,5 @@ pub(crate) static RULES: &[&crate::Rule] = &[
     &ingress_wildcard_host::RULE,
     &privileged_container_port::RULE,
     &ssh_port_exposed::RULE,
+    &namespace_without_network_policy::RULE,
 ];
