@@ -184,7 +184,7 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
         Some(p) => Some(p.clone()),
         None => inputs.iter().find_map(|i| match i {
             Input::Path(p) => config::discover(p),
-            Input::Stdin => None,
+            Input::Stdin | Input::Text { .. } => None,
         }),
     };
     let config = match &config_path {

@@ -1,0 +1,257 @@
+//! Compliance: each control of a framework judged from a scan's findings.
+//!
+//! A control is `fail` when an active finding is evidence against it, `pass` when at least one
+//! scanned object was judged for it and none failed, `manual` when the catalogue says a person
+//! must check it, and `not-applicable` when the catalogue says so or when nothing in the input
+//! could show it (no API server on a managed cluster, no workloads in a repository of policies).
+//! An unseen control is never a failure. Scores count pass and fail only:
+//! `pass / (pass + fail)`, overall and per namespace.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use kspm_frameworks::{Assessment, Control, Framework};
+use kspm_rules::{Check, Component, Rule};
+
+use crate::scan::ScanResult;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Status {
+    Pass,
+    Fail,
+    Manual,
+    NotApplicable,
+}
+
+impl Status {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Manual => "manual",
+            Status::NotApplicable => "not-applicable",
+        }
+    }
+}
+
+/// The objects' namespace as reports show it; cluster-scoped objects and node files have none.
+pub const CLUSTER_SCOPE: &str = "(cluster)";
+
+#[derive(Clone, Debug)]
+pub struct ControlResult {
+    pub control: &'static Control,
+    pub status: Status,
+    /// For manual controls what to check, for not-applicable ones why.
+    pub reason: Option<String>,
+    /// Indices into [`ScanResult::findings`] of the active findings that fail it.
+    pub findings: Vec<usize>,
+    /// Findings that would fail it but are suppressed by an exception.
+    pub suppressed: usize,
+    /// The codes of the rules that judge it.
+    pub rules: Vec<&'static str>,
+}
+
+/// Pass and fail counts with their score.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Score {
+    pub pass: usize,
+    pub fail: usize,
+}
+
+impl Score {
+    /// Percentage of judged controls that pass, to one decimal; `None` when none was judged.
+    pub fn percent(self) -> Option<f64> {
+        let judged = self.pass + self.fail;
+        (judged > 0).then(|| (self.pass as f64 * 1000.0 / judged as f64).round() / 10.0)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct FrameworkResult {
+    pub framework: Framework,
+    pub controls: Vec<ControlResult>,
+    pub score: Score,
+    pub manual: usize,
+    pub not_applicable: usize,
+    /// Per namespace: controls judged on objects of that namespace.
+    pub namespaces: BTreeMap<String, Score>,
+}
+
+fn namespace_of(id: &kspm_model::ResourceId) -> &str {
+    id.namespace.as_deref().unwrap_or(CLUSTER_SCOPE)
+}
+
+/// Judges every control of each framework.
+pub fn evaluate(
+    result: &ScanResult,
+    frameworks: &[Framework],
+    not_seen: &[(Component, String)],
+) -> Vec<FrameworkResult> {
+    if frameworks.is_empty() {
+        return Vec::new();
+    }
+    let ran: HashMap<&str, &'static Rule> =
+        result.rules.iter().map(|r| (r.meta.code, *r)).collect();
+    // Where each non-component rule judged something, and where each control was judged by a
+    // component rule: computed once, not once per control.
+    let mut rule_namespaces: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+    let mut assessed_namespaces: HashMap<*const Control, BTreeSet<&str>> = HashMap::new();
+    for s in &result.scanned {
+        let ns = namespace_of(&s.id);
+        for rule in &result.rules {
+            if !matches!(rule.check, Check::Component { .. }) && s.judged_by(rule) {
+                rule_namespaces.entry(rule.meta.code).or_default().insert(ns);
+            }
+        }
+        for c in &s.assessed {
+            assessed_namespaces
+                .entry(std::ptr::from_ref(*c))
+                .or_default()
+                .insert(ns);
+        }
+    }
+    frameworks
+        .iter()
+        .map(|&fw| evaluate_one(fw, result, &ran, &rule_namespaces, &assessed_namespaces, not_seen))
+        .collect()
+}
+
+fn evaluate_one(
+    fw: Framework,
+    result: &ScanResult,
+    ran: &HashMap<&str, &'static Rule>,
+    rule_namespaces: &HashMap<&str, BTreeSet<&str>>,
+    assessed_namespaces: &HashMap<*const Control, BTreeSet<&str>>,
+    not_seen: &[(Component, String)],
+) -> FrameworkResult {
+    let mut out = FrameworkResult {
+        framework: fw,
+        controls: Vec::new(),
+        score: Score::default(),
+        manual: 0,
+        not_applicable: 0,
+        namespaces: BTreeMap::new(),
+    };
+    for &control in fw.controls() {
+        let declared: Vec<&'static Rule> = kspm_rules::rules()
+            .iter()
+            .copied()
+            .filter(|r| r.meta.frameworks.contains(&control))
+            .collect();
+        let mut cr = ControlResult {
+            control,
+            status: Status::NotApplicable,
+            reason: None,
+            findings: Vec::new(),
+            suppressed: 0,
+            rules: declared.iter().map(|r| r.meta.code).collect(),
+        };
+        match control.assessment {
+            Assessment::Manual(what) => {
+                cr.status = Status::Manual;
+                cr.reason = Some(what.to_owned());
+                out.manual += 1;
+                out.controls.push(cr);
+                continue;
+            }
+            Assessment::NotApplicable(why) => {
+                cr.reason = Some(why.to_owned());
+                out.not_applicable += 1;
+                out.controls.push(cr);
+                continue;
+            }
+            Assessment::Automated => {}
+        }
+        let active: Vec<&'static Rule> = declared
+            .iter()
+            .copied()
+            .filter(|r| ran.contains_key(r.meta.code))
+            .collect();
+        if active.is_empty() {
+            cr.reason = Some(format!(
+                "its rules ({}) were not run",
+                cr.rules.join(", ")
+            ));
+            out.not_applicable += 1;
+            out.controls.push(cr);
+            continue;
+        }
+        let mut judged: BTreeSet<&str> = BTreeSet::new();
+        for r in &active {
+            if matches!(r.check, Check::Component { .. }) {
+                if let Some(ns) = assessed_namespaces.get(&std::ptr::from_ref(control)) {
+                    judged.extend(ns);
+                }
+            } else if let Some(ns) = rule_namespaces.get(r.meta.code) {
+                judged.extend(ns);
+            }
+        }
+        let mut failed: BTreeSet<&str> = BTreeSet::new();
+        for (i, f) in result.findings.iter().enumerate() {
+            if !active.iter().any(|r| r.meta.code == f.code) {
+                continue;
+            }
+            if f.controls.is_some_and(|cs| !cs.contains(&control)) {
+                continue;
+            }
+            if f.suppressed.is_some() {
+                cr.suppressed += 1;
+            } else {
+                cr.findings.push(i);
+                failed.insert(namespace_of(&f.resource));
+            }
+        }
+        for ns in judged.union(&failed) {
+            let score = out.namespaces.entry((*ns).to_owned()).or_default();
+            if failed.contains(ns) {
+                score.fail += 1;
+            } else {
+                score.pass += 1;
+            }
+        }
+        if !cr.findings.is_empty() {
+            cr.status = Status::Fail;
+            out.score.fail += 1;
+        } else if !judged.is_empty() {
+            cr.status = Status::Pass;
+            out.score.pass += 1;
+        } else {
+            cr.reason = Some(unseen_reason(&active, not_seen));
+            out.not_applicable += 1;
+        }
+        out.controls.push(cr);
+    }
+    out
+}
+
+/// Why nothing in the input could show a control.
+fn unseen_reason(rules: &[&'static Rule], not_seen: &[(Component, String)]) -> String {
+    let components: Vec<Component> = rules
+        .iter()
+        .filter_map(|r| match r.check {
+            Check::Component { component, .. } => Some(component),
+            _ => None,
+        })
+        .collect();
+    if let Some(c) = components.first() {
+        if let Some((_, why)) = not_seen.iter().find(|(k, _)| k == c) {
+            return why.clone();
+        }
+        return format!(
+            "no {} settings in the scanned input (they are in {}); managed control planes (EKS, GKE, AKS) do not expose them",
+            c.as_str(),
+            c.where_found()
+        );
+    }
+    let targets: BTreeSet<String> = rules
+        .iter()
+        .map(|r| match r.check {
+            Check::Object { kinds, .. } if !kinds.is_empty() => kinds.join(", "),
+            Check::Object { .. } => "objects".to_owned(),
+            _ => "workloads".to_owned(),
+        })
+        .collect();
+    format!(
+        "nothing in the scanned input for its rules to judge (they look at {})",
+        targets.into_iter().collect::<Vec<_>>().join("; ")
+    )
+}
