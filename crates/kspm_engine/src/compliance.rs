@@ -76,6 +76,14 @@ pub struct FrameworkResult {
     pub namespaces: BTreeMap<String, Score>,
 }
 
+/// Controls are compared by framework and id: the same constant used in two places need not
+/// have one address.
+type ControlKey = (Framework, &'static str);
+
+fn key(c: &Control) -> ControlKey {
+    (c.framework, c.id)
+}
+
 fn namespace_of(id: &kspm_model::ResourceId) -> &str {
     id.namespace.as_deref().unwrap_or(CLUSTER_SCOPE)
 }
@@ -94,7 +102,7 @@ pub fn evaluate(
     // Where each non-component rule judged something, and where each control was judged by a
     // component rule: computed once, not once per control.
     let mut rule_namespaces: HashMap<&str, BTreeSet<&str>> = HashMap::new();
-    let mut assessed_namespaces: HashMap<*const Control, BTreeSet<&str>> = HashMap::new();
+    let mut assessed_namespaces: HashMap<ControlKey, BTreeSet<&str>> = HashMap::new();
     for s in &result.scanned {
         let ns = namespace_of(&s.id);
         for rule in &result.rules {
@@ -104,7 +112,7 @@ pub fn evaluate(
         }
         for c in &s.assessed {
             assessed_namespaces
-                .entry(std::ptr::from_ref(*c))
+                .entry(key(c))
                 .or_default()
                 .insert(ns);
         }
@@ -120,7 +128,7 @@ fn evaluate_one(
     result: &ScanResult,
     ran: &HashMap<&str, &'static Rule>,
     rule_namespaces: &HashMap<&str, BTreeSet<&str>>,
-    assessed_namespaces: &HashMap<*const Control, BTreeSet<&str>>,
+    assessed_namespaces: &HashMap<ControlKey, BTreeSet<&str>>,
     not_seen: &[(Component, String)],
 ) -> FrameworkResult {
     let mut out = FrameworkResult {
@@ -178,7 +186,7 @@ fn evaluate_one(
         let mut judged: BTreeSet<&str> = BTreeSet::new();
         for r in &active {
             if matches!(r.check, Check::Component { .. }) {
-                if let Some(ns) = assessed_namespaces.get(&std::ptr::from_ref(control)) {
+                if let Some(ns) = assessed_namespaces.get(&key(control)) {
                     judged.extend(ns);
                 }
             } else if let Some(ns) = rule_namespaces.get(r.meta.code) {

@@ -184,7 +184,7 @@ pub fn collect(root: &Path) -> NodeInputs {
         .filter(|p| p.to_string_lossy().contains("etcd"))
         .find_map(|p| {
             let text = std::fs::read_to_string(p).ok()?;
-            text.split(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+            text.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '[' | ']'))
                 .find_map(|w| w.strip_prefix("--data-dir="))
                 .map(str::to_owned)
         })

@@ -11,8 +11,10 @@
 //! | `privileged` | 15 | a container of the workload runs privileged |
 //! | `host-namespaces` | 10 | the workload shares the host's network, PID or IPC namespace |
 //! | `kube-system` | 10 | the object lives in `kube-system` |
+//! | `cluster-component` | 10 | the object configures a control-plane component, a kubelet or a node file |
 //! | `service-account-privileges` | 20 | the workload's service account holds dangerous RBAC permissions ([`RiskContext`]) |
 //!
+//! A factor that restates the finding (privileged on `privileged-container`) is left out.
 //! Context comes from the scanned input itself. RBAC is an input: the RBAC model (built
 //! separately) fills [`RiskContext::service_account_privileges`]; until it does, the factor is
 //! simply absent.
@@ -187,6 +189,15 @@ pub const fn base(severity: Severity) -> u8 {
 
 type Key<'a> = (&'a str, usize, &'a ResourceId);
 
+/// Whether a context factor says what the finding itself says.
+fn restates(factor: &str, slug: &str) -> bool {
+    match factor {
+        "privileged" => slug == "privileged-container",
+        "host-namespaces" => matches!(slug, "host-pid" | "host-ipc" | "host-network"),
+        _ => false,
+    }
+}
+
 /// Sets every finding's risk from its severity and its object's context.
 pub fn assign(findings: &mut [Finding], scanned: &[Scanned], ctx: &RiskContext) {
     // namespace → services: (name, exposure)
@@ -264,6 +275,17 @@ pub fn assign(findings: &mut [Finding], scanned: &[Scanned], ctx: &RiskContext) 
                 });
             }
         }
+        if !s.components.is_empty() {
+            let names: Vec<&str> = s.components.iter().map(|c| c.as_str()).collect();
+            factors.push(RiskFactor {
+                factor: "cluster-component",
+                points: 10,
+                detail: format!(
+                    "configures {}: a weakness here is a weakness of every workload it serves",
+                    names.join(", ")
+                ),
+            });
+        }
         if s.id.namespace.as_deref() == Some("kube-system") {
             factors.push(RiskFactor {
                 factor: "kube-system",
@@ -276,10 +298,19 @@ pub fn assign(findings: &mut [Finding], scanned: &[Scanned], ctx: &RiskContext) 
         }
     }
     for f in findings.iter_mut() {
-        let factors = contexts
+        let mut factors = contexts
             .get(&(&*f.source.file, f.source.doc, &*f.resource))
             .cloned()
             .unwrap_or_default();
+        // A finding is not its own context: a privileged container is not riskier for being
+        // privileged.
+        if factors.iter().any(|x| restates(x.factor, f.slug)) {
+            factors = factors
+                .iter()
+                .filter(|x| !restates(x.factor, f.slug))
+                .cloned()
+                .collect();
+        }
         let total: u32 =
             u32::from(base(f.severity)) + factors.iter().map(|x| u32::from(x.points)).sum::<u32>();
         f.risk = kspm_model::Risk {
