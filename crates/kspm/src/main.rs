@@ -132,7 +132,10 @@ fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Scan(args) => run_scan(&args),
         Command::Rules { format, framework } => {
-            let framework = framework.as_deref().map(cmd::frameworks::parse).transpose()?;
+            let framework = framework
+                .as_deref()
+                .map(cmd::frameworks::parse)
+                .transpose()?;
             let text = match format {
                 ListFormat::Json => rules_json(framework),
                 ListFormat::Table => rules_table(framework),
@@ -232,7 +235,11 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
             .or(config.k8s_version)
             .unwrap_or(KubeVersion::LATEST),
     };
-    let fail_on = args.output.fail_on.or(config.fail_on).unwrap_or(Severity::Low);
+    let fail_on = args
+        .output
+        .fail_on
+        .or(config.fail_on)
+        .unwrap_or(Severity::Low);
     let inline = !args.no_inline_exceptions && config.inline_exceptions.unwrap_or(true);
     let opts = ScanOptions {
         inputs,

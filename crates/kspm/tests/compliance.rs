@@ -50,8 +50,24 @@ fn frameworks_lists_every_catalogue_with_counts() {
     let out = kspm(&["frameworks", "--format", "json"], &repo_root());
     assert_eq!(out.status.code(), Some(0));
     let v = json(&out);
-    let keys: Vec<&str> = v.as_array().unwrap().iter().map(|f| f["key"].as_str().unwrap()).collect();
-    for k in ["cis", "pss", "nsa", "mitre", "soc2", "pci-dss", "hipaa", "gdpr", "iso27001", "nist-800-53"] {
+    let keys: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["key"].as_str().unwrap())
+        .collect();
+    for k in [
+        "cis",
+        "pss",
+        "nsa",
+        "mitre",
+        "soc2",
+        "pci-dss",
+        "hipaa",
+        "gdpr",
+        "iso27001",
+        "nist-800-53",
+    ] {
         assert!(keys.contains(&k), "{k} missing from {keys:?}");
     }
     let cis = &v[0];
@@ -72,17 +88,26 @@ fn frameworks_lists_every_catalogue_with_counts() {
         }
     }
     let table = stdout(&kspm(&["frameworks"], &repo_root()));
-    assert!(table.contains("CIS Kubernetes Benchmark") && table.contains("1.10.0"), "{table}");
+    assert!(
+        table.contains("CIS Kubernetes Benchmark") && table.contains("1.10.0"),
+        "{table}"
+    );
 }
 
 #[test]
 fn rules_filtered_by_framework() {
-    let out = kspm(&["rules", "--framework", "pci", "--format", "json"], &repo_root());
+    let out = kspm(
+        &["rules", "--framework", "pci", "--format", "json"],
+        &repo_root(),
+    );
     assert_eq!(out.status.code(), Some(0));
     let v = json(&out);
     let list = v.as_array().unwrap();
     assert!(!list.is_empty());
-    assert!(list.iter().all(|r| !r["frameworks"]["pci-dss"].as_array().unwrap().is_empty()));
+    assert!(
+        list.iter()
+            .all(|r| !r["frameworks"]["pci-dss"].as_array().unwrap().is_empty())
+    );
     let all = json(&kspm(&["rules", "--format", "json"], &repo_root()));
     assert!(list.len() < all.as_array().unwrap().len());
     let out = kspm(&["rules", "--framework", "nope"], &repo_root());
@@ -93,7 +118,16 @@ fn rules_filtered_by_framework() {
 #[test]
 fn scan_adds_a_compliance_section_with_scores_per_framework_and_namespace() {
     let out = kspm(
-        &["scan", "examples", "--framework", "cis,soc2", "--framework", "pss", "--format", "json"],
+        &[
+            "scan",
+            "examples",
+            "--framework",
+            "cis,soc2",
+            "--framework",
+            "pss",
+            "--format",
+            "json",
+        ],
         &repo_root(),
     );
     assert_eq!(out.status.code(), Some(1));
@@ -116,8 +150,18 @@ fn scan_adds_a_compliance_section_with_scores_per_framework_and_namespace() {
     let (pass, fail) = (cis["pass"].as_f64().unwrap(), cis["fail"].as_f64().unwrap());
     let score = cis["score"].as_f64().unwrap();
     assert!((score - (pass * 1000.0 / (pass + fail)).round() / 10.0).abs() < 1e-9);
-    assert!(cis["namespaces"]["shop"]["score"].is_number(), "{}", cis["namespaces"]);
-    assert!(v["compliance"]["soc2"]["controls"].as_array().unwrap().len() >= 10);
+    assert!(
+        cis["namespaces"]["shop"]["score"].is_number(),
+        "{}",
+        cis["namespaces"]
+    );
+    assert!(
+        v["compliance"]["soc2"]["controls"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 10
+    );
     assert!(v["compliance"]["pss"].is_object());
     // Findings carry a risk and come most urgent first.
     let risks: Vec<u64> = v["findings"]
@@ -129,7 +173,11 @@ fn scan_adds_a_compliance_section_with_scores_per_framework_and_namespace() {
     assert!(risks.windows(2).all(|w| w[0] >= w[1]), "{risks:?}");
     let first = &v["findings"][0];
     assert!(
-        first["risk"]["factors"].as_array().unwrap().iter().any(|x| x["factor"] == "exposed"),
+        first["risk"]["factors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["factor"] == "exposed"),
         "{first}"
     );
     // A table-driven finding names only the benchmark item it fails.
@@ -146,7 +194,14 @@ fn scan_adds_a_compliance_section_with_scores_per_framework_and_namespace() {
 fn unseen_control_plane_is_not_applicable_never_failed() {
     // Workload manifests only, as on a managed cluster: no API server, no kubelet.
     let out = kspm(
-        &["scan", "examples/insecure-deployment.yaml", "--framework", "cis", "--format", "json"],
+        &[
+            "scan",
+            "examples/insecure-deployment.yaml",
+            "--framework",
+            "cis",
+            "--format",
+            "json",
+        ],
         &repo_root(),
     );
     let v = json(&out);
@@ -158,7 +213,13 @@ fn unseen_control_plane_is_not_applicable_never_failed() {
     }
     let c = control(&v, "cis", "1.2.16");
     assert_eq!(c["status"], "not-applicable");
-    assert!(c["reason"].as_str().unwrap().contains("managed control planes"), "{c}");
+    assert!(
+        c["reason"]
+            .as_str()
+            .unwrap()
+            .contains("managed control planes"),
+        "{c}"
+    );
 }
 
 #[test]
@@ -166,25 +227,41 @@ fn every_format_carries_the_compliance_section() {
     let root = repo_root();
     let args = ["scan", "examples", "--framework", "cis", "--format"];
     let table = stdout(&kspm(&[&args[..], &["table"]].concat(), &root));
-    assert!(table.contains("COMPLIANCE") && table.contains("CIS Kubernetes Benchmark 1.10.0"), "{table}");
+    assert!(
+        table.contains("COMPLIANCE") && table.contains("CIS Kubernetes Benchmark 1.10.0"),
+        "{table}"
+    );
     assert!(table.contains("TOP RISKS"), "{table}");
     let junit = stdout(&kspm(&[&args[..], &["junit"]].concat(), &root));
     assert!(junit.contains("CIS Kubernetes Benchmark 1.10.0"), "{junit}");
     assert!(junit.contains("compliance.cis"), "{junit}");
-    assert!(junit.contains("<skipped"), "manual controls are skipped: {junit}");
+    assert!(
+        junit.contains("<skipped"),
+        "manual controls are skipped: {junit}"
+    );
     let sarif: serde_json::Value =
         serde_json::from_str(&stdout(&kspm(&[&args[..], &["sarif"]].concat(), &root))).unwrap();
     assert!(sarif["runs"][0]["properties"]["compliance"]["cis"]["score"].is_number());
     assert!(sarif["runs"][0]["results"][0]["properties"]["risk"]["score"].is_number());
     let md = stdout(&kspm(&[&args[..], &["markdown"]].concat(), &root));
-    assert!(md.contains("### Compliance") && md.contains("### Top risks"), "{md}");
+    assert!(
+        md.contains("### Compliance") && md.contains("### Top risks"),
+        "{md}"
+    );
     assert!(md.contains("| CIS Kubernetes Benchmark | 1.10.0 |"), "{md}");
 }
 
 #[test]
 fn sarif_with_compliance_is_still_valid_sarif() {
     let out = kspm(
-        &["scan", "examples", "--format", "sarif", "--framework", "cis,nist"],
+        &[
+            "scan",
+            "examples",
+            "--format",
+            "sarif",
+            "--framework",
+            "cis,nist",
+        ],
         &repo_root(),
     );
     let v = json(&out);
@@ -215,10 +292,19 @@ fn node_checks_files_flags_and_permissions() {
     let root = dir.path();
     write(root, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0o644);
     write(root, "etc/group", "root:x:0:\n", 0o644);
-    let apiserver = write(root, "etc/kubernetes/manifests/kube-apiserver.yaml", APISERVER, 0o644);
+    let apiserver = write(
+        root,
+        "etc/kubernetes/manifests/kube-apiserver.yaml",
+        APISERVER,
+        0o644,
+    );
     write(root, "etc/kubernetes/manifests/etcd.yaml", ETCD, 0o600);
     std::fs::create_dir_all(root.join("var/lib/etcd")).unwrap();
-    std::fs::set_permissions(root.join("var/lib/etcd"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::set_permissions(
+        root.join("var/lib/etcd"),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
     write(root, "etc/kubernetes/admin.conf", "kind: Config\n", 0o600);
     write(root, "etc/kubernetes/pki/ca.crt", "cert\n", 0o600);
     write(root, "etc/kubernetes/pki/ca.key", "key\n", 0o644);
@@ -232,9 +318,19 @@ fn node_checks_files_flags_and_permissions() {
     );
     let root_str = root.to_str().unwrap();
     let out = kspm(&["node", "--root", root_str, "--format", "json"], root);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = json(&out);
-    let status = |id: &str| control(&v, "cis", id)["status"].as_str().unwrap().to_owned();
+    let status = |id: &str| {
+        control(&v, "cis", id)["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
     assert_eq!(status("1.1.1"), "fail"); // kube-apiserver.yaml is 0644
     assert_eq!(status("1.1.7"), "pass"); // etcd.yaml is 0600
     assert_eq!(status("1.1.11"), "pass"); // /var/lib/etcd is 0700
@@ -253,7 +349,13 @@ fn node_checks_files_flags_and_permissions() {
     // Not on this node: no controller manager; workload controls are for `kspm scan`.
     let cm = control(&v, "cis", "1.3.2");
     assert_eq!(cm["status"], "not-applicable");
-    assert!(cm["reason"].as_str().unwrap().contains("kube-controller-manager"), "{cm}");
+    assert!(
+        cm["reason"]
+            .as_str()
+            .unwrap()
+            .contains("kube-controller-manager"),
+        "{cm}"
+    );
     assert_eq!(control(&v, "cis", "5.2.2")["status"], "not-applicable");
     // The finding points into the real manifest.
     let f = v["findings"]
@@ -262,7 +364,12 @@ fn node_checks_files_flags_and_permissions() {
         .iter()
         .find(|f| f["rule"] == "CP001" && f["message"].as_str().unwrap().contains("--profiling"))
         .unwrap();
-    assert!(f["source"]["file"].as_str().unwrap().ends_with("etc/kubernetes/manifests/kube-apiserver.yaml"));
+    assert!(
+        f["source"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("etc/kubernetes/manifests/kube-apiserver.yaml")
+    );
     assert_eq!(f["source"]["line"], 8);
     let perm = v["findings"]
         .as_array()
@@ -277,10 +384,23 @@ fn node_checks_files_flags_and_permissions() {
 fn node_on_k3s_reports_the_control_plane_as_not_applicable() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write(root, "etc/rancher/k3s/config.yaml", "write-kubeconfig-mode: \"0600\"\n", 0o600);
+    write(
+        root,
+        "etc/rancher/k3s/config.yaml",
+        "write-kubeconfig-mode: \"0600\"\n",
+        0o600,
+    );
     std::fs::create_dir_all(root.join("var/lib/rancher/k3s/agent")).unwrap();
-    let out = kspm(&["node", "--root", root.to_str().unwrap(), "--format", "json"], root);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = kspm(
+        &["node", "--root", root.to_str().unwrap(), "--format", "json"],
+        root,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("k3s"));
     let v = json(&out);
     for c in v["compliance"]["cis"]["controls"].as_array().unwrap() {
@@ -290,7 +410,13 @@ fn node_on_k3s_reports_the_control_plane_as_not_applicable() {
     assert_eq!(c["status"], "not-applicable");
     assert!(c["reason"].as_str().unwrap().contains("k3s"), "{c}");
     let kubelet = control(&v, "cis", "4.2.1");
-    assert!(kubelet["reason"].as_str().unwrap().contains("no kubelet configuration"), "{kubelet}");
+    assert!(
+        kubelet["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no kubelet configuration"),
+        "{kubelet}"
+    );
 }
 
 #[test]

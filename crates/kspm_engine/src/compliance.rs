@@ -107,19 +107,28 @@ pub fn evaluate(
         let ns = namespace_of(&s.id);
         for rule in &result.rules {
             if !matches!(rule.check, Check::Component { .. }) && s.judged_by(rule) {
-                rule_namespaces.entry(rule.meta.code).or_default().insert(ns);
+                rule_namespaces
+                    .entry(rule.meta.code)
+                    .or_default()
+                    .insert(ns);
             }
         }
         for c in &s.assessed {
-            assessed_namespaces
-                .entry(key(c))
-                .or_default()
-                .insert(ns);
+            assessed_namespaces.entry(key(c)).or_default().insert(ns);
         }
     }
     frameworks
         .iter()
-        .map(|&fw| evaluate_one(fw, result, &ran, &rule_namespaces, &assessed_namespaces, not_seen))
+        .map(|&fw| {
+            evaluate_one(
+                fw,
+                result,
+                &ran,
+                &rule_namespaces,
+                &assessed_namespaces,
+                not_seen,
+            )
+        })
         .collect()
 }
 
@@ -175,10 +184,7 @@ fn evaluate_one(
             .filter(|r| ran.contains_key(r.meta.code))
             .collect();
         if active.is_empty() {
-            cr.reason = Some(format!(
-                "its rules ({}) were not run",
-                cr.rules.join(", ")
-            ));
+            cr.reason = Some(format!("its rules ({}) were not run", cr.rules.join(", ")));
             out.not_applicable += 1;
             out.controls.push(cr);
             continue;

@@ -12,7 +12,8 @@ pub mod source;
 
 pub use config::{Config, ConfigError};
 pub use scan::{
-    ScanOptions, ScanResult, Scanned, Selection, SelectionError, framework_rules, scan, select_rules,
+    ScanOptions, ScanResult, Scanned, Selection, SelectionError, framework_rules, scan,
+    select_rules,
 };
 pub use source::Input;
 

@@ -96,10 +96,19 @@ const FIXED_FILES: &[(&str, &str)] = &[
     ("etc/kubernetes/admin.conf", "admin-kubeconfig"),
     ("etc/kubernetes/super-admin.conf", "admin-kubeconfig"),
     ("etc/kubernetes/scheduler.conf", "scheduler-kubeconfig"),
-    ("etc/kubernetes/controller-manager.conf", "controller-manager-kubeconfig"),
+    (
+        "etc/kubernetes/controller-manager.conf",
+        "controller-manager-kubeconfig",
+    ),
     ("etc/kubernetes/kubelet.conf", "kubelet-kubeconfig"),
-    ("var/lib/kube-proxy/kubeconfig.conf", "kube-proxy-kubeconfig"),
-    ("etc/kubernetes/kube-proxy.kubeconfig", "kube-proxy-kubeconfig"),
+    (
+        "var/lib/kube-proxy/kubeconfig.conf",
+        "kube-proxy-kubeconfig",
+    ),
+    (
+        "etc/kubernetes/kube-proxy.kubeconfig",
+        "kube-proxy-kubeconfig",
+    ),
 ];
 
 fn exists(root: &Path, rel: &str) -> bool {
@@ -151,7 +160,10 @@ pub fn collect(root: &Path) -> NodeInputs {
         let mut names: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
         names.sort();
         for p in names {
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let is_manifest = [".yaml", ".yml", ".json"].iter().any(|x| name.ends_with(x));
             if !is_manifest {
                 continue;
@@ -493,7 +505,10 @@ fn running_kubelet(root: &Path) -> Option<(String, Vec<String>)> {
 fn shell_words(text: &str) -> Vec<String> {
     text.split_whitespace()
         .map(|w| {
-            let w = w.split_once('=').filter(|(k, _)| k.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')).map_or(w, |(_, v)| v);
+            let w = w
+                .split_once('=')
+                .filter(|(k, _)| k.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
+                .map_or(w, |(_, v)| v);
             w.trim_matches(|c| c == '"' || c == '\'').to_owned()
         })
         .collect()
@@ -525,16 +540,44 @@ fn parse_flags<'a>(words: impl Iterator<Item = &'a str>) -> Vec<(String, String)
 
 /// Kubelet flags and the configuration fields they set.
 const FLAG_FIELDS: &[(&str, &[&str], FieldType)] = &[
-    ("anonymous-auth", &["authentication", "anonymous", "enabled"], FieldType::Bool),
-    ("authorization-mode", &["authorization", "mode"], FieldType::Str),
-    ("client-ca-file", &["authentication", "x509", "clientCAFile"], FieldType::Str),
+    (
+        "anonymous-auth",
+        &["authentication", "anonymous", "enabled"],
+        FieldType::Bool,
+    ),
+    (
+        "authorization-mode",
+        &["authorization", "mode"],
+        FieldType::Str,
+    ),
+    (
+        "client-ca-file",
+        &["authentication", "x509", "clientCAFile"],
+        FieldType::Str,
+    ),
     ("read-only-port", &["readOnlyPort"], FieldType::Int),
-    ("streaming-connection-idle-timeout", &["streamingConnectionIdleTimeout"], FieldType::Str),
-    ("make-iptables-util-chains", &["makeIPTablesUtilChains"], FieldType::Bool),
-    ("rotate-certificates", &["rotateCertificates"], FieldType::Bool),
+    (
+        "streaming-connection-idle-timeout",
+        &["streamingConnectionIdleTimeout"],
+        FieldType::Str,
+    ),
+    (
+        "make-iptables-util-chains",
+        &["makeIPTablesUtilChains"],
+        FieldType::Bool,
+    ),
+    (
+        "rotate-certificates",
+        &["rotateCertificates"],
+        FieldType::Bool,
+    ),
     ("pod-max-pids", &["podPidsLimit"], FieldType::Int),
     ("tls-cert-file", &["tlsCertFile"], FieldType::Str),
-    ("tls-private-key-file", &["tlsPrivateKeyFile"], FieldType::Str),
+    (
+        "tls-private-key-file",
+        &["tlsPrivateKeyFile"],
+        FieldType::Str,
+    ),
     ("event-qps", &["eventRecordQPS"], FieldType::Int),
     ("feature-gates", &["featureGates"], FieldType::Gates),
 ];
@@ -555,13 +598,18 @@ fn flag_overrides(flags: &[(String, String)]) -> Vec<(&'static [&'static str], J
         };
         let v = match ty {
             FieldType::Bool => json!(value.eq_ignore_ascii_case("true")),
-            FieldType::Int => value.parse::<i64>().map_or_else(|_| json!(value), |n| json!(n)),
+            FieldType::Int => value
+                .parse::<i64>()
+                .map_or_else(|_| json!(value), |n| json!(n)),
             FieldType::Str => json!(value),
             FieldType::Gates => {
                 let mut gates = Map::new();
                 for g in value.split(',') {
                     if let Some((k, v)) = g.split_once('=') {
-                        gates.insert(k.trim().to_owned(), json!(v.trim().eq_ignore_ascii_case("true")));
+                        gates.insert(
+                            k.trim().to_owned(),
+                            json!(v.trim().eq_ignore_ascii_case("true")),
+                        );
                     }
                 }
                 Json::Object(gates)
@@ -676,13 +724,19 @@ mod tests {
         let mut json = json!({"authentication": {"anonymous": {"enabled": false}}, "featureGates": {"A": true}});
         let flags = vec![
             ("anonymous-auth".to_owned(), "true".to_owned()),
-            ("feature-gates".to_owned(), "RotateKubeletServerCertificate=false".to_owned()),
+            (
+                "feature-gates".to_owned(),
+                "RotateKubeletServerCertificate=false".to_owned(),
+            ),
             ("read-only-port".to_owned(), "10255".to_owned()),
         ];
         apply_overrides(&mut json, &flag_overrides(&flags));
         assert_eq!(json["authentication"]["anonymous"]["enabled"], json!(true));
         assert_eq!(json["featureGates"]["A"], json!(true));
-        assert_eq!(json["featureGates"]["RotateKubeletServerCertificate"], json!(false));
+        assert_eq!(
+            json["featureGates"]["RotateKubeletServerCertificate"],
+            json!(false)
+        );
         assert_eq!(json["readOnlyPort"], json!(10255));
     }
 }

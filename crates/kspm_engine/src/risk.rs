@@ -56,8 +56,12 @@ pub enum ExposureFacts {
         selector: Vec<(String, String)>,
     },
     /// Internal Services are kept so that an Ingress can reach workloads through them.
-    InternalService { selector: Vec<(String, String)> },
-    Ingress { services: Vec<String> },
+    InternalService {
+        selector: Vec<(String, String)>,
+    },
+    Ingress {
+        services: Vec<String>,
+    },
 }
 
 fn string_pairs(map: Option<&Node>) -> Vec<(String, String)> {
@@ -124,9 +128,10 @@ pub fn facts(r: &Resource) -> (Option<WorkloadFacts>, Option<ExposureFacts>) {
                     host_namespaces.push(name);
                 }
             }
-            let privileged = pod.containers().iter().any(|c| {
-                c.security("privileged").and_then(Node::as_bool) == Some(true)
-            });
+            let privileged = pod
+                .containers()
+                .iter()
+                .any(|c| c.security("privileged").and_then(Node::as_bool) == Some(true));
             let service_account = pod
                 .get("serviceAccountName")
                 .or_else(|| pod.get("serviceAccount"))
@@ -210,7 +215,10 @@ pub fn assign(findings: &mut [Finding], scanned: &[Scanned], ctx: &RiskContext) 
                 services.entry(ns).or_default().push((&s.id.name, e));
             }
             Some(ExposureFacts::Ingress { services: backends }) => {
-                ingresses.entry(ns).or_default().push((&s.id.name, backends));
+                ingresses
+                    .entry(ns)
+                    .or_default()
+                    .push((&s.id.name, backends));
             }
             None => {}
         }
@@ -245,7 +253,10 @@ pub fn assign(findings: &mut [Finding], scanned: &[Scanned], ctx: &RiskContext) 
                 factors.push(RiskFactor {
                     factor: "exposed",
                     points: *points,
-                    detail: format!("reachable from outside the cluster through {}", list.join(", ")),
+                    detail: format!(
+                        "reachable from outside the cluster through {}",
+                        list.join(", ")
+                    ),
                 });
             }
             if w.privileged {

@@ -1,8 +1,8 @@
 //! The scan itself: load → index → check in parallel → exceptions → ordered result.
 
+use kspm_frameworks::{Control, Framework};
 use kspm_model::yaml::Limits;
 use kspm_model::{Diagnostic, Finding, Index, Resource, Severity};
-use kspm_frameworks::{Control, Framework};
 use kspm_rules::{Category, Check, Component, Rule, RuleSet, Settings, check_resource_into, rules};
 use rayon::prelude::*;
 
@@ -107,7 +107,9 @@ impl Scanned {
     /// Whether a rule judged this object (pass or fail).
     pub fn judged_by(&self, rule: &Rule) -> bool {
         match rule.check {
-            Check::Object { kinds, .. } => kinds.is_empty() || kinds.contains(&self.id.kind.as_str()),
+            Check::Object { kinds, .. } => {
+                kinds.is_empty() || kinds.contains(&self.id.kind.as_str())
+            }
             Check::PodSpec(_) | Check::Container(_) => self.has_pod_spec,
             Check::Component { component, .. } => self.components.contains(&component),
         }

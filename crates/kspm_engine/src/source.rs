@@ -19,7 +19,10 @@ pub enum Input {
     Path(PathBuf),
     /// Text already in memory (`kspm node` describes node files and merged kubelet settings
     /// this way); `name` is what findings show as the file.
-    Text { name: String, text: String },
+    Text {
+        name: String,
+        text: String,
+    },
 }
 
 impl Input {

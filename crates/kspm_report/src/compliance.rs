@@ -37,7 +37,10 @@ pub fn json(result: &ScanResult, opts: &ReportOptions) -> Option<Value> {
     let pos = positions(result, opts);
     let mut out = serde_json::Map::new();
     for fw in &result.compliance {
-        out.insert(fw.framework.key().to_owned(), framework_json(result, fw, &pos));
+        out.insert(
+            fw.framework.key().to_owned(),
+            framework_json(result, fw, &pos),
+        );
     }
     Some(Value::Object(out))
 }
@@ -97,7 +100,8 @@ fn framework_json(result: &ScanResult, fw: &FrameworkResult, pos: &HashMap<usize
 
 /// `72.5%`, or `n/a` when nothing was judged.
 pub fn percent_text(s: Score) -> String {
-    s.percent().map_or_else(|| "n/a".to_owned(), |p| format!("{p:.1}%"))
+    s.percent()
+        .map_or_else(|| "n/a".to_owned(), |p| format!("{p:.1}%"))
 }
 
 /// One line per framework and its failing controls, for the table.

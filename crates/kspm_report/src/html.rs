@@ -106,7 +106,10 @@ fn bar_chart(id: &str, title: &str, bars: &[(String, usize, &str)]) -> String {
         esc(title)
     );
     if bars.is_empty() {
-        let _ = write!(out, r##"<text x="0" y="16" font-size="12" fill="#6a737d">nothing to show</text>"##);
+        let _ = write!(
+            out,
+            r##"<text x="0" y="16" font-size="12" fill="#6a737d">nothing to show</text>"##
+        );
     }
     for (i, (label, n, color)) in bars.iter().enumerate() {
         let y = i * row;
@@ -144,7 +147,10 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
     );
 
     // Summary cards.
-    let _ = write!(out, "<section id=\"summary\"><h2>Summary</h2><div class=\"cards\">");
+    let _ = write!(
+        out,
+        "<section id=\"summary\"><h2>Summary</h2><div class=\"cards\">"
+    );
     let card = |out: &mut String, id: &str, n: usize, label: &str, color: &str| {
         let _ = write!(
             out,
@@ -155,16 +161,43 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
     card(&mut out, "count-findings", total, "findings", "#1d2125");
     for sev in Severity::ALL {
         let n = result.active().filter(|f| f.severity == sev).count();
-        card(&mut out, &format!("count-{sev}"), n, sev.as_str(), severity_color(sev));
+        card(
+            &mut out,
+            &format!("count-{sev}"),
+            n,
+            sev.as_str(),
+            severity_color(sev),
+        );
     }
-    card(&mut out, "count-resources", result.resources, "resources", "#1d2125");
-    card(&mut out, "count-suppressed", result.suppressed(), "suppressed", "#6a737d");
-    card(&mut out, "count-errors", result.diagnostics.len(), "input problems", "#6a737d");
+    card(
+        &mut out,
+        "count-resources",
+        result.resources,
+        "resources",
+        "#1d2125",
+    );
+    card(
+        &mut out,
+        "count-suppressed",
+        result.suppressed(),
+        "suppressed",
+        "#6a737d",
+    );
+    card(
+        &mut out,
+        "count-errors",
+        result.diagnostics.len(),
+        "input problems",
+        "#6a737d",
+    );
     out.push_str("</div></section>");
 
     // Framework scores.
     if !result.compliance.is_empty() {
-        let _ = write!(out, "<section id=\"frameworks\"><h2>Compliance</h2><div class=\"fw\">");
+        let _ = write!(
+            out,
+            "<section id=\"frameworks\"><h2>Compliance</h2><div class=\"fw\">"
+        );
         for fw in &result.compliance {
             let pct = fw.score.percent();
             let _ = write!(
@@ -206,8 +239,10 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
             .unwrap_or_else(|| kspm_engine::compliance::CLUSTER_SCOPE.to_owned());
         *by_namespace.entry(ns).or_default() += 1;
     }
-    let mut ns_bars: Vec<(String, usize, &str)> =
-        by_namespace.into_iter().map(|(k, v)| (k, v, "#4f6d8f")).collect();
+    let mut ns_bars: Vec<(String, usize, &str)> = by_namespace
+        .into_iter()
+        .map(|(k, v)| (k, v, "#4f6d8f"))
+        .collect();
     ns_bars.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     ns_bars.truncate(15);
     let cat_bars: Vec<(String, usize, &str)> = by_category
@@ -225,7 +260,10 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
     // Top risks.
     let top = crate::top_risks(result, 10);
     if !top.is_empty() {
-        let _ = write!(out, "<section id=\"top-risks\"><h2>Top risks</h2><ol class=\"top\">");
+        let _ = write!(
+            out,
+            "<section id=\"top-risks\"><h2>Top risks</h2><ol class=\"top\">"
+        );
         for f in top {
             let _ = write!(
                 out,
@@ -276,7 +314,11 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
             |fx| fx.description.clone(),
         );
         let suppressed = f.suppressed.as_ref().map_or_else(String::new, |s| {
-            format!("<br><span class=\"muted\">suppressed by {} — {}</span>", esc(&s.by), esc(&s.reason))
+            format!(
+                "<br><span class=\"muted\">suppressed by {} — {}</span>",
+                esc(&s.by),
+                esc(&s.reason)
+            )
         });
         let _ = write!(
             out,
@@ -313,7 +355,11 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
                     .take(5)
                     .map(|&i| {
                         let f = &result.findings[i];
-                        format!("<code>{}</code> {}", esc(f.code), esc(&f.resource.to_string()))
+                        format!(
+                            "<code>{}</code> {}",
+                            esc(f.code),
+                            esc(&f.resource.to_string())
+                        )
                     })
                     .collect::<Vec<_>>()
                     .join("<br>"),
@@ -351,12 +397,16 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
     if !result.diagnostics.is_empty() {
         out.push_str("<section id=\"errors\"><h2>Input problems</h2><ul>");
         for d in &result.diagnostics {
-            let level = if d.level == DiagnosticLevel::Error { "error" } else { "warning" };
+            let level = if d.level == DiagnosticLevel::Error {
+                "error"
+            } else {
+                "warning"
+            };
             let _ = write!(out, "<li><b>{level}</b> {}</li>", esc(&d.to_string()));
         }
         out.push_str("</ul></section>");
     }
-    let _ = write!(out, "</main><script>{SCRIPT}</script></body></html>\n");
+    let _ = writeln!(out, "</main><script>{SCRIPT}</script></body></html>");
     out
 }
 
@@ -366,12 +416,19 @@ mod tests {
 
     #[test]
     fn escapes_markup() {
-        assert_eq!(esc("<script>\"x\"&'"), "&lt;script&gt;&quot;x&quot;&amp;&#39;");
+        assert_eq!(
+            esc("<script>\"x\"&'"),
+            "&lt;script&gt;&quot;x&quot;&amp;&#39;"
+        );
     }
 
     #[test]
     fn charts_scale_to_the_largest_bar() {
-        let svg = bar_chart("c", "t", &[("a".into(), 10, "#000"), ("b".into(), 5, "#000")]);
+        let svg = bar_chart(
+            "c",
+            "t",
+            &[("a".into(), 10, "#000"), ("b".into(), 5, "#000")],
+        );
         assert!(svg.contains("width=\"260\""), "{svg}");
         assert!(svg.contains("width=\"130\""), "{svg}");
     }

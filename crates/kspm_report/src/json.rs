@@ -143,9 +143,11 @@ fn finding_out(f: &Finding) -> FindingOut<'_> {
             patch: fix.ops.iter().map(PatchOp::to_json_patch).collect(),
         }),
         // A table-driven rule's finding names only the controls it fails.
-        frameworks: f.controls.map_or(std::borrow::Cow::Borrowed(&info.frameworks), |c| {
-            std::borrow::Cow::Owned(crate::controls_json(c))
-        }),
+        frameworks: f
+            .controls
+            .map_or(std::borrow::Cow::Borrowed(&info.frameworks), |c| {
+                std::borrow::Cow::Owned(crate::controls_json(c))
+            }),
         risk: RiskOut {
             score: f.risk.score,
             factors: &f.risk.factors,

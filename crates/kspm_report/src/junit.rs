@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use kspm_engine::ScanResult;
-use kspm_model::{Finding, ResourceId};
 use kspm_engine::compliance::Status;
+use kspm_model::{Finding, ResourceId};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::{ReportOptions, shown};

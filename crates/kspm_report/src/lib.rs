@@ -83,7 +83,7 @@ pub fn controls_json(controls: &[&kspm_frameworks::Control]) -> serde_json::Valu
 }
 
 /// The findings a report shows, most urgent first, with the number of factors explained.
-pub fn top_risks<'a>(result: &'a ScanResult, n: usize) -> Vec<&'a Finding> {
+pub fn top_risks(result: &ScanResult, n: usize) -> Vec<&Finding> {
     // Findings are already ordered by risk.
     result.active().take(n).collect()
 }
@@ -99,7 +99,11 @@ pub fn risk_explanation(f: &Finding) -> String {
         parts.push(format!("{} {}", x.factor, x.points));
     }
     let sum: u32 = u32::from(kspm_engine::risk::base(f.severity))
-        + f.risk.factors.iter().map(|x| u32::from(x.points)).sum::<u32>();
+        + f.risk
+            .factors
+            .iter()
+            .map(|x| u32::from(x.points))
+            .sum::<u32>();
     let capped = if sum > 100 { " (capped at 100)" } else { "" };
     format!("{} = {}{capped}", parts.join(" + "), f.risk.score)
 }

@@ -60,7 +60,11 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
         }
         out.push('\n');
         for fw in &result.compliance {
-            let failing: Vec<_> = fw.controls.iter().filter(|c| c.status == Status::Fail).collect();
+            let failing: Vec<_> = fw
+                .controls
+                .iter()
+                .filter(|c| c.status == Status::Fail)
+                .collect();
             if failing.is_empty() {
                 continue;
             }
@@ -136,7 +140,11 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
                 || rule_info(f.code).remediation.clone(),
                 |fx| fx.description.clone(),
             );
-            let suppressed = if f.suppressed.is_some() { " (suppressed)" } else { "" };
+            let suppressed = if f.suppressed.is_some() {
+                " (suppressed)"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 out,
                 "| {} | {}{suppressed} | {} {} | {} | {} | {} | {} | {} |",

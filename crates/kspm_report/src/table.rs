@@ -69,7 +69,10 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
         let _ = writeln!(out, "{}", p.paint(bold, &heading));
     }
     for f in shown(result, opts) {
-        let sev = p.paint(severity_style(f.severity), &f.severity.as_str().to_uppercase());
+        let sev = p.paint(
+            severity_style(f.severity),
+            &f.severity.as_str().to_uppercase(),
+        );
         let _ = writeln!(
             out,
             "  {sev} risk {}  {} {}  {}",

@@ -112,13 +112,19 @@ impl ComponentView<'_> {
 
     /// A flag's value; a bare flag reads as `true`.
     pub fn flag_value(&self, name: &str) -> Option<&str> {
-        self.flag(name).map(|f| f.value.as_deref().unwrap_or("true"))
+        self.flag(name)
+            .map(|f| f.value.as_deref().unwrap_or("true"))
     }
 
     /// A comma-separated flag's items (`--authorization-mode=Node,RBAC`).
     pub fn flag_list(&self, name: &str) -> Vec<&str> {
         self.flag_value(name)
-            .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).collect())
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -193,7 +199,12 @@ impl ComponentView<'_> {
     }
 
     /// A problem unless the comma-separated flag (or its default) includes `item`.
-    pub fn list_has(&self, name: &str, item: &str, default: &[&str]) -> Option<(FieldPath, String)> {
+    pub fn list_has(
+        &self,
+        name: &str,
+        item: &str,
+        default: &[&str],
+    ) -> Option<(FieldPath, String)> {
         let component = self.component.as_str();
         match self.flag(name) {
             Some(f) => (!self.flag_list(name).contains(&item)).then(|| {
@@ -236,7 +247,9 @@ impl ComponentView<'_> {
                     Ok(n) if n >= min => None,
                     _ => Some((
                         f.path.clone(),
-                        format!("{component} runs with --{name}={value}; it should be at least {min}"),
+                        format!(
+                            "{component} runs with --{name}={value}; it should be at least {min}"
+                        ),
                     )),
                 }
             }

@@ -26,7 +26,9 @@ pub(crate) mod prelude {
     pub use crate::component::{Component, ComponentView};
     pub use crate::declare_rule;
     pub use crate::rule::{Category, Check, Reporter, Rule, RuleMeta};
-    pub use kspm_frameworks::{Control, cis, gdpr, hipaa, iso27001, mitre, nist, nsa, pci, pss, soc2};
+    pub use kspm_frameworks::{
+        Control, cis, gdpr, hipaa, iso27001, mitre, nist, nsa, pci, pss, soc2,
+    };
     pub use kspm_model::{Container, FieldPath, Fix, Node, PodSpec, Resource, Severity, Value};
     pub use serde_json::json;
 }

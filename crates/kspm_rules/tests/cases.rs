@@ -365,13 +365,8 @@ fn component_rules_judge_only_the_controls_they_declare() {
             let index = Index::build(&resources);
             for r in &resources {
                 let mut findings = Vec::new();
-                let outcome = kspm_rules::check_resource_into(
-                    &set,
-                    r,
-                    &index,
-                    &case.settings,
-                    &mut findings,
-                );
+                let outcome =
+                    kspm_rules::check_resource_into(&set, r, &index, &case.settings, &mut findings);
                 judged_any += outcome.assessed.len();
                 for c in &outcome.assessed {
                     assert!(
@@ -393,5 +388,8 @@ fn component_rules_judge_only_the_controls_they_declare() {
             }
         }
     }
-    assert!(judged_any > 50, "component rules judged only {judged_any} controls");
+    assert!(
+        judged_any > 50,
+        "component rules judged only {judged_any} controls"
+    );
 }

@@ -63,5 +63,9 @@ pub fn run(args: &NodeArgs) -> Result<u8> {
     };
     let mut result = scan(&opts);
     result.diagnostics.extend(node.diagnostics);
-    finish(&result, &args.output, args.output.fail_on.unwrap_or(Severity::Low))
+    finish(
+        &result,
+        &args.output,
+        args.output.fail_on.unwrap_or(Severity::Low),
+    )
 }

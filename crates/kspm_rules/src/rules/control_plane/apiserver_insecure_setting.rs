@@ -93,44 +93,90 @@ declare_rule! {
 fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
     use Severity::{Critical, High, Low, Medium};
     out.judge(
-        &[&cis::C1_2_2, &nsa::AUTHENTICATION, &mitre::VALID_ACCOUNTS, &soc2::CC6_1, &pci::R8_3_1,
-          &hipaa::AUTHENTICATION, &iso27001::A5_17, &nist::IA_5],
+        &[
+            &cis::C1_2_2,
+            &nsa::AUTHENTICATION,
+            &mitre::VALID_ACCOUNTS,
+            &soc2::CC6_1,
+            &pci::R8_3_1,
+            &hipaa::AUTHENTICATION,
+            &iso27001::A5_17,
+            &nist::IA_5,
+        ],
         High,
         v.forbid("token-auth-file"),
     );
     out.judge(
-        &[&cis::C1_2_4, &nsa::KUBELET, &soc2::CC6_7, &pci::R2_2_7, &hipaa::TRANSMISSION,
-          &iso27001::A8_24, &nist::SC_8],
+        &[
+            &cis::C1_2_4,
+            &nsa::KUBELET,
+            &soc2::CC6_7,
+            &pci::R2_2_7,
+            &hipaa::TRANSMISSION,
+            &iso27001::A8_24,
+            &nist::SC_8,
+        ],
         High,
         v.require(&["kubelet-client-certificate", "kubelet-client-key"]),
     );
     out.judge(
-        &[&cis::C1_2_5, &nsa::KUBELET, &soc2::CC6_7, &pci::R2_2_7, &nist::SC_8],
+        &[
+            &cis::C1_2_5,
+            &nsa::KUBELET,
+            &soc2::CC6_7,
+            &pci::R2_2_7,
+            &nist::SC_8,
+        ],
         Medium,
         v.require(&["kubelet-certificate-authority"]),
     );
     out.judge(
-        &[&cis::C1_2_6, &nsa::AUTHENTICATION, &soc2::CC6_1, &pci::R7_2_1, &hipaa::ACCESS_CONTROL,
-          &iso27001::A5_15, &nist::AC_3],
+        &[
+            &cis::C1_2_6,
+            &nsa::AUTHENTICATION,
+            &soc2::CC6_1,
+            &pci::R7_2_1,
+            &hipaa::ACCESS_CONTROL,
+            &iso27001::A5_15,
+            &nist::AC_3,
+        ],
         Critical,
-        v.list_lacks("authorization-mode", "AlwaysAllow").or_else(|| {
-            v.require(&["authorization-mode"])
-                .map(|(p, m)| (p, format!("{m}: every request is authorized (AlwaysAllow)")))
-        }),
+        v.list_lacks("authorization-mode", "AlwaysAllow")
+            .or_else(|| {
+                v.require(&["authorization-mode"])
+                    .map(|(p, m)| (p, format!("{m}: every request is authorized (AlwaysAllow)")))
+            }),
     );
     out.judge(
-        &[&cis::C1_2_7, &nsa::AUTHENTICATION, &soc2::CC6_3, &nist::AC_6],
+        &[
+            &cis::C1_2_7,
+            &nsa::AUTHENTICATION,
+            &soc2::CC6_3,
+            &nist::AC_6,
+        ],
         Medium,
         v.list_has("authorization-mode", "Node", &["AlwaysAllow"]),
     );
     out.judge(
-        &[&cis::C1_2_8, &nsa::AUTHENTICATION, &soc2::CC6_3, &pci::R7_2_1,
-          &hipaa::ACCESS_AUTHORIZATION, &iso27001::A5_15, &nist::AC_3],
+        &[
+            &cis::C1_2_8,
+            &nsa::AUTHENTICATION,
+            &soc2::CC6_3,
+            &pci::R7_2_1,
+            &hipaa::ACCESS_AUTHORIZATION,
+            &iso27001::A5_15,
+            &nist::AC_3,
+        ],
         High,
         v.list_has("authorization-mode", "RBAC", &["AlwaysAllow"]),
     );
     out.judge(
-        &[&cis::C1_2_10, &nsa::AUTHENTICATION, &soc2::CC6_1, &nist::AC_3],
+        &[
+            &cis::C1_2_10,
+            &nsa::AUTHENTICATION,
+            &soc2::CC6_1,
+            &nist::AC_3,
+        ],
         High,
         v.list_lacks("enable-admission-plugins", "AlwaysAdmit"),
     );
@@ -150,18 +196,37 @@ fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
         v.list_has("enable-admission-plugins", "NodeRestriction", &[]),
     );
     out.judge(
-        &[&cis::C1_2_15, &nsa::CONTROL_PLANE, &pci::R2_2_4, &iso27001::A8_9, &nist::CM_7],
+        &[
+            &cis::C1_2_15,
+            &nsa::CONTROL_PLANE,
+            &pci::R2_2_4,
+            &iso27001::A8_9,
+            &nist::CM_7,
+        ],
         Low,
         v.expect("profiling", "false", "true"),
     );
     out.judge(
-        &[&cis::C1_2_16, &nsa::AUDIT_LOGGING, &soc2::CC7_2, &pci::R10_2_1, &hipaa::AUDIT_CONTROLS,
-          &hipaa::ACTIVITY_REVIEW, &iso27001::A8_15, &nist::AU_2],
+        &[
+            &cis::C1_2_16,
+            &nsa::AUDIT_LOGGING,
+            &soc2::CC7_2,
+            &pci::R10_2_1,
+            &hipaa::AUDIT_CONTROLS,
+            &hipaa::ACTIVITY_REVIEW,
+            &iso27001::A8_15,
+            &nist::AU_2,
+        ],
         Medium,
         v.require(&["audit-log-path"]),
     );
     out.judge(
-        &[&cis::C1_2_17, &nsa::AUDIT_LOGGING, &iso27001::A8_15, &nist::AU_11],
+        &[
+            &cis::C1_2_17,
+            &nsa::AUDIT_LOGGING,
+            &iso27001::A8_15,
+            &nist::AU_11,
+        ],
         Low,
         v.at_least("audit-log-maxage", 30),
     );
@@ -186,20 +251,40 @@ fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
         v.require(&["service-account-key-file"]),
     );
     out.judge(
-        &[&cis::C1_2_23, &nsa::ETCD, &soc2::CC6_7, &hipaa::TRANSMISSION, &iso27001::A8_24,
-          &nist::SC_8],
+        &[
+            &cis::C1_2_23,
+            &nsa::ETCD,
+            &soc2::CC6_7,
+            &hipaa::TRANSMISSION,
+            &iso27001::A8_24,
+            &nist::SC_8,
+        ],
         High,
         v.require(&["etcd-certfile", "etcd-keyfile"]),
     );
     out.judge(
-        &[&cis::C1_2_24, &nsa::CONTROL_PLANE, &soc2::CC6_7, &pci::R2_2_7, &hipaa::TRANSMISSION,
-          &gdpr::ART32_1_A, &iso27001::A8_24, &nist::SC_8],
+        &[
+            &cis::C1_2_24,
+            &nsa::CONTROL_PLANE,
+            &soc2::CC6_7,
+            &pci::R2_2_7,
+            &hipaa::TRANSMISSION,
+            &gdpr::ART32_1_A,
+            &iso27001::A8_24,
+            &nist::SC_8,
+        ],
         High,
         v.require(&["tls-cert-file", "tls-private-key-file"]),
     );
     out.judge(
-        &[&cis::C1_2_25, &nsa::AUTHENTICATION, &pci::R8_3_1, &hipaa::AUTHENTICATION,
-          &iso27001::A8_5, &nist::IA_2],
+        &[
+            &cis::C1_2_25,
+            &nsa::AUTHENTICATION,
+            &pci::R8_3_1,
+            &hipaa::AUTHENTICATION,
+            &iso27001::A8_5,
+            &nist::IA_2,
+        ],
         High,
         v.require(&["client-ca-file"]),
     );

@@ -64,13 +64,25 @@ declare_rule! {
 fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
     use Severity::{High, Low, Medium};
     out.judge(
-        &[&cis::C1_3_2, &nsa::CONTROL_PLANE, &pci::R2_2_4, &iso27001::A8_9, &nist::CM_7],
+        &[
+            &cis::C1_3_2,
+            &nsa::CONTROL_PLANE,
+            &pci::R2_2_4,
+            &iso27001::A8_9,
+            &nist::CM_7,
+        ],
         Low,
         v.expect("profiling", "false", "true"),
     );
     out.judge(
-        &[&cis::C1_3_3, &nsa::AUTHENTICATION, &soc2::CC6_3, &pci::R7_2_5, &iso27001::A8_2,
-          &nist::AC_6],
+        &[
+            &cis::C1_3_3,
+            &nsa::AUTHENTICATION,
+            &soc2::CC6_3,
+            &pci::R7_2_5,
+            &iso27001::A8_2,
+            &nist::AC_6,
+        ],
         High,
         v.expect("use-service-account-credentials", "true", "false"),
     );
@@ -90,7 +102,13 @@ fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
         v.list_lacks("feature-gates", "RotateKubeletServerCertificate=false"),
     );
     out.judge(
-        &[&cis::C1_3_7, &nsa::CONTROL_PLANE, &soc2::CC6_6, &iso27001::A8_20, &nist::SC_7],
+        &[
+            &cis::C1_3_7,
+            &nsa::CONTROL_PLANE,
+            &soc2::CC6_6,
+            &iso27001::A8_20,
+            &nist::SC_7,
+        ],
         Medium,
         v.expect("bind-address", "127.0.0.1", "127.0.0.1"),
     );

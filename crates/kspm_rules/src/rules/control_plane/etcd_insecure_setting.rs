@@ -61,14 +61,30 @@ declare_rule! {
 fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
     use Severity::{Critical, High};
     out.judge(
-        &[&cis::C2_1, &nsa::ETCD, &soc2::CC6_7, &pci::R2_2_7, &hipaa::TRANSMISSION,
-          &gdpr::ART32_1_A, &iso27001::A8_24, &nist::SC_8],
+        &[
+            &cis::C2_1,
+            &nsa::ETCD,
+            &soc2::CC6_7,
+            &pci::R2_2_7,
+            &hipaa::TRANSMISSION,
+            &gdpr::ART32_1_A,
+            &iso27001::A8_24,
+            &nist::SC_8,
+        ],
         Critical,
         v.require(&["cert-file", "key-file"]),
     );
     out.judge(
-        &[&cis::C2_2, &nsa::ETCD, &mitre::UNSECURED_CREDENTIALS, &soc2::CC6_1, &pci::R8_3_1,
-          &hipaa::AUTHENTICATION, &iso27001::A8_5, &nist::IA_2],
+        &[
+            &cis::C2_2,
+            &nsa::ETCD,
+            &mitre::UNSECURED_CREDENTIALS,
+            &soc2::CC6_1,
+            &pci::R8_3_1,
+            &hipaa::AUTHENTICATION,
+            &iso27001::A8_5,
+            &nist::IA_2,
+        ],
         Critical,
         v.expect("client-cert-auth", "true", "false"),
     );
@@ -78,7 +94,13 @@ fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
         v.expect("auto-tls", "false", "false"),
     );
     out.judge(
-        &[&cis::C2_4, &nsa::ETCD, &soc2::CC6_7, &iso27001::A8_24, &nist::SC_8],
+        &[
+            &cis::C2_4,
+            &nsa::ETCD,
+            &soc2::CC6_7,
+            &iso27001::A8_24,
+            &nist::SC_8,
+        ],
         High,
         v.require(&["peer-cert-file", "peer-key-file"]),
     );

@@ -52,12 +52,24 @@ declare_rule! {
 
 fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
     out.judge(
-        &[&cis::C1_4_1, &nsa::CONTROL_PLANE, &pci::R2_2_4, &iso27001::A8_9, &nist::CM_7],
+        &[
+            &cis::C1_4_1,
+            &nsa::CONTROL_PLANE,
+            &pci::R2_2_4,
+            &iso27001::A8_9,
+            &nist::CM_7,
+        ],
         Severity::Low,
         v.expect("profiling", "false", "true"),
     );
     out.judge(
-        &[&cis::C1_4_2, &nsa::CONTROL_PLANE, &soc2::CC6_6, &iso27001::A8_20, &nist::SC_7],
+        &[
+            &cis::C1_4_2,
+            &nsa::CONTROL_PLANE,
+            &soc2::CC6_6,
+            &iso27001::A8_20,
+            &nist::SC_7,
+        ],
         Severity::Medium,
         v.expect("bind-address", "127.0.0.1", "127.0.0.1"),
     );

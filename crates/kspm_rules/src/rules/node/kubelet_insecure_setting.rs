@@ -78,8 +78,8 @@ fn truthy(n: &Node) -> Option<bool> {
 }
 
 /// A finding at `keys` (the field, or where it would go), with a fix setting `value`.
-fn problem(keys: &[&str], message: String) -> Option<(FieldPath, String)> {
-    Some((FieldPath::root().keys(keys), message))
+fn problem(keys: &[&str], message: String) -> (FieldPath, String) {
+    (FieldPath::root().keys(keys), message)
 }
 
 fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
@@ -87,84 +87,150 @@ fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
     let anon = ["authentication", "anonymous", "enabled"];
     let anonymous = setting(v, &anon).and_then(truthy).unwrap_or(false);
     out.judge(
-        &[&cis::C4_2_1, &nsa::KUBELET, &mitre::CONTAINER_ADMIN_COMMAND, &soc2::CC6_1,
-          &pci::R8_2_2, &hipaa::AUTHENTICATION, &iso27001::A8_5, &nist::IA_2],
+        &[
+            &cis::C4_2_1,
+            &nsa::KUBELET,
+            &mitre::CONTAINER_ADMIN_COMMAND,
+            &soc2::CC6_1,
+            &pci::R8_2_2,
+            &hipaa::AUTHENTICATION,
+            &iso27001::A8_5,
+            &nist::IA_2,
+        ],
         Critical,
-        anonymous.then(|| problem(&anon, "the kubelet accepts anonymous requests".into())).flatten(),
+        anonymous
+            .then(|| problem(&anon, "the kubelet accepts anonymous requests".into())),
     );
     let mode_keys = ["authorization", "mode"];
-    let mode = setting(v, &mode_keys).and_then(Node::as_str).unwrap_or("Webhook");
+    let mode = setting(v, &mode_keys)
+        .and_then(Node::as_str)
+        .unwrap_or("Webhook");
     out.judge(
-        &[&cis::C4_2_2, &nsa::KUBELET, &mitre::CONTAINER_ADMIN_COMMAND, &soc2::CC6_1,
-          &hipaa::ACCESS_CONTROL, &iso27001::A5_15, &nist::AC_3],
+        &[
+            &cis::C4_2_2,
+            &nsa::KUBELET,
+            &mitre::CONTAINER_ADMIN_COMMAND,
+            &soc2::CC6_1,
+            &hipaa::ACCESS_CONTROL,
+            &iso27001::A5_15,
+            &nist::AC_3,
+        ],
         Critical,
         (mode == "AlwaysAllow")
-            .then(|| problem(&mode_keys, "the kubelet authorizes every request (AlwaysAllow)".into()))
-            .flatten(),
+            .then(|| {
+                problem(
+                    &mode_keys,
+                    "the kubelet authorizes every request (AlwaysAllow)".into(),
+                )
+            }),
     );
     let ca = ["authentication", "x509", "clientCAFile"];
     out.judge(
-        &[&cis::C4_2_3, &nsa::KUBELET, &pci::R8_3_1, &iso27001::A8_5, &nist::IA_2],
+        &[
+            &cis::C4_2_3,
+            &nsa::KUBELET,
+            &pci::R8_3_1,
+            &iso27001::A8_5,
+            &nist::IA_2,
+        ],
         High,
         setting(v, &ca)
             .and_then(Node::as_str)
             .is_none_or(str::is_empty)
-            .then(|| problem(&ca, "no client CA file: the kubelet cannot verify client certificates".into()))
-            .flatten(),
+            .then(|| {
+                problem(
+                    &ca,
+                    "no client CA file: the kubelet cannot verify client certificates".into(),
+                )
+            }),
     );
-    let port = setting(v, &["readOnlyPort"]).and_then(Node::as_i64).unwrap_or(0);
+    let port = setting(v, &["readOnlyPort"])
+        .and_then(Node::as_i64)
+        .unwrap_or(0);
     out.judge(
-        &[&cis::C4_2_4, &nsa::KUBELET, &mitre::DISCOVERY, &soc2::CC6_6, &pci::R2_2_4,
-          &iso27001::A8_20, &nist::CM_7],
+        &[
+            &cis::C4_2_4,
+            &nsa::KUBELET,
+            &mitre::DISCOVERY,
+            &soc2::CC6_6,
+            &pci::R2_2_4,
+            &iso27001::A8_20,
+            &nist::CM_7,
+        ],
         High,
         (port != 0)
-            .then(|| problem(&["readOnlyPort"], format!("the unauthenticated read-only port {port} is open")))
-            .flatten(),
+            .then(|| {
+                problem(
+                    &["readOnlyPort"],
+                    format!("the unauthenticated read-only port {port} is open"),
+                )
+            }),
     );
     let idle = setting(v, &["streamingConnectionIdleTimeout"]);
     // `0`, `"0"`, `"0s"`, `"0m0s"`: a duration whose every digit is zero.
     let idle_zero = idle.is_some_and(|n| match n.as_str() {
-        Some(s) => s.bytes().any(|b| b.is_ascii_digit()) && s.bytes().all(|b| !b.is_ascii_digit() || b == b'0'),
+        Some(s) => {
+            s.bytes().any(|b| b.is_ascii_digit())
+                && s.bytes().all(|b| !b.is_ascii_digit() || b == b'0')
+        }
         None => n.as_i64() == Some(0),
     });
     out.judge(
         &[&cis::C4_2_5, &nsa::KUBELET, &pci::R2_2_5, &nist::SC_5],
         Medium,
         idle_zero
-            .then(|| problem(&["streamingConnectionIdleTimeout"], "streaming connections (exec, attach, port-forward) never time out".into()))
-            .flatten(),
+            .then(|| {
+                problem(
+                    &["streamingConnectionIdleTimeout"],
+                    "streaming connections (exec, attach, port-forward) never time out".into(),
+                )
+            }),
     );
-    let chains = setting(v, &["makeIPTablesUtilChains"]).and_then(truthy).unwrap_or(true);
+    let chains = setting(v, &["makeIPTablesUtilChains"])
+        .and_then(truthy)
+        .unwrap_or(true);
     out.judge(
         &[&cis::C4_2_6, &nsa::KUBELET, &nist::SC_7],
         Low,
         (!chains)
-            .then(|| problem(&["makeIPTablesUtilChains"], "the kubelet does not manage its iptables chains".into()))
-            .flatten(),
+            .then(|| {
+                problem(
+                    &["makeIPTablesUtilChains"],
+                    "the kubelet does not manage its iptables chains".into(),
+                )
+            }),
     );
     let rotate = setting(v, &["rotateCertificates"]).and_then(truthy);
     out.judge(
         &[&cis::C4_2_10, &nsa::KUBELET, &nist::SC_12],
         Medium,
         (rotate == Some(false))
-            .then(|| problem(&["rotateCertificates"], "client certificate rotation is turned off".into()))
-            .flatten(),
+            .then(|| {
+                problem(
+                    &["rotateCertificates"],
+                    "client certificate rotation is turned off".into(),
+                )
+            }),
     );
     let gate = ["featureGates", "RotateKubeletServerCertificate"];
     out.judge(
         &[&cis::C4_2_11, &nsa::KUBELET, &nist::SC_12],
         Medium,
         (setting(v, &gate).and_then(truthy) == Some(false))
-            .then(|| problem(&gate, "serving certificate rotation is turned off".into()))
-            .flatten(),
+            .then(|| problem(&gate, "serving certificate rotation is turned off".into())),
     );
-    let pids = setting(v, &["podPidsLimit"]).and_then(Node::as_i64).unwrap_or(-1);
+    let pids = setting(v, &["podPidsLimit"])
+        .and_then(Node::as_i64)
+        .unwrap_or(-1);
     out.judge(
         &[&cis::C4_2_13, &iso27001::A8_6, &nist::SC_5],
         Low,
         (pids <= 0)
-            .then(|| problem(&["podPidsLimit"], "no limit on the number of processes per pod (podPidsLimit)".into()))
-            .flatten(),
+            .then(|| {
+                problem(
+                    &["podPidsLimit"],
+                    "no limit on the number of processes per pod (podPidsLimit)".into(),
+                )
+            }),
     );
 }
-

@@ -59,7 +59,14 @@ declare_rule! {
 
 macro_rules! with_common {
     ($c:expr) => {
-        &[&$c, &nsa::NODE_FILES, &soc2::CC6_1, &hipaa::ACCESS_CONTROL, &iso27001::A8_3, &nist::AC_3]
+        &[
+            &$c,
+            &nsa::NODE_FILES,
+            &soc2::CC6_1,
+            &hipaa::ACCESS_CONTROL,
+            &iso27001::A8_3,
+            &nist::AC_3,
+        ]
     };
 }
 
@@ -92,9 +99,13 @@ fn account(v: &ComponentView<'_>, name: &str, id: &str) -> Option<String> {
         .and_then(Node::as_str)
         .map(str::to_owned)
         .or_else(|| {
-            v.setting(&["spec", id])
-                .and_then(Node::as_i64)
-                .map(|n| if n == 0 { "root".to_owned() } else { n.to_string() })
+            v.setting(&["spec", id]).and_then(Node::as_i64).map(|n| {
+                if n == 0 {
+                    "root".to_owned()
+                } else {
+                    n.to_string()
+                }
+            })
         })
 }
 
@@ -105,7 +116,8 @@ fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
     let Some((want, severity, controls)) = expected(role) else {
         return;
     };
-    let (Some(owner), Some(group)) = (account(v, "owner", "uid"), account(v, "group", "gid")) else {
+    let (Some(owner), Some(group)) = (account(v, "owner", "uid"), account(v, "group", "gid"))
+    else {
         return;
     };
     let problem = (owner != want || group != want).then(|| {

@@ -69,7 +69,16 @@ const COMMON: [&Control; 6] = [
 
 macro_rules! with_common {
     ($c:expr) => {
-        &[&$c, COMMON[0], COMMON[1], COMMON[2], COMMON[3], COMMON[4], COMMON[5], &nist::AC_3]
+        &[
+            &$c,
+            COMMON[0],
+            COMMON[1],
+            COMMON[2],
+            COMMON[3],
+            COMMON[4],
+            COMMON[5],
+            &nist::AC_3,
+        ]
     };
 }
 
