@@ -98,8 +98,7 @@ fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
             &nist::IA_2,
         ],
         Critical,
-        anonymous
-            .then(|| problem(&anon, "the kubelet accepts anonymous requests".into())),
+        anonymous.then(|| problem(&anon, "the kubelet accepts anonymous requests".into())),
     );
     let mode_keys = ["authorization", "mode"];
     let mode = setting(v, &mode_keys)
@@ -116,13 +115,12 @@ fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
             &nist::AC_3,
         ],
         Critical,
-        (mode == "AlwaysAllow")
-            .then(|| {
-                problem(
-                    &mode_keys,
-                    "the kubelet authorizes every request (AlwaysAllow)".into(),
-                )
-            }),
+        (mode == "AlwaysAllow").then(|| {
+            problem(
+                &mode_keys,
+                "the kubelet authorizes every request (AlwaysAllow)".into(),
+            )
+        }),
     );
     let ca = ["authentication", "x509", "clientCAFile"];
     out.judge(
@@ -158,13 +156,12 @@ fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
             &nist::CM_7,
         ],
         High,
-        (port != 0)
-            .then(|| {
-                problem(
-                    &["readOnlyPort"],
-                    format!("the unauthenticated read-only port {port} is open"),
-                )
-            }),
+        (port != 0).then(|| {
+            problem(
+                &["readOnlyPort"],
+                format!("the unauthenticated read-only port {port} is open"),
+            )
+        }),
     );
     let idle = setting(v, &["streamingConnectionIdleTimeout"]);
     // `0`, `"0"`, `"0s"`, `"0m0s"`: a duration whose every digit is zero.
@@ -178,13 +175,12 @@ fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
     out.judge(
         &[&cis::C4_2_5, &nsa::KUBELET, &pci::R2_2_5, &nist::SC_5],
         Medium,
-        idle_zero
-            .then(|| {
-                problem(
-                    &["streamingConnectionIdleTimeout"],
-                    "streaming connections (exec, attach, port-forward) never time out".into(),
-                )
-            }),
+        idle_zero.then(|| {
+            problem(
+                &["streamingConnectionIdleTimeout"],
+                "streaming connections (exec, attach, port-forward) never time out".into(),
+            )
+        }),
     );
     let chains = setting(v, &["makeIPTablesUtilChains"])
         .and_then(truthy)
@@ -192,25 +188,23 @@ fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
     out.judge(
         &[&cis::C4_2_6, &nsa::KUBELET, &nist::SC_7],
         Low,
-        (!chains)
-            .then(|| {
-                problem(
-                    &["makeIPTablesUtilChains"],
-                    "the kubelet does not manage its iptables chains".into(),
-                )
-            }),
+        (!chains).then(|| {
+            problem(
+                &["makeIPTablesUtilChains"],
+                "the kubelet does not manage its iptables chains".into(),
+            )
+        }),
     );
     let rotate = setting(v, &["rotateCertificates"]).and_then(truthy);
     out.judge(
         &[&cis::C4_2_10, &nsa::KUBELET, &nist::SC_12],
         Medium,
-        (rotate == Some(false))
-            .then(|| {
-                problem(
-                    &["rotateCertificates"],
-                    "client certificate rotation is turned off".into(),
-                )
-            }),
+        (rotate == Some(false)).then(|| {
+            problem(
+                &["rotateCertificates"],
+                "client certificate rotation is turned off".into(),
+            )
+        }),
     );
     let gate = ["featureGates", "RotateKubeletServerCertificate"];
     out.judge(
@@ -225,12 +219,11 @@ fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
     out.judge(
         &[&cis::C4_2_13, &iso27001::A8_6, &nist::SC_5],
         Low,
-        (pids <= 0)
-            .then(|| {
-                problem(
-                    &["podPidsLimit"],
-                    "no limit on the number of processes per pod (podPidsLimit)".into(),
-                )
-            }),
+        (pids <= 0).then(|| {
+            problem(
+                &["podPidsLimit"],
+                "no limit on the number of processes per pod (podPidsLimit)".into(),
+            )
+        }),
     );
 }
