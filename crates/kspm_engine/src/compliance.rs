@@ -117,29 +117,45 @@ pub fn evaluate(
             assessed_namespaces.entry(key(c)).or_default().insert(ns);
         }
     }
+    // Findings by rule, so that each control looks only at its rules' findings.
+    let mut by_rule: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, f) in result.findings.iter().enumerate() {
+        by_rule.entry(f.code).or_default().push(i);
+    }
+    let index = Index {
+        ran,
+        rule_namespaces,
+        assessed_namespaces,
+        by_rule,
+    };
     frameworks
         .iter()
-        .map(|&fw| {
-            evaluate_one(
-                fw,
-                result,
-                &ran,
-                &rule_namespaces,
-                &assessed_namespaces,
-                not_seen,
-            )
-        })
+        .map(|&fw| evaluate_one(fw, result, &index, not_seen))
         .collect()
+}
+
+/// What every control's evaluation looks up, computed once per scan.
+struct Index<'a> {
+    ran: HashMap<&'a str, &'static Rule>,
+    /// Where each non-component rule judged something.
+    rule_namespaces: HashMap<&'a str, BTreeSet<&'a str>>,
+    /// Where each control was judged by a component rule.
+    assessed_namespaces: HashMap<ControlKey, BTreeSet<&'a str>>,
+    by_rule: HashMap<&'a str, Vec<usize>>,
 }
 
 fn evaluate_one(
     fw: Framework,
     result: &ScanResult,
-    ran: &HashMap<&str, &'static Rule>,
-    rule_namespaces: &HashMap<&str, BTreeSet<&str>>,
-    assessed_namespaces: &HashMap<ControlKey, BTreeSet<&str>>,
+    index: &Index<'_>,
     not_seen: &[(Component, String)],
 ) -> FrameworkResult {
+    let Index {
+        ran,
+        rule_namespaces,
+        assessed_namespaces,
+        by_rule,
+    } = index;
     let mut out = FrameworkResult {
         framework: fw,
         controls: Vec::new(),
@@ -200,10 +216,13 @@ fn evaluate_one(
             }
         }
         let mut failed: BTreeSet<&str> = BTreeSet::new();
-        for (i, f) in result.findings.iter().enumerate() {
-            if !active.iter().any(|r| r.meta.code == f.code) {
-                continue;
-            }
+        let mut indices: Vec<usize> = active
+            .iter()
+            .flat_map(|r| by_rule.get(r.meta.code).into_iter().flatten().copied())
+            .collect();
+        indices.sort_unstable();
+        for i in indices {
+            let f = &result.findings[i];
             if f.controls.is_some_and(|cs| !cs.contains(&control)) {
                 continue;
             }
