@@ -137,7 +137,7 @@ fn scan_adds_a_compliance_section_with_scores_per_framework_and_namespace() {
     // Privileged pods in the examples fail 5.2.2, and the finding is linked.
     let c = control(&v, "cis", "5.2.2");
     assert_eq!(c["status"], "fail");
-    let idx = c["findings"][0]["index"].as_u64().unwrap() as usize;
+    let idx = c["findings"][0].as_u64().unwrap() as usize;
     assert_eq!(v["findings"][idx]["rule"], "PS004");
     // A manual control says what to check; an item about the API server is judged from the
     // shipped static pod.
@@ -249,6 +249,10 @@ fn every_format_carries_the_compliance_section() {
         "{md}"
     );
     assert!(md.contains("| CIS Kubernetes Benchmark | 1.10.0 |"), "{md}");
+    assert!(
+        md.contains("scores by namespace") && md.contains("| shop |"),
+        "{md}"
+    );
 }
 
 #[test]

@@ -2,100 +2,141 @@
 //! score, and per control its status, its findings, and what to check or why it does not
 //! apply. The judging itself is in `kspm_engine::compliance`; this module only shapes it.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde::ser::SerializeMap;
 
 use kspm_engine::ScanResult;
 use kspm_engine::compliance::{FrameworkResult, Score, Status};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::ReportOptions;
 
-/// Finding index in the scan → its position in the report's `findings` list.
-pub fn positions(result: &ScanResult, opts: &ReportOptions) -> HashMap<usize, usize> {
-    let mut map = HashMap::new();
+/// Finding index in the scan → its position in the report's `findings` list (`None` for a
+/// suppressed finding the report leaves out).
+fn positions(result: &ScanResult, opts: &ReportOptions) -> Vec<Option<usize>> {
     let mut shown_i = 0;
-    for (i, f) in result.findings.iter().enumerate() {
-        if opts.show_suppressed || f.suppressed.is_none() {
-            map.insert(i, shown_i);
-            shown_i += 1;
-        }
-    }
-    map
-}
-
-fn score_json(s: Score) -> Value {
-    json!({ "score": s.percent(), "pass": s.pass, "fail": s.fail })
-}
-
-/// `{"cis": {"title", "version", "score", "pass", "fail", "manual", "not_applicable",
-/// "controls": [...], "namespaces": {...}}, ...}`, or `None` without `--framework`.
-pub fn json(result: &ScanResult, opts: &ReportOptions) -> Option<Value> {
-    if result.compliance.is_empty() {
-        return None;
-    }
-    let pos = positions(result, opts);
-    let mut out = serde_json::Map::new();
-    for fw in &result.compliance {
-        out.insert(
-            fw.framework.key().to_owned(),
-            framework_json(result, fw, &pos),
-        );
-    }
-    Some(Value::Object(out))
-}
-
-fn framework_json(result: &ScanResult, fw: &FrameworkResult, pos: &HashMap<usize, usize>) -> Value {
-    let controls: Vec<Value> = fw
-        .controls
+    result
+        .findings
         .iter()
-        .map(|c| {
-            let findings: Vec<Value> = c
-                .findings
-                .iter()
-                .map(|&i| {
-                    let f = &result.findings[i];
-                    json!({
-                        "index": pos.get(&i),
-                        "rule": f.code,
-                        "resource": f.resource.to_string(),
-                        "path": f.path.to_string(),
-                        "message": f.message,
-                    })
-                })
-                .collect();
-            let mut v = json!({
-                "id": c.control.id,
-                "title": c.control.title,
-                "status": c.status.as_str(),
-                "rules": c.rules,
-                "findings": findings,
-            });
-            if let Some(r) = &c.reason {
-                v["reason"] = json!(r);
-            }
-            if c.suppressed > 0 {
-                v["suppressed"] = json!(c.suppressed);
-            }
-            v
+        .map(|f| {
+            (opts.show_suppressed || f.suppressed.is_none()).then(|| {
+                shown_i += 1;
+                shown_i - 1
+            })
         })
-        .collect();
-    let namespaces: serde_json::Map<String, Value> = fw
-        .namespaces
-        .iter()
-        .map(|(ns, s)| (ns.clone(), score_json(*s)))
-        .collect();
-    json!({
-        "title": fw.framework.title(),
-        "version": fw.framework.version(),
-        "score": fw.score.percent(),
-        "pass": fw.score.pass,
-        "fail": fw.score.fail,
-        "manual": fw.manual,
-        "not_applicable": fw.not_applicable,
-        "controls": controls,
-        "namespaces": namespaces,
+        .collect()
+}
+
+/// The compliance object of the JSON report (and of SARIF's run properties), serialized from
+/// borrowed results: with every framework asked for, a large scan links each finding to many
+/// controls, so the links are positions in `findings`, not copies of the findings.
+pub struct Compliance<'a> {
+    result: &'a ScanResult,
+    positions: Vec<Option<usize>>,
+}
+
+/// `None` without `--framework`.
+pub fn compliance<'a>(result: &'a ScanResult, opts: &ReportOptions) -> Option<Compliance<'a>> {
+    (!result.compliance.is_empty()).then(|| Compliance {
+        result,
+        positions: positions(result, opts),
     })
+}
+
+/// The same object as a JSON value (SARIF builds its document as values).
+pub fn json(result: &ScanResult, opts: &ReportOptions) -> Option<Value> {
+    compliance(result, opts).map(|c| serde_json::to_value(&c).expect("serializes"))
+}
+
+impl Serialize for Compliance<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.result.compliance.len()))?;
+        for fw in &self.result.compliance {
+            map.serialize_entry(fw.framework.key(), &FrameworkOut { fw, c: self })?;
+        }
+        map.end()
+    }
+}
+
+struct FrameworkOut<'a> {
+    fw: &'a FrameworkResult,
+    c: &'a Compliance<'a>,
+}
+
+impl Serialize for FrameworkOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let fw = self.fw;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("title", fw.framework.title())?;
+        m.serialize_entry("version", fw.framework.version())?;
+        m.serialize_entry("score", &fw.score.percent())?;
+        m.serialize_entry("pass", &fw.score.pass)?;
+        m.serialize_entry("fail", &fw.score.fail)?;
+        m.serialize_entry("manual", &fw.manual)?;
+        m.serialize_entry("not_applicable", &fw.not_applicable)?;
+        let controls: Vec<ControlOut<'_>> = fw
+            .controls
+            .iter()
+            .map(|c| ControlOut {
+                id: c.control.id,
+                title: c.control.title,
+                status: c.status.as_str(),
+                rules: &c.rules,
+                findings: c
+                    .findings
+                    .iter()
+                    .filter_map(|&i| self.c.positions.get(i).copied().flatten())
+                    .collect(),
+                reason: c.reason.as_deref(),
+                suppressed: c.suppressed,
+            })
+            .collect();
+        m.serialize_entry("controls", &controls)?;
+        let namespaces: std::collections::BTreeMap<&str, ScoreOut> = fw
+            .namespaces
+            .iter()
+            .map(|(ns, s)| {
+                (
+                    ns.as_str(),
+                    ScoreOut {
+                        score: s.percent(),
+                        pass: s.pass,
+                        fail: s.fail,
+                    },
+                )
+            })
+            .collect();
+        m.serialize_entry("namespaces", &namespaces)?;
+        m.end()
+    }
+}
+
+#[derive(Serialize)]
+struct ControlOut<'a> {
+    id: &'static str,
+    title: &'static str,
+    status: &'static str,
+    rules: &'a [&'static str],
+    /// Positions in the report's `findings`.
+    findings: Vec<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "is_zero")]
+    suppressed: usize,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+#[derive(Serialize)]
+struct ScoreOut {
+    score: Option<f64>,
+    pass: usize,
+    fail: usize,
 }
 
 /// `72.5%`, or `n/a` when nothing was judged.

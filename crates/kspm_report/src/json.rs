@@ -22,7 +22,7 @@ struct Report<'a> {
     findings: Findings<'a>,
     errors: &'a [Diagnostic],
     #[serde(skip_serializing_if = "Option::is_none")]
-    compliance: Option<serde_json::Value>,
+    compliance: Option<crate::compliance::Compliance<'a>>,
 }
 
 #[derive(Serialize)]
@@ -187,7 +187,7 @@ fn report<'a>(result: &'a ScanResult, opts: &'a ReportOptions) -> Report<'a> {
         },
         findings: Findings { result, opts },
         errors: &result.diagnostics,
-        compliance: crate::compliance::json(result, opts),
+        compliance: crate::compliance::compliance(result, opts),
     }
 }
 

@@ -59,6 +59,32 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
             );
         }
         out.push('\n');
+        for fw in result
+            .compliance
+            .iter()
+            .filter(|fw| !fw.namespaces.is_empty())
+        {
+            let _ = writeln!(
+                out,
+                "<details><summary>{}: scores by namespace</summary>\n",
+                cell(fw.framework.title())
+            );
+            let _ = writeln!(
+                out,
+                "| namespace | score | pass | fail |\n|---|---:|---:|---:|"
+            );
+            for (ns, s) in &fw.namespaces {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} |",
+                    cell(ns),
+                    crate::compliance::percent_text(*s),
+                    s.pass,
+                    s.fail
+                );
+            }
+            let _ = writeln!(out, "\n</details>\n");
+        }
         for fw in &result.compliance {
             let failing: Vec<_> = fw
                 .controls
