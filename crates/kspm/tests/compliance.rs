@@ -310,6 +310,13 @@ fn node_checks_files_flags_and_permissions() {
     )
     .unwrap();
     write(root, "etc/kubernetes/admin.conf", "kind: Config\n", 0o600);
+    // A broken manifest is reported with its place; the rest is still checked.
+    write(
+        root,
+        "etc/kubernetes/manifests/broken.yaml",
+        "apiVersion: v1\nkind: [Pod\n",
+        0o600,
+    );
     write(root, "etc/kubernetes/pki/ca.crt", "cert\n", 0o600);
     write(root, "etc/kubernetes/pki/ca.key", "key\n", 0o644);
     write(root, "var/lib/kubelet/config.yaml", KUBELET, 0o644);
@@ -382,6 +389,15 @@ fn node_checks_files_flags_and_permissions() {
         .find(|f| f["rule"] == "ND003" && f["resource"]["name"] == "/etc/kubernetes/pki/ca.key")
         .unwrap();
     assert_eq!(perm["value"], "0644");
+    let err = &v["errors"][0];
+    assert!(
+        err["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("manifests/broken.yaml"),
+        "{err}"
+    );
+    assert!(err["line"].as_u64().is_some(), "{err}");
 }
 
 #[test]

@@ -48,12 +48,18 @@ pub fn run(args: &NodeArgs) -> Result<u8> {
     let rules = select_rules(&selection)?;
     let node = kspm_engine::node::collect(&args.root);
     eprintln!(
-        "kspm node: {} looks like a {} node; {} input{} to check",
+        "kspm node: {}: {} layout; {} input{} to check",
         args.root.display(),
         node.distribution.as_str(),
         node.inputs.len(),
         if node.inputs.len() == 1 { "" } else { "s" }
     );
+    if node.inputs.is_empty() {
+        eprintln!(
+            "kspm node: nothing Kubernetes-related found under {}: is this a node (or the right --root)?",
+            args.root.display()
+        );
+    }
     let opts = ScanOptions {
         inputs: node.inputs,
         rules,
