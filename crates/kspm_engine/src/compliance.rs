@@ -288,3 +288,77 @@ fn unseen_reason(rules: &[&'static Rule], not_seen: &[(Component, String)]) -> S
         targets.into_iter().collect::<Vec<_>>().join("; ")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Input, ScanOptions, scan};
+
+    fn pod(ns: &str, name: &str, privileged: bool, waived: bool) -> String {
+        let annotations = if waived {
+            "  annotations: {kspm.io/ignore: privileged-container, kspm.io/ignore-reason: node agent}\n"
+        } else {
+            ""
+        };
+        format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: {ns}\n{annotations}spec:\n  containers:\n  - name: c\n    image: nginx:1.27\n    securityContext: {{privileged: {privileged}}}\n"
+        )
+    }
+
+    fn run(text: String) -> ScanResult {
+        scan(&ScanOptions {
+            inputs: vec![Input::Text {
+                name: "pods.yaml".into(),
+                text,
+            }],
+            rules: crate::framework_rules(Framework::Pss),
+            frameworks: vec![Framework::Pss, Framework::Cis],
+            inline_exceptions: true,
+            ..ScanOptions::default()
+        })
+    }
+
+    fn control<'a>(r: &'a ScanResult, fw: usize, id: &str) -> &'a ControlResult {
+        r.compliance[fw]
+            .controls
+            .iter()
+            .find(|c| c.control.id == id)
+            .unwrap()
+    }
+
+    #[test]
+    fn statuses_scores_and_namespaces() {
+        let r = run(pod("a", "bad", true, false) + &pod("b", "good", false, false));
+        let privileged = control(&r, 0, "baseline:privileged");
+        assert_eq!(privileged.status, Status::Fail);
+        assert_eq!(privileged.findings.len(), 1);
+        assert_eq!(
+            r.findings[privileged.findings[0]].slug,
+            "privileged-container"
+        );
+        let pss = &r.compliance[0];
+        // The same controls were judged in both namespaces; the privileged pod fails more.
+        let (a, b) = (pss.namespaces["a"], pss.namespaces["b"]);
+        assert_eq!(a.pass + a.fail, b.pass + b.fail);
+        assert!(a.fail > b.fail, "{a:?} {b:?}");
+        assert!(b.pass > 0);
+        assert_eq!(
+            pss.score.pass + pss.score.fail,
+            pss.controls.len() - pss.not_applicable
+        );
+        // CIS was asked for but only PSS rules ran: CIS-only controls say so, never fail.
+        let cis_api = control(&r, 1, "1.2.16");
+        assert_eq!(cis_api.status, Status::NotApplicable);
+        assert!(cis_api.reason.as_deref().unwrap().contains("were not run"));
+        assert_eq!(control(&r, 1, "5.1.1").status, Status::Manual);
+    }
+
+    #[test]
+    fn suppressed_findings_do_not_fail_a_control() {
+        let r = run(pod("a", "agent", true, true));
+        let privileged = control(&r, 0, "baseline:privileged");
+        assert_eq!(privileged.status, Status::Pass);
+        assert_eq!(privileged.suppressed, 1);
+        assert!(privileged.findings.is_empty());
+    }
+}

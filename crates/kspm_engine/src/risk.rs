@@ -330,3 +330,134 @@ pub fn assign(findings: &mut [Finding], scanned: &[Scanned], ctx: &RiskContext) 
         };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Input, ScanOptions, scan};
+
+    const INPUT: &str = "
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  template:
+    metadata: {labels: {app: api, tier: web}}
+    spec:
+      serviceAccountName: deployer
+      containers:
+      - name: api
+        image: nginx:1.27
+        securityContext: {privileged: true}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec: {type: NodePort, selector: {app: api}, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: internal, namespace: shop}
+spec: {selector: {tier: web}, ports: [{port: 80}]}
+---
+apiVersion: networking.k8s.io/v1beta1
+kind: Ingress
+metadata: {name: public, namespace: shop}
+spec:
+  backend: {serviceName: internal, servicePort: 80}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: quiet, namespace: other}
+spec:
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers: [{name: q, image: nginx:1.27}]
+";
+
+    fn run(ctx: RiskContext) -> crate::ScanResult {
+        let opts = ScanOptions {
+            inputs: vec![Input::Text {
+                name: "risk.yaml".into(),
+                text: INPUT.into(),
+            }],
+            rules: vec![
+                kspm_rules::find_rule("privileged-container").unwrap(),
+                kspm_rules::find_rule("image-without-digest").unwrap(),
+            ],
+            risk: ctx,
+            ..ScanOptions::default()
+        };
+        scan(&opts)
+    }
+
+    fn factors(f: &Finding) -> Vec<&'static str> {
+        f.risk.factors.iter().map(|x| x.factor).collect()
+    }
+
+    #[test]
+    fn context_raises_risk_and_explains_it() {
+        let result = run(RiskContext::default());
+        let digest = |name: &str| {
+            result
+                .findings
+                .iter()
+                .find(|f| f.slug == "image-without-digest" && f.resource.name == name)
+                .unwrap()
+        };
+        let api = digest("api");
+        // Exposed through the Ingress (via the internal Service, 20) and the NodePort (15): the
+        // strongest counts, and the detail names both paths.
+        assert_eq!(factors(api), ["exposed", "privileged"]);
+        assert_eq!(api.risk.factors[0].points, 20);
+        let detail = &api.risk.factors[0].detail;
+        assert!(
+            detail.contains("Ingress shop/public via Service internal"),
+            "{detail}"
+        );
+        assert!(detail.contains("Service shop/api (NodePort)"), "{detail}");
+        assert_eq!(api.risk.score, base(Severity::Low) + 20 + 15);
+        // Same labels in another namespace: no Service selects it there.
+        let quiet = digest("quiet");
+        assert!(quiet.risk.factors.is_empty());
+        assert_eq!(quiet.risk.score, base(Severity::Low));
+        // A finding is not its own context: privileged-container gets no `privileged` factor.
+        let privileged = result
+            .findings
+            .iter()
+            .find(|f| f.slug == "privileged-container")
+            .unwrap();
+        assert_eq!(factors(privileged), ["exposed"]);
+        // Ordered by risk.
+        assert!(
+            result
+                .findings
+                .windows(2)
+                .all(|w| w[0].risk.score >= w[1].risk.score)
+        );
+    }
+
+    #[test]
+    fn service_account_privileges_come_from_the_context_input() {
+        let mut ctx = RiskContext::default();
+        ctx.service_account_privileges.insert(
+            ("shop".into(), "deployer".into()),
+            vec!["can create pods in every namespace".into()],
+        );
+        let result = run(ctx);
+        let f = result
+            .findings
+            .iter()
+            .find(|f| f.slug == "image-without-digest" && f.resource.name == "api")
+            .unwrap();
+        let sa = f
+            .risk
+            .factors
+            .iter()
+            .find(|x| x.factor == "service-account-privileges")
+            .unwrap();
+        assert_eq!(sa.points, 20);
+        assert!(sa.detail.contains("shop/deployer") && sa.detail.contains("create pods"));
+    }
+}
