@@ -389,6 +389,9 @@ fn node_checks_files_flags_and_permissions() {
         .find(|f| f["rule"] == "ND003" && f["resource"]["name"] == "/etc/kubernetes/pki/ca.key")
         .unwrap();
     assert_eq!(perm["value"], "0644");
+    // A file finding names the file, with no line: the NodeFile text is kspm's, not the user's.
+    assert_eq!(perm["source"]["file"], "/etc/kubernetes/pki/ca.key");
+    assert!(perm["source"]["line"].is_null(), "{perm}");
     let err = &v["errors"][0];
     assert!(
         err["file"]

@@ -56,6 +56,7 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
                 f.slug,
                 p.paint(bold, &f.resource.to_string())
             );
+            let _ = writeln!(out, "     {}", f.message);
             let _ = writeln!(out, "     {}", p.paint(dim, &crate::risk_explanation(f)));
             for x in f.risk.factors.iter() {
                 let _ = writeln!(out, "     - {}", x.detail);
