@@ -31,6 +31,7 @@ for n in 1000 10000 100000; do
   [ -d "$dir" ] || python3 bench/gen_corpus.py "$n" "$dir"
   measure "generated, default rules" "$n" "$dir"
   measure "generated, all rules" "$n" "$dir" --select all
+  measure "generated, default rules + all 10 frameworks" "$n" "$dir" --framework cis,pss,nsa,mitre,soc2,pci-dss,hipaa,gdpr,iso27001,nist-800-53
 done
 realworld=${REALWORLD:-../shared/realworld}
 if [ -d "$realworld" ]; then

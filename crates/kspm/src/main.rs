@@ -1,7 +1,9 @@
 //! The `kspm` command line. Thin by design: it parses arguments, builds scan options, and hands
 //! the result to a report format. Everything else lives in the library crates.
 
-use std::io::{IsTerminal, Write};
+mod cmd;
+
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,10 +11,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use kspm_engine::{Config, Input, ScanOptions, Selection, config, scan, select_rules};
 use kspm_model::Severity;
-use kspm_report::ReportOptions;
 use kspm_rules::{KubeVersion, Settings, find_rule, rules};
 
-mod cmd;
+use cmd::output::OutputArgs;
 
 /// Exit codes, documented in the README.
 mod exit {
@@ -49,7 +50,17 @@ enum Command {
     Rules {
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
+        /// Only the rules behind one framework's controls (`kspm frameworks` lists the keys).
+        #[arg(long)]
+        framework: Option<String>,
     },
+    /// List the compliance frameworks with their versions and control counts.
+    Frameworks {
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Check the node kspm runs on: control-plane flags, kubelet settings, file permissions (CIS 1-4).
+    Node(cmd::node::NodeArgs),
     /// Show one rule's documentation: what, why, remediation, example, frameworks.
     Explain {
         /// A rule code (PS001) or slug (host-pid).
@@ -73,33 +84,15 @@ enum ListFormat {
     Json,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    Table,
-    Json,
-    Sarif,
-    Junit,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Color {
-    Auto,
-    Always,
-    Never,
-}
-
 #[derive(clap::Args)]
 struct ScanArgs {
     /// What to scan (default: the current directory). `-` reads standard input.
     paths: Vec<String>,
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
-    format: Format,
-    /// Write the report to a file instead of standard output.
-    #[arg(long, short = 'o')]
-    output: Option<PathBuf>,
-    /// Exit 1 when a finding is at or above this severity [default: low, or `fail_on` in kspm.yaml].
-    #[arg(long, value_parser = parse_severity)]
-    fail_on: Option<Severity>,
+    #[command(flatten)]
+    output: OutputArgs,
+    /// Add a compliance section for this framework (and run its rules); repeatable or comma-separated.
+    #[arg(long = "framework", value_delimiter = ',')]
+    frameworks: Vec<String>,
     /// Run only these rules (codes, slugs, categories, two-letter code prefixes, or `all`); repeatable or comma-separated.
     #[arg(long, value_delimiter = ',')]
     select: Vec<String>,
@@ -115,11 +108,6 @@ struct ScanArgs {
     /// Ignore `kspm.io/ignore` annotations, so workload owners cannot waive their own findings.
     #[arg(long)]
     no_inline_exceptions: bool,
-    /// Also list suppressed findings (marked as such).
-    #[arg(long)]
-    show_suppressed: bool,
-    #[arg(long, value_enum, default_value_t = Color::Auto)]
-    color: Color,
     #[command(flatten)]
     cluster: ClusterArgs,
 }
@@ -144,10 +132,6 @@ struct ClusterArgs {
     /// Print where the time of a live scan went (listing vs evaluating) on standard error.
     #[arg(long, requires = "cluster")]
     stats: bool,
-}
-
-fn parse_severity(s: &str) -> Result<Severity, String> {
-    s.parse()
 }
 
 fn parse_version(s: &str) -> Result<KubeVersion, String> {
@@ -189,14 +173,26 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Scan(args) => run_scan(&args),
-        Command::Rules { format } => {
+        Command::Rules { format, framework } => {
+            let framework = framework
+                .as_deref()
+                .map(cmd::frameworks::parse)
+                .transpose()?;
             let text = match format {
-                ListFormat::Json => rules_json(),
-                ListFormat::Table => rules_table(),
+                ListFormat::Json => rules_json(framework),
+                ListFormat::Table => rules_table(framework),
             };
             print(&text)?;
             Ok(exit::OK)
         }
+        Command::Frameworks { format } => {
+            print(&match format {
+                ListFormat::Json => cmd::frameworks::json(),
+                ListFormat::Table => cmd::frameworks::table(),
+            })?;
+            Ok(exit::OK)
+        }
+        Command::Node(args) => cmd::node::run(&args),
         Command::Explain { rule } => {
             let Some(r) = find_rule(&rule) else {
                 bail!("no rule `{rule}` (see `kspm rules`)");
@@ -233,7 +229,7 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
         Some(p) => Some(p.clone()),
         None => inputs.iter().find_map(|i| match i {
             Input::Path(p) => config::discover(p),
-            Input::Stdin => None,
+            Input::Stdin | Input::Text { .. } => None,
         }),
     };
     let config = match &config_path {
@@ -249,7 +245,32 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
         },
         ignore: config.ignore.iter().chain(&args.ignore).cloned().collect(),
     };
-    let selected = select_rules(&selection)?;
+    let mut selected = select_rules(&selection)?;
+    let frameworks = args
+        .frameworks
+        .iter()
+        .map(|f| cmd::frameworks::parse(f))
+        .collect::<Result<Vec<_>>>()?;
+    // A compliance section needs the framework's rules, default or not, unless ignored.
+    let ignored: Vec<&str> = if selection.ignore.is_empty() {
+        Vec::new()
+    } else {
+        select_rules(&Selection {
+            select: Some(selection.ignore.clone()),
+            ignore: Vec::new(),
+        })?
+        .iter()
+        .map(|r| r.meta.code)
+        .collect()
+    };
+    for &fw in &frameworks {
+        for rule in kspm_engine::framework_rules(fw) {
+            let code = rule.meta.code;
+            if !ignored.contains(&code) && !selected.iter().any(|s| s.meta.code == code) {
+                selected.push(rule);
+            }
+        }
+    }
     for name in config.severity.keys() {
         if find_rule(name).is_none() {
             bail!("invalid configuration: rules.severity names unknown rule `{name}`");
@@ -261,7 +282,11 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
             .or(config.k8s_version)
             .unwrap_or(KubeVersion::LATEST),
     };
-    let fail_on = args.fail_on.or(config.fail_on).unwrap_or(Severity::Low);
+    let fail_on = args
+        .output
+        .fail_on
+        .or(config.fail_on)
+        .unwrap_or(Severity::Low);
     let inline = !args.no_inline_exceptions && config.inline_exceptions.unwrap_or(true);
     let opts = ScanOptions {
         inputs,
@@ -271,6 +296,8 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
         inline_exceptions: inline,
         config,
         today: None,
+        frameworks,
+        ..ScanOptions::default()
     };
     let result = if args.cluster.cluster {
         match scan_cluster(&args.cluster, &opts)? {
@@ -281,62 +308,7 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
         scan(&opts)
     };
 
-    let color = match args.color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => {
-            args.output.is_none()
-                && std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none()
-        }
-    };
-    let ropts = ReportOptions {
-        show_suppressed: args.show_suppressed,
-        color,
-    };
-    let emit = |out: &mut dyn Write| -> std::io::Result<()> {
-        let text = match args.format {
-            // JSON is streamed: a large scan's report never sits in memory as one string.
-            Format::Json => return kspm_report::json::write(&result, &ropts, out),
-            Format::Table => kspm_report::table::render(&result, &ropts),
-            Format::Sarif => kspm_report::sarif::render(&result, &ropts),
-            Format::Junit => kspm_report::junit::render(&result, &ropts),
-        };
-        out.write_all(text.as_bytes())?;
-        out.flush()
-    };
-    match &args.output {
-        Some(path) => {
-            let mut file = std::fs::File::create(path)
-                .with_context(|| format!("writing {}", path.display()))?;
-            emit(&mut file).with_context(|| format!("writing {}", path.display()))?;
-        }
-        None => match emit(&mut std::io::stdout().lock()) {
-            // A closed pipe (`kspm scan | head`) is not an error worth reporting.
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-            other => other.context("writing to standard output")?,
-        },
-    }
-    if args.format != Format::Table {
-        if args.output.is_some() {
-            eprintln!("{}", kspm_report::table::summary(&result));
-        } else {
-            // Machine formats keep stdout clean; input problems still reach a human on stderr.
-            for d in &result.diagnostics {
-                eprintln!("kspm: {d}");
-            }
-        }
-    }
-
-    if result.partial {
-        Ok(exit::PARTIAL)
-    } else if result.worst().is_some_and(|w| w >= fail_on) {
-        Ok(exit::FINDINGS)
-    } else if result.has_errors() {
-        Ok(exit::INPUT_ERRORS)
-    } else {
-        Ok(exit::OK)
-    }
+    cmd::output::finish(&result, &args.output, fail_on)
 }
 
 /// Scans the live cluster; `Err(code)` when it cannot be read at all (the message is printed).
@@ -397,8 +369,15 @@ fn unreadable_cluster(e: &anyhow::Error) -> bool {
     }
 }
 
-fn rules_json() -> String {
-    let list: Vec<serde_json::Value> = rules()
+fn listed(framework: Option<kspm_frameworks::Framework>) -> Vec<&'static kspm_rules::Rule> {
+    match framework {
+        Some(fw) => cmd::frameworks::rules_for(fw),
+        None => rules().to_vec(),
+    }
+}
+
+fn rules_json(framework: Option<kspm_frameworks::Framework>) -> String {
+    let list: Vec<serde_json::Value> = listed(framework)
         .iter()
         .map(|r| {
             let m = &r.meta;
@@ -421,7 +400,7 @@ fn rules_json() -> String {
     s
 }
 
-fn rules_table() -> String {
+fn rules_table(framework: Option<kspm_frameworks::Framework>) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(
@@ -429,8 +408,13 @@ fn rules_table() -> String {
         "{:<6} {:<36} {:<9} {:<16} {:<8} {:<4} TITLE",
         "CODE", "SLUG", "SEVERITY", "CATEGORY", "DEFAULT", "FIX"
     );
-    for r in rules() {
+    let list = listed(framework);
+    for r in &list {
         let m = &r.meta;
+        let title = match framework {
+            Some(fw) => format!("{} [{}]", m.title, cmd::frameworks::control_ids(r, fw)),
+            None => m.title.to_owned(),
+        };
         let _ = writeln!(
             out,
             "{:<6} {:<36} {:<9} {:<16} {:<8} {:<4} {}",
@@ -440,13 +424,13 @@ fn rules_table() -> String {
             m.category.as_str(),
             if m.default_enabled { "yes" } else { "no" },
             if m.has_fix { "yes" } else { "-" },
-            m.title
+            title
         );
     }
     let _ = writeln!(
         out,
         "\n{} rules; `kspm explain <code|slug>` shows one.",
-        rules().len()
+        list.len()
     );
     out
 }

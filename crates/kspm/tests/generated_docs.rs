@@ -1,5 +1,6 @@
-//! `docs/rules/` is generated from the rule declarations; this test fails when it is stale.
-//! Regenerate with `KSPM_BLESS=1 cargo test -p kspm --test generated_docs`.
+//! `docs/rules/` and `docs/frameworks/` are generated from the rule and control declarations;
+//! these tests fail when they are stale. Regenerate with
+//! `KSPM_BLESS=1 cargo test -p kspm --test generated_docs`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -32,30 +33,64 @@ fn expected() -> BTreeMap<String, String> {
     files
 }
 
+fn expected_frameworks() -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
+    let mut index = String::from(
+        "# Frameworks\n\nGenerated from `crates/kspm_frameworks/src/` and the rules' declarations; do not edit.\n\n| key | framework | version | controls |\n|---|---|---|---:|\n",
+    );
+    for fw in kspm_frameworks::Framework::ALL {
+        files.insert(
+            format!("{}.md", fw.key()),
+            kspm_report::docs::framework_page(fw),
+        );
+        let _ = writeln!(
+            index,
+            "| [{}]({}.md) | {} | {} | {} |",
+            fw.key(),
+            fw.key(),
+            fw.title(),
+            fw.version(),
+            fw.controls().len()
+        );
+    }
+    files.insert("README.md".to_owned(), index);
+    files
+}
+
 #[test]
 fn rule_pages_are_current() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/rules");
-    let want = expected();
+    check("rules", &expected());
+}
+
+#[test]
+fn framework_pages_are_current() {
+    check("frameworks", &expected_frameworks());
+}
+
+fn check(folder: &str, want: &BTreeMap<String, String>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs")
+        .join(folder);
     if std::env::var_os("KSPM_BLESS").is_some() {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        for (name, text) in &want {
+        for (name, text) in want {
             std::fs::write(dir.join(name), text).unwrap();
         }
         return;
     }
     let mut problems = Vec::new();
-    for (name, text) in &want {
+    for (name, text) in want {
         match std::fs::read_to_string(dir.join(name)) {
             Ok(have) if &have == text => {}
-            Ok(_) => problems.push(format!("docs/rules/{name} is stale")),
-            Err(_) => problems.push(format!("docs/rules/{name} is missing")),
+            Ok(_) => problems.push(format!("docs/{folder}/{name} is stale")),
+            Err(_) => problems.push(format!("docs/{folder}/{name} is missing")),
         }
     }
     for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if !want.contains_key(&name) {
-            problems.push(format!("docs/rules/{name} belongs to no rule"));
+            problems.push(format!("docs/{folder}/{name} is not generated"));
         }
     }
     assert!(

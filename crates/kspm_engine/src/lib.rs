@@ -2,14 +2,18 @@
 //! rules in parallel, apply exceptions and severity overrides, and return everything a report
 //! needs. Bad input never stops the scan: it becomes a [`Diagnostic`] and the rest goes on.
 
+pub mod compliance;
 pub mod config;
 pub mod exceptions;
+pub mod node;
+pub mod risk;
 mod scan;
 pub mod source;
 
 pub use config::{Config, ConfigError};
 pub use scan::{
-    Evaluation, ScanOptions, ScanResult, Scanned, Selection, SelectionError, scan, select_rules,
+    Evaluation, ScanOptions, ScanResult, Scanned, Selection, SelectionError, framework_rules, scan,
+    select_rules,
 };
 pub use source::{Input, load};
 

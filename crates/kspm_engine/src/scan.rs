@@ -1,8 +1,9 @@
 //! The scan itself: load → index → check in parallel → exceptions → ordered result.
 
+use kspm_frameworks::{Control, Framework};
 use kspm_model::yaml::Limits;
 use kspm_model::{Diagnostic, Finding, Index, Resource, Severity};
-use kspm_rules::{Category, Rule, RuleSet, Settings, check_resource, rules};
+use kspm_rules::{Category, Check, Component, Rule, RuleSet, Settings, check_resource_into, rules};
 use rayon::prelude::*;
 
 use crate::config::Config;
@@ -31,16 +32,9 @@ fn matches_name(rule: &Rule, name: &str) -> bool {
 
 fn known(name: &str) -> bool {
     rules().iter().any(|r| matches_name(r, name))
-        || [
-            Category::PodSecurity,
-            Category::Workload,
-            Category::Network,
-            Category::Secrets,
-            Category::Rbac,
-            Category::Deprecation,
-        ]
-        .iter()
-        .any(|c| c.as_str().eq_ignore_ascii_case(name))
+        || Category::ALL
+            .iter()
+            .any(|c| c.as_str().eq_ignore_ascii_case(name))
 }
 
 /// Resolves a selection against the registry.
@@ -72,6 +66,23 @@ pub struct ScanOptions {
     pub inline_exceptions: bool,
     /// The date exceptions expire against (today, unless a test says otherwise).
     pub today: Option<Date>,
+    /// Frameworks to report compliance against (`--framework`); their rules should be in
+    /// `rules` (see [`framework_rules`]).
+    pub frameworks: Vec<Framework>,
+    /// Why a component is absent from the input, when the caller knows (`kspm node` on a k3s
+    /// node, a managed cluster): shown for the controls that could not be judged.
+    pub not_seen: Vec<(Component, String)>,
+    /// Facts the manifests do not show (RBAC), for risk scores.
+    pub risk: crate::risk::RiskContext,
+}
+
+/// The rules behind a framework's controls, to add to a selection.
+pub fn framework_rules(framework: Framework) -> Vec<&'static Rule> {
+    rules()
+        .iter()
+        .copied()
+        .filter(|r| r.meta.frameworks.iter().any(|c| c.framework == framework))
+        .collect()
 }
 
 /// What is kept of a scanned object once its tree is dropped.
@@ -83,6 +94,26 @@ pub struct Scanned {
     pub has_pod_spec: bool,
     /// Its inline exception annotations (`kspm.io/ignore` list and reason), if any.
     pub ignore: Option<(String, Option<String>)>,
+    /// The control-plane or node components it configures.
+    pub components: Vec<Component>,
+    /// Controls that table-driven (component) rules judged on it, pass or fail.
+    pub assessed: Vec<&'static Control>,
+    /// Risk context when it is a workload, Service or Ingress.
+    pub workload: Option<Box<crate::risk::WorkloadFacts>>,
+    pub exposure: Option<Box<crate::risk::ExposureFacts>>,
+}
+
+impl Scanned {
+    /// Whether a rule judged this object (pass or fail).
+    pub fn judged_by(&self, rule: &Rule) -> bool {
+        match rule.check {
+            Check::Object { kinds, .. } => {
+                kinds.is_empty() || kinds.contains(&self.id.kind.as_str())
+            }
+            Check::PodSpec(_) | Check::Container(_) => self.has_pod_spec,
+            Check::Component { component, .. } => self.components.contains(&component),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -98,6 +129,8 @@ pub struct ScanResult {
     /// Some objects could not be read (a live scan without permission to list some kinds): the
     /// diagnostics say which and why, and the findings cover only what was read.
     pub partial: bool,
+    /// One entry per framework asked for, in the order asked.
+    pub compliance: Vec<crate::compliance::FrameworkResult>,
 }
 
 impl ScanResult {
@@ -127,9 +160,9 @@ impl ScanResult {
 /// kept of it once its tree is dropped.
 fn check_one(set: &RuleSet, r: &Resource, index: &Index<'_>, settings: &Settings, part: &mut Part) {
     let start = part.findings.len();
-    let type_errors = check_resource(set, r, index, settings, &mut part.findings);
+    let outcome = check_resource_into(set, r, index, settings, &mut part.findings);
     dedup_tail(&mut part.findings, start);
-    for e in type_errors {
+    for e in outcome.type_errors {
         part.diagnostics.push(
             Diagnostic::error(
                 r.source.file.clone(),
@@ -140,11 +173,16 @@ fn check_one(set: &RuleSet, r: &Resource, index: &Index<'_>, settings: &Settings
             .in_document(r.source.doc),
         );
     }
+    let (workload, exposure) = crate::risk::facts(r);
     part.scanned.push(Scanned {
         id: r.id.clone(),
         source: r.source.clone(),
         has_pod_spec: !kspm_model::view::pod_specs(r).is_empty(),
         ignore: exceptions::inline_annotations(r),
+        components: outcome.components,
+        assessed: outcome.assessed,
+        workload: workload.map(Box::new),
+        exposure: exposure.map(Box::new),
     });
 }
 
@@ -157,14 +195,14 @@ fn dedup_tail(findings: &mut Vec<Finding>, start: usize) {
         let mut seen = std::collections::HashSet::new();
         findings.extend(
             tail.into_iter()
-                .filter(|f| seen.insert((f.code, f.path.clone()))),
+                .filter(|f| seen.insert((f.code, f.path.clone(), f.controls.map(<[_]>::as_ptr)))),
         );
         return;
     }
     for f in tail {
         let dup = findings[start..]
             .iter()
-            .any(|k| k.code == f.code && k.path == f.path);
+            .any(|k| k.code == f.code && k.path == f.path && k.controls == f.controls);
         if !dup {
             findings.push(f);
         }
@@ -320,16 +358,19 @@ impl Evaluation {
             opts.inline_exceptions,
         ));
 
+        crate::risk::assign(&mut findings, &scanned, &opts.risk);
         findings.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
+            b.risk
+                .score
+                .cmp(&a.risk.score)
+                .then_with(|| b.severity.cmp(&a.severity))
                 .then_with(|| a.source.file.cmp(&b.source.file))
                 .then_with(|| a.pos.cmp(&b.pos))
                 .then_with(|| a.resource.cmp(&b.resource))
                 .then_with(|| a.code.cmp(b.code))
         });
         diagnostics.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
-        ScanResult {
+        let mut result = ScanResult {
             findings,
             diagnostics,
             resources: scanned.len(),
@@ -337,6 +378,9 @@ impl Evaluation {
             sources,
             rules: opts.rules.clone(),
             partial: false,
-        }
+            compliance: Vec::new(),
+        };
+        result.compliance = crate::compliance::evaluate(&result, &opts.frameworks, &opts.not_seen);
+        result
     }
 }

@@ -17,6 +17,12 @@ use kspm_model::{Diagnostic, Resource, Source};
 pub enum Input {
     Stdin,
     Path(PathBuf),
+    /// Text already in memory (`kspm node` describes node files and merged kubelet settings
+    /// this way); `name` is what findings show as the file.
+    Text {
+        name: String,
+        text: String,
+    },
 }
 
 impl Input {
@@ -67,6 +73,7 @@ fn discover(inputs: &[Input], diags: &mut Vec<Diagnostic>) -> (Vec<Unit>, bool) 
     for input in inputs {
         match input {
             Input::Stdin => stdin = true,
+            Input::Text { .. } => {}
             Input::Path(path) => match std::fs::metadata(path) {
                 Ok(meta) if meta.is_dir() => walk(path, &mut visited, &mut units, diags),
                 // A file named explicitly is read whatever its extension.
@@ -409,6 +416,16 @@ pub fn read_all(inputs: &[Input], limits: &Limits) -> (Vec<Document>, Vec<Diagno
         match r {
             Ok(d) => docs.push(d),
             Err(d) => diags.push(d),
+        }
+    }
+    for input in inputs {
+        if let Input::Text { name, text } = input {
+            sources += 1;
+            docs.push(Document {
+                name: name.as_str().into(),
+                text: text.clone(),
+                rendered: false,
+            });
         }
     }
     if stdin {

@@ -1,18 +1,10 @@
 //! MITRE ATT&CK for Containers (Enterprise ATT&CK v16, containers platform): techniques a
 //! misconfiguration makes available.
 
-use crate::{Control, Framework};
-
 pub const VERSION: &str = "v16";
 
-macro_rules! controls {
-    ($($name:ident = $id:literal, $title:literal;)*) => {
-        $(pub const $name: Control = Control { framework: Framework::Mitre, id: $id, title: $title };)*
-        pub const ALL: &[&Control] = &[$(&$name),*];
-    };
-}
-
-controls! {
+crate::controls! {
+    Mitre;
     ESCAPE_TO_HOST = "T1611", "Escape to Host";
     DEPLOY_CONTAINER = "T1610", "Deploy Container";
     CONTAINER_ADMIN_COMMAND = "T1609", "Container Administration Command";

@@ -1,18 +1,10 @@
 //! NSA-CISA Kubernetes Hardening Guide v1.2 (August 2022). The guide has no control numbers;
 //! ids are short names of its recommendations, titles cite the section.
 
-use crate::{Control, Framework};
-
 pub const VERSION: &str = "1.2";
 
-macro_rules! controls {
-    ($($name:ident = $id:literal, $title:literal;)*) => {
-        $(pub const $name: Control = Control { framework: Framework::Nsa, id: $id, title: $title };)*
-        pub const ALL: &[&Control] = &[$(&$name),*];
-    };
-}
-
-controls! {
+crate::controls! {
+    Nsa;
     NON_ROOT = "non-root-containers", "Pod security: use containers built to run applications as non-root users";
     IMMUTABLE_FS = "immutable-filesystem", "Pod security: run containers with immutable file systems";
     PRIVILEGED = "privileged-containers", "Pod security: prevent privileged containers";
@@ -32,4 +24,10 @@ controls! {
     NETWORK_POLICIES = "network-policies", "Network separation: use network policies to isolate pods";
     RBAC = "rbac", "Authentication and authorization: least-privilege RBAC";
     UPGRADES = "upgrades", "Upgrading and application security practices: keep versions current";
+    CONTROL_PLANE = "control-plane-hardening", "Network separation: harden the control plane (TLS everywhere, no insecure or profiling endpoints, local-only bind addresses)";
+    ETCD = "etcd-protection", "Network separation: protect etcd with TLS client and peer authentication";
+    KUBELET = "kubelet-hardening", "Network separation and authentication: no anonymous or unauthorised access to the kubelet";
+    AUTHENTICATION = "authentication-authorization", "Authentication and authorization: authenticate every request and enable RBAC";
+    AUDIT_LOGGING = "audit-logging", "Audit logging and threat detection: enable and retain Kubernetes audit logs";
+    NODE_FILES = "node-file-protection", "Worker and control plane node hardening: restrict access to configuration and credential files";
 }

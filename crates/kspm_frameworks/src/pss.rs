@@ -2,18 +2,10 @@
 //! PodSecurity admission plugin defines them (policy version "latest", Kubernetes 1.34).
 //! Ids are `<profile>:<control>`.
 
-use crate::{Control, Framework};
-
 pub const VERSION: &str = "v1.34";
 
-macro_rules! controls {
-    ($($name:ident = $id:literal, $title:literal;)*) => {
-        $(pub const $name: Control = Control { framework: Framework::Pss, id: $id, title: $title };)*
-        pub const ALL: &[&Control] = &[$(&$name),*];
-    };
-}
-
-controls! {
+crate::controls! {
+    Pss;
     BASELINE_HOST_PROCESS = "baseline:host-process", "HostProcess: Windows pods must not run HostProcess containers";
     BASELINE_HOST_NAMESPACES = "baseline:host-namespaces", "Host Namespaces: sharing the host namespaces must be disallowed";
     BASELINE_PRIVILEGED = "baseline:privileged", "Privileged Containers: privileged pods disable most security mechanisms";

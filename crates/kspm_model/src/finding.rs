@@ -203,6 +203,33 @@ pub struct Finding {
     pub value: Option<String>,
     pub fix: Option<Fix>,
     pub suppressed: Option<Suppression>,
+    /// The controls this finding is evidence against, when narrower than its rule's: a
+    /// table-driven rule (one rule, many benchmark items) names the item each finding fails.
+    /// `None` means every control the rule declares.
+    pub controls: Option<&'static [&'static kspm_frameworks::Control]>,
+    /// How urgent the finding is in its context; set by the engine after the scan.
+    pub risk: Risk,
+}
+
+/// A finding's priority: its severity weighed by its context (exposure, privileges, where it
+/// runs). `factors` explain the score; they are shared by every finding on one object.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Risk {
+    /// 0-100; higher is more urgent.
+    pub score: u8,
+    pub factors: Arc<[RiskFactor]>,
+}
+
+/// One reason a finding's risk is what it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RiskFactor {
+    /// A stable key (`severity`, `exposed`, `privileged`, `host-network`, `kube-system`,
+    /// `service-account-privileges`).
+    pub factor: &'static str,
+    /// Points added to the score.
+    pub points: u8,
+    /// What was seen, in words (`selected by Service shop/web of type LoadBalancer`).
+    pub detail: String,
 }
 
 impl Finding {

@@ -13,7 +13,9 @@ pub mod resource;
 pub mod view;
 pub mod yaml;
 
-pub use finding::{Diagnostic, DiagnosticLevel, Finding, Fix, PatchOp, Severity, Suppression};
+pub use finding::{
+    Diagnostic, DiagnosticLevel, Finding, Fix, PatchOp, Risk, RiskFactor, Severity, Suppression,
+};
 pub use index::Index;
 pub use node::{Entry, Node, Pos, Value};
 pub use path::{FieldPath, Seg};

@@ -54,3 +54,51 @@ pub fn rule_page(rule: &Rule) -> String {
     out.push('\n');
     out
 }
+
+/// A framework's page (`docs/frameworks/<key>.md`): every control with how it is judged, the
+/// rules behind it (derived from the rules' declarations) or what a person must check.
+pub fn framework_page(fw: Framework) -> String {
+    use kspm_frameworks::Assessment;
+    let mut out = String::new();
+    let _ = writeln!(out, "# {} {}\n", fw.title(), fw.version());
+    let _ = writeln!(
+        out,
+        "Generated from `crates/kspm_frameworks/src/` and the rules' declarations; do not edit. Key: `{}` (`kspm scan --framework {}`).\n",
+        fw.key(),
+        fw.key()
+    );
+    let (mut automated, mut manual, mut na) = (0, 0, 0);
+    for c in fw.controls() {
+        match c.assessment {
+            Assessment::Automated => automated += 1,
+            Assessment::Manual(_) => manual += 1,
+            Assessment::NotApplicable(_) => na += 1,
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{} controls: {automated} judged by rules, {manual} manual, {na} not applicable.\n",
+        fw.controls().len()
+    );
+    let _ = writeln!(out, "| control | title | judged by |\n|---|---|---|");
+    for c in fw.controls() {
+        let judged = match c.assessment {
+            Assessment::Automated => kspm_rules::rules()
+                .iter()
+                .filter(|r| r.meta.frameworks.contains(c))
+                .map(|r| format!("[{}](../rules/{}.md)", r.meta.code, r.meta.slug))
+                .collect::<Vec<_>>()
+                .join(", "),
+            Assessment::Manual(what) => format!("manual: {what}"),
+            Assessment::NotApplicable(why) => format!("not applicable: {why}"),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            c.id,
+            c.title.replace('|', "\\|"),
+            judged.replace('|', "\\|")
+        );
+    }
+    out
+}

@@ -5,7 +5,7 @@
 //! findings, and building a `serde_json::Value` tree first costs several times the memory.
 
 use kspm_engine::ScanResult;
-use kspm_model::{Diagnostic, Finding, PatchOp, Severity};
+use kspm_model::{Diagnostic, Finding, PatchOp, RiskFactor, Severity};
 use std::io::Write as _;
 
 use serde::Serialize;
@@ -21,6 +21,8 @@ struct Report<'a> {
     summary: Summary,
     findings: Findings<'a>,
     errors: &'a [Diagnostic],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compliance: Option<crate::compliance::Compliance<'a>>,
 }
 
 #[derive(Serialize)]
@@ -104,9 +106,16 @@ struct FindingOut<'a> {
     remediation: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     fix: Option<FixOut<'a>>,
-    frameworks: &'static serde_json::Value,
+    frameworks: std::borrow::Cow<'static, serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     suppressed: Option<SuppressedOut<'a>>,
+    risk: RiskOut<'a>,
+}
+
+#[derive(Serialize)]
+struct RiskOut<'a> {
+    score: u8,
+    factors: &'a [RiskFactor],
 }
 
 fn finding_out(f: &Finding) -> FindingOut<'_> {
@@ -141,7 +150,16 @@ fn finding_out(f: &Finding) -> FindingOut<'_> {
             description: &fix.description,
             patch: fix.ops.iter().map(PatchOp::to_json_patch).collect(),
         }),
-        frameworks: &info.frameworks,
+        // A table-driven rule's finding names only the controls it fails.
+        frameworks: f
+            .controls
+            .map_or(std::borrow::Cow::Borrowed(&info.frameworks), |c| {
+                std::borrow::Cow::Owned(crate::controls_json(c))
+            }),
+        risk: RiskOut {
+            score: f.risk.score,
+            factors: &f.risk.factors,
+        },
         suppressed: f.suppressed.as_ref().map(|s| SuppressedOut {
             by: &s.by,
             reason: &s.reason,
@@ -178,6 +196,7 @@ fn report<'a>(result: &'a ScanResult, opts: &'a ReportOptions) -> Report<'a> {
         },
         findings: Findings { result, opts },
         errors: &result.diagnostics,
+        compliance: crate::compliance::compliance(result, opts),
     }
 }
 

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use kspm_engine::ScanResult;
+use kspm_engine::compliance::Status;
 use kspm_model::{Finding, ResourceId};
-use kspm_rules::Check;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::{ReportOptions, shown};
@@ -29,12 +29,7 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
         let mut suite = TestSuite::new(format!("{} {}", m.code, m.slug));
         let failures = by_rule.get(m.code);
         for s in &result.scanned {
-            let applies = match rule.check {
-                Check::Object { kinds, .. } => {
-                    kinds.is_empty() || kinds.contains(&s.id.kind.as_str())
-                }
-                Check::PodSpec(_) | Check::Container(_) => s.has_pod_spec,
-            };
+            let applies = s.judged_by(rule);
             let found = failures.and_then(|m| m.get(&(&*s.source.file, s.source.doc, &s.id)));
             if !applies && found.is_none() {
                 continue;
@@ -57,6 +52,49 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
             };
             let mut case = TestCase::new(name, status);
             case.set_classname(format!("{}.{}", m.category.as_str(), m.slug));
+            suite.add_test_case(case);
+        }
+        report.add_test_suite(suite);
+    }
+    // With --framework: one suite per framework, one case per control. Manual and
+    // not-applicable controls are skipped with the reason, so CI shows them without failing.
+    for fw in &result.compliance {
+        let mut suite = TestSuite::new(format!(
+            "{} {} ({})",
+            fw.framework.title(),
+            fw.framework.version(),
+            crate::compliance::percent_text(fw.score)
+        ));
+        for c in &fw.controls {
+            let status = match c.status {
+                Status::Pass => TestCaseStatus::success(),
+                Status::Fail => {
+                    let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    st.set_message(format!("{} finding(s)", c.findings.len()));
+                    st.set_type("control-failed");
+                    let detail: Vec<String> = c
+                        .findings
+                        .iter()
+                        .map(|&i| {
+                            let f = &result.findings[i];
+                            format!("{} {} {} — {}", f.code, f.resource, f.path, f.message)
+                        })
+                        .collect();
+                    st.set_description(detail.join("\n"));
+                    st
+                }
+                Status::Manual | Status::NotApplicable => {
+                    let mut st = TestCaseStatus::skipped();
+                    st.set_message(format!(
+                        "{}: {}",
+                        c.status.as_str(),
+                        c.reason.as_deref().unwrap_or("")
+                    ));
+                    st
+                }
+            };
+            let mut case = TestCase::new(format!("{} {}", c.control.id, c.control.title), status);
+            case.set_classname(format!("compliance.{}", fw.framework.key()));
             suite.add_test_case(case);
         }
         report.add_test_suite(suite);

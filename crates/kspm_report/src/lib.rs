@@ -1,9 +1,12 @@
 //! Output formats. Each module turns a [`ScanResult`] into bytes; none of them decides what was
 //! found, only how it is shown.
 
+pub mod compliance;
 pub mod docs;
+pub mod html;
 pub mod json;
 pub mod junit;
+pub mod markdown;
 pub mod sarif;
 pub mod table;
 
@@ -60,14 +63,49 @@ pub(crate) fn rule_info(code: &str) -> &'static RuleInfo {
     &CACHE[code]
 }
 
-/// `{"cis": [...], "pss": [...], "nsa": [...], "mitre": [...]}` for a rule.
+/// `{"cis": [...], "pss": [...], "nsa": [...], ...}` for a rule.
 pub fn frameworks_json(rule: &Rule) -> serde_json::Value {
+    controls_json(rule.meta.frameworks)
+}
+
+/// `{"cis": [...], ...}` for a list of controls, one key per framework.
+pub fn controls_json(controls: &[&kspm_frameworks::Control]) -> serde_json::Value {
     let mut map = serde_json::Map::new();
     for fw in Framework::ALL {
-        let ids: Vec<&str> = rule.meta.controls(fw).collect();
+        let ids: Vec<&str> = controls
+            .iter()
+            .filter(|c| c.framework == fw)
+            .map(|c| c.id)
+            .collect();
         map.insert(fw.key().to_owned(), serde_json::json!(ids));
     }
     serde_json::Value::Object(map)
+}
+
+/// The findings a report shows, most urgent first, with the number of factors explained.
+pub fn top_risks(result: &ScanResult, n: usize) -> Vec<&Finding> {
+    // Findings are already ordered by risk.
+    result.active().take(n).collect()
+}
+
+/// "high 45 + exposed 20 + kube-system 10 = 75".
+pub fn risk_explanation(f: &Finding) -> String {
+    let mut parts = vec![format!(
+        "{} {}",
+        f.severity,
+        kspm_engine::risk::base(f.severity)
+    )];
+    for x in f.risk.factors.iter() {
+        parts.push(format!("{} {}", x.factor, x.points));
+    }
+    let sum: u32 = u32::from(kspm_engine::risk::base(f.severity))
+        + f.risk
+            .factors
+            .iter()
+            .map(|x| u32::from(x.points))
+            .sum::<u32>();
+    let capped = if sum > 100 { " (capped at 100)" } else { "" };
+    format!("{} = {}{capped}", parts.join(" + "), f.risk.score)
 }
 
 /// The remediation section of a rule's documentation, as one paragraph.

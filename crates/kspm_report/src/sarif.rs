@@ -104,6 +104,7 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
                     "severity": f.severity,
                     "path": f.path.to_string(),
                     "security-severity": security_severity(f.severity),
+                    "risk": { "score": f.risk.score, "factors": &*f.risk.factors },
                 },
             });
             if let Some(i) = rule_index.get(f.code) {
@@ -149,6 +150,12 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
             "results": results,
         }],
     });
+    let mut doc = doc;
+    if let Some(c) = crate::compliance::json(result, opts) {
+        // Run-level property bag: SARIF has no notion of controls; consumers that know kspm
+        // read the same compliance object as the JSON report.
+        doc["runs"][0]["properties"] = json!({ "compliance": c });
+    }
     let mut text = serde_json::to_string_pretty(&doc).expect("JSON values serialize");
     text.push('\n');
     text

@@ -39,59 +39,89 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
     let dim = Style::new().effects(Effects::DIMMED);
     let bold = Style::new().effects(Effects::BOLD);
     let mut out = String::new();
-    for sev in Severity::ALL {
-        let group: Vec<_> = shown(result, opts).filter(|f| f.severity == sev).collect();
-        if group.is_empty() {
-            continue;
-        }
-        let heading = format!("{} ({})", sev.as_str().to_uppercase(), group.len());
-        let _ = writeln!(out, "{}", p.paint(severity_style(sev), &heading));
-        for f in group {
+    // The few findings to fix first, and why they come first.
+    let top: Vec<_> = crate::top_risks(result, 5)
+        .into_iter()
+        .filter(|f| !f.risk.factors.is_empty())
+        .collect();
+    if !top.is_empty() {
+        let _ = writeln!(out, "{}", p.paint(bold, "TOP RISKS"));
+        for (i, f) in top.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "  {} {}  {}",
+                "  {}. risk {}  {} {}  {}",
+                i + 1,
+                f.risk.score,
                 p.paint(bold, f.code),
                 f.slug,
                 p.paint(bold, &f.resource.to_string())
             );
-            let mut location = f.source.file.to_string();
-            if f.pos.is_known() {
-                let _ = write!(location, ":{}", f.pos);
-            }
-            if let Some(t) = &f.source.origin {
-                let _ = write!(location, " ({t})");
-            }
-            let evidence = f
-                .value
-                .as_ref()
-                .map_or_else(String::new, |v| format!(" = {v}"));
-            let _ = writeln!(
-                out,
-                "    {}  {}{}",
-                p.paint(dim, &location),
-                f.path,
-                evidence
-            );
-            let _ = writeln!(out, "    {}", f.message);
-            let fix = f.fix.as_ref().map_or_else(
-                || rule_info(f.code).remediation.clone(),
-                |fx| fx.description.clone(),
-            );
-            if !fix.is_empty() {
-                let _ = writeln!(out, "    {} {}", p.paint(dim, "fix:"), fix);
-            }
-            if let Some(s) = &f.suppressed {
-                let _ = writeln!(
-                    out,
-                    "    {} {} — {}",
-                    p.paint(dim, "suppressed by"),
-                    s.by,
-                    s.reason
-                );
+            let _ = writeln!(out, "     {}", f.message);
+            let _ = writeln!(out, "     {}", p.paint(dim, &crate::risk_explanation(f)));
+            for x in f.risk.factors.iter() {
+                let _ = writeln!(out, "     - {}", x.detail);
             }
         }
         out.push('\n');
     }
+    let shown_count = shown(result, opts).count();
+    if shown_count > 0 {
+        let heading = format!("FINDINGS ({shown_count}), most urgent first");
+        let _ = writeln!(out, "{}", p.paint(bold, &heading));
+    }
+    for f in shown(result, opts) {
+        let sev = p.paint(
+            severity_style(f.severity),
+            &f.severity.as_str().to_uppercase(),
+        );
+        let _ = writeln!(
+            out,
+            "  {sev} risk {}  {} {}  {}",
+            f.risk.score,
+            p.paint(bold, f.code),
+            f.slug,
+            p.paint(bold, &f.resource.to_string())
+        );
+        let mut location = f.source.file.to_string();
+        if f.pos.is_known() {
+            let _ = write!(location, ":{}", f.pos);
+        }
+        if let Some(t) = &f.source.origin {
+            let _ = write!(location, " ({t})");
+        }
+        let evidence = f
+            .value
+            .as_ref()
+            .map_or_else(String::new, |v| format!(" = {v}"));
+        let _ = writeln!(
+            out,
+            "    {}  {}{}",
+            p.paint(dim, &location),
+            f.path,
+            evidence
+        );
+        let _ = writeln!(out, "    {}", f.message);
+        let fix = f.fix.as_ref().map_or_else(
+            || rule_info(f.code).remediation.clone(),
+            |fx| fx.description.clone(),
+        );
+        if !fix.is_empty() {
+            let _ = writeln!(out, "    {} {}", p.paint(dim, "fix:"), fix);
+        }
+        if let Some(s) = &f.suppressed {
+            let _ = writeln!(
+                out,
+                "    {} {} — {}",
+                p.paint(dim, "suppressed by"),
+                s.by,
+                s.reason
+            );
+        }
+    }
+    if shown_count > 0 {
+        out.push('\n');
+    }
+    out.push_str(&crate::compliance::table(result));
     if !result.diagnostics.is_empty() {
         let _ = writeln!(
             out,

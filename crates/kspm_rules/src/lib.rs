@@ -8,22 +8,27 @@
 //! Rules are infallible and do no I/O. They see one resource at a time (through a target view:
 //! the whole object, each pod spec, or each container) plus an index of the other resources.
 
+pub mod component;
 pub mod registry;
 mod rule;
 pub mod rules;
 mod run;
 
+pub use component::{Component, ComponentView};
 pub use registry::{find_rule, rules};
 pub use rule::{Category, Check, KubeVersion, Reporter, Rule, RuleMeta, Settings};
 pub use rules::secrets::redact;
-pub use run::{RuleSet, check_resource};
+pub use run::{Outcome, RuleSet, check_resource, check_resource_into};
 
 /// What a rule file imports.
 #[allow(unused_imports)]
 pub(crate) mod prelude {
+    pub use crate::component::{Component, ComponentView};
     pub use crate::declare_rule;
     pub use crate::rule::{Category, Check, Reporter, Rule, RuleMeta};
-    pub use kspm_frameworks::{cis, mitre, nsa, pss};
+    pub use kspm_frameworks::{
+        Control, cis, gdpr, hipaa, iso27001, mitre, nist, nsa, pci, pss, soc2,
+    };
     pub use kspm_model::{Container, FieldPath, Fix, Node, PodSpec, Resource, Severity, Value};
     pub use serde_json::json;
 }

@@ -5,7 +5,9 @@
 use std::sync::LazyLock;
 
 use crate::rule::Rule;
-use crate::rules::{deprecation, network, pod_security, rbac, secrets, workload};
+use crate::rules::{
+    control_plane, deprecation, network, node, pod_security, rbac, secrets, workload,
+};
 
 static ALL: LazyLock<Vec<&'static Rule>> = LazyLock::new(|| {
     let mut all: Vec<&'static Rule> = [
@@ -15,6 +17,8 @@ static ALL: LazyLock<Vec<&'static Rule>> = LazyLock::new(|| {
         secrets::RULES,
         rbac::RULES,
         deprecation::RULES,
+        control_plane::RULES,
+        node::RULES,
     ]
     .concat();
     all.sort_by_key(|r| r.meta.code);

@@ -6,6 +6,8 @@ use std::str::FromStr;
 use kspm_frameworks::{Control, Framework};
 use kspm_model::{Container, FieldPath, Finding, Index, PodSpec, Resource, Severity};
 
+use crate::component::{Component, ComponentView};
+
 /// Rule categories; each is a folder under `src/rules/`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Category {
@@ -15,6 +17,8 @@ pub enum Category {
     Secrets,
     Rbac,
     Deprecation,
+    ControlPlane,
+    Node,
 }
 
 impl Category {
@@ -26,8 +30,21 @@ impl Category {
             Category::Secrets => "secrets",
             Category::Rbac => "rbac",
             Category::Deprecation => "api-deprecation",
+            Category::ControlPlane => "control-plane",
+            Category::Node => "node",
         }
     }
+
+    pub const ALL: [Category; 8] = [
+        Category::PodSecurity,
+        Category::Workload,
+        Category::Network,
+        Category::Secrets,
+        Category::Rbac,
+        Category::Deprecation,
+        Category::ControlPlane,
+        Category::Node,
+    ];
 }
 
 /// What a rule looks at. The engine extracts the views once per resource.
@@ -42,6 +59,13 @@ pub enum Check {
     PodSpec(fn(&PodSpec<'_>, &mut Reporter<'_>)),
     /// Called once per container (init, regular and ephemeral).
     Container(fn(&Container<'_>, &mut Reporter<'_>)),
+    /// Called once per control-plane or node component found (static pod, DaemonSet,
+    /// configuration object, node file). One such rule covers many benchmark items, so it says
+    /// which controls it judged ([`Reporter::judge`]) and each finding names its own.
+    Component {
+        component: Component,
+        check: fn(&ComponentView<'_>, &mut Reporter<'_>),
+    },
 }
 
 impl Check {
@@ -50,6 +74,7 @@ impl Check {
             Check::Object { .. } => "object",
             Check::PodSpec(_) => "pod-spec",
             Check::Container(_) => "container",
+            Check::Component { .. } => "component",
         }
     }
 }
@@ -180,6 +205,8 @@ pub struct Reporter<'a> {
     pub(crate) index: &'a Index<'a>,
     pub(crate) settings: &'a Settings,
     pub(crate) findings: &'a mut Vec<Finding>,
+    /// Controls judged on this resource by component rules (pass or fail).
+    pub(crate) assessed: &'a mut Vec<&'static Control>,
 }
 
 impl<'a> Reporter<'a> {
@@ -213,8 +240,40 @@ impl<'a> Reporter<'a> {
             value,
             fix: None,
             suppressed: None,
+            controls: None,
+            risk: kspm_model::Risk::default(),
         });
         self.findings.last_mut().expect("just pushed")
+    }
+
+    /// For table-driven rules: records that `controls` were judged on this object and, when
+    /// `problem` is given, reports it as a finding of `severity` that fails exactly those
+    /// controls.
+    pub fn judge(
+        &mut self,
+        controls: &'static [&'static Control],
+        severity: Severity,
+        problem: Option<(FieldPath, String)>,
+    ) {
+        for c in controls {
+            if !self.assessed.contains(c) {
+                self.assessed.push(c);
+            }
+        }
+        if let Some((path, message)) = problem {
+            // A missing flag points at the whole command: no single value is the evidence.
+            let whole_list = self
+                .resource
+                .root
+                .lookup(&path)
+                .is_some_and(|n| n.as_seq().is_some());
+            let f = self.report(path, message);
+            if whole_list {
+                f.hide_value();
+            }
+            f.severity = severity;
+            f.controls = Some(controls);
+        }
     }
 
     pub fn index(&self) -> &Index<'a> {

@@ -1,8 +1,10 @@
 //! Runs a set of rules over one resource, through the views each rule asks for.
 
+use kspm_frameworks::Control;
 use kspm_model::view::{TypeError, pod_specs};
 use kspm_model::{Finding, Index, Resource};
 
+use crate::component::{Component, components};
 use crate::rule::{Check, Reporter, Rule, Settings};
 
 /// The enabled rules, grouped by the view they need so that each view is built once.
@@ -11,6 +13,7 @@ pub struct RuleSet {
     object: Vec<&'static Rule>,
     pod: Vec<&'static Rule>,
     container: Vec<&'static Rule>,
+    component: Vec<&'static Rule>,
 }
 
 impl RuleSet {
@@ -21,13 +24,14 @@ impl RuleSet {
                 Check::Object { .. } => set.object.push(rule),
                 Check::PodSpec(_) => set.pod.push(rule),
                 Check::Container(_) => set.container.push(rule),
+                Check::Component { .. } => set.component.push(rule),
             }
         }
         set
     }
 
     pub fn len(&self) -> usize {
-        self.object.len() + self.pod.len() + self.container.len()
+        self.object.len() + self.pod.len() + self.container.len() + self.component.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -39,8 +43,20 @@ impl RuleSet {
             .iter()
             .chain(&self.pod)
             .chain(&self.container)
+            .chain(&self.component)
             .copied()
     }
+}
+
+/// What checking one resource produced besides its findings.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Fields whose types the API server would reject, for the engine to report.
+    pub type_errors: Vec<TypeError>,
+    /// The components the resource configures (whether or not a rule ran on them).
+    pub components: Vec<Component>,
+    /// Controls that component rules judged on it.
+    pub assessed: Vec<&'static Control>,
 }
 
 /// Checks one resource; findings are appended to `findings`. Returns the fields whose types the
@@ -52,9 +68,21 @@ pub fn check_resource(
     settings: &Settings,
     findings: &mut Vec<Finding>,
 ) -> Vec<TypeError> {
+    check_resource_into(set, resource, index, settings, findings).type_errors
+}
+
+/// [`check_resource`], also returning the components seen and the controls judged.
+pub fn check_resource_into(
+    set: &RuleSet,
+    resource: &Resource,
+    index: &Index<'_>,
+    settings: &Settings,
+    findings: &mut Vec<Finding>,
+) -> Outcome {
+    let mut outcome = Outcome::default();
     // One reporter for the resource; each rule sets itself as the one reporting.
     let Some(first) = set.rules().next() else {
-        return Vec::new();
+        return outcome;
     };
     let mut out = Reporter {
         rule: first,
@@ -62,6 +90,7 @@ pub fn check_resource(
         index,
         settings,
         findings,
+        assessed: &mut outcome.assessed,
     };
     for rule in &set.object {
         if let Check::Object { kinds, check } = rule.check
@@ -71,12 +100,24 @@ pub fn check_resource(
             check(resource, &mut out);
         }
     }
-    let mut type_errors = Vec::new();
+    for view in components(resource) {
+        if !outcome.components.contains(&view.component) {
+            outcome.components.push(view.component);
+        }
+        for rule in &set.component {
+            if let Check::Component { component, check } = rule.check
+                && component == view.component
+            {
+                out.rule = rule;
+                check(&view, &mut out);
+            }
+        }
+    }
     if set.pod.is_empty() && set.container.is_empty() {
-        return type_errors;
+        return outcome;
     }
     for pod in pod_specs(resource) {
-        type_errors.extend(pod.type_errors());
+        outcome.type_errors.extend(pod.type_errors());
         for rule in &set.pod {
             if let Check::PodSpec(check) = rule.check {
                 out.rule = rule;
@@ -95,5 +136,5 @@ pub fn check_resource(
             }
         }
     }
-    type_errors
+    outcome
 }

@@ -316,3 +316,80 @@ fn registry_lists_every_rule_file() {
     let listed: BTreeSet<String> = rules().iter().map(|r| r.meta.slug.to_owned()).collect();
     assert_eq!(on_disk, listed, "src/rules/*/*.rs and registry.rs disagree");
 }
+
+/// The framework → rules view is derived from the rules, so the catalogue and the rules must
+/// agree: an automated control needs a rule, a manual or not-applicable one must have none.
+#[test]
+fn every_control_is_mapped_or_marked() {
+    use kspm_frameworks::{Assessment, Framework};
+    let mut problems = Vec::new();
+    for fw in Framework::ALL {
+        for control in fw.controls() {
+            let mapped: Vec<&str> = rules()
+                .iter()
+                .filter(|r| r.meta.frameworks.contains(control))
+                .map(|r| r.meta.code)
+                .collect();
+            match control.assessment {
+                Assessment::Automated if mapped.is_empty() => problems.push(format!(
+                    "{} {}: no rule declares it; map a rule or mark it manual / not applicable",
+                    fw.key(),
+                    control.id
+                )),
+                Assessment::Manual(_) | Assessment::NotApplicable(_) if !mapped.is_empty() => {
+                    problems.push(format!(
+                        "{} {}: marked manual or not applicable, yet {mapped:?} declare it",
+                        fw.key(),
+                        control.id
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+/// A table-driven rule may only judge, and fail, controls it declares.
+#[test]
+fn component_rules_judge_only_the_controls_they_declare() {
+    let mut judged_any = 0;
+    for &rule in rules() {
+        if !matches!(rule.check, kspm_rules::Check::Component { .. }) {
+            continue;
+        }
+        let (fail, pass) = read_cases(rule);
+        for case in fail.iter().chain(&pass) {
+            let resources = parse_resources(&case.manifest, &case.name);
+            let set = RuleSet::new([rule]);
+            let index = Index::build(&resources);
+            for r in &resources {
+                let mut findings = Vec::new();
+                let outcome =
+                    kspm_rules::check_resource_into(&set, r, &index, &case.settings, &mut findings);
+                judged_any += outcome.assessed.len();
+                for c in &outcome.assessed {
+                    assert!(
+                        rule.meta.frameworks.contains(c),
+                        "{}: judges {} {} without declaring it",
+                        rule.meta.code,
+                        c.framework.key(),
+                        c.id
+                    );
+                }
+                for f in &findings {
+                    let controls = f.controls.expect("component findings name their controls");
+                    assert!(
+                        controls.iter().all(|c| outcome.assessed.contains(c)),
+                        "{}: a finding fails a control not recorded as judged",
+                        rule.meta.code
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        judged_any > 50,
+        "component rules judged only {judged_any} controls"
+    );
+}

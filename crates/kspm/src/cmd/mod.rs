@@ -1,7 +1,11 @@
-//! Subcommands that analyse all resources at once (RBAC, network), each in its own module.
-//! They get their resources from [`load`], the one place that knows where they come from.
+//! Subcommands beyond `scan`, `rules` and `explain`, one module each: those that analyse all
+//! resources at once (RBAC, network) get them from [`load`], the one place that knows where they
+//! come from; `output` is the report output every scanning command shares.
 
+pub mod frameworks;
 pub mod network;
+pub mod node;
+pub mod output;
 pub mod rbac;
 
 use anyhow::Result;

@@ -38,7 +38,9 @@ declare_rule! {
         severity: Low,
         category: Deprecation,
         check: Check::Object { kinds: &[], check },
-        frameworks: [nsa::UPGRADES],
+        frameworks: [
+            nsa::UPGRADES, soc2::CC7_1, pci::R6_3_3, iso27001::A8_8, nist::SI_2,
+        ],
         equivalents: ["kubeaudit:deprecatedapis", "kube-score:stable-version"],
         fix: false,
         default: true,

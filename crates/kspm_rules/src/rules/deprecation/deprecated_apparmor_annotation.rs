@@ -44,7 +44,9 @@ declare_rule! {
         severity: Low,
         category: Deprecation,
         check: Check::PodSpec(check),
-        frameworks: [nsa::APPARMOR_SELINUX, nsa::UPGRADES],
+        frameworks: [
+            nsa::APPARMOR_SELINUX, nsa::UPGRADES, soc2::CC7_1, nist::SI_2,
+        ],
         equivalents: [],
         fix: true,
         default: true,

@@ -52,7 +52,9 @@ declare_rule! {
         severity: Medium,
         category: Deprecation,
         check: Check::PodSpec(check),
-        frameworks: [nsa::SECCOMP, nsa::UPGRADES],
+        frameworks: [
+            nsa::SECCOMP, nsa::UPGRADES, soc2::CC7_1, nist::SI_2,
+        ],
         equivalents: [],
         fix: true,
         default: true,

@@ -40,7 +40,9 @@ declare_rule! {
         severity: Low,
         category: Network,
         check: Check::Object { kinds: &["Ingress"], check },
-        frameworks: [nsa::NETWORK_EXPOSURE],
+        frameworks: [
+            nsa::NETWORK_EXPOSURE, soc2::CC6_6, iso27001::A8_20, nist::SC_7,
+        ],
         equivalents: [],
         fix: false,
         default: true,

@@ -43,7 +43,10 @@ declare_rule! {
         severity: Medium,
         category: Network,
         check: Check::Object { kinds: &["Ingress"], check },
-        frameworks: [nsa::TLS, mitre::NETWORK_SNIFFING],
+        frameworks: [
+            nsa::TLS, mitre::NETWORK_SNIFFING, soc2::CC6_7, pci::R4_2_1, hipaa::TRANSMISSION,
+            gdpr::ART32_1_A, iso27001::A8_21, iso27001::A8_24, nist::SC_8,
+        ],
         equivalents: ["polaris:tlsSettingsMissing"],
         fix: false,
         default: true,

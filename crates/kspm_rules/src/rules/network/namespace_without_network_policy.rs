@@ -29,7 +29,10 @@ declare_rule! {
         severity: Medium,
         category: Network,
         check: Check::Object { kinds: &["Namespace"], check },
-        frameworks: [cis::C5_3_2, nsa::NETWORK_POLICIES, mitre::LATERAL_MOVEMENT],
+        frameworks: [
+            cis::C5_3_2, nsa::NETWORK_POLICIES, mitre::LATERAL_MOVEMENT, soc2::CC6_6, pci::R1_3_1,
+            pci::R1_4_1, gdpr::ART25_2, iso27001::A8_20, iso27001::A8_22, nist::AC_4, nist::SC_7,
+        ],
         equivalents: ["kubescape:C-0054", "polaris:missingNetworkPolicy"],
         fix: false,
         default: true,

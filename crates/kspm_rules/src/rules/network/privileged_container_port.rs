@@ -44,7 +44,9 @@ declare_rule! {
         severity: Low,
         category: Network,
         check: Check::Container(check),
-        frameworks: [nsa::NON_ROOT],
+        frameworks: [
+            nsa::NON_ROOT, nist::CM_7,
+        ],
         equivalents: ["kube-linter:privileged-ports"],
         fix: false,
         default: false,

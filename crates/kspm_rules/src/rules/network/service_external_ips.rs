@@ -39,7 +39,10 @@ declare_rule! {
         severity: Medium,
         category: Network,
         check: Check::Object { kinds: &["Service"], check },
-        frameworks: [nsa::NETWORK_EXPOSURE, mitre::NETWORK_SNIFFING],
+        frameworks: [
+            nsa::NETWORK_EXPOSURE, mitre::NETWORK_SNIFFING, soc2::CC6_6, pci::R1_3_1,
+            iso27001::A8_20, nist::SC_7,
+        ],
         equivalents: [],
         fix: false,
         default: true,

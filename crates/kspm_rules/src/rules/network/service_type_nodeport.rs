@@ -38,7 +38,10 @@ declare_rule! {
         severity: Low,
         category: Network,
         check: Check::Object { kinds: &["Service"], check },
-        frameworks: [nsa::NETWORK_EXPOSURE, mitre::EXPLOIT_PUBLIC_APP],
+        frameworks: [
+            nsa::NETWORK_EXPOSURE, mitre::EXPLOIT_PUBLIC_APP, soc2::CC6_6, pci::R1_4_1,
+            iso27001::A8_20, nist::SC_7,
+        ],
         equivalents: ["kube-score:service-type"],
         fix: false,
         default: true,

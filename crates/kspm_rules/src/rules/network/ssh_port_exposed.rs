@@ -39,7 +39,9 @@ declare_rule! {
         severity: Low,
         category: Network,
         check: Check::Object { kinds: &[], check },
-        frameworks: [nsa::NETWORK_EXPOSURE],
+        frameworks: [
+            nsa::NETWORK_EXPOSURE, pci::R2_2_4, nist::CM_7, iso27001::A8_20,
+        ],
         equivalents: [],
         fix: false,
         default: true,

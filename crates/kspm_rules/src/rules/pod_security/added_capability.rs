@@ -40,7 +40,9 @@ declare_rule! {
         severity: Low,
         category: PodSecurity,
         check: Check::Container(check),
-        frameworks: [cis::C5_2_9, nsa::CAPABILITIES],
+        frameworks: [
+            cis::C5_2_9, nsa::CAPABILITIES, pci::R2_2_6, nist::AC_6,
+        ],
         equivalents: ["checkov:CKV_K8S_25", "trivy:KSV-0022", "kubeaudit:capabilities"],
         fix: true,
         default: false,

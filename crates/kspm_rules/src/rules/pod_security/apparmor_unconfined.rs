@@ -42,7 +42,9 @@ declare_rule! {
         severity: High,
         category: PodSecurity,
         check: Check::PodSpec(check),
-        frameworks: [pss::BASELINE_APPARMOR, nsa::APPARMOR_SELINUX],
+        frameworks: [
+            pss::BASELINE_APPARMOR, nsa::APPARMOR_SELINUX, pci::R2_2_6, iso27001::A8_9, nist::CM_6,
+        ],
         equivalents: ["trivy:KSV-0002"],
         fix: false,
         default: true,

@@ -45,7 +45,10 @@ declare_rule! {
         severity: High,
         category: PodSecurity,
         check: Check::Container(check),
-        frameworks: [pss::BASELINE_CAPABILITIES, nsa::CAPABILITIES, mitre::ESCAPE_TO_HOST],
+        frameworks: [
+            pss::BASELINE_CAPABILITIES, nsa::CAPABILITIES, mitre::ESCAPE_TO_HOST, pci::R2_2_6,
+            iso27001::A8_2, nist::AC_6, nist::CM_7,
+        ],
         equivalents: [],
         fix: true,
         default: true,

@@ -43,7 +43,9 @@ declare_rule! {
         severity: High,
         category: PodSecurity,
         check: Check::Container(check),
-        frameworks: [nsa::HOST_PATH, mitre::ESCAPE_TO_HOST],
+        frameworks: [
+            nsa::HOST_PATH, mitre::ESCAPE_TO_HOST, nist::SC_39,
+        ],
         equivalents: [],
         fix: true,
         default: true,

@@ -45,7 +45,10 @@ declare_rule! {
         severity: Medium,
         category: PodSecurity,
         check: Check::Container(check),
-        frameworks: [pss::RESTRICTED_CAPABILITIES, nsa::CAPABILITIES],
+        frameworks: [
+            pss::RESTRICTED_CAPABILITIES, nsa::CAPABILITIES, cis::C5_2_10, pci::R2_2_6,
+            iso27001::A8_2, nist::AC_6, nist::CM_7,
+        ],
         equivalents: ["trivy:KSV-0003", "trivy:KSV-0106", "kubeaudit:capabilities"],
         fix: true,
         default: true,

@@ -45,7 +45,11 @@ declare_rule! {
         severity: Critical,
         category: PodSecurity,
         check: Check::PodSpec(check),
-        frameworks: [cis::C5_2_12, pss::BASELINE_HOST_PATH_VOLUMES, nsa::HOST_PATH, mitre::ESCAPE_TO_HOST, mitre::DEPLOY_CONTAINER],
+        frameworks: [
+            cis::C5_2_12, pss::BASELINE_HOST_PATH_VOLUMES, nsa::HOST_PATH, mitre::ESCAPE_TO_HOST,
+            mitre::DEPLOY_CONTAINER, soc2::CC6_8, pci::R2_2_6, iso27001::A8_2, nist::AC_6,
+            gdpr::ART32_1_B,
+        ],
         equivalents: ["checkov:CKV_K8S_27", "trivy:KSV-0006", "kubeaudit:mounts"],
         fix: false,
         default: true,

@@ -33,7 +33,11 @@ declare_rule! {
         severity: High,
         category: PodSecurity,
         check: Check::PodSpec(check),
-        frameworks: [cis::C5_2_4, pss::BASELINE_HOST_NAMESPACES, nsa::HOST_NAMESPACES, mitre::ESCAPE_TO_HOST],
+        frameworks: [
+            cis::C5_2_4, pss::BASELINE_HOST_NAMESPACES, nsa::HOST_NAMESPACES,
+            mitre::ESCAPE_TO_HOST, pci::R2_2_6, iso27001::A8_2, nist::SC_39, nist::AC_6,
+            gdpr::ART32_1_B,
+        ],
         equivalents: ["checkov:CKV_K8S_18", "polaris:hostIPCSet", "trivy:KSV-0008", "kubeaudit:hostns"],
         fix: true,
         default: true,

@@ -39,7 +39,11 @@ declare_rule! {
         severity: High,
         category: PodSecurity,
         check: Check::PodSpec(check),
-        frameworks: [cis::C5_2_5, pss::BASELINE_HOST_NAMESPACES, nsa::HOST_NAMESPACES, mitre::NETWORK_SNIFFING],
+        frameworks: [
+            cis::C5_2_5, pss::BASELINE_HOST_NAMESPACES, nsa::HOST_NAMESPACES,
+            mitre::NETWORK_SNIFFING, pci::R2_2_6, iso27001::A8_22, nist::SC_39, nist::SC_7,
+            gdpr::ART32_1_B,
+        ],
         equivalents: ["checkov:CKV_K8S_19", "polaris:hostNetworkSet", "trivy:KSV-0009", "kubeaudit:hostns"],
         fix: true,
         default: true,

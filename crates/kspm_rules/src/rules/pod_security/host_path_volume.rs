@@ -41,7 +41,10 @@ declare_rule! {
         severity: High,
         category: PodSecurity,
         check: Check::PodSpec(check),
-        frameworks: [cis::C5_2_12, pss::BASELINE_HOST_PATH_VOLUMES, nsa::HOST_PATH, mitre::ESCAPE_TO_HOST],
+        frameworks: [
+            cis::C5_2_12, pss::BASELINE_HOST_PATH_VOLUMES, nsa::HOST_PATH, mitre::ESCAPE_TO_HOST,
+            pci::R2_2_6, iso27001::A8_2, nist::AC_6, gdpr::ART32_1_B,
+        ],
         equivalents: ["polaris:hostPathSet", "trivy:KSV-0023"],
         fix: false,
         default: true,

@@ -31,7 +31,11 @@ declare_rule! {
         severity: High,
         category: PodSecurity,
         check: Check::PodSpec(check),
-        frameworks: [cis::C5_2_3, pss::BASELINE_HOST_NAMESPACES, nsa::HOST_NAMESPACES, mitre::ESCAPE_TO_HOST],
+        frameworks: [
+            cis::C5_2_3, pss::BASELINE_HOST_NAMESPACES, nsa::HOST_NAMESPACES,
+            mitre::ESCAPE_TO_HOST, pci::R2_2_6, iso27001::A8_2, nist::SC_39, nist::AC_6,
+            gdpr::ART32_1_B, hipaa::ACCESS_CONTROL,
+        ],
         equivalents: ["checkov:CKV_K8S_17", "polaris:hostPIDSet", "trivy:KSV-0010", "kubeaudit:hostns"],
         fix: true,
         default: true,

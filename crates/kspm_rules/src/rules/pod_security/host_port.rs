@@ -35,7 +35,10 @@ declare_rule! {
         severity: Medium,
         category: PodSecurity,
         check: Check::Container(check),
-        frameworks: [cis::C5_2_13, pss::BASELINE_HOST_PORTS, nsa::NETWORK_EXPOSURE],
+        frameworks: [
+            cis::C5_2_13, pss::BASELINE_HOST_PORTS, nsa::NETWORK_EXPOSURE, pci::R1_3_1,
+            soc2::CC6_6, iso27001::A8_20, nist::SC_7,
+        ],
         equivalents: ["checkov:CKV_K8S_26", "polaris:hostPortSet", "trivy:KSV-0024"],
         fix: true,
         default: true,

@@ -36,7 +36,9 @@ declare_rule! {
         severity: Low,
         category: PodSecurity,
         check: Check::Object { kinds: &["Namespace"], check },
-        frameworks: [cis::C5_2_1],
+        frameworks: [
+            cis::C5_2_1, soc2::CC6_8, pci::R2_2_6, iso27001::A8_9, nist::CM_6,
+        ],
         equivalents: [],
         fix: false,
         default: true,

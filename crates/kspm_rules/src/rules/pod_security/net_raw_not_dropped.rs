@@ -40,7 +40,9 @@ declare_rule! {
         severity: Low,
         category: PodSecurity,
         check: Check::Container(check),
-        frameworks: [cis::C5_2_8, nsa::CAPABILITIES, mitre::NETWORK_SNIFFING],
+        frameworks: [
+            cis::C5_2_8, nsa::CAPABILITIES, mitre::NETWORK_SNIFFING, pci::R2_2_6, nist::CM_7,
+        ],
         equivalents: ["checkov:CKV_K8S_28"],
         fix: true,
         default: true,

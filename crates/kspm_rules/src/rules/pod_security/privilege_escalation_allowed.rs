@@ -38,7 +38,10 @@ declare_rule! {
         severity: Medium,
         category: PodSecurity,
         check: Check::Container(check),
-        frameworks: [cis::C5_2_6, pss::RESTRICTED_PRIVILEGE_ESCALATION, nsa::PRIVILEGE_ESCALATION],
+        frameworks: [
+            cis::C5_2_6, pss::RESTRICTED_PRIVILEGE_ESCALATION, nsa::PRIVILEGE_ESCALATION,
+            pci::R2_2_6, iso27001::A8_2, nist::AC_6,
+        ],
         equivalents: [
             "checkov:CKV_K8S_20",
             "polaris:privilegeEscalationAllowed",

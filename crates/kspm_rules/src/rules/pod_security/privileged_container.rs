@@ -40,7 +40,11 @@ declare_rule! {
         severity: Critical,
         category: PodSecurity,
         check: Check::Container(check),
-        frameworks: [cis::C5_2_2, pss::BASELINE_PRIVILEGED, nsa::PRIVILEGED, mitre::ESCAPE_TO_HOST],
+        frameworks: [
+            cis::C5_2_2, pss::BASELINE_PRIVILEGED, nsa::PRIVILEGED, mitre::ESCAPE_TO_HOST,
+            soc2::CC6_8, pci::R2_2_6, hipaa::ACCESS_CONTROL, gdpr::ART32_1_B, iso27001::A8_2,
+            nist::AC_6, nist::SC_39,
+        ],
         equivalents: ["checkov:CKV_K8S_16", "polaris:runAsPrivileged", "kube-score:container-security-context-privileged", "trivy:KSV-0017", "kubeaudit:privileged"],
         fix: true,
         default: true,

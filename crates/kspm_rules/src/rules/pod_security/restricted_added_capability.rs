@@ -43,7 +43,10 @@ declare_rule! {
         severity: Medium,
         category: PodSecurity,
         check: Check::Container(check),
-        frameworks: [pss::RESTRICTED_CAPABILITIES, nsa::CAPABILITIES],
+        frameworks: [
+            pss::RESTRICTED_CAPABILITIES, nsa::CAPABILITIES, pci::R2_2_6, iso27001::A8_2,
+            nist::AC_6,
+        ],
         equivalents: ["trivy:KSV-0106"],
         fix: true,
         default: true,

@@ -47,7 +47,9 @@ declare_rule! {
         severity: Medium,
         category: PodSecurity,
         check: Check::PodSpec(check),
-        frameworks: [pss::RESTRICTED_VOLUME_TYPES],
+        frameworks: [
+            pss::RESTRICTED_VOLUME_TYPES, nist::CM_6,
+        ],
         equivalents: ["trivy:KSV-0028"],
         fix: false,
         default: true,

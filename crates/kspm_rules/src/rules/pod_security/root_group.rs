@@ -39,7 +39,9 @@ declare_rule! {
         severity: Medium,
         category: PodSecurity,
         check: Check::PodSpec(check),
-        frameworks: [nsa::NON_ROOT],
+        frameworks: [
+            nsa::NON_ROOT, nist::AC_6,
+        ],
         equivalents: ["trivy:KSV-0029"],
         fix: false,
         default: true,

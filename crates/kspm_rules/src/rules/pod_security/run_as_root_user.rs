@@ -39,7 +39,10 @@ declare_rule! {
         severity: High,
         category: PodSecurity,
         check: Check::PodSpec(check),
-        frameworks: [cis::C5_2_7, pss::RESTRICTED_RUNNING_AS_NON_ROOT_USER, nsa::NON_ROOT],
+        frameworks: [
+            cis::C5_2_7, pss::RESTRICTED_RUNNING_AS_NON_ROOT_USER, nsa::NON_ROOT, pci::R2_2_6,
+            iso27001::A8_2, nist::AC_6,
+        ],
         equivalents: ["trivy:KSV-0105"],
         fix: true,
         default: true,

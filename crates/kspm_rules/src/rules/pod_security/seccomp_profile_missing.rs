@@ -53,7 +53,10 @@ declare_rule! {
         severity: Medium,
         category: PodSecurity,
         check: Check::PodSpec(check),
-        frameworks: [cis::C5_7_2, pss::RESTRICTED_SECCOMP, nsa::SECCOMP],
+        frameworks: [
+            cis::C5_7_2, pss::RESTRICTED_SECCOMP, nsa::SECCOMP, pci::R2_2_6, iso27001::A8_9,
+            nist::CM_6,
+        ],
         equivalents: ["trivy:KSV-0030", "checkov:CKV_K8S_31", "kubeaudit:seccomp"],
         fix: true,
         default: true,

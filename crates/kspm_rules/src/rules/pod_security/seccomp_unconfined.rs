@@ -42,7 +42,10 @@ declare_rule! {
         severity: High,
         category: PodSecurity,
         check: Check::PodSpec(check),
-        frameworks: [pss::BASELINE_SECCOMP, nsa::SECCOMP, mitre::ESCAPE_TO_HOST],
+        frameworks: [
+            pss::BASELINE_SECCOMP, nsa::SECCOMP, mitre::ESCAPE_TO_HOST, pci::R2_2_6,
+            iso27001::A8_9, nist::CM_6,
+        ],
         equivalents: ["kubeaudit:seccomp", "checkov:CKV_K8S_31", "trivy:KSV-0030"],
         fix: true,
         default: true,

@@ -43,7 +43,10 @@ declare_rule! {
         severity: High,
         category: PodSecurity,
         check: Check::PodSpec(check),
-        frameworks: [pss::BASELINE_SELINUX, nsa::APPARMOR_SELINUX, mitre::ESCAPE_TO_HOST],
+        frameworks: [
+            pss::BASELINE_SELINUX, nsa::APPARMOR_SELINUX, mitre::ESCAPE_TO_HOST, pci::R2_2_6,
+            iso27001::A8_9, nist::CM_6,
+        ],
         equivalents: ["trivy:KSV-0025"],
         fix: false,
         default: true,

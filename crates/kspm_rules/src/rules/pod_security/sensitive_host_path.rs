@@ -51,7 +51,10 @@ declare_rule! {
         severity: High,
         category: PodSecurity,
         check: Check::PodSpec(check),
-        frameworks: [cis::C5_2_12, pss::BASELINE_HOST_PATH_VOLUMES, nsa::HOST_PATH, mitre::ESCAPE_TO_HOST, mitre::UNSECURED_CREDENTIALS],
+        frameworks: [
+            cis::C5_2_12, pss::BASELINE_HOST_PATH_VOLUMES, nsa::HOST_PATH, mitre::ESCAPE_TO_HOST,
+            mitre::UNSECURED_CREDENTIALS, pci::R2_2_6, iso27001::A8_2, nist::AC_6,
+        ],
         equivalents: ["trivy:KSV-0121", "kubeaudit:mounts"],
         fix: false,
         default: true,

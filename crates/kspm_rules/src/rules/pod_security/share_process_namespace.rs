@@ -38,7 +38,9 @@ declare_rule! {
         severity: Medium,
         category: PodSecurity,
         check: Check::PodSpec(check),
-        frameworks: [],
+        frameworks: [
+            nist::SC_39,
+        ],
         equivalents: [],
         fix: true,
         default: true,

@@ -39,7 +39,9 @@ declare_rule! {
         severity: High,
         category: PodSecurity,
         check: Check::Container(check),
-        frameworks: [pss::BASELINE_PROC_MOUNT, mitre::ESCAPE_TO_HOST],
+        frameworks: [
+            pss::BASELINE_PROC_MOUNT, mitre::ESCAPE_TO_HOST, pci::R2_2_6, nist::SC_39,
+        ],
         equivalents: ["polaris:procMount", "trivy:KSV-0027"],
         fix: true,
         default: true,

@@ -48,7 +48,9 @@ declare_rule! {
         severity: High,
         category: PodSecurity,
         check: Check::PodSpec(check),
-        frameworks: [pss::BASELINE_SYSCTLS],
+        frameworks: [
+            pss::BASELINE_SYSCTLS, pci::R2_2_6, nist::CM_6,
+        ],
         equivalents: ["trivy:KSV-0026"],
         fix: false,
         default: true,

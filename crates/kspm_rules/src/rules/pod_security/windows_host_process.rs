@@ -37,7 +37,10 @@ declare_rule! {
         severity: Critical,
         category: PodSecurity,
         check: Check::PodSpec(check),
-        frameworks: [cis::C5_2_11, pss::BASELINE_HOST_PROCESS, nsa::PRIVILEGED, mitre::ESCAPE_TO_HOST],
+        frameworks: [
+            cis::C5_2_11, pss::BASELINE_HOST_PROCESS, nsa::PRIVILEGED, mitre::ESCAPE_TO_HOST,
+            pci::R2_2_6, iso27001::A8_2, nist::AC_6, nist::SC_39,
+        ],
         equivalents: ["polaris:hostProcess", "trivy:KSV-0103"],
         fix: false,
         default: true,

@@ -34,7 +34,9 @@ declare_rule! {
         severity: Low,
         category: PodSecurity,
         check: Check::Container(check),
-        frameworks: [nsa::IMMUTABLE_FS],
+        frameworks: [
+            nsa::IMMUTABLE_FS, hipaa::INTEGRITY, nist::SI_7, iso27001::A8_9,
+        ],
         equivalents: [
             "checkov:CKV_K8S_22",
             "polaris:notReadOnlyRootFilesystem",

@@ -35,7 +35,7 @@ declare_rule! {
         severity: High,
         category: Rbac,
         check: Check::Object { kinds: super::ROLE_KINDS, check },
-        frameworks: [cis::C5_1_8, nsa::RBAC, mitre::PRIVILEGE_ESCALATION],
+        frameworks: [cis::C5_1_8, nsa::RBAC, mitre::PRIVILEGE_ESCALATION, mitre::ACCOUNT_MANIPULATION],
         equivalents: ["kubescape:C-0191", "trivy:KSV-0043"],
         fix: false,
         default: true,

@@ -43,7 +43,10 @@ declare_rule! {
         severity: High,
         category: Secrets,
         check: Check::Container(check),
-        frameworks: [nsa::SECRETS, mitre::UNSECURED_CREDENTIALS],
+        frameworks: [
+            nsa::SECRETS, mitre::UNSECURED_CREDENTIALS, soc2::C1_1, pci::R8_6_2, iso27001::A5_17,
+            iso27001::A8_12, nist::IA_5, gdpr::ART32_1_B,
+        ],
         equivalents: ["polaris:sensitiveContainerEnvVar"],
         fix: false,
         default: true,

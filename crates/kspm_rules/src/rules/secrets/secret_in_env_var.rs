@@ -41,7 +41,10 @@ declare_rule! {
         severity: Low,
         category: Secrets,
         check: Check::Container(check),
-        frameworks: [cis::C5_4_1, nsa::SECRETS, mitre::UNSECURED_CREDENTIALS],
+        frameworks: [
+            cis::C5_4_1, nsa::SECRETS, mitre::UNSECURED_CREDENTIALS, soc2::C1_1, iso27001::A5_17,
+            iso27001::A8_12, nist::IA_5,
+        ],
         equivalents: ["checkov:CKV_K8S_35"],
         fix: false,
         default: true,

@@ -34,7 +34,9 @@ declare_rule! {
         severity: Medium,
         category: Secrets,
         check: Check::Object { kinds: &["Secret"], check },
-        frameworks: [nsa::SERVICE_ACCOUNT_TOKENS, mitre::STEAL_TOKEN],
+        frameworks: [
+            nsa::SERVICE_ACCOUNT_TOKENS, mitre::STEAL_TOKEN, pci::R7_2_5, nist::AC_2, nist::IA_5,
+        ],
         equivalents: [],
         fix: false,
         default: true,

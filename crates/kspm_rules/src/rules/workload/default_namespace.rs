@@ -41,7 +41,9 @@ declare_rule! {
         severity: Low,
         category: Workload,
         check: Check::Object { kinds: &[], check },
-        frameworks: [cis::C5_7_4, nsa::NAMESPACES],
+        frameworks: [
+            cis::C5_7_4, nsa::NAMESPACES, iso27001::A8_22, nist::CM_6,
+        ],
         equivalents: ["checkov:CKV_K8S_21"],
         fix: false,
         default: true,

@@ -43,7 +43,10 @@ declare_rule! {
         severity: Low,
         category: Workload,
         check: Check::PodSpec(check),
-        frameworks: [cis::C5_1_5, nsa::SERVICE_ACCOUNT_TOKENS],
+        frameworks: [
+            cis::C5_1_5, nsa::SERVICE_ACCOUNT_TOKENS, soc2::CC6_3, pci::R7_2_2, pci::R8_2_2,
+            iso27001::A5_15, nist::AC_2, mitre::VALID_ACCOUNTS,
+        ],
         equivalents: ["kubeaudit:asat"],
         fix: false,
         default: true,

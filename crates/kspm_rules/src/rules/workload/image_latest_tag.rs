@@ -41,7 +41,10 @@ declare_rule! {
         severity: Medium,
         category: Workload,
         check: Check::Container(check),
-        frameworks: [nsa::IMAGE_HYGIENE, mitre::IMPLANT_IMAGE],
+        frameworks: [
+            nsa::IMAGE_HYGIENE, mitre::IMPLANT_IMAGE, soc2::CC6_8, pci::R6_3_3, hipaa::MALWARE,
+            iso27001::A8_7, iso27001::A8_8, nist::RA_5, nist::SI_7,
+        ],
         equivalents: ["checkov:CKV_K8S_14", "polaris:tagNotSpecified", "kube-score:container-image-tag", "trivy:KSV-0013"],
         fix: false,
         default: true,

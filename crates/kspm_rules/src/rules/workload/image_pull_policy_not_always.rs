@@ -41,7 +41,9 @@ declare_rule! {
         severity: Low,
         category: Workload,
         check: Check::Container(check),
-        frameworks: [nsa::IMAGE_HYGIENE],
+        frameworks: [
+            nsa::IMAGE_HYGIENE, soc2::CC6_8,
+        ],
         equivalents: ["checkov:CKV_K8S_15", "polaris:pullPolicyNotAlways", "kube-score:container-image-pull-policy"],
         fix: true,
         default: false,

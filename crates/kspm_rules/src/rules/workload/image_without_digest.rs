@@ -33,7 +33,10 @@ declare_rule! {
         severity: Low,
         category: Workload,
         check: Check::Container(check),
-        frameworks: [nsa::IMAGE_HYGIENE, mitre::IMPLANT_IMAGE],
+        frameworks: [
+            nsa::IMAGE_HYGIENE, mitre::IMPLANT_IMAGE, soc2::CC6_8, hipaa::INTEGRITY,
+            hipaa::MALWARE, iso27001::A8_7, nist::SI_7,
+        ],
         equivalents: ["checkov:CKV_K8S_43"],
         fix: false,
         default: false,

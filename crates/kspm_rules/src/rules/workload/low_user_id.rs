@@ -37,7 +37,9 @@ declare_rule! {
         severity: Low,
         category: Workload,
         check: Check::PodSpec(check),
-        frameworks: [nsa::NON_ROOT],
+        frameworks: [
+            nsa::NON_ROOT, nist::AC_6,
+        ],
         equivalents: ["checkov:CKV_K8S_40", "kube-score:container-security-context-user-group-id", "trivy:KSV-0020"],
         fix: false,
         default: false,

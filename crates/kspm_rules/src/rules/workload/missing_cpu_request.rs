@@ -44,7 +44,9 @@ declare_rule! {
         severity: Low,
         category: Workload,
         check: Check::Container(check),
-        frameworks: [nsa::RESOURCE_POLICIES],
+        frameworks: [
+            nsa::RESOURCE_POLICIES, soc2::A1_1, iso27001::A8_6,
+        ],
         equivalents: ["checkov:CKV_K8S_10", "polaris:cpuRequestsMissing", "kube-score:container-resources", "trivy:KSV-0015"],
         fix: false,
         default: true,

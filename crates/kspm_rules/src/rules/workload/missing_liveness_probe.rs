@@ -44,7 +44,9 @@ declare_rule! {
         severity: Low,
         category: Workload,
         check: Check::Container(check),
-        frameworks: [],
+        frameworks: [
+            soc2::A1_2,
+        ],
         equivalents: ["checkov:CKV_K8S_8", "polaris:livenessProbeMissing"],
         fix: false,
         default: true,

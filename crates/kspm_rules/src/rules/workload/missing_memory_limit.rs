@@ -41,7 +41,10 @@ declare_rule! {
         severity: Low,
         category: Workload,
         check: Check::Container(check),
-        frameworks: [nsa::RESOURCE_POLICIES, mitre::RESOURCE_HIJACKING, mitre::ENDPOINT_DOS],
+        frameworks: [
+            nsa::RESOURCE_POLICIES, mitre::RESOURCE_HIJACKING, mitre::ENDPOINT_DOS, soc2::A1_1,
+            iso27001::A8_6, nist::SC_5, gdpr::ART32_1_B,
+        ],
         equivalents: ["checkov:CKV_K8S_13", "polaris:memoryLimitsMissing", "kube-score:container-resources", "kubeaudit:limits", "trivy:KSV-0018"],
         fix: false,
         default: true,

@@ -45,7 +45,9 @@ declare_rule! {
         severity: Info,
         category: Workload,
         check: Check::Object { kinds: &["Deployment", "StatefulSet"], check },
-        frameworks: [],
+        frameworks: [
+            soc2::A1_2,
+        ],
         equivalents: ["kube-score:deployment-has-host-podantiaffinity", "kube-score:statefulset-has-host-podantiaffinity"],
         fix: false,
         default: false,

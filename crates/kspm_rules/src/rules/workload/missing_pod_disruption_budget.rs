@@ -43,7 +43,9 @@ declare_rule! {
         severity: Low,
         category: Workload,
         check: Check::Object { kinds: &["Deployment", "StatefulSet"], check },
-        frameworks: [],
+        frameworks: [
+            soc2::A1_2, gdpr::ART32_1_B,
+        ],
         equivalents: ["kube-score:deployment-has-poddisruptionbudget", "kube-score:statefulset-has-poddisruptionbudget", "polaris:missingPodDisruptionBudget"],
         fix: false,
         default: true,

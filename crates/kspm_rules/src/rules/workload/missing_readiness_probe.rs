@@ -45,7 +45,9 @@ declare_rule! {
         severity: Low,
         category: Workload,
         check: Check::Container(check),
-        frameworks: [],
+        frameworks: [
+            soc2::A1_2,
+        ],
         equivalents: ["checkov:CKV_K8S_9", "polaris:readinessProbeMissing"],
         fix: false,
         default: true,

@@ -35,7 +35,9 @@ declare_rule! {
         severity: Low,
         category: Workload,
         check: Check::Container(check),
-        frameworks: [cis::C5_7_3],
+        frameworks: [
+            cis::C5_7_3, pci::R2_2_6, iso27001::A8_9, nist::CM_6,
+        ],
         equivalents: [],
         fix: false,
         default: true,

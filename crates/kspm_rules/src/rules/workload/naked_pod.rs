@@ -32,7 +32,9 @@ declare_rule! {
         severity: Info,
         category: Workload,
         check: Check::Object { kinds: &["Pod"], check },
-        frameworks: [],
+        frameworks: [
+            soc2::A1_2,
+        ],
         equivalents: ["polaris:nakedPod"],
         fix: false,
         default: false,

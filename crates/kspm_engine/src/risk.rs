@@ -1,0 +1,463 @@
+//! Risk: a finding's severity weighed by where it sits, so that teams fix the most serious
+//! problems first. A privileged container matters more when a LoadBalancer sends internet
+//! traffic to it; a missing limit matters more in `kube-system`.
+//!
+//! The score is the severity's base plus the points of each context factor, capped at 100:
+//!
+//! | factor | points | when |
+//! |---|---|---|
+//! | severity | critical 60, high 45, medium 30, low 15, info 5 | always |
+//! | `exposed` | 20 (LoadBalancer, Ingress, external IPs), 15 (NodePort) | a Service or Ingress in the input sends outside traffic to the workload |
+//! | `privileged` | 15 | a container of the workload runs privileged |
+//! | `host-namespaces` | 10 | the workload shares the host's network, PID or IPC namespace |
+//! | `kube-system` | 10 | the object lives in `kube-system` |
+//! | `cluster-component` | 10 | the object configures a control-plane component, a kubelet or a node file |
+//! | `service-account-privileges` | 20 | the workload's service account holds dangerous RBAC permissions ([`RiskContext`]) |
+//!
+//! A factor that restates the finding (privileged on `privileged-container`) is left out.
+//! Context comes from the scanned input itself. RBAC is an input: the RBAC model (built
+//! separately) fills [`RiskContext::service_account_privileges`]; until it does, the factor is
+//! simply absent.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use kspm_model::view::pod_specs;
+use kspm_model::{Finding, Node, Resource, ResourceId, RiskFactor, Severity};
+
+use crate::scan::Scanned;
+
+/// Facts about the cluster that the manifests alone do not show.
+#[derive(Clone, Debug, Default)]
+pub struct RiskContext {
+    /// (namespace, service account) → what makes it dangerous, in words
+    /// (`can create pods in every namespace`, `bound to cluster-admin`).
+    pub service_account_privileges: HashMap<(String, String), Vec<String>>,
+}
+
+/// What a workload's context is made of, kept once its tree is dropped.
+#[derive(Clone, Debug, Default)]
+pub struct WorkloadFacts {
+    /// The pod template's labels.
+    pub labels: Vec<(String, String)>,
+    pub privileged: bool,
+    /// `hostNetwork`, `hostPID`, `hostIPC` that are true.
+    pub host_namespaces: Vec<&'static str>,
+    pub service_account: String,
+}
+
+/// What a Service or Ingress exposes.
+#[derive(Clone, Debug)]
+pub enum ExposureFacts {
+    Service {
+        /// LoadBalancer, NodePort, or ClusterIP with external IPs.
+        how: &'static str,
+        points: u8,
+        selector: Vec<(String, String)>,
+    },
+    /// Internal Services are kept so that an Ingress can reach workloads through them.
+    InternalService {
+        selector: Vec<(String, String)>,
+    },
+    Ingress {
+        services: Vec<String>,
+    },
+}
+
+fn string_pairs(map: Option<&Node>) -> Vec<(String, String)> {
+    map.and_then(Node::as_map)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|e| Some((e.key.to_string(), e.value.as_str()?.to_owned())))
+        .collect()
+}
+
+/// The context facts of one resource, if it is a workload, Service or Ingress.
+pub fn facts(r: &Resource) -> (Option<WorkloadFacts>, Option<ExposureFacts>) {
+    match r.kind() {
+        "Service" => {
+            let spec = r.spec();
+            let kind = spec
+                .and_then(|s| s.get("type"))
+                .and_then(Node::as_str)
+                .unwrap_or("ClusterIP");
+            let selector = string_pairs(spec.and_then(|s| s.get("selector")));
+            let external = spec
+                .and_then(|s| s.get("externalIPs"))
+                .and_then(Node::as_seq)
+                .is_some_and(|s| !s.is_empty());
+            let exposure = match kind {
+                "LoadBalancer" => ExposureFacts::Service {
+                    how: "LoadBalancer",
+                    points: 20,
+                    selector,
+                },
+                "NodePort" => ExposureFacts::Service {
+                    how: "NodePort",
+                    points: 15,
+                    selector,
+                },
+                _ if external => ExposureFacts::Service {
+                    how: "external IPs",
+                    points: 20,
+                    selector,
+                },
+                _ => ExposureFacts::InternalService { selector },
+            };
+            (None, Some(exposure))
+        }
+        "Ingress" => {
+            let mut services = Vec::new();
+            collect_backends(&r.root, &mut services);
+            services.sort();
+            services.dedup();
+            (None, Some(ExposureFacts::Ingress { services }))
+        }
+        _ => {
+            let pods = pod_specs(r);
+            let Some(pod) = pods.first() else {
+                return (None, None);
+            };
+            let mut host_namespaces = Vec::new();
+            for (field, name) in [
+                ("hostNetwork", "host network"),
+                ("hostPID", "host PID"),
+                ("hostIPC", "host IPC"),
+            ] {
+                if pod.get(field).and_then(Node::as_bool) == Some(true) {
+                    host_namespaces.push(name);
+                }
+            }
+            let privileged = pod
+                .containers()
+                .iter()
+                .any(|c| c.security("privileged").and_then(Node::as_bool) == Some(true));
+            let service_account = pod
+                .get("serviceAccountName")
+                .or_else(|| pod.get("serviceAccount"))
+                .and_then(Node::as_str)
+                .unwrap_or("default")
+                .to_owned();
+            let labels = string_pairs(pod.meta.and_then(|m| m.get("labels")));
+            (
+                Some(WorkloadFacts {
+                    labels,
+                    privileged,
+                    host_namespaces,
+                    service_account,
+                }),
+                None,
+            )
+        }
+    }
+}
+
+/// Every `service.name` (networking/v1) or `serviceName` (v1beta1) under an Ingress.
+fn collect_backends(node: &Node, out: &mut Vec<String>) {
+    if let Some(map) = node.as_map() {
+        for e in map {
+            match &*e.key {
+                "serviceName" => {
+                    if let Some(s) = e.value.as_str() {
+                        out.push(s.to_owned());
+                    }
+                }
+                "service" => {
+                    if let Some(s) = e.value.get("name").and_then(Node::as_str) {
+                        out.push(s.to_owned());
+                    }
+                }
+                _ => collect_backends(&e.value, out),
+            }
+        }
+    } else if let Some(seq) = node.as_seq() {
+        for item in seq {
+            collect_backends(item, out);
+        }
+    }
+}
+
+fn selects(selector: &[(String, String)], labels: &[(String, String)]) -> bool {
+    !selector.is_empty() && selector.iter().all(|kv| labels.contains(kv))
+}
+
+/// The severity's share of the score.
+pub const fn base(severity: Severity) -> u8 {
+    match severity {
+        Severity::Critical => 60,
+        Severity::High => 45,
+        Severity::Medium => 30,
+        Severity::Low => 15,
+        Severity::Info => 5,
+    }
+}
+
+type Key<'a> = (&'a str, usize, &'a ResourceId);
+
+/// Whether a context factor says what the finding itself says.
+fn restates(factor: &str, slug: &str) -> bool {
+    match factor {
+        "privileged" => slug == "privileged-container",
+        "host-namespaces" => matches!(slug, "host-pid" | "host-ipc" | "host-network"),
+        _ => false,
+    }
+}
+
+/// Sets every finding's risk from its severity and its object's context.
+pub fn assign(findings: &mut [Finding], scanned: &[Scanned], ctx: &RiskContext) {
+    // namespace → services: (name, exposure)
+    let mut services: HashMap<&str, Vec<(&str, &ExposureFacts)>> = HashMap::new();
+    let mut ingresses: HashMap<&str, Vec<(&str, &[String])>> = HashMap::new();
+    for s in scanned {
+        let ns = s.id.namespace.as_deref().unwrap_or("default");
+        match s.exposure.as_deref() {
+            Some(e @ (ExposureFacts::Service { .. } | ExposureFacts::InternalService { .. })) => {
+                services.entry(ns).or_default().push((&s.id.name, e));
+            }
+            Some(ExposureFacts::Ingress { services: backends }) => {
+                ingresses
+                    .entry(ns)
+                    .or_default()
+                    .push((&s.id.name, backends));
+            }
+            None => {}
+        }
+    }
+    let mut contexts: HashMap<Key<'_>, Arc<[RiskFactor]>> = HashMap::new();
+    for s in scanned {
+        let ns = s.id.namespace.as_deref().unwrap_or("default");
+        let mut factors = Vec::new();
+        if let Some(w) = s.workload.as_deref() {
+            // The strongest exposure counts; the detail names every path in.
+            let mut paths: BTreeMap<String, u8> = BTreeMap::new();
+            for (name, e) in services.get(ns).into_iter().flatten() {
+                let selector = match e {
+                    ExposureFacts::Service { selector, .. }
+                    | ExposureFacts::InternalService { selector } => selector,
+                    ExposureFacts::Ingress { .. } => continue,
+                };
+                if !selects(selector, &w.labels) {
+                    continue;
+                }
+                if let ExposureFacts::Service { how, points, .. } = e {
+                    paths.insert(format!("Service {ns}/{name} ({how})"), *points);
+                }
+                for (ingress, backends) in ingresses.get(ns).into_iter().flatten() {
+                    if backends.iter().any(|b| b == name) {
+                        paths.insert(format!("Ingress {ns}/{ingress} via Service {name}"), 20);
+                    }
+                }
+            }
+            if let Some(points) = paths.values().max() {
+                let list: Vec<&str> = paths.keys().map(String::as_str).collect();
+                factors.push(RiskFactor {
+                    factor: "exposed",
+                    points: *points,
+                    detail: format!(
+                        "reachable from outside the cluster through {}",
+                        list.join(", ")
+                    ),
+                });
+            }
+            if w.privileged {
+                factors.push(RiskFactor {
+                    factor: "privileged",
+                    points: 15,
+                    detail: "a container runs privileged: a compromise is a node compromise".into(),
+                });
+            }
+            if !w.host_namespaces.is_empty() {
+                factors.push(RiskFactor {
+                    factor: "host-namespaces",
+                    points: 10,
+                    detail: format!("shares the node's {}", w.host_namespaces.join(", ")),
+                });
+            }
+            let key = (ns.to_owned(), w.service_account.clone());
+            if let Some(what) = ctx.service_account_privileges.get(&key) {
+                factors.push(RiskFactor {
+                    factor: "service-account-privileges",
+                    points: 20,
+                    detail: format!(
+                        "runs as service account {ns}/{}, which {}",
+                        w.service_account,
+                        what.join("; ")
+                    ),
+                });
+            }
+        }
+        if !s.components.is_empty() {
+            let names: Vec<&str> = s.components.iter().map(|c| c.as_str()).collect();
+            factors.push(RiskFactor {
+                factor: "cluster-component",
+                points: 10,
+                detail: format!(
+                    "configures {}: a weakness here is a weakness of every workload it serves",
+                    names.join(", ")
+                ),
+            });
+        }
+        if s.id.namespace.as_deref() == Some("kube-system") {
+            factors.push(RiskFactor {
+                factor: "kube-system",
+                points: 10,
+                detail: "lives in kube-system, next to the cluster's own components".into(),
+            });
+        }
+        if !factors.is_empty() {
+            contexts.insert((&s.source.file, s.source.doc, &s.id), factors.into());
+        }
+    }
+    for f in findings.iter_mut() {
+        let mut factors = contexts
+            .get(&(&*f.source.file, f.source.doc, &*f.resource))
+            .cloned()
+            .unwrap_or_default();
+        // A finding is not its own context: a privileged container is not riskier for being
+        // privileged.
+        if factors.iter().any(|x| restates(x.factor, f.slug)) {
+            factors = factors
+                .iter()
+                .filter(|x| !restates(x.factor, f.slug))
+                .cloned()
+                .collect();
+        }
+        let total: u32 =
+            u32::from(base(f.severity)) + factors.iter().map(|x| u32::from(x.points)).sum::<u32>();
+        f.risk = kspm_model::Risk {
+            score: total.min(100) as u8,
+            factors,
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Input, ScanOptions, scan};
+
+    const INPUT: &str = "
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  template:
+    metadata: {labels: {app: api, tier: web}}
+    spec:
+      serviceAccountName: deployer
+      containers:
+      - name: api
+        image: nginx:1.27
+        securityContext: {privileged: true}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec: {type: NodePort, selector: {app: api}, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: internal, namespace: shop}
+spec: {selector: {tier: web}, ports: [{port: 80}]}
+---
+apiVersion: networking.k8s.io/v1beta1
+kind: Ingress
+metadata: {name: public, namespace: shop}
+spec:
+  backend: {serviceName: internal, servicePort: 80}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: quiet, namespace: other}
+spec:
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers: [{name: q, image: nginx:1.27}]
+";
+
+    fn run(ctx: RiskContext) -> crate::ScanResult {
+        let opts = ScanOptions {
+            inputs: vec![Input::Text {
+                name: "risk.yaml".into(),
+                text: INPUT.into(),
+            }],
+            rules: vec![
+                kspm_rules::find_rule("privileged-container").unwrap(),
+                kspm_rules::find_rule("image-without-digest").unwrap(),
+            ],
+            risk: ctx,
+            ..ScanOptions::default()
+        };
+        scan(&opts)
+    }
+
+    fn factors(f: &Finding) -> Vec<&'static str> {
+        f.risk.factors.iter().map(|x| x.factor).collect()
+    }
+
+    #[test]
+    fn context_raises_risk_and_explains_it() {
+        let result = run(RiskContext::default());
+        let digest = |name: &str| {
+            result
+                .findings
+                .iter()
+                .find(|f| f.slug == "image-without-digest" && f.resource.name == name)
+                .unwrap()
+        };
+        let api = digest("api");
+        // Exposed through the Ingress (via the internal Service, 20) and the NodePort (15): the
+        // strongest counts, and the detail names both paths.
+        assert_eq!(factors(api), ["exposed", "privileged"]);
+        assert_eq!(api.risk.factors[0].points, 20);
+        let detail = &api.risk.factors[0].detail;
+        assert!(
+            detail.contains("Ingress shop/public via Service internal"),
+            "{detail}"
+        );
+        assert!(detail.contains("Service shop/api (NodePort)"), "{detail}");
+        assert_eq!(api.risk.score, base(Severity::Low) + 20 + 15);
+        // Same labels in another namespace: no Service selects it there.
+        let quiet = digest("quiet");
+        assert!(quiet.risk.factors.is_empty());
+        assert_eq!(quiet.risk.score, base(Severity::Low));
+        // A finding is not its own context: privileged-container gets no `privileged` factor.
+        let privileged = result
+            .findings
+            .iter()
+            .find(|f| f.slug == "privileged-container")
+            .unwrap();
+        assert_eq!(factors(privileged), ["exposed"]);
+        // Ordered by risk.
+        assert!(
+            result
+                .findings
+                .windows(2)
+                .all(|w| w[0].risk.score >= w[1].risk.score)
+        );
+    }
+
+    #[test]
+    fn service_account_privileges_come_from_the_context_input() {
+        let mut ctx = RiskContext::default();
+        ctx.service_account_privileges.insert(
+            ("shop".into(), "deployer".into()),
+            vec!["can create pods in every namespace".into()],
+        );
+        let result = run(ctx);
+        let f = result
+            .findings
+            .iter()
+            .find(|f| f.slug == "image-without-digest" && f.resource.name == "api")
+            .unwrap();
+        let sa = f
+            .risk
+            .factors
+            .iter()
+            .find(|x| x.factor == "service-account-privileges")
+            .unwrap();
+        assert_eq!(sa.points, 20);
+        assert!(sa.detail.contains("shop/deployer") && sa.detail.contains("create pods"));
+    }
+}
