@@ -518,7 +518,7 @@ impl RbacModel {
                 _ => {}
             }
         }
-        model.resolve_roles(&raw);
+        model.resolve_roles(raw);
         for (b, r) in bindings {
             model.add_binding(b, r);
         }
@@ -635,8 +635,11 @@ impl RbacModel {
 
     /// The aggregation controller's fixpoint: an aggregated ClusterRole holds the rules of every
     /// ClusterRole its selectors match (including other aggregated ones), plus its own.
-    fn resolve_roles(&mut self, raw: &[RawRole]) {
-        let mut rules: Vec<Vec<PolicyRule>> = raw.iter().map(|r| r.rules.clone()).collect();
+    fn resolve_roles(&mut self, mut raw: Vec<RawRole>) {
+        let mut rules: Vec<Vec<PolicyRule>> = raw
+            .iter_mut()
+            .map(|r| std::mem::take(&mut r.rules))
+            .collect();
         let sources: Vec<Vec<usize>> = raw
             .iter()
             .enumerate()
@@ -675,8 +678,8 @@ impl RbacModel {
                 break;
             }
         }
-        for (role, rules) in raw.iter().zip(rules) {
-            self.roles.insert(role.key.clone(), rules.into());
+        for (role, rules) in raw.into_iter().zip(rules) {
+            self.roles.insert(role.key, rules.into());
         }
     }
 
