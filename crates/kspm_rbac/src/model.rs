@@ -479,6 +479,20 @@ impl RbacModel {
                 }
                 "Role" | "ClusterRole" if rbac => {
                     let cluster = r.kind() == "ClusterRole";
+                    if let Some(rules) = r
+                        .root
+                        .get("rules")
+                        .filter(|n| n.as_seq().is_none() && !n.is_null())
+                    {
+                        model.problem(
+                            r,
+                            rules.pos,
+                            &format!(
+                                "`rules` must be a list, found {}; the role grants nothing here",
+                                rules.type_name()
+                            ),
+                        );
+                    }
                     raw.push(RawRole {
                         key: RoleKey {
                             kind: if cluster {
