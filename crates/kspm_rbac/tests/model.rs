@@ -373,6 +373,29 @@ fn escalation_paths_cover_workloads_exec_impersonation_and_bind() {
 }
 
 #[test]
+fn nodes_proxy_reaches_the_service_accounts_of_every_workload() {
+    let text = format!(
+        "{ESCALATION}---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: kubelet-api}}\nrules:\n- {{apiGroups: [\"\"], resources: [nodes/proxy], verbs: [get]}}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: monitoring}}\nsubjects: [{{kind: ServiceAccount, name: agent, namespace: mon}}]\nroleRef: {{kind: ClusterRole, name: kubelet-api}}\n"
+    );
+    let res = resources(&text);
+    let model = RbacModel::build(&res);
+    let paths = escalation::paths(&model, &Workload::collect(&res));
+    let agent = paths
+        .iter()
+        .find(|p| p.start == Subject::service_account("mon", "agent"))
+        .expect("nodes/proxy path");
+    assert_eq!(
+        agent.steps[0].to,
+        Power::Subject(Subject::service_account("prod", "deployer"))
+    );
+    assert!(
+        agent
+            .describe()
+            .contains("run commands in any pod through nodes/proxy")
+    );
+}
+
+#[test]
 fn no_escalation_without_power() {
     let text = ESCALATION.replace("name: cluster-admin}", "name: view}");
     let res = resources(&text);
