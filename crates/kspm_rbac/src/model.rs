@@ -533,6 +533,9 @@ impl RbacModel {
             }
         }
         model.resolve_roles(raw);
+        // Inputs may come in any order (the scan index is a hash map): answers and messages
+        // must not depend on it.
+        bindings.sort_by(|(a, _), (b, _)| a.id.cmp(&b.id));
         for (b, r) in bindings {
             model.add_binding(b, r);
         }
@@ -546,6 +549,9 @@ impl RbacModel {
                 model.namespaces.insert(ns.clone());
             }
         }
+        model
+            .problems
+            .sort_by(|a, b| (&a.file, a.pos, &a.message).cmp(&(&b.file, b.pos, &b.message)));
         model
     }
 

@@ -405,3 +405,23 @@ fn no_escalation_without_power() {
     let starts: Vec<String> = paths.iter().map(|p| p.start.to_string()).collect();
     assert_eq!(starts, vec!["User mallory"]);
 }
+
+#[test]
+fn answers_do_not_depend_on_input_order() {
+    let mut res = resources(ESCALATION);
+    let describe = |res: &[Resource]| {
+        let model = RbacModel::build(res);
+        let paths: Vec<String> = escalation::paths(&model, &Workload::collect(res))
+            .iter()
+            .map(escalation::Path::describe)
+            .collect();
+        let who = format!(
+            "{:?}",
+            model.who_can(&Request::parse("create", "pods", Some("prod")).unwrap())
+        );
+        (paths, who)
+    };
+    let forward = describe(&res);
+    res.reverse();
+    assert_eq!(describe(&res), forward);
+}
