@@ -389,6 +389,10 @@ pub struct RbacModel {
     pub service_accounts: BTreeSet<Subject>,
     /// Namespaces seen on any object.
     pub namespaces: BTreeSet<String>,
+    /// Legacy service account token Secrets (`type: kubernetes.io/service-account-token`):
+    /// namespace, Secret name, the service account it holds a token of. Only metadata and
+    /// type are read, never the data.
+    pub token_secrets: Vec<(String, String, String)>,
 }
 
 /// The ClusterRoles every cluster has whatever the inputs say; used when the inputs bind them
@@ -471,6 +475,18 @@ impl RbacModel {
                 "Namespace" if r.api_version() == "v1" => {
                     model.namespaces.insert(r.name().to_owned());
                 }
+                "Secret" if r.api_version() == "v1" => {
+                    if r.root.get("type").and_then(Node::as_str)
+                        == Some("kubernetes.io/service-account-token")
+                        && let Some(sa) = r.annotation("kubernetes.io/service-account.name")
+                    {
+                        model.token_secrets.push((
+                            r.namespace().unwrap_or("default").to_owned(),
+                            r.name().to_owned(),
+                            sa.to_owned(),
+                        ));
+                    }
+                }
                 "ServiceAccount" if r.api_version() == "v1" => {
                     let ns = r.namespace().unwrap_or("default");
                     model
@@ -538,6 +554,12 @@ impl RbacModel {
         bindings.sort_by(|(a, _), (b, _)| a.id.cmp(&b.id));
         for (b, r) in bindings {
             model.add_binding(b, r);
+        }
+        model.token_secrets.sort();
+        for (ns, _, sa) in &model.token_secrets {
+            model
+                .service_accounts
+                .insert(Subject::service_account(ns, sa));
         }
         for s in model.bindings.iter().flat_map(|b| &b.subjects) {
             if s.kind == SubjectKind::ServiceAccount {

@@ -396,6 +396,27 @@ fn nodes_proxy_reaches_the_service_accounts_of_every_workload() {
 }
 
 #[test]
+fn reading_a_legacy_token_secret_is_a_hop() {
+    let text = format!(
+        "{ESCALATION}---\napiVersion: v1\nkind: Secret\ntype: kubernetes.io/service-account-token\nmetadata:\n  name: deployer-token\n  namespace: prod\n  annotations: {{kubernetes.io/service-account.name: deployer}}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: one-secret, namespace: prod}}\nrules:\n- {{apiGroups: [\"\"], resources: [secrets], resourceNames: [deployer-token], verbs: [get]}}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: reader, namespace: prod}}\nsubjects: [{{kind: User, name: reader}}]\nroleRef: {{kind: Role, name: one-secret}}\n"
+    );
+    let res = resources(&text);
+    let model = RbacModel::build(&res);
+    let paths = escalation::paths(&model, &Workload::collect(&res));
+    let reader = paths
+        .iter()
+        .find(|p| p.start == Subject::user("reader"))
+        .expect("token secret path");
+    assert!(
+        reader
+            .describe()
+            .starts_with("User reader can read Secret prod/deployer-token (RoleBinding prod/reader → Role prod/one-secret) → the legacy token of ServiceAccount prod/deployer"),
+        "{}",
+        reader.describe()
+    );
+}
+
+#[test]
 fn no_escalation_without_power() {
     let text = ESCALATION.replace("name: cluster-admin}", "name: view}");
     let res = resources(&text);
