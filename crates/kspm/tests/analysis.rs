@@ -389,3 +389,55 @@ fn stdin_works_like_a_file() {
         .collect();
     assert_eq!(names, vec!["system:authenticated", "system:masters"]);
 }
+
+#[test]
+fn bad_input_is_located_and_the_rest_is_analysed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mixed.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: r, namespace: a}\nrules: not-a-list\n---\nkind: [unclosed\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: b, namespace: a}\nsubjects: [{kind: Robot, name: x}, {kind: User, name: carol}]\nroleRef: {kind: ClusterRole, name: cluster-admin}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: a}\nspec:\n  podSelector: {}\n  ingress: [{from: [{ipBlock: {cidr: not-a-cidr}}]}]\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let out = kspm(&[
+        "rbac", "who-can", "delete", "pods", "-n", "a", path, "-f", "json",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("mixed.yaml:6:"), "{err}");
+    assert!(
+        err.contains("mixed.yaml:4:8: Role/a/r: `rules` must be a list, found a string"),
+        "{err}"
+    );
+    assert!(
+        err.contains("subject kind `Robot` is not User, Group or ServiceAccount"),
+        "{err}"
+    );
+    let names: Vec<String> = json(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, vec!["carol", "system:masters"]);
+
+    let out = kspm(&[
+        "network",
+        "reachability",
+        path,
+        "--from",
+        "b",
+        "--to",
+        "a",
+        "-f",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("ipBlock at 19:31 has no valid cidr"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(json(&out)["allowed"], false);
+}

@@ -21,7 +21,8 @@ pub struct Exposed {
 struct Service {
     namespace: String,
     name: String,
-    selector: Option<Labels>,
+    /// `spec.selector`; a Service without one (or with an empty one) selects no pods.
+    selector: Option<Selector>,
     kind: String,
     external_ips: bool,
 }
@@ -39,7 +40,9 @@ pub fn exposed(resources: &[Resource]) -> Vec<Exposed> {
                 selector: r
                     .root
                     .at(&["spec", "selector"])
-                    .map(|n| crate::policy::labels_at(Some(n))),
+                    .map(|n| crate::policy::labels_at(Some(n)))
+                    .filter(|l| !l.is_empty())
+                    .map(|l: Labels| Selector::from_pairs(&l.into_iter().collect::<Vec<_>>())),
                 kind: r
                     .root
                     .at(&["spec", "type"])
@@ -73,11 +76,10 @@ pub fn exposed(resources: &[Resource]) -> Vec<Exposed> {
     let mut by_workload: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     let selects = |svc: &Service, pod: &Pod| {
         svc.namespace == pod.namespace
-            && svc.selector.as_ref().is_some_and(|sel| {
-                !sel.is_empty()
-                    && Selector::from_pairs(&sel.clone().into_iter().collect::<Vec<_>>())
-                        .matches(&pod.labels)
-            })
+            && svc
+                .selector
+                .as_ref()
+                .is_some_and(|sel| sel.matches(&pod.labels))
     };
     for pod in &pods {
         let mut reasons = Vec::new();

@@ -6,7 +6,9 @@
 //!
 //! - create (or update/patch) pods or workloads in N → run a pod as any service account of N;
 //! - exec into or attach to pods in N → act as the service account of a workload running there;
-//! - create `serviceaccounts/token` in N → act as those service accounts;
+//!   `nodes/proxy` (the kubelet API), the same for every workload of the cluster;
+//! - create `serviceaccounts/token` in N → act as those service accounts; read a legacy token
+//!   Secret (`kubernetes.io/service-account-token`) → act as its service account;
 //! - impersonate service accounts, users, or groups (`system:masters` is a group);
 //! - create role bindings with `bind` on a role → full rights in N, or cluster-wide with
 //!   cluster role bindings; `escalate` with update on roles, the same;
@@ -240,6 +242,29 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
                     workloads: Vec::new(),
                 });
             }
+            // The kubelet API runs commands in any container of the node; `get` suffices over
+            // WebSocket on many versions.
+            let proxy = model
+                .can(s, &req("create", "nodes/proxy", &cluster, None))
+                .or_else(|| model.can(s, &req("get", "nodes/proxy", &cluster, None)));
+            if let Some(via) = proxy {
+                let mut held: BTreeMap<Subject, Vec<String>> = BTreeMap::new();
+                for w in workloads.iter().filter(|w| w.token_mounted) {
+                    held.entry(w.subject()).or_default().push(w.id());
+                }
+                for (t, ws) in held {
+                    if t != *s {
+                        out.push(Edge {
+                            from: from.clone(),
+                            to: Power::Subject(t),
+                            action: "run commands in any pod through nodes/proxy → the token of"
+                                .into(),
+                            via: Some(via.clone()),
+                            workloads: ws,
+                        });
+                    }
+                }
+            }
             for u in subjects
                 .iter()
                 .filter(|u| u.kind == SubjectKind::User && *u != s)
@@ -333,6 +358,21 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
                         from: from.clone(),
                         to: Power::Subject(t.clone()),
                         action: format!("impersonate service accounts in {ns} → act as"),
+                        via: Some(via),
+                        workloads: Vec::new(),
+                    });
+                }
+            }
+            for (_, secret, sa) in model.token_secrets.iter().filter(|(n, _, _)| n == ns) {
+                let t = Subject::service_account(ns, sa);
+                if t == *s {
+                    continue;
+                }
+                if let Some(via) = model.can(s, &req("get", "secrets", &scope, Some(secret))) {
+                    out.push(Edge {
+                        from: from.clone(),
+                        to: Power::Subject(t),
+                        action: format!("read Secret {ns}/{secret} → the legacy token of"),
                         via: Some(via),
                         workloads: Vec::new(),
                     });

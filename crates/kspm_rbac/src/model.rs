@@ -389,6 +389,10 @@ pub struct RbacModel {
     pub service_accounts: BTreeSet<Subject>,
     /// Namespaces seen on any object.
     pub namespaces: BTreeSet<String>,
+    /// Legacy service account token Secrets (`type: kubernetes.io/service-account-token`):
+    /// namespace, Secret name, the service account it holds a token of. Only metadata and
+    /// type are read, never the data.
+    pub token_secrets: Vec<(String, String, String)>,
 }
 
 /// The ClusterRoles every cluster has whatever the inputs say; used when the inputs bind them
@@ -471,6 +475,18 @@ impl RbacModel {
                 "Namespace" if r.api_version() == "v1" => {
                     model.namespaces.insert(r.name().to_owned());
                 }
+                "Secret" if r.api_version() == "v1" => {
+                    if r.root.get("type").and_then(Node::as_str)
+                        == Some("kubernetes.io/service-account-token")
+                        && let Some(sa) = r.annotation("kubernetes.io/service-account.name")
+                    {
+                        model.token_secrets.push((
+                            r.namespace().unwrap_or("default").to_owned(),
+                            r.name().to_owned(),
+                            sa.to_owned(),
+                        ));
+                    }
+                }
                 "ServiceAccount" if r.api_version() == "v1" => {
                     let ns = r.namespace().unwrap_or("default");
                     model
@@ -479,6 +495,20 @@ impl RbacModel {
                 }
                 "Role" | "ClusterRole" if rbac => {
                     let cluster = r.kind() == "ClusterRole";
+                    if let Some(rules) = r
+                        .root
+                        .get("rules")
+                        .filter(|n| n.as_seq().is_none() && !n.is_null())
+                    {
+                        model.problem(
+                            r,
+                            rules.pos,
+                            &format!(
+                                "`rules` must be a list, found {}; the role grants nothing here",
+                                rules.type_name()
+                            ),
+                        );
+                    }
                     raw.push(RawRole {
                         key: RoleKey {
                             kind: if cluster {
@@ -518,9 +548,18 @@ impl RbacModel {
                 _ => {}
             }
         }
-        model.resolve_roles(&raw);
+        model.resolve_roles(raw);
+        // Inputs may come in any order (the scan index is a hash map): answers and messages
+        // must not depend on it.
+        bindings.sort_by(|(a, _), (b, _)| a.id.cmp(&b.id));
         for (b, r) in bindings {
             model.add_binding(b, r);
+        }
+        model.token_secrets.sort();
+        for (ns, _, sa) in &model.token_secrets {
+            model
+                .service_accounts
+                .insert(Subject::service_account(ns, sa));
         }
         for s in model.bindings.iter().flat_map(|b| &b.subjects) {
             if s.kind == SubjectKind::ServiceAccount {
@@ -532,6 +571,9 @@ impl RbacModel {
                 model.namespaces.insert(ns.clone());
             }
         }
+        model
+            .problems
+            .sort_by(|a, b| (&a.file, a.pos, &a.message).cmp(&(&b.file, b.pos, &b.message)));
         model
     }
 
@@ -635,8 +677,11 @@ impl RbacModel {
 
     /// The aggregation controller's fixpoint: an aggregated ClusterRole holds the rules of every
     /// ClusterRole its selectors match (including other aggregated ones), plus its own.
-    fn resolve_roles(&mut self, raw: &[RawRole]) {
-        let mut rules: Vec<Vec<PolicyRule>> = raw.iter().map(|r| r.rules.clone()).collect();
+    fn resolve_roles(&mut self, mut raw: Vec<RawRole>) {
+        let mut rules: Vec<Vec<PolicyRule>> = raw
+            .iter_mut()
+            .map(|r| std::mem::take(&mut r.rules))
+            .collect();
         let sources: Vec<Vec<usize>> = raw
             .iter()
             .enumerate()
@@ -675,8 +720,8 @@ impl RbacModel {
                 break;
             }
         }
-        for (role, rules) in raw.iter().zip(rules) {
-            self.roles.insert(role.key.clone(), rules.into());
+        for (role, rules) in raw.into_iter().zip(rules) {
+            self.roles.insert(role.key, rules.into());
         }
     }
 

@@ -373,6 +373,50 @@ fn escalation_paths_cover_workloads_exec_impersonation_and_bind() {
 }
 
 #[test]
+fn nodes_proxy_reaches_the_service_accounts_of_every_workload() {
+    let text = format!(
+        "{ESCALATION}---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: kubelet-api}}\nrules:\n- {{apiGroups: [\"\"], resources: [nodes/proxy], verbs: [get]}}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: monitoring}}\nsubjects: [{{kind: ServiceAccount, name: agent, namespace: mon}}]\nroleRef: {{kind: ClusterRole, name: kubelet-api}}\n"
+    );
+    let res = resources(&text);
+    let model = RbacModel::build(&res);
+    let paths = escalation::paths(&model, &Workload::collect(&res));
+    let agent = paths
+        .iter()
+        .find(|p| p.start == Subject::service_account("mon", "agent"))
+        .expect("nodes/proxy path");
+    assert_eq!(
+        agent.steps[0].to,
+        Power::Subject(Subject::service_account("prod", "deployer"))
+    );
+    assert!(
+        agent
+            .describe()
+            .contains("run commands in any pod through nodes/proxy")
+    );
+}
+
+#[test]
+fn reading_a_legacy_token_secret_is_a_hop() {
+    let text = format!(
+        "{ESCALATION}---\napiVersion: v1\nkind: Secret\ntype: kubernetes.io/service-account-token\nmetadata:\n  name: deployer-token\n  namespace: prod\n  annotations: {{kubernetes.io/service-account.name: deployer}}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: one-secret, namespace: prod}}\nrules:\n- {{apiGroups: [\"\"], resources: [secrets], resourceNames: [deployer-token], verbs: [get]}}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: reader, namespace: prod}}\nsubjects: [{{kind: User, name: reader}}]\nroleRef: {{kind: Role, name: one-secret}}\n"
+    );
+    let res = resources(&text);
+    let model = RbacModel::build(&res);
+    let paths = escalation::paths(&model, &Workload::collect(&res));
+    let reader = paths
+        .iter()
+        .find(|p| p.start == Subject::user("reader"))
+        .expect("token secret path");
+    assert!(
+        reader
+            .describe()
+            .starts_with("User reader can read Secret prod/deployer-token (RoleBinding prod/reader → Role prod/one-secret) → the legacy token of ServiceAccount prod/deployer"),
+        "{}",
+        reader.describe()
+    );
+}
+
+#[test]
 fn no_escalation_without_power() {
     let text = ESCALATION.replace("name: cluster-admin}", "name: view}");
     let res = resources(&text);
@@ -381,4 +425,24 @@ fn no_escalation_without_power() {
     // Only the impersonation of groups (system:masters) still leads to cluster-admin.
     let starts: Vec<String> = paths.iter().map(|p| p.start.to_string()).collect();
     assert_eq!(starts, vec!["User mallory"]);
+}
+
+#[test]
+fn answers_do_not_depend_on_input_order() {
+    let mut res = resources(ESCALATION);
+    let describe = |res: &[Resource]| {
+        let model = RbacModel::build(res);
+        let paths: Vec<String> = escalation::paths(&model, &Workload::collect(res))
+            .iter()
+            .map(escalation::Path::describe)
+            .collect();
+        let who = format!(
+            "{:?}",
+            model.who_can(&Request::parse("create", "pods", Some("prod")).unwrap())
+        );
+        (paths, who)
+    };
+    let forward = describe(&res);
+    res.reverse();
+    assert_eq!(describe(&res), forward);
 }

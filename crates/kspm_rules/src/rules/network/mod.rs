@@ -52,6 +52,10 @@ pub(crate) fn policies(out: &Reporter<'_>) -> Arc<PoliciesByNamespace> {
         for p in index.all("NetworkPolicy").filter_map(Policy::from_resource) {
             map.entry(p.namespace.clone()).or_default().push(p);
         }
+        // The index is a hash map: messages naming a policy must not depend on its order.
+        for list in map.values_mut() {
+            list.sort_by(|a, b| a.name.cmp(&b.name));
+        }
         PoliciesByNamespace(map)
     })
 }
