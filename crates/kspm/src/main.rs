@@ -217,6 +217,7 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
     let opts = ScanOptions {
         inputs,
         rules: selected,
+        policies: None,
         settings,
         limits: config.limits.clone().unwrap_or_default(),
         inline_exceptions: inline,

@@ -4,10 +4,12 @@
 
 pub mod config;
 pub mod exceptions;
+pub mod policy;
 mod scan;
 pub mod source;
 
 pub use config::{Config, ConfigError};
+pub use policy::{Policies, PolicyOutput, PolicyRun};
 pub use scan::{ScanOptions, ScanResult, Scanned, Selection, SelectionError, scan, select_rules};
 pub use source::Input;
 

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::exceptions::{self, Date};
+use crate::policy::{PolicyOutput, PolicyRun};
 use crate::source::{self, Input};
 
 #[derive(Clone, Debug, Default)]
@@ -30,16 +31,7 @@ fn matches_name(rule: &Rule, name: &str) -> bool {
 }
 
 fn known(name: &str) -> bool {
-    rules().iter().any(|r| matches_name(r, name))
-        || [
-            Category::PodSecurity,
-            Category::Workload,
-            Category::Network,
-            Category::Secrets,
-            Category::Deprecation,
-        ]
-        .iter()
-        .any(|c| c.as_str().eq_ignore_ascii_case(name))
+    rules().iter().any(|r| matches_name(r, name)) || Category::parse(name).is_some()
 }
 
 /// Resolves a selection against the registry.
@@ -63,7 +55,11 @@ pub fn select_rules(sel: &Selection) -> Result<Vec<&'static Rule>, SelectionErro
 #[derive(Debug, Default)]
 pub struct ScanOptions {
     pub inputs: Vec<Input>,
+    /// The rules to run: built-in rules and the rules of `policies` (a policy whose rule is not
+    /// listed here is not evaluated).
     pub rules: Vec<&'static Rule>,
+    /// Custom policies, compiled once for the scan.
+    pub policies: Option<std::sync::Arc<dyn crate::Policies>>,
     pub settings: Settings,
     pub limits: Limits,
     pub config: Config,
@@ -121,10 +117,31 @@ impl ScanResult {
 
 /// Checks one resource into `part`: its findings, the type errors of its pod spec, and what is
 /// kept of it once its tree is dropped.
-fn check_one(set: &RuleSet, r: &Resource, index: &Index<'_>, settings: &Settings, part: &mut Part) {
+fn check_one(
+    set: &RuleSet,
+    policies: Option<&dyn PolicyRun>,
+    r: &Resource,
+    index: &Index<'_>,
+    settings: &Settings,
+    part: &mut Part,
+) {
     let start = part.findings.len();
     let type_errors = check_resource(set, r, index, settings, &mut part.findings);
     dedup_tail(&mut part.findings, start);
+    if let Some(run) = policies {
+        // Policy findings are not merged by path: two violations of one policy on one object
+        // with different messages are two findings.
+        let namespace = r
+            .namespace()
+            .and_then(|ns| index.find("Namespace", None, ns));
+        let mut out = PolicyOutput {
+            findings: std::mem::take(&mut part.findings),
+            diagnostics: std::mem::take(&mut part.diagnostics),
+        };
+        run.check(r, namespace, &mut out);
+        part.findings = out.findings;
+        part.diagnostics = out.diagnostics;
+    }
     for e in type_errors {
         part.diagnostics.push(
             Diagnostic::error(
@@ -200,19 +217,25 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         })
         .collect();
     let limits = &opts.limits;
+    // Cross-resource policies see every object: only then is every tree kept for the scan.
+    let inventory = opts.policies.as_ref().is_some_and(|p| p.wants_inventory());
 
     let indexed: Vec<Resource> = chunks
         .par_iter()
-        .filter(|(_, c)| source::may_hold_indexed_kind(c.text))
+        .filter(|(_, c)| inventory || source::may_hold_indexed_kind(c.text))
         .flat_map_iter(|(d, c)| {
             let mut resources = Vec::new();
             source::parse_chunk(d, c, limits, &mut resources, &mut Vec::new());
-            resources.retain(|r| Index::indexes(r.kind()));
+            resources.retain(|r| inventory || Index::indexes(r.kind()));
             resources
         })
         .collect();
     let index = Index::build(&indexed);
     let set = RuleSet::new(opts.rules.iter().copied());
+    let run = opts
+        .policies
+        .as_ref()
+        .map(|p| p.start(if inventory { &indexed } else { &[] }, &opts.rules));
 
     let part = chunks
         .par_iter()
@@ -220,7 +243,7 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
             let mut resources = Vec::new();
             source::parse_chunk(d, c, limits, &mut resources, &mut part.diagnostics);
             for r in &resources {
-                check_one(&set, r, &index, &opts.settings, &mut part);
+                check_one(&set, run.as_deref(), r, &index, &opts.settings, &mut part);
             }
             part
         })
@@ -231,6 +254,10 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         scanned,
     } = part;
     diagnostics.extend(diags);
+    if let Some(run) = &run {
+        diagnostics.extend(run.finish());
+    }
+    drop(run);
 
     for f in &mut findings {
         let over = opts.config.severity.iter().find(|(name, _)| {

@@ -9,7 +9,8 @@ use crate::resource::Resource;
 /// Kinds kept in the index: exactly those some rule looks up (a scan parses documents of these
 /// kinds twice, once to build the index). Add a kind here when a rule starts consulting it.
 /// Workloads are not kept: keeping every workload twice would double memory on big scans.
-pub const INDEXED_KINDS: &[&str] = &["ServiceAccount", "PodDisruptionBudget"];
+/// Namespaces are kept for custom policies, which see the Namespace object of what they judge.
+pub const INDEXED_KINDS: &[&str] = &["ServiceAccount", "PodDisruptionBudget", "Namespace"];
 
 /// Objects by kind and namespace, and by name within them: lookups stay O(1) however many
 /// objects a scan holds (a linear search here made 100k-resource scans quadratic).

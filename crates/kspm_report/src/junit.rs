@@ -30,7 +30,7 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
         let failures = by_rule.get(m.code);
         for s in &result.scanned {
             let applies = match rule.check {
-                Check::Object { kinds, .. } => {
+                Check::Object { kinds, .. } | Check::Policy { kinds } => {
                     kinds.is_empty() || kinds.contains(&s.id.kind.as_str())
                 }
                 Check::PodSpec(_) | Check::Container(_) => s.has_pod_spec,

@@ -13,8 +13,8 @@ mod rule;
 pub mod rules;
 mod run;
 
-pub use registry::{find_rule, rules};
-pub use rule::{Category, Check, KubeVersion, Reporter, Rule, RuleMeta, Settings};
+pub use registry::{RegisterError, find_rule, register, rules};
+pub use rule::{Category, Check, KubeVersion, Reporter, Rule, RuleMeta, Settings, finding};
 pub use rules::secrets::redact;
 pub use run::{RuleSet, check_resource};
 

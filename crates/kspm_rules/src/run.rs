@@ -21,6 +21,8 @@ impl RuleSet {
                 Check::Object { .. } => set.object.push(rule),
                 Check::PodSpec(_) => set.pod.push(rule),
                 Check::Container(_) => set.container.push(rule),
+                // Evaluated by the engine's policy hook.
+                Check::Policy { .. } => {}
             }
         }
         set
