@@ -12,6 +12,8 @@ use kspm_model::Severity;
 use kspm_report::ReportOptions;
 use kspm_rules::{KubeVersion, Settings, find_rule, rules};
 
+mod cmd;
+
 /// Exit codes, documented in the README.
 mod exit {
     /// Nothing at or above `--fail-on`.
@@ -49,6 +51,9 @@ enum Command {
         /// A rule code (PS001) or slug (host-pid).
         rule: String,
     },
+    /// Custom policies: test them against the cases kept beside them.
+    #[command(subcommand)]
+    Policy(cmd::policy::PolicyCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -104,6 +109,8 @@ struct ScanArgs {
     show_suppressed: bool,
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
+    #[command(flatten)]
+    policy: cmd::policy::PolicyFlags,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -160,10 +167,11 @@ fn run(cli: Cli) -> Result<u8> {
             print(&kspm_report::docs::rule_page(r))?;
             Ok(exit::OK)
         }
+        Command::Policy(cmd) => cmd::policy::run(&cmd),
     }
 }
 
-fn print(text: &str) -> Result<()> {
+pub(crate) fn print(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         // A closed pipe (`kspm rules | head`) is not an error worth reporting.
@@ -200,7 +208,10 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
         },
         ignore: config.ignore.iter().chain(&args.ignore).cloned().collect(),
     };
-    let selected = select_rules(&selection)?;
+    // Policies first: their codes become names that selection and severity overrides know.
+    let policies = cmd::policy::load_for_scan(&args.policy, &config, &selection.ignore)?;
+    let mut selected = select_rules(&selection)?;
+    selected.extend(policies.rules);
     for name in config.severity.keys() {
         if find_rule(name).is_none() {
             bail!("invalid configuration: rules.severity names unknown rule `{name}`");
@@ -217,14 +228,17 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
     let opts = ScanOptions {
         inputs,
         rules: selected,
-        policies: None,
+        policies: policies.set,
         settings,
         limits: config.limits.clone().unwrap_or_default(),
         inline_exceptions: inline,
         config,
         today: None,
     };
-    let result = scan(&opts);
+    let mut result = scan(&opts);
+    if !policies.diagnostics.is_empty() {
+        result.diagnostics.splice(0..0, policies.diagnostics);
+    }
 
     let color = match args.color {
         Color::Always => true,

@@ -10,7 +10,9 @@ pub mod source;
 
 pub use config::{Config, ConfigError};
 pub use policy::{Policies, PolicyOutput, PolicyRun};
-pub use scan::{ScanOptions, ScanResult, Scanned, Selection, SelectionError, scan, select_rules};
+pub use scan::{
+    ScanOptions, ScanResult, Scanned, Selection, SelectionError, rule_matches, scan, select_rules,
+};
 pub use source::Input;
 
 pub use kspm_model::Diagnostic;

@@ -22,7 +22,8 @@ pub struct Selection {
 #[error("unknown rule or category `{0}` (see `kspm rules`)")]
 pub struct SelectionError(pub String);
 
-fn matches_name(rule: &Rule, name: &str) -> bool {
+/// Whether a selection name (code, slug, category, two-letter code prefix, `all`) names a rule.
+pub fn rule_matches(rule: &Rule, name: &str) -> bool {
     name.eq_ignore_ascii_case("all")
         || rule.meta.code.eq_ignore_ascii_case(name)
         || rule.meta.slug.eq_ignore_ascii_case(name)
@@ -31,7 +32,10 @@ fn matches_name(rule: &Rule, name: &str) -> bool {
 }
 
 fn known(name: &str) -> bool {
-    rules().iter().any(|r| matches_name(r, name)) || Category::parse(name).is_some()
+    rules().iter().any(|r| rule_matches(r, name))
+        || Category::parse(name).is_some()
+        // Custom policies, registered when they were loaded.
+        || kspm_rules::find_rule(name).is_some()
 }
 
 /// Resolves a selection against the registry.
@@ -45,10 +49,10 @@ pub fn select_rules(sel: &Selection) -> Result<Vec<&'static Rule>, SelectionErro
         .iter()
         .copied()
         .filter(|r| match &sel.select {
-            Some(names) => names.iter().any(|n| matches_name(r, n)),
+            Some(names) => names.iter().any(|n| rule_matches(r, n)),
             None => r.meta.default_enabled,
         })
-        .filter(|r| !sel.ignore.iter().any(|n| matches_name(r, n)))
+        .filter(|r| !sel.ignore.iter().any(|n| rule_matches(r, n)))
         .collect())
 }
 

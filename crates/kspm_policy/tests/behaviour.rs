@@ -76,17 +76,28 @@ fn bad_metadata_and_cel_syntax_are_located() {
     let loaded = load(&[dir.path().to_path_buf()], Limits::default());
     let text = messages(&loaded.diagnostics).join("\n");
     assert!(
-        text.contains(&format!("{}:4:15: error: severity: unknown severity `severe`", rego.display())),
+        text.contains(&format!(
+            "{}:4:15: error: severity: unknown severity `severe`",
+            rego.display()
+        )),
         "{text}"
     );
     assert!(
-        text.contains(&format!("{}:6:19: error: CEL syntax error in validations[0].expression", cel.display())),
+        text.contains(&format!(
+            "{}:6:19: error: CEL syntax error in validations[0].expression",
+            cel.display()
+        )),
         "{text}"
     );
     assert!(loaded.set.is_empty());
 }
 
-fn scan_with(dir: &Path, policies: &[PathBuf], limits: Limits, config: &str) -> kspm_engine::ScanResult {
+fn scan_with(
+    dir: &Path,
+    policies: &[PathBuf],
+    limits: Limits,
+    config: &str,
+) -> kspm_engine::ScanResult {
     let manifests = write(dir, "pods.yaml", PODS);
     let loaded = load(policies, limits);
     assert!(!loaded.has_errors(), "{:?}", messages(&loaded.diagnostics));
@@ -126,7 +137,11 @@ fn a_runaway_policy_is_stopped_and_the_scan_goes_on() {
     assert!(text.contains("over its 100 ms limit: stopped"), "{text}");
     // Stopped once, not once per resource.
     assert_eq!(text.matches("SLOW001").count(), 1, "{text}");
-    let quick_findings = result.findings.iter().filter(|f| f.code == "QUICK001").count();
+    let quick_findings = result
+        .findings
+        .iter()
+        .filter(|f| f.code == "QUICK001")
+        .count();
     assert_eq!(quick_findings, 2);
 }
 
@@ -141,9 +156,19 @@ fn an_evaluation_error_is_reported_for_that_resource_only() {
     let result = scan_with(dir.path(), &[cel], Limits::default(), "");
     let errors: Vec<String> = messages(&result.diagnostics);
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(errors[0].contains("pods.yaml:1:1 (document 1)"), "{errors:?}");
-    assert!(errors[0].contains("policy CEL900 failed on Pod/ns/a"), "{errors:?}");
-    let f: Vec<_> = result.findings.iter().filter(|f| f.code == "CEL900").collect();
+    assert!(
+        errors[0].contains("pods.yaml:1:1 (document 1)"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[0].contains("policy CEL900 failed on Pod/ns/a"),
+        "{errors:?}"
+    );
+    let f: Vec<_> = result
+        .findings
+        .iter()
+        .filter(|f| f.code == "CEL900")
+        .collect();
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].resource.name, "b");
     assert_eq!(f[0].path.to_string(), "spec.replicas");
@@ -161,7 +186,11 @@ fn policy_findings_take_exceptions_and_severity_overrides() {
     );
     let config = "rules:\n  severity: {PIN001: critical}\nexceptions:\n  - rule: PIN001\n    name: a\n    reason: pinned by the deploy pipeline\n";
     let result = scan_with(dir.path(), &[rego], Limits::default(), config);
-    let pin: Vec<_> = result.findings.iter().filter(|f| f.code == "PIN001").collect();
+    let pin: Vec<_> = result
+        .findings
+        .iter()
+        .filter(|f| f.code == "PIN001")
+        .collect();
     assert_eq!(pin.len(), 2);
     let a = pin.iter().find(|f| f.resource.name == "a").unwrap();
     let b = pin.iter().find(|f| f.resource.name == "b").unwrap();
@@ -190,10 +219,19 @@ fn a_failing_policy_test_fails_and_says_why() {
     assert!(!report.ok());
     assert_eq!((report.passed(), report.failed()), (1, 2));
     let text = report.to_text();
-    assert!(text.contains("unexpected violation of T001 on Pod/x"), "{text}");
-    assert!(text.contains("expected message containing \"hostNetwork\", not reported"), "{text}");
+    assert!(
+        text.contains("unexpected violation of T001 on Pod/x"),
+        "{text}"
+    );
+    assert!(
+        text.contains("expected message containing \"hostNetwork\", not reported"),
+        "{text}"
+    );
     assert!(text.ends_with("1 passed, 2 failed\n"), "{text}");
     let junit = report.to_junit();
-    assert!(junit.contains("<testcase name=\"wrong expectation\""), "{junit}");
+    assert!(
+        junit.contains("<testcase name=\"wrong expectation\""),
+        "{junit}"
+    );
     assert!(junit.contains("failures=\"2\""), "{junit}");
 }
