@@ -172,12 +172,11 @@ fn policy_test_runs_the_examples_and_fails_on_a_broken_case() {
         POLICY.replace("CLI001", "CLI003"),
     )
     .unwrap();
+    let indented: String = POD.lines().flat_map(|l| ["      ", l, "\n"]).collect();
     std::fs::write(
         dir.path().join("hostnet.tests.yaml"),
         format!(
-            "cases:\n  - name: host network is found\n    manifest: |\n{}    expect: [{{policy: CLI003}}]\n  - name: wrongly expects nothing\n    manifest: |\n{}    expect: []\n",
-            POD.lines().map(|l| format!("      {l}\n")).collect::<String>(),
-            POD.lines().map(|l| format!("      {l}\n")).collect::<String>(),
+            "cases:\n  - name: host network is found\n    manifest: |\n{indented}    expect: [{{policy: CLI003}}]\n  - name: wrongly expects nothing\n    manifest: |\n{indented}    expect: []\n"
         ),
     )
     .unwrap();

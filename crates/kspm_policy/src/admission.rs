@@ -466,9 +466,8 @@ fn load_vaps(cat: &Catalogue<'_>, policies: &mut Vec<Policy>, diags: &mut Vec<Di
                 matcher.also.push(match_resources(Some(mr), &mut bp));
                 diags.extend(bp.diagnostics);
             }
-            let params = match params_for(vap, spec, bspec, &cat.others, &mut p) {
-                Ok(params) => params,
-                Err(()) => continue,
+            let Ok(params) = params_for(vap, spec, bspec, &cat.others, &mut p) else {
+                continue;
             };
             let policy = CelPolicy {
                 params,

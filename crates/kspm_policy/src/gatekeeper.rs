@@ -20,7 +20,7 @@ use crate::{Body, Policy, Problems};
 /// A compiled template.
 enum Compiled {
     Rego {
-        engine: regorus::Engine,
+        engine: Box<regorus::Engine>,
         queries: Vec<String>,
         wants_inventory: bool,
     },
@@ -132,7 +132,7 @@ fn compile_template(t: &Resource, p: &mut Problems) -> Option<Compiled> {
             return None;
         }
         return Some(Compiled::Rego {
-            engine,
+            engine: Box::new(engine),
             queries,
             wants_inventory: text_all.contains("data.inventory"),
         });
@@ -249,7 +249,10 @@ pub(crate) fn load(
                 );
         }
         if meta.description.is_empty() {
-            meta.description = template.annotation("description").unwrap_or("").to_owned();
+            template
+                .annotation("description")
+                .unwrap_or("")
+                .clone_into(&mut meta.description);
         }
         let action = spec
             .and_then(|s| s.get("enforcementAction"))
@@ -271,14 +274,14 @@ pub(crate) fn load(
                 engine,
                 queries,
                 wants_inventory,
-            } => Body::Rego(RegoPolicy {
-                engine: engine.clone(),
+            } => Body::Rego(Box::new(RegoPolicy {
+                engine: (**engine).clone(),
                 queries: queries.clone(),
                 flavour: Flavour::Gatekeeper {
                     parameters: regorus::Value::from(parameters.to_json()),
                 },
                 wants_inventory: *wants_inventory,
-            }),
+            })),
             Compiled::Cel(policy) => Body::Cel(CelPolicy {
                 params: Some(vec![Params {
                     name: c.name().to_owned(),

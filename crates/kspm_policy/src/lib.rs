@@ -68,7 +68,7 @@ pub(crate) struct Policy {
 
 #[derive(Debug)]
 pub(crate) enum Body {
-    Rego(rego::RegoPolicy),
+    Rego(Box<rego::RegoPolicy>),
     Cel(cel::CelPolicy),
 }
 

@@ -166,7 +166,7 @@ fn read_frameworks(node: &Node, meta: &mut Meta, p: &mut Problems) {
         for item in items {
             match item.as_str().and_then(|s| s.split_once(':')) {
                 Some((fw, id)) => {
-                    pairs.push((fw.trim().to_owned(), id.trim().to_owned(), item.pos))
+                    pairs.push((fw.trim().to_owned(), id.trim().to_owned(), item.pos));
                 }
                 None => p.error(
                     item.pos,

@@ -277,12 +277,12 @@ pub(crate) fn load_native(file: &str, text: &str, p: &mut Problems) -> Option<Po
         rule,
         file: file.into(),
         matcher: Matcher::kinds(&meta.kinds),
-        body: Body::Rego(RegoPolicy {
+        body: Body::Rego(Box::new(RegoPolicy {
             engine,
             queries,
             flavour: Flavour::Native,
             wants_inventory: text.contains("data.kspm"),
-        }),
+        })),
     })
 }
 

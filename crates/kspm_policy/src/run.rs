@@ -201,7 +201,6 @@ fn review(r: &Resource) -> serde_json::Value {
 
 impl Run<'_> {
     fn evaluate(
-        &self,
         a: &Active<'_>,
         r: &Resource,
         namespace: Option<&Resource>,
@@ -282,7 +281,7 @@ impl PolicyRun for Run<'_> {
                 continue;
             }
             let started = Instant::now();
-            let result = self.evaluate(a, r, namespace, &mut inputs);
+            let result = Self::evaluate(a, r, namespace, &mut inputs);
             let elapsed = started.elapsed();
             let violations = match result {
                 Ok(v) => v,
@@ -334,12 +333,8 @@ impl PolicyRun for Run<'_> {
                 }
                 seen.push((&v.path, &v.message));
                 let path = v.path.clone().unwrap_or_default();
-                out.findings.push(kspm_rules::finding(
-                    a.policy.rule,
-                    r,
-                    path,
-                    v.message.clone(),
-                ));
+                out.findings
+                    .push(kspm_rules::finding(a.policy.rule, r, path, &v.message));
             }
         }
     }

@@ -104,8 +104,10 @@ pub fn register(rule: Rule) -> Result<&'static Rule, RegisterError> {
             || r.meta.code.eq_ignore_ascii_case(m.slug)
             || r.meta.slug.eq_ignore_ascii_case(m.code)
     };
-    if let Some(other) = dynamic.iter().find(clash) {
-        if !(other.meta.code == m.code && other.meta.slug == m.slug) {
+    if let Some(other) = dynamic.iter().find(clash)
+        && !(other.meta.code == m.code && other.meta.slug == m.slug)
+    {
+        {
             let name = if other.meta.code.eq_ignore_ascii_case(m.code) {
                 m.code
             } else {

@@ -210,7 +210,7 @@ impl<'a> Reporter<'a> {
     /// value when it exists.
     pub fn report(&mut self, path: FieldPath, message: impl Into<String>) -> &mut Finding {
         self.findings
-            .push(finding(self.rule, self.resource, path, message.into()));
+            .push(finding(self.rule, self.resource, path, &message.into()));
         self.findings.last_mut().expect("just pushed")
     }
 
@@ -235,7 +235,7 @@ pub fn finding(
     rule: &'static Rule,
     resource: &Resource,
     path: FieldPath,
-    message: String,
+    message: &str,
 ) -> Finding {
     let root = &resource.root;
     let (pos, exists) = root.locate(&path);
@@ -259,7 +259,7 @@ pub fn finding(
         source: resource.source.clone(),
         pos,
         path,
-        message: crate::rules::secrets::redact(&message).into_owned(),
+        message: crate::rules::secrets::redact(message).into_owned(),
         value,
         fix: None,
         suppressed: None,
