@@ -244,6 +244,19 @@ pub fn load(paths: &[PathBuf], limits: Limits) -> Loaded {
     loaded
 }
 
+/// Loads policies from objects already parsed: ValidatingAdmissionPolicies and their bindings
+/// and params, Gatekeeper ConstraintTemplates and Constraints, kspm CELPolicies. This is the
+/// entry point for policies listed from a live cluster.
+pub fn load_resources(objects: &[Resource], limits: Limits) -> Loaded {
+    let mut policies = Vec::new();
+    let mut diagnostics = Vec::new();
+    admission::load_objects(objects, &mut policies, &mut diagnostics);
+    Loaded {
+        set: PolicySet::new(policies, limits),
+        diagnostics,
+    }
+}
+
 /// Loads policies from text: `(file name, contents)` pairs. Rego files are recognised by their
 /// `.rego` name, sidecar metadata by `<name>.meta.yaml` beside them (read from disk).
 pub fn load_sources(sources: &[(String, String)], limits: Limits) -> Loaded {
