@@ -177,7 +177,7 @@ struct Run<'a> {
 #[derive(Default)]
 struct Inputs {
     rego_native: Option<regorus::Value>,
-    review: Option<serde_json::Value>,
+    review: Option<regorus::Value>,
     cel: Option<(
         kube_cel::cel::Value,
         Option<kube_cel::cel::Value>,
@@ -220,11 +220,16 @@ impl Run<'_> {
                         })
                         .clone(),
                     Flavour::Gatekeeper { parameters } => {
-                        let review = inputs.review.get_or_insert_with(|| review(r));
-                        let params = serde_json::to_value(parameters).unwrap_or_default();
-                        regorus::Value::from(
-                            serde_json::json!({"review": review, "parameters": params}),
-                        )
+                        // The review is converted once per object; each constraint only adds
+                        // its parameters (shared values, no copy).
+                        let review = inputs
+                            .review
+                            .get_or_insert_with(|| regorus::Value::from(review(r)))
+                            .clone();
+                        let mut doc = std::collections::BTreeMap::new();
+                        doc.insert(regorus::Value::from("review"), review);
+                        doc.insert(regorus::Value::from("parameters"), parameters.clone());
+                        regorus::Value::from(doc)
                     }
                 };
                 let mut engine = a.engine();

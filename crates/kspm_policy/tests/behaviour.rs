@@ -235,3 +235,73 @@ fn a_failing_policy_test_fails_and_says_why() {
     );
     assert!(junit.contains("failures=\"2\""), "{junit}");
 }
+
+#[test]
+fn gatekeeper_inventory_sees_the_other_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "unique-host.yaml",
+        r#"apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {name: k8suniqueingresshost}
+spec:
+  crd: {spec: {names: {kind: K8sUniqueIngressHost}}}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8suniqueingresshost
+
+        violation[{"msg": msg}] {
+          host := input.review.object.spec.rules[_].host
+          other := data.inventory.namespace[ns][_]["Ingress"][name]
+          not same(other, ns, name)
+          other.spec.rules[_].host == host
+          msg := sprintf("host %v is also used by ingress %v/%v", [host, ns, name])
+        }
+
+        same(obj, ns, name) {
+          ns == input.review.namespace
+          name == input.review.object.metadata.name
+        }
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sUniqueIngressHost
+metadata: {name: unique-hosts}
+spec:
+  enforcementAction: dryrun
+  match: {kinds: [{apiGroups: [networking.k8s.io], kinds: [Ingress]}]}
+"#,
+    );
+    write(
+        dir.path(),
+        "unique-host.tests.yaml",
+        "cases:\n  - name: two ingresses share a host\n    manifest: |\n      apiVersion: networking.k8s.io/v1\n      kind: Ingress\n      metadata: {name: a, namespace: shop}\n      spec: {rules: [{host: shop.example.com}]}\n      ---\n      apiVersion: networking.k8s.io/v1\n      kind: Ingress\n      metadata: {name: b, namespace: web}\n      spec: {rules: [{host: shop.example.com}]}\n      ---\n      apiVersion: networking.k8s.io/v1\n      kind: Ingress\n      metadata: {name: c, namespace: web}\n      spec: {rules: [{host: other.example.com}]}\n    expect:\n      - message: host shop.example.com is also used by ingress web/b\n      - message: host shop.example.com is also used by ingress shop/a\n",
+    );
+    let report = kspm_policy::testing::run(&[dir.path().to_path_buf()], Limits::default());
+    assert!(report.ok(), "{}", report.to_text());
+    let loaded = load(&[dir.path().to_path_buf()], Limits::default());
+    let (rule, _) = loaded.set.sources().next().unwrap();
+    // dryrun: recorded, not blocking.
+    assert_eq!(rule.meta.severity, kspm_model::Severity::Low);
+    assert_eq!(rule.meta.code, "gk:K8sUniqueIngressHost:unique-hosts");
+}
+
+#[test]
+fn vap_bindings_set_severity_and_unknown_references_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "vap.yaml",
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: no-latest}\nspec:\n  matchConstraints:\n    resourceRules: [{apiGroups: [\"\"], apiVersions: [v1], operations: [CREATE], resources: [pods]}]\n  validations:\n    - expression: \"object.spec.containers.all(c, !c.image.endsWith(':latest'))\"\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: warn-only}\nspec: {policyName: no-latest, validationActions: [Warn, Audit]}\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: orphan}\nspec: {policyName: not-here, validationActions: [Deny]}\n",
+    );
+    let loaded = load(&[file.clone()], Limits::default());
+    let text = messages(&loaded.diagnostics).join("\n");
+    assert!(
+        text.contains(&format!("{}:18:7: error: ValidatingAdmissionPolicyBinding orphan names policy `not-here`", file.display())),
+        "{text}"
+    );
+    let (rule, _) = loaded.set.sources().next().unwrap();
+    assert_eq!(rule.meta.code, "vap:no-latest");
+    assert_eq!(rule.meta.severity, kspm_model::Severity::Medium);
+}
