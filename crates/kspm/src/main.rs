@@ -50,6 +50,9 @@ enum Command {
     Explain {
         /// A rule code (PS001) or slug (host-pid).
         rule: String,
+        /// Custom policies to look the rule up in (a policy's code or slug); repeatable.
+        #[arg(long = "policy", value_name = "PATH")]
+        policies: Vec<PathBuf>,
     },
     /// Custom policies: test them against the cases kept beside them.
     #[command(subcommand)]
@@ -160,7 +163,8 @@ fn run(cli: Cli) -> Result<u8> {
             print(&text)?;
             Ok(exit::OK)
         }
-        Command::Explain { rule } => {
+        Command::Explain { rule, policies } => {
+            cmd::policy::register(&policies)?;
             let Some(r) = find_rule(&rule) else {
                 bail!("no rule `{rule}` (see `kspm rules`)");
             };

@@ -189,3 +189,31 @@ fn policy_test_runs_the_examples_and_fails_on_a_broken_case() {
     );
     assert!(xml.contains("unexpected violation of CLI003"), "{xml}");
 }
+
+#[test]
+fn explain_shows_a_policy_page() {
+    let root = repo_root();
+    let out = kspm(
+        &["explain", "ORG001", "--policy", "examples/policies/rego"],
+        &root,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(
+            "# ORG001 `containers-must-not-run-privileged`: Containers must not run privileged"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("| Severity | critical |"), "{text}");
+    assert!(
+        text.contains("5.2.2 (Minimize the admission of privileged containers)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("## Remediation\nRemove securityContext.privileged"),
+        "{text}"
+    );
+    let unknown = kspm(&["explain", "ORG001"], &root);
+    assert_eq!(unknown.status.code(), Some(3));
+}

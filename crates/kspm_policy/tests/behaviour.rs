@@ -298,7 +298,10 @@ fn vap_bindings_set_severity_and_unknown_references_are_reported() {
     let loaded = load(&[file.clone()], Limits::default());
     let text = messages(&loaded.diagnostics).join("\n");
     assert!(
-        text.contains(&format!("{}:18:7: error: ValidatingAdmissionPolicyBinding orphan names policy `not-here`", file.display())),
+        text.contains(&format!(
+            "{}:18:7: error: ValidatingAdmissionPolicyBinding orphan names policy `not-here`",
+            file.display()
+        )),
         "{text}"
     );
     let (rule, _) = loaded.set.sources().next().unwrap();

@@ -96,6 +96,19 @@ fn load_paths(_: &[PathBuf], _: &PolicyFlags, _: &Config, _: &[String]) -> Resul
     bail!("this kspm was built without custom policy support (cargo feature `policies`)")
 }
 
+/// Loads policies only to make their rules known (`kspm explain CODE --policy PATH`).
+pub fn register(paths: &[PathBuf]) -> Result<()> {
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let flags = PolicyFlags::default();
+    let loaded = load_paths(paths, &flags, &Config::default(), &[])?;
+    for d in &loaded.diagnostics {
+        eprintln!("kspm: {d}");
+    }
+    Ok(())
+}
+
 /// `kspm policy ...`
 #[derive(clap::Subcommand)]
 pub enum PolicyCommand {
