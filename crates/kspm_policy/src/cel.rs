@@ -310,11 +310,26 @@ pub(crate) fn load_native(r: &Resource, p: &mut Problems) -> Option<Policy> {
     })
 }
 
-/// What one evaluation sees besides the policy.
-pub(crate) struct Inputs<'a> {
-    pub object: &'a Value,
-    pub namespace: Option<&'a Value>,
-    pub request: &'a Value,
+/// Runs `f` with this thread's function library.
+pub(crate) fn with_base<R>(f: impl FnOnce(&Context<'static>) -> R) -> R {
+    BASE.with(f)
+}
+
+/// The variables of one object, bound once and shared by every CEL policy judging it (the
+/// `cel` crate converts a bound value into its own tree, which costs as much as the object).
+pub(crate) fn resource_scope<'a>(
+    base: &'a Context<'static>,
+    r: &Resource,
+    namespace: Option<&Resource>,
+) -> Context<'a> {
+    let mut ctx = base.new_inner_scope();
+    ctx.add_variable_from_value("object", node_to_cel(&r.root));
+    ctx.add_variable_from_value("oldObject", Value::Null);
+    ctx.add_variable_from_value("request", request(r));
+    if let Some(ns) = namespace {
+        ctx.add_variable_from_value("namespaceObject", node_to_cel(&ns.root));
+    }
+    ctx
 }
 
 fn run(expr: &Expr, ctx: &Context<'_>) -> Result<Value, String> {
@@ -323,10 +338,11 @@ fn run(expr: &Expr, ctx: &Context<'_>) -> Result<Value, String> {
         .map_err(|e| format!("`{}`: {e}", expr.source))
 }
 
-/// Evaluates the policy on one object: its violations, or the first evaluation error.
-pub(crate) fn evaluate(policy: &CelPolicy, inputs: &Inputs<'_>) -> Result<Vec<Violation>, String> {
+/// Evaluates the policy on one object (`scope` from [`resource_scope`]): its violations, or the
+/// first evaluation error.
+pub(crate) fn evaluate(policy: &CelPolicy, scope: &Context<'_>) -> Result<Vec<Violation>, String> {
     match &policy.params {
-        None => evaluate_with(policy, inputs, None),
+        None => evaluate_with(policy, scope, None),
         Some(list) if list.is_empty() => Ok(vec![Violation {
             message: "no params object found for this policy, and its binding says to deny then"
                 .to_owned(),
@@ -335,7 +351,7 @@ pub(crate) fn evaluate(policy: &CelPolicy, inputs: &Inputs<'_>) -> Result<Vec<Vi
         Some(list) => {
             let mut out = Vec::new();
             for params in list {
-                let mut v = evaluate_with(policy, inputs, Some(params))?;
+                let mut v = evaluate_with(policy, scope, Some(params))?;
                 if list.len() > 1 {
                     for x in &mut v {
                         x.message = format!("{} (params {})", x.message, params.name);
@@ -350,17 +366,11 @@ pub(crate) fn evaluate(policy: &CelPolicy, inputs: &Inputs<'_>) -> Result<Vec<Vi
 
 fn evaluate_with(
     policy: &CelPolicy,
-    inputs: &Inputs<'_>,
+    scope: &Context<'_>,
     params: Option<&Params>,
 ) -> Result<Vec<Violation>, String> {
-    BASE.with(|base| {
-        let mut ctx = base.new_inner_scope();
-        ctx.add_variable_from_value("object", inputs.object.clone());
-        ctx.add_variable_from_value("oldObject", Value::Null);
-        ctx.add_variable_from_value("request", inputs.request.clone());
-        if let Some(ns) = inputs.namespace {
-            ctx.add_variable_from_value("namespaceObject", ns.clone());
-        }
+    {
+        let mut ctx = scope.new_inner_scope();
         let mut vars: HashMap<String, Value> = HashMap::new();
         if let Some(p) = params {
             ctx.add_variable_from_value("params", p.value.clone());
@@ -428,7 +438,7 @@ fn evaluate_with(
             }
         }
         Ok(out)
-    })
+    }
 }
 
 #[cfg(test)]
@@ -453,16 +463,7 @@ mod tests {
             kspm_model::yaml::parse_stream(&spec_src, &kspm_model::yaml::Limits::default());
         let mut p = Problems::new("p.yaml");
         let policy = compile_spec(&docs[0].root, &mut p).expect("compiles");
-        let object = node_to_cel(&r.root);
-        let req = request(&r);
-        evaluate(
-            &policy,
-            &Inputs {
-                object: &object,
-                namespace: None,
-                request: &req,
-            },
-        )
+        with_base(|base| evaluate(&policy, &resource_scope(base, &r, None)))
     }
 
     const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  replicas: 5\n  template:\n    spec:\n      containers:\n      - name: a\n        image: nginx:latest\n        resources: {limits: {memory: 2Gi}}\n";

@@ -174,15 +174,11 @@ struct Run<'a> {
 }
 
 /// What one resource looks like to each language, built on first use and shared by policies.
-#[derive(Default)]
-struct Inputs {
+struct Inputs<'a> {
     rego_native: Option<regorus::Value>,
     review: Option<regorus::Value>,
-    cel: Option<(
-        kube_cel::cel::Value,
-        Option<kube_cel::cel::Value>,
-        kube_cel::cel::Value,
-    )>,
+    cel_base: &'a kube_cel::cel::Context<'static>,
+    cel: Option<kube_cel::cel::Context<'a>>,
 }
 
 fn review(r: &Resource) -> serde_json::Value {
@@ -204,7 +200,7 @@ impl Run<'_> {
         a: &Active<'_>,
         r: &Resource,
         namespace: Option<&Resource>,
-        inputs: &mut Inputs,
+        inputs: &mut Inputs<'_>,
     ) -> Result<Vec<Violation>, String> {
         match &a.policy.body {
             Body::Rego(policy) => {
@@ -236,21 +232,11 @@ impl Run<'_> {
                 rego::evaluate(policy, &mut engine, &input)
             }
             Body::Cel(policy) => {
-                let (object, ns, request) = inputs.cel.get_or_insert_with(|| {
-                    (
-                        cel::node_to_cel(&r.root),
-                        namespace.map(|n| cel::node_to_cel(&n.root)),
-                        cel::request(r),
-                    )
-                });
-                cel::evaluate(
-                    policy,
-                    &cel::Inputs {
-                        object,
-                        namespace: ns.as_ref(),
-                        request,
-                    },
-                )
+                let base = inputs.cel_base;
+                let scope = inputs
+                    .cel
+                    .get_or_insert_with(|| cel::resource_scope(base, r, namespace));
+                cel::evaluate(policy, scope)
             }
         }
     }
@@ -280,7 +266,28 @@ impl Run<'_> {
 
 impl PolicyRun for Run<'_> {
     fn check(&self, r: &Resource, namespace: Option<&Resource>, out: &mut PolicyOutput) {
-        let mut inputs = Inputs::default();
+        cel::with_base(|base| self.check_with(base, r, namespace, out));
+    }
+
+    fn finish(&self) -> Vec<Diagnostic> {
+        self.finish_run()
+    }
+}
+
+impl Run<'_> {
+    fn check_with(
+        &self,
+        base: &kube_cel::cel::Context<'static>,
+        r: &Resource,
+        namespace: Option<&Resource>,
+        out: &mut PolicyOutput,
+    ) {
+        let mut inputs = Inputs {
+            rego_native: None,
+            review: None,
+            cel_base: base,
+            cel: None,
+        };
         for (i, a) in self.active.iter().enumerate() {
             if a.stopped.load(Ordering::Relaxed) || !a.policy.matcher.matches(r, namespace) {
                 continue;
@@ -344,7 +351,7 @@ impl PolicyRun for Run<'_> {
         }
     }
 
-    fn finish(&self) -> Vec<Diagnostic> {
+    fn finish_run(&self) -> Vec<Diagnostic> {
         let errors = self.errors.lock().unwrap_or_else(PoisonError::into_inner);
         let mut out: Vec<Diagnostic> = errors
             .values()
