@@ -295,7 +295,7 @@ fn vap_bindings_set_severity_and_unknown_references_are_reported() {
         "vap.yaml",
         "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: no-latest}\nspec:\n  matchConstraints:\n    resourceRules: [{apiGroups: [\"\"], apiVersions: [v1], operations: [CREATE], resources: [pods]}]\n  validations:\n    - expression: \"object.spec.containers.all(c, !c.image.endsWith(':latest'))\"\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: warn-only}\nspec: {policyName: no-latest, validationActions: [Warn, Audit]}\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: orphan}\nspec: {policyName: not-here, validationActions: [Deny]}\n",
     );
-    let loaded = load(&[file.clone()], Limits::default());
+    let loaded = load(std::slice::from_ref(&file), Limits::default());
     let text = messages(&loaded.diagnostics).join("\n");
     assert!(
         text.contains(&format!(
