@@ -293,7 +293,12 @@ impl Run<'_> {
                 continue;
             }
             let started = Instant::now();
-            let result = Self::evaluate(a, r, namespace, &mut inputs);
+            // A panic inside a policy engine on some odd object is that pair's error, not the
+            // end of the scan.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                Self::evaluate(a, r, namespace, &mut inputs)
+            }))
+            .unwrap_or_else(|_| Err("the policy engine failed unexpectedly (a bug in it)".into()));
             let elapsed = started.elapsed();
             let violations = match result {
                 Ok(v) => v,
