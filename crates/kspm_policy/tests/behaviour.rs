@@ -14,6 +14,10 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     p
 }
 
+fn rayon_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+}
+
 fn messages(d: &[kspm_model::Diagnostic]) -> Vec<String> {
     d.iter().map(ToString::to_string).collect()
 }
@@ -98,7 +102,17 @@ fn scan_with(
     limits: Limits,
     config: &str,
 ) -> kspm_engine::ScanResult {
-    let manifests = write(dir, "pods.yaml", PODS);
+    scan_text(dir, PODS, policies, limits, config)
+}
+
+fn scan_text(
+    dir: &Path,
+    text: &str,
+    policies: &[PathBuf],
+    limits: Limits,
+    config: &str,
+) -> kspm_engine::ScanResult {
+    let manifests = write(dir, "pods.yaml", text);
     let loaded = load(policies, limits);
     assert!(!loaded.has_errors(), "{:?}", messages(&loaded.diagnostics));
     let set = Arc::new(loaded.set);
@@ -307,4 +321,38 @@ fn vap_bindings_set_severity_and_unknown_references_are_reported() {
     let (rule, _) = loaded.set.sources().next().unwrap();
     assert_eq!(rule.meta.code, "vap:no-latest");
     assert_eq!(rule.meta.severity, kspm_model::Severity::Medium);
+}
+
+#[test]
+fn a_cel_policy_over_its_budget_is_switched_off() {
+    let dir = tempfile::tempdir().unwrap();
+    // CEL cannot be interrupted mid-expression; the overrun is caught when it returns, and the
+    // policy is not evaluated on the remaining objects.
+    let cel = write(
+        dir.path(),
+        "slow.yaml",
+        "apiVersion: kspm.io/v1alpha1\nkind: CELPolicy\nmetadata: {name: slow-cel}\nspec:\n  id: CELSLOW\n  validations:\n    - expression: \"lists.range(300000).all(x, x >= 0) && false\"\n      message: never mind\n",
+    );
+    let limits = Limits {
+        timeout: Duration::from_millis(1),
+        ..Limits::default()
+    };
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: nginx}]}\n---\n";
+    let pods = pod.repeat(20);
+    let result = scan_text(dir.path(), &pods, &[cel], limits, "");
+    let text = messages(&result.diagnostics).join("\n");
+    assert!(text.contains("policy CELSLOW"), "{text}");
+    assert!(text.contains("over its 1 ms limit: stopped"), "{text}");
+    // The evaluations already running when it overran finish (one per worker thread, with
+    // their verdicts); the other objects are skipped.
+    let findings = result
+        .findings
+        .iter()
+        .filter(|f| f.code == "CELSLOW")
+        .count();
+    assert!(
+        findings >= 1 && findings <= rayon_threads(),
+        "{findings}: {text}"
+    );
+    assert_eq!(result.resources, 20);
 }
