@@ -65,6 +65,9 @@ enum Command {
     Explain {
         /// A rule code (PS001) or slug (host-pid).
         rule: String,
+        /// Custom policies to look the rule up in (a policy's code or slug); repeatable.
+        #[arg(long = "policy", value_name = "PATH")]
+        policies: Vec<PathBuf>,
     },
     /// RBAC analysis: who-can, permissions, escalation paths and their graph.
     Rbac {
@@ -76,6 +79,9 @@ enum Command {
         #[command(subcommand)]
         command: cmd::network::NetworkCommand,
     },
+    /// Custom policies: test them against the cases kept beside them.
+    #[command(subcommand)]
+    Policy(cmd::policy::PolicyCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -110,6 +116,8 @@ struct ScanArgs {
     no_inline_exceptions: bool,
     #[command(flatten)]
     cluster: ClusterArgs,
+    #[command(flatten)]
+    policy: cmd::policy::PolicyFlags,
 }
 
 #[derive(clap::Args)]
@@ -193,7 +201,8 @@ fn run(cli: Cli) -> Result<u8> {
             Ok(exit::OK)
         }
         Command::Node(args) => cmd::node::run(&args),
-        Command::Explain { rule } => {
+        Command::Explain { rule, policies } => {
+            cmd::policy::register(&policies)?;
             let Some(r) = find_rule(&rule) else {
                 bail!("no rule `{rule}` (see `kspm rules`)");
             };
@@ -202,10 +211,11 @@ fn run(cli: Cli) -> Result<u8> {
         }
         Command::Rbac { command } => cmd::rbac::run(command),
         Command::Network { command } => cmd::network::run(command),
+        Command::Policy(cmd) => cmd::policy::run(&cmd),
     }
 }
 
-fn print(text: &str) -> Result<()> {
+pub(crate) fn print(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         // A closed pipe (`kspm rules | head`) is not an error worth reporting.
@@ -245,6 +255,8 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
         },
         ignore: config.ignore.iter().chain(&args.ignore).cloned().collect(),
     };
+    // Policies first: their codes become names that selection and severity overrides know.
+    let policies = cmd::policy::load_for_scan(&args.policy, &config, &selection.ignore)?;
     let mut selected = select_rules(&selection)?;
     let frameworks = args
         .frameworks
@@ -271,6 +283,7 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
             }
         }
     }
+    selected.extend(policies.rules);
     for name in config.severity.keys() {
         if find_rule(name).is_none() {
             bail!("invalid configuration: rules.severity names unknown rule `{name}`");
@@ -291,6 +304,7 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
     let opts = ScanOptions {
         inputs,
         rules: selected,
+        policies: policies.set,
         settings,
         limits: config.limits.clone().unwrap_or_default(),
         inline_exceptions: inline,
@@ -299,7 +313,7 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
         frameworks,
         ..ScanOptions::default()
     };
-    let result = if args.cluster.cluster {
+    let mut result = if args.cluster.cluster {
         match scan_cluster(&args.cluster, &opts)? {
             Ok(result) => result,
             Err(code) => return Ok(code),
@@ -307,6 +321,9 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
     } else {
         scan(&opts)
     };
+    if !policies.diagnostics.is_empty() {
+        result.diagnostics.splice(0..0, policies.diagnostics);
+    }
 
     cmd::output::finish(&result, &args.output, fail_on)
 }

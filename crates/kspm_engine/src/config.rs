@@ -20,6 +20,8 @@
 //! fail_on: high
 //! k8s_version: "1.30"
 //! limits: {max_file_bytes: 67108864, max_depth: 100, max_alias_nodes: 100000}
+//! policies: [policies/, extra/no-latest.rego]   # custom policies, relative to this file
+//! policy_limits: {timeout_ms: 1000, max_violations: 100}
 //! ```
 
 use std::collections::BTreeMap;
@@ -43,6 +45,12 @@ pub struct Config {
     pub fail_on: Option<Severity>,
     pub k8s_version: Option<KubeVersion>,
     pub limits: Option<Limits>,
+    /// Custom policy files and directories, resolved against the configuration file's folder.
+    pub policies: Vec<PathBuf>,
+    /// Per-policy evaluation budget in milliseconds.
+    pub policy_timeout_ms: Option<u64>,
+    /// Violations kept per policy and resource.
+    pub policy_max_violations: Option<usize>,
 }
 
 /// Everything wrong with a configuration file, each with its line.
@@ -151,6 +159,12 @@ impl Config {
         })?;
         let mut config = Self::parse(&text, &file)?;
         config.path = Some(path.to_path_buf());
+        let base = path.parent().unwrap_or(Path::new(""));
+        for p in &mut config.policies {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
         Ok(config)
     }
 
@@ -180,6 +194,8 @@ impl Config {
                 "fail_on",
                 "k8s_version",
                 "limits",
+                "policies",
+                "policy_limits",
             ],
             "the configuration",
         );
@@ -273,6 +289,31 @@ impl Config {
                 }
             }
             config.limits = Some(limits);
+        }
+        if let Some(n) = root.get("policies") {
+            config.policies = p
+                .strings(n, "policies")
+                .into_iter()
+                .map(PathBuf::from)
+                .collect();
+        }
+        if let Some(n) = root.get("policy_limits") {
+            p.keys(n, &["timeout_ms", "max_violations"], "`policy_limits`");
+            if let Some(v) = n.get("timeout_ms") {
+                match v.as_i64().filter(|i| *i > 0) {
+                    Some(i) => config.policy_timeout_ms = Some(i as u64),
+                    None => p.push(v.pos, "policy_limits.timeout_ms must be a positive integer"),
+                }
+            }
+            if let Some(v) = n.get("max_violations") {
+                match v.as_i64().filter(|i| *i > 0) {
+                    Some(i) => config.policy_max_violations = Some(i as usize),
+                    None => p.push(
+                        v.pos,
+                        "policy_limits.max_violations must be a positive integer",
+                    ),
+                }
+            }
         }
         if p.0.is_empty() {
             Ok(config)
@@ -408,6 +449,29 @@ mod tests {
         assert_eq!(c.fail_on, Some(Severity::High));
         assert_eq!(c.k8s_version, Some(KubeVersion::new(1, 29)));
         assert_eq!(c.limits.unwrap().max_depth, 50);
+    }
+
+    #[test]
+    fn policies_and_their_limits() {
+        let text =
+            "policies: [policies/, x.rego]\npolicy_limits: {timeout_ms: 250, max_violations: 5}\n";
+        let c = Config::parse(text, "kspm.yaml").unwrap();
+        assert_eq!(
+            c.policies,
+            [PathBuf::from("policies/"), PathBuf::from("x.rego")]
+        );
+        assert_eq!(c.policy_timeout_ms, Some(250));
+        assert_eq!(c.policy_max_violations, Some(5));
+        let err = Config::parse("policy_limits: {timeout_ms: -1, memory: 3}\n", "k").unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("k:1:33: unknown key `memory` in `policy_limits`"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("k:1:29: policy_limits.timeout_ms must be a positive integer"),
+            "{msg}"
+        );
     }
 
     #[test]

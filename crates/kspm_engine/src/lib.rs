@@ -6,14 +6,16 @@ pub mod compliance;
 pub mod config;
 pub mod exceptions;
 pub mod node;
+pub mod policy;
 pub mod risk;
 mod scan;
 pub mod source;
 
 pub use config::{Config, ConfigError};
+pub use policy::{Policies, PolicyOutput, PolicyRun};
 pub use scan::{
-    Evaluation, ScanOptions, ScanResult, Scanned, Selection, SelectionError, framework_rules, scan,
-    select_rules,
+    Evaluation, ScanOptions, ScanResult, Scanned, Selection, SelectionError, framework_rules,
+    rule_matches, scan, select_rules,
 };
 pub use source::{Input, load};
 

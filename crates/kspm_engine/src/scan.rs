@@ -8,6 +8,7 @@ use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::exceptions::{self, Date};
+use crate::policy::{PolicyOutput, PolicyRun};
 use crate::source::{self, Input};
 
 #[derive(Clone, Debug, Default)]
@@ -22,7 +23,8 @@ pub struct Selection {
 #[error("unknown rule or category `{0}` (see `kspm rules`)")]
 pub struct SelectionError(pub String);
 
-fn matches_name(rule: &Rule, name: &str) -> bool {
+/// Whether a selection name (code, slug, category, two-letter code prefix, `all`) names a rule.
+pub fn rule_matches(rule: &Rule, name: &str) -> bool {
     name.eq_ignore_ascii_case("all")
         || rule.meta.code.eq_ignore_ascii_case(name)
         || rule.meta.slug.eq_ignore_ascii_case(name)
@@ -31,10 +33,10 @@ fn matches_name(rule: &Rule, name: &str) -> bool {
 }
 
 fn known(name: &str) -> bool {
-    rules().iter().any(|r| matches_name(r, name))
-        || Category::ALL
-            .iter()
-            .any(|c| c.as_str().eq_ignore_ascii_case(name))
+    rules().iter().any(|r| rule_matches(r, name))
+        || Category::parse(name).is_some()
+        // Custom policies, registered when they were loaded.
+        || kspm_rules::find_rule(name).is_some()
 }
 
 /// Resolves a selection against the registry.
@@ -48,17 +50,21 @@ pub fn select_rules(sel: &Selection) -> Result<Vec<&'static Rule>, SelectionErro
         .iter()
         .copied()
         .filter(|r| match &sel.select {
-            Some(names) => names.iter().any(|n| matches_name(r, n)),
+            Some(names) => names.iter().any(|n| rule_matches(r, n)),
             None => r.meta.default_enabled,
         })
-        .filter(|r| !sel.ignore.iter().any(|n| matches_name(r, n)))
+        .filter(|r| !sel.ignore.iter().any(|n| rule_matches(r, n)))
         .collect())
 }
 
 #[derive(Debug, Default)]
 pub struct ScanOptions {
     pub inputs: Vec<Input>,
+    /// The rules to run: built-in rules and the rules of `policies` (a policy whose rule is not
+    /// listed here is not evaluated).
     pub rules: Vec<&'static Rule>,
+    /// Custom policies, compiled once for the scan.
+    pub policies: Option<std::sync::Arc<dyn crate::Policies>>,
     pub settings: Settings,
     pub limits: Limits,
     pub config: Config,
@@ -107,7 +113,7 @@ impl Scanned {
     /// Whether a rule judged this object (pass or fail).
     pub fn judged_by(&self, rule: &Rule) -> bool {
         match rule.check {
-            Check::Object { kinds, .. } => {
+            Check::Object { kinds, .. } | Check::Policy { kinds } => {
                 kinds.is_empty() || kinds.contains(&self.id.kind.as_str())
             }
             Check::PodSpec(_) | Check::Container(_) => self.has_pod_spec,
@@ -158,10 +164,31 @@ impl ScanResult {
 
 /// Checks one resource into `part`: its findings, the type errors of its pod spec, and what is
 /// kept of it once its tree is dropped.
-fn check_one(set: &RuleSet, r: &Resource, index: &Index<'_>, settings: &Settings, part: &mut Part) {
+fn check_one(
+    set: &RuleSet,
+    policies: Option<&dyn PolicyRun>,
+    r: &Resource,
+    index: &Index<'_>,
+    settings: &Settings,
+    part: &mut Part,
+) {
     let start = part.findings.len();
     let outcome = check_resource_into(set, r, index, settings, &mut part.findings);
     dedup_tail(&mut part.findings, start);
+    if let Some(run) = policies {
+        // Policy findings are not merged by path: two violations of one policy on one object
+        // with different messages are two findings.
+        let namespace = r
+            .namespace()
+            .and_then(|ns| index.find("Namespace", None, ns));
+        let mut out = PolicyOutput {
+            findings: std::mem::take(&mut part.findings),
+            diagnostics: std::mem::take(&mut part.diagnostics),
+        };
+        run.check(r, namespace, &mut out);
+        part.findings = out.findings;
+        part.diagnostics = out.diagnostics;
+    }
     for e in outcome.type_errors {
         part.diagnostics.push(
             Diagnostic::error(
@@ -242,27 +269,29 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         })
         .collect();
     let limits = &opts.limits;
+    // Cross-resource policies see every object: only then is every tree kept for the scan.
+    let inventory = opts.policies.as_ref().is_some_and(|p| p.wants_inventory());
 
     let indexed: Vec<Resource> = chunks
         .par_iter()
-        .filter(|(_, c)| source::may_hold_indexed_kind(c.text))
+        .filter(|(_, c)| inventory || source::may_hold_indexed_kind(c.text))
         .flat_map_iter(|(d, c)| {
             let mut resources = Vec::new();
             source::parse_chunk(d, c, limits, &mut resources, &mut Vec::new());
-            resources.retain(|r| Index::indexes(r.kind()));
+            resources.retain(|r| inventory || Index::indexes(r.kind()));
             resources
         })
         .collect();
     let index = Index::build(&indexed);
-    let mut eval = Evaluation::new(opts);
-    let set = &eval.set;
+    let mut eval = Evaluation::with_inventory(opts, if inventory { &indexed } else { &[] });
+    let (set, run) = (&eval.set, eval.run.as_deref());
     let part = chunks
         .par_iter()
         .fold(Part::default, |mut part, (d, c)| {
             let mut resources = Vec::new();
             source::parse_chunk(d, c, limits, &mut resources, &mut part.diagnostics);
             for r in &resources {
-                check_one(set, r, &index, &opts.settings, &mut part);
+                check_one(set, run, r, &index, &opts.settings, &mut part);
             }
             part
         })
@@ -274,26 +303,37 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
 /// Checks resources batch by batch against one rule set, then turns what was found into a
 /// [`ScanResult`]. The file scan feeds it document by document, the cluster scan page by page;
 /// both finish the same way (severity overrides, exceptions, ordering).
-pub struct Evaluation {
+pub struct Evaluation<'a> {
     set: RuleSet,
+    /// The custom policies of the scan, started once (compiled) for all batches.
+    run: Option<Box<dyn PolicyRun + 'a>>,
     part: Part,
 }
 
-impl Evaluation {
-    pub fn new(opts: &ScanOptions) -> Self {
+impl<'a> Evaluation<'a> {
+    pub fn new(opts: &'a ScanOptions) -> Self {
+        Self::with_inventory(opts, &[])
+    }
+
+    /// `inventory`: the objects cross-resource policies see (`data.kspm.resources`).
+    pub fn with_inventory(opts: &'a ScanOptions, inventory: &[Resource]) -> Self {
         Self {
             set: RuleSet::new(opts.rules.iter().copied()),
+            run: opts
+                .policies
+                .as_ref()
+                .map(|p| p.start(inventory, &opts.rules)),
             part: Part::default(),
         }
     }
 
     /// Checks a batch of resources in parallel; `index` holds the cross-resource facts.
     pub fn check(&mut self, resources: &[Resource], index: &Index<'_>, settings: &Settings) {
-        let set = &self.set;
+        let (set, run) = (&self.set, self.run.as_deref());
         let part = resources
             .par_iter()
             .fold(Part::default, |mut part, r| {
-                check_one(set, r, index, settings, &mut part);
+                check_one(set, run, r, index, settings, &mut part);
                 part
             })
             .reduce(Part::default, Part::merge);
@@ -319,6 +359,10 @@ impl Evaluation {
             scanned,
         } = self.part;
         diagnostics.extend(diags);
+        if let Some(run) = &self.run {
+            diagnostics.extend(run.finish());
+        }
+        drop(self.run);
         for f in &mut findings {
             let over = opts.config.severity.iter().find(|(name, _)| {
                 name.eq_ignore_ascii_case(f.code) || name.eq_ignore_ascii_case(f.slug)

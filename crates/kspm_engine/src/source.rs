@@ -143,11 +143,14 @@ fn walk(
     }
 }
 
+/// kspm's own files met while walking a directory: its configuration, and the test cases and
+/// metadata sidecars kept beside custom policies. They are not manifests.
 fn is_kspm_config(path: &Path) -> bool {
-    matches!(
-        path.file_name().and_then(|n| n.to_str()),
-        Some("kspm.yaml" | "kspm.yml" | ".kspm.yaml")
-    )
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    matches!(name, "kspm.yaml" | "kspm.yml" | ".kspm.yaml")
+        || [".tests.yaml", ".tests.yml", ".meta.yaml", ".meta.yml"]
+            .iter()
+            .any(|suffix| name.ends_with(suffix))
 }
 
 fn describe_io(e: &std::io::Error) -> String {

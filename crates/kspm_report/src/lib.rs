@@ -51,16 +51,40 @@ pub(crate) fn rule_info(code: &str) -> &'static RuleInfo {
         std::sync::LazyLock::new(|| {
             kspm_rules::rules()
                 .iter()
-                .map(|r| {
-                    let info = RuleInfo {
-                        remediation: remediation(r),
-                        frameworks: frameworks_json(r),
-                    };
-                    (r.meta.code, info)
-                })
+                .map(|r| (r.meta.code, RuleInfo::of(r)))
                 .collect()
         });
-    &CACHE[code]
+    // Custom policies are registered at run time: their info is computed once per rule and
+    // kept for the process, like the rule itself.
+    static CUSTOM: std::sync::RwLock<Vec<(usize, &'static RuleInfo)>> =
+        std::sync::RwLock::new(Vec::new());
+    if let Some(info) = CACHE.get(code) {
+        return info;
+    }
+    let rule = find_rule(code).expect("findings come from registered rules");
+    let key = std::ptr::from_ref(rule) as usize;
+    let read = CUSTOM
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, info)) = read.iter().find(|(k, _)| *k == key) {
+        return info;
+    }
+    drop(read);
+    let info: &'static RuleInfo = Box::leak(Box::new(RuleInfo::of(rule)));
+    CUSTOM
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push((key, info));
+    info
+}
+
+impl RuleInfo {
+    fn of(rule: &Rule) -> Self {
+        Self {
+            remediation: remediation(rule),
+            frameworks: frameworks_json(rule),
+        }
+    }
 }
 
 /// `{"cis": [...], "pss": [...], "nsa": [...], ...}` for a rule.

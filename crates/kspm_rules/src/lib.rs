@@ -15,8 +15,8 @@ pub mod rules;
 mod run;
 
 pub use component::{Component, ComponentView};
-pub use registry::{find_rule, rules};
-pub use rule::{Category, Check, KubeVersion, Reporter, Rule, RuleMeta, Settings};
+pub use registry::{RegisterError, find_rule, register, rules};
+pub use rule::{Category, Check, KubeVersion, Reporter, Rule, RuleMeta, Settings, finding};
 pub use rules::secrets::redact;
 pub use run::{Outcome, RuleSet, check_resource, check_resource_into};
 

@@ -19,6 +19,8 @@ pub enum Category {
     Deprecation,
     ControlPlane,
     Node,
+    /// Custom policies that name no built-in category.
+    Custom,
 }
 
 impl Category {
@@ -32,10 +34,11 @@ impl Category {
             Category::Deprecation => "api-deprecation",
             Category::ControlPlane => "control-plane",
             Category::Node => "node",
+            Category::Custom => "custom",
         }
     }
 
-    pub const ALL: [Category; 8] = [
+    pub const ALL: [Category; 9] = [
         Category::PodSecurity,
         Category::Workload,
         Category::Network,
@@ -44,7 +47,15 @@ impl Category {
         Category::Deprecation,
         Category::ControlPlane,
         Category::Node,
+        Category::Custom,
     ];
+
+    /// The category named `pod-security`, `workload`... (case-insensitive).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(name))
+    }
 }
 
 /// What a rule looks at. The engine extracts the views once per resource.
@@ -66,6 +77,10 @@ pub enum Check {
         component: Component,
         check: fn(&ComponentView<'_>, &mut Reporter<'_>),
     },
+    /// A custom policy (Rego, CEL, an imported admission policy) loaded at run time. The engine
+    /// evaluates it through its policy hook, not through [`crate::check_resource`]; `kinds` are
+    /// the kinds it may match (every kind when empty), for reports that list what a rule judged.
+    Policy { kinds: &'static [&'static str] },
 }
 
 impl Check {
@@ -75,6 +90,7 @@ impl Check {
             Check::PodSpec(_) => "pod-spec",
             Check::Container(_) => "container",
             Check::Component { .. } => "component",
+            Check::Policy { .. } => "policy",
         }
     }
 }
@@ -214,35 +230,8 @@ impl<'a> Reporter<'a> {
     /// existing parent when the problem is a missing field; the evidence value is the field's
     /// value when it exists.
     pub fn report(&mut self, path: FieldPath, message: impl Into<String>) -> &mut Finding {
-        let root = &self.resource.root;
-        let (pos, exists) = root.locate(&path);
-        let value = if exists {
-            root.lookup(&path)
-                .filter(|n| n.as_map().is_none())
-                .map(kspm_model::Node::evidence)
-                // A safety net under every rule: evidence that looks like a credential is never
-                // kept, whatever the rule meant to show.
-                .filter(|v| crate::rules::secrets::value_looks_like_credential(v).is_none())
-        } else {
-            None
-        };
-        let meta = &self.rule.meta;
-        self.findings.push(Finding {
-            code: meta.code,
-            slug: meta.slug,
-            severity: meta.severity,
-            category: meta.category.as_str(),
-            resource: self.resource.id.clone(),
-            source: self.resource.source.clone(),
-            pos,
-            path,
-            message: crate::rules::secrets::redact(&message.into()).into_owned(),
-            value,
-            fix: None,
-            suppressed: None,
-            controls: None,
-            risk: kspm_model::Risk::default(),
-        });
+        self.findings
+            .push(finding(self.rule, self.resource, path, &message.into()));
         self.findings.last_mut().expect("just pushed")
     }
 
@@ -286,6 +275,47 @@ impl<'a> Reporter<'a> {
 
     pub fn resource(&self) -> &'a Resource {
         self.resource
+    }
+}
+
+/// A finding of `rule` on `resource` at `path`. The position is that of the field, or of its
+/// nearest existing parent when the problem is a missing field; the evidence value is the
+/// field's value when it exists. Custom policies build their findings here too, so they get the
+/// same positions and the same secret redaction as built-in rules.
+pub fn finding(
+    rule: &'static Rule,
+    resource: &Resource,
+    path: FieldPath,
+    message: &str,
+) -> Finding {
+    let root = &resource.root;
+    let (pos, exists) = root.locate(&path);
+    let value = if exists {
+        root.lookup(&path)
+            .filter(|n| n.as_map().is_none())
+            .map(kspm_model::Node::evidence)
+            // A safety net under every rule: evidence that looks like a credential is never
+            // kept, whatever the rule meant to show.
+            .filter(|v| crate::rules::secrets::value_looks_like_credential(v).is_none())
+    } else {
+        None
+    };
+    let meta = &rule.meta;
+    Finding {
+        code: meta.code,
+        slug: meta.slug,
+        severity: meta.severity,
+        category: meta.category.as_str(),
+        resource: resource.id.clone(),
+        source: resource.source.clone(),
+        pos,
+        path,
+        message: crate::rules::secrets::redact(message).into_owned(),
+        value,
+        fix: None,
+        suppressed: None,
+        controls: None,
+        risk: kspm_model::Risk::default(),
     }
 }
 

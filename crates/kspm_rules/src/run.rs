@@ -25,6 +25,8 @@ impl RuleSet {
                 Check::PodSpec(_) => set.pod.push(rule),
                 Check::Container(_) => set.container.push(rule),
                 Check::Component { .. } => set.component.push(rule),
+                // Evaluated by the engine's policy hook.
+                Check::Policy { .. } => {}
             }
         }
         set

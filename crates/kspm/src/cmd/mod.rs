@@ -1,11 +1,13 @@
 //! Subcommands beyond `scan`, `rules` and `explain`, one module each: those that analyse all
 //! resources at once (RBAC, network) get them from [`load`], the one place that knows where they
-//! come from; `output` is the report output every scanning command shares.
+//! come from; `output` is the report output every scanning command shares; `policy` loads and
+//! tests custom policies.
 
 pub mod frameworks;
 pub mod network;
 pub mod node;
 pub mod output;
+pub mod policy;
 pub mod rbac;
 
 use anyhow::Result;

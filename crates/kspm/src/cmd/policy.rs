@@ -1,0 +1,172 @@
+//! Custom policies on the command line: `kspm scan --policy PATH` and `policies:` in kspm.yaml
+//! load them for a scan; `kspm policy test PATH` runs the test cases kept beside them.
+//!
+//! Without the `policies` feature the flags still parse, and asking for a policy is a clear
+//! error rather than a silent no-op.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+use kspm_engine::{Config, Policies};
+use kspm_model::Diagnostic;
+use kspm_rules::Rule;
+
+/// Scan flags about custom policies.
+#[derive(clap::Args, Debug, Default)]
+pub struct PolicyFlags {
+    /// Custom policy file or directory (Rego, CEL, ValidatingAdmissionPolicy + binding, Gatekeeper template + constraints); repeatable. Added to `policies:` in kspm.yaml.
+    #[arg(long = "policy", value_name = "PATH")]
+    pub policies: Vec<PathBuf>,
+    /// Refuse to scan when a policy does not load (syntax or type error), instead of skipping it with a diagnostic.
+    #[arg(long)]
+    pub strict_policies: bool,
+    /// Time budget for one policy on one resource, in milliseconds [default: 1000, or `policy_limits.timeout_ms`].
+    #[arg(long, value_name = "MS")]
+    pub policy_timeout: Option<u64>,
+}
+
+/// Policies loaded for a scan.
+#[derive(Default)]
+pub struct ForScan {
+    pub set: Option<Arc<dyn Policies>>,
+    /// Their rules, already filtered by `--ignore`.
+    pub rules: Vec<&'static Rule>,
+    /// Load problems, reported with the scan's other input problems.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[cfg(feature = "policies")]
+fn limits(timeout: Option<u64>, config: &Config) -> kspm_policy::Limits {
+    let mut l = kspm_policy::Limits::default();
+    if let Some(ms) = timeout.or(config.policy_timeout_ms) {
+        l.timeout = std::time::Duration::from_millis(ms);
+    }
+    if let Some(n) = config.policy_max_violations {
+        l.max_violations = n;
+    }
+    l
+}
+
+/// Loads the policies named on the command line and in the configuration. Must run before rule
+/// selection: the policies' codes become known names for `--ignore` and `rules.severity`.
+pub fn load_for_scan(flags: &PolicyFlags, config: &Config, ignore: &[String]) -> Result<ForScan> {
+    let paths: Vec<PathBuf> = flags
+        .policies
+        .iter()
+        .chain(&config.policies)
+        .cloned()
+        .collect();
+    if paths.is_empty() {
+        return Ok(ForScan::default());
+    }
+    load_paths(&paths, flags, config, ignore)
+}
+
+#[cfg(feature = "policies")]
+fn load_paths(
+    paths: &[PathBuf],
+    flags: &PolicyFlags,
+    config: &Config,
+    ignore: &[String],
+) -> Result<ForScan> {
+    let loaded = kspm_policy::load(paths, limits(flags.policy_timeout, config));
+    if flags.strict_policies && loaded.has_errors() {
+        let text: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+        bail!(
+            "policies did not load (--strict-policies):\n{}",
+            text.join("\n")
+        );
+    }
+    let set: Arc<dyn Policies> = Arc::new(loaded.set);
+    let rules = set
+        .rules()
+        .into_iter()
+        .filter(|r| !ignore.iter().any(|n| kspm_engine::rule_matches(r, n)))
+        .collect();
+    Ok(ForScan {
+        set: Some(set),
+        rules,
+        diagnostics: loaded.diagnostics,
+    })
+}
+
+#[cfg(not(feature = "policies"))]
+fn load_paths(_: &[PathBuf], _: &PolicyFlags, _: &Config, _: &[String]) -> Result<ForScan> {
+    bail!("this kspm was built without custom policy support (cargo feature `policies`)")
+}
+
+/// Loads policies only to make their rules known (`kspm explain CODE --policy PATH`).
+pub fn register(paths: &[PathBuf]) -> Result<()> {
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let flags = PolicyFlags::default();
+    let loaded = load_paths(paths, &flags, &Config::default(), &[])?;
+    for d in &loaded.diagnostics {
+        eprintln!("kspm: {d}");
+    }
+    Ok(())
+}
+
+/// `kspm policy ...`
+#[derive(clap::Subcommand)]
+pub enum PolicyCommand {
+    /// Run the test cases kept beside policies (`<name>.tests.yaml`); exits 1 when one fails.
+    Test(TestArgs),
+}
+
+#[derive(clap::Args)]
+pub struct TestArgs {
+    /// Policy files or directories whose test cases to run (default: the current directory).
+    paths: Vec<PathBuf>,
+    #[arg(long, short = 'f', value_enum, default_value_t = TestFormat::Text)]
+    format: TestFormat,
+    /// Write the report to a file instead of standard output.
+    #[arg(long, short = 'o')]
+    output: Option<PathBuf>,
+    /// Time budget for one policy on one resource, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    policy_timeout: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TestFormat {
+    Text,
+    Junit,
+}
+
+/// Runs `kspm policy ...`; returns the exit code (0 all passed, 1 a case failed or a policy did
+/// not load).
+#[cfg(feature = "policies")]
+pub fn run(cmd: &PolicyCommand) -> Result<u8> {
+    let PolicyCommand::Test(args) = cmd;
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let limits = kspm_policy::Limits {
+        timeout: std::time::Duration::from_millis(args.policy_timeout),
+        ..kspm_policy::Limits::default()
+    };
+    let report = kspm_policy::testing::run(&paths, limits);
+    let text = match args.format {
+        TestFormat::Text => report.to_text(),
+        TestFormat::Junit => report.to_junit(),
+    };
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, &text)
+                .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+            eprintln!("{} passed, {} failed", report.passed(), report.failed());
+        }
+        None => crate::print(&text)?,
+    }
+    Ok(u8::from(!report.ok()))
+}
+
+#[cfg(not(feature = "policies"))]
+pub fn run(_: &PolicyCommand) -> Result<u8> {
+    bail!("this kspm was built without custom policy support (cargo feature `policies`)")
+}

@@ -1,0 +1,307 @@
+//! Custom policies, run as first-class rules.
+//!
+//! Users write their own rules, and many already have them. This crate loads:
+//!
+//! - **Rego** policies (`.rego`), evaluated with regorus: metadata in an OPA `# METADATA` block
+//!   (or a `<name>.meta.yaml` sidecar), violations in `deny` / `violation` / `warn` sets;
+//! - **CEL** policies (`kind: CELPolicy`), ValidatingAdmissionPolicy-shaped, evaluated with the
+//!   `cel` crate and the Kubernetes CEL libraries of kube-cel;
+//! - **ValidatingAdmissionPolicies** with their bindings and params objects, as they are;
+//! - **Gatekeeper ConstraintTemplates** with their Constraints (Rego, or CEL
+//!   `K8sNativeValidation`), as they are.
+//!
+//! Every policy becomes a rule registered with `kspm_rules` (code, slug, title, severity,
+//! category, frameworks), and the engine runs the whole set through its policy hook
+//! ([`kspm_engine::Policies`]), so findings, exceptions, severity overrides and reports are the
+//! same as for built-in rules. Policies compile once when loaded; a scan evaluates them on many
+//! threads at once. A policy that does not compile is skipped with a diagnostic naming
+//! file:line:column; one that fails on a resource records a diagnostic for that pair; evaluation
+//! time is bounded per policy ([`Limits`]).
+
+mod admission;
+mod cel;
+mod gatekeeper;
+mod meta;
+mod rego;
+mod run;
+pub mod testing;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kspm_model::yaml::{Limits as YamlLimits, parse_stream};
+use kspm_model::{Diagnostic, Node, Pos, Resource, Source};
+use kspm_rules::Rule;
+
+pub use meta::{Meta, kebab};
+pub use run::PolicySet;
+
+/// Bounds on what one policy may cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock budget for evaluating one policy on one resource. Rego evaluation is stopped
+    /// when it runs out; a CEL expression cannot be interrupted (CEL has no unbounded loops), so
+    /// a CEL policy that overruns it is switched off for the rest of the scan.
+    pub timeout: Duration,
+    /// Violations kept per policy and resource; the rest are counted in a diagnostic.
+    pub max_violations: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(1),
+            max_violations: 100,
+        }
+    }
+}
+
+/// One compiled policy: the rule it reports as, what it matches, and how it is evaluated.
+#[derive(Debug)]
+pub(crate) struct Policy {
+    pub rule: &'static Rule,
+    pub file: Arc<str>,
+    pub matcher: admission::Matcher,
+    pub body: Body,
+}
+
+#[derive(Debug)]
+pub(crate) enum Body {
+    Rego(Box<rego::RegoPolicy>),
+    Cel(cel::CelPolicy),
+}
+
+/// Problems found in one policy file, each with its position.
+#[derive(Debug)]
+pub(crate) struct Problems {
+    pub file: Arc<str>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Problems {
+    pub fn new(file: impl Into<Arc<str>>) -> Self {
+        Self {
+            file: file.into(),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    pub fn error(&mut self, pos: Pos, message: impl Into<String>) {
+        self.diagnostics
+            .push(Diagnostic::error(self.file.clone(), message).at(pos));
+    }
+
+    pub fn warning(&mut self, pos: Pos, message: impl Into<String>) {
+        self.diagnostics.push(
+            Diagnostic::error(self.file.clone(), message)
+                .at(pos)
+                .warning(),
+        );
+    }
+
+    pub fn errors(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.level == kspm_model::DiagnosticLevel::Error)
+            .count()
+    }
+
+    pub fn string(&mut self, node: &Node, what: &str) -> Option<String> {
+        match &node.value {
+            kspm_model::Value::Str(s) => Some(s.to_string()),
+            kspm_model::Value::Int(i) => Some(i.to_string()),
+            _ => {
+                self.error(
+                    node.pos,
+                    format!("{what}: expected a string, found {}", node.type_name()),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn strings(&mut self, node: &Node, what: &str) -> Vec<String> {
+        match node.as_seq() {
+            Some(items) => items.iter().filter_map(|i| self.string(i, what)).collect(),
+            None => self.string(node, what).into_iter().collect(),
+        }
+    }
+}
+
+/// What loading policies produced: the compiled set and every problem found on the way.
+#[derive(Debug)]
+pub struct Loaded {
+    pub set: PolicySet,
+    /// Syntax and type errors (file:line:column), skipped policies, unknown metadata keys.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    /// Whether some policy could not be loaded (`--strict-policies` refuses to scan then).
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.level == kspm_model::DiagnosticLevel::Error)
+    }
+}
+
+/// Whether a file is a test-case file kept beside policies (`kspm policy test`).
+pub fn is_test_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(".tests.yaml") || n.ends_with(".tests.yml"))
+}
+
+fn is_sidecar(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(".meta.yaml") || n.ends_with(".meta.yml"))
+}
+
+/// The policy files under `paths` (files as given; directories recursively, hidden ones
+/// skipped), in a stable order.
+pub fn policy_files(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>, depth: usize) {
+        if depth > 32 {
+            diags.push(Diagnostic::error(
+                dir.display().to_string(),
+                "policy directories nested deeper than 32 levels; not read further",
+            ));
+            return;
+        }
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) => {
+                diags.push(Diagnostic::error(
+                    dir.display().to_string(),
+                    format!("cannot read policy directory: {e}"),
+                ));
+                return;
+            }
+        };
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for p in paths {
+            let hidden = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'));
+            if hidden {
+                continue;
+            }
+            if p.is_dir() {
+                walk(&p, out, diags, depth + 1);
+            } else if is_policy_candidate(&p) {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out, diagnostics, 0);
+        } else if p.exists() {
+            out.push(p.clone());
+        } else {
+            diagnostics.push(Diagnostic::error(
+                p.display().to_string(),
+                "policy file or directory not found",
+            ));
+        }
+    }
+    out
+}
+
+pub(crate) fn is_policy_candidate(p: &Path) -> bool {
+    let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    match ext {
+        // `_test.rego` files are OPA unit tests, not policies.
+        "rego" => !name.ends_with("_test.rego"),
+        "yaml" | "yml" | "json" => !is_test_file(p) && !is_sidecar(p),
+        _ => false,
+    }
+}
+
+/// Loads and compiles every policy under `paths`.
+pub fn load(paths: &[PathBuf], limits: Limits) -> Loaded {
+    let mut diagnostics = Vec::new();
+    let files = policy_files(paths, &mut diagnostics);
+    let mut sources = Vec::new();
+    for f in files {
+        match std::fs::read_to_string(&f) {
+            Ok(text) => sources.push((f.display().to_string(), text)),
+            Err(e) => diagnostics.push(Diagnostic::error(
+                f.display().to_string(),
+                format!("cannot read policy: {e}"),
+            )),
+        }
+    }
+    let mut loaded = load_sources(&sources, limits);
+    diagnostics.append(&mut loaded.diagnostics);
+    loaded.diagnostics = diagnostics;
+    loaded
+}
+
+/// Loads policies from objects already parsed: ValidatingAdmissionPolicies and their bindings
+/// and params, Gatekeeper ConstraintTemplates and Constraints, kspm CELPolicies. This is the
+/// entry point for policies listed from a live cluster.
+pub fn load_resources(objects: &[Resource], limits: Limits) -> Loaded {
+    let mut policies = Vec::new();
+    let mut diagnostics = Vec::new();
+    admission::load_objects(objects, &mut policies, &mut diagnostics);
+    Loaded {
+        set: PolicySet::new(policies, limits),
+        diagnostics,
+    }
+}
+
+/// Loads policies from text: `(file name, contents)` pairs. Rego files are recognised by their
+/// `.rego` name, sidecar metadata by `<name>.meta.yaml` beside them (read from disk).
+pub fn load_sources(sources: &[(String, String)], limits: Limits) -> Loaded {
+    let mut diagnostics = Vec::new();
+    let mut policies = Vec::new();
+    let mut objects: Vec<Resource> = Vec::new();
+    for (file, text) in sources {
+        if Path::new(file)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("rego"))
+        {
+            let mut p = Problems::new(file.as_str());
+            if let Some(policy) = rego::load_native(file, text, &mut p) {
+                policies.push(policy);
+            }
+            diagnostics.append(&mut p.diagnostics);
+            continue;
+        }
+        let (docs, errors) = parse_stream(text, &YamlLimits::default());
+        for e in errors {
+            diagnostics.push(Diagnostic::error(file.as_str(), e.message).at(e.pos));
+        }
+        let file_arc: Arc<str> = file.as_str().into();
+        for (i, d) in docs.into_iter().enumerate() {
+            if d.root.is_null() {
+                continue;
+            }
+            let source = Source {
+                file: file_arc.clone(),
+                doc: i,
+                origin: None,
+            };
+            match Resource::from_node(d.root, source) {
+                Ok(r) => objects.push(r),
+                Err(msg) => diagnostics.push(
+                    Diagnostic::error(file.as_str(), format!("not a policy object: {msg}"))
+                        .in_document(i),
+                ),
+            }
+        }
+    }
+    admission::load_objects(&objects, &mut policies, &mut diagnostics);
+    diagnostics.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
+    Loaded {
+        set: PolicySet::new(policies, limits),
+        diagnostics,
+    }
+}

@@ -1,0 +1,376 @@
+//! Running a compiled policy set in a scan: once per scan, the Rego engines are cloned for each
+//! worker thread (a regorus engine evaluates through `&mut self`) and given the scan's objects
+//! when a policy reads them; then every resource is judged by every policy that matches it, on
+//! whichever thread the engine hands it to.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use kspm_engine::{PolicyOutput, PolicyRun};
+use kspm_model::{Diagnostic, FieldPath, Resource};
+use kspm_rules::Rule;
+
+use crate::admission::effective_namespace;
+use crate::rego::{self, Flavour, Violation};
+use crate::{Body, Limits, Policy, cel};
+
+/// Loaded, compiled policies; the engine's [`kspm_engine::Policies`].
+#[derive(Debug)]
+pub struct PolicySet {
+    policies: Vec<Policy>,
+    limits: Limits,
+}
+
+impl PolicySet {
+    pub(crate) fn new(policies: Vec<Policy>, limits: Limits) -> Self {
+        Self { policies, limits }
+    }
+
+    pub fn len(&self) -> usize {
+        self.policies.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.policies.is_empty()
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Each policy's rule, with the file it came from.
+    pub fn sources(&self) -> impl Iterator<Item = (&'static Rule, &str)> {
+        self.policies.iter().map(|p| (p.rule, &*p.file))
+    }
+
+    /// Starts a run outside a scan (policy tests).
+    pub fn run(&self, inventory: &[Resource]) -> Box<dyn PolicyRun + '_> {
+        let rules = kspm_engine::Policies::rules(self);
+        kspm_engine::Policies::start(self, inventory, &rules)
+    }
+}
+
+impl kspm_engine::Policies for PolicySet {
+    fn rules(&self) -> Vec<&'static Rule> {
+        self.policies.iter().map(|p| p.rule).collect()
+    }
+
+    fn wants_inventory(&self) -> bool {
+        self.policies
+            .iter()
+            .any(|p| matches!(&p.body, Body::Rego(r) if r.wants_inventory))
+    }
+
+    fn start<'a>(
+        &'a self,
+        inventory: &[Resource],
+        enabled: &[&'static Rule],
+    ) -> Box<dyn PolicyRun + 'a> {
+        let data = (!inventory.is_empty()).then(|| inventory_data(inventory));
+        let slots = rayon::current_num_threads() + 1;
+        let timer = regorus::utils::limits::ExecutionTimerConfig {
+            limit: self.limits.timeout,
+            check_interval: NonZeroU32::new(32).expect("non-zero"),
+        };
+        let active = self
+            .policies
+            .iter()
+            .filter(|p| enabled.iter().any(|r| std::ptr::eq(*r, p.rule)))
+            .map(|policy| {
+                let pool = match &policy.body {
+                    Body::Rego(r) => (0..slots)
+                        .map(|_| {
+                            let mut e = r.engine.clone();
+                            e.set_execution_timer_config(timer);
+                            if r.wants_inventory
+                                && let Some(d) = &data
+                            {
+                                // Data is a tree of shared values: adding it clones pointers.
+                                let _ = e.add_data(d.clone());
+                            }
+                            Mutex::new(e)
+                        })
+                        .collect(),
+                    Body::Cel(_) => Vec::new(),
+                };
+                Active {
+                    policy,
+                    pool,
+                    stopped: AtomicBool::new(false),
+                }
+            })
+            .collect();
+        Box::new(Run {
+            active,
+            limits: self.limits,
+            errors: Mutex::new(HashMap::new()),
+        })
+    }
+}
+
+/// `data.kspm.resources[kind][namespace][name]` and Gatekeeper's
+/// `data.inventory.namespace[ns][apiVersion][kind][name]` / `data.inventory.cluster[...]`.
+fn inventory_data(inventory: &[Resource]) -> regorus::Value {
+    use serde_json::{Map, Value};
+    fn slot<'m>(map: &'m mut Map<String, Value>, keys: &[&str]) -> &'m mut Map<String, Value> {
+        let mut m = map;
+        for k in keys {
+            m = m
+                .entry((*k).to_owned())
+                .or_insert_with(|| Value::Object(Map::new()))
+                .as_object_mut()
+                .expect("built as objects");
+        }
+        m
+    }
+    let mut kspm = Map::new();
+    let mut inv = Map::new();
+    for r in inventory {
+        let json = r.root.to_json();
+        let ns = effective_namespace(r);
+        slot(&mut kspm, &[r.kind(), ns.unwrap_or("")]).insert(r.name().to_owned(), json.clone());
+        let path: Vec<&str> = match ns {
+            Some(n) => vec!["namespace", n, r.api_version(), r.kind()],
+            None => vec!["cluster", r.api_version(), r.kind()],
+        };
+        slot(&mut inv, &path).insert(r.name().to_owned(), json);
+    }
+    let doc = serde_json::json!({"kspm": {"resources": kspm}, "inventory": inv});
+    regorus::Value::from(doc)
+}
+
+struct Active<'a> {
+    policy: &'a Policy,
+    /// One Rego engine per worker thread (plus one for callers outside the pool).
+    pool: Vec<Mutex<regorus::Engine>>,
+    /// Set when the policy overran its time budget: skipped for the rest of the scan.
+    stopped: AtomicBool,
+}
+
+impl Active<'_> {
+    fn engine(&self) -> MutexGuard<'_, regorus::Engine> {
+        let n = self.pool.len();
+        let home = rayon::current_thread_index().map_or(n - 1, |i| i.min(n - 1));
+        for i in 0..n {
+            if let Ok(e) = self.pool[(home + i) % n].try_lock() {
+                return e;
+            }
+        }
+        self.pool[home]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+struct Run<'a> {
+    active: Vec<Active<'a>>,
+    limits: Limits,
+    /// (policy, message) → further resources that failed the same way, so that a policy broken
+    /// for every object reports once, not ten thousand times.
+    errors: Mutex<HashMap<(usize, String), (Diagnostic, usize)>>,
+}
+
+/// What one resource looks like to each language, built on first use and shared by policies.
+struct Inputs<'a> {
+    rego_native: Option<regorus::Value>,
+    review: Option<regorus::Value>,
+    cel_base: &'a kube_cel::cel::Context<'static>,
+    cel: Option<kube_cel::cel::Context<'a>>,
+}
+
+fn review(r: &Resource) -> serde_json::Value {
+    let version = r.api_version().rsplit('/').next().unwrap_or("");
+    serde_json::json!({
+        "object": r.root.to_json(),
+        "oldObject": null,
+        "kind": {"group": r.group(), "version": version, "kind": r.kind()},
+        "name": r.name(),
+        "namespace": effective_namespace(r).unwrap_or(""),
+        "operation": "CREATE",
+        "userInfo": {"username": "kspm", "groups": []},
+        "dryRun": true,
+    })
+}
+
+impl Run<'_> {
+    fn evaluate(
+        a: &Active<'_>,
+        r: &Resource,
+        namespace: Option<&Resource>,
+        inputs: &mut Inputs<'_>,
+    ) -> Result<Vec<Violation>, String> {
+        match &a.policy.body {
+            Body::Rego(policy) => {
+                let input = match &policy.flavour {
+                    Flavour::Native => inputs
+                        .rego_native
+                        .get_or_insert_with(|| {
+                            let mut doc = serde_json::json!({"object": r.root.to_json()});
+                            if let Some(ns) = namespace {
+                                doc["namespace"] = ns.root.to_json();
+                            }
+                            regorus::Value::from(doc)
+                        })
+                        .clone(),
+                    Flavour::Gatekeeper { parameters } => {
+                        // The review is converted once per object; each constraint only adds
+                        // its parameters (shared values, no copy).
+                        let review = inputs
+                            .review
+                            .get_or_insert_with(|| regorus::Value::from(review(r)))
+                            .clone();
+                        let mut doc = std::collections::BTreeMap::new();
+                        doc.insert(regorus::Value::from("review"), review);
+                        doc.insert(regorus::Value::from("parameters"), parameters.clone());
+                        regorus::Value::from(doc)
+                    }
+                };
+                let mut engine = a.engine();
+                rego::evaluate(policy, &mut engine, &input)
+            }
+            Body::Cel(policy) => {
+                let base = inputs.cel_base;
+                let scope = inputs
+                    .cel
+                    .get_or_insert_with(|| cel::resource_scope(base, r, namespace));
+                cel::evaluate(policy, scope)
+            }
+        }
+    }
+
+    fn diagnostic(r: &Resource, message: String) -> Diagnostic {
+        Diagnostic::error(r.source.file.clone(), message)
+            .at(r.root.pos)
+            .in_document(r.source.doc)
+    }
+
+    fn stop(&self, a: &Active<'_>, r: &Resource, elapsed: Duration, out: &mut PolicyOutput) {
+        if !a.stopped.swap(true, Ordering::Relaxed) {
+            out.diagnostics.push(Self::diagnostic(
+                r,
+                format!(
+                    "policy {} ({}) took {} ms on {}, over its {} ms limit: stopped, and skipped for the rest of the scan",
+                    a.policy.rule.meta.code,
+                    a.policy.file,
+                    elapsed.as_millis(),
+                    r.id,
+                    self.limits.timeout.as_millis()
+                ),
+            ));
+        }
+    }
+}
+
+impl PolicyRun for Run<'_> {
+    fn check(&self, r: &Resource, namespace: Option<&Resource>, out: &mut PolicyOutput) {
+        cel::with_base(|base| self.check_with(base, r, namespace, out));
+    }
+
+    fn finish(&self) -> Vec<Diagnostic> {
+        self.finish_run()
+    }
+}
+
+impl Run<'_> {
+    fn check_with(
+        &self,
+        base: &kube_cel::cel::Context<'static>,
+        r: &Resource,
+        namespace: Option<&Resource>,
+        out: &mut PolicyOutput,
+    ) {
+        let mut inputs = Inputs {
+            rego_native: None,
+            review: None,
+            cel_base: base,
+            cel: None,
+        };
+        for (i, a) in self.active.iter().enumerate() {
+            if a.stopped.load(Ordering::Relaxed) || !a.policy.matcher.matches(r, namespace) {
+                continue;
+            }
+            let started = Instant::now();
+            // A panic inside a policy engine on some odd object is that pair's error, not the
+            // end of the scan.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                Self::evaluate(a, r, namespace, &mut inputs)
+            }))
+            .unwrap_or_else(|_| Err("the policy engine failed unexpectedly (a bug in it)".into()));
+            let elapsed = started.elapsed();
+            let violations = match result {
+                Ok(v) => v,
+                Err(e) if e.contains("exceeded time limit") => {
+                    self.stop(a, r, elapsed, out);
+                    continue;
+                }
+                Err(e) => {
+                    let mut errors = self.errors.lock().unwrap_or_else(PoisonError::into_inner);
+                    match errors.get_mut(&(i, e.clone())) {
+                        Some((_, more)) => *more += 1,
+                        None => {
+                            let d = Self::diagnostic(
+                                r,
+                                format!(
+                                    "policy {} failed on {}: {e}",
+                                    a.policy.rule.meta.code, r.id
+                                ),
+                            );
+                            out.diagnostics.push(d.clone());
+                            errors.insert((i, e), (d, 0));
+                        }
+                    }
+                    continue;
+                }
+            };
+            if elapsed > self.limits.timeout {
+                // A CEL evaluation cannot be interrupted; its overrun is caught afterwards.
+                self.stop(a, r, elapsed, out);
+            }
+            let mut seen: Vec<(&Option<FieldPath>, &str)> = Vec::new();
+            let total = violations.len();
+            for v in &violations {
+                if seen.iter().any(|(p, m)| **p == v.path && *m == v.message) {
+                    continue;
+                }
+                if seen.len() == self.limits.max_violations {
+                    out.diagnostics.push(
+                        Self::diagnostic(
+                            r,
+                            format!(
+                                "policy {} reported {total} violations on {}; only the first {} are kept",
+                                a.policy.rule.meta.code, r.id, self.limits.max_violations
+                            ),
+                        )
+                        .warning(),
+                    );
+                    break;
+                }
+                seen.push((&v.path, &v.message));
+                let path = v.path.clone().unwrap_or_default();
+                out.findings
+                    .push(kspm_rules::finding(a.policy.rule, r, path, &v.message));
+            }
+        }
+    }
+
+    fn finish_run(&self) -> Vec<Diagnostic> {
+        let errors = self.errors.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut out: Vec<Diagnostic> = errors
+            .values()
+            .filter(|(_, more)| *more > 0)
+            .map(|(d, more)| {
+                let mut d = d.clone();
+                d.message = format!("{} (and the same on {more} more resources)", d.message);
+                d.line = None;
+                d.column = None;
+                d.document = None;
+                d.warning()
+            })
+            .collect();
+        out.sort_by(|a, b| a.message.cmp(&b.message));
+        out
+    }
+}

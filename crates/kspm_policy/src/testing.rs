@@ -1,0 +1,415 @@
+//! `kspm policy test`: test cases kept beside the policies.
+//!
+//! A `<name>.tests.yaml` file holds cases: manifests and the violations they must produce. The
+//! policies under test are those of the test file's directory (not its subdirectories), loaded
+//! and evaluated exactly as a scan would.
+//!
+//! ```yaml
+//! cases:
+//!   - name: privileged container is reported
+//!     manifest: |
+//!       apiVersion: v1
+//!       kind: Pod
+//!       ...
+//!     expect:
+//!       - policy: REGO001          # code or slug; optional when one policy is in the directory
+//!         message: privileged      # a substring of the message; optional
+//!         path: spec.containers[0].securityContext.privileged   # optional
+//!   - name: unprivileged pod passes
+//!     manifest: ...
+//!     expect: []                   # no violation at all
+//! ```
+//!
+//! A case may name `policy:` to judge only that policy's findings. Every expected violation must
+//! match a distinct finding, and any finding left over is a failure too.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kspm_engine::PolicyOutput;
+use kspm_model::yaml::{Limits as YamlLimits, parse_stream};
+use kspm_model::{Diagnostic, FieldPath, Finding, Index, Node, Resource, Source};
+
+use crate::{Limits, Problems, is_test_file, load};
+
+/// One test case's outcome.
+#[derive(Clone, Debug)]
+pub struct CaseResult {
+    pub file: String,
+    pub name: String,
+    pub line: u32,
+    /// Why it failed; empty when it passed.
+    pub failures: Vec<String>,
+    pub duration: Duration,
+}
+
+impl CaseResult {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// Everything `kspm policy test` found.
+#[derive(Debug, Default)]
+pub struct TestReport {
+    pub cases: Vec<CaseResult>,
+    /// Problems loading the policies or reading the test files.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl TestReport {
+    pub fn failed(&self) -> usize {
+        self.cases.iter().filter(|c| !c.passed()).count()
+    }
+
+    pub fn passed(&self) -> usize {
+        self.cases.len() - self.failed()
+    }
+
+    /// Whether every case passed and every policy and test file loaded.
+    pub fn ok(&self) -> bool {
+        self.failed() == 0
+            && !self.cases.is_empty()
+            && !self
+                .diagnostics
+                .iter()
+                .any(|d| d.level == kspm_model::DiagnosticLevel::Error)
+    }
+
+    /// Plain text: one line per case, failures explained, a closing count.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        for d in &self.diagnostics {
+            let _ = writeln!(out, "{d}");
+        }
+        for c in &self.cases {
+            let status = if c.passed() { "PASS" } else { "FAIL" };
+            let _ = writeln!(out, "{status} {}:{} {}", c.file, c.line, c.name);
+            for f in &c.failures {
+                let _ = writeln!(out, "     {f}");
+            }
+        }
+        if self.cases.is_empty() {
+            let _ = writeln!(
+                out,
+                "no test cases found (`<name>.tests.yaml` beside the policies)"
+            );
+        }
+        let _ = writeln!(out, "{} passed, {} failed", self.passed(), self.failed());
+        out
+    }
+
+    /// JUnit XML: one suite per test file, one test case per case.
+    pub fn to_junit(&self) -> String {
+        use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+        let mut report = Report::new("kspm policy test");
+        let mut files: Vec<&str> = self.cases.iter().map(|c| c.file.as_str()).collect();
+        files.dedup();
+        for file in files {
+            let mut suite = TestSuite::new(file);
+            for c in self.cases.iter().filter(|c| c.file == file) {
+                let status = if c.passed() {
+                    TestCaseStatus::success()
+                } else {
+                    let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    st.set_message(c.failures[0].clone());
+                    st.set_description(c.failures.join("\n"));
+                    st
+                };
+                let mut case = TestCase::new(c.name.clone(), status);
+                case.set_classname(format!("{file}:{}", c.line));
+                case.set_time(c.duration);
+                suite.add_test_case(case);
+            }
+            report.add_test_suite(suite);
+        }
+        if !self.diagnostics.is_empty() {
+            let mut suite = TestSuite::new("loading");
+            for d in &self.diagnostics {
+                if d.level != kspm_model::DiagnosticLevel::Error {
+                    continue;
+                }
+                let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
+                st.set_message(d.to_string());
+                suite.add_test_case(TestCase::new(d.file.to_string(), st));
+            }
+            report.add_test_suite(suite);
+        }
+        report
+            .to_string()
+            .unwrap_or_else(|e| format!("<!-- junit serialization failed: {e} -->\n"))
+    }
+}
+
+/// The test files under `paths` (a policy file's own `<stem>.tests.yaml`, or every test file
+/// under a directory).
+fn test_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for p in paths {
+            let hidden = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'));
+            if hidden {
+                continue;
+            }
+            if p.is_dir() && depth < 32 {
+                walk(&p, out, depth + 1);
+            } else if is_test_file(&p) {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out, 0);
+        } else if is_test_file(p) {
+            out.push(p.clone());
+        } else if let Some(stem) = p.file_stem().and_then(|s| s.to_str()) {
+            for ext in ["tests.yaml", "tests.yml"] {
+                let t = p.with_file_name(format!("{stem}.{ext}"));
+                if t.is_file() {
+                    out.push(t);
+                }
+            }
+        }
+    }
+    out.dedup();
+    out
+}
+
+/// The policy files of one directory, not its subdirectories.
+fn policies_beside(test: &Path) -> Vec<PathBuf> {
+    let dir = test.parent().unwrap_or(Path::new("."));
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && crate::is_policy_candidate(p))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// An expected violation.
+struct Expect {
+    policy: Option<String>,
+    message: Option<String>,
+    path: Option<FieldPath>,
+}
+
+impl Expect {
+    fn matches(&self, f: &Finding) -> bool {
+        self.policy
+            .as_ref()
+            .is_none_or(|p| f.code.eq_ignore_ascii_case(p) || f.slug.eq_ignore_ascii_case(p))
+            && self
+                .message
+                .as_ref()
+                .is_none_or(|m| f.message.contains(m.as_str()))
+            && self.path.as_ref().is_none_or(|p| *p == f.path)
+    }
+
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(p) = &self.policy {
+            parts.push(format!("policy {p}"));
+        }
+        if let Some(m) = &self.message {
+            parts.push(format!("message containing {m:?}"));
+        }
+        if let Some(p) = &self.path {
+            parts.push(format!("at {p}"));
+        }
+        if parts.is_empty() {
+            "a violation".to_owned()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+/// Runs every test case under `paths`.
+pub fn run(paths: &[PathBuf], limits: Limits) -> TestReport {
+    let mut report = TestReport::default();
+    for test in test_files(paths) {
+        let policies = policies_beside(&test);
+        let loaded = load(&policies, limits);
+        report.diagnostics.extend(loaded.diagnostics);
+        let file = test.display().to_string();
+        let text = match std::fs::read_to_string(&test) {
+            Ok(t) => t,
+            Err(e) => {
+                report
+                    .diagnostics
+                    .push(Diagnostic::error(file, format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        run_file(&file, &text, &loaded.set, &mut report);
+    }
+    report
+}
+
+fn run_file(file: &str, text: &str, set: &crate::PolicySet, report: &mut TestReport) {
+    let mut p = Problems::new(file);
+    let (docs, errors) = parse_stream(text, &YamlLimits::default());
+    for e in errors {
+        p.error(e.pos, e.message);
+    }
+    let cases = docs
+        .first()
+        .and_then(|d| d.root.get("cases"))
+        .and_then(Node::as_seq);
+    let Some(cases) = cases else {
+        p.error(
+            kspm_model::Pos::new(1, 1),
+            "a test file needs a `cases:` list",
+        );
+        report.diagnostics.append(&mut p.diagnostics);
+        return;
+    };
+    for (i, case) in cases.iter().enumerate() {
+        let started = Instant::now();
+        let name = case
+            .get("name")
+            .and_then(Node::as_str)
+            .map_or_else(|| format!("case {}", i + 1), str::to_owned);
+        let mut failures = Vec::new();
+        match run_case(file, case, set, &mut p) {
+            Ok(f) => failures = f,
+            Err(msg) => failures.push(msg),
+        }
+        report.cases.push(CaseResult {
+            file: file.to_owned(),
+            name,
+            line: case.pos.line,
+            failures,
+            duration: started.elapsed(),
+        });
+    }
+    report.diagnostics.append(&mut p.diagnostics);
+}
+
+/// The manifests of a case: a YAML string (one or more documents), a mapping, or a list.
+fn manifests(file: &str, case: &Node) -> Result<Vec<Resource>, String> {
+    let node = case
+        .get("manifest")
+        .or_else(|| case.get("manifests"))
+        .ok_or("the case has no `manifest`")?;
+    let file: Arc<str> = file.into();
+    let mut resources = Vec::new();
+    let source = |doc| Source {
+        file: file.clone(),
+        doc,
+        origin: None,
+    };
+    let mut add = |root: Node, doc: usize| -> Result<(), String> {
+        let r = Resource::from_node(root, source(doc))
+            .map_err(|e| format!("manifest {}: {e}", doc + 1))?;
+        resources.push(r);
+        Ok(())
+    };
+    match &node.value {
+        kspm_model::Value::Str(text) => {
+            let (docs, errors) = parse_stream(text, &YamlLimits::default());
+            if let Some(e) = errors.first() {
+                return Err(format!(
+                    "manifest: {} (at {} in the manifest)",
+                    e.message, e.pos
+                ));
+            }
+            for (i, d) in docs.into_iter().enumerate() {
+                if !d.root.is_null() {
+                    add(d.root, i)?;
+                }
+            }
+        }
+        kspm_model::Value::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                add(item.clone(), i)?;
+            }
+        }
+        _ => add(node.clone(), 0)?,
+    }
+    Ok(resources)
+}
+
+fn run_case(
+    file: &str,
+    case: &Node,
+    set: &crate::PolicySet,
+    p: &mut Problems,
+) -> Result<Vec<String>, String> {
+    let resources = manifests(file, case)?;
+    let only = case.get("policy").and_then(Node::as_str);
+    let expects: Vec<Expect> = match case.get("expect") {
+        Some(list) => list
+            .as_seq()
+            .ok_or("`expect` must be a list (`[]` for no violation)")?
+            .iter()
+            .map(|e| Expect {
+                policy: e
+                    .get("policy")
+                    .and_then(|n| p.string(n, "policy"))
+                    .or_else(|| only.map(str::to_owned)),
+                message: e.get("message").and_then(|n| p.string(n, "message")),
+                path: e
+                    .get("path")
+                    .and_then(|n| p.string(n, "path"))
+                    .map(|s| FieldPath::parse(&s)),
+            })
+            .collect(),
+        None => return Err("the case has no `expect` list (`[]` for no violation)".to_owned()),
+    };
+    let index = Index::build(&resources);
+    let run = set.run(&resources);
+    let mut out = PolicyOutput::default();
+    for r in &resources {
+        let ns = r.namespace().and_then(|n| index.find("Namespace", None, n));
+        run.check(r, ns, &mut out);
+    }
+    out.diagnostics.extend(run.finish());
+    let mut findings: Vec<Finding> = out
+        .findings
+        .into_iter()
+        .filter(|f| {
+            only.is_none_or(|o| f.code.eq_ignore_ascii_case(o) || f.slug.eq_ignore_ascii_case(o))
+        })
+        .collect();
+    let mut failures: Vec<String> = out
+        .diagnostics
+        .iter()
+        .filter(|d| d.level == kspm_model::DiagnosticLevel::Error)
+        .map(|d| format!("evaluation error: {}", d.message))
+        .collect();
+    for e in &expects {
+        match findings.iter().position(|f| e.matches(f)) {
+            Some(i) => {
+                findings.remove(i);
+            }
+            None => failures.push(format!("expected {}, not reported", e.describe())),
+        }
+    }
+    for f in findings {
+        failures.push(format!(
+            "unexpected violation of {} on {} at {}: {}",
+            f.code, f.resource, f.path, f.message
+        ));
+    }
+    Ok(failures)
+}
