@@ -109,7 +109,10 @@ fn policies_from_kspm_yaml_with_a_severity_override() {
     let out = kspm(&["scan", "."], dir.path());
     let text = stdout(&out);
     assert!(text.contains("CLI002 host-network-off"), "{text}");
-    assert!(text.contains("FINDINGS (1)") && text.contains("LOW risk"), "{text}");
+    assert!(
+        text.contains("FINDINGS (1)") && text.contains("LOW risk"),
+        "{text}"
+    );
     assert_eq!(out.status.code(), Some(0), "{text}");
 }
 

@@ -22,9 +22,19 @@ pub(crate) enum Stage {
 
 /// A kind kspm reads: `(group, kind, stage)`. Secrets are read as metadata only.
 pub(crate) const KINDS: &[(&str, &str, Stage)] = &[
+    // Exactly kspm_model's INDEXED_KINDS (a test checks): the facts rules consult.
     ("", "Namespace", Stage::Context),
     ("", "ServiceAccount", Stage::Context),
     ("policy", "PodDisruptionBudget", Stage::Context),
+    ("networking.k8s.io", "NetworkPolicy", Stage::Context),
+    ("rbac.authorization.k8s.io", "Role", Stage::Context),
+    ("rbac.authorization.k8s.io", "ClusterRole", Stage::Context),
+    ("rbac.authorization.k8s.io", "RoleBinding", Stage::Context),
+    (
+        "rbac.authorization.k8s.io",
+        "ClusterRoleBinding",
+        Stage::Context,
+    ),
     ("batch", "CronJob", Stage::Owner),
     ("apps", "Deployment", Stage::Owner),
     ("apps", "StatefulSet", Stage::Owner),
@@ -35,17 +45,8 @@ pub(crate) const KINDS: &[(&str, &str, Stage)] = &[
     ("", "Pod", Stage::Pod),
     ("", "Service", Stage::Other),
     ("networking.k8s.io", "Ingress", Stage::Other),
-    ("networking.k8s.io", "NetworkPolicy", Stage::Other),
     ("", "ConfigMap", Stage::Other),
     ("", "Secret", Stage::Other),
-    ("rbac.authorization.k8s.io", "Role", Stage::Other),
-    ("rbac.authorization.k8s.io", "ClusterRole", Stage::Other),
-    ("rbac.authorization.k8s.io", "RoleBinding", Stage::Other),
-    (
-        "rbac.authorization.k8s.io",
-        "ClusterRoleBinding",
-        Stage::Other,
-    ),
     (
         "admissionregistration.k8s.io",
         "ValidatingWebhookConfiguration",
@@ -201,5 +202,18 @@ mod tests {
         let mut sorted = order.clone();
         sorted.sort();
         assert_eq!(order, sorted, "KINDS is listed in reading order");
+    }
+
+    #[test]
+    fn the_facts_rules_consult_are_read_first() {
+        let mut context: Vec<&str> = KINDS
+            .iter()
+            .filter(|k| k.2 == Stage::Context)
+            .map(|k| k.1)
+            .collect();
+        let mut indexed = kspm_model::index::INDEXED_KINDS.to_vec();
+        context.sort_unstable();
+        indexed.sort_unstable();
+        assert_eq!(context, indexed);
     }
 }
