@@ -103,6 +103,7 @@ pub fn scan(target: &Target, opts: &ScanOptions) -> Result<(ScanResult, Stats), 
     });
     let started = Instant::now();
     let index = Index::build(&kept);
+    eval.learn_rbac(&index);
     eval.check(&kept, &index, &opts.settings);
     reader.stats.evaluating += started.elapsed();
 

@@ -15,9 +15,10 @@
 //! | `service-account-privileges` | 20 | the workload's service account holds dangerous RBAC permissions ([`RiskContext`]) |
 //!
 //! A factor that restates the finding (privileged on `privileged-container`) is left out.
-//! Context comes from the scanned input itself. RBAC is an input: the RBAC model (built
-//! separately) fills [`RiskContext::service_account_privileges`]; until it does, the factor is
-//! simply absent.
+//! Context comes from the scanned input itself: the scan's own Roles and bindings tell which
+//! service accounts are dangerous (`kspm_rules::dangerous_service_accounts`, the RBAC model the
+//! RBAC rules share), and [`RiskContext::service_account_privileges`] adds what the input cannot
+//! show.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -459,5 +460,62 @@ spec:
             .unwrap();
         assert_eq!(sa.points, 20);
         assert!(sa.detail.contains("shop/deployer") && sa.detail.contains("create pods"));
+    }
+
+    #[test]
+    fn service_accounts_bound_to_cluster_admin_in_the_scan_raise_risk() {
+        let text = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ci, namespace: build}
+spec:
+  template:
+    spec:
+      serviceAccountName: runner
+      containers: [{name: c, image: nginx:1.27}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: plain, namespace: build}
+spec:
+  template:
+    spec:
+      serviceAccountName: other
+      containers: [{name: c, image: nginx:1.27}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: runner-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: runner, namespace: build}]
+";
+        let result = scan(&ScanOptions {
+            inputs: vec![Input::Text {
+                name: "rbac-risk.yaml".into(),
+                text: text.into(),
+            }],
+            rules: vec![kspm_rules::find_rule("image-without-digest").unwrap()],
+            ..ScanOptions::default()
+        });
+        let on = |name: &str| {
+            result
+                .findings
+                .iter()
+                .find(|f| f.resource.name == name)
+                .unwrap()
+        };
+        let ci = on("ci");
+        let sa = ci
+            .risk
+            .factors
+            .iter()
+            .find(|x| x.factor == "service-account-privileges")
+            .unwrap_or_else(|| panic!("{:?}", ci.risk));
+        assert!(
+            sa.detail.contains("build/runner") && sa.detail.contains("cluster-admin"),
+            "{}",
+            sa.detail
+        );
+        assert!(!factors(on("plain")).contains(&"service-account-privileges"));
+        assert!(ci.risk.score > on("plain").risk.score);
     }
 }

@@ -284,6 +284,7 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         .collect();
     let index = Index::build(&indexed);
     let mut eval = Evaluation::with_inventory(opts, if inventory { &indexed } else { &[] });
+    eval.learn_rbac(&index);
     let (set, run) = (&eval.set, eval.run.as_deref());
     let part = chunks
         .par_iter()
@@ -308,6 +309,9 @@ pub struct Evaluation<'a> {
     /// The custom policies of the scan, started once (compiled) for all batches.
     run: Option<Box<dyn PolicyRun + 'a>>,
     part: Part,
+    /// Service accounts with dangerous RBAC found in the scan itself, for risk ranking (added to
+    /// what `ScanOptions::risk` says).
+    rbac: std::collections::HashMap<(String, String), Vec<String>>,
 }
 
 impl<'a> Evaluation<'a> {
@@ -324,7 +328,14 @@ impl<'a> Evaluation<'a> {
                 .as_ref()
                 .map(|p| p.start(inventory, &opts.rules)),
             part: Part::default(),
+            rbac: std::collections::HashMap::new(),
         }
+    }
+
+    /// Learns from the scan's Roles and bindings which service accounts are dangerous, so that
+    /// findings on workloads running as them rank higher.
+    pub fn learn_rbac(&mut self, index: &Index<'_>) {
+        self.rbac = kspm_rules::dangerous_service_accounts(index);
     }
 
     /// Checks a batch of resources in parallel; `index` holds the cross-resource facts.
@@ -402,7 +413,14 @@ impl<'a> Evaluation<'a> {
             opts.inline_exceptions,
         ));
 
-        crate::risk::assign(&mut findings, &scanned, &opts.risk);
+        let mut risk = opts.risk.clone();
+        for (sa, why) in self.rbac {
+            risk.service_account_privileges
+                .entry(sa)
+                .or_default()
+                .extend(why);
+        }
+        crate::risk::assign(&mut findings, &scanned, &risk);
         findings.sort_by(|a, b| {
             b.risk
                 .score

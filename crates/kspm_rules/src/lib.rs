@@ -17,6 +17,7 @@ mod run;
 pub use component::{Component, ComponentView};
 pub use registry::{RegisterError, find_rule, register, rules};
 pub use rule::{Category, Check, KubeVersion, Reporter, Rule, RuleMeta, Settings, finding};
+pub use rules::rbac::dangerous_service_accounts;
 pub use rules::secrets::redact;
 pub use run::{Outcome, RuleSet, check_resource, check_resource_into};
 
