@@ -38,7 +38,7 @@ declare_rule! {
         category: Rbac,
         check: Check::Object { kinds: super::ROLE_KINDS, check },
         frameworks: [cis::C5_1_4, nsa::RBAC, mitre::DEPLOY_CONTAINER],
-        equivalents: ["kubescape:C-0188", "trivy:KSV-0048", "checkov:CKV2_K8S_6"],
+        equivalents: ["kubescape:C-0188", "trivy:KSV-0048"],
         fix: false,
         default: true,
     }
