@@ -381,24 +381,8 @@ fn service_account_tokens_and_exec_plugins_authenticate() {
         "1h",
     ]);
     let token = String::from_utf8(token.stdout).unwrap();
-    let ca = std::fs::read(c.dir.join("pki/ca.crt")).unwrap();
     let kubeconfig = c.dir.join("sa-token.kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1
-kind: Config
-clusters: [{{name: c, cluster: {{server: '{}', certificate-authority-data: {}}}}}]
-users: [{{name: sa, user: {{token: {}}}}}]
-contexts: [{{name: sa, context: {{cluster: c, user: sa}}}}]
-current-context: sa
-",
-            c.server(),
-            b64(&ca),
-            token.trim()
-        ),
-    )
-    .unwrap();
+    write_kubeconfig(c, &kubeconfig, &format!("{{token: {}}}", token.trim()));
     let out = scan_live(&kubeconfig, &["-n", "kspm-live", "--format", "json"]);
     let report = json(&out);
     assert_eq!(
@@ -424,28 +408,14 @@ current-context: sa
         .status()
         .unwrap();
     let exec_config = c.dir.join("exec.kubeconfig");
-    std::fs::write(
+    write_kubeconfig(
+        c,
         &exec_config,
-        format!(
-            "apiVersion: v1
-kind: Config
-clusters: [{{name: c, cluster: {{server: '{}', certificate-authority-data: {}}}}}]
-users:
-- name: plugin
-  user:
-    exec:
-      apiVersion: client.authentication.k8s.io/v1
-      command: {}
-      interactiveMode: Never
-contexts: [{{name: p, context: {{cluster: c, user: plugin}}}}]
-current-context: p
-",
-            c.server(),
-            b64(&ca),
+        &format!(
+            "{{exec: {{apiVersion: client.authentication.k8s.io/v1, command: '{}', interactiveMode: Never}}}}",
             plugin.display()
         ),
-    )
-    .unwrap();
+    );
     let via_plugin = json(&scan_live(
         &exec_config,
         &["-n", "kspm-live", "--format", "json"],
@@ -583,21 +553,7 @@ fn unreachable_untrusted_and_unauthenticated_clusters_fail_in_one_line() {
 
     // A bearer token the server does not accept (as an expired one).
     let bad_token = dir.path().join("bad-token");
-    std::fs::write(
-        &bad_token,
-        format!(
-            "apiVersion: v1
-kind: Config
-clusters: [{{name: c, cluster: {{server: '{}', certificate-authority-data: {}}}}}]
-users: [{{name: u, user: {{token: expired.or.forged}}}}]
-contexts: [{{name: u, context: {{cluster: c, user: u}}}}]
-current-context: u
-",
-            c.server(),
-            b64(&std::fs::read(c.dir.join("pki/ca.crt")).unwrap())
-        ),
-    )
-    .unwrap();
+    write_kubeconfig(c, &bad_token, "{token: expired.or.forged}");
 
     for (kubeconfig, expect) in [
         (&refused, "cannot reach https://127.0.0.1:"),
@@ -751,6 +707,27 @@ fn namespaces_limit_what_is_read() {
             .all(|n| n == "kspm-live" || n == "kspm-owners"),
         "{namespaces:?}"
     );
+}
+
+/// A kubeconfig for the test cluster (its server and CA) with `user` (a YAML flow mapping: a
+/// token, an exec plugin...) as the only user.
+fn write_kubeconfig(c: &TestCluster, path: &Path, user: &str) {
+    let ca = std::fs::read(c.dir.join("pki/ca.crt")).unwrap();
+    std::fs::write(
+        path,
+        format!(
+            "apiVersion: v1
+kind: Config
+clusters: [{{name: c, cluster: {{server: '{}', certificate-authority-data: {}}}}}]
+users: [{{name: u, user: {user}}}]
+contexts: [{{name: u, context: {{cluster: c, user: u}}}}]
+current-context: u
+",
+            c.server(),
+            b64(&ca),
+        ),
+    )
+    .unwrap();
 }
 
 fn b64(bytes: &[u8]) -> String {

@@ -2,32 +2,8 @@
 //! in kspm.yaml, `--strict-policies`, and `kspm policy test`.
 #![cfg(feature = "policies")]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn kspm(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kspm"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("kspm runs")
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod support;
+use support::{kspm, repo_root, stderr, stdout};
 
 const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: t\nspec:\n  hostNetwork: true\n  containers:\n  - name: a\n    image: nginx:1.27\n";
 

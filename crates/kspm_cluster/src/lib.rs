@@ -239,7 +239,7 @@ impl<'t> Reader<'t> {
                 stage: Stage::Other,
             };
             let mut crds = Vec::new();
-            self.list_raw(&crd_kind, None, |items| crds.extend(items))
+            self.list_raw_with(&crd_kind, None, None, |items| crds.extend(items))
                 .await;
             let custom = catalog::templated_custom_kinds(&discovery, &crds);
             let at = kinds
@@ -382,10 +382,6 @@ impl<'t> Reader<'t> {
                 None
             }
         }
-    }
-
-    async fn list_raw(&mut self, kind: &Kind, ns: Option<&str>, on_items: impl FnMut(Vec<Json>)) {
-        self.list_raw_with(kind, ns, None, on_items).await;
     }
 
     async fn list_raw_with(

@@ -98,25 +98,10 @@ mod tests {
 
     #[test]
     fn the_snapshot_never_shows_a_credential() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules/secrets");
-        let cases =
-            std::fs::read_to_string(dir.join("hardcoded_credential_in_env.cases.yaml")).unwrap();
-        let snapshot =
-            std::fs::read_to_string(dir.join("snapshots/hardcoded-credential-in-env.snap"))
-                .expect("run the cases first: INSTA_UPDATE=always cargo test -p kspm_rules");
-        for literal in LITERALS {
-            assert!(
-                cases.contains(literal),
-                "`{literal}` is not used by the cases any more"
-            );
-            assert!(
-                !snapshot.contains(literal),
-                "the snapshot shows the credential `{literal}`"
-            );
-        }
-        assert!(
-            !snapshot.contains("[value:"),
-            "a finding carries its value as evidence"
+        super::super::assert_snapshot_hides(
+            "hardcoded_credential_in_env.cases.yaml",
+            "hardcoded-credential-in-env.snap",
+            LITERALS,
         );
     }
 }

@@ -456,6 +456,30 @@ pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// For the credential rules' tests: the literals their cases use are still in the cases, and
+/// appear nowhere in what the rule shows (its snapshot), not even as evidence.
+#[cfg(test)]
+pub(crate) fn assert_snapshot_hides(cases: &str, snapshot: &str, literals: &[&str]) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules/secrets");
+    let cases = std::fs::read_to_string(dir.join(cases)).unwrap();
+    let snapshot = std::fs::read_to_string(dir.join("snapshots").join(snapshot))
+        .expect("run the cases first: INSTA_UPDATE=always cargo test -p kspm_rules");
+    for literal in literals {
+        assert!(
+            cases.contains(literal),
+            "`{literal}` is not used by the cases any more"
+        );
+        assert!(
+            !snapshot.contains(literal),
+            "the snapshot shows the credential `{literal}`"
+        );
+    }
+    assert!(
+        !snapshot.contains("[value:"),
+        "a finding carries its value as evidence"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
