@@ -179,6 +179,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<u8> {
+    cmd::policy::install_worker();
     match cli.command {
         Command::Scan(args) => run_scan(&args),
         Command::Rules { format, framework } => {

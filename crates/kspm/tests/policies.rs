@@ -196,3 +196,162 @@ fn explain_shows_a_policy_page() {
     let unknown = kspm(&["explain", "ORG001"], &root);
     assert_eq!(unknown.status.code(), Some(3));
 }
+
+/// The findings and errors of a JSON report, in a comparable form.
+fn findings_and_errors(out: &std::process::Output) -> (Vec<String>, Vec<String>) {
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(out), stderr(out)));
+    let mut findings: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {} {}:{} {}",
+                f["rule"],
+                f["resource"],
+                f["path"],
+                f["source"]["file"],
+                f["source"]["line"],
+                f["message"]
+            )
+        })
+        .collect();
+    findings.sort();
+    let mut errors: Vec<String> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap().to_owned())
+        .collect();
+    errors.sort();
+    (findings, errors)
+}
+
+#[test]
+fn policies_judge_the_same_in_worker_processes_as_in_process() {
+    let root = repo_root();
+    let args = |memory: &str| {
+        kspm(
+            &[
+                "scan",
+                "examples",
+                "--policy",
+                "examples/policies",
+                "--policy-memory",
+                memory,
+                "-f",
+                "json",
+            ],
+            &root,
+        )
+    };
+    let isolated = args("256");
+    let here = args("0");
+    assert_eq!(isolated.status.code(), here.status.code());
+    let (fi, ei) = findings_and_errors(&isolated);
+    let (fh, eh) = findings_and_errors(&here);
+    // The example policies find something: Rego, cross-resource Rego (ORG003 reads data.kspm),
+    // CEL and a Gatekeeper constraint.
+    for code in ["ORG001", "ORG003", "ORG102", "gk:K8sRequiredLabels"] {
+        assert!(
+            fh.iter().any(|f| f.contains(code)),
+            "{code} not found: {fh:#?}"
+        );
+    }
+    assert_eq!(fi, fh);
+    assert_eq!(ei, eh);
+}
+
+const GOOD: &str = "# METADATA\n# title: Needs a team label\n# custom: {id: MEM100, severity: low}\npackage mem.good\n\ndeny contains {\"msg\": \"no team label\", \"path\": \"metadata.labels\"} if not input.object.metadata.labels.team\n";
+
+/// A Rego policy that asks for billions of elements in one builtin call.
+const REGO_BOMB: &str = "# METADATA\n# title: Rego memory bomb\n# custom: {id: MEM101, severity: low}\npackage mem.bomb\n\ndeny contains \"never\" if {\n  xs := numbers.range(1, 4000000000)\n  count(xs) == 0\n}\n";
+
+/// A CEL policy whose nested comprehensions build 50^5 values.
+fn cel_policy(id: &str, expression: &str) -> String {
+    let xs: Vec<String> = (0..50).map(|i| i.to_string()).collect();
+    format!(
+        "apiVersion: kspm.io/v1alpha1\nkind: CELPolicy\nmetadata: {{name: {id}}}\nspec:\n  id: {id}\n  severity: low\n  match: {{kinds: [Pod]}}\n  variables:\n    - name: xs\n      expression: \"[{}]\"\n  validations:\n    - expression: \"{expression}\"\n      message: never\n",
+        xs.join(",")
+    )
+}
+
+#[test]
+fn a_policy_over_its_memory_budget_is_stopped_and_the_scan_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let pods: Vec<String> = (0..3)
+        .map(|i| POD.replace("name: p\n", &format!("name: p{i}\n")))
+        .collect();
+    std::fs::write(dir.path().join("pods.yaml"), pods.join("---\n")).unwrap();
+    std::fs::create_dir(dir.path().join("pol")).unwrap();
+    std::fs::write(dir.path().join("pol/good.rego"), GOOD).unwrap();
+    std::fs::write(dir.path().join("pol/bomb.rego"), REGO_BOMB).unwrap();
+    let bomb = "variables.xs.map(a, variables.xs.map(b, variables.xs.map(c, variables.xs.map(d, variables.xs.map(e, a + b + c + d + e))))).size() == 0";
+    std::fs::write(dir.path().join("pol/bomb.yaml"), cel_policy("MEM102", bomb)).unwrap();
+    let scan = |extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            "pods.yaml",
+            "-f",
+            "json",
+            "--policy-timeout",
+            "120000",
+        ];
+        args.extend_from_slice(extra);
+        kspm(&args, dir.path())
+    };
+    let out = scan(&["--policy", "pol", "--policy-memory", "64"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let (findings, errors) = findings_and_errors(&out);
+    for code in ["MEM101", "MEM102"] {
+        let said: Vec<&String> = errors.iter().filter(|e| e.contains(code)).collect();
+        assert_eq!(said.len(), 1, "{code} stopped once: {errors:#?}");
+        assert!(
+            said[0].contains("needed more than its 64 MiB memory limit on Pod/t/p"),
+            "{said:?}"
+        );
+        assert!(
+            said[0].contains("skipped for the rest of the scan"),
+            "{said:?}"
+        );
+    }
+    // Every other result stands: the good policy on every pod, and the built-in rules.
+    assert_eq!(findings.iter().filter(|f| f.contains("MEM100")).count(), 3);
+    let (baseline, _) = findings_and_errors(&scan(&[]));
+    let builtin: Vec<&String> = findings.iter().filter(|f| !f.contains("MEM10")).collect();
+    assert_eq!(builtin, baseline.iter().collect::<Vec<_>>());
+}
+
+#[test]
+fn a_cel_policy_that_never_ends_is_killed_at_its_time_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pod.yaml"), POD).unwrap();
+    std::fs::create_dir(dir.path().join("pol")).unwrap();
+    std::fs::write(dir.path().join("pol/good.rego"), GOOD).unwrap();
+    // 50^6 steps, constant memory: hours, if nothing stops it.
+    let endless = "variables.xs.all(a, variables.xs.all(b, variables.xs.all(c, variables.xs.all(d, variables.xs.all(e, variables.xs.all(f, a + b + c + d + e + f >= 0))))))";
+    std::fs::write(
+        dir.path().join("pol/endless.yaml"),
+        cel_policy("MEM103", endless),
+    )
+    .unwrap();
+    let out = kspm(
+        &[
+            "scan",
+            "pod.yaml",
+            "--policy",
+            "pol",
+            "--policy-timeout",
+            "200",
+            "-f",
+            "json",
+        ],
+        dir.path(),
+    );
+    let (findings, errors) = findings_and_errors(&out);
+    let said: Vec<&String> = errors.iter().filter(|e| e.contains("MEM103")).collect();
+    assert_eq!(said.len(), 1, "{errors:#?}");
+    assert!(said[0].contains("over its 200 ms limit"), "{said:?}");
+    assert_eq!(findings.iter().filter(|f| f.contains("MEM100")).count(), 1);
+}

@@ -51,6 +51,9 @@ pub struct Config {
     pub policy_timeout_ms: Option<u64>,
     /// Violations kept per policy and resource.
     pub policy_max_violations: Option<usize>,
+    /// Memory budget for one policy on one resource, in MiB; `Some(0)` turns the bound off
+    /// (policies then run inside the scanning process).
+    pub policy_memory_mb: Option<u64>,
 }
 
 /// Everything wrong with a configuration file, each with its line.
@@ -298,7 +301,11 @@ impl Config {
                 .collect();
         }
         if let Some(n) = root.get("policy_limits") {
-            p.keys(n, &["timeout_ms", "max_violations"], "`policy_limits`");
+            p.keys(
+                n,
+                &["timeout_ms", "max_violations", "memory_mb"],
+                "`policy_limits`",
+            );
             if let Some(v) = n.get("timeout_ms") {
                 match v.as_i64().filter(|i| *i > 0) {
                     Some(i) => config.policy_timeout_ms = Some(i as u64),
@@ -311,6 +318,15 @@ impl Config {
                     None => p.push(
                         v.pos,
                         "policy_limits.max_violations must be a positive integer",
+                    ),
+                }
+            }
+            if let Some(v) = n.get("memory_mb") {
+                match v.as_i64().filter(|i| *i >= 0) {
+                    Some(i) => config.policy_memory_mb = Some(i as u64),
+                    None => p.push(
+                        v.pos,
+                        "policy_limits.memory_mb must be a whole number of MiB (0 turns the bound off)",
                     ),
                 }
             }
@@ -453,8 +469,7 @@ mod tests {
 
     #[test]
     fn policies_and_their_limits() {
-        let text =
-            "policies: [policies/, x.rego]\npolicy_limits: {timeout_ms: 250, max_violations: 5}\n";
+        let text = "policies: [policies/, x.rego]\npolicy_limits: {timeout_ms: 250, max_violations: 5, memory_mb: 64}\n";
         let c = Config::parse(text, "kspm.yaml").unwrap();
         assert_eq!(
             c.policies,
@@ -462,6 +477,7 @@ mod tests {
         );
         assert_eq!(c.policy_timeout_ms, Some(250));
         assert_eq!(c.policy_max_violations, Some(5));
+        assert_eq!(c.policy_memory_mb, Some(64));
         let err = Config::parse("policy_limits: {timeout_ms: -1, memory: 3}\n", "k").unwrap_err();
         let msg = err.to_string();
         assert!(

@@ -16,7 +16,8 @@
 //! same as for built-in rules. Policies compile once when loaded; a scan evaluates them on many
 //! threads at once. A policy that does not compile is skipped with a diagnostic naming
 //! file:line:column; one that fails on a resource records a diagnostic for that pair; evaluation
-//! time is bounded per policy ([`Limits`]).
+//! time and memory are bounded per policy ([`Limits`]): with a memory bound, policies run in
+//! worker processes that cap their own memory ([`worker`]).
 
 mod admission;
 mod cel;
@@ -25,6 +26,7 @@ mod meta;
 mod rego;
 mod run;
 pub mod testing;
+pub mod worker;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -46,13 +48,22 @@ pub struct Limits {
     pub timeout: Duration,
     /// Violations kept per policy and resource; the rest are counted in a diagnostic.
     pub max_violations: usize,
+    /// Memory, in bytes, one policy may use on one resource. Policies then run in worker
+    /// processes ([`worker`]) that cap their own data segment at what they hold after loading
+    /// plus this budget; a policy that needs more takes down only its worker, is reported, and is
+    /// skipped for the rest of the scan. `None`: no bound, policies run in this process.
+    pub memory: Option<u64>,
 }
+
+/// The default memory budget of one policy on one resource: 512 MiB.
+pub const DEFAULT_MEMORY: u64 = 512 << 20;
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(1),
             max_violations: 100,
+            memory: Some(DEFAULT_MEMORY),
         }
     }
 }
@@ -251,8 +262,14 @@ pub fn load_resources(objects: &[Resource], limits: Limits) -> Loaded {
     let mut policies = Vec::new();
     let mut diagnostics = Vec::new();
     admission::load_objects(objects, &mut policies, &mut diagnostics);
+    // What a worker process loads again: the same objects, in the same order.
+    let text: Vec<String> = objects
+        .iter()
+        .map(|o| o.root.to_json().to_string())
+        .collect();
+    let sources = vec![("<objects>.yaml".to_owned(), text.join("\n---\n"))];
     Loaded {
-        set: PolicySet::new(policies, limits),
+        set: PolicySet::new(policies, limits, sources),
         diagnostics,
     }
 }
@@ -301,7 +318,7 @@ pub fn load_sources(sources: &[(String, String)], limits: Limits) -> Loaded {
     admission::load_objects(&objects, &mut policies, &mut diagnostics);
     diagnostics.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
     Loaded {
-        set: PolicySet::new(policies, limits),
+        set: PolicySet::new(policies, limits, sources.to_vec()),
         diagnostics,
     }
 }

@@ -1,7 +1,9 @@
 //! Running a compiled policy set in a scan: once per scan, the Rego engines are cloned for each
 //! worker thread (a regorus engine evaluates through `&mut self`) and given the scan's objects
 //! when a policy reads them; then every resource is judged by every policy that matches it, on
-//! whichever thread the engine hands it to.
+//! whichever thread the engine hands it to. With a memory bound ([`Limits::memory`]) the
+//! evaluation itself happens in worker processes ([`crate::worker`]); what a policy's outcome
+//! becomes (findings, diagnostics, a policy switched off) is decided here either way.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -15,6 +17,7 @@ use kspm_rules::Rule;
 
 use crate::admission::effective_namespace;
 use crate::rego::{self, Flavour, Violation};
+use crate::worker::{self, Pool};
 use crate::{Body, Limits, Policy, cel};
 
 /// Loaded, compiled policies; the engine's [`kspm_engine::Policies`].
@@ -22,11 +25,21 @@ use crate::{Body, Limits, Policy, cel};
 pub struct PolicySet {
     policies: Vec<Policy>,
     limits: Limits,
+    /// The `(file, text)` pairs the set was loaded from: a worker process loads them again.
+    sources: Vec<(String, String)>,
 }
 
 impl PolicySet {
-    pub(crate) fn new(policies: Vec<Policy>, limits: Limits) -> Self {
-        Self { policies, limits }
+    pub(crate) fn new(
+        policies: Vec<Policy>,
+        limits: Limits,
+        sources: Vec<(String, String)>,
+    ) -> Self {
+        Self {
+            policies,
+            limits,
+            sources,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -46,40 +59,43 @@ impl PolicySet {
         self.policies.iter().map(|p| (p.rule, &*p.file))
     }
 
+    pub(crate) fn code(&self, i: usize) -> &'static str {
+        self.policies[i].rule.meta.code
+    }
+
+    pub(crate) fn texts(&self) -> &[(String, String)] {
+        &self.sources
+    }
+
     /// Starts a run outside a scan (policy tests).
     pub fn run(&self, inventory: &[Resource]) -> Box<dyn PolicyRun + '_> {
         let rules = kspm_engine::Policies::rules(self);
         kspm_engine::Policies::start(self, inventory, &rules)
     }
-}
 
-impl kspm_engine::Policies for PolicySet {
-    fn rules(&self) -> Vec<&'static Rule> {
-        self.policies.iter().map(|p| p.rule).collect()
+    /// The positions, in this set, of the policies whose rule is enabled.
+    fn enabled(&self, enabled: &[&'static Rule]) -> Vec<usize> {
+        (0..self.policies.len())
+            .filter(|&i| {
+                enabled
+                    .iter()
+                    .any(|r| std::ptr::eq(*r, self.policies[i].rule))
+            })
+            .collect()
     }
 
-    fn wants_inventory(&self) -> bool {
-        self.policies
-            .iter()
-            .any(|p| matches!(&p.body, Body::Rego(r) if r.wants_inventory))
-    }
-
-    fn start<'a>(
-        &'a self,
-        inventory: &[Resource],
-        enabled: &[&'static Rule],
-    ) -> Box<dyn PolicyRun + 'a> {
+    /// A run that evaluates in this process: Rego engines cloned per thread, inventory added.
+    pub(crate) fn start_here(&self, inventory: &[Resource], enabled: &[usize]) -> Run<'_> {
         let data = (!inventory.is_empty()).then(|| inventory_data(inventory));
         let slots = rayon::current_num_threads() + 1;
         let timer = regorus::utils::limits::ExecutionTimerConfig {
             limit: self.limits.timeout,
             check_interval: NonZeroU32::new(32).expect("non-zero"),
         };
-        let active = self
-            .policies
+        let active = enabled
             .iter()
-            .filter(|p| enabled.iter().any(|r| std::ptr::eq(*r, p.rule)))
-            .map(|policy| {
+            .map(|&i| {
+                let policy = &self.policies[i];
                 let pool = match &policy.body {
                     Body::Rego(r) => (0..slots)
                         .map(|_| {
@@ -103,11 +119,54 @@ impl kspm_engine::Policies for PolicySet {
                 }
             })
             .collect();
-        Box::new(Run {
-            active,
-            limits: self.limits,
-            errors: Mutex::new(HashMap::new()),
-        })
+        Run::new(active, self.limits, None, Vec::new())
+    }
+}
+
+impl kspm_engine::Policies for PolicySet {
+    fn rules(&self) -> Vec<&'static Rule> {
+        self.policies.iter().map(|p| p.rule).collect()
+    }
+
+    fn wants_inventory(&self) -> bool {
+        self.policies
+            .iter()
+            .any(|p| matches!(&p.body, Body::Rego(r) if r.wants_inventory))
+    }
+
+    fn start<'a>(
+        &'a self,
+        inventory: &[Resource],
+        enabled: &[&'static Rule],
+    ) -> Box<dyn PolicyRun + 'a> {
+        let enabled = self.enabled(enabled);
+        let Some(memory) = self.limits.memory else {
+            return Box::new(self.start_here(inventory, &enabled));
+        };
+        let Some(program) = worker::program() else {
+            let note = Diagnostic::error(
+                "policies",
+                format!(
+                    "the {} MiB memory bound on policies is not enforced: no policy worker program is installed (policies run in this process)",
+                    memory >> 20
+                ),
+            )
+            .warning();
+            let mut run = self.start_here(inventory, &enabled);
+            run.notes.push(note);
+            return Box::new(run);
+        };
+        // The evaluation happens in worker processes: only the bookkeeping stays here.
+        let active = enabled
+            .iter()
+            .map(|&i| Active {
+                policy: &self.policies[i],
+                pool: Vec::new(),
+                stopped: AtomicBool::new(false),
+            })
+            .collect();
+        let pool = Pool::new(program, self, &enabled, inventory, memory);
+        Box::new(Run::new(active, self.limits, Some(pool), Vec::new()))
     }
 }
 
@@ -142,7 +201,7 @@ fn inventory_data(inventory: &[Resource]) -> regorus::Value {
     regorus::Value::from(doc)
 }
 
-struct Active<'a> {
+pub(crate) struct Active<'a> {
     policy: &'a Policy,
     /// One Rego engine per worker thread (plus one for callers outside the pool).
     pool: Vec<Mutex<regorus::Engine>>,
@@ -165,16 +224,34 @@ impl Active<'_> {
     }
 }
 
-struct Run<'a> {
+pub(crate) struct Run<'a> {
     active: Vec<Active<'a>>,
     limits: Limits,
     /// (policy, message) → further resources that failed the same way, so that a policy broken
     /// for every object reports once, not ten thousand times.
     errors: Mutex<HashMap<(usize, String), (Diagnostic, usize)>>,
+    /// Worker processes that evaluate, when memory is bounded.
+    workers: Option<Pool>,
+    /// Said once, at the end of the run.
+    notes: Vec<Diagnostic>,
+}
+
+/// What evaluating one policy on one resource came to.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Violations(Vec<Violation>),
+    /// The policy failed on this resource (an error in its evaluation).
+    Failed(String),
+    /// Interrupted at its time budget (Rego), or its worker killed after it.
+    OverTime,
+    /// It needed more memory than its budget: its worker ran out, and only it.
+    OverMemory,
+    /// Its worker died otherwise; says how.
+    Crashed(String),
 }
 
 /// What one resource looks like to each language, built on first use and shared by policies.
-struct Inputs<'a> {
+pub(crate) struct Inputs<'a> {
     rego_native: Option<regorus::Value>,
     review: Option<regorus::Value>,
     cel_base: &'a kube_cel::cel::Context<'static>,
@@ -196,6 +273,51 @@ fn review(r: &Resource) -> serde_json::Value {
 }
 
 impl Run<'_> {
+    fn new(
+        active: Vec<Active<'_>>,
+        limits: Limits,
+        workers: Option<Pool>,
+        notes: Vec<Diagnostic>,
+    ) -> Run<'_> {
+        Run {
+            active,
+            limits,
+            errors: Mutex::new(HashMap::new()),
+            workers,
+            notes,
+        }
+    }
+
+    /// Evaluates active policy `i` on `r` in this process.
+    pub(crate) fn outcome(
+        &self,
+        i: usize,
+        r: &Resource,
+        namespace: Option<&Resource>,
+        inputs: &mut Inputs<'_>,
+    ) -> Outcome {
+        let a = &self.active[i];
+        // A panic inside a policy engine on some odd object is that pair's error, not the
+        // end of the scan.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Self::evaluate(a, r, namespace, inputs)
+        }))
+        .unwrap_or_else(|_| Err("the policy engine failed unexpectedly (a bug in it)".into()));
+        match result {
+            Ok(v) => Outcome::Violations(v),
+            Err(e) if e.contains("exceeded time limit") => Outcome::OverTime,
+            Err(e) => Outcome::Failed(e),
+        }
+    }
+
+    /// The codes of the active policies, in order (a worker checks it loaded the same).
+    pub(crate) fn codes(&self) -> Vec<&'static str> {
+        self.active
+            .iter()
+            .map(|a| a.policy.rule.meta.code)
+            .collect()
+    }
+
     fn evaluate(
         a: &Active<'_>,
         r: &Resource,
@@ -247,26 +369,55 @@ impl Run<'_> {
             .in_document(r.source.doc)
     }
 
-    fn stop(&self, a: &Active<'_>, r: &Resource, elapsed: Duration, out: &mut PolicyOutput) {
+    /// Switches a policy off for the rest of the scan, saying why once.
+    fn stop(a: &Active<'_>, r: &Resource, why: &str, out: &mut PolicyOutput) {
         if !a.stopped.swap(true, Ordering::Relaxed) {
             out.diagnostics.push(Self::diagnostic(
                 r,
                 format!(
-                    "policy {} ({}) took {} ms on {}, over its {} ms limit: stopped, and skipped for the rest of the scan",
-                    a.policy.rule.meta.code,
-                    a.policy.file,
-                    elapsed.as_millis(),
-                    r.id,
-                    self.limits.timeout.as_millis()
+                    "policy {} ({}) {why}: stopped, and skipped for the rest of the scan",
+                    a.policy.rule.meta.code, a.policy.file,
                 ),
             ));
         }
+    }
+
+    fn over_time(&self, r: &Resource, elapsed: Duration) -> String {
+        format!(
+            "took {} ms on {}, over its {} ms limit",
+            elapsed.as_millis(),
+            r.id,
+            self.limits.timeout.as_millis()
+        )
     }
 }
 
 impl PolicyRun for Run<'_> {
     fn check(&self, r: &Resource, namespace: Option<&Resource>, out: &mut PolicyOutput) {
-        cel::with_base(|base| self.check_with(base, r, namespace, out));
+        let todo: Vec<usize> = (0..self.active.len())
+            .filter(|&i| {
+                let a = &self.active[i];
+                !a.stopped.load(Ordering::Relaxed) && a.policy.matcher.matches(r, namespace)
+            })
+            .collect();
+        if todo.is_empty() {
+            return;
+        }
+        match &self.workers {
+            Some(pool) => {
+                for (i, outcome, elapsed) in pool.evaluate(r, namespace, &todo) {
+                    self.record(i, r, outcome, elapsed, out);
+                }
+            }
+            None => cel::with_base(|base| {
+                let mut inputs = Inputs::new(base);
+                for i in todo {
+                    let started = Instant::now();
+                    let outcome = self.outcome(i, r, namespace, &mut inputs);
+                    self.record(i, r, outcome, started.elapsed(), out);
+                }
+            }),
+        }
     }
 
     fn finish(&self) -> Vec<Diagnostic> {
@@ -274,85 +425,83 @@ impl PolicyRun for Run<'_> {
     }
 }
 
-impl Run<'_> {
-    fn check_with(
-        &self,
-        base: &kube_cel::cel::Context<'static>,
-        r: &Resource,
-        namespace: Option<&Resource>,
-        out: &mut PolicyOutput,
-    ) {
-        let mut inputs = Inputs {
+impl<'a> Inputs<'a> {
+    pub(crate) fn new(base: &'a kube_cel::cel::Context<'static>) -> Self {
+        Inputs {
             rego_native: None,
             review: None,
             cel_base: base,
             cel: None,
+        }
+    }
+}
+
+impl Run<'_> {
+    /// What one policy's outcome on `r` becomes: findings, a diagnostic, or the policy stopped.
+    fn record(
+        &self,
+        index: usize,
+        r: &Resource,
+        outcome: Outcome,
+        elapsed: Duration,
+        out: &mut PolicyOutput,
+    ) {
+        let active = &self.active[index];
+        let violations = match outcome {
+            Outcome::Violations(v) => v,
+            Outcome::OverTime => return Self::stop(active, r, &self.over_time(r, elapsed), out),
+            Outcome::OverMemory => {
+                let why = format!(
+                    "needed more than its {} MiB memory limit on {}",
+                    self.limits.memory.unwrap_or(0) >> 20,
+                    r.id
+                );
+                return Self::stop(active, r, &why, out);
+            }
+            Outcome::Crashed(how) => return Self::stop(active, r, &format!("{how} on {}", r.id), out),
+            Outcome::Failed(e) => {
+                let mut errors = self.errors.lock().unwrap_or_else(PoisonError::into_inner);
+                match errors.get_mut(&(index, e.clone())) {
+                    Some((_, more)) => *more += 1,
+                    None => {
+                        let d = Self::diagnostic(
+                            r,
+                            format!("policy {} failed on {}: {e}", active.policy.rule.meta.code, r.id),
+                        );
+                        out.diagnostics.push(d.clone());
+                        errors.insert((index, e), (d, 0));
+                    }
+                }
+                return;
+            }
         };
-        for (i, a) in self.active.iter().enumerate() {
-            if a.stopped.load(Ordering::Relaxed) || !a.policy.matcher.matches(r, namespace) {
+        if elapsed > self.limits.timeout {
+            // A CEL evaluation cannot be interrupted; its overrun is caught afterwards.
+            Self::stop(active, r, &self.over_time(r, elapsed), out);
+        }
+        let mut seen: Vec<(&Option<FieldPath>, &str)> = Vec::new();
+        let total = violations.len();
+        for v in &violations {
+            if seen.iter().any(|(p, m)| **p == v.path && *m == v.message) {
                 continue;
             }
-            let started = Instant::now();
-            // A panic inside a policy engine on some odd object is that pair's error, not the
-            // end of the scan.
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                Self::evaluate(a, r, namespace, &mut inputs)
-            }))
-            .unwrap_or_else(|_| Err("the policy engine failed unexpectedly (a bug in it)".into()));
-            let elapsed = started.elapsed();
-            let violations = match result {
-                Ok(v) => v,
-                Err(e) if e.contains("exceeded time limit") => {
-                    self.stop(a, r, elapsed, out);
-                    continue;
-                }
-                Err(e) => {
-                    let mut errors = self.errors.lock().unwrap_or_else(PoisonError::into_inner);
-                    match errors.get_mut(&(i, e.clone())) {
-                        Some((_, more)) => *more += 1,
-                        None => {
-                            let d = Self::diagnostic(
-                                r,
-                                format!(
-                                    "policy {} failed on {}: {e}",
-                                    a.policy.rule.meta.code, r.id
-                                ),
-                            );
-                            out.diagnostics.push(d.clone());
-                            errors.insert((i, e), (d, 0));
-                        }
-                    }
-                    continue;
-                }
-            };
-            if elapsed > self.limits.timeout {
-                // A CEL evaluation cannot be interrupted; its overrun is caught afterwards.
-                self.stop(a, r, elapsed, out);
+            if seen.len() == self.limits.max_violations {
+                out.diagnostics.push(
+                    Self::diagnostic(
+                        r,
+                        format!(
+                            "policy {} reported {total} violations on {}; only the first {} are kept",
+                            active.policy.rule.meta.code, r.id, self.limits.max_violations
+                        ),
+                    )
+                    .warning(),
+                );
+                break;
             }
-            let mut seen: Vec<(&Option<FieldPath>, &str)> = Vec::new();
-            let total = violations.len();
-            for v in &violations {
-                if seen.iter().any(|(p, m)| **p == v.path && *m == v.message) {
-                    continue;
-                }
-                if seen.len() == self.limits.max_violations {
-                    out.diagnostics.push(
-                        Self::diagnostic(
-                            r,
-                            format!(
-                                "policy {} reported {total} violations on {}; only the first {} are kept",
-                                a.policy.rule.meta.code, r.id, self.limits.max_violations
-                            ),
-                        )
-                        .warning(),
-                    );
-                    break;
-                }
-                seen.push((&v.path, &v.message));
-                let path = v.path.clone().unwrap_or_default();
-                out.findings
-                    .push(kspm_rules::finding(a.policy.rule, r, path, &v.message));
-            }
+            seen.push((&v.path, &v.message));
+            let path = v.path.clone().unwrap_or_default();
+            out.findings
+                .push(kspm_rules::finding(active.policy.rule, r, path, &v.message));
         }
     }
 
@@ -371,6 +520,10 @@ impl Run<'_> {
             })
             .collect();
         out.sort_by(|a, b| a.message.cmp(&b.message));
+        out.extend(self.notes.iter().cloned());
+        if let Some(pool) = &self.workers {
+            out.extend(pool.notes());
+        }
         out
     }
 }

@@ -8,6 +8,15 @@ use std::time::Duration;
 use kspm_engine::{Config, Input, ScanOptions, scan};
 use kspm_policy::{Limits, load};
 
+/// These tests judge policies in this process: the memory bound needs worker processes, which
+/// the kspm binary provides (crates/kspm/tests/policies.rs tests it).
+fn in_process() -> Limits {
+    Limits {
+        memory: None,
+        ..Limits::default()
+    }
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
@@ -37,7 +46,7 @@ fn a_syntax_error_names_file_line_column_and_only_that_policy_is_skipped() {
         "good.rego",
         "# METADATA\n# custom: {id: GOOD001}\npackage good\n\ndeny contains \"x\" if input.object.kind == \"Pod\"\n",
     );
-    let loaded = load(&[dir.path().to_path_buf()], Limits::default());
+    let loaded = load(&[dir.path().to_path_buf()], in_process());
     assert!(loaded.has_errors());
     let text = messages(&loaded.diagnostics).join("\n");
     // Where the parser gave up: after `msg := `.
@@ -52,14 +61,14 @@ fn v0_syntax_needs_to_be_declared() {
     let dir = tempfile::tempdir().unwrap();
     let src = "package old\n\ndeny[msg] {\n  msg := \"x\"\n}\n";
     write(dir.path(), "old.rego", src);
-    let loaded = load(&[dir.path().to_path_buf()], Limits::default());
+    let loaded = load(&[dir.path().to_path_buf()], in_process());
     let text = messages(&loaded.diagnostics).join("\n");
     assert!(text.contains("rego_version: v0"), "{text}");
     assert!(loaded.set.is_empty());
 
     let declared = format!("# METADATA\n# custom:\n#   id: OLD001\n#   rego_version: v0\n{src}");
     write(dir.path(), "old.rego", &declared);
-    let loaded = load(&[dir.path().to_path_buf()], Limits::default());
+    let loaded = load(&[dir.path().to_path_buf()], in_process());
     assert!(!loaded.has_errors(), "{:?}", messages(&loaded.diagnostics));
     assert_eq!(loaded.set.len(), 1);
 }
@@ -77,7 +86,7 @@ fn bad_metadata_and_cel_syntax_are_located() {
         "cel.yaml",
         "apiVersion: kspm.io/v1alpha1\nkind: CELPolicy\nmetadata: {name: broken}\nspec:\n  validations:\n    - expression: \"object.spec.replicas >\"\n",
     );
-    let loaded = load(&[dir.path().to_path_buf()], Limits::default());
+    let loaded = load(&[dir.path().to_path_buf()], in_process());
     let text = messages(&loaded.diagnostics).join("\n");
     assert!(
         text.contains(&format!(
@@ -143,7 +152,7 @@ fn a_runaway_policy_is_stopped_and_the_scan_goes_on() {
     );
     let limits = Limits {
         timeout: Duration::from_millis(100),
-        ..Limits::default()
+        ..in_process()
     };
     let result = scan_with(dir.path(), &[slow, quick], limits, "");
     let text = messages(&result.diagnostics).join("\n");
@@ -167,7 +176,7 @@ fn an_evaluation_error_is_reported_for_that_resource_only() {
         "cel.yaml",
         "apiVersion: kspm.io/v1alpha1\nkind: CELPolicy\nmetadata: {name: replicas}\nspec:\n  id: CEL900\n  severity: low\n  match: {kinds: [Pod]}\n  validations:\n    - expression: \"object.spec.replicas < 2\"\n      message: too many\n      fieldPath: spec.replicas\n",
     );
-    let result = scan_with(dir.path(), &[cel], Limits::default(), "");
+    let result = scan_with(dir.path(), &[cel], in_process(), "");
     let errors: Vec<String> = messages(&result.diagnostics);
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(
@@ -199,7 +208,7 @@ fn policy_findings_take_exceptions_and_severity_overrides() {
         "# METADATA\n# title: Images are pinned\n# custom:\n#   id: PIN001\n#   severity: low\n#   kinds: [Pod]\npackage pin\n\ndeny contains {\"msg\": \"image is not pinned\", \"path\": [\"spec\", \"containers\", i, \"image\"]} if {\n  some i, c in input.object.spec.containers\n  not contains(c.image, \"@sha256:\")\n}\n",
     );
     let config = "rules:\n  severity: {PIN001: critical}\nexceptions:\n  - rule: PIN001\n    name: a\n    reason: pinned by the deploy pipeline\n";
-    let result = scan_with(dir.path(), &[rego], Limits::default(), config);
+    let result = scan_with(dir.path(), &[rego], in_process(), config);
     let pin: Vec<_> = result
         .findings
         .iter()
@@ -229,7 +238,7 @@ fn a_failing_policy_test_fails_and_says_why() {
         "p.tests.yaml",
         "cases:\n  - name: wrong expectation\n    manifest: {apiVersion: v1, kind: Pod, metadata: {name: x}, spec: {hostNetwork: true}}\n    expect: []\n  - name: missed violation\n    manifest: {apiVersion: v1, kind: Pod, metadata: {name: y}, spec: {}}\n    expect: [{message: hostNetwork}]\n  - name: right\n    manifest: {apiVersion: v1, kind: Pod, metadata: {name: z}, spec: {hostNetwork: true}}\n    expect: [{policy: T001, message: hostNetwork}]\n",
     );
-    let report = kspm_policy::testing::run(&[dir.path().join("p.rego")], Limits::default());
+    let report = kspm_policy::testing::run(&[dir.path().join("p.rego")], in_process());
     assert!(!report.ok());
     assert_eq!((report.passed(), report.failed()), (1, 2));
     let text = report.to_text();
@@ -292,9 +301,9 @@ spec:
         "unique-host.tests.yaml",
         "cases:\n  - name: two ingresses share a host\n    manifest: |\n      apiVersion: networking.k8s.io/v1\n      kind: Ingress\n      metadata: {name: a, namespace: shop}\n      spec: {rules: [{host: shop.example.com}]}\n      ---\n      apiVersion: networking.k8s.io/v1\n      kind: Ingress\n      metadata: {name: b, namespace: web}\n      spec: {rules: [{host: shop.example.com}]}\n      ---\n      apiVersion: networking.k8s.io/v1\n      kind: Ingress\n      metadata: {name: c, namespace: web}\n      spec: {rules: [{host: other.example.com}]}\n    expect:\n      - message: host shop.example.com is also used by ingress web/b\n      - message: host shop.example.com is also used by ingress shop/a\n",
     );
-    let report = kspm_policy::testing::run(&[dir.path().to_path_buf()], Limits::default());
+    let report = kspm_policy::testing::run(&[dir.path().to_path_buf()], in_process());
     assert!(report.ok(), "{}", report.to_text());
-    let loaded = load(&[dir.path().to_path_buf()], Limits::default());
+    let loaded = load(&[dir.path().to_path_buf()], in_process());
     let (rule, _) = loaded.set.sources().next().unwrap();
     // dryrun: recorded, not blocking.
     assert_eq!(rule.meta.severity, kspm_model::Severity::Low);
@@ -309,7 +318,7 @@ fn vap_bindings_set_severity_and_unknown_references_are_reported() {
         "vap.yaml",
         "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: no-latest}\nspec:\n  matchConstraints:\n    resourceRules: [{apiGroups: [\"\"], apiVersions: [v1], operations: [CREATE], resources: [pods]}]\n  validations:\n    - expression: \"object.spec.containers.all(c, !c.image.endsWith(':latest'))\"\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: warn-only}\nspec: {policyName: no-latest, validationActions: [Warn, Audit]}\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: orphan}\nspec: {policyName: not-here, validationActions: [Deny]}\n",
     );
-    let loaded = load(std::slice::from_ref(&file), Limits::default());
+    let loaded = load(std::slice::from_ref(&file), in_process());
     let text = messages(&loaded.diagnostics).join("\n");
     assert!(
         text.contains(&format!(
@@ -335,7 +344,7 @@ fn a_cel_policy_over_its_budget_is_switched_off() {
     );
     let limits = Limits {
         timeout: Duration::from_millis(1),
-        ..Limits::default()
+        ..in_process()
     };
     let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: nginx}]}\n---\n";
     let pods = pod.repeat(20);

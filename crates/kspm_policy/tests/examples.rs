@@ -10,7 +10,13 @@ fn examples() -> PathBuf {
 
 #[test]
 fn example_policies_load_cleanly() {
-    let loaded = kspm_policy::load(&[examples()], kspm_policy::Limits::default());
+    let loaded = kspm_policy::load(
+        &[examples()],
+        kspm_policy::Limits {
+            memory: None,
+            ..kspm_policy::Limits::default()
+        },
+    );
     let problems: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
     assert!(problems.is_empty(), "{problems:#?}");
     let mut codes: Vec<&str> = loaded.set.sources().map(|(r, _)| r.meta.code).collect();
@@ -34,7 +40,13 @@ fn example_policies_load_cleanly() {
 
 #[test]
 fn example_policy_tests_pass() {
-    let report = kspm_policy::testing::run(&[examples()], kspm_policy::Limits::default());
+    let report = kspm_policy::testing::run(
+        &[examples()],
+        kspm_policy::Limits {
+            memory: None,
+            ..kspm_policy::Limits::default()
+        },
+    );
     let text = report.to_text();
     assert!(report.ok(), "{text}");
     assert_eq!(report.cases.len(), 18, "{text}");

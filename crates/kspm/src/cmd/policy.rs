@@ -24,6 +24,9 @@ pub struct PolicyFlags {
     /// Time budget for one policy on one resource, in milliseconds [default: 1000, or `policy_limits.timeout_ms`].
     #[arg(long, value_name = "MS")]
     pub policy_timeout: Option<u64>,
+    /// Memory budget for one policy on one resource, in MiB; policies then run in worker processes that enforce it. 0 turns the bound off [default: 512, or `policy_limits.memory_mb`].
+    #[arg(long, value_name = "MIB")]
+    pub policy_memory: Option<u64>,
 }
 
 /// Policies loaded for a scan.
@@ -37,16 +40,40 @@ pub struct ForScan {
 }
 
 #[cfg(feature = "policies")]
-fn limits(timeout: Option<u64>, config: &Config) -> kspm_policy::Limits {
+fn limits(flags: &PolicyFlags, config: &Config) -> kspm_policy::Limits {
     let mut l = kspm_policy::Limits::default();
-    if let Some(ms) = timeout.or(config.policy_timeout_ms) {
+    if let Some(ms) = flags.policy_timeout.or(config.policy_timeout_ms) {
         l.timeout = std::time::Duration::from_millis(ms);
     }
     if let Some(n) = config.policy_max_violations {
         l.max_violations = n;
     }
+    if let Some(mib) = flags.policy_memory.or(config.policy_memory_mb) {
+        l.memory = memory(mib);
+    }
     l
 }
+
+/// MiB on the command line to the bound in bytes; 0 is no bound.
+#[cfg(feature = "policies")]
+fn memory(mib: u64) -> Option<u64> {
+    (mib > 0).then(|| mib.saturating_mul(1 << 20))
+}
+
+/// Makes this binary the policy worker: `kspm policy worker` (hidden) serves the protocol of
+/// `kspm_policy::worker` on its standard streams.
+#[cfg(feature = "policies")]
+pub fn install_worker() {
+    if let Ok(path) = std::env::current_exe() {
+        kspm_policy::worker::install(kspm_policy::worker::Program {
+            path,
+            args: vec!["policy".into(), "worker".into()],
+        });
+    }
+}
+
+#[cfg(not(feature = "policies"))]
+pub fn install_worker() {}
 
 /// Loads the policies named on the command line and in the configuration. Must run before rule
 /// selection: the policies' codes become known names for `--ignore` and `rules.severity`.
@@ -70,7 +97,7 @@ fn load_paths(
     config: &Config,
     ignore: &[String],
 ) -> Result<ForScan> {
-    let loaded = kspm_policy::load(paths, limits(flags.policy_timeout, config));
+    let loaded = kspm_policy::load(paths, limits(flags, config));
     if flags.strict_policies && loaded.has_errors() {
         let text: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
         bail!(
@@ -114,6 +141,9 @@ pub fn register(paths: &[PathBuf]) -> Result<()> {
 pub enum PolicyCommand {
     /// Run the test cases kept beside policies (`<name>.tests.yaml`); exits 1 when one fails.
     Test(TestArgs),
+    /// Evaluate policies for a scan in a separate, memory-bounded process (started by kspm itself).
+    #[command(hide = true)]
+    Worker,
 }
 
 #[derive(clap::Args)]
@@ -128,6 +158,9 @@ pub struct TestArgs {
     /// Time budget for one policy on one resource, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     policy_timeout: u64,
+    /// Memory budget for one policy on one resource, in MiB (0: no bound, evaluate in this process).
+    #[arg(long, value_name = "MIB", default_value_t = 512)]
+    policy_memory: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -140,7 +173,13 @@ enum TestFormat {
 /// not load).
 #[cfg(feature = "policies")]
 pub fn run(cmd: &PolicyCommand) -> Result<u8> {
-    let PolicyCommand::Test(args) = cmd;
+    let args = match cmd {
+        PolicyCommand::Test(args) => args,
+        PolicyCommand::Worker => {
+            kspm_policy::worker::serve(std::io::stdin().lock(), std::io::stdout().lock())?;
+            return Ok(0);
+        }
+    };
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -148,6 +187,7 @@ pub fn run(cmd: &PolicyCommand) -> Result<u8> {
     };
     let limits = kspm_policy::Limits {
         timeout: std::time::Duration::from_millis(args.policy_timeout),
+        memory: memory(args.policy_memory),
         ..kspm_policy::Limits::default()
     };
     let report = kspm_policy::testing::run(&paths, limits);
