@@ -38,6 +38,7 @@ pub enum Problems {
     /// Some input could not be read (reported on standard error).
     Errors,
     /// A live cluster could not be read in full (the kinds are named on standard error).
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
     Partial,
 }
 
