@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks custom policies: 50 Rego and 50 CEL policies (bench/gen_policies.py) over the
 # generated corpus of 10,000 resources, against the same scan without policies.
-# Prints one Markdown table row per run: wall time (best of N), resources/s, peak RSS.
-# usage: bench/policies.sh [RUNS=3] [RESOURCES=10000]   (needs GNU time at /usr/bin/time)
+# Prints one Markdown table row per run: wall time (best of N), resources/s, peak RSS of the
+# whole process tree (the scan and its policy worker processes, bench/tree_rss.py).
+# usage: bench/policies.sh [RUNS=3] [RESOURCES=10000]   (Linux: reads /proc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -21,8 +22,7 @@ measure() { # name, args...
   local name=$1; shift
   local best_wall="" best_rss=""
   for _ in $(seq "$runs"); do
-    /usr/bin/time -f "%e %M" -o "$work/time.txt" "$kspm" scan "$corpus" "$@" --format json -o /dev/null 2>/dev/null || true
-    read -r wall rss < <(tail -n 1 "$work/time.txt")
+    read -r wall rss < <(python3 bench/tree_rss.py "$kspm" scan "$corpus" "$@" --format json -o /dev/null)
     if [ -z "$best_wall" ] || awk "BEGIN{exit !($wall < $best_wall)}"; then best_wall=$wall; fi
     if [ -z "$best_rss" ] || [ "$rss" -gt "$best_rss" ]; then best_rss=$rss; fi
   done
@@ -32,10 +32,11 @@ measure() { # name, args...
 }
 
 # AP003 finds nothing on this corpus: the baseline is parsing and walking every object.
-echo "| policies | resources | wall (best of $runs) | resources/s | peak RSS |"
+echo "| policies | resources | wall (best of $runs) | resources/s | peak RSS (all processes) |"
 echo "|---|---:|---:|---:|---:|"
 measure "none (one built-in rule)" --select AP003
 measure "50 Rego" --select AP003 --policy "$policies/rego"
 measure "50 CEL" --select AP003 --policy "$policies/cel"
 measure "50 Rego + 50 CEL" --select AP003 --policy "$policies/rego" --policy "$policies/cel"
+measure "50 Rego + 50 CEL, in process (--policy-memory 0)" --select AP003 --policy "$policies/rego" --policy "$policies/cel" --policy-memory 0
 measure "50 Rego + 50 CEL + default rules" --policy "$policies/rego" --policy "$policies/cel"
