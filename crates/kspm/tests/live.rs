@@ -959,3 +959,85 @@ fn scan_args(kubeconfig: &Path, args: &[&str]) -> Output {
         .output()
         .expect("run kspm")
 }
+
+#[test]
+fn cross_resource_policies_see_the_whole_cluster() {
+    let Some((c, _serial)) = cluster() else {
+        return;
+    };
+    let manifests = "apiVersion: v1
+kind: Namespace
+metadata: {name: kspm-quota-a}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: kspm-quota-b}
+---
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: compute, namespace: kspm-quota-a}
+spec: {hard: {pods: \"10\"}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: kspm-quota-a}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec: {containers: [{name: api, image: \"registry.example/api:1.0\"}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: kspm-quota-b}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec: {containers: [{name: api, image: \"registry.example/api:1.0\"}]}
+";
+    c.apply(manifests);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("quota.yaml");
+    std::fs::write(&file, manifests).unwrap();
+    // The example policy reads data.kspm.resources: a Deployment's namespace needs a quota.
+    let policy = kspm_testcluster::repo_root().join("examples/policies/rego/namespace-quota.rego");
+    let policy = policy.to_str().unwrap();
+    let org003 = |out: &Output| -> Vec<String> {
+        let s = |v: &Value| v.as_str().unwrap_or("").to_owned();
+        let report = json(out);
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "ORG003")
+            .map(|f| {
+                format!(
+                    "{}/{}",
+                    s(&f["resource"]["namespace"]),
+                    s(&f["resource"]["name"])
+                )
+            })
+            .collect()
+    };
+    let live = scan_live(
+        &c.kubeconfig,
+        &[
+            "-n",
+            "kspm-quota-a",
+            "-n",
+            "kspm-quota-b",
+            "--policy",
+            policy,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(org003(&live), ["kspm-quota-b/api"], "{:?}", text(&live));
+    let files = kspm()
+        .args(["scan", "--format", "json", "--policy", policy])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(org003(&files), org003(&live));
+}

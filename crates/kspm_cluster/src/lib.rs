@@ -92,7 +92,6 @@ pub fn scan(target: &Target, opts: &ScanOptions) -> Result<(ScanResult, Stats), 
     let (context, rest): (Vec<Kind>, Vec<Kind>) =
         kinds.into_iter().partition(|k| k.stage == Stage::Context);
 
-    let mut eval = Evaluation::new(opts);
     let mut kept = Vec::new();
     rt.block_on(async {
         for kind in &context {
@@ -101,8 +100,12 @@ pub fn scan(target: &Target, opts: &ScanOptions) -> Result<(ScanResult, Stats), 
                 .await;
         }
     });
-    let started = Instant::now();
+    if opts.policies.as_ref().is_some_and(|p| p.wants_inventory()) {
+        return Ok(scan_whole(&rt, reader, &rest, kept, opts));
+    }
     let index = Index::build(&kept);
+    let started = Instant::now();
+    let mut eval = Evaluation::new(opts);
     eval.learn_rbac(&index);
     eval.check(&kept, &index, &opts.settings);
     reader.stats.evaluating += started.elapsed();
@@ -142,6 +145,35 @@ pub fn scan(target: &Target, opts: &ScanOptions) -> Result<(ScanResult, Stats), 
     let mut result = eval.finish(opts, std::mem::take(&mut reader.diagnostics), 1);
     result.partial = reader.partial;
     Ok((result, reader.stats))
+}
+
+/// The scan when a cross-resource policy reads every object (`data.kspm.resources`,
+/// Gatekeeper's `data.inventory`): everything is listed first, then judged with the whole
+/// cluster as the policies' inventory. Memory then grows with the cluster, as in a file scan.
+fn scan_whole(
+    rt: &tokio::runtime::Runtime,
+    mut reader: Reader,
+    rest: &[Kind],
+    mut kept: Vec<Resource>,
+    opts: &ScanOptions,
+) -> (ScanResult, Stats) {
+    rt.block_on(async {
+        for kind in rest {
+            reader
+                .read(kind, true, |_, resources| kept.extend(resources))
+                .await;
+        }
+    });
+    let started = Instant::now();
+    let index = Index::build(&kept);
+    let mut eval = Evaluation::with_inventory(opts, &kept);
+    eval.learn_rbac(&index);
+    eval.check(&kept, &index, &opts.settings);
+    reader.stats.evaluating += started.elapsed();
+    reader.stats.checked = eval.checked();
+    let mut result = eval.finish(opts, std::mem::take(&mut reader.diagnostics), 1);
+    result.partial = reader.partial;
+    (result, reader.stats)
 }
 
 /// Reads every object kspm knows how to judge (no owner deduplication: pods are kept next to

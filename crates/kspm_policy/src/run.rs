@@ -458,7 +458,9 @@ impl Run<'_> {
                 );
                 return Self::stop(active, r, &why, out);
             }
-            Outcome::Crashed(how) => return Self::stop(active, r, &format!("{how} on {}", r.id), out),
+            Outcome::Crashed(how) => {
+                return Self::stop(active, r, &format!("{how} on {}", r.id), out);
+            }
             Outcome::Failed(e) => {
                 let mut errors = self.errors.lock().unwrap_or_else(PoisonError::into_inner);
                 match errors.get_mut(&(index, e.clone())) {
@@ -466,7 +468,10 @@ impl Run<'_> {
                     None => {
                         let d = Self::diagnostic(
                             r,
-                            format!("policy {} failed on {}: {e}", active.policy.rule.meta.code, r.id),
+                            format!(
+                                "policy {} failed on {}: {e}",
+                                active.policy.rule.meta.code, r.id
+                            ),
                         );
                         out.diagnostics.push(d.clone());
                         errors.insert((index, e), (d, 0));
