@@ -53,6 +53,9 @@ enum Command {
         /// Only the rules behind one framework's controls (`kspm frameworks` lists the keys).
         #[arg(long)]
         framework: Option<String>,
+        /// Custom policies to list after the built-in rules (file or directory); repeatable.
+        #[arg(long = "policy", value_name = "PATH")]
+        policies: Vec<PathBuf>,
     },
     /// List the compliance frameworks with their versions and control counts.
     Frameworks {
@@ -182,7 +185,12 @@ fn run(cli: Cli) -> Result<u8> {
     cmd::policy::install_worker();
     match cli.command {
         Command::Scan(args) => run_scan(&args),
-        Command::Rules { format, framework } => {
+        Command::Rules {
+            format,
+            framework,
+            policies,
+        } => {
+            cmd::policy::register(&policies)?;
             let framework = framework
                 .as_deref()
                 .map(cmd::frameworks::parse)
@@ -390,7 +398,11 @@ fn unreadable_cluster(e: &anyhow::Error) -> bool {
 fn listed(framework: Option<kspm_frameworks::Framework>) -> Vec<&'static kspm_rules::Rule> {
     match framework {
         Some(fw) => cmd::frameworks::rules_for(fw),
-        None => rules().to_vec(),
+        None => {
+            let mut all = rules().to_vec();
+            all.extend(kspm_rules::custom_rules());
+            all
+        }
     }
 }
 

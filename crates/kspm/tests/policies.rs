@@ -355,3 +355,34 @@ fn a_cel_policy_that_never_ends_is_killed_at_its_time_budget() {
     assert!(said[0].contains("over its 200 ms limit"), "{said:?}");
     assert_eq!(findings.iter().filter(|f| f.contains("MEM100")).count(), 1);
 }
+
+#[test]
+fn rules_lists_loaded_policies_after_the_built_in_ones() {
+    let root = repo_root();
+    let out = kspm(
+        &["rules", "--format", "json", "--policy", "examples/policies"],
+        &root,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rules: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules = rules.as_array().unwrap();
+    let org001 = rules
+        .iter()
+        .find(|r| r["code"] == "ORG001")
+        .expect("the Rego example is listed");
+    assert_eq!(org001["target"], "policy");
+    assert!(rules.iter().any(|r| r["code"] == "vap:replica-limit"));
+    assert!(rules.iter().any(|r| r["code"] == "ORG101"));
+    // Built-in rules first, policies after.
+    let first_policy = rules.iter().position(|r| r["target"] == "policy").unwrap();
+    assert!(
+        rules[first_policy..]
+            .iter()
+            .all(|r| r["target"] == "policy")
+    );
+    assert!(first_policy > 80, "{first_policy}");
+    let table = kspm(&["rules", "--policy", "examples/policies"], &root);
+    assert!(stdout(&table).contains("ORG002"), "{}", stdout(&table));
+    let plain = kspm(&["rules"], &root);
+    assert!(!stdout(&plain).contains("ORG002"));
+}

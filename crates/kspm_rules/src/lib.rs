@@ -15,7 +15,7 @@ pub mod rules;
 mod run;
 
 pub use component::{Component, ComponentView};
-pub use registry::{RegisterError, find_rule, register, rules};
+pub use registry::{RegisterError, custom_rules, find_rule, register, rules};
 pub use rule::{Category, Check, KubeVersion, Reporter, Rule, RuleMeta, Settings, finding};
 pub use rules::rbac::dangerous_service_accounts;
 pub use rules::secrets::redact;

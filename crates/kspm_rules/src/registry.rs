@@ -84,6 +84,14 @@ fn same_meta(a: &Rule, b: &Rule) -> bool {
         && a.check.target() == b.check.target()
 }
 
+/// The custom rules registered so far (loaded policies), in registration order.
+pub fn custom_rules() -> Vec<&'static Rule> {
+    DYNAMIC
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
+
 /// Registers a custom rule so that `find_rule`, exceptions, severity overrides and every report
 /// know it like a built-in one. Codes and slugs must not collide with built-in rules; a code
 /// registered again with other metadata replaces the earlier entry only when the slug is also
