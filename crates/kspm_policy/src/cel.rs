@@ -134,14 +134,130 @@ pub(crate) fn request(r: &Resource) -> Value {
     ])
 }
 
+/// The variables a ValidatingAdmissionPolicy expression may use.
+const VARIABLES: &[&str] = &[
+    "object",
+    "oldObject",
+    "request",
+    "params",
+    "namespaceObject",
+    "authorizer",
+    "variables",
+];
+
+/// Type names an expression may mention (`type(x) == string`).
+const TYPE_NAMES: &[&str] = &[
+    "int",
+    "uint",
+    "double",
+    "bool",
+    "string",
+    "bytes",
+    "list",
+    "map",
+    "type",
+    "null_type",
+    "dyn",
+];
+
+/// Collects the identifiers `e` reads that are neither variables, type names, nor bound by an
+/// enclosing comprehension (`c` in `containers.all(c, ...)`): a misspelt `objet` is caught when
+/// the policy loads, not on the first object (`cel` has no type checker; this is its cheapest
+/// part). A name directly before a method call is left alone: it may be a function namespace.
+fn undeclared<'e>(
+    e: &'e kube_cel::cel::IdedExpr,
+    bound: &mut Vec<&'e str>,
+    out: &mut std::collections::BTreeSet<String>,
+) {
+    use kube_cel::cel::common::ast::{EntryExpr, Expr as E};
+    match &e.expr {
+        E::Ident(name) => {
+            let known = name.starts_with('@')
+                || bound.contains(&name.as_str())
+                || VARIABLES.contains(&name.as_str())
+                || TYPE_NAMES.contains(&name.as_str());
+            if !known {
+                out.insert(name.clone());
+            }
+        }
+        E::Call(call) => {
+            // A bare name before a call is a function namespace (`format.dns1123Label()`,
+            // `optional.none()`, `math.greatest(...)`), not a variable.
+            if let Some(t) = &call.target
+                && !matches!(t.expr, E::Ident(_))
+            {
+                undeclared(t, bound, out);
+            }
+            for a in &call.args {
+                undeclared(a, bound, out);
+            }
+        }
+        E::Comprehension(c) => {
+            undeclared(&c.iter_range, bound, out);
+            undeclared(&c.accu_init, bound, out);
+            let depth = bound.len();
+            bound.push(&c.iter_var);
+            if let Some(v) = &c.iter_var2 {
+                bound.push(v);
+            }
+            bound.push(&c.accu_var);
+            undeclared(&c.loop_cond, bound, out);
+            undeclared(&c.loop_step, bound, out);
+            undeclared(&c.result, bound, out);
+            bound.truncate(depth);
+        }
+        E::List(l) => {
+            for x in &l.elements {
+                undeclared(x, bound, out);
+            }
+        }
+        E::Map(m) => {
+            for entry in &m.entries {
+                match &entry.expr {
+                    EntryExpr::MapEntry(kv) => {
+                        undeclared(&kv.key, bound, out);
+                        undeclared(&kv.value, bound, out);
+                    }
+                    EntryExpr::StructField(f) => undeclared(&f.value, bound, out),
+                }
+            }
+        }
+        E::Struct(st) => {
+            for entry in &st.entries {
+                if let EntryExpr::StructField(f) = &entry.expr {
+                    undeclared(&f.value, bound, out);
+                }
+            }
+        }
+        E::Select(sel) => undeclared(&sel.operand, bound, out),
+        E::Literal(_) | E::Unspecified => {}
+    }
+}
+
 /// Compiles one expression; syntax errors name the expression's position in the policy file.
 fn compile(node: &Node, what: &str, p: &mut Problems) -> Option<Expr> {
     let src = p.string(node, what)?;
     match Program::compile(&src) {
-        Ok(program) => Some(Expr {
-            source: src.into(),
-            program: Arc::new(program),
-        }),
+        Ok(program) => {
+            let mut unknown = std::collections::BTreeSet::new();
+            undeclared(program.expression(), &mut Vec::new(), &mut unknown);
+            if !unknown.is_empty() {
+                let names: Vec<String> = unknown.iter().map(|n| format!("`{n}`")).collect();
+                p.error(
+                    node.pos,
+                    format!(
+                        "CEL error in {what}: undeclared reference to {} (the variables are {})",
+                        names.join(", "),
+                        VARIABLES.join(", ")
+                    ),
+                );
+                return None;
+            }
+            Some(Expr {
+                source: src.into(),
+                program: Arc::new(program),
+            })
+        }
         Err(errors) => {
             for e in errors.errors {
                 let (line, col) = e.pos;
@@ -505,5 +621,45 @@ mod tests {
         let d = p.diagnostics[0].to_string();
         assert!(d.starts_with("p.yaml:2:15"), "{d}");
         assert!(d.contains("validations[0].expression"), "{d}");
+    }
+
+    #[test]
+    fn undeclared_references_are_caught_when_loading() {
+        let compile = |expr: &str| {
+            let text = format!(
+                "variables:\n- name: cs\n  expression: \"object.spec.containers\"\nvalidations:\n- expression: {expr:?}\n"
+            );
+            let (docs, _) =
+                kspm_model::yaml::parse_stream(&text, &kspm_model::yaml::Limits::default());
+            let mut p = Problems::new("p.yaml");
+            let ok = compile_spec(&docs[0].root, &mut p).is_some();
+            (
+                ok,
+                p.diagnostics
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let (ok, d) = compile("objet.spec.replicas > 1 && containers.all(c, c.name != '')");
+        assert!(!ok);
+        assert!(d[0].starts_with("p.yaml:5:15"), "{d:?}");
+        assert!(
+            d[0].contains("undeclared reference to `containers`, `objet`"),
+            "{d:?}"
+        );
+        // Comprehension variables, nested ones, variables.*, type names and function
+        // namespaces are all declared.
+        for fine in [
+            "variables.cs.all(c, c.ports.all(p, p.containerPort > 0 && c.name != ''))",
+            "object.metadata.labels.exists(k, k.startsWith('a'))",
+            "type(object.spec) == map && [1].map(x, x * 2) == [2]",
+            "!format.dns1123Label().validate(object.metadata.name).hasValue()",
+            "{'a': object.kind}.a == 'Pod' && request.operation == 'CREATE'",
+            "has(object.spec.replicas) || params.x == namespaceObject.metadata.name",
+        ] {
+            let (ok, d) = compile(fine);
+            assert!(ok, "{fine}: {d:?}");
+        }
     }
 }
