@@ -386,3 +386,46 @@ fn rules_lists_loaded_policies_after_the_built_in_ones() {
     let plain = kspm(&["rules"], &root);
     assert!(!stdout(&plain).contains("ORG002"));
 }
+
+#[test]
+fn violations_past_the_cap_are_counted_in_both_modes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pod.yaml"), POD).unwrap();
+    std::fs::write(
+        dir.path().join("many.rego"),
+        "# METADATA\n# custom: {id: MANY001, severity: low}\npackage many\n\ndeny contains sprintf(\"violation %d\", [i]) if some i in numbers.range(1, 50)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("kspm.yaml"),
+        "policy_limits: {max_violations: 5}\n",
+    )
+    .unwrap();
+    for memory in ["64", "0"] {
+        let out = kspm(
+            &[
+                "scan",
+                "pod.yaml",
+                "--policy",
+                "many.rego",
+                "--policy-memory",
+                memory,
+                "-f",
+                "json",
+            ],
+            dir.path(),
+        );
+        let (findings, errors) = findings_and_errors(&out);
+        assert_eq!(
+            findings.iter().filter(|f| f.contains("MANY001")).count(),
+            5,
+            "{memory}: {findings:#?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("reported 50 violations on Pod/t/p; only the first 5 are kept")),
+            "{memory}: {errors:#?}"
+        );
+    }
+}

@@ -239,7 +239,8 @@ pub(crate) struct Run<'a> {
 /// What evaluating one policy on one resource came to.
 #[derive(Debug)]
 pub(crate) enum Outcome {
-    Violations(Vec<Violation>),
+    /// What the policy reported; `total` counts them before a worker trimmed the list.
+    Violations { list: Vec<Violation>, total: usize },
     /// The policy failed on this resource (an error in its evaluation).
     Failed(String),
     /// Interrupted at its time budget (Rego), or its worker killed after it.
@@ -248,6 +249,31 @@ pub(crate) enum Outcome {
     OverMemory,
     /// Its worker died otherwise; says how.
     Crashed(String),
+}
+
+impl Outcome {
+    /// Drops repeated violations and all but `keep` + 1 of the rest (enough for the run to say
+    /// that some were dropped), so a policy reporting a million does not ship them all.
+    pub(crate) fn trimmed(self, keep: usize) -> Self {
+        match self {
+            Outcome::Violations { list, total } => {
+                let mut kept: Vec<Violation> = Vec::new();
+                for v in list {
+                    if kept.len() > keep {
+                        break;
+                    }
+                    if !kept
+                        .iter()
+                        .any(|k| k.path == v.path && k.message == v.message)
+                    {
+                        kept.push(v);
+                    }
+                }
+                Outcome::Violations { list: kept, total }
+            }
+            other => other,
+        }
+    }
 }
 
 /// What one resource looks like to each language, built on first use and shared by policies.
@@ -304,10 +330,17 @@ impl Run<'_> {
         }))
         .unwrap_or_else(|_| Err("the policy engine failed unexpectedly (a bug in it)".into()));
         match result {
-            Ok(v) => Outcome::Violations(v),
+            Ok(list) => Outcome::Violations {
+                total: list.len(),
+                list,
+            },
             Err(e) if e.contains("exceeded time limit") => Outcome::OverTime,
             Err(e) => Outcome::Failed(e),
         }
+    }
+
+    pub(crate) fn max_violations(&self) -> usize {
+        self.limits.max_violations
     }
 
     /// The codes of the active policies, in order (a worker checks it loaded the same).
@@ -447,8 +480,8 @@ impl Run<'_> {
         out: &mut PolicyOutput,
     ) {
         let active = &self.active[index];
-        let violations = match outcome {
-            Outcome::Violations(v) => v,
+        let (violations, total) = match outcome {
+            Outcome::Violations { list, total } => (list, total),
             Outcome::OverTime => return Self::stop(active, r, &self.over_time(r, elapsed), out),
             Outcome::OverMemory => {
                 let why = format!(
@@ -485,7 +518,6 @@ impl Run<'_> {
             Self::stop(active, r, &self.over_time(r, elapsed), out);
         }
         let mut seen: Vec<(&Option<FieldPath>, &str)> = Vec::new();
-        let total = violations.len();
         for v in &violations {
             if seen.iter().any(|(p, m)| **p == v.path && *m == v.message) {
                 continue;

@@ -400,12 +400,12 @@ fn watchdog(child: &Mutex<Child>, watch: &Watch) {
 fn encode(outcome: &Outcome, elapsed: Duration) -> Json {
     let us = elapsed.as_micros() as u64;
     match outcome {
-        Outcome::Violations(v) => {
-            let v: Vec<Json> = v
+        Outcome::Violations { list, total } => {
+            let v: Vec<Json> = list
                 .iter()
                 .map(|v| json!([v.message, v.path.as_ref().map(path_json)]))
                 .collect();
-            json!({"violations": v, "us": us})
+            json!({"violations": v, "total": total, "us": us})
         }
         Outcome::Failed(e) => json!({"failed": e, "us": us}),
         Outcome::OverTime => json!({"over_time": true, "us": us}),
@@ -418,18 +418,23 @@ fn decode(doc: &Json) -> (Outcome, Duration) {
     let elapsed = Duration::from_micros(doc.get("us").and_then(Json::as_u64).unwrap_or(0));
     let text = |k: &str| doc.get(k).and_then(Json::as_str).map(str::to_owned);
     let outcome = if let Some(v) = doc.get("violations").and_then(Json::as_array) {
-        Outcome::Violations(
-            v.iter()
-                .map(|item| Violation {
-                    message: item
-                        .get(0)
-                        .and_then(Json::as_str)
-                        .unwrap_or_default()
-                        .to_owned(),
-                    path: item.get(1).and_then(crate::rego::field_path),
-                })
-                .collect(),
-        )
+        let list: Vec<Violation> = v
+            .iter()
+            .map(|item| Violation {
+                message: item
+                    .get(0)
+                    .and_then(Json::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                path: item.get(1).and_then(crate::rego::field_path),
+            })
+            .collect();
+        let total = doc
+            .get("total")
+            .and_then(Json::as_u64)
+            .and_then(|t| usize::try_from(t).ok())
+            .unwrap_or(list.len());
+        Outcome::Violations { list, total }
     } else if let Some(e) = text("failed") {
         Outcome::Failed(e)
     } else if doc.get("over_time").is_some() {
@@ -536,7 +541,9 @@ fn answer(run: &crate::run::Run<'_>, base: &kube_cel::cel::Context<'static>, lin
                         return encode(&Outcome::Failed(format!("no policy {i}")), Duration::ZERO);
                     }
                     let started = Instant::now();
-                    let outcome = run.outcome(i, &r, ns.as_ref(), &mut inputs);
+                    let outcome = run
+                        .outcome(i, &r, ns.as_ref(), &mut inputs)
+                        .trimmed(run.max_violations());
                     encode(&outcome, started.elapsed())
                 })
                 .collect()
@@ -690,7 +697,7 @@ mod tests {
 
     #[test]
     fn outcomes_survive_the_wire() {
-        let v = Outcome::Violations(vec![
+        let list = vec![
             Violation {
                 message: "no".into(),
                 path: Some(FieldPath::parse("spec.containers[0].image")),
@@ -699,12 +706,14 @@ mod tests {
                 message: "top".into(),
                 path: None,
             },
-        ]);
+        ];
+        let v = Outcome::Violations { list, total: 7 };
         let (back, d) = decode(&encode(&v, Duration::from_micros(1500)));
         assert_eq!(d, Duration::from_micros(1500));
-        let Outcome::Violations(back) = back else {
+        let Outcome::Violations { list: back, total } = back else {
             panic!("{back:?}")
         };
+        assert_eq!(total, 7);
         assert_eq!(
             back[0].path,
             Some(FieldPath::parse("spec.containers[0].image"))
@@ -720,6 +729,23 @@ mod tests {
             let want = format!("{o:?}");
             assert_eq!(format!("{:?}", decode(&encode(&o, Duration::ZERO)).0), want);
         }
+    }
+
+    #[test]
+    fn a_worker_ships_no_more_violations_than_the_run_keeps() {
+        let v = |m: &str| Violation {
+            message: m.into(),
+            path: None,
+        };
+        let list: Vec<Violation> = (0..1000).map(|i| v(&format!("m{}", i % 10))).collect();
+        let Outcome::Violations { list, total } =
+            (Outcome::Violations { list, total: 1000 }).trimmed(3)
+        else {
+            panic!()
+        };
+        let kept: Vec<&str> = list.iter().map(|v| v.message.as_str()).collect();
+        assert_eq!(kept, ["m0", "m1", "m2", "m3"]);
+        assert_eq!(total, 1000);
     }
 
     #[test]
