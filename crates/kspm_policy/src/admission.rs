@@ -276,7 +276,7 @@ pub(crate) fn match_resources(node: Option<&Node>, p: &mut Problems) -> Matcher 
     m
 }
 
-/// Objects loaded from policy files, by what they are.
+/// Policy objects (from policy files and a live cluster), by what they are.
 #[derive(Default)]
 struct Catalogue<'a> {
     vaps: Vec<&'a Resource>,
@@ -295,8 +295,113 @@ fn push(p: Problems, diags: &mut Vec<Diagnostic>) {
     diags.extend(p.diagnostics);
 }
 
-/// Turns the objects of policy files into policies: kspm CEL policies, VAPs with their
-/// bindings, Gatekeeper templates with their constraints.
+/// What identifies a policy object for clash detection: `(group, kind, namespace, name)`; a
+/// ConstraintTemplate also claims the constraint kind it defines.
+fn identities(r: &Resource) -> Vec<(String, String, Option<String>, String)> {
+    let key = |kind: &str, name: &str| {
+        (
+            r.group().to_owned(),
+            kind.to_owned(),
+            effective_namespace(r).map(str::to_owned),
+            name.to_owned(),
+        )
+    };
+    let mut out = vec![key(r.kind(), r.name())];
+    if r.group() == "templates.gatekeeper.sh"
+        && r.kind() == "ConstraintTemplate"
+        && let Some(kind) = r
+            .spec()
+            .and_then(|s| s.at(&["crd", "spec", "names", "kind"]))
+            .and_then(Node::as_str)
+    {
+        out.push(key("ConstraintTemplate defining", kind));
+    }
+    out
+}
+
+/// The cluster's objects that are not also in the policy files. One that is (the same kind,
+/// namespace and name, or a ConstraintTemplate defining the same constraint kind) is skipped
+/// with a warning naming both places: the file's version is used, never both.
+pub(crate) fn without_clashes<'c>(
+    files: &[Resource],
+    cluster: &'c [Resource],
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<&'c Resource> {
+    if files.is_empty() {
+        return cluster.iter().collect();
+    }
+    let mut taken: HashMap<(String, String, Option<String>, String), &Resource> = HashMap::new();
+    for f in files {
+        for id in identities(f) {
+            taken.entry(id).or_insert(f);
+        }
+    }
+    cluster
+        .iter()
+        .filter(|c| {
+            let Some(file) = identities(c).iter().find_map(|id| taken.get(id)) else {
+                return true;
+            };
+            diags.push(
+                Diagnostic::error(
+                    c.source.file.clone(),
+                    format!(
+                        "{} {} is installed in the cluster and also given in {}: the policy file's {} {} is used, the cluster's is skipped",
+                        c.kind(),
+                        c.name(),
+                        file.source.file,
+                        file.kind(),
+                        file.name()
+                    ),
+                )
+                .warning(),
+            );
+            false
+        })
+        .collect()
+}
+
+/// The cluster's ValidatingAdmissionPolicies that some binding (in the files or the cluster)
+/// names, and every other object of the cluster. An installed policy without a binding enforces
+/// nothing, so there is nothing to audit: it is left out with a warning. (A policy given in a
+/// file without a binding is evaluated on its own, to show what it would find.)
+pub(crate) fn without_unbound<'c>(
+    files: &[Resource],
+    cluster: Vec<&'c Resource>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<&'c Resource> {
+    let is =
+        |r: &Resource, kind: &str| r.group() == "admissionregistration.k8s.io" && r.kind() == kind;
+    let bound: Vec<&str> = files
+        .iter()
+        .chain(cluster.iter().copied())
+        .filter(|r| is(r, "ValidatingAdmissionPolicyBinding"))
+        .filter_map(|b| b.spec()?.get("policyName")?.as_str())
+        .collect();
+    cluster
+        .into_iter()
+        .filter(|r| {
+            if !is(r, "ValidatingAdmissionPolicy") || bound.contains(&r.name()) {
+                return true;
+            }
+            diags.push(
+                Diagnostic::error(
+                    r.source.file.clone(),
+                    format!(
+                        "ValidatingAdmissionPolicy {} has no binding in the cluster or the policy files: it enforces nothing, so it is not evaluated",
+                        r.name()
+                    ),
+                )
+                .warning(),
+            );
+            false
+        })
+        .collect()
+}
+
+/// Turns policy objects (from policy files, and a live cluster's after the files) into
+/// policies: kspm CEL policies, VAPs with their bindings, Gatekeeper templates with their
+/// constraints.
 pub(crate) fn load_objects(
     objects: &[Resource],
     policies: &mut Vec<Policy>,
@@ -391,7 +496,7 @@ fn load_vaps(cat: &Catalogue<'_>, policies: &mut Vec<Policy>, diags: &mut Vec<Di
             Some(name) => p.error(
                 b.spec().map_or(b.root.pos, |s| s.pos),
                 format!(
-                    "ValidatingAdmissionPolicyBinding {} names policy `{name}`, which is not among the policy files; binding skipped",
+                    "ValidatingAdmissionPolicyBinding {} names policy `{name}`, which is not among the loaded policies; binding skipped",
                     b.name()
                 ),
             ),
@@ -424,7 +529,7 @@ fn load_vaps(cat: &Catalogue<'_>, policies: &mut Vec<Policy>, diags: &mut Vec<Di
             p.warning(
                 vap.root.pos,
                 format!(
-                    "ValidatingAdmissionPolicy {} has no binding among the policy files: evaluated with its matchConstraints alone",
+                    "ValidatingAdmissionPolicy {} has no binding among the loaded policies: evaluated with its matchConstraints alone",
                     vap.name()
                 ),
             );
@@ -541,7 +646,7 @@ fn params_for(
         p.warning(
             param_ref.pos,
             format!(
-                "no {kind_name} params object{} among the policy files for ValidatingAdmissionPolicy {}{}",
+                "no {kind_name} params object{} among the loaded policies for ValidatingAdmissionPolicy {}{}",
                 name.map(|n| format!(" named {n}")).unwrap_or_default(),
                 vap.name(),
                 if deny {

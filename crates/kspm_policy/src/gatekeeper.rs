@@ -208,7 +208,7 @@ pub(crate) fn load(
                 if !constraints.iter().any(|c| c.kind() == kind) {
                     p.warning(
                         t.root.pos,
-                        format!("ConstraintTemplate {} has no {kind} constraint among the policy files: nothing to evaluate", t.name()),
+                        format!("ConstraintTemplate {} has no {kind} constraint among the loaded policies: nothing to evaluate", t.name()),
                     );
                 }
                 by_kind.insert(kind.to_owned(), (t, compiled));
@@ -228,7 +228,7 @@ pub(crate) fn load(
         let Some((template, compiled)) = by_kind.get(c.kind()) else {
             p.error(
                 c.root.pos,
-                format!("constraint {} is of kind {}, whose ConstraintTemplate is not among the policy files; skipped", c.name(), c.kind()),
+                format!("constraint {} is of kind {}, whose ConstraintTemplate is not among the loaded policies; skipped", c.name(), c.kind()),
             );
             diags.extend(p.diagnostics);
             continue;

@@ -237,6 +237,21 @@ pub(crate) fn is_policy_candidate(p: &Path) -> bool {
 
 /// Loads and compiles every policy under `paths`.
 pub fn load(paths: &[PathBuf], limits: Limits) -> Loaded {
+    load_with_cluster(paths, &[], limits)
+}
+
+/// Loads the policies under `paths` together with policy objects read from a live cluster
+/// (`kspm scan --cluster --cluster-policies`): ValidatingAdmissionPolicies, their bindings and
+/// params objects, Gatekeeper ConstraintTemplates and Constraints. Both go into one set, so a
+/// binding in a file can name a policy in the cluster and the other way round.
+///
+/// The cluster's objects name where they came from in their [`Source`] (`cluster:Kind/name`),
+/// which is what diagnostics and rule pages show. An object of the cluster that is also in the
+/// files (same kind, namespace and name; for ConstraintTemplates, also the same constraint kind)
+/// is skipped with a warning: the file's version is used, never both. A ValidatingAdmissionPolicy
+/// of the cluster without any binding enforces nothing there and is not evaluated (a warning
+/// says so).
+pub fn load_with_cluster(paths: &[PathBuf], cluster: &[Resource], limits: Limits) -> Loaded {
     let mut diagnostics = Vec::new();
     let files = policy_files(paths, &mut diagnostics);
     let mut sources = Vec::new();
@@ -249,34 +264,26 @@ pub fn load(paths: &[PathBuf], limits: Limits) -> Loaded {
             )),
         }
     }
-    let mut loaded = load_sources(&sources, limits);
+    let mut loaded = combine(&sources, cluster, limits);
     diagnostics.append(&mut loaded.diagnostics);
     loaded.diagnostics = diagnostics;
     loaded
 }
 
-/// Loads policies from objects already parsed: ValidatingAdmissionPolicies and their bindings
-/// and params, Gatekeeper ConstraintTemplates and Constraints, kspm CELPolicies. This is the
-/// entry point for policies listed from a live cluster.
+/// Loads policies from objects listed from a live cluster alone (no files): the same as
+/// [`load_with_cluster`] without paths.
 pub fn load_resources(objects: &[Resource], limits: Limits) -> Loaded {
-    let mut policies = Vec::new();
-    let mut diagnostics = Vec::new();
-    admission::load_objects(objects, &mut policies, &mut diagnostics);
-    // What a worker process loads again: the same objects, in the same order.
-    let text: Vec<String> = objects
-        .iter()
-        .map(|o| o.root.to_json().to_string())
-        .collect();
-    let sources = vec![("<objects>.yaml".to_owned(), text.join("\n---\n"))];
-    Loaded {
-        set: PolicySet::new(policies, limits, sources),
-        diagnostics,
-    }
+    combine(&[], objects, limits)
 }
 
 /// Loads policies from text: `(file name, contents)` pairs. Rego files are recognised by their
 /// `.rego` name, sidecar metadata by `<name>.meta.yaml` beside them (read from disk).
 pub fn load_sources(sources: &[(String, String)], limits: Limits) -> Loaded {
+    combine(sources, &[], limits)
+}
+
+/// Policy files' text and a cluster's policy objects, compiled into one set.
+fn combine(sources: &[(String, String)], cluster: &[Resource], limits: Limits) -> Loaded {
     let mut diagnostics = Vec::new();
     let mut policies = Vec::new();
     let mut objects: Vec<Resource> = Vec::new();
@@ -315,10 +322,110 @@ pub fn load_sources(sources: &[(String, String)], limits: Limits) -> Loaded {
             }
         }
     }
+    let cluster = admission::without_clashes(&objects, cluster, &mut diagnostics);
+    let cluster = admission::without_unbound(&objects, cluster, &mut diagnostics);
+    // What a worker process loads again to get the same policies in the same order: the
+    // files, then the cluster's objects kept above as one more source (no clash or unbound
+    // policy left to decide on).
+    let mut texts = sources.to_vec();
+    if !cluster.is_empty() {
+        let docs: Vec<String> = cluster
+            .iter()
+            .map(|o| o.root.to_json().to_string())
+            .collect();
+        texts.push((CLUSTER_SOURCE.to_owned(), docs.join("\n---\n")));
+    }
+    objects.extend(cluster.into_iter().cloned());
     admission::load_objects(&objects, &mut policies, &mut diagnostics);
     diagnostics.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
     Loaded {
-        set: PolicySet::new(policies, limits, sources.to_vec()),
+        set: PolicySet::new(policies, limits, texts),
         diagnostics,
+    }
+}
+
+/// The name of the source that carries a cluster's policy objects to worker processes.
+const CLUSTER_SOURCE: &str = "<cluster>.yaml";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn live(obj: &serde_json::Value) -> Resource {
+        let source = Source {
+            file: format!("cluster:{}/{}", obj["kind"], obj["metadata"]["name"]).into(),
+            doc: 0,
+            origin: None,
+        };
+        Resource::from_node(Node::from_json(obj), source).unwrap()
+    }
+
+    fn codes(set: &PolicySet) -> Vec<&'static str> {
+        (0..set.len()).map(|i| set.code(i)).collect()
+    }
+
+    /// Worker processes load the set again from its texts: with a cluster's objects, after
+    /// clashes and unbound policies were decided, they must get the same policies in the same
+    /// order (the worker refuses to serve otherwise).
+    #[test]
+    fn workers_load_the_same_policies_as_files_plus_cluster() {
+        let vap = |name: &str, params: bool| {
+            let mut v = json!({"apiVersion": "admissionregistration.k8s.io/v1",
+                "kind": "ValidatingAdmissionPolicy", "metadata": {"name": name},
+                "spec": {"matchConstraints": {"resourceRules": [{"apiGroups": [""],
+                    "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}]},
+                  "validations": [{"expression": "true"}]}});
+            if params {
+                v["spec"]["paramKind"] = json!({"apiVersion": "v1", "kind": "ConfigMap"});
+            }
+            v
+        };
+        let binding = |name: &str, policy: &str| {
+            json!({"apiVersion": "admissionregistration.k8s.io/v1",
+                "kind": "ValidatingAdmissionPolicyBinding", "metadata": {"name": name},
+                "spec": {"policyName": policy, "validationActions": ["Audit"],
+                    "paramRef": {"name": "limits", "namespace": "p"}}})
+        };
+        let files = vec![(
+            "local.yaml".to_owned(),
+            "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: both}\nspec:\n  validations: [{expression: 'true'}]\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: local}\nspec: {policyName: remote, validationActions: [Deny], paramRef: {name: limits, namespace: p}}\n"
+                .to_owned(),
+        )];
+        let cluster: Vec<Resource> = [
+            vap("remote", true),
+            vap("unbound", false),
+            vap("both", false),
+            binding("remote-audit", "remote"),
+            binding("both-audit", "both"),
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "limits", "namespace": "p"}, "data": {"max": "3"}}),
+            json!({"apiVersion": "templates.gatekeeper.sh/v1", "kind": "ConstraintTemplate",
+                "metadata": {"name": "k8snohost"},
+                "spec": {"crd": {"spec": {"names": {"kind": "K8sNoHost"}}},
+                  "targets": [{"target": "admission.k8s.gatekeeper.sh", "code": [{
+                    "engine": "K8sNativeValidation",
+                    "source": {"validations": [{"expression": "true"}]}}]}]}}),
+            json!({"apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": "K8sNoHost",
+                "metadata": {"name": "no-host"}, "spec": {}}),
+        ]
+        .iter()
+        .map(live)
+        .collect();
+        let loaded = combine(&files, &cluster, Limits::default());
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let want = codes(&loaded.set);
+        assert_eq!(
+            want,
+            [
+                "vap:both",
+                "vap:remote:local",
+                "vap:remote:remote-audit",
+                "gk:K8sNoHost:no-host"
+            ]
+        );
+        let again = load_sources(loaded.set.texts(), Limits::default());
+        assert!(!again.has_errors(), "{:?}", again.diagnostics);
+        assert_eq!(codes(&again.set), want);
     }
 }
