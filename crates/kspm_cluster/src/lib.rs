@@ -12,6 +12,7 @@
 mod catalog;
 mod client;
 mod pager;
+mod policies;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -197,6 +198,30 @@ pub fn load(target: &Target) -> Result<Loaded, ClusterError> {
     })
 }
 
+/// Reads the admission policies installed in the cluster, for evaluating them on a scan
+/// (`kspm scan --cluster --cluster-policies`): ValidatingAdmissionPolicies and their bindings,
+/// the params objects those bindings refer to, Gatekeeper ConstraintTemplates and every
+/// constraint kind the server serves in `constraints.gatekeeper.sh`. Each object's source names
+/// it (`cluster:ValidatingAdmissionPolicy/NAME`, `cluster:ConfigMap/NAMESPACE/NAME`).
+///
+/// Groups the server does not serve (no Gatekeeper) are skipped silently. A kind that cannot be
+/// listed (403, ...) makes the result partial, with a diagnostic naming it. Secrets are never
+/// read: a policy whose params are Secrets is left out, with a warning. `target.namespaces` does
+/// not apply: policies hold for the whole cluster.
+pub fn load_policies(target: &Target) -> Result<Loaded, ClusterError> {
+    runtime()?.block_on(async {
+        let mut reader = Reader::connect(target).await?;
+        let discovery = reader.discover().await?;
+        let resources = reader.read_policies(&discovery).await;
+        Ok(Loaded {
+            resources,
+            diagnostics: std::mem::take(&mut reader.diagnostics),
+            partial: reader.partial,
+            label: reader.conn.label.clone(),
+        })
+    })
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, ClusterError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -250,15 +275,23 @@ impl<'t> Reader<'t> {
         })
     }
 
-    /// What to read, in order: the built-in kinds the server serves, with custom resources that
-    /// embed pod templates among the owners.
-    async fn plan(&mut self) -> Result<Vec<Kind>, ClusterError> {
+    /// Which groups, versions and kinds the server serves (aggregated discovery).
+    async fn discover(&mut self) -> Result<Discovery, ClusterError> {
         let started = Instant::now();
         let discovery = Discovery::new(self.conn.client.clone())
             .run_aggregated()
             .await
             .map_err(|e| client::describe(&e, &self.conn.server))?;
         self.stats.requests += 2;
+        self.stats.listing += started.elapsed();
+        Ok(discovery)
+    }
+
+    /// What to read, in order: the built-in kinds the server serves, with custom resources that
+    /// embed pod templates among the owners.
+    async fn plan(&mut self) -> Result<Vec<Kind>, ClusterError> {
+        let discovery = self.discover().await?;
+        let started = Instant::now();
         let mut kinds = catalog::plan(&discovery);
         if self.target.namespaces.is_empty()
             && let Some((crd, _)) = discovery
@@ -271,8 +304,10 @@ impl<'t> Reader<'t> {
                 stage: Stage::Other,
             };
             let mut crds = Vec::new();
-            self.list_raw_with(&crd_kind, None, None, |items| crds.extend(items))
-                .await;
+            self.list_raw_with(&crd_kind, None, Filter::default(), |items| {
+                crds.extend(items);
+            })
+            .await;
             let custom = catalog::templated_custom_kinds(&discovery, &crds);
             let at = kinds
                 .iter()
@@ -317,7 +352,10 @@ impl<'t> Reader<'t> {
                 self.list_raw_with(
                     kind,
                     ns.as_deref(),
-                    Some("type=kubernetes.io/service-account-token"),
+                    Filter {
+                        fields: Some("type=kubernetes.io/service-account-token"),
+                        labels: None,
+                    },
                     |items| {
                         uids.extend(
                             items
@@ -352,7 +390,7 @@ impl<'t> Reader<'t> {
                 conn,
                 kind,
                 ns.as_deref(),
-                None,
+                Filter::default(),
                 page_size,
                 backoff,
                 stats,
@@ -420,14 +458,14 @@ impl<'t> Reader<'t> {
         &mut self,
         kind: &Kind,
         ns: Option<&str>,
-        field_selector: Option<&str>,
+        filter: Filter<'_>,
         mut on_items: impl FnMut(Vec<Json>),
     ) {
         let outcome = list_pages(
             &self.conn,
             kind,
             ns,
-            field_selector,
+            filter,
             self.target.page_size,
             self.backoff,
             &mut self.stats,
@@ -441,6 +479,11 @@ impl<'t> Reader<'t> {
     }
 
     fn cannot_read(&mut self, kind: &Kind, ns: Option<&str>, why: &str) {
+        self.cannot_read_for(kind, ns, why, "findings on them are missing");
+    }
+
+    /// Records a kind that could not be read, and what is missing because of it.
+    fn cannot_read_for(&mut self, kind: &Kind, ns: Option<&str>, why: &str, missing: &str) {
         self.partial = true;
         let scope = match ns {
             Some(ns) if kind.namespaced => format!(" in namespace {ns}"),
@@ -450,12 +493,16 @@ impl<'t> Reader<'t> {
         };
         self.diagnostics.push(Diagnostic::error(
             self.label.clone(),
-            format!(
-                "could not read {}{scope}: {why}; findings on them are missing",
-                kind.display()
-            ),
+            format!("could not read {}{scope}: {why}; {missing}", kind.display()),
         ));
     }
+}
+
+/// Narrows a list: a field selector, a label selector.
+#[derive(Clone, Copy, Debug, Default)]
+struct Filter<'a> {
+    fields: Option<&'a str>,
+    labels: Option<&'a str>,
 }
 
 /// Lists one kind (in one namespace, or everywhere) page by page, timing the waits.
@@ -464,7 +511,7 @@ async fn list_pages(
     conn: &Connection,
     kind: &Kind,
     ns: Option<&str>,
-    field_selector: Option<&str>,
+    filter: Filter<'_>,
     page_size: u32,
     backoff: Backoff,
     stats: &mut Stats,
@@ -495,8 +542,11 @@ async fn list_pages(
             if let Some(t) = token {
                 lp = lp.continue_token(&t);
             }
-            if let Some(f) = field_selector {
+            if let Some(f) = filter.fields {
                 lp = lp.fields(f);
+            }
+            if let Some(l) = filter.labels {
+                lp = lp.labels(l);
             }
             let request = Request::new(url);
             let request = if secret {
