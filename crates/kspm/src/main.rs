@@ -143,6 +143,9 @@ struct ClusterArgs {
     /// Print where the time of a live scan went (listing vs evaluating) on standard error.
     #[arg(long, requires = "cluster")]
     stats: bool,
+    /// Also evaluate the admission policies installed in the cluster: ValidatingAdmissionPolicies with their bindings and params, Gatekeeper ConstraintTemplates and constraints (with any --policy, as one set). Needs `list` on them [or `cluster_policies: true` in kspm.yaml].
+    #[arg(long, requires = "cluster")]
+    cluster_policies: bool,
 }
 
 fn parse_version(s: &str) -> Result<KubeVersion, String> {
@@ -264,8 +267,24 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
         },
         ignore: config.ignore.iter().chain(&args.ignore).cloned().collect(),
     };
+    // The admission policies installed in the cluster, read first: they load with the files.
+    let from_cluster = if args.cluster.cluster
+        && (args.cluster.cluster_policies || config.cluster_policies == Some(true))
+    {
+        match read_cluster_policies(&args.cluster)? {
+            Ok(read) => Some(read),
+            Err(code) => return Ok(code),
+        }
+    } else {
+        None
+    };
     // Policies first: their codes become names that selection and severity overrides know.
-    let policies = cmd::policy::load_for_scan(&args.policy, &config, &selection.ignore)?;
+    let policies = cmd::policy::load_for_scan(
+        &args.policy,
+        &config,
+        &selection.ignore,
+        from_cluster.as_ref().map(|c| c.resources.as_slice()),
+    )?;
     let mut selected = select_rules(&selection)?;
     let frameworks = args
         .frameworks
@@ -333,8 +352,55 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
     if !policies.diagnostics.is_empty() {
         result.diagnostics.splice(0..0, policies.diagnostics);
     }
+    if let Some(read) = from_cluster {
+        // A policy kind that could not be read leaves the scan as partial as a workload kind.
+        result.partial |= read.partial;
+        result.diagnostics.splice(0..0, read.diagnostics);
+    }
 
     cmd::output::finish(&result, &args.output, fail_on)
+}
+
+/// The policy objects installed in a cluster (`--cluster-policies`), and what could not be read.
+struct ClusterPolicies {
+    resources: Vec<kspm_model::Resource>,
+    diagnostics: Vec<kspm_model::Diagnostic>,
+    partial: bool,
+}
+
+#[cfg(feature = "cluster")]
+fn target(args: &ClusterArgs) -> kspm_cluster::Target {
+    kspm_cluster::Target {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+        namespaces: args.namespaces.clone(),
+        page_size: args.page_size,
+        ..kspm_cluster::Target::default()
+    }
+}
+
+/// Reads the admission policies installed in the cluster; `Err(code)` when it cannot be read at
+/// all (the message is printed).
+#[cfg(feature = "cluster")]
+#[allow(clippy::unnecessary_wraps)] // `Err` for usage errors, like the build without the feature
+fn read_cluster_policies(args: &ClusterArgs) -> Result<Result<ClusterPolicies, u8>> {
+    match kspm_cluster::load_policies(&target(args)) {
+        Ok(read) => Ok(Ok(ClusterPolicies {
+            resources: read.resources,
+            diagnostics: read.diagnostics,
+            partial: read.partial,
+        })),
+        Err(e) => {
+            eprintln!("kspm: error: {e}");
+            Ok(Err(exit::INPUT_ERRORS))
+        }
+    }
+}
+
+#[cfg(not(feature = "cluster"))]
+#[allow(clippy::unnecessary_wraps)] // the same signature as with the feature
+fn read_cluster_policies(_: &ClusterArgs) -> Result<Result<ClusterPolicies, u8>> {
+    bail!("this kspm was built without live-cluster support (the `cluster` feature)")
 }
 
 /// Scans the live cluster; `Err(code)` when it cannot be read at all (the message is printed).
@@ -344,14 +410,7 @@ fn scan_cluster(
     args: &ClusterArgs,
     opts: &ScanOptions,
 ) -> Result<Result<kspm_engine::ScanResult, u8>> {
-    let target = kspm_cluster::Target {
-        kubeconfig: args.kubeconfig.clone(),
-        context: args.context.clone(),
-        namespaces: args.namespaces.clone(),
-        page_size: args.page_size,
-        ..kspm_cluster::Target::default()
-    };
-    match kspm_cluster::scan(&target, opts) {
+    match kspm_cluster::scan(&target(args), opts) {
         Ok((result, stats)) => {
             if args.stats {
                 let secs = |d: std::time::Duration| d.as_secs_f64();

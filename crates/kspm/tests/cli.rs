@@ -261,6 +261,27 @@ fn bad_config_is_a_usage_error_with_lines() {
 }
 
 #[test]
+fn cluster_policies_belong_to_live_scans() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = kspm(&["scan", "--cluster-policies", "."], dir.path());
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the following required arguments were not provided:\n  --cluster"),
+        "{}",
+        stderr(&out)
+    );
+    // In kspm.yaml it is for live scans; a file scan with the same configuration ignores it.
+    std::fs::write(dir.path().join("kspm.yaml"), "cluster_policies: true\n").unwrap();
+    std::fs::write(
+        dir.path().join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: a}\ndata: {k: v}\n",
+    )
+    .unwrap();
+    let out = kspm(&["scan", "."], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
 fn sarif_is_valid_sarif_2_1_0() {
     let out = kspm(
         &["scan", "examples", "--format", "sarif", "--select", "all"],

@@ -22,6 +22,7 @@
 //! limits: {max_file_bytes: 67108864, max_depth: 100, max_alias_nodes: 100000}
 //! policies: [policies/, extra/no-latest.rego]   # custom policies, relative to this file
 //! policy_limits: {timeout_ms: 1000, max_violations: 100}
+//! cluster_policies: true     # live scans also evaluate the admission policies installed there
 //! ```
 
 use std::collections::BTreeMap;
@@ -54,6 +55,9 @@ pub struct Config {
     /// Memory budget for one policy on one resource, in MiB; `Some(0)` turns the bound off
     /// (policies then run inside the scanning process).
     pub policy_memory_mb: Option<u64>,
+    /// Live scans also evaluate the ValidatingAdmissionPolicies and Gatekeeper constraints
+    /// installed in the cluster (`--cluster-policies`). Ignored by file scans.
+    pub cluster_policies: Option<bool>,
 }
 
 /// Everything wrong with a configuration file, each with its line.
@@ -199,6 +203,7 @@ impl Config {
                 "limits",
                 "policies",
                 "policy_limits",
+                "cluster_policies",
             ],
             "the configuration",
         );
@@ -248,6 +253,12 @@ impl Config {
             match n.as_bool() {
                 Some(b) => config.inline_exceptions = Some(b),
                 None => p.push(n.pos, "inline_exceptions must be true or false"),
+            }
+        }
+        if let Some(n) = root.get("cluster_policies") {
+            match n.as_bool() {
+                Some(b) => config.cluster_policies = Some(b),
+                None => p.push(n.pos, "cluster_policies must be true or false"),
             }
         }
         if let Some(n) = root.get("fail_on") {
@@ -478,6 +489,15 @@ mod tests {
         assert_eq!(c.policy_timeout_ms, Some(250));
         assert_eq!(c.policy_max_violations, Some(5));
         assert_eq!(c.policy_memory_mb, Some(64));
+        assert_eq!(c.cluster_policies, None);
+        let c = Config::parse("cluster_policies: true\n", "k").unwrap();
+        assert_eq!(c.cluster_policies, Some(true));
+        let err = Config::parse("cluster_policies: yes please\n", "k").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("k:1:19: cluster_policies must be true or false"),
+            "{err}"
+        );
         let err = Config::parse("policy_limits: {timeout_ms: -1, memory: 3}\n", "k").unwrap_err();
         let msg = err.to_string();
         assert!(

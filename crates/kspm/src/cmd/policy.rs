@@ -1,5 +1,5 @@
 //! Custom policies on the command line: `kspm scan --policy PATH` and `policies:` in kspm.yaml
-//! load them for a scan; `kspm policy test PATH` runs the test cases kept beside them.
+//! load them for a scan (with `--cluster-policies`, together with the cluster's own); `kspm policy test PATH` runs the test cases kept beside them.
 //!
 //! Without the `policies` feature the flags still parse, and asking for a policy is a clear
 //! error rather than a silent no-op.
@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 use kspm_engine::{Config, Policies};
-use kspm_model::Diagnostic;
+use kspm_model::{Diagnostic, Resource};
 use kspm_rules::Rule;
 
 /// Scan flags about custom policies.
@@ -75,29 +75,37 @@ pub fn install_worker() {
 #[cfg(not(feature = "policies"))]
 pub fn install_worker() {}
 
-/// Loads the policies named on the command line and in the configuration. Must run before rule
-/// selection: the policies' codes become known names for `--ignore` and `rules.severity`.
-pub fn load_for_scan(flags: &PolicyFlags, config: &Config, ignore: &[String]) -> Result<ForScan> {
+/// Loads the policies named on the command line and in the configuration, and with
+/// `--cluster-policies` the policy objects read from the cluster (`cluster`), into one set. Must
+/// run before rule selection: the policies' codes become known names for `--ignore` and
+/// `rules.severity`.
+pub fn load_for_scan(
+    flags: &PolicyFlags,
+    config: &Config,
+    ignore: &[String],
+    cluster: Option<&[Resource]>,
+) -> Result<ForScan> {
     let paths: Vec<PathBuf> = flags
         .policies
         .iter()
         .chain(&config.policies)
         .cloned()
         .collect();
-    if paths.is_empty() {
+    if paths.is_empty() && cluster.is_none() {
         return Ok(ForScan::default());
     }
-    load_paths(&paths, flags, config, ignore)
+    load_paths(&paths, cluster.unwrap_or_default(), flags, config, ignore)
 }
 
 #[cfg(feature = "policies")]
 fn load_paths(
     paths: &[PathBuf],
+    cluster: &[Resource],
     flags: &PolicyFlags,
     config: &Config,
     ignore: &[String],
 ) -> Result<ForScan> {
-    let loaded = kspm_policy::load(paths, limits(flags, config));
+    let loaded = kspm_policy::load_with_cluster(paths, cluster, limits(flags, config));
     if flags.strict_policies && loaded.has_errors() {
         let text: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
         bail!(
@@ -119,7 +127,13 @@ fn load_paths(
 }
 
 #[cfg(not(feature = "policies"))]
-fn load_paths(_: &[PathBuf], _: &PolicyFlags, _: &Config, _: &[String]) -> Result<ForScan> {
+fn load_paths(
+    _: &[PathBuf],
+    _: &[Resource],
+    _: &PolicyFlags,
+    _: &Config,
+    _: &[String],
+) -> Result<ForScan> {
     bail!("this kspm was built without custom policy support (cargo feature `policies`)")
 }
 
@@ -129,7 +143,7 @@ pub fn register(paths: &[PathBuf]) -> Result<()> {
         return Ok(());
     }
     let flags = PolicyFlags::default();
-    let loaded = load_paths(paths, &flags, &Config::default(), &[])?;
+    let loaded = load_paths(paths, &[], &flags, &Config::default(), &[])?;
     for d in &loaded.diagnostics {
         eprintln!("kspm: {d}");
     }
