@@ -28,3 +28,26 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// Runs `kspm scan --cluster --kubeconfig FILE ARGS`, ignoring the caller's `KUBECONFIG`.
+pub fn scan_live(kubeconfig: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kspm"))
+        .args(["scan", "--cluster", "--kubeconfig"])
+        .arg(kubeconfig)
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("kspm runs")
+}
+
+/// Standard output as JSON; panics with both streams when it is not.
+pub fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "kspm did not print JSON ({e}):\nstdout: {}\nstderr: {}",
+            stdout(o),
+            stderr(o)
+        )
+    })
+}
