@@ -472,3 +472,204 @@ subjects:
         stdout(&table)
     );
 }
+
+#[test]
+fn policy_files_and_cluster_policies_are_one_set() {
+    let Some((c, _serial)) = cluster() else {
+        return;
+    };
+    install_audit_policy(c);
+    let dir = tempfile::tempdir().unwrap();
+    // Before switching the cluster's Audit binding to Deny: a Deny binding in a file for the
+    // policy installed in the cluster.
+    let deny = dir.path().join("deny-binding.yaml");
+    std::fs::write(
+        &deny,
+        "apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: kspm-audit-caps-deny}
+spec:
+  policyName: kspm-audit-caps
+  validationActions: [Deny]
+  paramRef: {name: replica-cap, namespace: kspm-vap-params, parameterNotFoundAction: Deny}
+  matchResources:
+    namespaceSelector:
+      matchLabels: {kspm-test/audit: \"on\"}
+",
+    )
+    .unwrap();
+    let deny_arg = deny.display().to_string();
+    let out = scan_live(
+        &c.kubeconfig,
+        &[
+            "--cluster-policies",
+            "--policy",
+            &deny_arg,
+            "-n",
+            "kspm-vap-audit",
+            "-f",
+            "json",
+        ],
+    );
+    let report = json(&out);
+    let severities: BTreeSet<(String, String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["rule"]
+                .as_str()
+                .unwrap()
+                .starts_with("vap:kspm-audit-caps")
+        })
+        .map(|f| {
+            let s = |v: &Value| v.as_str().unwrap().to_owned();
+            (s(&f["rule"]), s(&f["resource"]["name"]), s(&f["severity"]))
+        })
+        .collect();
+    let want: BTreeSet<(String, String, String)> = [
+        ("vap:kspm-audit-caps:kspm-audit-caps", "too-many", "low"),
+        ("vap:kspm-audit-caps:kspm-audit-caps", "latest", "low"),
+        (
+            "vap:kspm-audit-caps:kspm-audit-caps-deny",
+            "too-many",
+            "high",
+        ),
+        ("vap:kspm-audit-caps:kspm-audit-caps-deny", "latest", "high"),
+    ]
+    .iter()
+    .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
+    .collect();
+    assert_eq!(severities, want, "{}", stderr(&out));
+
+    // The policy both in a file and in the cluster: the file's, once, and a warning.
+    let policy = fixture("audit-policy.yaml").display().to_string();
+    let out = scan_live(
+        &c.kubeconfig,
+        &[
+            "--cluster-policies",
+            "--policy",
+            &policy,
+            "-n",
+            "kspm-vap-audit",
+            "-f",
+            "json",
+        ],
+    );
+    let report = json(&out);
+    let findings: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "vap:kspm-audit-caps")
+        .collect();
+    assert_eq!(findings.len(), 2, "not doubled: {findings:#?}");
+    let errors = report["errors"].to_string();
+    for kind in [
+        "ValidatingAdmissionPolicy kspm-audit-caps",
+        "ValidatingAdmissionPolicyBinding kspm-audit-caps",
+        "ConfigMap replica-cap",
+    ] {
+        assert!(
+            errors.contains(&format!(
+                "{kind} is installed in the cluster and also given in {policy}"
+            )),
+            "{kind}: {errors}"
+        );
+    }
+
+    // `cluster_policies: true` in kspm.yaml does what the flag does.
+    let config = dir.path().join("kspm.yaml");
+    std::fs::write(&config, "cluster_policies: true\n").unwrap();
+    let config_arg = config.display().to_string();
+    let by_config = json(&scan_live(
+        &c.kubeconfig,
+        &[
+            "--config",
+            &config_arg,
+            "-n",
+            "kspm-vap-audit",
+            "-f",
+            "json",
+        ],
+    ));
+    assert_eq!(
+        reported(&by_config, "vap:kspm-audit-caps"),
+        [
+            key("Deployment", "kspm-vap-audit", "too-many"),
+            key("Pod", "kspm-vap-audit", "latest"),
+        ]
+        .into()
+    );
+}
+
+#[test]
+fn secret_params_are_never_read() {
+    let Some((c, _serial)) = cluster() else {
+        return;
+    };
+    c.apply(
+        "apiVersion: v1
+kind: Namespace
+metadata: {name: kspm-vap-secret}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: kspm-param-secret, namespace: kspm-vap-secret}
+stringData: {token: never-read-4d3c2b1a}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: kspm-secret-params}
+spec:
+  paramKind: {apiVersion: v1, kind: Secret}
+  matchConstraints:
+    resourceRules: [{apiGroups: [''], apiVersions: [v1], operations: [CREATE], resources: [configmaps]}]
+  validations:
+    - expression: \"false\"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: kspm-secret-params}
+spec:
+  policyName: kspm-secret-params
+  validationActions: [Audit]
+  paramRef: {name: kspm-param-secret, namespace: kspm-vap-secret, parameterNotFoundAction: Deny}
+",
+    );
+    let before = c.audit_log().lines().count();
+    let out = scan_live(&c.kubeconfig, &["--cluster-policies", "-f", "json"]);
+    let report = json(&out);
+    assert_eq!(report["summary"]["partial"], false);
+    let errors = report["errors"].to_string();
+    assert!(
+        errors.contains("cluster:ValidatingAdmissionPolicy/kspm-secret-params")
+            && errors.contains(
+                "takes its params from Secrets (paramKind v1 Secret): kspm does not read Secret data, so it is not evaluated (bindings: kspm-secret-params)"
+            ),
+        "{errors}"
+    );
+    // Not evaluated: parameterNotFoundAction Deny would otherwise report every ConfigMap.
+    assert!(reported(&report, "vap:kspm-secret-params").is_empty());
+    assert!(!stdout(&out).contains("never-read-4d3c2b1a"));
+    // The scan's only requests on Secrets are its metadata lists everywhere: none for the
+    // params, by name or in their namespace.
+    let mut lists = 0;
+    for line in c.audit_log().lines().skip(before) {
+        let event: Value = serde_json::from_str(line).unwrap();
+        if event["objectRef"]["resource"] == "secrets" && event["user"]["username"] == "kspm-admin"
+        {
+            let uri = event["requestURI"].as_str().unwrap();
+            assert!(
+                !uri.contains("kspm-param-secret") && !uri.contains("kspm-vap-secret"),
+                "{uri}"
+            );
+            assert_eq!(event["verb"], "list", "{uri}");
+            lists += 1;
+        }
+    }
+    assert!(
+        lists > 0,
+        "the scan's own Secret lists are in the audit log"
+    );
+}
