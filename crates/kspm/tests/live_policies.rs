@@ -268,7 +268,7 @@ fn kspm_reports_exactly_what_the_servers_admission_denies() {
     let started = Instant::now();
     while server_denial(c, &known_bad, "deploy-many").is_none() {
         assert!(
-            started.elapsed() < Duration::from_secs(60),
+            started.elapsed() < Duration::from_mins(1),
             "the policy was not enforced within 60 s"
         );
         std::thread::sleep(Duration::from_millis(250));

@@ -480,10 +480,12 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[allow(clippy::needless_pass_by_value)] // called with json!(...) literals
     fn vap(name: &str, param_kind: Json) -> Json {
         json!({"metadata": {"name": name}, "spec": {"paramKind": param_kind, "validations": []}})
     }
 
+    #[allow(clippy::needless_pass_by_value)] // called with json!(...) literals
     fn binding(name: &str, policy: &str, param_ref: Json) -> Json {
         json!({"metadata": {"name": name}, "spec": {"policyName": policy, "paramRef": param_ref}})
     }
