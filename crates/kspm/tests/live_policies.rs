@@ -153,11 +153,12 @@ fn installed_policies_judge_what_already_runs() {
     // An Audit binding: low.
     assert_eq!(too_many[0]["severity"], "low");
     assert_eq!(on("latest")[0]["message"], "an image is tagged :latest");
-    assert!(
-        !report["errors"].to_string().contains("kspm-audit-caps"),
-        "{:#}",
-        report["errors"]
-    );
+    // Evaluated without trouble, in the memory-bounded worker processes (the default) that
+    // load the cluster's policies again from what the scan hands them.
+    let errors = report["errors"].to_string();
+    for word in ["kspm-audit-caps", "worker", "could not be evaluated"] {
+        assert!(!errors.contains(word), "{word}: {errors}");
+    }
 
     // Without the flag, the cluster's policies are not evaluated.
     let plain = json(&scan_live(&c.kubeconfig, &["-f", "json"]));
