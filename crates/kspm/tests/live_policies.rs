@@ -45,6 +45,11 @@ subjects:
 - {kind: User, name: kspm-scanner, apiGroup: rbac.authorization.k8s.io}
 ",
         );
+        // Before any test installs a policy or Gatekeeper's CRDs: nothing to read is no error.
+        let out = scan_live(&c.kubeconfig, &["--cluster-policies", "-f", "json"]);
+        let report = json(&out);
+        assert_eq!(report["summary"]["partial"], false, "{}", stderr(&out));
+        assert_eq!(report["errors"], serde_json::json!([]), "{}", stderr(&out));
     });
     Some((c, guard))
 }

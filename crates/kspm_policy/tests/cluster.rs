@@ -229,3 +229,56 @@ fn errors_in_cluster_policies_name_the_cluster_object() {
     }
     assert!(loaded.set.is_empty());
 }
+
+#[test]
+fn a_template_of_the_cluster_defining_a_kind_a_file_defines_is_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = |name: &str, message: &str| {
+        json!({"apiVersion": "templates.gatekeeper.sh/v1", "kind": "ConstraintTemplate",
+            "metadata": {"name": name},
+            "spec": {"crd": {"spec": {"names": {"kind": "K8sNoLatest"}}},
+              "targets": [{"target": "admission.k8s.gatekeeper.sh", "code": [{
+                "engine": "K8sNativeValidation",
+                "source": {"validations": [{
+                    "expression": "object.spec.containers.all(c, !c.image.endsWith(':latest'))",
+                    "message": message}]}}]}]}})
+    };
+    let file = write(
+        dir.path(),
+        "template.json",
+        &template("k8snolatest", "from the file").to_string(),
+    );
+    let cluster = [
+        live(&template("k8snolatest-v2", "from the cluster")),
+        live(
+            &json!({"apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": "K8sNoLatest",
+            "metadata": {"name": "no-latest-tags"}, "spec": {}}),
+        ),
+    ];
+    let loaded = load_with_cluster(std::slice::from_ref(&file), &cluster, Limits::default());
+    let text = messages(&loaded);
+    assert!(
+        text.contains(&format!(
+            "cluster:ConstraintTemplate/k8snolatest-v2: warning: ConstraintTemplate k8snolatest-v2 is installed in the cluster and also given in {}: the policy file's ConstraintTemplate k8snolatest is used",
+            file.display()
+        )),
+        "{text}"
+    );
+    let manifests = write(dir.path(), "pods.yaml", PODS);
+    let set = Arc::new(loaded.set);
+    let opts = ScanOptions {
+        inputs: vec![Input::Path(manifests)],
+        rules: kspm_engine::Policies::rules(&*set),
+        policies: Some(set),
+        ..ScanOptions::default()
+    };
+    let messages: Vec<String> = scan(&opts)
+        .findings
+        .iter()
+        .map(|f| format!("{} {} {}", f.code, f.resource.name, f.message))
+        .collect();
+    assert_eq!(
+        messages,
+        ["gk:K8sNoLatest:no-latest-tags latest from the file"]
+    );
+}
