@@ -178,6 +178,34 @@ fn installed_policies_judge_what_already_runs() {
     ));
     assert_eq!(reported(&scoped, "vap:kspm-audit-caps"), want);
 
+    // The policy kinds are listed page by page like every other kind.
+    let paged = json(&scan_live(
+        &c.kubeconfig,
+        &[
+            "--cluster-policies",
+            "-n",
+            "kspm-vap-audit",
+            "--page-size",
+            "1",
+            "-f",
+            "json",
+        ],
+    ));
+    assert_eq!(reported(&paged, "vap:kspm-audit-caps"), want);
+    assert!(reported(&paged, "vap:kspm-audit-names").is_empty());
+    let continued = |resource: &str| {
+        c.audit_log().lines().any(|l| {
+            serde_json::from_str::<Value>(l).is_ok_and(|e| {
+                let uri = e["requestURI"].as_str().unwrap_or("");
+                e["objectRef"]["resource"] == resource
+                    && uri.contains("limit=1")
+                    && uri.contains("continue=")
+            })
+        })
+    };
+    assert!(continued("validatingadmissionpolicies"));
+    assert!(continued("validatingadmissionpolicybindings"));
+
     // The params were asked for by name, in their namespace only.
     let uris: Vec<String> = c
         .audit_log()

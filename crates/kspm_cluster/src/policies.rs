@@ -382,7 +382,7 @@ impl Reader<'_> {
                 self.note(
                     format!(
                         "cluster:ValidatingAdmissionPolicyBinding/{}",
-                        want.bindings[0]
+                        want.bindings.first().map_or("?", String::as_str)
                     ),
                     format!(
                         "ValidatingAdmissionPolicyBinding {} takes params of kind {} ({}), which the cluster does not serve: none read",
