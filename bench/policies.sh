@@ -35,6 +35,9 @@ measure() { # name, args...
 echo "| policies | resources | wall (best of $runs) | resources/s | peak RSS (all processes) |"
 echo "|---|---:|---:|---:|---:|"
 measure "none (one built-in rule)" --select AP003
+one=$(ls "$policies"/rego/*.rego | head -n 1)
+measure "1 Rego" --select AP003 --policy "$one"
+measure "1 Rego, in process (--policy-memory 0)" --select AP003 --policy "$one" --policy-memory 0
 measure "50 Rego" --select AP003 --policy "$policies/rego"
 measure "50 CEL" --select AP003 --policy "$policies/cel"
 measure "50 Rego + 50 CEL" --select AP003 --policy "$policies/rego" --policy "$policies/cel"

@@ -278,16 +278,19 @@ impl Outcome {
 
 /// What one resource looks like to each language, built on first use and shared by policies.
 pub(crate) struct Inputs<'a> {
+    /// The object and its namespace as JSON, when the caller has them already (a worker reads
+    /// them so): saves converting the tree back.
+    json: Option<(serde_json::Value, Option<serde_json::Value>)>,
     rego_native: Option<regorus::Value>,
     review: Option<regorus::Value>,
     cel_base: &'a kube_cel::cel::Context<'static>,
     cel: Option<kube_cel::cel::Context<'a>>,
 }
 
-fn review(r: &Resource) -> serde_json::Value {
+fn review(r: &Resource, object: serde_json::Value) -> serde_json::Value {
     let version = r.api_version().rsplit('/').next().unwrap_or("");
     serde_json::json!({
-        "object": r.root.to_json(),
+        "object": object,
         "oldObject": null,
         "kind": {"group": r.group(), "version": version, "kind": r.kind()},
         "name": r.name(),
@@ -339,6 +342,10 @@ impl Run<'_> {
         }
     }
 
+    pub(crate) fn timeout(&self) -> Duration {
+        self.limits.timeout
+    }
+
     pub(crate) fn max_violations(&self) -> usize {
         self.limits.max_violations
     }
@@ -360,22 +367,35 @@ impl Run<'_> {
         match &a.policy.body {
             Body::Rego(policy) => {
                 let input = match &policy.flavour {
-                    Flavour::Native => inputs
-                        .rego_native
-                        .get_or_insert_with(|| {
-                            let mut doc = serde_json::json!({"object": r.root.to_json()});
-                            if let Some(ns) = namespace {
-                                doc["namespace"] = ns.root.to_json();
-                            }
-                            regorus::Value::from(doc)
-                        })
-                        .clone(),
+                    Flavour::Native => {
+                        let json = &inputs.json;
+                        inputs
+                            .rego_native
+                            .get_or_insert_with(|| {
+                                let (object, ns) = match json {
+                                    Some((o, n)) => (o.clone(), n.clone()),
+                                    None => (r.root.to_json(), namespace.map(|n| n.root.to_json())),
+                                };
+                                let mut doc = serde_json::json!({ "object": object });
+                                if let Some(ns) = ns {
+                                    doc["namespace"] = ns;
+                                }
+                                regorus::Value::from(doc)
+                            })
+                            .clone()
+                    }
                     Flavour::Gatekeeper { parameters } => {
                         // The review is converted once per object; each constraint only adds
                         // its parameters (shared values, no copy).
+                        let json = &inputs.json;
                         let review = inputs
                             .review
-                            .get_or_insert_with(|| regorus::Value::from(review(r)))
+                            .get_or_insert_with(|| {
+                                let object = json
+                                    .as_ref()
+                                    .map_or_else(|| r.root.to_json(), |(o, _)| o.clone());
+                                regorus::Value::from(review(r, object))
+                            })
                             .clone();
                         let mut doc = std::collections::BTreeMap::new();
                         doc.insert(regorus::Value::from("review"), review);
@@ -459,8 +479,21 @@ impl PolicyRun for Run<'_> {
 }
 
 impl<'a> Inputs<'a> {
+    /// Inputs for an object that arrived as JSON (with its namespace's).
+    pub(crate) fn from_json(
+        base: &'a kube_cel::cel::Context<'static>,
+        object: serde_json::Value,
+        namespace: Option<serde_json::Value>,
+    ) -> Self {
+        Inputs {
+            json: Some((object, namespace)),
+            ..Inputs::new(base)
+        }
+    }
+
     pub(crate) fn new(base: &'a kube_cel::cel::Context<'static>) -> Self {
         Inputs {
+            json: None,
             rego_native: None,
             review: None,
             cel_base: base,

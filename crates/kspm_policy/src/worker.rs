@@ -324,11 +324,35 @@ impl Worker {
         let answer = self.exchange(line, deadline)?;
         let doc: Json = serde_json::from_str(&answer)
             .map_err(|e| format!("the policy worker answered something unexpected: {e}"))?;
-        let results = doc
-            .get("results")
-            .and_then(Json::as_array)
-            .ok_or_else(|| "the policy worker answered without results".to_owned())?;
-        Ok(results.iter().map(decode).collect())
+        let (Some(n), Some(results)) = (
+            doc.get("n").and_then(Json::as_u64),
+            doc.get("results").and_then(Json::as_array),
+        ) else {
+            return Err("the policy worker answered without results".to_owned());
+        };
+        let n = usize::try_from(n).map_err(|e| e.to_string())?;
+        let mut out: Vec<(Outcome, Duration)> = (0..n)
+            .map(|_| {
+                (
+                    Outcome::Violations {
+                        list: Vec::new(),
+                        total: 0,
+                    },
+                    Duration::ZERO,
+                )
+            })
+            .collect();
+        for item in results {
+            let pos = item
+                .get(0)
+                .and_then(Json::as_u64)
+                .and_then(|p| usize::try_from(p).ok());
+            match (pos.and_then(|p| out.get_mut(p)), item.get(1)) {
+                (Some(slot), Some(doc)) => *slot = decode(doc),
+                _ => return Err("the policy worker answered out of range".to_owned()),
+            }
+        }
+        Ok(out)
     }
 
     /// Waits for a worker that stopped answering and says how it died.
@@ -527,39 +551,48 @@ fn answer(run: &crate::run::Run<'_>, base: &kube_cel::cel::Context<'static>, lin
                 .collect()
         })
         .unwrap_or_default();
-    let r = request.get("object").map(resource);
-    let ns = match request.get("namespace") {
+    let mut request = request;
+    let object = request.get_mut("object").map(Json::take);
+    let namespace = match request.get_mut("namespace").map(Json::take) {
         Some(Json::Null) | None => None,
-        Some(n) => resource(n).ok(),
+        n => n,
     };
-    let results: Vec<Json> = match r {
+    let r = object.as_ref().map(resource);
+    let ns = namespace.as_ref().and_then(|n| resource(n).ok());
+    // Sparse: only what is not "no violation, in time" is sent, with its position; most
+    // policies find nothing on most objects, and this keeps the answer small.
+    let mut results: Vec<Json> = Vec::new();
+    match r {
         Some(Ok(r)) => {
-            let mut inputs = Inputs::new(base);
-            todo.iter()
-                .map(|&i| {
-                    if i >= run.codes().len() {
-                        return encode(&Outcome::Failed(format!("no policy {i}")), Duration::ZERO);
-                    }
-                    let started = Instant::now();
-                    let outcome = run
-                        .outcome(i, &r, ns.as_ref(), &mut inputs)
-                        .trimmed(run.max_violations());
-                    encode(&outcome, started.elapsed())
-                })
-                .collect()
+            let object = object.unwrap_or_default();
+            let mut inputs = Inputs::from_json(base, object, namespace);
+            let (known, timeout) = (run.codes().len(), run.timeout());
+            for (pos, &i) in todo.iter().enumerate() {
+                if i >= known {
+                    let failed = Outcome::Failed(format!("no policy {i}"));
+                    results.push(json!([pos, encode(&failed, Duration::ZERO)]));
+                    continue;
+                }
+                let started = Instant::now();
+                let outcome = run
+                    .outcome(i, &r, ns.as_ref(), &mut inputs)
+                    .trimmed(run.max_violations());
+                let elapsed = started.elapsed();
+                let quiet = matches!(&outcome, Outcome::Violations { list, .. } if list.is_empty());
+                if !quiet || elapsed > timeout {
+                    results.push(json!([pos, encode(&outcome, elapsed)]));
+                }
+            }
         }
-        Some(Err(e)) => todo
-            .iter()
-            .map(|_| {
-                encode(
-                    &Outcome::Failed(format!("unreadable object: {e}")),
-                    Duration::ZERO,
-                )
-            })
-            .collect(),
-        None => Vec::new(),
-    };
-    json!({ "results": results })
+        Some(Err(e)) => {
+            let failed = Outcome::Failed(format!("unreadable object: {e}"));
+            for pos in 0..todo.len() {
+                results.push(json!([pos, encode(&failed, Duration::ZERO)]));
+            }
+        }
+        None => {}
+    }
+    json!({ "n": todo.len(), "results": results })
 }
 
 struct Setup {
