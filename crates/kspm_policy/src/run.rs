@@ -289,8 +289,7 @@ pub(crate) struct Inputs<'a> {
 
 fn review(r: &Resource, object: serde_json::Value) -> serde_json::Value {
     let version = r.api_version().rsplit('/').next().unwrap_or("");
-    serde_json::json!({
-        "object": object,
+    let mut doc = serde_json::json!({
         "oldObject": null,
         "kind": {"group": r.group(), "version": version, "kind": r.kind()},
         "name": r.name(),
@@ -298,7 +297,9 @@ fn review(r: &Resource, object: serde_json::Value) -> serde_json::Value {
         "operation": "CREATE",
         "userInfo": {"username": "kspm", "groups": []},
         "dryRun": true,
-    })
+    });
+    doc["object"] = object;
+    doc
 }
 
 impl Run<'_> {
@@ -376,7 +377,8 @@ impl Run<'_> {
                                     Some((o, n)) => (o.clone(), n.clone()),
                                     None => (r.root.to_json(), namespace.map(|n| n.root.to_json())),
                                 };
-                                let mut doc = serde_json::json!({ "object": object });
+                                let mut doc = serde_json::json!({});
+                                doc["object"] = object;
                                 if let Some(ns) = ns {
                                     doc["namespace"] = ns;
                                 }
