@@ -140,7 +140,7 @@ fn policy_test_runs_the_examples_and_fails_on_a_broken_case() {
     let ok = kspm(&["policy", "test", "examples/policies"], &root);
     assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
     assert!(
-        stdout(&ok).ends_with("18 passed, 0 failed\n"),
+        stdout(&ok).ends_with("26 passed, 0 failed\n"),
         "{}",
         stdout(&ok)
     );

@@ -12,7 +12,7 @@ use kspm_model::{Diagnostic, Node, Pos, Resource, Severity};
 
 use crate::cel::{self, CelPolicy};
 use crate::meta::{self, Meta};
-use crate::{Body, Policy, Problems, gatekeeper};
+use crate::{Body, Policy, Problems, gatekeeper, kyverno};
 
 /// Kinds that live outside namespaces. Everything else is namespaced, and an object without
 /// `metadata.namespace` lands in `default`, as with `kubectl apply`.
@@ -78,15 +78,29 @@ pub(crate) fn plural(kind: &str) -> String {
 }
 
 /// `*`, `kube-*`, `*-system`, or an exact name.
+/// `*` (any run of characters) and `?` (one character) anywhere in `pattern`: Gatekeeper's
+/// prefix and suffix globs and Kyverno's wildcards.
 fn glob(pattern: &str, s: &str) -> bool {
-    if pattern == "*" {
-        return true;
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), s.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    // Where the last `*` was, and where in `s` it started matching.
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
     }
-    match (pattern.strip_suffix('*'), pattern.strip_prefix('*')) {
-        (Some(prefix), _) => s.starts_with(prefix),
-        (None, Some(suffix)) => s.ends_with(suffix),
-        (None, None) => pattern == s,
-    }
+    p[pi..].iter().all(|c| *c == '*')
 }
 
 fn any_glob(patterns: &[String], s: &str) -> bool {
@@ -130,7 +144,14 @@ pub(crate) struct Matcher {
     pub namespace_selector: Option<Node>,
     pub object_selector: Option<Node>,
     pub scope: Scope,
+    /// Further matchers that must all match.
     pub also: Vec<Matcher>,
+    /// When not empty, one of these must match too (Kyverno's `match.any`).
+    pub any: Vec<Matcher>,
+    /// None of these may match (Kyverno's `exclude`).
+    pub none: Vec<Matcher>,
+    /// Matches nothing (a filter only for operations a scan never sees).
+    pub never: bool,
 }
 
 impl Matcher {
@@ -147,6 +168,9 @@ impl Matcher {
     }
 
     pub fn matches(&self, r: &Resource, namespace: Option<&Resource>) -> bool {
+        if self.never {
+            return false;
+        }
         let group = r.group();
         let version = r.api_version().rsplit('/').next().unwrap_or("");
         let kind = r.kind();
@@ -218,6 +242,8 @@ impl Matcher {
             return false;
         }
         self.also.iter().all(|m| m.matches(r, namespace))
+            && (self.any.is_empty() || self.any.iter().any(|m| m.matches(r, namespace)))
+            && !self.none.iter().any(|m| m.matches(r, namespace))
     }
 }
 
@@ -283,6 +309,7 @@ struct Catalogue<'a> {
     bindings: Vec<&'a Resource>,
     templates: Vec<&'a Resource>,
     constraints: Vec<&'a Resource>,
+    kyverno: Vec<&'a Resource>,
     /// Anything else: candidate params objects for policies with a `paramKind`.
     others: Vec<&'a Resource>,
 }
@@ -424,11 +451,13 @@ pub(crate) fn load_objects(
             }
             ("templates.gatekeeper.sh", "ConstraintTemplate") => cat.templates.push(r),
             ("constraints.gatekeeper.sh", _) => cat.constraints.push(r),
+            ("kyverno.io", "ClusterPolicy" | "Policy") => cat.kyverno.push(r),
             _ => cat.others.push(r),
         }
     }
     load_vaps(&cat, policies, diags);
     gatekeeper::load(&cat.templates, &cat.constraints, policies, diags);
+    kyverno::load(&cat.kyverno, policies, diags);
 }
 
 /// Severity of an imported policy: its `kspm.io/severity` annotation, else what its enforcement
@@ -680,6 +709,9 @@ mod tests {
     fn globs() {
         assert!(glob("kube-*", "kube-system"));
         assert!(glob("*-system", "kube-system"));
+        assert!(glob("p?d", "pod") && !glob("p?d", "pood"));
+        assert!(glob("a*b*c", "axxbyyc") && !glob("a*b*c", "axxbyy"));
+        assert!(glob("*", "") && glob("", "") && !glob("", "x"));
         assert!(!glob("kube-*", "default"));
         assert!(glob("*", "x"));
     }

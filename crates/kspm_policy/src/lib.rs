@@ -22,6 +22,7 @@
 mod admission;
 mod cel;
 mod gatekeeper;
+mod kyverno;
 mod meta;
 mod rego;
 mod run;

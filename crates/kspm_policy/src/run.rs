@@ -56,7 +56,16 @@ impl PolicySet {
 
     /// Each policy's rule, with the file it came from.
     pub fn sources(&self) -> impl Iterator<Item = (&'static Rule, &str)> {
-        self.policies.iter().map(|p| (p.rule, &*p.file))
+        // A Kyverno rule on Pods is several policies (Pods, controllers, CronJobs), one rule.
+        self.policies
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| {
+                !self.policies[..*i]
+                    .iter()
+                    .any(|q| std::ptr::eq(q.rule, p.rule))
+            })
+            .map(|(_, p)| (p.rule, &*p.file))
     }
 
     pub(crate) fn code(&self, i: usize) -> &'static str {
@@ -125,7 +134,14 @@ impl PolicySet {
 
 impl kspm_engine::Policies for PolicySet {
     fn rules(&self) -> Vec<&'static Rule> {
-        self.policies.iter().map(|p| p.rule).collect()
+        // A Kyverno rule on Pods is several policies (Pods, controllers, CronJobs), one rule.
+        let mut rules: Vec<&'static Rule> = Vec::new();
+        for p in &self.policies {
+            if !rules.iter().any(|r| std::ptr::eq(*r, p.rule)) {
+                rules.push(p.rule);
+            }
+        }
+        rules
     }
 
     fn wants_inventory(&self) -> bool {

@@ -80,7 +80,6 @@ impl Pool {
         let limits = set.limits();
         let setup = json!({
             "sources": set.texts(),
-            "enabled": enabled,
             "codes": enabled.iter().map(|&i| set.code(i)).collect::<Vec<_>>(),
             "timeout_ms": limits.timeout.as_millis() as u64,
             "max_violations": limits.max_violations,
@@ -508,16 +507,24 @@ pub fn serve(input: impl Read, mut output: impl Write) -> std::io::Result<()> {
     drop(line);
     let loaded = load_sources(&setup.sources, setup.limits);
     let set = loaded.set;
-    let run = set.start_here(&setup.inventory, &setup.enabled);
-    if run.codes() != setup.codes {
-        let e = format!(
-            "it loaded other policies than the scan ({:?}, expected {:?})",
-            run.codes(),
-            setup.codes
-        );
-        writeln!(output, "{}", json!({"error": e}))?;
-        return output.flush();
+    // The scan's policies are found here by code, in the scan's order: a policy the scan could
+    // not register (a code or slug taken earlier in its process) is then simply not asked for.
+    let mut used = vec![false; set.len()];
+    let mut enabled = Vec::with_capacity(setup.codes.len());
+    for code in &setup.codes {
+        match (0..set.len()).find(|&i| !used[i] && set.code(i) == code) {
+            Some(i) => {
+                used[i] = true;
+                enabled.push(i);
+            }
+            None => {
+                let e = format!("it did not load policy {code} the scan asked for");
+                writeln!(output, "{}", json!({"error": e}))?;
+                return output.flush();
+            }
+        }
     }
+    let run = set.start_here(&setup.inventory, &enabled);
     drop(setup.inventory);
     let note = bound_memory(setup.memory);
     writeln!(output, "{}", json!({"ready": true, "note": note}))?;
@@ -597,7 +604,6 @@ fn answer(run: &crate::run::Run<'_>, base: &kube_cel::cel::Context<'static>, lin
 
 struct Setup {
     sources: Vec<(String, String)>,
-    enabled: Vec<usize>,
     codes: Vec<String>,
     limits: Limits,
     memory: u64,
@@ -619,17 +625,6 @@ impl Setup {
                 ))
             })
             .collect();
-        let numbers = |k: &str| -> Vec<usize> {
-            doc.get(k)
-                .and_then(Json::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Json::as_u64)
-                        .filter_map(|i| usize::try_from(i).ok())
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
         let codes = doc
             .get("codes")
             .and_then(Json::as_array)
@@ -656,7 +651,6 @@ impl Setup {
             .unwrap_or_default();
         Ok(Self {
             sources,
-            enabled: numbers("enabled"),
             codes,
             limits,
             memory: u("memory").unwrap_or(crate::DEFAULT_MEMORY),

@@ -1,5 +1,5 @@
 //! The example policies under `examples/policies/` (Rego, CEL, a ValidatingAdmissionPolicy with
-//! binding and params, four Gatekeeper templates with constraints) load without a problem and
+//! binding and params, four Gatekeeper templates with constraints, Kyverno CEL policies) load without a problem and
 //! pass the test cases kept beside them.
 
 use std::path::PathBuf;
@@ -33,6 +33,9 @@ fn example_policies_load_cleanly() {
             "gk:K8sPSPHostNamespace:no-host-namespaces",
             "gk:K8sPSPPrivilegedContainer:no-privileged",
             "gk:K8sRequiredLabels:namespaces-have-owner",
+            "kyverno:no-host-namespaces",
+            "kyverno:workload-hygiene:services-not-external",
+            "kyverno:workload-hygiene:team-label",
             "vap:replica-limit",
         ]
     );
@@ -49,5 +52,5 @@ fn example_policy_tests_pass() {
     );
     let text = report.to_text();
     assert!(report.ok(), "{text}");
-    assert_eq!(report.cases.len(), 18, "{text}");
+    assert_eq!(report.cases.len(), 26, "{text}");
 }

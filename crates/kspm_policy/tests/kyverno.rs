@@ -1,0 +1,191 @@
+//! Kyverno policies as they are: which rules are evaluated, which are skipped and why, and how
+//! `match`/`exclude`, namespaced `Policy` objects and auto-generation decide what is judged.
+
+use kspm_engine::PolicyOutput;
+use kspm_model::index::Index;
+use kspm_model::yaml::{Limits as YamlLimits, parse_stream};
+use kspm_model::{Resource, Source};
+use kspm_policy::{Limits, load_sources};
+
+fn limits() -> Limits {
+    Limits {
+        memory: None,
+        ..Limits::default()
+    }
+}
+
+fn resources(text: &str) -> Vec<Resource> {
+    let (docs, errors) = parse_stream(text, &YamlLimits::default());
+    assert!(errors.is_empty(), "{errors:?}");
+    docs.into_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let source = Source {
+                file: "objects.yaml".into(),
+                doc: i,
+                origin: None,
+            };
+            Resource::from_node(d.root, source).unwrap()
+        })
+        .collect()
+}
+
+/// `(rule code, kind/name)` of every finding of `policy` on `objects`, and the load diagnostics.
+fn judge(policy: &str, objects: &str) -> (Vec<String>, Vec<String>) {
+    let loaded = load_sources(&[("kyverno.yaml".to_owned(), policy.to_owned())], limits());
+    let diags: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+    let objects = resources(objects);
+    let index = Index::build(&objects);
+    let run = loaded.set.run(&objects);
+    let mut out = PolicyOutput::default();
+    for r in &objects {
+        let ns = r.namespace().and_then(|n| index.find("Namespace", None, n));
+        run.check(r, ns, &mut out);
+    }
+    assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+    let mut found: Vec<String> = out
+        .findings
+        .iter()
+        .map(|f| format!("{} {}/{}", f.code, f.resource.kind, f.resource.name))
+        .collect();
+    found.sort();
+    (found, diags)
+}
+
+const HOSTNET: &str = "expressions:\n            - expression: \"!(has(object.spec.hostNetwork) && object.spec.hostNetwork)\"\n              message: no host network";
+
+fn policy(kind: &str, meta: &str, rules: &str) -> String {
+    format!(
+        "apiVersion: kyverno.io/v1\nkind: {kind}\nmetadata:\n{meta}\nspec:\n  validationFailureAction: Audit\n  rules:\n{rules}"
+    )
+}
+
+fn hostnet_rule(name: &str, matching: &str) -> String {
+    format!("    - name: {name}\n{matching}\n      validate:\n        cel:\n          {HOSTNET}\n")
+}
+
+const OBJECTS: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: pod, namespace: shop}\nspec: {hostNetwork: true, containers: [{name: a, image: x}]}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: deploy, namespace: shop}\nspec:\n  template:\n    metadata: {labels: {app: d}}\n    spec: {hostNetwork: true, containers: [{name: a, image: x}]}\n---\napiVersion: batch/v1\nkind: CronJob\nmetadata: {name: cron, namespace: other}\nspec:\n  schedule: '* * * * *'\n  jobTemplate:\n    spec:\n      template:\n        metadata: {labels: {app: c}}\n        spec: {hostNetwork: true, containers: [{name: a, image: x}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: quiet, namespace: shop}\nspec: {containers: [{name: a, image: x}]}\n";
+
+const ANY_POD: &str = "      match:\n        any:\n        - resources:\n            kinds: [Pod]";
+
+#[test]
+fn pod_rules_also_judge_controllers_unless_told_otherwise() {
+    let meta = "  name: hostnet";
+    let (found, diags) = judge(
+        &policy("ClusterPolicy", meta, &hostnet_rule("r", ANY_POD)),
+        OBJECTS,
+    );
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(
+        found,
+        [
+            "kyverno:hostnet CronJob/cron",
+            "kyverno:hostnet Deployment/deploy",
+            "kyverno:hostnet Pod/pod"
+        ]
+    );
+    let only_deployments =
+        "  name: hostnet\n  annotations: {pod-policies.kyverno.io/autogen-controllers: Deployment}";
+    let (found, _) = judge(
+        &policy(
+            "ClusterPolicy",
+            only_deployments,
+            &hostnet_rule("r", ANY_POD),
+        ),
+        OBJECTS,
+    );
+    assert_eq!(
+        found,
+        [
+            "kyverno:hostnet Deployment/deploy",
+            "kyverno:hostnet Pod/pod"
+        ]
+    );
+    let none =
+        "  name: hostnet\n  annotations: {pod-policies.kyverno.io/autogen-controllers: none}";
+    let (found, _) = judge(
+        &policy("ClusterPolicy", none, &hostnet_rule("r", ANY_POD)),
+        OBJECTS,
+    );
+    assert_eq!(found, ["kyverno:hostnet Pod/pod"]);
+}
+
+#[test]
+fn match_exclude_and_namespaced_policies() {
+    // A namespaced Policy judges its own namespace only.
+    let (found, _) = judge(
+        &policy(
+            "Policy",
+            "  name: hostnet\n  namespace: other",
+            &hostnet_rule("r", ANY_POD),
+        ),
+        OBJECTS,
+    );
+    assert_eq!(found, ["kyverno:hostnet CronJob/cron"]);
+    // exclude.any by namespace; group/version/kind forms; a filter for UPDATE only never matches.
+    let matching = "      match:\n        any:\n        - resources:\n            kinds: [v1/Pod, apps/v1/Deployment]\n        - resources:\n            kinds: [batch/v1/CronJob]\n            operations: [UPDATE]\n      exclude:\n        any:\n        - resources:\n            namespaces: [other]";
+    let (found, _) = judge(
+        &policy(
+            "ClusterPolicy",
+            "  name: hostnet",
+            &hostnet_rule("r", matching),
+        ),
+        OBJECTS,
+    );
+    assert_eq!(
+        found,
+        [
+            "kyverno:hostnet Deployment/deploy",
+            "kyverno:hostnet Pod/pod"
+        ]
+    );
+    // match.all: every filter must hold (kinds and a name pattern).
+    let all = "      match:\n        all:\n        - resources:\n            kinds: [Pod]\n        - resources:\n            names: [\"p?d\"]";
+    let (found, _) = judge(
+        &policy("ClusterPolicy", "  name: hostnet", &hostnet_rule("r", all)),
+        OBJECTS,
+    );
+    assert!(
+        found.contains(&"kyverno:hostnet Pod/pod".to_owned()),
+        "{found:?}"
+    );
+    assert!(!found.iter().any(|f| f.contains("quiet")), "{found:?}");
+}
+
+#[test]
+fn rules_kspm_cannot_evaluate_are_skipped_with_the_reason() {
+    let rules = "    - name: pattern\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate:\n        pattern: {spec: {hostNetwork: false}}\n    - name: mutate\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      mutate: {patchStrategicMerge: {metadata: {labels: {a: b}}}}\n    - name: who\n      match: {any: [{subjects: [{kind: User, name: bob}], resources: {kinds: [Pod]}}]}\n      validate: {cel: {expressions: [{expression: 'true'}]}}\n    - name: jmespath\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      preconditions: {all: [{key: '{{ request.operation }}', operator: NotEquals, value: DELETE}]}\n      validate: {cel: {expressions: [{expression: 'true'}]}}\n";
+    let text = policy("ClusterPolicy", "  name: mixed", rules);
+    let loaded = load_sources(&[("kyverno.yaml".to_owned(), text)], limits());
+    let diags: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+    assert!(!loaded.has_errors(), "skips are warnings: {diags:#?}");
+    for (line, why) in [
+        (8, "validates with `pattern`"),
+        (12, "is a `mutate` rule"),
+        (15, "filters on who makes the request (`subjects`)"),
+        (18, "uses JMESPath `preconditions`"),
+    ] {
+        let want = format!("kyverno.yaml:{line}:7: warning:");
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.starts_with(&want) && d.contains(why)),
+            "{want} {why}: {diags:#?}"
+        );
+    }
+    assert!(loaded.set.is_empty());
+}
+
+#[test]
+fn a_cel_error_in_a_kyverno_rule_names_its_line() {
+    let rules = "    - name: broken\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate:\n        cel:\n          expressions:\n            - expression: \"object.spec.hostNetwork ==\"\n";
+    let text = policy("ClusterPolicy", "  name: broken", rules);
+    let loaded = load_sources(&[("kyverno.yaml".to_owned(), text)], limits());
+    let diags: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.starts_with("kyverno.yaml:13:27: error: CEL syntax error")),
+        "{diags:#?}"
+    );
+}
