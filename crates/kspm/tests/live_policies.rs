@@ -707,3 +707,96 @@ spec:
         "the scan's own Secret lists are in the audit log"
     );
 }
+
+#[test]
+fn kyverno_policies_in_the_cluster_are_evaluated() {
+    let Some((c, _serial)) = cluster() else {
+        return;
+    };
+    c.apply(&read(&fixture("kyverno-crds.yaml")));
+    for crd in ["crd/clusterpolicies.kyverno.io", "crd/policies.kyverno.io"] {
+        c.kubectl(&["wait", "--for=condition=Established", crd, "--timeout=60s"]);
+    }
+    c.apply(
+        "apiVersion: v1
+kind: Namespace
+metadata: {name: kspm-kyverno}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: on-host, namespace: kspm-kyverno}
+spec:
+  selector: {matchLabels: {app: on-host}}
+  template:
+    metadata: {labels: {app: on-host, team: a}}
+    spec:
+      hostNetwork: true
+      containers: [{name: a, image: \"registry.example/a:1.0\"}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: isolated, namespace: kspm-kyverno}
+spec:
+  selector: {matchLabels: {app: isolated}}
+  template:
+    metadata: {labels: {app: isolated, team: a}}
+    spec:
+      containers: [{name: a, image: \"registry.example/a:1.0\"}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: external, namespace: kspm-kyverno}
+spec:
+  externalIPs: [203.0.113.7]
+  ports: [{port: 80}]
+",
+    );
+    // The example policies of examples/policies/kyverno/, installed as they are.
+    c.apply(&read(
+        &repo_root().join("examples/policies/kyverno/host-namespaces.yaml"),
+    ));
+    let started = Instant::now();
+    let report = loop {
+        let out = scan_live(
+            &c.kubeconfig,
+            &["--cluster-policies", "-n", "kspm-kyverno", "-f", "json"],
+        );
+        let report = json(&out);
+        if !reported(&report, "kyverno:").is_empty() || started.elapsed() > Duration::from_secs(20)
+        {
+            break report;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(
+        report["summary"]["partial"], false,
+        "{:#}",
+        report["errors"]
+    );
+    assert_eq!(
+        reported(&report, "kyverno:no-host-namespaces"),
+        BTreeSet::from([key("Deployment", "kspm-kyverno", "on-host")])
+    );
+    assert_eq!(
+        reported(&report, "kyverno:workload-hygiene:services-not-external"),
+        BTreeSet::from([key("Service", "kspm-kyverno", "external")])
+    );
+    // Pods of those Deployments are judged on them (owner deduplication), never twice.
+    assert!(reported(&report, "kyverno:workload-hygiene:team-label").is_empty());
+    // The least-privilege role of deploy/ reads them too.
+    let scanner = c.user("kspm-scanner", &[]);
+    let out = scan_live(
+        &scanner,
+        &["--cluster-policies", "-n", "kspm-kyverno", "-f", "json"],
+    );
+    let limited = json(&out);
+    assert_eq!(
+        limited["summary"]["partial"], false,
+        "{:#}",
+        limited["errors"]
+    );
+    assert_eq!(
+        reported(&limited, "kyverno:"),
+        reported(&report, "kyverno:")
+    );
+}

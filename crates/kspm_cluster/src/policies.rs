@@ -25,6 +25,8 @@ const POLICY_KINDS: &[(&str, &str)] = &[
         "ValidatingAdmissionPolicyBinding",
     ),
     ("templates.gatekeeper.sh", "ConstraintTemplate"),
+    ("kyverno.io", "ClusterPolicy"),
+    ("kyverno.io", "Policy"),
 ];
 
 /// Gatekeeper serves one kind per ConstraintTemplate in this group; all of them are read.
