@@ -16,7 +16,9 @@
 //!   with the expressions rewritten as Kyverno rewrites them (`object.spec` becomes
 //!   `object.spec.template.spec`, or `object.spec.jobTemplate.spec.template.spec` for CronJobs;
 //!   `object.metadata` the template's metadata), unless the policy's
-//!   `pod-policies.kyverno.io/autogen-controllers` annotation says otherwise.
+//!   `pod-policies.kyverno.io/autogen-controllers` annotation says otherwise, or Kyverno would
+//!   not generate them (a filter with names, a label or annotation selector, or Pods mixed with
+//!   other kinds, anywhere in the policy).
 //!
 //! Rules kspm cannot evaluate faithfully are skipped with a warning that says why: other kinds of
 //! validation (`pattern`, `anyPattern`, `deny`, `foreach`, `podSecurity`, `assert`), mutation,
@@ -57,7 +59,11 @@ fn load_policy(r: &Resource, out: &mut Vec<Policy>, p: &mut Problems) {
         );
         return;
     };
-    let controllers = autogen_controllers(r);
+    let controllers = if can_autogen(rules) {
+        autogen_controllers(r)
+    } else {
+        Vec::new()
+    };
     let several = rules.len() > 1;
     for rule in rules {
         let Some(name) = rule.get("name").and_then(Node::as_str) else {
@@ -135,6 +141,47 @@ fn mentions(node: &Node, key: &str) -> bool {
         Value::Seq(items) => items.iter().any(|i| mentions(i, key)),
         _ => false,
     }
+}
+
+/// Whether Kyverno generates controller rules for this policy at all (its `CanAutoGen`): not
+/// when a rule generates resources or patches with JSON patches, nor when any filter names
+/// objects, selects them by labels or annotations, or mixes Pods with other kinds, since those
+/// filters may not apply to controllers; and only when some filter names Pods or controllers.
+fn can_autogen(rules: &[Node]) -> bool {
+    let mut needed = false;
+    for rule in rules {
+        if rule.get("generate").is_some()
+            || rule
+                .get("mutate")
+                .is_some_and(|m| mentions(m, "patchesJson6902"))
+        {
+            return false;
+        }
+        for block in ["match", "exclude"] {
+            for f in filters(rule.get(block)) {
+                if ["name", "names", "selector", "annotations"]
+                    .iter()
+                    .any(|k| f.get(k).is_some())
+                {
+                    return false;
+                }
+                let kinds: Vec<&str> = f
+                    .get("kinds")
+                    .and_then(Node::as_seq)
+                    .map(|k| k.iter().filter_map(Node::as_str).collect())
+                    .unwrap_or_default();
+                let bare = |k: &&str| k.rsplit('/').next().unwrap_or(k).to_owned();
+                let kinds: Vec<String> = kinds.iter().map(bare).collect();
+                if kinds.len() > 1 && kinds.iter().any(|k| k == "Pod") {
+                    return false;
+                }
+                needed |= kinds
+                    .iter()
+                    .any(|k| k == "Pod" || CONTROLLERS.contains(&k.as_str()));
+            }
+        }
+    }
+    needed
 }
 
 /// The controllers a Pod rule is also generated for.

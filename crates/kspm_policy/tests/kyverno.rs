@@ -108,6 +108,41 @@ fn pod_rules_also_judge_controllers_unless_told_otherwise() {
         OBJECTS,
     );
     assert_eq!(found, ["kyverno:hostnet Pod/pod"]);
+    // As in Kyverno, a filter that names objects or selects them by labels, or Pods mixed with
+    // other kinds, anywhere in the policy, turns generation off.
+    for filter in [
+        "            selector: {matchLabels: {app: x}}",
+        "            names: [\"*\"]",
+    ] {
+        let matching = format!("{ANY_POD}\n{filter}");
+        let (found, _) = judge(
+            &policy(
+                "ClusterPolicy",
+                "  name: hostnet",
+                &hostnet_rule("r", &matching),
+            ),
+            OBJECTS,
+        );
+        assert!(
+            !found
+                .iter()
+                .any(|f| f.contains("Deployment") || f.contains("CronJob")),
+            "{filter}: {found:?}"
+        );
+    }
+    let mixed =
+        "      match:\n        any:\n        - resources:\n            kinds: [Pod, Deployment]";
+    let (found, _) = judge(
+        &policy(
+            "ClusterPolicy",
+            "  name: hostnet",
+            &hostnet_rule("r", mixed),
+        ),
+        OBJECTS,
+    );
+    // The Deployment is judged by the rule itself (its `object.spec` has no hostNetwork), so
+    // only the Pod is reported; no CronJob either.
+    assert_eq!(found, ["kyverno:hostnet Pod/pod"]);
 }
 
 #[test]
@@ -123,7 +158,7 @@ fn match_exclude_and_namespaced_policies() {
     );
     assert_eq!(found, ["kyverno:hostnet CronJob/cron"]);
     // exclude.any by namespace; group/version/kind forms; a filter for UPDATE only never matches.
-    let matching = "      match:\n        any:\n        - resources:\n            kinds: [v1/Pod, apps/v1/Deployment]\n        - resources:\n            kinds: [batch/v1/CronJob]\n            operations: [UPDATE]\n      exclude:\n        any:\n        - resources:\n            namespaces: [other]";
+    let matching = "      match:\n        any:\n        - resources:\n            kinds: [v1/Pod]\n        - resources:\n            kinds: [apps/v1/Deployment]\n        - resources:\n            kinds: [batch/v1/CronJob]\n            operations: [UPDATE]\n      exclude:\n        any:\n        - resources:\n            namespaces: [other]";
     let (found, _) = judge(
         &policy(
             "ClusterPolicy",
