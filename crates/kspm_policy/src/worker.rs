@@ -55,6 +55,10 @@ pub(crate) fn program() -> Option<&'static Program> {
 
 /// Extra time, on top of the per-policy budgets, before a silent worker is killed.
 const GRACE: Duration = Duration::from_secs(2);
+/// At most this many workers per scan.
+const MAX_WORKERS: usize = 16;
+/// A setup (policies plus inventory) larger than this is loaded by at most 4 workers.
+const LARGE_SETUP: usize = 64 << 20;
 /// The first bytes of a worker's stderr, kept to explain its death (the rest is drained).
 const STDERR_KEPT: usize = 4096;
 
@@ -86,12 +90,19 @@ impl Pool {
             "memory": memory,
             "inventory": inventory.iter().map(|r| r.root.to_json()).collect::<Vec<_>>(),
         });
-        let slots = (0..=rayon::current_num_threads())
-            .map(|_| Mutex::new(None))
-            .collect();
+        let setup = setup.to_string();
+        // One worker per evaluating thread, but each holds its own copy of a cross-resource
+        // inventory: with a large one, fewer workers (a 64-core machine must not load 65).
+        let threads = rayon::current_num_threads() + 1;
+        let workers = if setup.len() > LARGE_SETUP {
+            threads.min(4)
+        } else {
+            threads.min(MAX_WORKERS)
+        };
+        let slots = (0..workers).map(|_| Mutex::new(None)).collect();
         Self {
             program,
-            setup: setup.to_string(),
+            setup,
             timeout: limits.timeout,
             slots,
             notes: Mutex::new(Vec::new()),
