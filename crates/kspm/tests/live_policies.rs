@@ -714,7 +714,11 @@ fn kyverno_policies_in_the_cluster_are_evaluated() {
         return;
     };
     c.apply(&read(&fixture("kyverno-crds.yaml")));
-    for crd in ["crd/clusterpolicies.kyverno.io", "crd/policies.kyverno.io"] {
+    for crd in [
+        "crd/clusterpolicies.kyverno.io",
+        "crd/policies.kyverno.io",
+        "crd/validatingpolicies.policies.kyverno.io",
+    ] {
         c.kubectl(&["wait", "--for=condition=Established", crd, "--timeout=60s"]);
     }
     c.apply(
@@ -755,6 +759,21 @@ spec:
     c.apply(&read(
         &repo_root().join("examples/policies/kyverno/host-namespaces.yaml"),
     ));
+    // And a Kyverno ValidatingPolicy (a VAP with its own validationActions).
+    c.apply(
+        "apiVersion: policies.kyverno.io/v1alpha1
+kind: ValidatingPolicy
+metadata: {name: services-have-one-port}
+spec:
+  validationActions: [Audit]
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [services]}
+  validations:
+  - expression: size(object.spec.ports) == 1 && has(object.spec.ports[0].name)
+    message: a Service has one named port
+",
+    );
     let started = Instant::now();
     let report = loop {
         let out = scan_live(
@@ -779,6 +798,10 @@ spec:
     );
     assert_eq!(
         reported(&report, "kyverno:workload-hygiene:services-not-external"),
+        BTreeSet::from([key("Service", "kspm-kyverno", "external")])
+    );
+    assert_eq!(
+        reported(&report, "kyverno:services-have-one-port"),
         BTreeSet::from([key("Service", "kspm-kyverno", "external")])
     );
     // Pods of those Deployments are judged on them (owner deduplication), never twice.

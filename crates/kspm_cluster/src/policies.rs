@@ -27,6 +27,7 @@ const POLICY_KINDS: &[(&str, &str)] = &[
     ("templates.gatekeeper.sh", "ConstraintTemplate"),
     ("kyverno.io", "ClusterPolicy"),
     ("kyverno.io", "Policy"),
+    ("policies.kyverno.io", "ValidatingPolicy"),
 ];
 
 /// Gatekeeper serves one kind per ConstraintTemplate in this group; all of them are read.

@@ -451,7 +451,8 @@ pub(crate) fn load_objects(
             }
             ("templates.gatekeeper.sh", "ConstraintTemplate") => cat.templates.push(r),
             ("constraints.gatekeeper.sh", _) => cat.constraints.push(r),
-            ("kyverno.io", "ClusterPolicy" | "Policy") => cat.kyverno.push(r),
+            ("kyverno.io", "ClusterPolicy" | "Policy")
+            | ("policies.kyverno.io", "ValidatingPolicy") => cat.kyverno.push(r),
             _ => cat.others.push(r),
         }
     }

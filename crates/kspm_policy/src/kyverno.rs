@@ -1,5 +1,5 @@
 //! Kyverno `ClusterPolicy` and `Policy` objects whose rules validate with CEL (`validate.cel`),
-//! as they are.
+//! and Kyverno `ValidatingPolicy` objects, as they are.
 //!
 //! Each such rule becomes one kspm rule (`kyverno:POLICY` or, for a policy with several
 //! rules, `kyverno:POLICY:RULE`) with the policy's `policies.kyverno.io/*` annotations as its
@@ -46,9 +46,93 @@ const CONTROLLERS: &[&str] = &[
 pub(crate) fn load(objects: &[&Resource], out: &mut Vec<Policy>, diags: &mut Vec<Diagnostic>) {
     for r in objects {
         let mut p = Problems::new(r.source.file.clone());
-        load_policy(r, out, &mut p);
+        if r.kind() == "ValidatingPolicy" {
+            load_validating_policy(r, out, &mut p);
+        } else {
+            load_policy(r, out, &mut p);
+        }
         diags.extend(p.diagnostics);
     }
+}
+
+/// A Kyverno `ValidatingPolicy` (policies.kyverno.io): a ValidatingAdmissionPolicy with its
+/// own `validationActions` and no binding. Its `matchConstraints`, `matchConditions`,
+/// `variables` and `validations` are evaluated as a VAP's; Kyverno's extra CEL libraries
+/// (`resource`, `http`, `image`, `globalContext`) are not available, so expressions that call
+/// them fail on each object with a diagnostic. Its pod-controller auto-generation is not
+/// applied: a warning says so when it asks for it.
+fn load_validating_policy(r: &Resource, out: &mut Vec<Policy>, p: &mut Problems) {
+    let Some(spec) = r.spec() else {
+        p.error(
+            r.root.pos,
+            format!("ValidatingPolicy {} has no spec", r.name()),
+        );
+        return;
+    };
+    if let Some(n) = spec.get("paramKind") {
+        p.warning(
+            n.pos,
+            format!(
+                "ValidatingPolicy {} takes params, which kspm does not resolve for Kyverno: skipped",
+                r.name()
+            ),
+        );
+        return;
+    }
+    if let Some(n) = spec.get("autogen") {
+        p.warning(
+            n.pos,
+            format!(
+                "ValidatingPolicy {}: kspm does not apply its auto-generation; only the kinds of matchConstraints are judged",
+                r.name()
+            ),
+        );
+    }
+    let Some(body) = cel::compile_spec(spec, p) else {
+        p.error(spec.pos, format!("ValidatingPolicy {} skipped", r.name()));
+        return;
+    };
+    let actions: Vec<String> = spec
+        .get("validationActions")
+        .map(|n| p.strings(n, "validationActions"))
+        .unwrap_or_default();
+    let fallback = match r.annotation("policies.kyverno.io/severity").map(str::parse) {
+        Some(Ok(s)) => s,
+        _ if actions.iter().any(|a| a == "Deny") => Severity::High,
+        _ if actions.iter().any(|a| a == "Warn") => Severity::Medium,
+        _ => Severity::Low,
+    };
+    let mut meta = Meta {
+        code: format!("kyverno:{}", r.name()),
+        slug: meta::kebab(&format!("kyverno-{}", r.name())),
+        title: r
+            .annotation("policies.kyverno.io/title")
+            .unwrap_or(r.name())
+            .trim()
+            .to_owned(),
+        description: r
+            .annotation("policies.kyverno.io/description")
+            .unwrap_or("")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+        ..Meta::default()
+    };
+    meta.severity = Some(severity_of(r, fallback, p));
+    let matcher = crate::admission::match_resources(spec.get("matchConstraints"), p);
+    let rule = match kspm_rules::register(meta::to_rule(&meta, "Kyverno", &r.source.file)) {
+        Ok(m) => m,
+        Err(e) => {
+            p.error(r.root.pos, format!("policy skipped: {e}"));
+            return;
+        }
+    };
+    out.push(Policy {
+        rule,
+        file: r.source.file.clone(),
+        matcher,
+        body: Body::Cel(body),
+    });
 }
 
 fn load_policy(r: &Resource, out: &mut Vec<Policy>, p: &mut Problems) {

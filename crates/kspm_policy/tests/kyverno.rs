@@ -224,3 +224,47 @@ fn a_cel_error_in_a_kyverno_rule_names_its_line() {
         "{diags:#?}"
     );
 }
+
+#[test]
+fn validating_policies_are_evaluated_like_admission_policies() {
+    let policy = "apiVersion: policies.kyverno.io/v1alpha1
+kind: ValidatingPolicy
+metadata:
+  name: no-host-network
+  annotations: {policies.kyverno.io/title: No host network}
+spec:
+  validationActions: [Deny]
+  autogen: {podControllers: {controllers: [deployments]}}
+  matchConstraints:
+    resourceRules:
+    - apiGroups: ['', apps]
+      apiVersions: [v1]
+      operations: [CREATE, UPDATE]
+      resources: [pods, deployments]
+  variables:
+  - name: spec
+    expression: \"object.kind == 'Pod' ? object.spec : object.spec.template.spec\"
+  validations:
+  - expression: \"!(has(variables.spec.hostNetwork) && variables.spec.hostNetwork)\"
+    message: no host network
+";
+    let (found, diags) = judge(policy, OBJECTS);
+    assert_eq!(
+        found,
+        [
+            "kyverno:no-host-network Deployment/deploy",
+            "kyverno:no-host-network Pod/pod"
+        ]
+    );
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.starts_with("kyverno.yaml:8:12: warning:")
+                && d.contains("does not apply its auto-generation")),
+        "{diags:#?}"
+    );
+    let loaded = load_sources(&[("kyverno.yaml".to_owned(), policy.to_owned())], limits());
+    let (rule, _) = loaded.set.sources().next().unwrap();
+    assert_eq!(rule.meta.severity, kspm_model::Severity::High);
+    assert_eq!(rule.meta.title, "No host network");
+}
