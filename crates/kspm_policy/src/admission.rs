@@ -458,7 +458,7 @@ pub(crate) fn load_objects(
     }
     load_vaps(&cat, policies, diags);
     gatekeeper::load(&cat.templates, &cat.constraints, policies, diags);
-    kyverno::load(&cat.kyverno, policies, diags);
+    kyverno::load(&cat.kyverno, &cat.others, policies, diags);
 }
 
 /// Severity of an imported policy: its `kspm.io/severity` annotation, else what its enforcement
@@ -601,7 +601,8 @@ fn load_vaps(cat: &Catalogue<'_>, policies: &mut Vec<Policy>, diags: &mut Vec<Di
                 matcher.also.push(match_resources(Some(mr), &mut bp));
                 diags.extend(bp.diagnostics);
             }
-            let Ok(params) = params_for(vap, spec, bspec, &cat.others, &mut p) else {
+            let what = format!("ValidatingAdmissionPolicy {}", vap.name());
+            let Ok(params) = params_for(&what, spec, bspec, &cat.others, &mut p) else {
                 continue;
             };
             let policy = CelPolicy {
@@ -632,8 +633,8 @@ fn load_vaps(cat: &Catalogue<'_>, policies: &mut Vec<Policy>, diags: &mut Vec<Di
 
 /// The params objects a binding selects: `None` when the policy takes no params. `Err` when the
 /// policy cannot be evaluated (reported).
-fn params_for(
-    vap: &Resource,
+pub(crate) fn params_for(
+    what: &str,
     spec: &Node,
     binding: Option<&Node>,
     others: &[&Resource],
@@ -647,10 +648,7 @@ fn params_for(
     let Some(param_ref) = binding.and_then(|b| b.get("paramRef")) else {
         p.error(
             kind.pos,
-            format!(
-                "ValidatingAdmissionPolicy {} takes params ({kind_name}) but no binding gives a paramRef; not evaluated",
-                vap.name()
-            ),
+            format!("{what} takes params ({kind_name}) but no paramRef names them; not evaluated"),
         );
         return Err(());
     };
@@ -676,9 +674,8 @@ fn params_for(
         p.warning(
             param_ref.pos,
             format!(
-                "no {kind_name} params object{} among the loaded policies for ValidatingAdmissionPolicy {}{}",
+                "no {kind_name} params object{} among the loaded policies for {what}{}",
                 name.map(|n| format!(" named {n}")).unwrap_or_default(),
-                vap.name(),
                 if deny {
                     ": parameterNotFoundAction is Deny, so every matching object is reported"
                 } else {

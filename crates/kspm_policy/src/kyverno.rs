@@ -22,8 +22,9 @@
 //!
 //! Rules kspm cannot evaluate faithfully are skipped with a warning that says why: other kinds of
 //! validation (`pattern`, `anyPattern`, `deny`, `foreach`, `podSecurity`, `assert`), mutation,
-//! generation, image verification, JMESPath `preconditions` and `context`, params
-//! (`validate.cel.paramKind`), and user-info filters (`subjects`, `roles`, `clusterRoles`).
+//! generation, image verification, JMESPath `preconditions` and `context`, and user-info
+//! filters (`subjects`, `roles`, `clusterRoles`). Params (`validate.cel.paramKind` with
+//! `paramRef`) are taken from the objects loaded with the policy, as a VAP binding's are.
 
 use kspm_model::{Diagnostic, Entry, Node, Resource, Severity, Value};
 
@@ -43,13 +44,19 @@ const CONTROLLERS: &[&str] = &[
 ];
 
 /// Loads every CEL rule of the Kyverno policies `objects`.
-pub(crate) fn load(objects: &[&Resource], out: &mut Vec<Policy>, diags: &mut Vec<Diagnostic>) {
+/// `others` are the other objects loaded with them: candidate params objects.
+pub(crate) fn load(
+    objects: &[&Resource],
+    others: &[&Resource],
+    out: &mut Vec<Policy>,
+    diags: &mut Vec<Diagnostic>,
+) {
     for r in objects {
         let mut p = Problems::new(r.source.file.clone());
         if r.kind() == "ValidatingPolicy" {
             load_validating_policy(r, out, &mut p);
         } else {
-            load_policy(r, out, &mut p);
+            load_policy(r, others, out, &mut p);
         }
         diags.extend(p.diagnostics);
     }
@@ -135,7 +142,7 @@ fn load_validating_policy(r: &Resource, out: &mut Vec<Policy>, p: &mut Problems)
     });
 }
 
-fn load_policy(r: &Resource, out: &mut Vec<Policy>, p: &mut Problems) {
+fn load_policy(r: &Resource, others: &[&Resource], out: &mut Vec<Policy>, p: &mut Problems) {
     let Some(rules) = r.spec().and_then(|s| s.get("rules")).and_then(Node::as_seq) else {
         p.error(
             r.root.pos,
@@ -164,7 +171,7 @@ fn load_policy(r: &Resource, out: &mut Vec<Policy>, p: &mut Problems) {
             );
             continue;
         }
-        load_rule(r, rule, name, several, &controllers, out, p);
+        load_rule(r, rule, name, several, &controllers, others, out, p);
     }
 }
 
@@ -178,7 +185,7 @@ fn unsupported(rule: &Node) -> Option<String> {
     let Some(validate) = rule.get("validate") else {
         return Some("has no `validate`".to_owned());
     };
-    let Some(cel) = validate.get("cel") else {
+    if validate.get("cel").is_none() {
         let kind = [
             "pattern",
             "anyPattern",
@@ -191,12 +198,6 @@ fn unsupported(rule: &Node) -> Option<String> {
         .find(|k| validate.get(k).is_some())
         .unwrap_or("other");
         return Some(format!("validates with `{kind}`"));
-    };
-    if cel.get("paramKind").is_some() || cel.get("paramRef").is_some() {
-        return Some(
-            "takes params (`validate.cel.paramKind`), which kspm does not resolve for Kyverno"
-                .to_owned(),
-        );
     }
     for key in ["preconditions", "context"] {
         if rule.get(key).is_some() {
@@ -289,6 +290,7 @@ fn load_rule(
     name: &str,
     several: bool,
     controllers: &[String],
+    others: &[&Resource],
     out: &mut Vec<Policy>,
     p: &mut Problems,
 ) {
@@ -349,6 +351,32 @@ fn load_rule(
         );
         return;
     };
+    // `validate.cel.paramKind` and `paramRef` together, as a VAP's and its binding's.
+    let params = match rule.get("validate").and_then(|v| v.get("cel")) {
+        Some(c) if c.get("paramKind").is_some() && r.source.file.starts_with("cluster:") => {
+            // Params are read from the cluster for VAP bindings only.
+            p.warning(
+                rule.pos,
+                format!(
+                    "Kyverno rule {}/{name} takes params, which kspm does not read from the cluster: skipped (pass the policy and its params with --policy)",
+                    r.name()
+                ),
+            );
+            return;
+        }
+        Some(c) => {
+            let what = format!("Kyverno rule {}/{name}", r.name());
+            match crate::admission::params_for(&what, c, Some(c), others, p) {
+                Ok(params) => params,
+                Err(()) => return,
+            }
+        }
+        None => None,
+    };
+    let body = cel::CelPolicy {
+        params: params.clone(),
+        ..body
+    };
     let rule_meta = match kspm_rules::register(meta::to_rule(&meta, "Kyverno", &r.source.file)) {
         Ok(m) => m,
         Err(e) => {
@@ -390,6 +418,10 @@ fn load_rule(
         }
         let Some(body) = cel::compile_spec(&cel_spec(rule, Some(template)), p) else {
             continue;
+        };
+        let body = cel::CelPolicy {
+            params: params.clone(),
+            ..body
         };
         let m = retarget(matcher.clone(), &kinds);
         out.push(policy(m, body));

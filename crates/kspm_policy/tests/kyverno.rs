@@ -268,3 +268,60 @@ spec:
     assert_eq!(rule.meta.severity, kspm_model::Severity::High);
     assert_eq!(rule.meta.title, "No host network");
 }
+
+#[test]
+fn cel_params_come_from_the_objects_loaded_with_the_policy() {
+    let rule = "    - name: r
+      match: {any: [{resources: {kinds: [Deployment]}}]}
+      validate:
+        cel:
+          paramKind: {apiVersion: v1, kind: ConfigMap}
+          paramRef: {name: limits, namespace: policy-params, parameterNotFoundAction: Deny}
+          expressions:
+          - expression: \"!has(object.spec.replicas) || object.spec.replicas <= int(params.data.max)\"
+            messageExpression: \"'at most ' + params.data.max + ' replicas'\"
+";
+    let params = "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: limits, namespace: policy-params}\ndata: {max: \"2\"}\n";
+    let objects = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: big, namespace: shop}\nspec:\n  replicas: 5\n  template: {metadata: {labels: {a: b}}, spec: {containers: [{name: a, image: x}]}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: small, namespace: shop}\nspec:\n  replicas: 1\n  template: {metadata: {labels: {a: b}}, spec: {containers: [{name: a, image: x}]}}\n";
+    let text = policy("ClusterPolicy", "  name: replicas", rule) + params;
+    let (found, diags) = judge(&text, objects);
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(found, ["kyverno:replicas Deployment/big"]);
+    // Without the params object, Deny reports every object it matches, with a warning.
+    let text = policy("ClusterPolicy", "  name: replicas", rule);
+    let (found, diags) = judge(&text, objects);
+    assert_eq!(
+        found,
+        [
+            "kyverno:replicas Deployment/big",
+            "kyverno:replicas Deployment/small"
+        ]
+    );
+    assert!(
+        diags.iter().any(|d| d.contains(
+            "no ConfigMap params object named limits among the loaded policies for Kyverno rule replicas/r"
+        )),
+        "{diags:?}"
+    );
+}
+
+#[test]
+fn params_of_a_kyverno_rule_in_the_cluster_are_not_guessed() {
+    let text = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: replicas}\nspec:\n  rules:\n  - name: r\n    match: {any: [{resources: {kinds: [Deployment]}}]}\n    validate:\n      cel:\n        paramKind: {apiVersion: v1, kind: ConfigMap}\n        paramRef: {name: limits, namespace: p, parameterNotFoundAction: Deny}\n        expressions: [{expression: 'object.spec.replicas <= int(params.data.max)'}]\n";
+    let (docs, _) = parse_stream(text, &YamlLimits::default());
+    let source = Source {
+        file: "cluster:ClusterPolicy/replicas".into(),
+        doc: 0,
+        origin: None,
+    };
+    let live = Resource::from_node(docs.into_iter().next().unwrap().root, source).unwrap();
+    let loaded = kspm_policy::load_resources(&[live], limits());
+    let diags: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+    assert!(loaded.set.is_empty(), "{diags:?}");
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.contains("takes params, which kspm does not read from the cluster")),
+        "{diags:?}"
+    );
+}
