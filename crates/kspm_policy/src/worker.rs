@@ -22,8 +22,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use kspm_model::{Diagnostic, FieldPath, Node, Resource, Seg, Source};
@@ -171,7 +171,7 @@ impl Pool {
                 let worker = slot.take();
                 drop(slot);
                 let outcome = match worker {
-                    Some(w) => w.autopsy(death),
+                    Some(w) => w.autopsy(&death),
                     None => Outcome::Crashed(death),
                 };
                 if let [i] = todo {
@@ -233,7 +233,8 @@ struct Worker {
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
     watch: Arc<Watch>,
-    stderr: Option<JoinHandle<Vec<u8>>>,
+    /// What the worker wrote on stderr, sent when the stream ends.
+    stderr: Option<Receiver<Vec<u8>>>,
 }
 
 impl Worker {
@@ -259,7 +260,8 @@ impl Worker {
         else {
             return Err("the policy worker has no standard streams".to_owned());
         };
-        let tail = std::thread::spawn(move || {
+        let (sender, tail) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
             let mut kept = Vec::new();
             let mut buf = [0u8; 4096];
             while let Ok(n) = stderr.read(&mut buf) {
@@ -269,7 +271,7 @@ impl Worker {
                 let room = STDERR_KEPT.saturating_sub(kept.len()).min(n);
                 kept.extend_from_slice(&buf[..room]);
             }
-            kept
+            let _ = sender.send(kept);
         });
         let child = Arc::new(Mutex::new(child));
         let watch = Arc::new(Watch {
@@ -292,7 +294,7 @@ impl Worker {
         let deadline = Instant::now() + Duration::from_mins(1);
         let line = match w.exchange(setup, deadline) {
             Ok(l) => l,
-            Err(e) => return Err(format!("the policy worker did not start: {}", w.death(e))),
+            Err(e) => return Err(format!("the policy worker did not start: {}", w.death(&e))),
         };
         let ready: Json = serde_json::from_str(&line)
             .map_err(|e| format!("the policy worker said something unexpected: {e}"))?;
@@ -365,22 +367,38 @@ impl Worker {
         Ok(out)
     }
 
-    /// Waits for a worker that stopped answering and says how it died.
-    fn death(&mut self, _io: String) -> String {
+    /// Waits for a worker that stopped answering and says how it died. `io` is what went wrong
+    /// on its pipes; a worker still alive after that (it answered garbage) is killed.
+    fn death(&mut self, io: &str) -> String {
         self.watch.done.store(true, Ordering::Relaxed);
-        let status = {
+        let (status, killed) = {
             let mut child = self.child.lock().unwrap_or_else(PoisonError::into_inner);
-            let _ = child.kill();
-            child.wait()
+            // A worker that closed its output is exiting: let it finish, so its own status
+            // (an abort, a signal) is what is reported.
+            let until = Instant::now() + Duration::from_secs(2);
+            let mut exited = child.try_wait().ok().flatten();
+            while exited.is_none() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(10));
+                exited = child.try_wait().ok().flatten();
+            }
+            match exited {
+                Some(s) => (Ok(s), false),
+                None => {
+                    let _ = child.kill();
+                    (child.wait(), true)
+                }
+            }
         };
         let tail = self
             .stderr
             .take()
-            .and_then(|h| h.join().ok())
+            // Not waited for long: something the worker started may still hold the stream.
+            .and_then(|r| r.recv_timeout(Duration::from_secs(1)).ok())
             .unwrap_or_default();
         let tail = String::from_utf8_lossy(&tail);
         let first = tail.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
         match status {
+            _ if killed => format!("the policy worker stopped answering ({io}) and was stopped"),
             Ok(s) if first.is_empty() => format!("the policy worker died ({s})"),
             Ok(s) => format!("the policy worker died ({s}): {}", first.trim()),
             Err(e) => format!("the policy worker died: {e}"),
@@ -388,7 +406,7 @@ impl Worker {
     }
 
     /// What killed a worker in the middle of a request.
-    fn autopsy(mut self, io: String) -> Outcome {
+    fn autopsy(mut self, io: &str) -> Outcome {
         let killed = self.watch.killed.load(Ordering::Relaxed);
         let how = self.death(io);
         if killed {
@@ -732,6 +750,71 @@ fn bound_memory(_budget: u64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stand-in worker (a shell script) that answers the setup, then does `then`. It must stay
+    /// one process (`exec`), like the real worker: a child left holding its stdout would keep
+    /// the pipe open after the worker is killed.
+    #[cfg(unix)]
+    fn fake(then: &str) -> Vec<(Outcome, Duration)> {
+        let program: &'static Program = Box::leak(Box::new(Program {
+            path: "/bin/sh".into(),
+            args: vec![
+                "-c".into(),
+                format!("read setup; echo '{{\"ready\": true}}'; read request; {then}"),
+            ],
+        }));
+        let text =
+            "# METADATA\n# custom: {id: FAKE001}\npackage fake\n\ndeny contains \"x\" if true\n";
+        let limits = Limits {
+            timeout: Duration::from_millis(100),
+            ..Limits::default()
+        };
+        let set = load_sources(&[("fake.rego".to_owned(), text.to_owned())], limits).set;
+        let pool = Pool::new(program, &set, &[0], &[], 64 << 20);
+        let object = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}});
+        let started = Instant::now();
+        let out = pool
+            .evaluate_json(&object, None, &[0])
+            .into_iter()
+            .map(|(_, o, d)| (o, d))
+            .collect();
+        // Never longer than the budget, the grace and a little.
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "{:?}",
+            started.elapsed()
+        );
+        out
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_worker_that_misbehaves_is_named_not_waited_for() {
+        // Garbage, then silence: killed at once, with what went wrong.
+        let out = fake("echo garbage; exec sleep 60");
+        let [(Outcome::Crashed(how), _)] = out.as_slice() else {
+            panic!("{out:?}")
+        };
+        assert!(
+            how.contains("stopped answering") && how.contains("unexpected"),
+            "{how}"
+        );
+        // An exit: its own status.
+        let out = fake("echo 'boom' >&2; exit 3");
+        let [(Outcome::Crashed(how), _)] = out.as_slice() else {
+            panic!("{out:?}")
+        };
+        assert!(
+            how.contains("exit status: 3") && how.contains("boom"),
+            "{how}"
+        );
+        // Silence: the watchdog kills it after the budget and the grace.
+        let out = fake("exec sleep 60");
+        assert!(
+            matches!(out.as_slice(), [(Outcome::OverTime, _)]),
+            "{out:?}"
+        );
+    }
 
     #[test]
     fn outcomes_survive_the_wire() {
