@@ -116,6 +116,19 @@ fn reported(report: &Value, prefix: &str) -> BTreeSet<(String, String, String)> 
         .collect()
 }
 
+/// A live scan with `args`, repeated for up to 20 s until a rule whose code starts with `prefix`
+/// reports something: discovery may lag a just-established CRD.
+fn scan_until_reported(c: &TestCluster, args: &[&str], prefix: &str) -> Value {
+    let started = Instant::now();
+    loop {
+        let report = json(&scan_live(&c.kubeconfig, args));
+        if !reported(&report, prefix).is_empty() || started.elapsed() > Duration::from_secs(20) {
+            return report;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 fn key(kind: &str, ns: &str, name: &str) -> (String, String, String) {
     (kind.to_owned(), ns.to_owned(), name.to_owned())
 }
@@ -392,15 +405,7 @@ fn gatekeeper_constraints_in_the_cluster_are_evaluated() {
     assert!(!want.contains(&key("Namespace", "", "kspm-gk-good")));
 
     // Discovery may lag the constraint CRD by a moment.
-    let started = Instant::now();
-    let report = loop {
-        let out = scan_live(&c.kubeconfig, &["--cluster-policies", "-f", "json"]);
-        let report = json(&out);
-        if !reported(&report, "gk:").is_empty() || started.elapsed() > Duration::from_secs(20) {
-            break report;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    };
+    let report = scan_until_reported(c, &["--cluster-policies", "-f", "json"], "gk:");
     assert_eq!(
         report["summary"]["partial"], false,
         "{:#}",
@@ -774,19 +779,11 @@ spec:
     message: a Service has one named port
 ",
     );
-    let started = Instant::now();
-    let report = loop {
-        let out = scan_live(
-            &c.kubeconfig,
-            &["--cluster-policies", "-n", "kspm-kyverno", "-f", "json"],
-        );
-        let report = json(&out);
-        if !reported(&report, "kyverno:").is_empty() || started.elapsed() > Duration::from_secs(20)
-        {
-            break report;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    };
+    let report = scan_until_reported(
+        c,
+        &["--cluster-policies", "-n", "kspm-kyverno", "-f", "json"],
+        "kyverno:",
+    );
     assert_eq!(
         report["summary"]["partial"], false,
         "{:#}",

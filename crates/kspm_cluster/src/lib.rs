@@ -94,13 +94,7 @@ pub fn scan(target: &Target, opts: &ScanOptions) -> Result<(ScanResult, Stats), 
         kinds.into_iter().partition(|k| k.stage == Stage::Context);
 
     let mut kept = Vec::new();
-    rt.block_on(async {
-        for kind in &context {
-            reader
-                .read(kind, true, |_, resources| kept.extend(resources))
-                .await;
-        }
-    });
+    read_into(&rt, &mut reader, &context, &mut kept);
     if opts.policies.as_ref().is_some_and(|p| p.wants_inventory()) {
         return Ok(scan_whole(&rt, reader, &rest, kept, opts));
     }
@@ -142,10 +136,32 @@ pub fn scan(target: &Target, opts: &ScanOptions) -> Result<(ScanResult, Stats), 
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     });
     reader.stats.evaluating += judging;
+    Ok(finish(reader, eval, opts))
+}
+
+/// Reads `kinds` in full (owner deduplication on) into `kept`.
+fn read_into(
+    rt: &tokio::runtime::Runtime,
+    reader: &mut Reader,
+    kinds: &[Kind],
+    kept: &mut Vec<Resource>,
+) {
+    rt.block_on(async {
+        for kind in kinds {
+            reader
+                .read(kind, true, |_, resources| kept.extend(resources))
+                .await;
+        }
+    });
+}
+
+/// The result of a scan whose objects were all judged: overrides, exceptions, risk and
+/// compliance, with what could not be read.
+fn finish(mut reader: Reader, eval: Evaluation<'_>, opts: &ScanOptions) -> (ScanResult, Stats) {
     reader.stats.checked = eval.checked();
     let mut result = eval.finish(opts, std::mem::take(&mut reader.diagnostics), 1);
     result.partial = reader.partial;
-    Ok((result, reader.stats))
+    (result, reader.stats)
 }
 
 /// The scan when a cross-resource policy reads every object (`data.kspm.resources`,
@@ -158,23 +174,14 @@ fn scan_whole(
     mut kept: Vec<Resource>,
     opts: &ScanOptions,
 ) -> (ScanResult, Stats) {
-    rt.block_on(async {
-        for kind in rest {
-            reader
-                .read(kind, true, |_, resources| kept.extend(resources))
-                .await;
-        }
-    });
+    read_into(rt, &mut reader, rest, &mut kept);
     let started = Instant::now();
     let index = Index::build(&kept);
     let mut eval = Evaluation::with_inventory(opts, &kept);
     eval.learn_rbac(&index);
     eval.check(&kept, &index, &opts.settings);
     reader.stats.evaluating += started.elapsed();
-    reader.stats.checked = eval.checked();
-    let mut result = eval.finish(opts, std::mem::take(&mut reader.diagnostics), 1);
-    result.partial = reader.partial;
-    (result, reader.stats)
+    finish(reader, eval, opts)
 }
 
 /// Reads every object kspm knows how to judge (no owner deduplication: pods are kept next to

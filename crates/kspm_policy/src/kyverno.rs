@@ -103,29 +103,14 @@ fn load_validating_policy(r: &Resource, out: &mut Vec<Policy>, p: &mut Problems)
         .get("validationActions")
         .map(|n| p.strings(n, "validationActions"))
         .unwrap_or_default();
-    let fallback = match r.annotation("policies.kyverno.io/severity").map(str::parse) {
-        Some(Ok(s)) => s,
-        _ if actions.iter().any(|a| a == "Deny") => Severity::High,
-        _ if actions.iter().any(|a| a == "Warn") => Severity::Medium,
-        _ => Severity::Low,
+    let fallback = if actions.iter().any(|a| a == "Deny") {
+        Severity::High
+    } else if actions.iter().any(|a| a == "Warn") {
+        Severity::Medium
+    } else {
+        Severity::Low
     };
-    let mut meta = Meta {
-        code: format!("kyverno:{}", r.name()),
-        slug: meta::kebab(&format!("kyverno-{}", r.name())),
-        title: r
-            .annotation("policies.kyverno.io/title")
-            .unwrap_or(r.name())
-            .trim()
-            .to_owned(),
-        description: r
-            .annotation("policies.kyverno.io/description")
-            .unwrap_or("")
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" "),
-        ..Meta::default()
-    };
-    meta.severity = Some(severity_of(r, fallback, p));
+    let meta = policy_meta(r, None, fallback, p);
     let matcher = crate::admission::match_resources(spec.get("matchConstraints"), p);
     let rule = match kspm_rules::register(meta::to_rule(&meta, "Kyverno", &r.source.file)) {
         Ok(m) => m,
@@ -217,6 +202,46 @@ fn unsupported(rule: &Node) -> Option<String> {
     None
 }
 
+/// A Kyverno policy's (or one of its rules') metadata: code `kyverno:POLICY[:RULE]`, slug
+/// `kyverno-POLICY[-RULE]` (prefixed: a Gatekeeper constraint or a VAP often has the same name),
+/// title, description and severity from the `policies.kyverno.io/*` annotations, `fallback`
+/// when there is none, `kspm.io/severity` over both.
+fn policy_meta(r: &Resource, rule: Option<&str>, fallback: Severity, p: &mut Problems) -> Meta {
+    let title = r
+        .annotation("policies.kyverno.io/title")
+        .unwrap_or(r.name())
+        .trim();
+    let (code, slug, title) = match rule {
+        Some(name) => (
+            format!("kyverno:{}:{name}", r.name()),
+            meta::kebab(&format!("kyverno-{}-{name}", r.name())),
+            format!("{title} ({name})"),
+        ),
+        None => (
+            format!("kyverno:{}", r.name()),
+            meta::kebab(&format!("kyverno-{}", r.name())),
+            title.to_owned(),
+        ),
+    };
+    let fallback = match r.annotation("policies.kyverno.io/severity").map(str::parse) {
+        Some(Ok(s)) => s,
+        _ => fallback,
+    };
+    Meta {
+        code,
+        slug,
+        title,
+        description: r
+            .annotation("policies.kyverno.io/description")
+            .unwrap_or("")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+        severity: Some(severity_of(r, fallback, p)),
+        ..Meta::default()
+    }
+}
+
 /// Whether `key` appears anywhere in `node`'s mappings.
 fn mentions(node: &Node, key: &str) -> bool {
     match &node.value {
@@ -294,50 +319,17 @@ fn load_rule(
     out: &mut Vec<Policy>,
     p: &mut Problems,
 ) {
-    let (code, slug, title) = {
-        let base = r
-            .annotation("policies.kyverno.io/title")
-            .unwrap_or(r.name())
-            .trim()
-            .to_owned();
-        if several {
-            (
-                format!("kyverno:{}:{name}", r.name()),
-                meta::kebab(&format!("kyverno-{}-{name}", r.name())),
-                format!("{base} ({name})"),
-            )
-        } else {
-            // Slugs are prefixed too: a Gatekeeper constraint or a VAP often has the same name.
-            (
-                format!("kyverno:{}", r.name()),
-                meta::kebab(&format!("kyverno-{}", r.name())),
-                base,
-            )
-        }
-    };
     let enforce = r
         .spec()
         .and_then(|s| s.get("validationFailureAction"))
         .and_then(Node::as_str)
         .is_some_and(|a| a.eq_ignore_ascii_case("enforce"));
-    let fallback = match r.annotation("policies.kyverno.io/severity").map(str::parse) {
-        Some(Ok(s)) => s,
-        _ if enforce => Severity::High,
-        _ => Severity::Medium,
+    let fallback = if enforce {
+        Severity::High
+    } else {
+        Severity::Medium
     };
-    let mut meta = Meta {
-        code,
-        slug,
-        title,
-        description: r
-            .annotation("policies.kyverno.io/description")
-            .unwrap_or("")
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" "),
-        ..Meta::default()
-    };
-    meta.severity = Some(severity_of(r, fallback, p));
+    let meta = policy_meta(r, several.then_some(name), fallback, p);
     let matcher = rule_matcher(r, rule, p);
     let kinds = matched_kinds(rule.get("match"));
     let excluded = matched_kinds(rule.get("exclude"));

@@ -54,7 +54,7 @@ impl PolicySet {
         self.limits
     }
 
-    /// Each policy's rule, with the file it came from.
+    /// Each policy's rule, with the file it came from; once per rule.
     pub fn sources(&self) -> impl Iterator<Item = (&'static Rule, &str)> {
         // A Kyverno rule on Pods is several policies (Pods, controllers, CronJobs), one rule.
         self.policies
@@ -134,14 +134,7 @@ impl PolicySet {
 
 impl kspm_engine::Policies for PolicySet {
     fn rules(&self) -> Vec<&'static Rule> {
-        // A Kyverno rule on Pods is several policies (Pods, controllers, CronJobs), one rule.
-        let mut rules: Vec<&'static Rule> = Vec::new();
-        for p in &self.policies {
-            if !rules.iter().any(|r| std::ptr::eq(*r, p.rule)) {
-                rules.push(p.rule);
-            }
-        }
-        rules
+        self.sources().map(|(rule, _)| rule).collect()
     }
 
     fn wants_inventory(&self) -> bool {
@@ -367,12 +360,9 @@ impl Run<'_> {
         self.limits.max_violations
     }
 
-    /// The codes of the active policies, in order (a worker checks it loaded the same).
-    pub(crate) fn codes(&self) -> Vec<&'static str> {
-        self.active
-            .iter()
-            .map(|a| a.policy.rule.meta.code)
-            .collect()
+    /// How many policies the run evaluates.
+    pub(crate) fn len(&self) -> usize {
+        self.active.len()
     }
 
     fn evaluate(

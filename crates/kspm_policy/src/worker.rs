@@ -602,7 +602,7 @@ fn answer(run: &crate::run::Run<'_>, base: &kube_cel::cel::Context<'static>, lin
         Some(Ok(r)) => {
             let object = object.unwrap_or_default();
             let mut inputs = Inputs::from_json(base, object, namespace);
-            let (known, timeout) = (run.codes().len(), run.timeout());
+            let (known, timeout) = (run.len(), run.timeout());
             for (pos, &i) in todo.iter().enumerate() {
                 if i >= known {
                     let failed = Outcome::Failed(format!("no policy {i}"));
