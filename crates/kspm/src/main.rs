@@ -9,9 +9,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use kspm_engine::{Config, Input, ScanOptions, Selection, config, scan, select_rules};
-use kspm_model::Severity;
-use kspm_rules::{KubeVersion, Settings, find_rule, rules};
+use kspm_engine::{Input, Overrides, ScanOptions, ScanPlan, scan};
+use kspm_rules::{KubeVersion, find_rule, rules};
 
 use cmd::output::OutputArgs;
 
@@ -25,6 +24,7 @@ mod exit {
     pub const INPUT_ERRORS: u8 = 2;
     /// Usage or internal error.
     pub const USAGE: u8 = 3;
+
     /// A live scan could not read some kinds (permissions): the findings cover only what was
     /// read. Wins over 1 and 2, since a partial result can neither pass nor fail a cluster.
     pub const PARTIAL: u8 = 4;
@@ -108,9 +108,15 @@ struct ScanArgs {
     /// Skip these rules; repeatable or comma-separated.
     #[arg(long, value_delimiter = ',')]
     ignore: Vec<String>,
-    /// Configuration file [default: kspm.yaml at the root of the first path].
-    #[arg(long)]
+    /// Configuration file, trusted as written [default: kspm.yaml at the root of the first directory scanned, applied with the limits of a discovered file: see docs/security.md].
+    #[arg(long, conflicts_with = "no_config")]
     config: Option<PathBuf>,
+    /// Ignore any kspm.yaml found in the scanned tree (for CI on code others wrote) [env: KSPM_NO_CONFIG=1].
+    #[arg(long)]
+    no_config: bool,
+    /// Let Kustomize fetch the remote resources and bases a kustomization names (off by default: kspm fetches nothing).
+    #[arg(long)]
+    allow_remote: bool,
     /// Kubernetes version the manifests target, for deprecated and removed APIs.
     #[arg(long, value_parser = parse_version)]
     k8s_version: Option<KubeVersion>,
@@ -246,30 +252,28 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
         bail!("--cluster scans the live cluster: leave out paths, or scan them in a second run");
     }
     let inputs: Vec<Input> = paths.iter().map(|p| Input::from_arg(p)).collect();
-
-    let config_path = match &args.config {
-        Some(p) => Some(p.clone()),
-        None => inputs.iter().find_map(|i| match i {
-            Input::Path(p) => config::discover(p),
-            Input::Stdin | Input::Text { .. } => None,
-        }),
-    };
-    let config = match &config_path {
-        Some(p) => Config::load(p).map_err(|e| anyhow::anyhow!("invalid configuration:\n{e}"))?,
-        None => Config::default(),
-    };
-
-    let selection = Selection {
-        select: if args.select.is_empty() {
-            config.select.clone()
-        } else {
-            Some(args.select.clone())
+    let frameworks = args
+        .frameworks
+        .iter()
+        .map(|f| cmd::frameworks::parse(f))
+        .collect::<Result<Vec<_>>>()?;
+    let plan = ScanPlan::resolve(
+        &inputs,
+        &Overrides {
+            config: args.config.clone(),
+            no_config: args.no_config,
+            select: args.select.clone(),
+            ignore: args.ignore.clone(),
+            frameworks,
+            k8s_version: args.k8s_version,
+            fail_on: args.output.fail_on,
+            no_inline_exceptions: args.no_inline_exceptions,
+            allow_remote: args.allow_remote,
         },
-        ignore: config.ignore.iter().chain(&args.ignore).cloned().collect(),
-    };
+    )?;
     // The admission policies installed in the cluster, read first: they load with the files.
     let from_cluster = if args.cluster.cluster
-        && (args.cluster.cluster_policies || config.cluster_policies == Some(true))
+        && (args.cluster.cluster_policies || plan.config.cluster_policies == Some(true))
     {
         match read_cluster_policies(&args.cluster)? {
             Ok(read) => Some(read),
@@ -281,66 +285,12 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
     // Policies first: their codes become names that selection and severity overrides know.
     let policies = cmd::policy::load_for_scan(
         &args.policy,
-        &config,
-        &selection.ignore,
+        &plan.config,
+        &plan.selection.ignore,
         from_cluster.as_ref().map(|c| c.resources.as_slice()),
     )?;
-    let mut selected = select_rules(&selection)?;
-    let frameworks = args
-        .frameworks
-        .iter()
-        .map(|f| cmd::frameworks::parse(f))
-        .collect::<Result<Vec<_>>>()?;
-    // A compliance section needs the framework's rules, default or not, unless ignored.
-    let ignored: Vec<&str> = if selection.ignore.is_empty() {
-        Vec::new()
-    } else {
-        select_rules(&Selection {
-            select: Some(selection.ignore.clone()),
-            ignore: Vec::new(),
-        })?
-        .iter()
-        .map(|r| r.meta.code)
-        .collect()
-    };
-    for &fw in &frameworks {
-        for rule in kspm_engine::framework_rules(fw) {
-            let code = rule.meta.code;
-            if !ignored.contains(&code) && !selected.iter().any(|s| s.meta.code == code) {
-                selected.push(rule);
-            }
-        }
-    }
-    selected.extend(policies.rules);
-    for name in config.severity.keys() {
-        if find_rule(name).is_none() {
-            bail!("invalid configuration: rules.severity names unknown rule `{name}`");
-        }
-    }
-    let settings = Settings {
-        k8s_version: args
-            .k8s_version
-            .or(config.k8s_version)
-            .unwrap_or(KubeVersion::LATEST),
-    };
-    let fail_on = args
-        .output
-        .fail_on
-        .or(config.fail_on)
-        .unwrap_or(Severity::Low);
-    let inline = !args.no_inline_exceptions && config.inline_exceptions.unwrap_or(true);
-    let opts = ScanOptions {
-        inputs,
-        rules: selected,
-        policies: policies.set,
-        settings,
-        limits: config.limits.clone().unwrap_or_default(),
-        inline_exceptions: inline,
-        config,
-        today: None,
-        frameworks,
-        ..ScanOptions::default()
-    };
+    let rules = plan.rules(policies.rules)?;
+    let opts = plan.options(inputs, rules, policies.set);
     let mut result = if args.cluster.cluster {
         match scan_cluster(&args.cluster, &opts)? {
             Ok(result) => result,
@@ -349,8 +299,10 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
     } else {
         scan(&opts)
     };
-    if !policies.diagnostics.is_empty() {
-        result.diagnostics.splice(0..0, policies.diagnostics);
+    let mut early = plan.diagnostics;
+    early.extend(policies.diagnostics);
+    if !early.is_empty() {
+        result.diagnostics.splice(0..0, early);
     }
     if let Some(read) = from_cluster {
         // A policy kind that could not be read leaves the scan as partial as a workload kind.
@@ -358,7 +310,7 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
         result.diagnostics.splice(0..0, read.diagnostics);
     }
 
-    cmd::output::finish(&result, &args.output, fail_on)
+    cmd::output::finish(&result, &args.output, plan.fail_on)
 }
 
 /// The policy objects installed in a cluster (`--cluster-policies`), and what could not be read.

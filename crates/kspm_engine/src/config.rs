@@ -19,7 +19,10 @@
 //! inline_exceptions: true    # honour kspm.io/ignore annotations
 //! fail_on: high
 //! k8s_version: "1.30"
-//! limits: {max_file_bytes: 67108864, max_depth: 100, max_alias_nodes: 100000}
+//! limits: {max_file_bytes: 67108864, max_depth: 100, max_alias_nodes: 100000,
+//!          max_render_bytes: 268435456, render_timeout_ms: 120000, max_containers: 1000,
+//!          max_findings_per_resource: 1000, max_findings: 1000000}
+//! allow_remote_resources: false   # Kustomize may fetch remote resources (as --allow-remote)
 //! policies: [policies/, extra/no-latest.rego]   # custom policies, relative to this file
 //! policy_limits: {timeout_ms: 1000, max_violations: 100}
 //! cluster_policies: true     # live scans also evaluate the admission policies installed there
@@ -58,6 +61,9 @@ pub struct Config {
     /// Live scans also evaluate the ValidatingAdmissionPolicies and Gatekeeper constraints
     /// installed in the cluster (`--cluster-policies`). Ignored by file scans.
     pub cluster_policies: Option<bool>,
+    /// Kustomize may fetch remote resources and bases (as `--allow-remote`). Not honoured in a
+    /// discovered configuration.
+    pub allow_remote_resources: Option<bool>,
 }
 
 /// Everything wrong with a configuration file, each with its line.
@@ -86,14 +92,20 @@ impl fmt::Display for ConfigError {
 /// The file names looked for at the root of a scan.
 pub const CONFIG_NAMES: &[&str] = &["kspm.yaml", "kspm.yml", ".kspm.yaml"];
 
-/// Finds `kspm.yaml` in a scanned directory.
+/// Finds `kspm.yaml` at the root of a scanned directory. A name that resolves outside the
+/// directory (a symlink to another file on the machine) is not a configuration of that tree.
 pub fn discover(root: &Path) -> Option<PathBuf> {
     let dir = if root.is_dir() { root } else { root.parent()? };
-    CONFIG_NAMES
-        .iter()
-        .map(|n| dir.join(n))
-        .find(|p| p.is_file())
+    let canonical_dir = dir.canonicalize().ok()?;
+    CONFIG_NAMES.iter().map(|n| dir.join(n)).find(|p| {
+        p.is_file()
+            && p.canonicalize()
+                .is_ok_and(|c| c.parent() == Some(canonical_dir.as_path()))
+    })
 }
+
+/// Largest configuration file read.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 struct Problems(Vec<(Pos, String)>);
 
@@ -160,10 +172,12 @@ impl Problems {
 impl Config {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            file: file.clone(),
-            problems: vec![(Pos::default(), format!("cannot read: {e}"))],
-        })?;
+        let text = crate::source::read_regular(path, MAX_CONFIG_BYTES)
+            .and_then(|bytes| String::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_owned()))
+            .map_err(|e| ConfigError {
+                file: file.clone(),
+                problems: vec![(Pos::default(), format!("cannot read: {e}"))],
+            })?;
         let mut config = Self::parse(&text, &file)?;
         config.path = Some(path.to_path_buf());
         let base = path.parent().unwrap_or(Path::new(""));
@@ -204,6 +218,7 @@ impl Config {
                 "policies",
                 "policy_limits",
                 "cluster_policies",
+                "allow_remote_resources",
             ],
             "the configuration",
         );
@@ -255,6 +270,12 @@ impl Config {
                 None => p.push(n.pos, "inline_exceptions must be true or false"),
             }
         }
+        if let Some(n) = root.get("allow_remote_resources") {
+            match n.as_bool() {
+                Some(b) => config.allow_remote_resources = Some(b),
+                None => p.push(n.pos, "allow_remote_resources must be true or false"),
+            }
+        }
         if let Some(n) = root.get("cluster_policies") {
             match n.as_bool() {
                 Some(b) => config.cluster_policies = Some(b),
@@ -281,13 +302,28 @@ impl Config {
         if let Some(n) = root.get("limits") {
             p.keys(
                 n,
-                &["max_file_bytes", "max_depth", "max_alias_nodes"],
+                &[
+                    "max_file_bytes",
+                    "max_depth",
+                    "max_alias_nodes",
+                    "max_render_bytes",
+                    "render_timeout_ms",
+                    "max_containers",
+                    "max_findings_per_resource",
+                    "max_findings",
+                ],
                 "`limits`",
             );
             let mut limits = Limits::default();
             for (key, slot) in [
                 ("max_depth", &mut limits.max_depth),
                 ("max_alias_nodes", &mut limits.max_alias_nodes),
+                ("max_containers", &mut limits.max_containers),
+                (
+                    "max_findings_per_resource",
+                    &mut limits.max_findings_per_resource,
+                ),
+                ("max_findings", &mut limits.max_findings),
             ] {
                 if let Some(v) = n.get(key) {
                     match v.as_i64().filter(|i| *i > 0) {
@@ -296,11 +332,28 @@ impl Config {
                     }
                 }
             }
-            if let Some(v) = n.get("max_file_bytes") {
-                match v.as_i64().filter(|i| *i > 0) {
-                    Some(i) => limits.max_file_bytes = i as u64,
-                    None => p.push(v.pos, "limits.max_file_bytes must be a positive integer"),
+            for (key, slot) in [
+                ("max_file_bytes", &mut limits.max_file_bytes),
+                ("max_render_bytes", &mut limits.max_render_bytes),
+                ("render_timeout_ms", &mut limits.render_timeout_ms),
+            ] {
+                if let Some(v) = n.get(key) {
+                    match v.as_i64().filter(|i| *i > 0) {
+                        Some(i) => *slot = i as u64,
+                        None => p.push(v.pos, format!("limits.{key} must be a positive integer")),
+                    }
                 }
+            }
+            if limits.max_depth > Limits::MAX_DEPTH
+                && let Some(v) = n.get("max_depth")
+            {
+                p.push(
+                    v.pos,
+                    format!(
+                        "limits.max_depth must be at most {} (deeper trees would risk the stack)",
+                        Limits::MAX_DEPTH
+                    ),
+                );
             }
             config.limits = Some(limits);
         }

@@ -6,12 +6,14 @@ pub mod compliance;
 pub mod config;
 pub mod exceptions;
 pub mod node;
+pub mod plan;
 pub mod policy;
 pub mod risk;
 mod scan;
 pub mod source;
 
 pub use config::{Config, ConfigError};
+pub use plan::{AppliedConfig, ConfigOrigin, Overrides, PlanError, ScanPlan};
 pub use policy::{Policies, PolicyOutput, PolicyRun};
 pub use scan::{
     Evaluation, ScanOptions, ScanResult, Scanned, Selection, SelectionError, framework_rules,

@@ -80,6 +80,8 @@ pub struct ScanOptions {
     pub not_seen: Vec<(Component, String)>,
     /// Facts the manifests do not show (RBAC), for risk scores.
     pub risk: crate::risk::RiskContext,
+    /// What the configuration file did, for the reports (see [`crate::plan`]).
+    pub applied_config: Option<crate::plan::AppliedConfig>,
 }
 
 /// The rules behind a framework's controls, to add to a selection.
@@ -137,6 +139,8 @@ pub struct ScanResult {
     pub partial: bool,
     /// One entry per framework asked for, in the order asked.
     pub compliance: Vec<crate::compliance::FrameworkResult>,
+    /// The configuration file applied and what it changed; `None` when there was none.
+    pub config: Option<crate::plan::AppliedConfig>,
 }
 
 impl ScanResult {
@@ -162,16 +166,58 @@ impl ScanResult {
     }
 }
 
+/// What one input may make the scan do (see [`Limits`]), shared by the parallel workers.
+struct Budget<'l> {
+    limits: &'l Limits,
+    /// Findings kept so far, over every worker.
+    findings: std::sync::atomic::AtomicUsize,
+    /// Set once the scan-wide cap was reached (reported once).
+    exhausted: std::sync::atomic::AtomicBool,
+}
+
+impl<'l> Budget<'l> {
+    fn new(limits: &'l Limits) -> Self {
+        Self {
+            limits,
+            findings: std::sync::atomic::AtomicUsize::new(0),
+            exhausted: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+
 /// Checks one resource into `part`: its findings, the type errors of its pod spec, and what is
-/// kept of it once its tree is dropped.
+/// kept of it once its tree is dropped. A resource over the limits is not judged, or has its
+/// findings cut, with an error that says so (the scan is then incomplete: exit 2).
 fn check_one(
     set: &RuleSet,
     policies: Option<&dyn PolicyRun>,
     r: &Resource,
     index: &Index<'_>,
     settings: &Settings,
+    budget: &Budget<'_>,
     part: &mut Part,
 ) {
+    use std::sync::atomic::Ordering;
+    let limits = budget.limits;
+    let pod_specs = kspm_model::view::pod_specs(r);
+    let containers: usize = pod_specs.iter().map(|p| p.container_count()).sum();
+    if containers > limits.max_containers {
+        part.diagnostics.push(
+            Diagnostic::error(
+                r.source.file.clone(),
+                format!(
+                    "{} has {containers} containers, over limits.max_containers ({}): not judged",
+                    r.id, limits.max_containers
+                ),
+            )
+            .at(r.root.pos)
+            .in_document(r.source.doc),
+        );
+        return;
+    }
+    if budget.exhausted.load(Ordering::Relaxed) {
+        return;
+    }
     let start = part.findings.len();
     let outcome = check_resource_into(set, r, index, settings, &mut part.findings);
     dedup_tail(&mut part.findings, start);
@@ -189,6 +235,37 @@ fn check_one(
         part.findings = out.findings;
         part.diagnostics = out.diagnostics;
     }
+    let found = part.findings.len() - start;
+    if found > limits.max_findings_per_resource {
+        part.findings
+            .truncate(start + limits.max_findings_per_resource);
+        part.diagnostics.push(
+            Diagnostic::error(
+                r.source.file.clone(),
+                format!(
+                    "{} has {found} findings, over limits.max_findings_per_resource ({}): the rest were cut",
+                    r.id, limits.max_findings_per_resource
+                ),
+            )
+            .at(r.root.pos)
+            .in_document(r.source.doc),
+        );
+    }
+    let kept = part.findings.len() - start;
+    let before = budget.findings.fetch_add(kept, Ordering::Relaxed);
+    if before + kept > limits.max_findings {
+        part.findings
+            .truncate(start + limits.max_findings.saturating_sub(before));
+        if !budget.exhausted.swap(true, Ordering::Relaxed) {
+            part.diagnostics.push(Diagnostic::error(
+                r.source.file.clone(),
+                format!(
+                    "the scan reached limits.max_findings ({}): the objects judged after it were not reported",
+                    limits.max_findings
+                ),
+            ));
+        }
+    }
     for e in outcome.type_errors {
         part.diagnostics.push(
             Diagnostic::error(
@@ -204,7 +281,7 @@ fn check_one(
     part.scanned.push(Scanned {
         id: r.id.clone(),
         source: r.source.clone(),
-        has_pod_spec: !kspm_model::view::pod_specs(r).is_empty(),
+        has_pod_spec: !pod_specs.is_empty(),
         ignore: exceptions::inline_annotations(r),
         components: outcome.components,
         assessed: outcome.assessed,
@@ -285,14 +362,14 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
     let index = Index::build(&indexed);
     let mut eval = Evaluation::with_inventory(opts, if inventory { &indexed } else { &[] });
     eval.learn_rbac(&index);
-    let (set, run) = (&eval.set, eval.run.as_deref());
+    let (set, run, budget) = (&eval.set, eval.run.as_deref(), &eval.budget);
     let part = chunks
         .par_iter()
         .fold(Part::default, |mut part, (d, c)| {
             let mut resources = Vec::new();
             source::parse_chunk(d, c, limits, &mut resources, &mut part.diagnostics);
             for r in &resources {
-                check_one(set, run, r, &index, &opts.settings, &mut part);
+                check_one(set, run, r, &index, &opts.settings, budget, &mut part);
             }
             part
         })
@@ -312,6 +389,7 @@ pub struct Evaluation<'a> {
     /// Service accounts with dangerous RBAC found in the scan itself, for risk ranking (added to
     /// what `ScanOptions::risk` says).
     rbac: std::collections::HashMap<(String, String), Vec<String>>,
+    budget: Budget<'a>,
 }
 
 impl<'a> Evaluation<'a> {
@@ -329,6 +407,7 @@ impl<'a> Evaluation<'a> {
                 .map(|p| p.start(inventory, &opts.rules)),
             part: Part::default(),
             rbac: std::collections::HashMap::new(),
+            budget: Budget::new(&opts.limits),
         }
     }
 
@@ -340,11 +419,11 @@ impl<'a> Evaluation<'a> {
 
     /// Checks a batch of resources in parallel; `index` holds the cross-resource facts.
     pub fn check(&mut self, resources: &[Resource], index: &Index<'_>, settings: &Settings) {
-        let (set, run) = (&self.set, self.run.as_deref());
+        let (set, run, budget) = (&self.set, self.run.as_deref(), &self.budget);
         let part = resources
             .par_iter()
             .fold(Part::default, |mut part, r| {
-                check_one(set, run, r, index, settings, &mut part);
+                check_one(set, run, r, index, settings, budget, &mut part);
                 part
             })
             .reduce(Part::default, Part::merge);
@@ -413,6 +492,33 @@ impl<'a> Evaluation<'a> {
             opts.inline_exceptions,
         ));
 
+        let config = opts.applied_config.clone().map(|mut applied| {
+            applied.suppressed = findings
+                .iter()
+                .filter_map(|f| f.suppressed.as_ref())
+                .filter(|s| s.by.starts_with(config_file.as_str()))
+                .count();
+            applied
+        });
+        if scanned.is_empty()
+            && !diagnostics
+                .iter()
+                .any(|d| d.level == kspm_model::DiagnosticLevel::Error)
+        {
+            // A scan that judged nothing is not a clean scan.
+            diagnostics.push(Diagnostic::error(
+                "kspm",
+                "no Kubernetes object was found in the inputs: nothing was judged",
+            ));
+        }
+        crate::source::collapse_notices(&mut diagnostics);
+        // Diagnostics quote what they met (a string where a list belongs...): never a
+        // credential-shaped value, whichever code wrote them.
+        for d in &mut diagnostics {
+            if let std::borrow::Cow::Owned(clean) = kspm_rules::redact(&d.message) {
+                d.message = clean;
+            }
+        }
         let mut risk = opts.risk.clone();
         for (sa, why) in self.rbac {
             risk.service_account_privileges
@@ -441,6 +547,7 @@ impl<'a> Evaluation<'a> {
             rules: opts.rules.clone(),
             partial: false,
             compliance: Vec::new(),
+            config,
         };
         result.compliance = crate::compliance::evaluate(&result, &opts.frameworks, &opts.not_seen);
         result

@@ -65,7 +65,7 @@ fn is_manifest(path: &Path) -> bool {
     )
 }
 
-/// Walks the inputs into units, reporting what cannot be walked.
+/// Walks the inputs into units, reporting what cannot be walked and what was skipped.
 fn discover(inputs: &[Input], diags: &mut Vec<Diagnostic>) -> (Vec<Unit>, bool) {
     let mut units = Vec::new();
     let mut stdin = false;
@@ -75,7 +75,10 @@ fn discover(inputs: &[Input], diags: &mut Vec<Diagnostic>) -> (Vec<Unit>, bool) 
             Input::Stdin => stdin = true,
             Input::Text { .. } => {}
             Input::Path(path) => match std::fs::metadata(path) {
-                Ok(meta) if meta.is_dir() => walk(path, &mut visited, &mut units, diags),
+                Ok(meta) if meta.is_dir() => {
+                    let root = path.canonicalize().unwrap_or_else(|_| path.clone());
+                    walk(path, &root, &mut visited, &mut units, diags);
+                }
                 // A file named explicitly is read whatever its extension.
                 Ok(_) => units.push(Unit::File(path.clone())),
                 Err(e) => diags.push(Diagnostic::error(
@@ -88,8 +91,15 @@ fn discover(inputs: &[Input], diags: &mut Vec<Diagnostic>) -> (Vec<Unit>, bool) 
     (units, stdin)
 }
 
+/// The notice for files a directory walk does not read, one message per reason so that they
+/// collapse into one line with a count (see [`collapse_notices`]).
+fn skipped(path: &Path, why: &str) -> Diagnostic {
+    Diagnostic::error(path.display().to_string(), format!("skipped: {why}")).notice()
+}
+
 fn walk(
     dir: &Path,
+    root: &Path,
     visited: &mut HashSet<PathBuf>,
     units: &mut Vec<Unit>,
     diags: &mut Vec<Diagnostic>,
@@ -124,16 +134,50 @@ fn walk(
     let mut paths: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
     paths.sort();
     for path in paths {
-        let hidden = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.') || n == "node_modules");
-        if hidden {
+        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if file_name.starts_with('.') {
+            diags.push(skipped(
+                &path,
+                "hidden files and directories are not scanned (name them to scan them)",
+            ));
+            continue;
+        }
+        if file_name == "node_modules" {
+            diags.push(skipped(
+                &path,
+                "node_modules directories are not scanned (name them to scan them)",
+            ));
+            continue;
+        }
+        // A symlink may point anywhere on the machine: only what stays inside the scanned
+        // directory is read.
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink())
+            && path.canonicalize().is_ok_and(|c| !c.starts_with(root))
+        {
+            diags.push(
+                Diagnostic::error(
+                    path.display().to_string(),
+                    "symbolic link to a place outside the scanned directory: not followed",
+                )
+                .warning(),
+            );
             continue;
         }
         match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => walk(&path, visited, units, diags),
-            Ok(_) if is_manifest(&path) && !is_kspm_config(&path) => units.push(Unit::File(path)),
+            Ok(meta) if meta.is_dir() => walk(&path, root, visited, units, diags),
+            Ok(meta) if is_manifest(&path) && !is_kspm_config(&path) => {
+                if meta.is_file() {
+                    units.push(Unit::File(path));
+                } else {
+                    diags.push(
+                        Diagnostic::error(
+                            path.display().to_string(),
+                            "not a regular file (a FIFO, socket or device): not read",
+                        )
+                        .warning(),
+                    );
+                }
+            }
             Ok(_) => {}
             Err(e) => diags.push(Diagnostic::error(
                 path.display().to_string(),
@@ -141,6 +185,30 @@ fn walk(
             )),
         }
     }
+}
+
+/// Replaces the notices that share a message with one notice that counts them and names the
+/// first, so that a thousand skipped files make one line.
+pub fn collapse_notices(diags: &mut Vec<Diagnostic>) {
+    use kspm_model::DiagnosticLevel;
+    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for d in diags.iter().filter(|d| d.level == DiagnosticLevel::Notice) {
+        *counts.entry(d.message.clone()).or_default() += 1;
+    }
+    let mut seen = HashSet::new();
+    diags.retain_mut(|d| {
+        if d.level != DiagnosticLevel::Notice {
+            return true;
+        }
+        if !seen.insert(d.message.clone()) {
+            return false;
+        }
+        let n = counts[&d.message];
+        if n > 1 {
+            d.message = format!("{} ({n} in all; this is the first)", d.message);
+        }
+        true
+    });
 }
 
 /// kspm's own files met while walking a directory: its configuration, and the test cases and
@@ -164,8 +232,23 @@ fn describe_io(e: &std::io::Error) -> String {
     }
 }
 
-/// Checks that bytes are text we can parse.
+/// Checks that bytes are text we can parse: UTF-8 (a BOM is dropped) or UTF-16 with a BOM,
+/// which kubectl accepts too.
 fn to_text(name: &str, bytes: Vec<u8>) -> Result<String, Diagnostic> {
+    let utf16 = match bytes.get(..2) {
+        Some([0xFF, 0xFE]) => Some(u16::from_le_bytes as fn([u8; 2]) -> u16),
+        Some([0xFE, 0xFF]) => Some(u16::from_be_bytes as fn([u8; 2]) -> u16),
+        _ => None,
+    };
+    if let Some(decode) = utf16 {
+        let units: Vec<u16> = bytes[2..]
+            .chunks(2)
+            .map(|c| decode([c[0], c.get(1).copied().unwrap_or(0)]))
+            .collect();
+        return String::from_utf16(&units).map_err(|_| {
+            Diagnostic::error(name, "not valid UTF-16 (after a UTF-16 byte order mark)")
+        });
+    }
     if bytes.contains(&0) {
         return Err(Diagnostic::error(
             name,
@@ -187,30 +270,89 @@ fn to_text(name: &str, bytes: Vec<u8>) -> Result<String, Diagnostic> {
     Ok(text)
 }
 
-fn read_file(path: &Path, limits: &Limits) -> Result<Document, Diagnostic> {
-    let name = path.display().to_string();
-    let meta =
-        std::fs::metadata(path).map_err(|e| Diagnostic::error(name.as_str(), describe_io(&e)))?;
-    if meta.len() > limits.max_file_bytes {
-        return Err(Diagnostic::error(
-            name,
-            format!(
-                "file is {} bytes, over the {}-byte limit (raise limits.max_file_bytes to scan it)",
-                meta.len(),
-                limits.max_file_bytes
-            ),
+/// Reads a regular file of at most `max` bytes. FIFOs, sockets and devices are refused before
+/// they are opened for reading (opening is non-blocking, and the opened handle is checked
+/// again), so a FIFO named like a manifest cannot hang the scan.
+pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| describe_io(&e))?;
+    if !meta.is_file() {
+        return Err("not a regular file (a FIFO, socket, device or directory): not read".into());
+    }
+    if meta.len() > max {
+        return Err(format!(
+            "file is {} bytes, over the {max}-byte limit",
+            meta.len()
         ));
     }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let file = options.open(path).map_err(|e| describe_io(&e))?;
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err("not a regular file: not read".into());
+    }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    std::fs::File::open(path)
-        .and_then(|f| f.take(limits.max_file_bytes + 1).read_to_end(&mut bytes))
-        .map_err(|e| Diagnostic::error(name.as_str(), describe_io(&e)))?;
-    let text = to_text(&name, bytes)?;
-    Ok(Document {
-        name: name.into(),
-        text,
-        rendered: false,
-    })
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| describe_io(&e))?;
+    if bytes.len() as u64 > max {
+        return Err(format!("file grew over the {max}-byte limit while read"));
+    }
+    Ok(bytes)
+}
+
+/// What reading a unit gave.
+enum Outcome {
+    Doc(Document, Vec<Diagnostic>),
+    Failed(Diagnostic),
+    /// Not an input to judge (kspm's own report), with the notice that says so.
+    Skipped(Diagnostic),
+}
+
+fn read_file(path: &Path, limits: &Limits) -> Outcome {
+    let name = path.display().to_string();
+    let bytes = match read_regular(path, limits.max_file_bytes) {
+        Ok(b) => b,
+        Err(e) if e.contains("-byte limit") => {
+            return Outcome::Failed(Diagnostic::error(
+                name,
+                format!("{e} (raise limits.max_file_bytes to scan it)"),
+            ));
+        }
+        Err(e) => return Outcome::Failed(Diagnostic::error(name, e)),
+    };
+    if is_own_report(&bytes) {
+        return Outcome::Skipped(skipped(
+            path,
+            "a report written by kspm or another scanner (JSON scan report or SARIF), not a manifest",
+        ));
+    }
+    match to_text(&name, bytes) {
+        Ok(text) => Outcome::Doc(
+            Document {
+                name: name.into(),
+                text,
+                rendered: false,
+            },
+            Vec::new(),
+        ),
+        Err(d) => Outcome::Failed(d),
+    }
+}
+
+/// kspm's JSON report (`kspm.io/scan/v1`) and SARIF logs are outputs, not manifests: the
+/// README's own `-o report.json` must not change the next scan of the same directory.
+fn is_own_report(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(4096)];
+    let head = String::from_utf8_lossy(head);
+    let trimmed = head.trim_start();
+    trimmed.starts_with('{')
+        && (head.contains("\"kspm.io/scan/v1\"")
+            || (head.contains("\"runs\"") && head.contains("sarif")))
 }
 
 fn read_stdin(limits: &Limits) -> Result<Document, Diagnostic> {
@@ -233,34 +375,68 @@ fn read_stdin(limits: &Limits) -> Result<Document, Diagnostic> {
     })
 }
 
-/// Runs the first renderer found on PATH; `Err` names what is missing or what failed.
-fn render(dir: &Path, tools: &[(&str, &[&str])], what: &str) -> Result<Document, Diagnostic> {
+/// Runs the first renderer found on PATH, within the time and output limits; `Err` names what
+/// is missing, what failed, or which limit was hit. What the renderer says on standard error
+/// when it succeeds is kept as warnings.
+fn render(
+    dir: &Path,
+    tools: &[(&str, &[&str])],
+    what: &str,
+    limits: &Limits,
+) -> Result<(Document, Vec<Diagnostic>), Diagnostic> {
     let name = dir.display().to_string();
     let mut tried = Vec::new();
     for (program, args) in tools {
         let mut cmd = Command::new(program);
         cmd.args(*args).arg(dir);
-        match cmd.output() {
+        sandbox_env(&mut cmd, limits.allow_remote);
+        let label = format!("{program} {}", args.join(" "));
+        match run_bounded(cmd, limits) {
             Ok(out) if out.status.success() => {
-                return Ok(Document {
-                    name: name.clone().into(),
-                    text: to_text(&name, out.stdout)?,
-                    rendered: true,
-                });
-            }
-            Ok(out) => {
-                let stderr = String::from_utf8_lossy(&out.stderr);
-                let first = stderr
-                    .lines()
-                    .find(|l| !l.trim().is_empty())
-                    .unwrap_or("no message");
-                return Err(Diagnostic::error(
-                    name,
-                    format!("`{program} {}` failed: {first}", args.join(" ")),
+                let warnings = stderr_lines(&out.stderr)
+                    .map(|l| {
+                        Diagnostic::error(name.as_str(), format!("`{label}` said: {l}")).warning()
+                    })
+                    .collect();
+                let text = to_text(&name, out.stdout)?;
+                return Ok((
+                    Document {
+                        name: name.clone().into(),
+                        text,
+                        rendered: true,
+                    },
+                    warnings,
                 ));
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => tried.push(*program),
-            Err(e) => {
+            Ok(out) => {
+                let first = stderr_lines(&out.stderr)
+                    .next()
+                    .unwrap_or_else(|| "no message".into());
+                return Err(Diagnostic::error(
+                    name,
+                    format!("`{label}` failed: {first}"),
+                ));
+            }
+            Err(RunError::NotFound) => tried.push(*program),
+            Err(RunError::Timeout) => {
+                return Err(Diagnostic::error(
+                    name,
+                    format!(
+                        "`{label}` ran longer than {} ms and was stopped (limits.render_timeout_ms)",
+                        limits.render_timeout_ms
+                    ),
+                ));
+            }
+            Err(RunError::TooLarge) => {
+                return Err(Diagnostic::error(
+                    name,
+                    format!(
+                        "`{label}` wrote more than {} bytes and was stopped (limits.max_render_bytes)",
+                        limits.max_render_bytes
+                    ),
+                ));
+            }
+            Err(RunError::Io(e)) => {
                 return Err(Diagnostic::error(
                     name,
                     format!("could not run `{program}`: {e}"),
@@ -275,6 +451,332 @@ fn render(dir: &Path, tools: &[(&str, &[&str])], what: &str) -> Result<Document,
             tried.join(" or ")
         ),
     ))
+}
+
+/// At most 20 non-empty lines of a renderer's standard error, each at most 300 characters,
+/// without anything credential-shaped.
+fn stderr_lines(stderr: &[u8]) -> impl Iterator<Item = String> + '_ {
+    let text = String::from_utf8_lossy(stderr).into_owned();
+    let lines: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(20)
+        .map(|l| {
+            let l: String = l.chars().filter(|c| !c.is_control()).take(300).collect();
+            kspm_rules::redact(&l).into_owned()
+        })
+        .collect();
+    lines.into_iter()
+}
+
+/// Keeps renderers off the network unless remote resources are allowed: proxies that lead
+/// nowhere for HTTP(S), and git limited to local repositories. The kustomization is also checked
+/// for remote references before it is built ([`remote_references`]); this is the second line.
+fn sandbox_env(cmd: &mut Command, allow_remote: bool) {
+    cmd.env("GIT_TERMINAL_PROMPT", "0");
+    if !allow_remote {
+        for var in [
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "ALL_PROXY",
+        ] {
+            cmd.env(var, "http://127.0.0.1:9");
+        }
+        cmd.env_remove("NO_PROXY").env_remove("no_proxy");
+        cmd.env("GIT_ALLOW_PROTOCOL", "file");
+    }
+}
+
+enum RunError {
+    NotFound,
+    Timeout,
+    TooLarge,
+    Io(std::io::Error),
+}
+
+/// Runs a command in its own process group, reading its output up to the limit and killing the
+/// whole group (a renderer's git or plugins too) when it runs too long or writes too much.
+fn run_bounded(mut cmd: Command, limits: &Limits) -> Result<std::process::Output, RunError> {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd.spawn().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            RunError::NotFound
+        } else {
+            RunError::Io(e)
+        }
+    })?;
+    let max = limits.max_render_bytes;
+    let stdout = child.stdout.take().expect("piped");
+    let stderr = child.stderr.take().expect("piped");
+    let out = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.take(max + 1).read_to_end(&mut buf);
+        buf
+    });
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.take(64 * 1024).read_to_end(&mut buf);
+        buf
+    });
+    let deadline = Instant::now() + Duration::from_millis(limits.render_timeout_ms);
+    let kill = |child: &mut std::process::Child| {
+        #[cfg(unix)]
+        if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    };
+    let mut out = Some(out);
+    let mut stdout = None;
+    let status = loop {
+        if out
+            .as_ref()
+            .is_some_and(std::thread::JoinHandle::is_finished)
+        {
+            let buf = out.take().expect("checked").join().unwrap_or_default();
+            if buf.len() as u64 > max {
+                kill(&mut child);
+                return Err(RunError::TooLarge);
+            }
+            stdout = Some(buf);
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {}
+            Err(e) => {
+                kill(&mut child);
+                return Err(RunError::Io(e));
+            }
+        }
+        if Instant::now() >= deadline {
+            kill(&mut child);
+            return Err(RunError::Timeout);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let stdout = match (stdout, out) {
+        (Some(buf), _) => buf,
+        (None, Some(handle)) => handle.join().unwrap_or_default(),
+        (None, None) => Vec::new(),
+    };
+    if stdout.len() as u64 > max {
+        return Err(RunError::TooLarge);
+    }
+    // A grandchild may hold stderr open: do not wait for it past the process's exit.
+    #[cfg(unix)]
+    if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+    let stderr = err.join().unwrap_or_default();
+    Ok(std::process::Output {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
+/// A chart's symbolic links that lead outside the chart directory: `.Files.Get` would put the
+/// target's content (any file on the machine) into the rendered objects, and so into reports.
+fn links_leaving(dir: &Path) -> Vec<PathBuf> {
+    let Ok(root) = dir.canonicalize() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    let mut seen = 0usize;
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.filter_map(Result::ok) {
+            seen += 1;
+            if seen > 100_000 {
+                return out;
+            }
+            let path = e.path();
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_symlink() {
+                if !path.canonicalize().is_ok_and(|c| c.starts_with(&root)) {
+                    out.push(path);
+                }
+            } else if ft.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The remote references of a kustomization and of the local bases it names: URLs, git and
+/// `github.com/...` style paths, which `kustomize build` would fetch or clone.
+fn remote_references(dir: &Path, depth: usize, out: &mut Vec<String>) {
+    if depth > 20 {
+        return;
+    }
+    let Some(file) = KUSTOMIZATION_FILES
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.is_file())
+    else {
+        return;
+    };
+    let Ok(bytes) = read_regular(&file, 1024 * 1024) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let (docs, _) = kspm_model::yaml::parse_stream(&text, &Limits::default());
+    let mut strings = Vec::new();
+    for d in &docs {
+        collect_strings(&d.root, &mut strings);
+    }
+    for s in strings {
+        let s = s.trim();
+        let remote = s.contains("://")
+            || s.starts_with("git@")
+            || s.starts_with("git::")
+            || ["github.com/", "gitlab.com/", "bitbucket.org/"]
+                .iter()
+                .any(|h| s.starts_with(h));
+        if remote {
+            out.push(format!("{} ({})", s, file.display()));
+        } else if !s.is_empty() && s.len() < 4096 {
+            let local = dir.join(s);
+            if local.is_dir() {
+                remote_references(&local, depth + 1, out);
+            }
+        }
+    }
+}
+
+fn collect_strings(node: &kspm_model::Node, out: &mut Vec<String>) {
+    match &node.value {
+        kspm_model::Value::Str(s) => out.push(s.to_string()),
+        kspm_model::Value::Seq(items) => items.iter().for_each(|i| collect_strings(i, out)),
+        kspm_model::Value::Map(entries) => {
+            entries.iter().for_each(|e| collect_strings(&e.value, out))
+        }
+        _ => {}
+    }
+}
+
+/// YAML files at the top of a Kustomize directory that its kustomization does not name: they
+/// are not part of the build, so they are not scanned; a notice says so.
+fn unlisted_in_kustomization(dir: &Path) -> Vec<Diagnostic> {
+    let Some(text) = KUSTOMIZATION_FILES
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.is_file())
+        .and_then(|p| read_regular(&p, 1024 * 1024).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+    else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && is_manifest(p) && !is_kspm_config(p))
+        .filter(|p| {
+            let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            !KUSTOMIZATION_FILES.contains(&n) && !n.starts_with('.') && !text.contains(n)
+        })
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .map(|p| {
+            skipped(
+                p,
+                "a YAML file in a Kustomize directory that its kustomization does not list: not part of the build, so not scanned (name it to scan it)",
+            )
+        })
+        .collect()
+}
+
+fn render_helm(dir: &Path, limits: &Limits) -> Result<(Document, Vec<Diagnostic>), Diagnostic> {
+    let links = links_leaving(dir);
+    if !links.is_empty() {
+        let shown: Vec<String> = links
+            .iter()
+            .take(5)
+            .map(|p| p.display().to_string())
+            .collect();
+        return Err(Diagnostic::error(
+            dir.display().to_string(),
+            format!(
+                "Helm chart not rendered: {} symbolic link(s) lead outside the chart ({}); a template could read any file on this machine through them",
+                links.len(),
+                shown.join(", ")
+            ),
+        ));
+    }
+    render(
+        dir,
+        &[("helm", &["template", "kspm"] as &[&str])],
+        "Helm chart (Chart.yaml)",
+        limits,
+    )
+}
+
+fn render_kustomize(
+    dir: &Path,
+    limits: &Limits,
+) -> Result<(Document, Vec<Diagnostic>), Diagnostic> {
+    let mut unlisted = unlisted_in_kustomization(dir);
+    if !limits.allow_remote {
+        let mut remote = Vec::new();
+        remote_references(dir, 0, &mut remote);
+        if !remote.is_empty() {
+            remote.truncate(5);
+            return Err(Diagnostic::error(
+                dir.display().to_string(),
+                format!(
+                    "Kustomize directory not built: it names remote resources or bases, which kspm does not fetch unless told to (--allow-remote, or allow_remote_resources: true in a --config file): {}",
+                    remote.join(", ")
+                ),
+            ));
+        }
+    }
+    let links = links_leaving(dir);
+    if !links.is_empty() {
+        let shown: Vec<String> = links
+            .iter()
+            .take(5)
+            .map(|p| p.display().to_string())
+            .collect();
+        return Err(Diagnostic::error(
+            dir.display().to_string(),
+            format!(
+                "Kustomize directory not built: {} symbolic link(s) lead outside it ({})",
+                links.len(),
+                shown.join(", ")
+            ),
+        ));
+    }
+    let (doc, mut diags) = render(
+        dir,
+        &[
+            ("kustomize", &["build"] as &[&str]),
+            ("kubectl", &["kustomize"]),
+        ],
+        "Kustomize directory (kustomization.yaml)",
+        limits,
+    )?;
+    diags.append(&mut unlisted);
+    Ok((doc, diags))
 }
 
 /// Parses one document of a source into resources; `*List` kinds are expanded into their items.
@@ -304,6 +806,21 @@ pub fn parse_chunk(
             origin: origin.clone(),
         };
         let pos = pd.root.pos;
+        // docker-compose.yml, mkdocs.yml, OpenAPI specs, CI files: a document with neither
+        // `apiVersion` nor `kind` is not a manifest, so it is counted and passed over, not an
+        // input error. One with either stays an error if it is not a valid object.
+        if pd.root.get("apiVersion").is_none() && pd.root.get("kind").is_none() {
+            diags.push(
+                Diagnostic::error(
+                    doc.name.clone(),
+                    "skipped: a YAML document with neither apiVersion nor kind is not a Kubernetes manifest",
+                )
+                .at(pos)
+                .in_document(pd.index)
+                .notice(),
+            );
+            continue;
+        }
         match Resource::from_node(pd.root, source.clone()) {
             Ok(r) if r.kind().ends_with("List") && r.root.get("items").is_some() => {
                 expand_list(r, resources, diags);
@@ -334,25 +851,28 @@ pub fn parse_document(
 }
 
 /// Whether a document may hold an object the cross-resource index keeps, judged from its text
-/// so that the index pass parses only those documents. Errs on the side of parsing: JSON, flow
-/// style, Lists, and documents whose `kind:` is not a top-level line are parsed.
+/// so that the index pass parses only those documents. It may only say "maybe": a document is
+/// passed over only when its one top-level `kind:` line holds a plain name (letters and digits,
+/// optionally quoted) that is not indexed. Tags (`!!str`), anchors, aliases, block scalars,
+/// escapes, flow mappings, repeated keys, JSON and Lists are all parsed.
 pub fn may_hold_indexed_kind(text: &str) -> bool {
-    let mut saw_kind = false;
-    for line in text.lines() {
-        if let Some(value) = line.strip_prefix("kind:") {
-            saw_kind = true;
-            let kind = value
-                .split('#')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .trim_matches(|c| c == '"' || c == '\'');
-            if kspm_model::Index::indexes(kind) || kind.ends_with("List") {
-                return true;
-            }
-        }
+    let mut kinds = text.lines().filter_map(|l| l.strip_prefix("kind:"));
+    let Some(value) = kinds.next() else {
+        return true;
+    };
+    if kinds.next().is_some() {
+        return true;
     }
-    !saw_kind
+    let value = value.split(" #").next().unwrap_or("").trim();
+    let plain = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+        .unwrap_or(value);
+    if plain.is_empty() || !plain.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return true;
+    }
+    kspm_model::Index::indexes(plain) || plain.ends_with("List")
 }
 
 fn expand_list(list: Resource, resources: &mut Vec<Resource>, diags: &mut Vec<Diagnostic>) {
@@ -395,30 +915,32 @@ pub fn read_all(inputs: &[Input], limits: &Limits) -> (Vec<Document>, Vec<Diagno
     let mut diags = Vec::new();
     let (units, stdin) = discover(inputs, &mut diags);
     let mut sources = units.len();
-    let read: Vec<Result<Document, Diagnostic>> = units
+    let read: Vec<Outcome> = units
         .par_iter()
         .map(|unit| match unit {
             Unit::File(p) => read_file(p, limits),
-            Unit::Helm(p) => render(
-                p,
-                &[("helm", &["template", "kspm"] as &[&str])],
-                "Helm chart (Chart.yaml)",
-            ),
-            Unit::Kustomize(p) => render(
-                p,
-                &[
-                    ("kustomize", &["build"] as &[&str]),
-                    ("kubectl", &["kustomize"]),
-                ],
-                "Kustomize directory (kustomization.yaml)",
-            ),
+            Unit::Helm(p) => match render_helm(p, limits) {
+                Ok((d, w)) => Outcome::Doc(d, w),
+                Err(d) => Outcome::Failed(d),
+            },
+            Unit::Kustomize(p) => match render_kustomize(p, limits) {
+                Ok((d, w)) => Outcome::Doc(d, w),
+                Err(d) => Outcome::Failed(d),
+            },
         })
         .collect();
     let mut docs = Vec::new();
     for r in read {
         match r {
-            Ok(d) => docs.push(d),
-            Err(d) => diags.push(d),
+            Outcome::Doc(d, mut w) => {
+                docs.push(d);
+                diags.append(&mut w);
+            }
+            Outcome::Failed(d) => diags.push(d),
+            Outcome::Skipped(d) => {
+                sources -= 1;
+                diags.push(d);
+            }
         }
     }
     for input in inputs {
@@ -500,6 +1022,42 @@ mod tests {
         assert!(may_hold_indexed_kind("kind: List\nitems: []\n"));
         assert!(!may_hold_indexed_kind(
             "apiVersion: apps/v1\nkind: Deployment\nspec:\n  x:\n    kind: Service\n"
+        ));
+    }
+
+    /// Every way of writing an indexed kind that the text pre-filter cannot read must still be
+    /// parsed: the pre-filter only says "maybe".
+    #[test]
+    fn index_prefilter_cannot_be_fooled() {
+        let crb = "apiVersion: rbac.authorization.k8s.io/v1\nmetadata: {name: x}\n";
+        for kind_line in [
+            "kind: !!str ClusterRoleBinding",
+            "kind: &k ClusterRoleBinding",
+            "kind: >-\n  ClusterRoleBinding",
+            "kind: \"Cluster\\x52oleBinding\"",
+            "kind: Pod\nkind: ClusterRoleBinding",
+            "kind: Pod\nmetadata2: {}\nkind: ClusterRoleBinding",
+            "{kind: ClusterRoleBinding,\n apiVersion: v1}",
+            "\"kind\": ClusterRoleBinding",
+            "kind:   ClusterRoleBinding   # comment",
+        ] {
+            let text = format!("{crb}{kind_line}\n");
+            let mut resources = Vec::new();
+            let doc = Document {
+                name: "x".into(),
+                text: text.clone(),
+                rendered: false,
+            };
+            parse_document(&doc, &Limits::default(), &mut resources, &mut Vec::new());
+            let parsed_indexed = resources
+                .iter()
+                .any(|r| kspm_model::Index::indexes(r.kind()));
+            if parsed_indexed {
+                assert!(may_hold_indexed_kind(&text), "dropped: {text}");
+            }
+        }
+        assert!(may_hold_indexed_kind(
+            "apiVersion: v1\nkind: !!str ClusterRoleBinding\n"
         ));
     }
 

@@ -263,6 +263,9 @@ pub struct Diagnostic {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DiagnosticLevel {
+    /// Something deliberately not judged, said so that nothing is skipped silently (hidden
+    /// files, documents that are not manifests, kspm's own reports).
+    Notice,
     /// The input was judged anyway (e.g. a duplicate key, last value used).
     Warning,
     /// Something could not be scanned.
@@ -301,6 +304,12 @@ impl Diagnostic {
         self.level = DiagnosticLevel::Warning;
         self
     }
+
+    #[must_use]
+    pub fn notice(mut self) -> Self {
+        self.level = DiagnosticLevel::Notice;
+        self
+    }
 }
 
 impl fmt::Display for Diagnostic {
@@ -319,6 +328,7 @@ impl fmt::Display for Diagnostic {
             f,
             ": {}: {}",
             match self.level {
+                DiagnosticLevel::Notice => "notice",
                 DiagnosticLevel::Warning => "warning",
                 DiagnosticLevel::Error => "error",
             },

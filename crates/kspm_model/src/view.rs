@@ -173,6 +173,19 @@ impl<'a> PodSpec<'a> {
 
     /// Every container: init containers first, then regular, then ephemeral, as the kubelet
     /// starts them.
+    /// How many containers (init, regular, ephemeral) the spec lists, without building views.
+    pub fn container_count(&self) -> usize {
+        [
+            ContainerKind::Init,
+            ContainerKind::Regular,
+            ContainerKind::Ephemeral,
+        ]
+        .iter()
+        .filter_map(|k| self.node.get(k.field()).and_then(Node::as_seq))
+        .map(<[Node]>::len)
+        .sum()
+    }
+
     pub fn containers(&self) -> Vec<Container<'_>> {
         let mut out = Vec::new();
         for kind in [

@@ -11,17 +11,30 @@ use granit_parser::{Event, Options, Parser, ScalarStyle, Span};
 
 use crate::node::{Entry, Node, Pos, Value};
 
-/// Safety limits for untrusted input. The defaults are far above what real manifests need.
+/// Safety limits for untrusted input: parsing, rendering, and how much one input may make the
+/// scan do. The defaults are far above what real manifests need.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Largest file read, in bytes.
     pub max_file_bytes: u64,
-    /// Deepest nesting of mappings and sequences.
+    /// Deepest nesting of mappings and sequences (at most [`Limits::MAX_DEPTH`]).
     pub max_depth: usize,
     /// Most nodes that anchors (`&name`) and aliases (`*name`) may copy in one document; stops
     /// "billion laughs". A string costs one node more per 64 bytes, so that aliasing one long
     /// string many times is bounded too.
     pub max_alias_nodes: usize,
+    /// Largest output of `helm template` or `kustomize build`, in bytes.
+    pub max_render_bytes: u64,
+    /// Longest a renderer may run, in milliseconds.
+    pub render_timeout_ms: u64,
+    /// Most containers (init, regular and ephemeral together) judged in one pod template.
+    pub max_containers: usize,
+    /// Most findings kept for one resource.
+    pub max_findings_per_resource: usize,
+    /// Most findings kept for the whole scan.
+    pub max_findings: usize,
+    /// Not a size: whether Kustomize may fetch remote resources and bases (`--allow-remote`).
+    pub allow_remote: bool,
 }
 
 impl Default for Limits {
@@ -30,7 +43,70 @@ impl Default for Limits {
             max_file_bytes: 64 * 1024 * 1024,
             max_depth: 100,
             max_alias_nodes: 100_000,
+            max_render_bytes: 256 * 1024 * 1024,
+            render_timeout_ms: 120_000,
+            max_containers: 1_000,
+            max_findings_per_resource: 1_000,
+            max_findings: 1_000_000,
+            allow_remote: false,
         }
+    }
+}
+
+impl Limits {
+    /// The deepest nesting any configuration may ask for: deeper trees would risk the stack of
+    /// the code that walks them (policies convert and evaluate trees recursively).
+    pub const MAX_DEPTH: usize = 1_000;
+
+    /// Lowers every limit above `max` to it; returns `(key, asked, kept)` for each one lowered.
+    pub fn clamp_to(&mut self, max: &Limits) -> Vec<(&'static str, u64, u64)> {
+        let mut lowered = Vec::new();
+        let mut clamp = |key: &'static str, value: &mut u64, max: u64| {
+            if *value > max {
+                lowered.push((key, *value, max));
+                *value = max;
+            }
+        };
+        let as_u64 = |v: usize| v as u64;
+        let mut depth = as_u64(self.max_depth);
+        let mut alias = as_u64(self.max_alias_nodes);
+        let mut containers = as_u64(self.max_containers);
+        let mut per_resource = as_u64(self.max_findings_per_resource);
+        let mut findings = as_u64(self.max_findings);
+        clamp(
+            "max_file_bytes",
+            &mut self.max_file_bytes,
+            max.max_file_bytes,
+        );
+        clamp("max_depth", &mut depth, as_u64(max.max_depth));
+        clamp("max_alias_nodes", &mut alias, as_u64(max.max_alias_nodes));
+        clamp(
+            "max_render_bytes",
+            &mut self.max_render_bytes,
+            max.max_render_bytes,
+        );
+        clamp(
+            "render_timeout_ms",
+            &mut self.render_timeout_ms,
+            max.render_timeout_ms,
+        );
+        clamp(
+            "max_containers",
+            &mut containers,
+            as_u64(max.max_containers),
+        );
+        clamp(
+            "max_findings_per_resource",
+            &mut per_resource,
+            as_u64(max.max_findings_per_resource),
+        );
+        clamp("max_findings", &mut findings, as_u64(max.max_findings));
+        self.max_depth = depth as usize;
+        self.max_alias_nodes = alias as usize;
+        self.max_containers = containers as usize;
+        self.max_findings_per_resource = per_resource as usize;
+        self.max_findings = findings as usize;
+        lowered
     }
 }
 
@@ -611,6 +687,9 @@ fn push_chunk<'a>(
 /// dropped) one at a time and in parallel, and one broken document cannot hide the next. A
 /// leading piece with no content (comments, blank lines) is not a document.
 pub fn split_documents(text: &str) -> Vec<Chunk<'_>> {
+    if let Some(chunks) = split_json_stream(text) {
+        return chunks;
+    }
     let mut chunks = Vec::new();
     let mut start = 0usize;
     let mut start_line = 0u32;
@@ -631,9 +710,78 @@ pub fn split_documents(text: &str) -> Vec<Chunk<'_>> {
     chunks
 }
 
+/// Concatenated JSON objects (`{...}{...}` or one per line), which kubectl accepts: one chunk
+/// per object. `None` when the text is not such a stream of two or more objects.
+fn split_json_stream(text: &str) -> Option<Vec<Chunk<'_>>> {
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    let mut bounds = Vec::new();
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let mut start = None;
+    for (i, b) in text.bytes().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                if depth == 0 {
+                    if b == b'[' {
+                        return None;
+                    }
+                    start = Some(i);
+                }
+                depth += 1;
+            }
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    bounds.push((start?, i + 1));
+                }
+            }
+            _ if depth == 0 && !b.is_ascii_whitespace() => return None,
+            _ => {}
+        }
+    }
+    if bounds.len() < 2 || depth != 0 {
+        return None;
+    }
+    let mut chunks = Vec::new();
+    for (from, to) in bounds {
+        let line = text[..from].bytes().filter(|b| *b == b'\n').count() as u32;
+        let doc = chunks.len();
+        chunks.push(Chunk {
+            text: &text[from..to],
+            line_offset: line,
+            doc,
+            origin: None,
+        });
+    }
+    Some(chunks)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concatenated_json_objects_are_documents() {
+        let text = "{\"kind\": \"Pod\", \"a\": \"}{\"}\n{\"kind\": \"Service\"}{\"kind\": \"X\"}\n";
+        let chunks = split_documents(text);
+        assert_eq!(chunks.len(), 3);
+        assert_eq!(chunks[1].line_offset, 1);
+        assert_eq!(chunks[2].text, "{\"kind\": \"X\"}");
+        // One object, or YAML that starts with a flow mapping, is left to the YAML splitter.
+        assert_eq!(split_documents("{\"kind\": \"Pod\"}\n").len(), 1);
+        assert_eq!(split_documents("{a: 1}\nb: 2\n").len(), 1);
+    }
 
     #[test]
     fn documents_split_at_markers_keep_file_positions() {

@@ -17,6 +17,13 @@
 //!
 //! Paths are the shortest ones, found by one breadth-first search backwards from cluster-admin,
 //! so the cost is linear in the graph whatever the number of subjects.
+//!
+//! The graph itself is linear in the input: a right that reaches every service account of a
+//! namespace (creating pods there, minting any token) is one edge to a *fan* node standing for
+//! "any service account of N", which has one edge to each of them; the same for "the token of
+//! any pod in N" (exec, attach, `nodes/proxy`) and "any user" (impersonation). A RoleBinding
+//! with 3,000 service accounts as subjects makes 6,000 edges, not 9 million. Fan edges cost
+//! nothing in the search and are folded into the hop before them in the paths reported.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt::{self, Write as _};
@@ -38,6 +45,26 @@ pub enum Power {
     },
     /// Every right everywhere.
     ClusterAdmin,
+    /// Fan node: any service account of one namespace.
+    AnyServiceAccount {
+        namespace: String,
+    },
+    /// Fan node: the token of any pod (with a mounted token) in one namespace, or anywhere.
+    PodTokens {
+        namespace: Option<String>,
+    },
+    /// Fan node: any user named by a binding.
+    AnyUser,
+}
+
+impl Power {
+    /// Fan nodes stand for "any of these"; their edges cost nothing in the search.
+    fn is_fan(&self) -> bool {
+        matches!(
+            self,
+            Power::AnyServiceAccount { .. } | Power::PodTokens { .. } | Power::AnyUser
+        )
+    }
 }
 
 impl fmt::Display for Power {
@@ -48,6 +75,14 @@ impl fmt::Display for Power {
                 write!(f, "full rights in namespace {namespace}")
             }
             Power::ClusterAdmin => f.write_str("cluster-admin"),
+            Power::AnyServiceAccount { namespace } => {
+                write!(f, "any service account of namespace {namespace}")
+            }
+            Power::PodTokens {
+                namespace: Some(namespace),
+            } => write!(f, "the token of any pod in namespace {namespace}"),
+            Power::PodTokens { namespace: None } => f.write_str("the token of any pod"),
+            Power::AnyUser => f.write_str("any user"),
         }
     }
 }
@@ -164,6 +199,11 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
     subjects.extend(workloads.iter().map(Workload::subject));
     subjects.insert(Subject::group("system:masters"));
 
+    let users: Vec<&Subject> = subjects
+        .iter()
+        .filter(|u| u.kind == SubjectKind::User)
+        .collect();
+    let mut fans: BTreeSet<Power> = BTreeSet::new();
     let mut out = Vec::new();
     for s in &subjects {
         let from = Power::Subject(s.clone());
@@ -248,54 +288,57 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
                 .can(s, &req("create", "nodes/proxy", &cluster, None))
                 .or_else(|| model.can(s, &req("get", "nodes/proxy", &cluster, None)));
             if let Some(via) = proxy {
-                let mut held: BTreeMap<Subject, Vec<String>> = BTreeMap::new();
-                for w in workloads.iter().filter(|w| w.token_mounted) {
-                    held.entry(w.subject()).or_default().push(w.id());
-                }
-                for (t, ws) in held {
-                    if t != *s {
+                fans.insert(Power::PodTokens { namespace: None });
+                out.push(Edge {
+                    from: from.clone(),
+                    to: Power::PodTokens { namespace: None },
+                    action: "run commands in any pod through nodes/proxy → the token of".into(),
+                    via: Some(via),
+                    workloads: Vec::new(),
+                });
+            }
+            if let Some(via) = model.can(s, &req("impersonate", "users", &cluster, None)) {
+                fans.insert(Power::AnyUser);
+                out.push(Edge {
+                    from: from.clone(),
+                    to: Power::AnyUser,
+                    action: "impersonate users → act as".into(),
+                    via: Some(via),
+                    workloads: Vec::new(),
+                });
+            } else if has_named_rules(model, s) {
+                for u in users.iter().filter(|u| **u != s) {
+                    if let Some(via) =
+                        model.can(s, &req("impersonate", "users", &cluster, Some(&u.name)))
+                    {
                         out.push(Edge {
                             from: from.clone(),
-                            to: Power::Subject(t),
-                            action: "run commands in any pod through nodes/proxy → the token of"
-                                .into(),
-                            via: Some(via.clone()),
-                            workloads: ws,
+                            to: Power::Subject((*u).clone()),
+                            action: "impersonate users → act as".into(),
+                            via: Some(via),
+                            workloads: Vec::new(),
                         });
                     }
-                }
-            }
-            for u in subjects
-                .iter()
-                .filter(|u| u.kind == SubjectKind::User && *u != s)
-            {
-                if let Some(via) =
-                    model.can(s, &req("impersonate", "users", &cluster, Some(&u.name)))
-                {
-                    out.push(Edge {
-                        from: from.clone(),
-                        to: Power::Subject(u.clone()),
-                        action: "impersonate users → act as".into(),
-                        via: Some(via),
-                        workloads: Vec::new(),
-                    });
                 }
             }
         }
         for ns in check_ns {
             let scope = Scope::Namespace(ns.to_owned());
             let targets = sas.get(ns);
-            let to_all = |out: &mut Vec<Edge>, action: String, via: Via| {
-                for t in targets.into_iter().flatten().filter(|t| *t != s) {
+            let any_sa = Power::AnyServiceAccount {
+                namespace: ns.to_owned(),
+            };
+            let to_all =
+                |out: &mut Vec<Edge>, fans: &mut BTreeSet<Power>, action: String, via: Via| {
+                    fans.insert(any_sa.clone());
                     out.push(Edge {
                         from: from.clone(),
-                        to: Power::Subject(t.clone()),
-                        action: action.clone(),
-                        via: Some(via.clone()),
+                        to: any_sa.clone(),
+                        action,
+                        via: Some(via),
                         workloads: Vec::new(),
                     });
-                }
-            };
+                };
             let create = WORKLOAD_RESOURCES.iter().find_map(|r| {
                 ["create", "update", "patch"].iter().find_map(|v| {
                     model
@@ -306,6 +349,7 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
             if let Some((verb, what, via)) = create {
                 to_all(
                     &mut out,
+                    &mut fans,
                     format!("{verb} {what} in {ns} → a pod can run as"),
                     via,
                 );
@@ -315,52 +359,67 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
                     .can(s, &req("create", &format!("pods/{sub}"), &scope, None))
                     .or_else(|| model.can(s, &req("get", &format!("pods/{sub}"), &scope, None)));
                 if let Some(via) = via {
-                    let mut held: BTreeMap<Subject, Vec<String>> = BTreeMap::new();
-                    for w in by_ns
+                    if by_ns
                         .get(ns)
-                        .into_iter()
-                        .flatten()
-                        .filter(|w| w.token_mounted)
+                        .is_some_and(|ws| ws.iter().any(|w| w.token_mounted))
                     {
-                        held.entry(w.subject()).or_default().push(w.id());
-                    }
-                    for (t, ws) in held {
-                        if t != *s {
-                            out.push(Edge {
-                                from: from.clone(),
-                                to: Power::Subject(t),
-                                action: format!("{sub} into pods in {ns} → the token of"),
-                                via: Some(via.clone()),
-                                workloads: ws,
-                            });
-                        }
+                        let to = Power::PodTokens {
+                            namespace: Some(ns.to_owned()),
+                        };
+                        fans.insert(to.clone());
+                        out.push(Edge {
+                            from: from.clone(),
+                            to,
+                            action: format!("{sub} into pods in {ns} → the token of"),
+                            via: Some(via),
+                            workloads: Vec::new(),
+                        });
                     }
                     break;
                 }
             }
-            for t in targets.into_iter().flatten().filter(|t| *t != s) {
-                if let Some(via) = model.can(
-                    s,
-                    &req("create", "serviceaccounts/token", &scope, Some(&t.name)),
-                ) {
-                    out.push(Edge {
-                        from: from.clone(),
-                        to: Power::Subject(t.clone()),
-                        action: format!("create service account tokens in {ns} → a token of"),
-                        via: Some(via),
-                        workloads: Vec::new(),
-                    });
-                } else if let Some(via) = model.can(
-                    s,
-                    &req("impersonate", "serviceaccounts", &scope, Some(&t.name)),
-                ) {
-                    out.push(Edge {
-                        from: from.clone(),
-                        to: Power::Subject(t.clone()),
-                        action: format!("impersonate service accounts in {ns} → act as"),
-                        via: Some(via),
-                        workloads: Vec::new(),
-                    });
+            if let Some(via) = model.can(s, &req("create", "serviceaccounts/token", &scope, None)) {
+                to_all(
+                    &mut out,
+                    &mut fans,
+                    format!("create service account tokens in {ns} → a token of"),
+                    via,
+                );
+            } else if let Some(via) =
+                model.can(s, &req("impersonate", "serviceaccounts", &scope, None))
+            {
+                to_all(
+                    &mut out,
+                    &mut fans,
+                    format!("impersonate service accounts in {ns} → act as"),
+                    via,
+                );
+            } else if has_named_rules(model, s) {
+                // Rights limited to named service accounts (`resourceNames`): one edge each.
+                for t in targets.into_iter().flatten().filter(|t| *t != s) {
+                    if let Some(via) = model.can(
+                        s,
+                        &req("create", "serviceaccounts/token", &scope, Some(&t.name)),
+                    ) {
+                        out.push(Edge {
+                            from: from.clone(),
+                            to: Power::Subject(t.clone()),
+                            action: format!("create service account tokens in {ns} → a token of"),
+                            via: Some(via),
+                            workloads: Vec::new(),
+                        });
+                    } else if let Some(via) = model.can(
+                        s,
+                        &req("impersonate", "serviceaccounts", &scope, Some(&t.name)),
+                    ) {
+                        out.push(Edge {
+                            from: from.clone(),
+                            to: Power::Subject(t.clone()),
+                            action: format!("impersonate service accounts in {ns} → act as"),
+                            via: Some(via),
+                            workloads: Vec::new(),
+                        });
+                    }
                 }
             }
             for (_, secret, sa) in model.token_secrets.iter().filter(|(n, _, _)| n == ns) {
@@ -423,16 +482,43 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
         })
         .collect();
     for ns in admins {
-        for t in sas.get(ns.as_str()).into_iter().flatten() {
-            out.push(Edge {
-                from: Power::NamespaceAdmin {
-                    namespace: ns.clone(),
-                },
-                to: Power::Subject(t.clone()),
-                action: "include creating pods → a pod can run as".into(),
-                via: None,
-                workloads: Vec::new(),
-            });
+        let any_sa = Power::AnyServiceAccount {
+            namespace: ns.clone(),
+        };
+        fans.insert(any_sa.clone());
+        out.push(Edge {
+            from: Power::NamespaceAdmin { namespace: ns },
+            to: any_sa,
+            action: "include creating pods → a pod can run as".into(),
+            via: None,
+            workloads: Vec::new(),
+        });
+    }
+    // Each fan node, once, to what it stands for.
+    for fan in fans {
+        match &fan {
+            Power::AnyServiceAccount { namespace } => {
+                for t in sas.get(namespace.as_str()).into_iter().flatten() {
+                    out.push(fan_edge(&fan, Power::Subject(t.clone()), Vec::new()));
+                }
+            }
+            Power::PodTokens { namespace } => {
+                let mut held: BTreeMap<Subject, Vec<String>> = BTreeMap::new();
+                for w in workloads.iter().filter(|w| {
+                    w.token_mounted && namespace.as_ref().is_none_or(|n| *n == w.namespace)
+                }) {
+                    held.entry(w.subject()).or_default().push(w.id());
+                }
+                for (t, ws) in held {
+                    out.push(fan_edge(&fan, Power::Subject(t), ws));
+                }
+            }
+            Power::AnyUser => {
+                for u in &users {
+                    out.push(fan_edge(&fan, Power::Subject((*u).clone()), Vec::new()));
+                }
+            }
+            _ => {}
         }
     }
     // Name the workloads that land on each service account.
@@ -451,6 +537,24 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
     out
 }
 
+fn fan_edge(fan: &Power, to: Power, workloads: Vec<String>) -> Edge {
+    Edge {
+        from: fan.clone(),
+        to,
+        action: String::new(),
+        via: None,
+        workloads,
+    }
+}
+
+/// Whether any of a subject's rules names objects (`resourceNames`): only then are rights on
+/// single service accounts or users looked for one by one.
+fn has_named_rules(model: &RbacModel, s: &Subject) -> bool {
+    model
+        .grants_of(s)
+        .any(|g| g.rules.iter().any(|r| !r.resource_names.is_empty()))
+}
+
 /// The shortest path to cluster-admin of every subject that is not cluster-admin by its own
 /// bindings and not a Kubernetes system identity (which is expected to be powerful).
 pub fn paths(model: &RbacModel, workloads: &[Workload]) -> Vec<Path> {
@@ -462,17 +566,25 @@ pub fn paths_from_edges(edges: &[Edge], workloads: &[Workload]) -> Vec<Path> {
     for (i, e) in edges.iter().enumerate() {
         incoming.entry(&e.to).or_default().push(i);
     }
-    // Backwards BFS: next[node] is the first edge of a shortest path from node to the target.
+    // Backwards 0-1 BFS: next[node] is the first edge of a shortest path from node to the
+    // target; edges out of fan nodes cost nothing.
     let target = Power::ClusterAdmin;
     let mut next: HashMap<&Power, usize> = HashMap::new();
+    let mut dist: HashMap<&Power, usize> = HashMap::from([(&target, 0)]);
     let mut queue = VecDeque::from([&target]);
-    let mut seen: BTreeSet<&Power> = BTreeSet::from([&target]);
     while let Some(node) = queue.pop_front() {
+        let d = dist[node];
         for &i in incoming.get(node).into_iter().flatten() {
             let from = &edges[i].from;
-            if seen.insert(from) {
+            let w = usize::from(!from.is_fan());
+            if dist.get(from).is_none_or(|&old| d + w < old) {
+                dist.insert(from, d + w);
                 next.insert(from, i);
-                queue.push_back(from);
+                if w == 0 {
+                    queue.push_front(from);
+                } else {
+                    queue.push_back(from);
+                }
             }
         }
     }
@@ -488,11 +600,21 @@ pub fn paths_from_edges(edges: &[Edge], workloads: &[Workload]) -> Vec<Path> {
         if start.is_system() || edges[first].to == target {
             continue;
         }
-        let mut steps = Vec::new();
+        let mut steps: Vec<Edge> = Vec::new();
         let mut at: &Power = node;
         while let Some(&i) = next.get(at) {
-            steps.push(edges[i].clone());
-            at = &edges[i].to;
+            let e = &edges[i];
+            match steps.last_mut() {
+                // A fan edge completes the hop into its fan node.
+                Some(last) if e.from.is_fan() => {
+                    last.to = e.to.clone();
+                    if !e.workloads.is_empty() {
+                        last.workloads.clone_from(&e.workloads);
+                    }
+                }
+                _ => steps.push(e.clone()),
+            }
+            at = &e.to;
         }
         let mut holders: BTreeSet<String> = BTreeSet::new();
         for e in &steps {
@@ -532,7 +654,10 @@ pub fn to_dot(paths: &[Path]) -> String {
         let style = match n {
             Power::ClusterAdmin => ", style=filled, fillcolor=\"#f4cccc\"",
             Power::NamespaceAdmin { .. } => ", style=filled, fillcolor=\"#fce5cd\"",
-            Power::Subject(_) => "",
+            Power::Subject(_)
+            | Power::AnyServiceAccount { .. }
+            | Power::PodTokens { .. }
+            | Power::AnyUser => "",
         };
         let _ = writeln!(
             out,

@@ -219,7 +219,7 @@ pub fn write(
     out: impl std::io::Write,
 ) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
-    serde_json::to_writer_pretty(&mut out, &report(result, opts)).map_err(std::io::Error::other)?;
+    serde_json::to_writer_pretty(&mut out, &report(result, opts)).map_err(std::io::Error::from)?;
     out.write_all(b"\n")?;
     out.flush()
 }

@@ -14,17 +14,38 @@ use crate::{ReportOptions, rule_info, shown};
 const MAX_ROWS: usize = 150;
 
 /// Text safe inside a table cell: no pipes or line breaks, no stray HTML.
+/// Untrusted text in Markdown: every character Markdown gives a meaning to is escaped (so a
+/// name cannot become a link, an image, emphasis or HTML), URLs lose the `://` that would
+/// autolink them, and control characters (ESC...) become visible escapes.
 fn cell(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace(['\n', '\r'], " ")
+    let text = crate::table::sanitize(text);
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '!' | '|'
+            | '~' | '"' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out.replace("://", ":&#47;&#47;")
+        .replace("www.", "www&#46;")
 }
 
+/// A value shown as code: nothing inside a code span is rendered, but a backtick would end it
+/// (they are replaced) and a control character would reach the terminal of whoever reads the
+/// raw text (they are escaped).
 fn code(text: &str) -> String {
-    // Backticks cannot be escaped inside a code span; drop them from the value shown.
-    format!("`{}`", cell(&text.replace('`', "'")))
+    // In a table, GitHub needs `\|` even inside a code span.
+    let clean = crate::table::sanitize(text)
+        .replace('`', "'")
+        .replace('|', "\\|");
+    format!("`{clean}`")
 }
 
 pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {

@@ -34,6 +34,29 @@ impl Painter {
     }
 }
 
+/// Untrusted text (object, container and file names, values, messages) as the terminal should
+/// show it: control characters (ESC, BEL, CR, newlines...) become visible escapes, so a name
+/// cannot clear the screen, move the cursor or forge a line of the report.
+pub fn sanitize(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(is_unsafe) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_unsafe(c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
     let p = Painter(opts.color);
     let dim = Style::new().effects(Effects::DIMMED);
@@ -54,12 +77,16 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
                 f.risk.score,
                 p.paint(bold, f.code),
                 f.slug,
-                p.paint(bold, &f.resource.to_string())
+                p.paint(bold, &sanitize(&f.resource.to_string()))
             );
-            let _ = writeln!(out, "     {}", f.message);
-            let _ = writeln!(out, "     {}", p.paint(dim, &crate::risk_explanation(f)));
+            let _ = writeln!(out, "     {}", sanitize(&f.message));
+            let _ = writeln!(
+                out,
+                "     {}",
+                p.paint(dim, &sanitize(&crate::risk_explanation(f)))
+            );
             for x in f.risk.factors.iter() {
-                let _ = writeln!(out, "     - {}", x.detail);
+                let _ = writeln!(out, "     - {}", sanitize(&x.detail));
             }
         }
         out.push('\n');
@@ -80,7 +107,7 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
             f.risk.score,
             p.paint(bold, f.code),
             f.slug,
-            p.paint(bold, &f.resource.to_string())
+            p.paint(bold, &sanitize(&f.resource.to_string()))
         );
         let mut location = f.source.file.to_string();
         if f.pos.is_known() {
@@ -96,25 +123,25 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
         let _ = writeln!(
             out,
             "    {}  {}{}",
-            p.paint(dim, &location),
-            f.path,
-            evidence
+            p.paint(dim, &sanitize(&location)),
+            sanitize(&f.path.to_string()),
+            sanitize(&evidence)
         );
-        let _ = writeln!(out, "    {}", f.message);
+        let _ = writeln!(out, "    {}", sanitize(&f.message));
         let fix = f.fix.as_ref().map_or_else(
             || rule_info(f.code).remediation.clone(),
             |fx| fx.description.clone(),
         );
         if !fix.is_empty() {
-            let _ = writeln!(out, "    {} {}", p.paint(dim, "fix:"), fix);
+            let _ = writeln!(out, "    {} {}", p.paint(dim, "fix:"), sanitize(&fix));
         }
         if let Some(s) = &f.suppressed {
             let _ = writeln!(
                 out,
                 "    {} {} — {}",
                 p.paint(dim, "suppressed by"),
-                s.by,
-                s.reason
+                sanitize(&s.by),
+                sanitize(&s.reason)
             );
         }
     }
@@ -123,21 +150,25 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
     }
     out.push_str(&crate::compliance::table(result));
     if !result.diagnostics.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            p.paint(
-                bold,
-                &format!("INPUT PROBLEMS ({})", result.diagnostics.len())
-            )
-        );
+        let problems = result
+            .diagnostics
+            .iter()
+            .filter(|d| d.level != DiagnosticLevel::Notice)
+            .count();
+        let notices = result.diagnostics.len() - problems;
+        let heading = match (problems, notices) {
+            (0, n) => format!("NOTICES ({n})"),
+            (p, 0) => format!("INPUT PROBLEMS ({p})"),
+            (p, n) => format!("INPUT PROBLEMS ({p}) AND NOTICES ({n})"),
+        };
+        let _ = writeln!(out, "{}", p.paint(bold, &heading));
         for d in &result.diagnostics {
-            let style = if d.level == DiagnosticLevel::Error {
-                severity_style(Severity::High)
-            } else {
-                severity_style(Severity::Medium)
+            let style = match d.level {
+                DiagnosticLevel::Error => severity_style(Severity::High),
+                DiagnosticLevel::Warning => severity_style(Severity::Medium),
+                DiagnosticLevel::Notice => Style::new().effects(Effects::DIMMED),
             };
-            let _ = writeln!(out, "  {}", p.paint(style, &d.to_string()));
+            let _ = writeln!(out, "  {}", p.paint(style, &sanitize(&d.to_string())));
         }
         out.push('\n');
     }
@@ -182,9 +213,12 @@ pub fn summary(result: &ScanResult) -> String {
     if errors > 0 {
         let _ = write!(
             line,
-            "; {errors} input error{}",
+            "; {errors} input error{} (the scan is incomplete)",
             if errors == 1 { "" } else { "s" }
         );
     }
-    line
+    if let Some(config) = &result.config {
+        let _ = write!(line, "; {}", config.summary());
+    }
+    sanitize(&line).into_owned()
 }

@@ -35,7 +35,7 @@ pub enum Color {
 pub struct OutputArgs {
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Write the report to a file instead of standard output.
+    /// Write the report to a file instead of standard output (`-` is standard output).
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
     /// Exit 1 when a finding is at or above this severity [default: low, or `fail_on` in kspm.yaml].
@@ -80,36 +80,87 @@ pub fn finish(result: &ScanResult, args: &OutputArgs, fail_on: Severity) -> Resu
         out.write_all(text.as_bytes())?;
         out.flush()
     };
-    match &args.output {
+    let file = args.output.as_ref().filter(|p| p.as_os_str() != "-");
+    match file {
         Some(path) => {
-            let mut file = std::fs::File::create(path)
-                .with_context(|| format!("writing {}", path.display()))?;
-            emit(&mut file).with_context(|| format!("writing {}", path.display()))?;
+            write_atomically(path, &emit)?;
         }
-        None => match emit(&mut std::io::stdout().lock()) {
-            // A closed pipe (`kspm scan | head`) is not an error worth reporting.
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-            other => other.context("writing to standard output")?,
-        },
+        None => {
+            stdout_open()?;
+            match emit(&mut std::io::stdout().lock()) {
+                // A closed pipe (`kspm scan | head`) is the reader's choice: the exit code is
+                // the scan's own, whatever the format.
+                Err(e) if is_broken_pipe(&e) => {}
+                other => other.context("writing to standard output")?,
+            }
+        }
     }
     if args.format != Format::Table {
-        if args.output.is_some() {
+        if file.is_some() {
             eprintln!("{}", kspm_report::table::summary(result));
         } else {
             // Machine formats keep stdout clean; input problems still reach a human on stderr.
             for d in &result.diagnostics {
-                eprintln!("kspm: {d}");
+                eprintln!("kspm: {}", kspm_report::table::sanitize(&d.to_string()));
             }
         }
     }
 
+    Ok(exit_code(result, fail_on))
+}
+
+/// The exit code of a scan: an incomplete scan (a live scan that could not read some kinds,
+/// then input that could not be read or judged) wins over findings, so CI can tell "findings"
+/// from "findings, and part of the input was never judged".
+pub fn exit_code(result: &ScanResult, fail_on: Severity) -> u8 {
     if result.partial {
-        Ok(exit::PARTIAL)
-    } else if result.worst().is_some_and(|w| w >= fail_on) {
-        Ok(exit::FINDINGS)
+        exit::PARTIAL
     } else if result.has_errors() {
-        Ok(exit::INPUT_ERRORS)
+        exit::INPUT_ERRORS
+    } else if result.worst().is_some_and(|w| w >= fail_on) {
+        exit::FINDINGS
     } else {
-        Ok(exit::OK)
+        exit::OK
     }
+}
+
+/// A report that cannot reach standard output is an error, not a silent success: Rust's
+/// standard library quietly drops writes to a closed descriptor 1.
+pub fn stdout_open() -> Result<()> {
+    use std::os::fd::AsFd;
+    std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(drop)
+        .context("standard output is closed: nowhere to write the report (use -o FILE)")
+}
+
+fn is_broken_pipe(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::BrokenPipe
+        || e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<std::io::Error>())
+            .is_some_and(|i| i.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// Writes the report next to its destination and renames it into place, so that a failed or
+/// interrupted run never leaves half a report where the last good one was.
+fn write_atomically(
+    path: &std::path::Path,
+    emit: &dyn Fn(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "report".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.kspm-{}.tmp", std::process::id()));
+    let result = std::fs::File::create(&tmp)
+        .and_then(|mut f| emit(&mut f).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("writing {}", path.display()))
 }

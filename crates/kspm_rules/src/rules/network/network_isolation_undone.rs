@@ -50,29 +50,50 @@ declare_rule! {
     }
 }
 
+/// The default-deny policies of each namespace (at most two names per direction, enough to
+/// find one other than the policy judged), computed once per scan: judging each policy against
+/// every other one in its namespace would be quadratic in the number of policies.
+struct DefaultDenies(std::collections::HashMap<String, [Vec<String>; 2]>);
+
+fn default_denies(out: &Reporter<'_>) -> std::sync::Arc<DefaultDenies> {
+    out.index().derived(|index| {
+        let mut map: std::collections::HashMap<String, [Vec<String>; 2]> =
+            std::collections::HashMap::new();
+        for r in index.all("NetworkPolicy") {
+            let Some(p) = Policy::from_resource(r) else {
+                continue;
+            };
+            let entry = map.entry(p.namespace.clone()).or_default();
+            for (i, deny) in [p.is_default_deny_ingress(), p.is_default_deny_egress()]
+                .into_iter()
+                .enumerate()
+            {
+                if deny && entry[i].len() < 2 {
+                    entry[i].push(p.name.clone());
+                }
+            }
+        }
+        DefaultDenies(map)
+    })
+}
+
 fn check(r: &Resource, out: &mut Reporter<'_>) {
     let Some(policy) = Policy::from_resource(r) else {
         return;
     };
-    let others: Vec<Policy> = out
-        .index()
-        .in_namespace("NetworkPolicy", Some(&policy.namespace))
-        .filter(|o| o.name() != r.name())
-        .filter_map(Policy::from_resource)
-        .collect();
+    let denies = default_denies(out);
+    let other = |dir: usize| -> Option<String> {
+        denies
+            .0
+            .get(&policy.namespace)?
+            .get(dir)?
+            .iter()
+            .find(|n| n.as_str() != r.name())
+            .cloned()
+    };
     for (dir, rules, active, deny) in [
-        (
-            "ingress",
-            &policy.ingress,
-            policy.ingress_type,
-            others.iter().find(|o| o.is_default_deny_ingress()),
-        ),
-        (
-            "egress",
-            &policy.egress,
-            policy.egress_type,
-            others.iter().find(|o| o.is_default_deny_egress()),
-        ),
+        ("ingress", &policy.ingress, policy.ingress_type, other(0)),
+        ("egress", &policy.egress, policy.egress_type, other(1)),
     ] {
         let Some(deny) = deny else { continue };
         if !active {
@@ -83,9 +104,8 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
                 out.report(
                     FieldPath::root().keys(&["spec", dir]).index(i),
                     format!(
-                        "namespace {} denies {dir} by default (NetworkPolicy {}), and this rule opens {} again to every namespace: {why}",
+                        "namespace {} denies {dir} by default (NetworkPolicy {deny}), and this rule opens {} again to every namespace: {why}",
                         policy.namespace,
-                        deny.name,
                         if policy.pod_selector.is_empty() {
                             "every pod".to_owned()
                         } else {

@@ -198,21 +198,26 @@ const SETTING_WORDS: &[&str] = &[
 /// with `<redacted>`. The safety net for finding messages and evidence: whatever a rule quotes,
 /// a value shaped like a key or token never reaches a report.
 pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
-    if value_looks_like_credential(text).is_none() {
+    let is_separator = |ch: char| {
+        ch.is_whitespace() || matches!(ch, '"' | '\'' | '`' | ',' | '(' | ')' | '[' | ']')
+    };
+    if !text.split(is_separator).any(|p| secret_piece(p).is_some()) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
     let mut piece = String::new();
     let flush = |piece: &mut String, out: &mut String| {
-        if value_looks_like_credential(piece).is_some() {
-            out.push_str("<redacted>");
-        } else {
-            out.push_str(piece);
+        match secret_piece(piece) {
+            Some(keep) => {
+                out.push_str(&piece[..keep]);
+                out.push_str("<redacted>");
+            }
+            None => out.push_str(piece),
         }
         piece.clear();
     };
     for ch in text.chars() {
-        if ch.is_whitespace() || matches!(ch, '"' | '\'' | '`' | ',' | '(' | ')' | '[' | ']') {
+        if is_separator(ch) {
             flush(&mut piece, &mut out);
             out.push(ch);
         } else {
@@ -221,6 +226,21 @@ pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
     }
     flush(&mut piece, &mut out);
     std::borrow::Cow::Owned(out)
+}
+
+/// Whether a piece of text is (or ends in) a credential: `Some(n)` keeps its first `n` bytes
+/// and redacts the rest. A piece shaped like a key or token goes whole; `NAME=value` and
+/// `NAME:value` with a credential-like name (`DB_PASSWORD=...`, as a string where an `env` list
+/// belongs quotes it) lose the value.
+fn secret_piece(piece: &str) -> Option<usize> {
+    if value_looks_like_credential(piece).is_some() {
+        return Some(0);
+    }
+    let at = piece.find(['=', ':'])?;
+    let (name, value) = (&piece[..at], &piece[at + 1..]);
+    let value = value.trim_start_matches(['=', ':']);
+    (!value.is_empty() && !is_placeholder(value) && name_suggests_credential(name).is_some())
+        .then_some(at + 1)
 }
 
 /// Literal values that stand in for a credential rather than being one (compared in lower case).
