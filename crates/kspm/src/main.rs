@@ -257,7 +257,7 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
         .iter()
         .map(|f| cmd::frameworks::parse(f))
         .collect::<Result<Vec<_>>>()?;
-    let plan = ScanPlan::resolve(
+    let mut plan = ScanPlan::resolve(
         &inputs,
         &Overrides {
             config: args.config.clone(),

@@ -112,17 +112,20 @@ fn exit_codes_tell_the_truth() {
     assert_eq!(v["errors"][0]["file"], "./broken.yaml");
     assert!(v["errors"][0]["line"].as_u64().is_some());
 
-    // Findings at or above --fail-on win over input errors: exit 1.
+    // Input errors win over findings: the scan is incomplete, whatever it found (exit 2), so CI
+    // can tell "findings" from "findings, and part of the input was never judged".
     std::fs::write(dir.path().join("bad.yaml"), PRIVILEGED_POD).unwrap();
     let out = kspm(&["scan", "."], dir.path());
-    assert_eq!(out.status.code(), Some(1));
-    // Below --fail-on: back to reporting the input error.
+    assert_eq!(out.status.code(), Some(2));
     let out = kspm(
         &["scan", ".", "--select", "PS004", "--fail-on", "critical"],
         dir.path(),
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     std::fs::remove_file(dir.path().join("broken.yaml")).unwrap();
+    // Without the broken file: findings at or above --fail-on give 1.
+    let out = kspm(&["scan", "."], dir.path());
+    assert_eq!(out.status.code(), Some(1));
     let out = kspm(
         &["scan", ".", "--select", "host-pid", "--fail-on", "critical"],
         dir.path(),
@@ -162,9 +165,14 @@ fn wrong_types_and_bad_documents_are_diagnostics() {
             .any(|m| m.contains("privileged") && m.contains("must be a boolean")),
         "{messages:?}"
     );
+    // A list document has neither apiVersion nor kind: not a manifest, a notice says so.
     assert!(
-        messages.iter().any(|m| m.contains("not a mapping")),
-        "{messages:?}"
+        errors.iter().any(|e| e["level"] == "notice"
+            && e["message"]
+                .as_str()
+                .unwrap()
+                .contains("neither apiVersion nor kind")),
+        "{errors:?}"
     );
     assert!(
         messages.iter().any(|m| m.contains("missing `apiVersion`")),
@@ -178,7 +186,7 @@ fn wrong_types_and_bad_documents_are_diagnostics() {
             .iter()
             .any(|f| f["rule"] == "PS001")
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
@@ -417,7 +425,7 @@ fn helm_chart_without_helm_names_the_missing_tool() {
     );
     assert_eq!(v["errors"][0]["file"], "./chart");
     assert_eq!(v["summary"]["findings"], 1);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
@@ -432,7 +440,8 @@ fn credential_like_values_never_reach_a_report() {
     let pod = format!("{pod}    securityContext: {{privileged: {token}}}\n");
     for format in ["json", "table", "sarif", "junit"] {
         let out = kspm_stdin(&["scan", "-", "--format", format, "--select", "all"], &pod);
-        assert!(out.status.code() == Some(1), "{format}: {}", stderr(&out));
+        // The wrongly typed field is an input error: exit 2.
+        assert!(out.status.code() == Some(2), "{format}: {}", stderr(&out));
         assert!(
             !stdout(&out).contains(token),
             "{format} output leaks the value"

@@ -316,7 +316,8 @@ fn node_checks_files_flags_and_permissions() {
     let out = kspm(&["node", "--root", root_str, "--format", "json"], root);
     assert_eq!(
         out.status.code(),
-        Some(1),
+        // The unreadable manifest makes the check incomplete: 2 wins over findings.
+        Some(2),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -112,12 +112,20 @@ fn plural(n: usize) -> &'static str {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
+    // Not `#[from]`: that would make the file's problems the error's source too, and print
+    // them twice in a chain.
     #[error("invalid configuration:\n{0}")]
-    Config(#[from] ConfigError),
+    Config(ConfigError),
     #[error(transparent)]
     Selection(#[from] SelectionError),
     #[error("invalid configuration: rules.severity names unknown rule `{0}`")]
     UnknownSeverityRule(String),
+}
+
+impl From<ConfigError> for PlanError {
+    fn from(e: ConfigError) -> Self {
+        PlanError::Config(e)
+    }
 }
 
 /// Everything decided before a scan runs.
@@ -191,11 +199,6 @@ impl ScanPlan {
                 ignore: config.ignore.iter().chain(&o.ignore).cloned().collect(),
             }
         };
-        for name in config.severity.keys() {
-            if find_rule(name).is_none() {
-                return Err(PlanError::UnknownSeverityRule(name.clone()));
-            }
-        }
 
         // Limits: a discovered file may lower them, never raise them.
         let defaults = Limits::default();
@@ -263,19 +266,12 @@ impl ScanPlan {
                     .filter(|r| !with.iter().any(|w| w.meta.code == r.meta.code))
                     .map(|r| r.meta.code)
                     .collect();
-                let downgraded = config
-                    .severity
-                    .iter()
-                    .filter_map(|(name, (sev, _))| {
-                        let r = find_rule(name)?;
-                        (*sev < r.meta.severity).then_some((r.meta.code, r.meta.severity, *sev))
-                    })
-                    .collect();
                 Some(AppliedConfig {
                     path: p.display().to_string(),
                     origin,
                     rules_off,
-                    downgraded,
+                    // Known once custom policies are registered (see `rules`).
+                    downgraded: Vec::new(),
                     suppressed: 0,
                     fail_on: o.fail_on.is_none().then_some(config.fail_on).flatten(),
                     overridden,
@@ -298,8 +294,21 @@ impl ScanPlan {
     }
 
     /// The rules to run: the selection, the rules behind each requested framework (unless
-    /// ignored), and the custom policies' rules.
-    pub fn rules(&self, custom: Vec<&'static Rule>) -> Result<Vec<&'static Rule>, PlanError> {
+    /// ignored), and the custom policies' rules. Call it once custom policies are loaded: their
+    /// codes become names that severity overrides may use.
+    pub fn rules(&mut self, custom: Vec<&'static Rule>) -> Result<Vec<&'static Rule>, PlanError> {
+        let mut downgraded = Vec::new();
+        for (name, (sev, _)) in &self.config.severity {
+            let Some(r) = find_rule(name) else {
+                return Err(PlanError::UnknownSeverityRule(name.clone()));
+            };
+            if *sev < r.meta.severity {
+                downgraded.push((r.meta.code, r.meta.severity, *sev));
+            }
+        }
+        if let Some(applied) = &mut self.applied {
+            applied.downgraded = downgraded;
+        }
         let mut selected = select_rules(&self.selection)?;
         let ignored: Vec<&str> = if self.selection.ignore.is_empty() {
             Vec::new()
@@ -373,7 +382,7 @@ mod tests {
             select: vec!["all".into()],
             ..Overrides::default()
         };
-        let plan = ScanPlan::resolve(&inputs(&dir), &o).unwrap();
+        let mut plan = ScanPlan::resolve(&inputs(&dir), &o).unwrap();
         assert!(plan.rules(Vec::new()).unwrap().len() > 80);
         let applied = plan.applied.unwrap();
         assert_eq!(applied.origin, ConfigOrigin::Discovered);
@@ -390,7 +399,7 @@ mod tests {
             "rules: {ignore: [all], severity: {host-pid: info}}\nfail_on: critical\n",
         )
         .unwrap();
-        let plan = ScanPlan::resolve(&inputs(&dir), &Overrides::default()).unwrap();
+        let mut plan = ScanPlan::resolve(&inputs(&dir), &Overrides::default()).unwrap();
         assert!(plan.rules(Vec::new()).unwrap().is_empty());
         let applied = plan.applied.as_ref().unwrap();
         assert!(applied.rules_off.len() > 40, "{}", applied.rules_off.len());
@@ -406,7 +415,7 @@ mod tests {
             no_config: true,
             ..Overrides::default()
         };
-        let plan = ScanPlan::resolve(&inputs(&dir), &o).unwrap();
+        let mut plan = ScanPlan::resolve(&inputs(&dir), &o).unwrap();
         assert!(plan.applied.is_none());
         assert!(!plan.rules(Vec::new()).unwrap().is_empty());
     }

@@ -375,7 +375,20 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         })
         .reduce(Part::default, Part::merge);
     eval.part = part;
-    eval.finish(opts, diagnostics, sources)
+    let mut result = eval.finish(opts, diagnostics, sources);
+    let asked = opts
+        .inputs
+        .iter()
+        .any(|i| matches!(i, Input::Path(_) | Input::Stdin));
+    if asked && opts.not_seen.is_empty() && result.scanned.is_empty() && !result.has_errors() {
+        // A scan that judged nothing is not a clean scan: the manifests may have moved, or
+        // everything was skipped (the notices say what).
+        result.diagnostics.push(Diagnostic::error(
+            "kspm",
+            "no Kubernetes object was found in the inputs: nothing was judged",
+        ));
+    }
+    result
 }
 
 /// Checks resources batch by batch against one rule set, then turns what was found into a
@@ -500,17 +513,6 @@ impl<'a> Evaluation<'a> {
                 .count();
             applied
         });
-        if scanned.is_empty()
-            && !diagnostics
-                .iter()
-                .any(|d| d.level == kspm_model::DiagnosticLevel::Error)
-        {
-            // A scan that judged nothing is not a clean scan.
-            diagnostics.push(Diagnostic::error(
-                "kspm",
-                "no Kubernetes object was found in the inputs: nothing was judged",
-            ));
-        }
         crate::source::collapse_notices(&mut diagnostics);
         // Diagnostics quote what they met (a string where a list belongs...): never a
         // credential-shaped value, whichever code wrote them.
