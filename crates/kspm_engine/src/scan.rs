@@ -380,6 +380,15 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
         .inputs
         .iter()
         .any(|i| matches!(i, Input::Path(_) | Input::Stdin));
+    if asked && opts.rules.is_empty() {
+        result.diagnostics.push(
+            Diagnostic::error(
+                "kspm",
+                "no rule was run: the selection is empty (see the configuration and --select/--ignore)",
+            )
+            .warning(),
+        );
+    }
     if asked && opts.not_seen.is_empty() && result.scanned.is_empty() && !result.has_errors() {
         // A scan that judged nothing is not a clean scan: the manifests may have moved, or
         // everything was skipped (the notices say what).

@@ -236,6 +236,17 @@ pub(crate) fn is_policy_candidate(p: &Path) -> bool {
     }
 }
 
+/// The largest policy file read. Real policies are a few kilobytes; a bundle of generated ones
+/// stays far below this.
+pub const MAX_POLICY_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads a policy (or sidecar) file: a regular file of at most [`MAX_POLICY_BYTES`], UTF-8.
+/// `/dev/zero` or a FIFO named as a policy is refused rather than read forever.
+pub(crate) fn read_policy_file(path: &Path) -> Result<String, String> {
+    let bytes = kspm_engine::source::read_regular(path, MAX_POLICY_BYTES)?;
+    String::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_owned())
+}
+
 /// Loads and compiles every policy under `paths`.
 pub fn load(paths: &[PathBuf], limits: Limits) -> Loaded {
     load_with_cluster(paths, &[], limits)
@@ -257,7 +268,7 @@ pub fn load_with_cluster(paths: &[PathBuf], cluster: &[Resource], limits: Limits
     let files = policy_files(paths, &mut diagnostics);
     let mut sources = Vec::new();
     for f in files {
-        match std::fs::read_to_string(&f) {
+        match read_policy_file(&f) {
             Ok(text) => sources.push((f.display().to_string(), text)),
             Err(e) => diagnostics.push(Diagnostic::error(
                 f.display().to_string(),

@@ -82,9 +82,104 @@ pub(crate) fn add_module(
     file: &str,
     text: &str,
 ) -> Result<String, (Pos, String)> {
+    if let Some((pos, name)) = recursive_function(text) {
+        return Err((
+            pos,
+            format!(
+                "function `{name}` calls itself (directly or through other functions): OPA rejects recursion (rego_recursion_error), and evaluating it would never end"
+            ),
+        ));
+    }
     engine
         .add_policy(file.to_owned(), text.to_owned())
         .map_err(|e| split_error(&format!("{e}"), 0))
+}
+
+/// A user function that calls itself, directly or through others, in one module. regorus
+/// detects recursive rules while evaluating but not recursive functions, which overflow the
+/// stack and abort the process (with `--policy-memory 0` that is the scan itself). OPA rejects
+/// both when compiling; this finds the function kind from the text: a function is a top-level
+/// head `name(...)`, its body runs to the next top-level head, and it calls what its body names
+/// with `name(`.
+fn recursive_function(text: &str) -> Option<(Pos, String)> {
+    fn ident(s: &str) -> &str {
+        let end = s
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(s.len());
+        &s[..end]
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    // (name, first line, first line of the next head)
+    let mut heads: Vec<(&str, usize)> = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let l = l.strip_prefix("default ").unwrap_or(l);
+        let name = ident(l);
+        if !name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit()) {
+            heads.push((name, i));
+        }
+    }
+    let mut calls: std::collections::BTreeMap<&str, std::collections::BTreeSet<&str>> =
+        std::collections::BTreeMap::new();
+    let mut first: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    let functions: std::collections::BTreeSet<&str> = heads
+        .iter()
+        .filter(|(n, i)| {
+            let l = lines[*i].strip_prefix("default ").unwrap_or(lines[*i]);
+            l[n.len()..].starts_with('(')
+        })
+        .map(|(n, _)| *n)
+        .collect();
+    for (k, (name, start)) in heads.iter().enumerate() {
+        if !functions.contains(name) {
+            continue;
+        }
+        first.entry(name).or_insert(*start);
+        let end = heads.get(k + 1).map_or(lines.len(), |(_, e)| *e);
+        let body = lines[*start..end].join("\n");
+        let after_head = body.find(')').map_or("", |i| &body[i..]);
+        for callee in &functions {
+            let mut rest = after_head;
+            while let Some(at) = rest.find(callee) {
+                let before = rest[..at].chars().next_back();
+                let tail = &rest[at + callee.len()..];
+                if before.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'))
+                    && tail.starts_with('(')
+                {
+                    calls.entry(name).or_default().insert(callee);
+                    break;
+                }
+                rest = tail;
+            }
+        }
+    }
+    // A cycle in the call graph, by depth-first search.
+    fn visit<'a>(
+        f: &'a str,
+        calls: &std::collections::BTreeMap<&'a str, std::collections::BTreeSet<&'a str>>,
+        state: &mut std::collections::BTreeMap<&'a str, u8>,
+    ) -> bool {
+        match state.get(f) {
+            Some(1) => return true,
+            Some(_) => return false,
+            None => {}
+        }
+        state.insert(f, 1);
+        for g in calls.get(f).into_iter().flatten() {
+            if visit(g, calls, state) {
+                return true;
+            }
+        }
+        state.insert(f, 2);
+        false
+    }
+    let mut state = std::collections::BTreeMap::new();
+    for f in calls.keys() {
+        if visit(f, &calls, &mut state) {
+            let line = first.get(f).copied().unwrap_or(0);
+            return Some((Pos::new(line as u32 + 1, 1), (*f).to_owned()));
+        }
+    }
+    None
 }
 
 /// The entry rules a module declares, as full queries (`data.pkg.deny`).
@@ -200,7 +295,7 @@ pub(crate) fn load_native(file: &str, text: &str, p: &mut Problems) -> Option<Po
         version = read_metadata(&block, line, 2, &mut meta, p);
     }
     if let Some(side) = sidecar(file) {
-        match std::fs::read_to_string(&side) {
+        match crate::read_policy_file(&side) {
             Ok(t) => {
                 let mut sp = Problems::new(side.display().to_string());
                 if let Some(v) = read_metadata(&t, 0, 0, &mut meta, &mut sp) {
@@ -365,6 +460,22 @@ mod tests {
         let (pos, msg) = split_error(text, 0);
         assert_eq!(pos, Pos::new(7, 12));
         assert_eq!(msg, "unexpected token");
+    }
+
+    #[test]
+    fn recursive_functions_are_refused_before_evaluation() {
+        let direct =
+            "package r\n\nf(x) := y if { y := f(x + 1) }\n\ndeny contains \"b\" if { f(1) > 0 }\n";
+        assert_eq!(
+            recursive_function(direct).map(|(_, n)| n).as_deref(),
+            Some("f")
+        );
+        let mutual =
+            "package r\n\nodd(x) if {\n  even(x - 1)\n}\n\neven(x) if {\n  odd(x - 1)\n}\n";
+        assert!(recursive_function(mutual).is_some());
+        // Calls without a cycle, a rule named like a function's prefix, and builtins are fine.
+        let fine = "package r\n\nf(x) := g(x) + count(x)\ng(x) := x\nff := f([1])\ndeny contains m if { m := sprintf(\"%v\", [ff]) }\n";
+        assert!(recursive_function(fine).is_none());
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub const SCHEMA: &str = "kspm.io/scan/v1";
 struct Report<'a> {
     schema: &'static str,
     tool: Tool,
-    summary: Summary,
+    summary: Summary<'a>,
     findings: Findings<'a>,
     errors: &'a [Diagnostic],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -32,7 +32,7 @@ struct Tool {
 }
 
 #[derive(Serialize)]
-struct Summary {
+struct Summary<'a> {
     resources: usize,
     sources: usize,
     rules: usize,
@@ -42,6 +42,10 @@ struct Summary {
     errors: usize,
     /// Some objects could not be read (see `errors`): the findings cover only what was read.
     partial: bool,
+    /// The configuration file applied and what it changed (rules off, severities lowered,
+    /// findings suppressed); absent when none was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config: Option<&'a kspm_engine::AppliedConfig>,
 }
 
 #[derive(Serialize, Default)]
@@ -193,6 +197,7 @@ fn report<'a>(result: &'a ScanResult, opts: &'a ReportOptions) -> Report<'a> {
             by_severity,
             errors: result.diagnostics.len(),
             partial: result.partial,
+            config: result.config.as_ref(),
         },
         findings: Findings { result, opts },
         errors: &result.diagnostics,

@@ -99,9 +99,15 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
         }
         report.add_test_suite(suite);
     }
-    if !result.diagnostics.is_empty() {
+    if !result.diagnostics.is_empty() || result.config.is_some() {
         // What could not be read is an error of the run, not a finding: CI shows it apart.
         let mut suite = TestSuite::new("kspm inputs");
+        if let Some(config) = &result.config {
+            // What the configuration did is part of the run's record, and passes.
+            let mut case = TestCase::new(config.summary(), TestCaseStatus::success());
+            case.set_classname("kspm.config");
+            suite.add_test_case(case);
+        }
         for d in &result.diagnostics {
             let status = if d.level == kspm_model::DiagnosticLevel::Error {
                 let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);

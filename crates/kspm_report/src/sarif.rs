@@ -127,7 +127,11 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
                     json!({ "startLine": line, "startColumn": d.column.unwrap_or(1) });
             }
             json!({
-                "level": if d.level == DiagnosticLevel::Error { "error" } else { "warning" },
+                "level": match d.level {
+                    DiagnosticLevel::Error => "error",
+                    DiagnosticLevel::Warning => "warning",
+                    DiagnosticLevel::Notice => "note",
+                },
                 "message": { "text": d.message },
                 "locations": [loc],
             })
@@ -155,6 +159,13 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
         // Run-level property bag: SARIF has no notion of controls; consumers that know kspm
         // read the same compliance object as the JSON report.
         doc["runs"][0]["properties"] = json!({ "compliance": c });
+    }
+    if let Some(config) = &result.config {
+        // What the configuration did to the scan, next to the results it shaped.
+        doc["runs"][0]["invocations"][0]["properties"] = json!({
+            "config": config,
+            "configSummary": config.summary(),
+        });
     }
     let mut text = serde_json::to_string_pretty(&doc).expect("JSON values serialize");
     text.push('\n');

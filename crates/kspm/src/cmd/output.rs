@@ -124,15 +124,26 @@ pub fn exit_code(result: &ScanResult, fail_on: Severity) -> u8 {
     }
 }
 
-/// A report that cannot reach standard output is an error, not a silent success: Rust's
-/// standard library quietly drops writes to a closed descriptor 1.
+/// A report that cannot reach standard output is an error, not a silent success. When the
+/// shell closed descriptor 1 (`>&-`), Rust's runtime reopens it on `/dev/null` for reading and
+/// writing before `main`; a shell's own `> /dev/null` opens it write-only. Only the first is
+/// refused, so `kspm scan > /dev/null` for the exit code alone still works.
 pub fn stdout_open() -> Result<()> {
-    use std::os::fd::AsFd;
-    std::io::stdout()
-        .as_fd()
-        .try_clone_to_owned()
-        .map(drop)
-        .context("standard output is closed: nowhere to write the report (use -o FILE)")
+    #[cfg(unix)]
+    {
+        use rustix::fs::{FileType, OFlags};
+        let fd = std::io::stdout();
+        let reopened = rustix::fs::fstat(&fd).is_ok_and(|st| {
+            FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
+                && rustix::fs::major(st.st_rdev) == 1
+                && rustix::fs::minor(st.st_rdev) == 3
+        }) && rustix::fs::fcntl_getfl(&fd)
+            .is_ok_and(|fl| fl & OFlags::RWMODE == OFlags::RDWR);
+        if reopened {
+            anyhow::bail!("standard output is closed: nowhere to write the report (use -o FILE)");
+        }
+    }
+    Ok(())
 }
 
 fn is_broken_pipe(e: &std::io::Error) -> bool {
