@@ -1,5 +1,8 @@
 //! End-to-end tests of the `kspm` binary: what a user types, what they get, and the exit code.
 
+mod support;
+use support::have_tool;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -448,23 +451,6 @@ fn credential_like_values_never_reach_a_report() {
         );
         assert!(!stderr(&out).contains(token));
     }
-}
-
-/// True when `tool` runs; with `KSPM_REQUIRE_TOOLS` set (as `scripts/test` does) a missing tool
-/// fails the test instead of skipping it.
-fn have_tool(tool: &str) -> bool {
-    let found = Command::new(tool)
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found || std::env::var_os("KSPM_REQUIRE_TOOLS").is_none(),
-        "`{tool}` is not on PATH; run scripts/install-tools (scripts/test does)"
-    );
-    if !found {
-        eprintln!("skipped: `{tool}` is not installed (scripts/install-tools builds it)");
-    }
-    found
 }
 
 #[test]

@@ -656,3 +656,120 @@ fn deep_documents_at_the_depth_cap_do_not_overflow_with_policies() {
     assert_eq!(out.status.code(), Some(3));
     assert!(stderr(&out).contains("at most 1000"));
 }
+
+#[test]
+fn renderers_get_a_time_limit_and_an_output_cap() {
+    if !support::have_tool("helm") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "pod.yaml", POD);
+    // 10^10 iterations in little memory: it would run for hours.
+    write(
+        dir.path(),
+        "slow/Chart.yaml",
+        "apiVersion: v2\nname: slow\nversion: 0.1.0\n",
+    );
+    write(
+        dir.path(),
+        "slow/templates/x.yaml",
+        "{{- range until 100000 }}{{- range until 100000 }}{{- end }}{{- end }}\n",
+    );
+    // 50 MB of output.
+    write(
+        dir.path(),
+        "big/Chart.yaml",
+        "apiVersion: v2\nname: big\nversion: 0.1.0\n",
+    );
+    write(
+        dir.path(),
+        "big/templates/x.yaml",
+        "# {{ range until 20000 }}{{ \"x\" | repeat 1000 }}{{ end }}\n",
+    );
+    write(
+        dir.path(),
+        "limits.yaml",
+        "limits: {render_timeout_ms: 3000, max_render_bytes: 1000000}\n",
+    );
+    let out = capped(
+        &[
+            "scan",
+            "pod.yaml",
+            "slow",
+            "--config",
+            "limits.yaml",
+            "-f",
+            "json",
+        ],
+        dir.path(),
+        1024,
+        60,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let v = json(&out);
+    let said = messages(&v);
+    assert!(
+        said.iter()
+            .any(|m| m.contains("ran longer than 3000 ms") && m.contains("render_timeout_ms")),
+        "{said:#?}"
+    );
+    assert_eq!(v["summary"]["resources"], 1);
+    write(
+        dir.path(),
+        "limits.yaml",
+        "limits: {render_timeout_ms: 100000, max_render_bytes: 1000000}\n",
+    );
+    let out = capped(
+        &[
+            "scan",
+            "pod.yaml",
+            "big",
+            "--config",
+            "limits.yaml",
+            "-f",
+            "json",
+        ],
+        dir.path(),
+        1024,
+        110,
+        &[],
+    );
+    let v = json(&out);
+    let said = messages(&v);
+    assert!(
+        said.iter()
+            .any(|m| m.contains("more than 1000000 bytes") && m.contains("max_render_bytes")),
+        "{said:#?}"
+    );
+    assert_eq!(v["summary"]["resources"], 1);
+}
+
+#[test]
+fn renderer_warnings_are_kept() {
+    if !support::have_tool("kustomize") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "overlay/kustomization.yaml",
+        "resources: [pod.yaml]\ncommonLabels: {team: a}\n",
+    );
+    write(dir.path(), "overlay/pod.yaml", POD);
+    write(dir.path(), "overlay/forgotten.yaml", POD);
+    let out = run(&["scan", "overlay", "-f", "json"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let said = messages(&json(&out));
+    assert!(
+        said.iter()
+            .any(|m| m.contains("warning") && m.contains("commonLabels")),
+        "{said:#?}"
+    );
+    // The file the kustomization does not list is named, not silently passed over.
+    assert!(
+        said.iter()
+            .any(|m| m.contains("does not list") && m.contains("notice")),
+        "{said:#?}"
+    );
+}

@@ -51,3 +51,20 @@ pub fn json(o: &Output) -> serde_json::Value {
         )
     })
 }
+
+/// True when `tool` runs; with `KSPM_REQUIRE_TOOLS` set (as `scripts/test` does) a missing tool
+/// fails the test instead of skipping it.
+pub fn have_tool(tool: &str) -> bool {
+    let found = Command::new(tool)
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found || std::env::var_os("KSPM_REQUIRE_TOOLS").is_none(),
+        "`{tool}` is not on PATH; run scripts/install-tools (scripts/test does)"
+    );
+    if !found {
+        eprintln!("skipped: `{tool}` is not installed (scripts/install-tools builds it)");
+    }
+    found
+}
