@@ -117,10 +117,15 @@ pub fn evaluate(
             assessed_namespaces.entry(key(c)).or_default().insert(ns);
         }
     }
-    // Findings by rule, so that each control looks only at its rules' findings.
-    let mut by_rule: HashMap<&str, Vec<usize>> = HashMap::new();
+    // Findings by rule, so that each control looks only at its rules' findings. A finding
+    // folded into another still fails its rule's controls, with the finding that holds it as
+    // the evidence.
+    let mut by_rule: HashMap<&str, Vec<(usize, Narrowed)>> = HashMap::new();
     for (i, f) in result.findings.iter().enumerate() {
-        by_rule.entry(f.code).or_default().push(i);
+        by_rule.entry(f.code).or_default().push((i, f.controls));
+        for x in &f.folded {
+            by_rule.entry(x.code).or_default().push((i, x.controls));
+        }
     }
     let index = Index {
         ran,
@@ -141,8 +146,11 @@ struct Index<'a> {
     rule_namespaces: HashMap<&'a str, BTreeSet<&'a str>>,
     /// Where each control was judged by a component rule.
     assessed_namespaces: HashMap<ControlKey, BTreeSet<&'a str>>,
-    by_rule: HashMap<&'a str, Vec<usize>>,
+    by_rule: HashMap<&'a str, Vec<(usize, Narrowed)>>,
 }
+
+/// The controls one finding (or one folded into it) fails, when narrower than its rule's.
+type Narrowed = Option<&'static [&'static Control]>;
 
 fn evaluate_one(
     fw: Framework,
@@ -218,14 +226,15 @@ fn evaluate_one(
         let mut failed: BTreeSet<&str> = BTreeSet::new();
         let mut indices: Vec<usize> = active
             .iter()
-            .flat_map(|r| by_rule.get(r.meta.code).into_iter().flatten().copied())
+            .flat_map(|r| by_rule.get(r.meta.code).into_iter().flatten())
+            .filter(|(_, narrowed)| !narrowed.is_some_and(|cs| !cs.contains(&control)))
+            .map(|(i, _)| *i)
             .collect();
         indices.sort_unstable();
+        // One finding holding several of the control's rules (folded) is one piece of evidence.
+        indices.dedup();
         for i in indices {
             let f = &result.findings[i];
-            if f.controls.is_some_and(|cs| !cs.contains(&control)) {
-                continue;
-            }
             if f.suppressed.is_some() {
                 cr.suppressed += 1;
             } else {

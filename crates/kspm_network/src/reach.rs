@@ -68,11 +68,11 @@ impl Pod {
                     }
                 }
                 Pod {
-                    namespace: r.namespace().unwrap_or("default").to_owned(),
+                    namespace: r.join_namespace().to_owned(),
                     name: format!(
                         "{}/{}/{}",
                         r.kind(),
-                        r.namespace().unwrap_or("default"),
+                        r.join_namespace(),
                         r.name()
                     ),
                     labels: labels_at(spec.meta.and_then(|m| m.get("labels"))),

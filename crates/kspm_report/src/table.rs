@@ -108,6 +108,19 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
         if !fix.is_empty() {
             let _ = writeln!(out, "    {} {}", p.paint(dim, "fix:"), fix);
         }
+        if opts.show_folded {
+            for x in &f.folded {
+                let _ = writeln!(
+                    out,
+                    "    {} {} {}  {}  {}",
+                    p.paint(dim, "folded:"),
+                    x.code,
+                    x.slug,
+                    x.path,
+                    x.message
+                );
+            }
+        }
         if let Some(s) = &f.suppressed {
             let _ = writeln!(
                 out,
