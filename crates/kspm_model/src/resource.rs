@@ -233,3 +233,24 @@ impl Resource {
         self.root.get("spec")
     }
 }
+
+#[cfg(test)]
+mod join_tests {
+    use super::join_namespace;
+
+    #[test]
+    fn a_missing_namespace_is_not_default_and_is_shared_per_directory() {
+        assert_eq!(join_namespace("Pod", Some("default"), "a/x.yaml"), "default");
+        assert_eq!(join_namespace("Pod", Some("shop"), "a/x.yaml"), "shop");
+        let a = join_namespace("Pod", None, "proj-a/deploy/x.yaml");
+        assert_eq!(a, "(no namespace: proj-a/deploy)");
+        assert_ne!(a, "default");
+        // The files of one directory share it; another directory does not.
+        assert_eq!(a, join_namespace("Role", None, "proj-a/deploy/y.yaml"));
+        assert_ne!(a, join_namespace("Role", None, "proj-b/deploy/y.yaml"));
+        assert_eq!(join_namespace("Pod", None, "-"), "(no namespace)");
+        // Cluster-scoped kinds meet everything, whatever their file says.
+        assert_eq!(join_namespace("ClusterRole", None, "a/x.yaml"), "");
+        assert_eq!(join_namespace("Namespace", Some("x"), "a/x.yaml"), "");
+    }
+}
