@@ -502,7 +502,10 @@ fn helm_charts_are_rendered_and_findings_name_the_template() {
 
 #[test]
 fn folded_findings_are_named_listed_in_json_and_shown_on_request() {
-    let table = kspm_stdin(&["scan", "-", "--select", "PS004,PS006,PS009,PS019"], PRIVILEGED_POD);
+    let table = kspm_stdin(
+        &["scan", "-", "--select", "PS004,PS006,PS009,PS019"],
+        PRIVILEGED_POD,
+    );
     let text = stdout(&table);
     assert!(text.contains("PS004 privileged-container"), "{text}");
     // Implied by privileged: named in the message, not reported on their own.
@@ -510,10 +513,19 @@ fn folded_findings_are_named_listed_in_json_and_shown_on_request() {
         text.contains("(also: PS006 capabilities-not-dropped, PS009 net-raw-not-dropped, PS019 privilege-escalation-allowed)"),
         "{text}"
     );
-    assert!(!text.contains("PS006 capabilities-not-dropped  Pod"), "{text}");
+    assert!(
+        !text.contains("PS006 capabilities-not-dropped  Pod"),
+        "{text}"
+    );
     assert!(!text.contains("folded:"), "{text}");
     let shown = kspm_stdin(
-        &["scan", "-", "--select", "PS004,PS006,PS009,PS019", "--show-folded"],
+        &[
+            "scan",
+            "-",
+            "--select",
+            "PS004,PS006,PS009,PS019",
+            "--show-folded",
+        ],
         PRIVILEGED_POD,
     );
     let text = stdout(&shown);
@@ -524,7 +536,14 @@ fn folded_findings_are_named_listed_in_json_and_shown_on_request() {
         assert!(text.contains(line), "{line}\n{text}");
     }
     let out = kspm_stdin(
-        &["scan", "-", "--select", "PS004,PS006,PS009,PS019", "--format", "json"],
+        &[
+            "scan",
+            "-",
+            "--select",
+            "PS004,PS006,PS009,PS019",
+            "--format",
+            "json",
+        ],
         PRIVILEGED_POD,
     );
     let v = json(&out);
@@ -572,5 +591,10 @@ fn namespace_less_objects_of_other_directories_are_not_joined() {
         .collect();
     flagged.sort();
     // a's policy covers a's deployment only (same directory, no namespace).
-    assert_eq!(flagged, ["./b/web.yaml", "./c/web.yaml"], "{}", stdout(&out));
+    assert_eq!(
+        flagged,
+        ["./b/web.yaml", "./c/web.yaml"],
+        "{}",
+        stdout(&out)
+    );
 }

@@ -240,7 +240,10 @@ mod join_tests {
 
     #[test]
     fn a_missing_namespace_is_not_default_and_is_shared_per_directory() {
-        assert_eq!(join_namespace("Pod", Some("default"), "a/x.yaml"), "default");
+        assert_eq!(
+            join_namespace("Pod", Some("default"), "a/x.yaml"),
+            "default"
+        );
         assert_eq!(join_namespace("Pod", Some("shop"), "a/x.yaml"), "shop");
         let a = join_namespace("Pod", None, "proj-a/deploy/x.yaml");
         assert_eq!(a, "(no namespace: proj-a/deploy)");

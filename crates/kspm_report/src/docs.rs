@@ -91,7 +91,11 @@ fn folding(code: &str) -> Vec<String> {
         };
         let absorbs = f.into.contains(&code);
         let absorbed = f.folds.contains(&code);
-        let whole = if f.whole { " (when it names the whole entry)" } else { "" };
+        let whole = if f.whole {
+            " (when it names the whole entry)"
+        } else {
+            ""
+        };
         if absorbs && absorbed {
             out.push(format!(
                 "With {} {scope}, the finding of highest severity stays and names the others: {}.",
@@ -105,11 +109,7 @@ fn folding(code: &str) -> Vec<String> {
                 f.why
             ));
         } else if absorbed {
-            out.push(format!(
-                "Folds into {} {scope}: {}.",
-                names(f.into),
-                f.why
-            ));
+            out.push(format!("Folds into {} {scope}: {}.", names(f.into), f.why));
         }
     }
     out

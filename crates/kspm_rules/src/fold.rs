@@ -38,10 +38,13 @@ impl Scope {
         };
         match self {
             Scope::Field => Some(path.len()),
-            Scope::Container => after_item(&["containers", "initContainers", "ephemeralContainers"]),
+            Scope::Container => {
+                after_item(&["containers", "initContainers", "ephemeralContainers"])
+            }
             Scope::Volume => after_item(&["volumes"]),
-            Scope::RbacRule => matches!(path, [Seg::Key(k), Seg::Index(_), ..] if &**k == "rules")
-                .then_some(2),
+            Scope::RbacRule => {
+                matches!(path, [Seg::Key(k), Seg::Index(_), ..] if &**k == "rules").then_some(2)
+            }
             Scope::Object => Some(0),
         }
     }
@@ -164,7 +167,8 @@ pub fn fold(findings: &mut Vec<Finding>) {
         }
         if !extra.is_empty() {
             f.folded.extend(extra);
-            f.folded.sort_by(|a, b| a.code.cmp(b.code).then_with(|| a.path.cmp(&b.path)));
+            f.folded
+                .sort_by(|a, b| a.code.cmp(b.code).then_with(|| a.path.cmp(&b.path)));
             let mut names: Vec<String> = f
                 .folded
                 .iter()
@@ -210,7 +214,11 @@ fn fold_one(relation: &Fold, findings: &[Finding], into: &mut [Option<usize>]) {
                     .position(|c| *c == other.code)
                     .is_some_and(|r| {
                         (other.severity, std::cmp::Reverse(r), std::cmp::Reverse(j))
-                            > (strong.severity, std::cmp::Reverse(rank), std::cmp::Reverse(i))
+                            > (
+                                strong.severity,
+                                std::cmp::Reverse(rank),
+                                std::cmp::Reverse(i),
+                            )
                     })
         });
         if outranked {
@@ -283,7 +291,11 @@ mod tests {
         let codes = codes(&findings);
         let ps004 = findings.iter().find(|f| f.code == "PS004").unwrap();
         assert_eq!(folded(ps004), ["PS006", "PS009", "PS019"]);
-        assert!(ps004.message.contains("(also: PS006 capabilities-not-dropped"));
+        assert!(
+            ps004
+                .message
+                .contains("(also: PS006 capabilities-not-dropped")
+        );
         // The unprivileged container keeps its own findings: folding stays within a container.
         for code in ["PS006", "PS009", "PS019"] {
             assert_eq!(codes.iter().filter(|c| **c == code).count(), 1, "{code}");
@@ -333,7 +345,10 @@ mod tests {
         // CHOWN is allowed by baseline, forbidden by restricted: PS007 stays on its own.
         let ps007: Vec<_> = findings.iter().filter(|f| f.code == "PS007").collect();
         assert_eq!(ps007.len(), 1);
-        assert_eq!(ps007[0].path.to_string(), "spec.containers[0].securityContext.capabilities.add[2]");
+        assert_eq!(
+            ps007[0].path.to_string(),
+            "spec.containers[0].securityContext.capabilities.add[2]"
+        );
     }
 
     #[test]
@@ -383,7 +398,9 @@ mod tests {
     #[test]
     fn resource_rules_fold_into_one_finding_per_container() {
         let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n  containers: [{name: c, image: nginx:1.27}]\n";
-        let findings = scan(pod, |r| r.meta.code.starts_with("WL00") || r.meta.code == "WL019");
+        let findings = scan(pod, |r| {
+            r.meta.code.starts_with("WL00") || r.meta.code == "WL019"
+        });
         let wl: Vec<_> = findings
             .iter()
             .filter(|f| ["WL001", "WL002", "WL003", "WL004", "WL019"].contains(&f.code))
@@ -391,7 +408,11 @@ mod tests {
         assert_eq!(wl.len(), 1, "{:?}", codes(&findings));
         assert_eq!(wl[0].code, "WL019");
         assert_eq!(folded(wl[0]), ["WL001", "WL002", "WL003", "WL004"]);
-        assert!(wl[0].message.contains("CPU request, memory request, memory limit"));
+        assert!(
+            wl[0]
+                .message
+                .contains("CPU request, memory request, memory limit")
+        );
         // By default, WL019 alone: CPU limits are not asked for.
         let findings = scan(pod, defaults);
         let c = codes(&findings);

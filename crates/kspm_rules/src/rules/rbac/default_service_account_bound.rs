@@ -102,7 +102,10 @@ fn only_removed_psp_use(r: &Resource, out: &Reporter<'_>) -> bool {
                 && !rule.verbs.is_empty()
                 && rule.verbs.iter().all(|v| v == "use")
                 && !rule.api_groups.is_empty()
-                && rule.api_groups.iter().all(|g| g == "policy" || g == "extensions")
+                && rule
+                    .api_groups
+                    .iter()
+                    .all(|g| g == "policy" || g == "extensions")
                 && !rule.resources.is_empty()
                 && rule.resources.iter().all(|x| x == "podsecuritypolicies")
         })

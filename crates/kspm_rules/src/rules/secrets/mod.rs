@@ -680,7 +680,13 @@ mod tests {
             credential_reason("ETCD_INITIAL_CLUSTER_TOKEN", "etcd-cluster-1"),
             None
         );
-        for v in ["hunter2", "s3cr3t-value", "12345", "INSERTED_K3Y", "Insert_Token_9f"] {
+        for v in [
+            "hunter2",
+            "s3cr3t-value",
+            "12345",
+            "INSERTED_K3Y",
+            "Insert_Token_9f",
+        ] {
             assert!(!is_placeholder(v), "{v:?}");
         }
         assert_eq!(credential_reason("DB_PASSWORD", "$(PW)"), None);

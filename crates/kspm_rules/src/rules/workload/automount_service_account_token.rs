@@ -71,7 +71,11 @@ fn check(pod: &PodSpec<'_>, out: &mut Reporter<'_>) {
     let message = match super::account_automount(pod, index, account) {
         Some(_) => return,
         None if index
-            .find("ServiceAccount", Some(pod.resource.join_namespace()), account)
+            .find(
+                "ServiceAccount",
+                Some(pod.resource.join_namespace()),
+                account,
+            )
             .is_some() =>
         {
             format!(

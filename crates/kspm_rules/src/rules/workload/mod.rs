@@ -196,7 +196,11 @@ pub(crate) fn account_automount(
     account: &str,
 ) -> Option<bool> {
     index
-        .find("ServiceAccount", Some(pod.resource.join_namespace()), account)
+        .find(
+            "ServiceAccount",
+            Some(pod.resource.join_namespace()),
+            account,
+        )
         .and_then(|sa| sa.root.get("automountServiceAccountToken"))
         .and_then(Node::as_bool)
 }
