@@ -518,6 +518,10 @@ fn folded_findings_are_named_listed_in_json_and_shown_on_request() {
         "{text}"
     );
     assert!(!text.contains("folded:"), "{text}");
+    assert!(
+        text.contains("1 finding (1 critical, 0 high, 0 medium, 0 low, 0 info) in 1 resource from 1 source; 3 more folded into them (--show-folded lists them)"),
+        "{text}"
+    );
     let shown = kspm_stdin(
         &[
             "scan",

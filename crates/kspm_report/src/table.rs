@@ -180,6 +180,13 @@ pub fn summary(result: &ScanResult) -> String {
         result.sources,
         if result.sources == 1 { "" } else { "s" },
     );
+    let folded: usize = result.active().map(|f| f.folded.len()).sum();
+    if folded > 0 {
+        let _ = write!(
+            line,
+            "; {folded} more folded into them (--show-folded lists them)"
+        );
+    }
     let suppressed = result.suppressed();
     if suppressed > 0 {
         let _ = write!(
