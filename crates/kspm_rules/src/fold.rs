@@ -152,18 +152,36 @@ pub fn fold(findings: &mut Vec<Finding>) {
         i
     };
     let mut moved: Vec<Vec<Folded>> = vec![Vec::new(); findings.len()];
+    let mut fixes: Vec<Vec<(&'static str, kspm_model::Fix)>> = vec![Vec::new(); findings.len()];
     for i in 0..findings.len() {
         if into[i].is_some() {
             let f = &findings[i];
             let to = &mut moved[root(i)];
             to.push(Folded::of(f));
             to.extend(f.folded.iter().cloned());
+            if let Some(fix) = &f.fix {
+                fixes[root(i)].push((f.code, fix.clone()));
+            }
         }
     }
     let mut kept = Vec::with_capacity(findings.len());
-    for (i, (mut f, extra)) in std::mem::take(findings).into_iter().zip(moved).enumerate() {
+    let parts = std::mem::take(findings).into_iter().zip(moved).zip(fixes);
+    for (i, ((mut f, extra), mut extra_fixes)) in parts.enumerate() {
         if into[i].is_some() {
             continue;
+        }
+        // The stronger finding's fix, when it has one, also carries out the folded ones' so
+        // that fixing the one finding leaves none of them behind.
+        if let Some(fix) = &mut f.fix {
+            extra_fixes.sort_by_key(|(code, _)| *code);
+            for (_, other) in extra_fixes {
+                fix.description = format!("{}; {}", fix.description, other.description);
+                for op in other.ops {
+                    if !fix.ops.contains(&op) {
+                        fix.ops.push(op);
+                    }
+                }
+            }
         }
         if !extra.is_empty() {
             f.folded.extend(extra);
@@ -291,6 +309,14 @@ mod tests {
         let codes = codes(&findings);
         let ps004 = findings.iter().find(|f| f.code == "PS004").unwrap();
         assert_eq!(folded(ps004), ["PS006", "PS009", "PS019"]);
+        // Its fix carries out the folded findings' fixes too.
+        let fix = ps004.fix.as_ref().unwrap();
+        assert_eq!(fix.ops.len(), 4, "{fix:?}");
+        assert!(
+            fix.description
+                .starts_with("set privileged to false; add \"ALL\""),
+            "{fix:?}"
+        );
         assert!(
             ps004
                 .message
