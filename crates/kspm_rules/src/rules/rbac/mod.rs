@@ -7,6 +7,11 @@
 //! bindings (label `kubernetes.io/bootstrapping: rbac-defaults`) are not judged: they are the
 //! same in every cluster and not the user's to change.
 //!
+//! A grant that stops at one namespace (a Role, or a ClusterRole only RoleBindings use) or at
+//! named objects (`resourceNames`) is reported one severity step lower than the same grant on
+//! every object of the cluster. Namespace-less Roles and bindings meet only the namespace-less
+//! objects of their directory (`Resource::join_namespace`), never `default`'s.
+//!
 //! The helpers shared by the rules of this folder live here; every other `.rs` file is a rule.
 
 use std::sync::Arc;
