@@ -494,3 +494,106 @@ fn helm_charts_are_rendered_and_findings_name_the_template() {
     assert!(f["source"]["line"].as_u64().is_some());
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn folded_findings_are_named_listed_in_json_and_shown_on_request() {
+    let table = kspm_stdin(
+        &["scan", "-", "--select", "PS004,PS006,PS009,PS019"],
+        PRIVILEGED_POD,
+    );
+    let text = stdout(&table);
+    assert!(text.contains("PS004 privileged-container"), "{text}");
+    // Implied by privileged: named in the message, not reported on their own.
+    assert!(
+        text.contains("(also: PS006 capabilities-not-dropped, PS009 net-raw-not-dropped, PS019 privilege-escalation-allowed)"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("PS006 capabilities-not-dropped  Pod"),
+        "{text}"
+    );
+    assert!(!text.contains("folded:"), "{text}");
+    assert!(
+        text.contains("1 finding (1 critical, 0 high, 0 medium, 0 low, 0 info) in 1 resource from 1 source; 3 more folded into them (--show-folded lists them)"),
+        "{text}"
+    );
+    let shown = kspm_stdin(
+        &[
+            "scan",
+            "-",
+            "--select",
+            "PS004,PS006,PS009,PS019",
+            "--show-folded",
+        ],
+        PRIVILEGED_POD,
+    );
+    let text = stdout(&shown);
+    for line in [
+        "folded: PS006 capabilities-not-dropped  spec.containers[0].securityContext.capabilities.drop",
+        "folded: PS019 privilege-escalation-allowed  spec.containers[0].securityContext.allowPrivilegeEscalation",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+    let out = kspm_stdin(
+        &[
+            "scan",
+            "-",
+            "--select",
+            "PS004,PS006,PS009,PS019",
+            "--format",
+            "json",
+        ],
+        PRIVILEGED_POD,
+    );
+    let v = json(&out);
+    assert_eq!(v["summary"]["findings"], 1);
+    let folded: Vec<&str> = v["findings"][0]["folded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(folded, ["PS006", "PS009", "PS019"]);
+    assert_eq!(
+        v["findings"][0]["folded"][0]["path"],
+        "spec.containers[0].securityContext.capabilities.drop"
+    );
+}
+
+/// Two unrelated projects whose files name no namespace: one's deny-all policy does not cover
+/// the other's workloads, and neither is taken to be in `default`.
+#[test]
+fn namespace_less_objects_of_other_directories_are_not_joined() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for sub in ["a", "b", "c"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    let deny = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-all}\nspec: {podSelector: {}, policyTypes: [Ingress]}\n";
+    let web = |ns: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web{ns}}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers: [{{name: a, image: nginx:1.27}}]\n"
+        )
+    };
+    std::fs::write(dir.join("a/policy.yaml"), deny).unwrap();
+    std::fs::write(dir.join("a/web.yaml"), web("")).unwrap();
+    std::fs::write(dir.join("b/web.yaml"), web("")).unwrap();
+    // c's deployment is explicitly in `default`: no namespace-less policy covers it either.
+    std::fs::write(dir.join("c/web.yaml"), web(", namespace: default")).unwrap();
+    let out = kspm(&["scan", ".", "--select", "NW009", "--format", "json"], dir);
+    let v = json(&out);
+    let mut flagged: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["source"]["file"].as_str().unwrap().replace('\\', "/"))
+        .collect();
+    flagged.sort();
+    // a's policy covers a's deployment only (same directory, no namespace).
+    assert_eq!(
+        flagged,
+        ["./b/web.yaml", "./c/web.yaml"],
+        "{}",
+        stdout(&out)
+    );
+}

@@ -220,7 +220,10 @@ fn findings_past_the_scan_cap_are_cut_with_a_diagnostic() {
     );
     assert_eq!(out.status.code(), Some(2));
     let v = json(&out);
-    assert_eq!(v["findings"].as_array().unwrap().len(), 100);
+    // The cap counts findings as rules report them; folding implied ones afterwards may leave
+    // fewer in the report.
+    let kept = v["findings"].as_array().unwrap().len();
+    assert!(kept > 0 && kept <= 100, "{kept}");
     assert!(
         messages(&v)
             .iter()

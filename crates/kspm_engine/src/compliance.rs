@@ -117,10 +117,15 @@ pub fn evaluate(
             assessed_namespaces.entry(key(c)).or_default().insert(ns);
         }
     }
-    // Findings by rule, so that each control looks only at its rules' findings.
-    let mut by_rule: HashMap<&str, Vec<usize>> = HashMap::new();
+    // Findings by rule, so that each control looks only at its rules' findings. A finding
+    // folded into another still fails its rule's controls, with the finding that holds it as
+    // the evidence.
+    let mut by_rule: HashMap<&str, Vec<(usize, Narrowed)>> = HashMap::new();
     for (i, f) in result.findings.iter().enumerate() {
-        by_rule.entry(f.code).or_default().push(i);
+        by_rule.entry(f.code).or_default().push((i, f.controls));
+        for x in &f.folded {
+            by_rule.entry(x.code).or_default().push((i, x.controls));
+        }
     }
     let index = Index {
         ran,
@@ -141,8 +146,11 @@ struct Index<'a> {
     rule_namespaces: HashMap<&'a str, BTreeSet<&'a str>>,
     /// Where each control was judged by a component rule.
     assessed_namespaces: HashMap<ControlKey, BTreeSet<&'a str>>,
-    by_rule: HashMap<&'a str, Vec<usize>>,
+    by_rule: HashMap<&'a str, Vec<(usize, Narrowed)>>,
 }
+
+/// The controls one finding (or one folded into it) fails, when narrower than its rule's.
+type Narrowed = Option<&'static [&'static Control]>;
 
 fn evaluate_one(
     fw: Framework,
@@ -218,14 +226,15 @@ fn evaluate_one(
         let mut failed: BTreeSet<&str> = BTreeSet::new();
         let mut indices: Vec<usize> = active
             .iter()
-            .flat_map(|r| by_rule.get(r.meta.code).into_iter().flatten().copied())
+            .flat_map(|r| by_rule.get(r.meta.code).into_iter().flatten())
+            .filter(|(_, narrowed)| !narrowed.is_some_and(|cs| !cs.contains(&control)))
+            .map(|(i, _)| *i)
             .collect();
         indices.sort_unstable();
+        // One finding holding several of the control's rules (folded) is one piece of evidence.
+        indices.dedup();
         for i in indices {
             let f = &result.findings[i];
-            if f.controls.is_some_and(|cs| !cs.contains(&control)) {
-                continue;
-            }
             if f.suppressed.is_some() {
                 cr.suppressed += 1;
             } else {
@@ -361,5 +370,74 @@ mod tests {
         assert_eq!(privileged.status, Status::Pass);
         assert_eq!(privileged.suppressed, 1);
         assert!(privileged.findings.is_empty());
+        // A suppressed finding absorbs nothing: the exception names privileged-container
+        // only, so what privileged implies is still reported, and fails its controls.
+        assert!(r.findings.iter().all(|f| f.folded.is_empty()));
+        assert!(
+            r.active().any(|f| f.slug == "capabilities-not-dropped"),
+            "{:?}",
+            r.findings.iter().map(|f| f.code).collect::<Vec<_>>()
+        );
+    }
+
+    /// Folding changes how findings are reported, never a control's status: the same scan
+    /// with every folded finding reported on its own judges every control alike.
+    #[test]
+    fn folding_leaves_every_control_status_unchanged() {
+        let text = pod("a", "bad", true, false)
+            + "---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent, namespace: b}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: busybox:1.36, securityContext: {capabilities: {add: [SYS_ADMIN]}}}]\n      volumes: [{name: sock, hostPath: {path: /var/run/docker.sock}}, {name: etc, hostPath: {path: /etc}}]\n"
+            + "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: god}\nrules: [{apiGroups: ['*'], resources: ['*'], verbs: ['*']}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: god}\nsubjects: [{kind: ServiceAccount, name: default, namespace: b}]\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: god}\n";
+        let folded = scan(&ScanOptions {
+            inputs: vec![Input::Text {
+                name: "all.yaml".into(),
+                text,
+            }],
+            // Every built-in rule, default or not, so that every relation can fold.
+            rules: kspm_rules::rules().to_vec(),
+            frameworks: Framework::ALL.to_vec(),
+            ..ScanOptions::default()
+        });
+        let absorbed: usize = folded.findings.iter().map(|f| f.folded.len()).sum();
+        assert!(absorbed >= 10, "only {absorbed} findings folded");
+        let mut findings = Vec::new();
+        for f in &folded.findings {
+            let mut kept = f.clone();
+            kept.folded.clear();
+            for x in &f.folded {
+                let mut own = kept.clone();
+                own.code = x.code;
+                own.slug = x.slug;
+                own.severity = x.severity;
+                own.path = x.path.clone();
+                own.message = x.message.clone();
+                own.controls = x.controls;
+                findings.push(own);
+            }
+            findings.push(kept);
+        }
+        let unfolded = ScanResult {
+            findings,
+            scanned: folded.scanned.clone(),
+            rules: folded.rules.clone(),
+            resources: folded.resources,
+            ..ScanResult::default()
+        };
+        let again = evaluate(&unfolded, &Framework::ALL, &[]);
+        assert_eq!(again.len(), folded.compliance.len());
+        let mut failing = 0;
+        for (a, b) in folded.compliance.iter().zip(&again) {
+            for (x, y) in a.controls.iter().zip(&b.controls) {
+                assert_eq!(
+                    (x.control.id, x.status),
+                    (y.control.id, y.status),
+                    "{}",
+                    a.framework.key()
+                );
+                failing += usize::from(x.status == Status::Fail);
+            }
+            assert_eq!(a.score, b.score, "{}", a.framework.key());
+            assert_eq!(a.namespaces, b.namespaces, "{}", a.framework.key());
+        }
+        assert!(failing > 20, "only {failing} failing controls");
     }
 }

@@ -209,8 +209,19 @@ pub fn assign(findings: &mut [Finding], scanned: &[Scanned], ctx: &RiskContext) 
     // namespace → services: (name, exposure)
     let mut services: HashMap<&str, Vec<(&str, &ExposureFacts)>> = HashMap::new();
     let mut ingresses: HashMap<&str, Vec<(&str, &[String])>> = HashMap::new();
-    for s in scanned {
-        let ns = s.id.namespace.as_deref().unwrap_or("default");
+    // Namespace-less objects meet only those of their directory, never `default`'s.
+    let namespaces: Vec<std::borrow::Cow<'_, str>> = scanned
+        .iter()
+        .map(|s| {
+            kspm_model::resource::join_namespace(
+                &s.id.kind,
+                s.id.namespace.as_deref(),
+                &s.source.file,
+            )
+        })
+        .collect();
+    for (s, ns) in scanned.iter().zip(&namespaces) {
+        let ns: &str = ns;
         match s.exposure.as_deref() {
             Some(e @ (ExposureFacts::Service { .. } | ExposureFacts::InternalService { .. })) => {
                 services.entry(ns).or_default().push((&s.id.name, e));
@@ -225,8 +236,8 @@ pub fn assign(findings: &mut [Finding], scanned: &[Scanned], ctx: &RiskContext) 
         }
     }
     let mut contexts: HashMap<Key<'_>, Arc<[RiskFactor]>> = HashMap::new();
-    for s in scanned {
-        let ns = s.id.namespace.as_deref().unwrap_or("default");
+    for (s, ns) in scanned.iter().zip(&namespaces) {
+        let ns: &str = ns;
         let mut factors = Vec::new();
         if let Some(w) = s.workload.as_deref() {
             // The strongest exposure counts; the detail names every path in.

@@ -5,6 +5,7 @@ use kspm_model::yaml::Limits;
 use kspm_model::{Diagnostic, Finding, Index, Resource, Severity};
 use kspm_rules::{Category, Check, Component, Rule, RuleSet, Settings, check_resource_into, rules};
 use rayon::prelude::*;
+use std::sync::Arc;
 
 use crate::config::Config;
 use crate::exceptions::{self, Date};
@@ -313,6 +314,41 @@ fn dedup_tail(findings: &mut Vec<Finding>, start: usize) {
     }
 }
 
+/// Folds the active findings of each object ([`kspm_rules::fold`]): one finding per problem,
+/// the implied and repeated ones kept inside it. After exceptions, so that a suppressed finding
+/// neither absorbs nor is absorbed: an exception hides only what it names.
+fn fold_findings(findings: &mut Vec<Finding>) {
+    type Key = (Arc<str>, usize, Arc<kspm_model::ResourceId>);
+    // Groups in the order their first finding came, so that the result does not depend on
+    // hashing (the sort after it keeps ties in this order).
+    let mut slot: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
+    let mut groups: Vec<Vec<Finding>> = Vec::new();
+    for f in std::mem::take(findings) {
+        let key = if f.suppressed.is_some() {
+            None
+        } else {
+            Some((f.source.file.clone(), f.source.doc, f.resource.clone()))
+        };
+        let i = match key {
+            Some(key) => *slot.entry(key).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            }),
+            None => {
+                groups.push(Vec::new());
+                groups.len() - 1
+            }
+        };
+        groups[i].push(f);
+    }
+    for mut group in groups {
+        if group.first().is_some_and(|f| f.suppressed.is_none()) {
+            kspm_rules::fold(&mut group);
+        }
+        findings.extend(group);
+    }
+}
+
 /// What checking part of the input produced.
 #[derive(Default)]
 struct Part {
@@ -530,6 +566,8 @@ impl<'a> Evaluation<'a> {
                 d.message = clean;
             }
         }
+        fold_findings(&mut findings);
+
         let mut risk = opts.risk.clone();
         for (sa, why) in self.rbac {
             risk.service_account_privileges

@@ -209,6 +209,36 @@ pub struct Finding {
     pub controls: Option<&'static [&'static kspm_frameworks::Control]>,
     /// How urgent the finding is in its context; set by the engine after the scan.
     pub risk: Risk,
+    /// Findings of other rules on the same object that this one implies or repeats (a
+    /// privileged container does not also need "capabilities not dropped"): not reported on
+    /// their own, yet kept as evidence, and their rules' controls still fail.
+    pub folded: Vec<Folded>,
+}
+
+/// A finding folded into a stronger one on the same object: what it would have said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Folded {
+    pub code: &'static str,
+    pub slug: &'static str,
+    pub severity: Severity,
+    pub path: FieldPath,
+    pub message: String,
+    /// As [`Finding::controls`]: the controls it fails when narrower than its rule's.
+    pub controls: Option<&'static [&'static kspm_frameworks::Control]>,
+}
+
+impl Folded {
+    /// What is kept of `f` once another finding absorbs it.
+    pub fn of(f: &Finding) -> Self {
+        Self {
+            code: f.code,
+            slug: f.slug,
+            severity: f.severity,
+            path: f.path.clone(),
+            message: f.message.clone(),
+            controls: f.controls,
+        }
+    }
 }
 
 /// A finding's priority: its severity weighed by its context (exposure, privileges, where it

@@ -37,9 +37,10 @@ pub struct Index<'a> {
     derived: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
-/// Objects without a namespace are in `default`, where `kubectl apply` would put them.
+/// Objects are kept by [`Resource::join_namespace`]: their namespace, `""` when cluster-scoped,
+/// and a namespace of their own per directory when their file names none (not `default`).
 fn ns_of(r: &Resource) -> &str {
-    r.namespace().unwrap_or("default")
+    r.join_namespace()
 }
 
 impl<'a> Index<'a> {
@@ -72,7 +73,8 @@ impl<'a> Index<'a> {
         INDEXED_KINDS.contains(&kind)
     }
 
-    /// Objects of a kind in a namespace (`None` means `default`).
+    /// Objects of a kind in a namespace, as [`Resource::join_namespace`] names it (`None`
+    /// means cluster-scoped).
     pub fn in_namespace(
         &self,
         kind: &str,
@@ -80,7 +82,7 @@ impl<'a> Index<'a> {
     ) -> std::iter::Copied<std::slice::Iter<'_, &'a Resource>> {
         self.by_namespace
             .get(kind)
-            .and_then(|m| m.get(namespace.unwrap_or("default")))
+            .and_then(|m| m.get(namespace.unwrap_or("")))
             .map_or(&[][..], Vec::as_slice)
             .iter()
             .copied()
@@ -119,10 +121,12 @@ impl<'a> Index<'a> {
         value.downcast::<T>().expect("keyed by its type")
     }
 
+    /// The object of a kind and name in a namespace, as [`Resource::join_namespace`] names it
+    /// (`None` means cluster-scoped).
     pub fn find(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&'a Resource> {
         self.by_name
             .get(kind)?
-            .get(namespace.unwrap_or("default"))?
+            .get(namespace.unwrap_or(""))?
             .get(name)
             .copied()
     }

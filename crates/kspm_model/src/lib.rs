@@ -14,7 +14,8 @@ pub mod view;
 pub mod yaml;
 
 pub use finding::{
-    Diagnostic, DiagnosticLevel, Finding, Fix, PatchOp, Risk, RiskFactor, Severity, Suppression,
+    Diagnostic, DiagnosticLevel, Finding, Fix, Folded, PatchOp, Risk, RiskFactor, Severity,
+    Suppression,
 };
 pub use index::Index;
 pub use node::{Entry, Node, Pos, Value};

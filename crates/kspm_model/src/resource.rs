@@ -1,5 +1,6 @@
 //! A Kubernetes object with its identity and where it came from.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -43,6 +44,78 @@ pub struct Resource {
     pub id: Arc<ResourceId>,
     pub root: Node,
     pub source: Source,
+    /// See [`Resource::join_namespace`].
+    join: Arc<str>,
+}
+
+/// Built-in kinds that live outside namespaces; a `namespace` on them is ignored.
+pub const CLUSTER_SCOPED_KINDS: &[&str] = &[
+    "APIService",
+    "CertificateSigningRequest",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ClusterTrustBundle",
+    "ComponentStatus",
+    "CSIDriver",
+    "CSINode",
+    "CustomResourceDefinition",
+    "DeviceClass",
+    "FlowSchema",
+    "IngressClass",
+    "IPAddress",
+    "MutatingAdmissionPolicy",
+    "MutatingAdmissionPolicyBinding",
+    "MutatingWebhookConfiguration",
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "PodSecurityPolicy",
+    "PriorityClass",
+    "PriorityLevelConfiguration",
+    "RuntimeClass",
+    "SelfSubjectAccessReview",
+    "SelfSubjectReview",
+    "SelfSubjectRulesReview",
+    "ServiceCIDR",
+    "StorageClass",
+    "StorageVersionMigration",
+    "SubjectAccessReview",
+    "TokenReview",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "ValidatingWebhookConfiguration",
+    "VolumeAttachment",
+    "VolumeAttributesClass",
+];
+
+/// The namespace under which an object meets others in cross-resource judgements (a Pod and
+/// its ServiceAccount, a NetworkPolicy and the pods it selects, a RoleBinding and its Role):
+///
+/// - its `metadata.namespace` when set;
+/// - `""` for cluster-scoped kinds, which meet everything;
+/// - otherwise a namespace of its own per directory, `(no namespace: DIR)`. An object whose
+///   file names no namespace is not in `default`: it goes wherever it is applied (`kubectl
+///   apply -n`, a Helm release, a Kustomize `namespace:`). The files of one directory are
+///   applied together, so they share it; objects explicitly in `default`, and namespace-less
+///   objects of other directories (other projects, scanned together), do not.
+pub fn join_namespace<'a>(kind: &str, namespace: Option<&'a str>, file: &str) -> Cow<'a, str> {
+    if CLUSTER_SCOPED_KINDS.contains(&kind) {
+        return Cow::Borrowed("");
+    }
+    match namespace {
+        Some(ns) => Cow::Borrowed(ns),
+        None => {
+            let dir = std::path::Path::new(file)
+                .parent()
+                .map(|d| d.to_string_lossy())
+                .unwrap_or_default();
+            if dir.is_empty() {
+                Cow::Borrowed("(no namespace)")
+            } else {
+                Cow::Owned(format!("(no namespace: {dir})"))
+            }
+        }
+    }
 }
 
 impl Resource {
@@ -83,6 +156,7 @@ impl Resource {
                 .map(str::to_owned)
         };
         let namespace = meta_str("namespace");
+        let join = Arc::from(join_namespace(&kind, namespace.as_deref(), &source.file));
         Ok(Self {
             id: Arc::new(ResourceId {
                 api_version,
@@ -94,6 +168,7 @@ impl Resource {
             }),
             root,
             source,
+            join,
         })
     }
 
@@ -118,6 +193,26 @@ impl Resource {
         self.id.namespace.as_deref()
     }
 
+    /// The namespace it shares with other objects in cross-resource judgements: see
+    /// [`join_namespace`]. Never `default` unless the object says so.
+    pub fn join_namespace(&self) -> &str {
+        &self.join
+    }
+
+    /// Its namespace in words for messages: `namespace shop`, or `its namespace (the manifest
+    /// names none)`.
+    pub fn namespace_phrase(&self) -> String {
+        match self.namespace() {
+            Some(ns) => format!("namespace {ns}"),
+            None => "its namespace (the manifest names none)".to_owned(),
+        }
+    }
+
+    /// Whether its kind is a built-in cluster-scoped one.
+    pub fn is_cluster_scoped(&self) -> bool {
+        CLUSTER_SCOPED_KINDS.contains(&self.kind())
+    }
+
     pub fn metadata(&self) -> Option<&Node> {
         self.root.get("metadata")
     }
@@ -136,5 +231,29 @@ impl Resource {
 
     pub fn spec(&self) -> Option<&Node> {
         self.root.get("spec")
+    }
+}
+
+#[cfg(test)]
+mod join_tests {
+    use super::join_namespace;
+
+    #[test]
+    fn a_missing_namespace_is_not_default_and_is_shared_per_directory() {
+        assert_eq!(
+            join_namespace("Pod", Some("default"), "a/x.yaml"),
+            "default"
+        );
+        assert_eq!(join_namespace("Pod", Some("shop"), "a/x.yaml"), "shop");
+        let a = join_namespace("Pod", None, "proj-a/deploy/x.yaml");
+        assert_eq!(a, "(no namespace: proj-a/deploy)");
+        assert_ne!(a, "default");
+        // The files of one directory share it; another directory does not.
+        assert_eq!(a, join_namespace("Role", None, "proj-a/deploy/y.yaml"));
+        assert_ne!(a, join_namespace("Role", None, "proj-b/deploy/y.yaml"));
+        assert_eq!(join_namespace("Pod", None, "-"), "(no namespace)");
+        // Cluster-scoped kinds meet everything, whatever their file says.
+        assert_eq!(join_namespace("ClusterRole", None, "a/x.yaml"), "");
+        assert_eq!(join_namespace("Namespace", Some("x"), "a/x.yaml"), "");
     }
 }

@@ -35,7 +35,7 @@ pub fn exposed(resources: &[Resource]) -> Vec<Exposed> {
     for r in resources {
         match (r.kind(), r.api_version()) {
             ("Service", "v1") => services.push(Service {
-                namespace: r.namespace().unwrap_or("default").to_owned(),
+                namespace: r.join_namespace().to_owned(),
                 name: r.name().to_owned(),
                 selector: r
                     .root
@@ -64,7 +64,7 @@ pub fn exposed(resources: &[Resource]) -> Vec<Exposed> {
                     .and_then(Node::as_seq)
                     .is_some_and(|s| !s.is_empty());
                 ingresses.push((
-                    r.namespace().unwrap_or("default").to_owned(),
+                    r.join_namespace().to_owned(),
                     r.name().to_owned(),
                     backends,
                     tls,

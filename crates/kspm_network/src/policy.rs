@@ -343,7 +343,7 @@ impl Policy {
             None => (true, egress_node.is_some()),
         };
         Some(Self {
-            namespace: r.namespace().unwrap_or("default").to_owned(),
+            namespace: r.join_namespace().to_owned(),
             name: r.name().to_owned(),
             pod_selector,
             ingress_type,

@@ -68,13 +68,8 @@ impl Pod {
                     }
                 }
                 Pod {
-                    namespace: r.namespace().unwrap_or("default").to_owned(),
-                    name: format!(
-                        "{}/{}/{}",
-                        r.kind(),
-                        r.namespace().unwrap_or("default"),
-                        r.name()
-                    ),
+                    namespace: r.join_namespace().to_owned(),
+                    name: format!("{}/{}/{}", r.kind(), r.join_namespace(), r.name()),
                     labels: labels_at(spec.meta.and_then(|m| m.get("labels"))),
                     ports,
                     host_network: spec.get("hostNetwork").and_then(Node::as_bool) == Some(true),

@@ -597,7 +597,10 @@ pub fn paths_from_edges(edges: &[Edge], workloads: &[Workload]) -> Vec<Path> {
         let Power::Subject(start) = node else {
             continue;
         };
-        if start.is_system() || edges[first].to == target {
+        // A subject that is cluster-admin by its own bindings has no path to report; one that
+        // reaches it in one hop of its own doing (create a cluster role binding and bind
+        // cluster-admin, escalate cluster roles) has, as `kspm rbac paths` and RB014 both say.
+        if start.is_system() || (edges[first].to == target && holds(&edges[first])) {
             continue;
         }
         let mut steps: Vec<Edge> = Vec::new();
@@ -637,6 +640,12 @@ pub fn paths_from_edges(edges: &[Edge], workloads: &[Workload]) -> Vec<Path> {
             .then_with(|| a.start.cmp(&b.start))
     });
     out
+}
+
+/// Whether an edge says its source already holds its target (`is bound to cluster-admin`,
+/// `is the group whose members bypass authorization`) rather than can obtain it.
+fn holds(e: &Edge) -> bool {
+    e.action.starts_with("is ")
 }
 
 fn node_label(p: &Power) -> String {

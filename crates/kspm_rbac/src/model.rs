@@ -467,8 +467,10 @@ impl RbacModel {
         let mut raw: Vec<RawRole> = Vec::new();
         let mut bindings: Vec<(Binding, &'a Resource)> = Vec::new();
         for r in resources {
-            if let Some(ns) = r.namespace() {
-                model.namespaces.insert(ns.to_owned());
+            // Namespace-less objects are in a namespace of their own per directory, not in
+            // `default` (see `kspm_model::resource::join_namespace`).
+            if !r.join_namespace().is_empty() {
+                model.namespaces.insert(r.join_namespace().to_owned());
             }
             let rbac = r.group() == "rbac.authorization.k8s.io";
             match r.kind() {
@@ -481,14 +483,14 @@ impl RbacModel {
                         && let Some(sa) = r.annotation("kubernetes.io/service-account.name")
                     {
                         model.token_secrets.push((
-                            r.namespace().unwrap_or("default").to_owned(),
+                            r.join_namespace().to_owned(),
                             r.name().to_owned(),
                             sa.to_owned(),
                         ));
                     }
                 }
                 "ServiceAccount" if r.api_version() == "v1" => {
-                    let ns = r.namespace().unwrap_or("default");
+                    let ns = r.join_namespace();
                     model
                         .service_accounts
                         .insert(Subject::service_account(ns, r.name()));
@@ -519,7 +521,7 @@ impl RbacModel {
                             namespace: if cluster {
                                 None
                             } else {
-                                Some(r.namespace().unwrap_or("default").to_owned())
+                                Some(r.join_namespace().to_owned())
                             },
                             name: r.name().to_owned(),
                         },
@@ -587,7 +589,7 @@ impl RbacModel {
 
     fn read_binding(&mut self, r: &Resource) -> Option<Binding> {
         let cluster = r.kind() == "ClusterRoleBinding";
-        let namespace = (!cluster).then(|| r.namespace().unwrap_or("default").to_owned());
+        let namespace = (!cluster).then(|| r.join_namespace().to_owned());
         let Some(role_ref) = r.root.get("roleRef") else {
             self.problem(r, r.root.pos, "has no roleRef");
             return None;

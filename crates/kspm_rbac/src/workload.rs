@@ -35,7 +35,7 @@ impl Workload {
                     .unwrap_or("default");
                 out.push(Workload {
                     kind: r.kind().to_owned(),
-                    namespace: r.namespace().unwrap_or("default").to_owned(),
+                    namespace: r.join_namespace().to_owned(),
                     name: r.name().to_owned(),
                     service_account: sa.to_owned(),
                     token_mounted: pod

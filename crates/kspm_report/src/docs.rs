@@ -52,6 +52,66 @@ pub fn rule_page(rule: &Rule) -> String {
     let body = m.docs_text();
     out.push_str(body.trim());
     out.push('\n');
+    let folding = folding(m.code);
+    if !folding.is_empty() {
+        let _ = writeln!(out, "\n## Folding\n");
+        let _ = writeln!(
+            out,
+            "One finding per problem: on the same object, these findings fold into one (the others are listed in its message, its JSON `folded` list and `--show-folded`, and still fail their controls).\n"
+        );
+        for line in folding {
+            let _ = writeln!(out, "- {line}");
+        }
+    }
+    out
+}
+
+/// What the folding table (`kspm_rules::fold::FOLDS`) says about a rule, one line per relation.
+fn folding(code: &str) -> Vec<String> {
+    use kspm_rules::fold::{FOLDS, Scope};
+    let names = |codes: &[&str]| -> String {
+        codes
+            .iter()
+            .filter(|c| **c != code)
+            .map(|c| match kspm_rules::find_rule(c) {
+                Some(r) => format!("{c} `{}`", r.meta.slug),
+                None => (*c).to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut out = Vec::new();
+    for f in FOLDS {
+        let scope = match f.scope {
+            Scope::Field => "on the same field",
+            Scope::Container => "on the same container",
+            Scope::Volume => "on the same volume",
+            Scope::RbacRule => "on the same entry of `rules`",
+            Scope::Object => "on the same object",
+        };
+        let absorbs = f.into.contains(&code);
+        let absorbed = f.folds.contains(&code);
+        let whole = if f.whole {
+            " (when it names the whole entry)"
+        } else {
+            ""
+        };
+        if absorbs && absorbed {
+            out.push(format!(
+                "With {} {scope}, the finding of highest severity stays and names the others: {}.",
+                names(f.folds),
+                f.why
+            ));
+        } else if absorbs {
+            out.push(format!(
+                "Absorbs {} {scope}{whole}: {}.",
+                names(f.folds),
+                f.why
+            ));
+        } else if absorbed {
+            out.push(format!("Folds into {} {scope}: {}.", names(f.into), f.why));
+        }
+    }
     out
 }
 

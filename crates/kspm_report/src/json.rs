@@ -114,6 +114,18 @@ struct FindingOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     suppressed: Option<SuppressedOut<'a>>,
     risk: RiskOut<'a>,
+    /// Findings of other rules this one implies or repeats on the same object.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    folded: Vec<FoldedOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct FoldedOut<'a> {
+    rule: &'static str,
+    slug: &'static str,
+    severity: Severity,
+    path: String,
+    message: &'a str,
 }
 
 #[derive(Serialize)]
@@ -164,6 +176,17 @@ fn finding_out(f: &Finding) -> FindingOut<'_> {
             score: f.risk.score,
             factors: &f.risk.factors,
         },
+        folded: f
+            .folded
+            .iter()
+            .map(|x| FoldedOut {
+                rule: x.code,
+                slug: x.slug,
+                severity: x.severity,
+                path: x.path.to_string(),
+                message: &x.message,
+            })
+            .collect(),
         suppressed: f.suppressed.as_ref().map(|s| SuppressedOut {
             by: &s.by,
             reason: &s.reason,

@@ -16,12 +16,15 @@ type ByResource<'a> = BTreeMap<(&'a str, usize, &'a ResourceId), Vec<&'a Finding
 pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
     let mut by_rule: BTreeMap<&str, ByResource<'_>> = BTreeMap::new();
     for f in shown(result, opts) {
-        by_rule
-            .entry(f.code)
-            .or_default()
-            .entry((&f.source.file, f.source.doc, &f.resource))
-            .or_default()
-            .push(f);
+        // A rule whose finding was folded into another's still failed on that object.
+        for code in std::iter::once(f.code).chain(f.folded.iter().map(|x| x.code)) {
+            by_rule
+                .entry(code)
+                .or_default()
+                .entry((&f.source.file, f.source.doc, &f.resource))
+                .or_default()
+                .push(f);
+        }
     }
     let mut report = Report::new("kspm");
     for rule in &result.rules {

@@ -22,6 +22,9 @@ pub struct ReportOptions {
     pub show_suppressed: bool,
     /// Use ANSI colours (table only; the CLI decides from the terminal).
     pub color: bool,
+    /// List the findings folded into stronger ones as lines of their own (table, Markdown);
+    /// JSON always carries them in each finding's `folded` list.
+    pub show_folded: bool,
 }
 
 /// The findings a report shows.

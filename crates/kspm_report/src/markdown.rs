@@ -205,6 +205,22 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
                 cell(&f.message),
                 cell(&fix)
             );
+            if opts.show_folded {
+                for x in &f.folded {
+                    let _ = writeln!(
+                        out,
+                        "| | {} (folded into {}) | {} {} | {} | {} | {} | {} | |",
+                        x.severity,
+                        code(f.code),
+                        code(x.code),
+                        cell(x.slug),
+                        code(&f.resource.to_string()),
+                        code(&location),
+                        code(&x.path.to_string()),
+                        cell(&x.message)
+                    );
+                }
+            }
         }
         if rest > 0 {
             let _ = writeln!(

@@ -135,6 +135,19 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
         if !fix.is_empty() {
             let _ = writeln!(out, "    {} {}", p.paint(dim, "fix:"), sanitize(&fix));
         }
+        if opts.show_folded {
+            for x in &f.folded {
+                let _ = writeln!(
+                    out,
+                    "    {} {} {}  {}  {}",
+                    p.paint(dim, "folded:"),
+                    x.code,
+                    x.slug,
+                    x.path,
+                    x.message
+                );
+            }
+        }
         if let Some(s) = &f.suppressed {
             let _ = writeln!(
                 out,
@@ -198,6 +211,13 @@ pub fn summary(result: &ScanResult) -> String {
         result.sources,
         if result.sources == 1 { "" } else { "s" },
     );
+    let folded: usize = result.active().map(|f| f.folded.len()).sum();
+    if folded > 0 {
+        let _ = write!(
+            line,
+            "; {folded} more folded into them (--show-folded lists them)"
+        );
+    }
     let suppressed = result.suppressed();
     if suppressed > 0 {
         let _ = write!(

@@ -9,12 +9,14 @@
 //! the whole object, each pod spec, or each container) plus an index of the other resources.
 
 pub mod component;
+pub mod fold;
 pub mod registry;
 mod rule;
 pub mod rules;
 mod run;
 
 pub use component::{Component, ComponentView};
+pub use fold::fold;
 pub use registry::{RegisterError, custom_rules, find_rule, register, rules};
 pub use rule::{Category, Check, KubeVersion, Reporter, Rule, RuleMeta, Settings, finding};
 pub use rules::rbac::dangerous_service_accounts;

@@ -316,6 +316,7 @@ pub fn finding(
         suppressed: None,
         controls: None,
         risk: kspm_model::Risk::default(),
+        folded: Vec::new(),
     }
 }
 

@@ -213,6 +213,67 @@ fn every_rule_passes_its_cases() {
     }
 }
 
+/// Folding (one finding per problem) must not lose recall: run with every default rule beside
+/// it and folded as a scan folds them, each fail case still shows its rule, either as a
+/// finding or folded into a stronger one on the same object.
+#[test]
+fn every_fail_case_keeps_its_rule_after_folding() {
+    let defaults: Vec<&'static Rule> = rules()
+        .iter()
+        .copied()
+        .filter(|r| r.meta.default_enabled)
+        .collect();
+    let mut lost = Vec::new();
+    let mut folded_somewhere = 0;
+    for &rule in rules() {
+        let (fail, _) = read_cases(rule);
+        let mut set: Vec<&'static Rule> = defaults.clone();
+        if !set.iter().any(|r| r.meta.code == rule.meta.code) {
+            set.push(rule);
+        }
+        let set = RuleSet::new(set);
+        for case in &fail {
+            let resources = parse_resources(&case.manifest, &case.name);
+            let index = Index::build(&resources);
+            let mut seen = false;
+            for r in &resources {
+                let mut findings = Vec::new();
+                check_resource(&set, r, &index, &case.settings, &mut findings);
+                kspm_rules::fold(&mut findings);
+                for f in &findings {
+                    if f.code == rule.meta.code {
+                        seen = true;
+                    }
+                    if f.folded.iter().any(|x| x.code == rule.meta.code) {
+                        seen = true;
+                        folded_somewhere += 1;
+                    }
+                }
+            }
+            if !seen {
+                lost.push(format!("{}: `{}`", rule.meta.code, case.name));
+            }
+        }
+    }
+    assert!(lost.is_empty(), "lost after folding:\n{}", lost.join("\n"));
+    // The cases exercise folding itself (a privileged container's capabilities...).
+    assert!(folded_somewhere > 5, "only {folded_somewhere} folded");
+}
+
+/// The folding table names real rules, and each relation can fire.
+#[test]
+fn fold_relations_name_registered_rules() {
+    for relation in kspm_rules::fold::FOLDS {
+        for code in relation.into.iter().chain(relation.folds) {
+            assert!(
+                kspm_rules::find_rule(code).is_some(),
+                "fold relation names unknown rule {code}"
+            );
+        }
+        assert!(!relation.why.is_empty());
+    }
+}
+
 #[test]
 fn every_documentation_example_triggers_its_rule() {
     for &rule in rules() {

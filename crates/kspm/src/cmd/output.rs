@@ -44,6 +44,10 @@ pub struct OutputArgs {
     /// Also list suppressed findings (marked as such).
     #[arg(long)]
     pub show_suppressed: bool,
+    /// Also list the findings folded into stronger ones on the same object (a privileged
+    /// container's "capabilities not dropped"), each on a line of its own.
+    #[arg(long)]
+    pub show_folded: bool,
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
 }
@@ -66,6 +70,7 @@ pub fn finish(result: &ScanResult, args: &OutputArgs, fail_on: Severity) -> Resu
     let ropts = ReportOptions {
         show_suppressed: args.show_suppressed,
         color,
+        show_folded: args.show_folded,
     };
     let emit = |out: &mut dyn Write| -> std::io::Result<()> {
         let text = match args.format {

@@ -70,7 +70,7 @@ impl PoliciesByNamespace {
 pub(crate) fn selecting_policies(pod: &PodSpec<'_>, out: &Reporter<'_>, ingress: bool) -> usize {
     let labels = labels_at(pod.meta.and_then(|m| m.get("labels")));
     policies(out)
-        .in_namespace(pod.resource.namespace().unwrap_or("default"))
+        .in_namespace(pod.resource.join_namespace())
         .iter()
         .filter(|p| {
             (if ingress {

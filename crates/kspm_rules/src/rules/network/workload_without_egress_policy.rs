@@ -52,8 +52,8 @@ fn check(pod: &PodSpec<'_>, out: &mut Reporter<'_>) {
         out.report(
             pod.meta_path.key("labels"),
             format!(
-                "no NetworkPolicy in namespace {} selects these pods for egress: they may connect to any pod and any address",
-                pod.resource.namespace().unwrap_or("default")
+                "no NetworkPolicy in {} selects these pods for egress: they may connect to any pod and any address",
+                pod.resource.namespace_phrase()
             ),
         );
     }

@@ -7,7 +7,11 @@ declare_rule! {
     ///
     /// - `/etc`, `/proc`, `/sys`, `/boot`, `/root`, `/home`, `/dev`, `/var/log`,
     ///   `/var/lib/kubelet`, `/var/lib/docker`, `/var/lib/containerd`, `/var/lib/containers` and
-    ///   `/var/lib/etcd`, or anything below them;
+    ///   `/var/lib/etcd`, the Kubernetes credential and state directories of the common
+    ///   installers (`/srv/kubernetes`, `/var/etcd`, `/var/lib/rancher`, `/var/lib/minikube`,
+    ///   `/var/lib/k0s`), or anything below them;
+    /// - a directory named like etcd's data (`etcd`, `etcd-data`, `etcd_backup`) anywhere
+    ///   (`/mnt/disks/etcd`, `/data/etcd-data`): the cluster database, with every Secret;
     /// - `/usr` and `/lib` themselves (not their subdirectories: agents commonly mount
     ///   `/lib/modules` read-only);
     /// - any directory that contains one of the above, from `/` down (`/var`, `/var/lib`).
@@ -88,6 +92,23 @@ const SENSITIVE: &[(&str, bool, &str)] = &[
         "container images and filesystems",
     ),
     ("/var/lib/etcd", true, "the cluster database"),
+    ("/var/etcd", true, "the cluster database"),
+    (
+        "/srv/kubernetes",
+        true,
+        "cluster certificates, keys and tokens",
+    ),
+    (
+        "/var/lib/rancher",
+        true,
+        "the k3s/RKE2 data directory with its server token and certificates",
+    ),
+    (
+        "/var/lib/minikube",
+        true,
+        "cluster certificates and etcd data",
+    ),
+    ("/var/lib/k0s", true, "k0s' certificates and etcd data"),
     ("/usr", false, "host programs"),
     ("/lib", false, "host libraries"),
 ];
@@ -102,6 +123,13 @@ fn sensitivity(raw: &str) -> Option<String> {
         if path == *dir || (*recursive && is_within(&path, dir)) {
             return Some(format!("{what} ({dir})"));
         }
+    }
+    if path.split('/').any(|c| {
+        c == "etcd"
+            || c.strip_prefix("etcd")
+                .is_some_and(|rest| rest.starts_with(['-', '_', '.']))
+    }) {
+        return Some("etcd data: the cluster database".to_owned());
     }
     let inside: Vec<&str> = SENSITIVE
         .iter()

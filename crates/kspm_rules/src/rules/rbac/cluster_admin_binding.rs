@@ -4,9 +4,12 @@ use crate::prelude::*;
 declare_rule! {
     /// ## What it does
     /// Flags RoleBindings and ClusterRoleBindings that bind the `cluster-admin` ClusterRole to
-    /// subjects other than Kubernetes' own (`system:` users and groups, service accounts of
-    /// `kube-system`). Kubernetes' default `cluster-admin` binding to `system:masters` is not
-    /// reported.
+    /// subjects other than Kubernetes' own: `system:` users and groups, and the service
+    /// accounts the controller manager creates in `kube-system` for its controllers
+    /// (`deployment-controller`, `namespace-controller`...). Any other account, in `kube-system`
+    /// or not (a `cloud-controller-manager`, an add-on, kube-system's `default`), is reported:
+    /// being in `kube-system` says where it lives, not who made it. Kubernetes' default
+    /// `cluster-admin` binding to `system:masters` is not reported.
     ///
     /// ## Why is this bad?
     /// `cluster-admin` allows every verb on every resource. Bound with a ClusterRoleBinding it
@@ -53,7 +56,7 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
     }
     let who: Vec<String> = subjects(r)
         .into_iter()
-        .filter(|(_, s)| !s.is_system())
+        .filter(|(_, s)| !super::created_by_kubernetes(s))
         .map(|(_, s)| s.to_string())
         .collect();
     if who.is_empty() {

@@ -7,6 +7,11 @@
 //! bindings (label `kubernetes.io/bootstrapping: rbac-defaults`) are not judged: they are the
 //! same in every cluster and not the user's to change.
 //!
+//! A grant that stops at one namespace (a Role, or a ClusterRole only RoleBindings use) or at
+//! named objects (`resourceNames`) is reported one severity step lower than the same grant on
+//! every object of the cluster. Namespace-less Roles and bindings meet only the namespace-less
+//! objects of their directory (`Resource::join_namespace`), never `default`'s.
+//!
 //! The helpers shared by the rules of this folder live here; every other `.rs` file is a rule.
 
 use std::sync::Arc;
@@ -85,7 +90,7 @@ pub(crate) fn role_key(r: &Resource) -> Option<RoleKey> {
     };
     Some(RoleKey {
         kind,
-        namespace: (kind == RoleKind::Role).then(|| r.namespace().unwrap_or("default").to_owned()),
+        namespace: (kind == RoleKind::Role).then(|| r.join_namespace().to_owned()),
         name: r.name().to_owned(),
     })
 }
@@ -116,6 +121,50 @@ pub(crate) fn check_role_rules(
     out: &mut Reporter<'_>,
     grants: fn(&PolicyRule) -> Option<String>,
 ) {
+    check_role_rules_with(r, out, |rule, _| grants(rule).map(Hit::entry));
+}
+
+/// What a role rule grants that a rule flags.
+pub(crate) struct Hit {
+    pub what: String,
+    /// The field of the entry that grants it (`verbs`); `None` for the whole entry.
+    pub field: Option<&'static str>,
+    /// Instead of the rule's severity, before narrow grants are lowered.
+    pub severity: Option<kspm_model::Severity>,
+}
+
+impl Hit {
+    pub(crate) fn entry(what: String) -> Self {
+        Self {
+            what,
+            field: None,
+            severity: None,
+        }
+    }
+}
+
+/// Whether a role's grants stop at one namespace: a Role, or a ClusterRole that only
+/// RoleBindings among the scanned manifests use (an unbound ClusterRole could be bound
+/// cluster-wide, so it is judged as such).
+pub(crate) fn namespace_limited(model: &RbacModel, key: &RoleKey) -> bool {
+    match key.kind {
+        RoleKind::Role => true,
+        RoleKind::ClusterRole => {
+            let mut bindings = model.bindings_of(key).peekable();
+            bindings.peek().is_some() && bindings.all(|b| b.id.namespace.is_some())
+        }
+    }
+}
+
+/// Reports each entry of a Role's `rules` that `grants` flags; `grants` is told whether the
+/// role's reach stops at one namespace ([`namespace_limited`]). A grant limited to one
+/// namespace or to named objects (`resourceNames`) is one severity step lower than the same
+/// grant on every object of the cluster (never below low).
+pub(crate) fn check_role_rules_with(
+    r: &Resource,
+    out: &mut Reporter<'_>,
+    grants: impl Fn(&PolicyRule, bool) -> Option<Hit>,
+) {
     if !is_rbac(r) || is_bootstrap_default(r) {
         return;
     }
@@ -123,25 +172,44 @@ pub(crate) fn check_role_rules(
     let Some(rules) = r.root.get("rules").and_then(Node::as_seq) else {
         return;
     };
-    let hits: Vec<(usize, String)> = rules
+    let parsed: Vec<PolicyRule> = rules.iter().map(PolicyRule::from_node).collect();
+    let model = model(out);
+    let in_namespace = namespace_limited(&model, &key);
+    let hits: Vec<(usize, &PolicyRule, Hit)> = parsed
         .iter()
         .enumerate()
-        .filter_map(|(i, n)| grants(&PolicyRule::from_node(n)).map(|d| (i, d)))
+        .filter_map(|(i, rule)| grants(rule, in_namespace).map(|h| (i, rule, h)))
         .collect();
     if hits.is_empty() {
         return;
     }
-    let model = model(out);
     let live = bound_by(&model, &key);
-    for (i, what) in hits {
-        out.report(
-            FieldPath::root().key("rules").index(i),
-            format!("{key} {what}; {live}"),
-        );
+    for (i, rule, hit) in hits {
+        let entry = FieldPath::root().key("rules").index(i);
+        let path = match hit.field {
+            Some(field) => entry.key(field),
+            None => entry,
+        };
+        let f = out.report(path, format!("{key} {}; {live}", hit.what));
+        if let Some(severity) = hit.severity {
+            f.severity = severity;
+        }
+        if in_namespace || !rule.resource_names.is_empty() {
+            f.severity = one_lower(f.severity);
+        }
     }
 }
 
-/// Whether a rule gives any of `verbs` on `resource` (`group` "" for core) or its subresource.
+fn one_lower(s: kspm_model::Severity) -> kspm_model::Severity {
+    use kspm_model::Severity::{Critical, High, Info, Low, Medium};
+    match s {
+        Critical => High,
+        High => Medium,
+        Medium | Low => Low,
+        Info => Info,
+    }
+}
+
 pub(crate) fn grants(
     rule: &PolicyRule,
     verbs: &[&str],
@@ -169,7 +237,7 @@ pub(crate) fn verbs_of(rule: &PolicyRule, wanted: &[&str]) -> String {
 
 /// The subjects of a binding with their field paths.
 pub(crate) fn subjects(r: &Resource) -> Vec<(FieldPath, Subject)> {
-    let ns = r.namespace().unwrap_or("default");
+    let ns = r.join_namespace();
     r.root
         .get("subjects")
         .and_then(Node::as_seq)
@@ -203,6 +271,62 @@ pub(crate) fn role_ref(r: &Resource) -> (Option<&str>, Option<&str>) {
         rr.and_then(|n| n.get("kind")).and_then(Node::as_str),
         rr.and_then(|n| n.get("name")).and_then(Node::as_str),
     )
+}
+
+/// The service accounts the controller manager creates in `kube-system`, one per controller
+/// (`--use-service-account-credentials`), as of Kubernetes 1.34.
+const CONTROLLER_ACCOUNTS: &[&str] = &[
+    "attachdetach-controller",
+    "bootstrap-signer",
+    "certificate-controller",
+    "clusterrole-aggregation-controller",
+    "cronjob-controller",
+    "daemon-set-controller",
+    "deployment-controller",
+    "disruption-controller",
+    "endpoint-controller",
+    "endpointslice-controller",
+    "endpointslicemirroring-controller",
+    "ephemeral-volume-controller",
+    "expand-controller",
+    "generic-garbage-collector",
+    "horizontal-pod-autoscaler",
+    "job-controller",
+    "legacy-service-account-token-cleaner",
+    "namespace-controller",
+    "node-controller",
+    "persistent-volume-binder",
+    "pod-garbage-collector",
+    "pv-protection-controller",
+    "pvc-protection-controller",
+    "replicaset-controller",
+    "replication-controller",
+    "resourcequota-controller",
+    "root-ca-cert-publisher",
+    "route-controller",
+    "selinux-warning-controller",
+    "service-account-controller",
+    "service-cidrs-controller",
+    "service-controller",
+    "statefulset-controller",
+    "token-cleaner",
+    "ttl-after-finished-controller",
+    "ttl-controller",
+    "validatingadmissionpolicy-status-controller",
+    "volumeattributesclass-protection-controller",
+];
+
+/// Whether Kubernetes itself created the subject: `system:` users and groups, and the
+/// controller manager's own service accounts in `kube-system`. Narrower than
+/// [`Subject::is_system`], which takes every `kube-system` account for Kubernetes'.
+pub(crate) fn created_by_kubernetes(s: &Subject) -> bool {
+    match s.kind {
+        SubjectKind::ServiceAccount => {
+            s.namespace.as_deref() == Some("kube-system")
+                && CONTROLLER_ACCOUNTS.contains(&s.name.as_str())
+        }
+        _ => s.is_system(),
+    }
 }
 
 pub(crate) fn is_service_account(s: &Subject) -> bool {

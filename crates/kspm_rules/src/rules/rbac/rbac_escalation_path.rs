@@ -71,7 +71,7 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
         return;
     }
     let paths = escalation_paths(out);
-    let ns = (r.kind() == "RoleBinding").then(|| r.namespace().unwrap_or("default"));
+    let ns = (r.kind() == "RoleBinding").then(|| r.join_namespace());
     for p in &paths.0 {
         let Some(via) = p.steps.first().and_then(|s| s.via.as_ref()) else {
             continue;

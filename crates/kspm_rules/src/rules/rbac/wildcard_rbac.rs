@@ -1,11 +1,19 @@
-use super::check_role_rules;
+use super::{Hit, check_role_rules_with};
 use crate::prelude::*;
 use kspm_rbac::PolicyRule;
 
 declare_rule! {
     /// ## What it does
     /// Flags Role and ClusterRole rules with `*` in `verbs`, `resources`, `apiGroups` or
-    /// `nonResourceURLs`.
+    /// `nonResourceURLs`, at the first field holding the wildcard.
+    ///
+    /// An entry with `*` verbs on `*` resources in `*` groups (and no `resourceNames`) is
+    /// cluster-admin's shape: it is reported once, on the whole entry, as critical, and the
+    /// findings of the other RBAC rules on that entry (secrets, pods, bind, nodes/proxy...) are
+    /// folded into it (listed in its message, `--show-folded` and the JSON, and still failing
+    /// their controls). As for every RBAC rule, a grant that stops at one namespace (a Role, or
+    /// a ClusterRole only RoleBindings use) or at named objects (`resourceNames`) is one
+    /// severity step lower.
     ///
     /// ## Why is this bad?
     /// A wildcard grants everything that exists now and everything added later: a new
@@ -40,7 +48,21 @@ declare_rule! {
     }
 }
 
-fn wildcards(rule: &PolicyRule) -> Option<String> {
+fn wildcards(rule: &PolicyRule, in_namespace: bool) -> Option<Hit> {
+    if rule.is_full_wildcard() {
+        let equivalent = if in_namespace {
+            "admin of its namespace, RBAC included"
+        } else {
+            "cluster-admin equivalent"
+        };
+        return Some(Hit {
+            what: format!(
+                "grants every verb on every resource in every API group ({rule}): {equivalent}"
+            ),
+            field: None,
+            severity: Some(Severity::Critical),
+        });
+    }
     let star = |v: &[String]| v.iter().any(|x| x == "*");
     let mut fields = Vec::new();
     for (name, values) in [
@@ -53,9 +75,14 @@ fn wildcards(rule: &PolicyRule) -> Option<String> {
             fields.push(name);
         }
     }
-    (!fields.is_empty()).then(|| format!("uses `*` in {} ({rule})", fields.join(", ")))
+    let first = *fields.first()?;
+    Some(Hit {
+        what: format!("uses `*` in {} ({rule})", fields.join(", ")),
+        field: Some(first),
+        severity: None,
+    })
 }
 
 fn check(r: &Resource, out: &mut Reporter<'_>) {
-    check_role_rules(r, out, wildcards);
+    check_role_rules_with(r, out, wildcards);
 }

@@ -7,7 +7,8 @@ declare_rule! {
     /// suggests one (`password`, `passwd`, `secret`, `token`, `api_key`, `access_key`,
     /// `private_key`, `credential`, in any case and position: `DB_PASSWORD`, `clientSecret`) and
     /// the value is not empty, a reference (`$(VAR)`, `${VAR}`, `{{ ... }}`) or an obvious
-    /// placeholder; or the value itself has the shape of a credential (an AWS access key ID, a
+    /// placeholder (`changeme`, `<your-token>`, an upper-case fill-in instruction such as
+    /// `INSERT_ETCD_DISCOVERY_TOKEN`); or the value itself has the shape of a credential (an AWS access key ID, a
     /// PEM private key, a GitHub or Slack token, a JSON Web Token, a URL with an embedded
     /// password). Names about a credential rather than the credential itself (`PASSWORD_FILE`,
     /// `SECRET_NAME`, `TOKEN_URL`) are not judged by name. The value is never printed.

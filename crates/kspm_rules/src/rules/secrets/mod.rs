@@ -289,10 +289,29 @@ pub(crate) fn is_placeholder(value: &str) -> bool {
         || (v.len() <= 2 && v.bytes().all(|b| b.is_ascii_digit()))
         || v.chars()
             .all(|c| matches!(c, 'x' | 'X' | '*' | '.' | '-' | '#' | '?'))
+        || is_fill_in_marker(v)
     {
         return true;
     }
     PLACEHOLDERS.contains(&v.to_ascii_lowercase().as_str())
+}
+
+/// An instruction to the person installing the manifest, written where the value goes:
+/// `INSERT_ETCD_DISCOVERY_TOKEN`, `REPLACE_WITH_PASSWORD`, `YOUR_API_KEY_HERE`. Upper-case
+/// words joined by `_`, opening with a verb of filling in (or `YOUR`) or closing with `HERE`.
+fn is_fill_in_marker(v: &str) -> bool {
+    if !v.contains('_')
+        || !v
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return false;
+    }
+    let first = v.split('_').next().unwrap_or("");
+    matches!(
+        first,
+        "INSERT" | "REPLACE" | "YOUR" | "ENTER" | "PUT" | "FILL" | "CHANGE" | "SET" | "ADD"
+    ) || v.ends_with("_HERE")
 }
 
 /// A credential assigned inside an embedded configuration file or env file: a line
@@ -662,6 +681,9 @@ mod tests {
             "TRUE",
             "/run/secrets/db",
             "__SERVICEACCOUNT_TOKEN__",
+            "INSERT_ETCD_DISCOVERY_TOKEN",
+            "REPLACE_WITH_PASSWORD",
+            "MY_TOKEN_HERE",
             "[]",
             "1",
         ] {
@@ -678,7 +700,13 @@ mod tests {
             credential_reason("ETCD_INITIAL_CLUSTER_TOKEN", "etcd-cluster-1"),
             None
         );
-        for v in ["hunter2", "s3cr3t-value", "12345"] {
+        for v in [
+            "hunter2",
+            "s3cr3t-value",
+            "12345",
+            "INSERTED_K3Y",
+            "Insert_Token_9f",
+        ] {
             assert!(!is_placeholder(v), "{v:?}");
         }
         assert_eq!(credential_reason("DB_PASSWORD", "$(PW)"), None);

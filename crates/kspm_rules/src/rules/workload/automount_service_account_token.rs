@@ -2,12 +2,14 @@ use crate::prelude::*;
 
 declare_rule! {
     /// ## What it does
-    /// Flags pods that get a service account token mounted: the pod does not set
-    /// `automountServiceAccountToken: false`, and neither does its ServiceAccount
-    /// (`serviceAccountName`, `default` when unset). The pod's field wins when it is set, as
-    /// in the kubelet: `true` on the pod mounts the token whatever the account says. The
-    /// ServiceAccount is looked up among the scanned manifests in the pod's namespace; when it
-    /// is not there, kspm cannot know its setting and reports the pod.
+    /// Flags pods that get a service account token mounted without anyone having asked for it:
+    /// the pod does not set `automountServiceAccountToken`, and neither does its ServiceAccount
+    /// (`serviceAccountName`, `default` when unset), so the token is mounted by default. An
+    /// explicit `automountServiceAccountToken: true`, on the pod or on its ServiceAccount, is a
+    /// deliberate choice for a client of the API and is not reported (WL011 still flags such a
+    /// pod when it runs as the namespace's `default` account). The ServiceAccount is looked up
+    /// among the scanned manifests in the pod's namespace; when it is not there, kspm cannot
+    /// know its setting and reports the pod.
     ///
     /// ## Why is this bad?
     /// The token lets anyone who can read the container's file system call the Kubernetes API
@@ -56,36 +58,33 @@ declare_rule! {
 
 fn check(pod: &PodSpec<'_>, out: &mut Reporter<'_>) {
     let path = pod.path_to(&["automountServiceAccountToken"]);
-    let message = match pod
+    if pod
         .get("automountServiceAccountToken")
         .and_then(Node::as_bool)
+        .is_some()
     {
-        Some(false) => return,
-        Some(true) => {
-            "the pod mounts its service account token (automountServiceAccountToken: true)"
-                .to_owned()
+        // `false` mounts nothing; `true` was asked for.
+        return;
+    }
+    let (account, _, _) = super::service_account(pod);
+    let index = out.index();
+    let message = match super::account_automount(pod, index, account) {
+        Some(_) => return,
+        None if index
+            .find(
+                "ServiceAccount",
+                Some(pod.resource.join_namespace()),
+                account,
+            )
+            .is_some() =>
+        {
+            format!(
+                "neither the pod nor its service account \"{account}\" sets automountServiceAccountToken, so the token is mounted by default"
+            )
         }
-        None => {
-            let (account, _, _) = super::service_account(pod);
-            let index = out.index();
-            match super::account_automount(pod, index, account) {
-                Some(false) => return,
-                Some(true) => format!(
-                    "the pod does not set automountServiceAccountToken: false and its service account \"{account}\" mounts the token (automountServiceAccountToken: true)"
-                ),
-                None if index
-                    .find("ServiceAccount", pod.resource.namespace(), account)
-                    .is_some() =>
-                {
-                    format!(
-                        "neither the pod nor its service account \"{account}\" sets automountServiceAccountToken: false"
-                    )
-                }
-                None => format!(
-                    "the pod does not set automountServiceAccountToken: false, and its service account \"{account}\" is not among the scanned manifests"
-                ),
-            }
-        }
+        None => format!(
+            "the pod does not set automountServiceAccountToken, and its service account \"{account}\" is not among the scanned manifests: the token is mounted by default"
+        ),
     };
     out.report(path.clone(), message)
         .with_fix(Fix::new("set automountServiceAccountToken to false").set(path, json!(false)));

@@ -13,6 +13,9 @@ declare_rule! {
     /// anywhere else: the namespace's `default` ServiceAccount, the `kubernetes` Service (the API
     /// server's in-cluster address) and the `kube-root-ca.crt` ConfigMap; manifests that hold
     /// them (a cluster dump, a patch of the default account) are not misplacing anything.
+    /// Nor are the objects that act on the namespace they live in: a Role or RoleBinding that
+    /// grants access in `default`, and `default`'s NetworkPolicies, ResourceQuotas and
+    /// LimitRanges, must live there to do their job.
     ///
     /// ## Why is this bad?
     /// The `default` namespace is where everything lands by accident. Workloads there share it
@@ -50,46 +53,6 @@ declare_rule! {
     }
 }
 
-/// Built-in kinds that live outside namespaces; a `namespace` on them is ignored.
-const CLUSTER_SCOPED: &[&str] = &[
-    "APIService",
-    "CertificateSigningRequest",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "ClusterTrustBundle",
-    "ComponentStatus",
-    "CSIDriver",
-    "CSINode",
-    "CustomResourceDefinition",
-    "DeviceClass",
-    "FlowSchema",
-    "IngressClass",
-    "IPAddress",
-    "MutatingAdmissionPolicy",
-    "MutatingAdmissionPolicyBinding",
-    "MutatingWebhookConfiguration",
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "PodSecurityPolicy",
-    "PriorityClass",
-    "PriorityLevelConfiguration",
-    "RuntimeClass",
-    "SelfSubjectAccessReview",
-    "SelfSubjectReview",
-    "SelfSubjectRulesReview",
-    "ServiceCIDR",
-    "StorageClass",
-    "StorageVersionMigration",
-    "SubjectAccessReview",
-    "TokenReview",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "ValidatingWebhookConfiguration",
-    "VolumeAttachment",
-    "VolumeAttributesClass",
-];
-
 /// Objects the control plane creates in the `default` namespace (kind, name): they belong there.
 const BUILT_IN: &[(&str, &str)] = &[
     ("ServiceAccount", "default"),
@@ -97,8 +60,19 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("ConfigMap", "kube-root-ca.crt"),
 ];
 
+/// Kinds that act on the namespace they live in: a Role or RoleBinding granting access in
+/// `default`, or the policy, quota or limits of `default`, must be there.
+const GOVERN_THEIR_NAMESPACE: &[&str] = &[
+    "Role",
+    "RoleBinding",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+];
+
 fn check(r: &Resource, out: &mut Reporter<'_>) {
-    if CLUSTER_SCOPED.contains(&r.kind())
+    if r.is_cluster_scoped()
+        || GOVERN_THEIR_NAMESPACE.contains(&r.kind())
         || r.namespace() != Some("default")
         || BUILT_IN.contains(&(r.kind(), r.name()))
     {

@@ -5,6 +5,11 @@ declare_rule! {
     /// Flags init and regular containers without `resources.limits.cpu`. Ephemeral
     /// (debug) containers are skipped: the API does not let them declare resources.
     ///
+    /// Off by default: CPU limits are contested practice (a limit throttles a container even
+    /// when the node has idle CPU, and many operators set requests only), so WL019
+    /// (`resources-incomplete`) does not ask for them. Select it where your policy requires CPU
+    /// limits; selected alongside WL019, its findings fold into WL019's.
+    ///
     /// ## Why is this bad?
     /// Without a CPU limit a container may use every idle core of its node. A bug, a traffic spike
     /// or a compromised process (a cryptominer is the classic) then starves the other pods on the
@@ -48,7 +53,7 @@ declare_rule! {
         ],
         equivalents: ["checkov:CKV_K8S_11", "polaris:cpuLimitsMissing", "kube-score:container-resources", "kubeaudit:limits", "trivy:KSV-0011"],
         fix: false,
-        default: true,
+        default: false,
     }
 }
 

@@ -5,6 +5,10 @@ declare_rule! {
     /// Flags init and regular containers without `resources.requests.cpu`. Ephemeral
     /// (debug) containers are skipped: the API does not let them declare resources.
     ///
+    /// Off by default: WL019 (`resources-incomplete`) reports every missing request and limit
+    /// of a container in one finding. Selected alongside it, this rule's findings fold into
+    /// WL019's.
+    ///
     /// ## Why is this bad?
     /// The scheduler places pods by their requests. A container without a CPU request counts as
     /// needing nothing: it can land on a node that is already full and then compete for CPU with
@@ -49,7 +53,7 @@ declare_rule! {
         ],
         equivalents: ["checkov:CKV_K8S_10", "polaris:cpuRequestsMissing", "kube-score:container-resources", "trivy:KSV-0015"],
         fix: false,
-        default: true,
+        default: false,
     }
 }
 

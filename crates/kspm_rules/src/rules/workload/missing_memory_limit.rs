@@ -5,6 +5,10 @@ declare_rule! {
     /// Flags init and regular containers without `resources.limits.memory`. Ephemeral
     /// (debug) containers are skipped: the API does not let them declare resources.
     ///
+    /// Off by default: WL019 (`resources-incomplete`) reports every missing request and limit
+    /// of a container in one finding. Selected alongside it, this rule's findings fold into
+    /// WL019's.
+    ///
     /// ## Why is this bad?
     /// Without a memory limit a leaking or compromised container can take all the memory of its
     /// node. The kernel's out-of-memory killer then picks victims among the node's pods, and
@@ -47,7 +51,7 @@ declare_rule! {
         ],
         equivalents: ["checkov:CKV_K8S_13", "polaris:memoryLimitsMissing", "kube-score:container-resources", "kubeaudit:limits", "trivy:KSV-0018"],
         fix: false,
-        default: true,
+        default: false,
     }
 }
 

@@ -5,6 +5,10 @@ declare_rule! {
     /// Flags init and regular containers without `resources.requests.memory`. Ephemeral
     /// (debug) containers are skipped: the API does not let them declare resources.
     ///
+    /// Off by default: WL019 (`resources-incomplete`) reports every missing request and limit
+    /// of a container in one finding. Selected alongside it, this rule's findings fold into
+    /// WL019's.
+    ///
     /// ## Why is this bad?
     /// The scheduler places pods by their requests. A container without a memory request counts as
     /// needing none: nodes get overcommitted, and when memory runs short the kubelet evicts the
@@ -48,7 +52,7 @@ declare_rule! {
         ],
         equivalents: ["checkov:CKV_K8S_12", "polaris:memoryRequestsMissing", "kube-score:container-resources", "trivy:KSV-0016"],
         fix: false,
-        default: true,
+        default: false,
     }
 }
 

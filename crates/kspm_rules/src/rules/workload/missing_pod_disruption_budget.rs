@@ -59,7 +59,7 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
     let labels = r.root.at(&["spec", "template", "metadata", "labels"]);
     let covered = out
         .index()
-        .in_namespace("PodDisruptionBudget", r.namespace())
+        .in_namespace("PodDisruptionBudget", Some(r.join_namespace()))
         .any(|pdb| selector_matches(pdb.root.at(&["spec", "selector"]), labels));
     if covered {
         return;
@@ -67,10 +67,10 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
     out.report(
         FieldPath::root().keys(&["spec", "replicas"]),
         format!(
-            "{} \"{}\" runs {replicas} replicas but no PodDisruptionBudget in namespace \"{}\" selects its pods",
+            "{} \"{}\" runs {replicas} replicas but no PodDisruptionBudget in {} selects its pods",
             r.kind(),
             r.name(),
-            r.namespace().unwrap_or("default")
+            r.namespace_phrase()
         ),
     );
 }

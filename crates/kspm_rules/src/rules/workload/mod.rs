@@ -24,6 +24,7 @@ pub mod missing_pod_disruption_budget;
 pub mod missing_readiness_probe;
 pub mod missing_security_context;
 pub mod naked_pod;
+pub mod resources_incomplete;
 
 pub(crate) static RULES: &[&crate::Rule] = &[
     &missing_cpu_request::RULE,
@@ -44,6 +45,7 @@ pub(crate) static RULES: &[&crate::Rule] = &[
     &missing_security_context::RULE,
     &missing_pod_anti_affinity::RULE,
     &naked_pod::RULE,
+    &resources_incomplete::RULE,
 ];
 
 /// An image reference split the way the kubelet reads it: `[registry[:port]/]path[:tag][@digest]`.
@@ -100,32 +102,42 @@ pub(crate) fn replicas(r: &Resource) -> Option<i64> {
     }
 }
 
-/// A compute resource field (`requests`/`limits`, `cpu`/`memory`) of a container, reported
-/// when missing. Ephemeral containers cannot declare resources and are skipped. A missing
-/// request is not reported when the matching limit is set: the API server copies the limit
-/// into the request.
+/// Whether a compute resource field (`requests`/`limits`, `cpu`/`memory`) of a container is
+/// missing. Ephemeral containers cannot declare resources and never miss one. A missing request
+/// does not count when the matching limit is set: the API server copies the limit into the
+/// request.
+pub(crate) fn resource_missing(c: &Container<'_>, section: &str, resource: &str) -> bool {
+    if c.kind == ContainerKind::Ephemeral {
+        return false;
+    }
+    let set = |section: &str| {
+        c.at(&["resources", section, resource])
+            .is_some_and(|n| !n.is_null())
+    };
+    !(set(section) || (section == "requests" && set("limits")))
+}
+
+/// The words for one compute resource field: `CPU request`, `memory limit`...
+pub(crate) fn resource_words(section: &str, resource: &str) -> &'static str {
+    match (resource, section) {
+        ("cpu", "requests") => "CPU request",
+        ("cpu", _) => "CPU limit",
+        (_, "requests") => "memory request",
+        _ => "memory limit",
+    }
+}
+
+/// A compute resource field of a container, reported when missing ([`resource_missing`]).
 pub(crate) fn check_resource(
     c: &Container<'_>,
     out: &mut crate::Reporter<'_>,
     section: &str,
     resource: &str,
 ) {
-    if c.kind == ContainerKind::Ephemeral {
+    if !resource_missing(c, section, resource) {
         return;
     }
-    let set = |section: &str| {
-        c.at(&["resources", section, resource])
-            .is_some_and(|n| !n.is_null())
-    };
-    if set(section) || (section == "requests" && set("limits")) {
-        return;
-    }
-    let what = match (resource, section) {
-        ("cpu", "requests") => "CPU request",
-        ("cpu", _) => "CPU limit",
-        (_, "requests") => "memory request",
-        _ => "memory limit",
-    };
+    let what = resource_words(section, resource);
     out.report(
         c.path_to(&["resources", section, resource]),
         format!(
@@ -184,7 +196,11 @@ pub(crate) fn account_automount(
     account: &str,
 ) -> Option<bool> {
     index
-        .find("ServiceAccount", pod.resource.namespace(), account)
+        .find(
+            "ServiceAccount",
+            Some(pod.resource.join_namespace()),
+            account,
+        )
         .and_then(|sa| sa.root.get("automountServiceAccountToken"))
         .and_then(Node::as_bool)
 }
