@@ -201,7 +201,10 @@ fn check_one(
     use std::sync::atomic::Ordering;
     let limits = budget.limits;
     let pod_specs = kspm_model::view::pod_specs(r);
-    let containers: usize = pod_specs.iter().map(|p| p.container_count()).sum();
+    let containers: usize = pod_specs
+        .iter()
+        .map(kspm_model::view::PodSpec::container_count)
+        .sum();
     if containers > limits.max_containers {
         part.diagnostics.push(
             Diagnostic::error(

@@ -662,9 +662,15 @@ fn remote_references(dir: &Path, depth: usize, out: &mut Vec<String>) {
 fn collect_strings(node: &kspm_model::Node, out: &mut Vec<String>) {
     match &node.value {
         kspm_model::Value::Str(s) => out.push(s.to_string()),
-        kspm_model::Value::Seq(items) => items.iter().for_each(|i| collect_strings(i, out)),
+        kspm_model::Value::Seq(items) => {
+            for i in items {
+                collect_strings(i, out);
+            }
+        }
         kspm_model::Value::Map(entries) => {
-            entries.iter().for_each(|e| collect_strings(&e.value, out))
+            for e in entries {
+                collect_strings(&e.value, out);
+            }
         }
         _ => {}
     }

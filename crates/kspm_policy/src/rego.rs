@@ -152,26 +152,6 @@ fn recursive_function(text: &str) -> Option<(Pos, String)> {
             }
         }
     }
-    // A cycle in the call graph, by depth-first search.
-    fn visit<'a>(
-        f: &'a str,
-        calls: &std::collections::BTreeMap<&'a str, std::collections::BTreeSet<&'a str>>,
-        state: &mut std::collections::BTreeMap<&'a str, u8>,
-    ) -> bool {
-        match state.get(f) {
-            Some(1) => return true,
-            Some(_) => return false,
-            None => {}
-        }
-        state.insert(f, 1);
-        for g in calls.get(f).into_iter().flatten() {
-            if visit(g, calls, state) {
-                return true;
-            }
-        }
-        state.insert(f, 2);
-        false
-    }
     let mut state = std::collections::BTreeMap::new();
     for f in calls.keys() {
         if visit(f, &calls, &mut state) {
@@ -180,6 +160,27 @@ fn recursive_function(text: &str) -> Option<(Pos, String)> {
         }
     }
     None
+}
+
+/// Whether `f` reaches a function on the current depth-first path (a cycle of calls).
+fn visit<'a>(
+    f: &'a str,
+    calls: &std::collections::BTreeMap<&'a str, std::collections::BTreeSet<&'a str>>,
+    state: &mut std::collections::BTreeMap<&'a str, u8>,
+) -> bool {
+    match state.get(f) {
+        Some(1) => return true,
+        Some(_) => return false,
+        None => {}
+    }
+    state.insert(f, 1);
+    for g in calls.get(f).into_iter().flatten() {
+        if visit(g, calls, state) {
+            return true;
+        }
+    }
+    state.insert(f, 2);
+    false
 }
 
 /// The entry rules a module declares, as full queries (`data.pkg.deny`).
