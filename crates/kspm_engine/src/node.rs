@@ -580,6 +580,7 @@ const FLAG_FIELDS: &[(&str, &[&str], FieldType)] = &[
     ),
     ("event-qps", &["eventRecordQPS"], FieldType::Int),
     ("feature-gates", &["featureGates"], FieldType::Gates),
+    ("tls-cipher-suites", &["tlsCipherSuites"], FieldType::List),
 ];
 
 #[derive(Clone, Copy)]
@@ -588,6 +589,8 @@ enum FieldType {
     Int,
     Str,
     Gates,
+    /// Comma-separated, as a list field.
+    List,
 }
 
 fn flag_overrides(flags: &[(String, String)]) -> Vec<(&'static [&'static str], Json)> {
@@ -602,6 +605,13 @@ fn flag_overrides(flags: &[(String, String)]) -> Vec<(&'static [&'static str], J
                 .parse::<i64>()
                 .map_or_else(|_| json!(value), |n| json!(n)),
             FieldType::Str => json!(value),
+            FieldType::List => json!(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+            ),
             FieldType::Gates => {
                 let mut gates = Map::new();
                 for g in value.split(',') {

@@ -13,7 +13,7 @@ declare_rule! {
     /// | 1.3.4 | `--service-account-private-key-file` |
     /// | 1.3.5 | `--root-ca-file` |
     /// | 1.3.6 | `--feature-gates` does not turn `RotateKubeletServerCertificate` off |
-    /// | 1.3.7 | `--bind-address=127.0.0.1` (or unset) |
+    /// | 1.3.7 | `--bind-address=127.0.0.1` (unset means `0.0.0.0`, every address) |
     ///
     /// ## Why is this bad?
     /// Without per-controller service account credentials every controller acts with the
@@ -110,6 +110,6 @@ fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
             &nist::SC_7,
         ],
         Medium,
-        v.expect("bind-address", "127.0.0.1", "127.0.0.1"),
+        v.expect("bind-address", "127.0.0.1", "0.0.0.0"),
     );
 }

@@ -9,7 +9,7 @@ declare_rule! {
     /// | CIS | expects |
     /// |---|---|
     /// | 1.4.1 | `--profiling=false` |
-    /// | 1.4.2 | `--bind-address=127.0.0.1` (or unset) |
+    /// | 1.4.2 | `--bind-address=127.0.0.1` (unset means `0.0.0.0`, every address) |
     ///
     /// ## Why is this bad?
     /// The profiling endpoint reveals the scheduler's internals and costs resources; a
@@ -71,6 +71,6 @@ fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
             &nist::SC_7,
         ],
         Severity::Medium,
-        v.expect("bind-address", "127.0.0.1", "127.0.0.1"),
+        v.expect("bind-address", "127.0.0.1", "0.0.0.0"),
     );
 }
