@@ -99,7 +99,15 @@ declare_rule! {
             nist::AC_2, nist::AC_3, nist::AC_6, nist::AU_2, nist::AU_4, nist::AU_11, nist::CM_6,
             nist::CM_7, nist::IA_2, nist::IA_5, nist::SC_8, nist::SC_12,
         ],
-        equivalents: ["kube-bench:1.2.x", "kubescape:C-0113"],
+        equivalents: [
+            "kube-bench:1.2.x", "kube-bench:2.7", "kube-bench:3.2.1", "kubescape:C-0113",
+            "kubescape:C-0114", "kubescape:C-0116", "kubescape:C-0117", "kubescape:C-0118",
+            "kubescape:C-0119", "kubescape:C-0120", "kubescape:C-0122", "kubescape:C-0125",
+            "kubescape:C-0126", "kubescape:C-0127", "kubescape:C-0129", "kubescape:C-0130",
+            "kubescape:C-0131", "kubescape:C-0132", "kubescape:C-0133", "kubescape:C-0135",
+            "kubescape:C-0136", "kubescape:C-0137", "kubescape:C-0138", "kubescape:C-0139",
+            "kubescape:C-0140", "kubescape:C-0141", "kubescape:C-0159", "kubescape:C-0160",
+        ],
         fix: false,
         default: true,
     }

@@ -55,7 +55,10 @@ declare_rule! {
             iso27001::A8_2, iso27001::A8_9, iso27001::A8_20,
             nist::AC_6, nist::CM_7, nist::SC_7, nist::SC_12,
         ],
-        equivalents: ["kube-bench:1.3.x", "kubescape:C-0144"],
+        equivalents: [
+            "kube-bench:1.3.x", "kubescape:C-0145", "kubescape:C-0146", "kubescape:C-0147",
+            "kubescape:C-0148", "kubescape:C-0149", "kubescape:C-0150",
+        ],
         fix: false,
         default: true,
     }

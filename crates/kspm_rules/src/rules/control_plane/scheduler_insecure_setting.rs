@@ -44,7 +44,7 @@ declare_rule! {
             cis::C1_4_1, cis::C1_4_2, nsa::CONTROL_PLANE, soc2::CC6_6, pci::R2_2_4,
             iso27001::A8_9, iso27001::A8_20, nist::CM_7, nist::SC_7,
         ],
-        equivalents: ["kube-bench:1.4.x", "kubescape:C-0151"],
+        equivalents: ["kube-bench:1.4.x", "kubescape:C-0151", "kubescape:C-0152"],
         fix: false,
         default: true,
     }

@@ -13,6 +13,11 @@ declare_rule! {
     /// anywhere else: the namespace's `default` ServiceAccount, the `kubernetes` Service (the API
     /// server's in-cluster address) and the `kube-root-ca.crt` ConfigMap; manifests that hold
     /// them (a cluster dump, a patch of the default account) are not misplacing anything.
+    /// Neither are the objects the control plane writes itself: the Endpoints and EndpointSlice
+    /// the API server keeps for that Service (recognised by their labels,
+    /// `endpointslice.kubernetes.io/skip-mirror` and `kubernetes.io/service-name`), and the
+    /// EndpointSlices the EndpointSlice controllers derive from any Service (their
+    /// `endpointslice.kubernetes.io/managed-by` label); the Service they belong to is judged.
     ///
     /// ## Why is this bad?
     /// The `default` namespace is where everything lands by accident. Workloads there share it
@@ -101,6 +106,7 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
     if CLUSTER_SCOPED.contains(&r.kind())
         || r.namespace() != Some("default")
         || BUILT_IN.contains(&(r.kind(), r.name()))
+        || crate::rules::maintained_by_control_plane(r)
     {
         return;
     }
