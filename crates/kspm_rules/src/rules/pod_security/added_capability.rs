@@ -43,7 +43,7 @@ declare_rule! {
         frameworks: [
             cis::C5_2_9, nsa::CAPABILITIES, pci::R2_2_6, nist::AC_6,
         ],
-        equivalents: ["checkov:CKV_K8S_25", "kubeaudit:capabilities"],
+        equivalents: ["checkov:CKV_K8S_25", "trivy:KSV-0022", "kubeaudit:capabilities"],
         fix: true,
         default: false,
     }

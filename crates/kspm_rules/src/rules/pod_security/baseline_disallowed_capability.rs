@@ -49,7 +49,7 @@ declare_rule! {
             pss::BASELINE_CAPABILITIES, cis::C5_2_9, nsa::CAPABILITIES, mitre::ESCAPE_TO_HOST, pci::R2_2_6,
             iso27001::A8_2, nist::AC_6, nist::CM_7,
         ],
-        equivalents: ["trivy:KSV-0022"],
+        equivalents: [],
         fix: true,
         default: true,
     }
