@@ -185,7 +185,10 @@ fn every_violation_fails_its_controls_and_those_of_the_same_intent() {
         }
         for (a, b) in INTENT {
             if failed_by_rule.iter().any(|c| same(c, a)) {
-                expected.push((*b, format!("{} {} violated, same intent", a.framework.key(), a.id)));
+                expected.push((
+                    *b,
+                    format!("{} {} violated, same intent", a.framework.key(), a.id),
+                ));
             }
         }
         for (control, why) in expected {
@@ -225,9 +228,8 @@ fn seccomp_unconfined_fails_cis_5_7_2_and_sys_admin_fails_5_2_9() {
     // In a default scan (no framework rules added), the finding itself names CIS 5.2.9.
     let r = scan_case(&sys_admin, &[]);
     assert!(
-        r.findings
-            .iter()
-            .any(|f| f.code == "PS005" && kspm_rules::find_rule("PS005").is_some_and(|rule| rule
+        r.findings.iter().any(|f| f.code == "PS005"
+            && kspm_rules::find_rule("PS005").is_some_and(|rule| rule
                 .meta
                 .frameworks
                 .iter()

@@ -343,19 +343,12 @@ pub fn go_default_ciphers(minor: u32) -> &'static [&'static str] {
 
 /// The suites of `configured` (or, when it is `None`, of Go's defaults for Kubernetes
 /// `minor`) that are not in `strong`; the message says which and whether they are defaults.
-pub fn weak_ciphers(
-    configured: Option<Vec<&str>>,
-    strong: &[&str],
-    minor: u32,
-) -> Option<String> {
+pub fn weak_ciphers(configured: Option<Vec<&str>>, strong: &[&str], minor: u32) -> Option<String> {
     let (suites, defaults) = match configured {
         Some(list) => (list, false),
         None => (go_default_ciphers(minor).to_vec(), true),
     };
-    let weak: Vec<&str> = suites
-        .into_iter()
-        .filter(|s| !strong.contains(s))
-        .collect();
+    let weak: Vec<&str> = suites.into_iter().filter(|s| !strong.contains(s)).collect();
     if weak.is_empty() {
         return None;
     }
@@ -365,7 +358,10 @@ pub fn weak_ciphers(
             weak.join(", ")
         )
     } else {
-        format!("cipher suites outside CIS's strong list: {}", weak.join(", "))
+        format!(
+            "cipher suites outside CIS's strong list: {}",
+            weak.join(", ")
+        )
     })
 }
 
@@ -462,8 +458,7 @@ fn embedded_configs(resource: &Resource) -> Vec<ComponentView<'_>> {
             let root = doc.root;
             let kind = root.get("kind").and_then(Node::as_str);
             let api = root.get("apiVersion").and_then(Node::as_str).unwrap_or("");
-            if kind == Some("KubeProxyConfiguration")
-                && api.starts_with("kubeproxy.config.k8s.io/")
+            if kind == Some("KubeProxyConfiguration") && api.starts_with("kubeproxy.config.k8s.io/")
             {
                 let at = FieldPath::root().keys(&["data", entry.key.as_ref()]);
                 out.push(ComponentView {

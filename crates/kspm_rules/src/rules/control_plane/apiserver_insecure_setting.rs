@@ -346,11 +346,12 @@ fn extended_checks(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
     out.judge(
         &[&cis::C1_2_27, &gdpr::ART32_1_A, &iso27001::A8_24],
         High,
-        v.require(&["encryption-provider-config"]).map(|(p, m)| {
-            (p, format!("{m}: Secrets are stored in etcd unencrypted"))
-        }),
+        v.require(&["encryption-provider-config"])
+            .map(|(p, m)| (p, format!("{m}: Secrets are stored in etcd unencrypted"))),
     );
-    let configured = v.flag("tls-cipher-suites").map(|_| v.flag_list("tls-cipher-suites"));
+    let configured = v
+        .flag("tls-cipher-suites")
+        .map(|_| v.flag_list("tls-cipher-suites"));
     let path = v
         .flag("tls-cipher-suites")
         .map_or_else(|| v.path.key("command"), |f| f.path.clone());
@@ -391,8 +392,12 @@ fn extended_checks(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
             &nist::AU_2,
         ],
         Medium,
-        v.require(&["audit-policy-file"])
-            .map(|(p, m)| (p, format!("{m}: without an audit policy nothing is audited"))),
+        v.require(&["audit-policy-file"]).map(|(p, m)| {
+            (
+                p,
+                format!("{m}: without an audit policy nothing is audited"),
+            )
+        }),
     );
     out.judge(
         &[&nsa::AUTHENTICATION, &nist::IA_5],

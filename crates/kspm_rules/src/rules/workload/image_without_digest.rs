@@ -58,9 +58,11 @@ fn is_valid_digest(digest: &str) -> bool {
     let Some((algorithm, encoded)) = digest.split_once(':') else {
         return false;
     };
-    let components_ok = algorithm
-        .split(['+', '.', '_', '-'])
-        .all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+    let components_ok = algorithm.split(['+', '.', '_', '-']).all(|c| {
+        !c.is_empty()
+            && c.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    });
     let encoded_ok = !encoded.is_empty()
         && encoded
             .bytes()
