@@ -17,13 +17,14 @@ use std::path::{Path, PathBuf};
 
 use kspm_engine::compliance::Status;
 use kspm_engine::{Input, ScanOptions, ScanResult, framework_rules, scan};
-use kspm_frameworks::{Control, Framework, cis, pss};
+use kspm_frameworks::{Control, Framework, cis, nsa, pss};
 use kspm_model::Node;
 use kspm_model::yaml::{Limits, parse_stream};
 use kspm_rules::{KubeVersion, Rule, Settings, rules};
 
 /// `(a, b)`: a resource that violates `a` violates `b`. Kept to pairs whose definitions make it
-/// true by construction: each PSS control and the CIS item that asks for the same field.
+/// true by construction: each PSS control and the CIS item that asks for the same field, and the
+/// NSA-CISA pod security item that covers it.
 const INTENT: &[(&Control, &Control)] = &[
     // PSS → CIS 5.2 / 5.7
     (&pss::BASELINE_PRIVILEGED, &cis::C5_2_2),
@@ -46,6 +47,24 @@ const INTENT: &[(&Control, &Control)] = &[
     (&cis::C5_2_12, &pss::BASELINE_HOST_PATH_VOLUMES),
     (&cis::C5_2_13, &pss::BASELINE_HOST_PORTS),
     (&cis::C5_7_2, &pss::RESTRICTED_SECCOMP),
+    // PSS / CIS → NSA-CISA's pod security items, which ask the same of every pod
+    (&pss::BASELINE_PRIVILEGED, &nsa::PRIVILEGED),
+    (&cis::C5_2_2, &nsa::PRIVILEGED),
+    (&pss::BASELINE_HOST_NAMESPACES, &nsa::HOST_NAMESPACES),
+    (&cis::C5_2_3, &nsa::HOST_NAMESPACES),
+    (&cis::C5_2_4, &nsa::HOST_NAMESPACES),
+    (&cis::C5_2_5, &nsa::HOST_NAMESPACES),
+    (&pss::BASELINE_HOST_PATH_VOLUMES, &nsa::HOST_PATH),
+    (&cis::C5_2_12, &nsa::HOST_PATH),
+    (&pss::RESTRICTED_PRIVILEGE_ESCALATION, &nsa::PRIVILEGE_ESCALATION),
+    (&cis::C5_2_6, &nsa::PRIVILEGE_ESCALATION),
+    (&pss::BASELINE_SECCOMP, &nsa::SECCOMP),
+    (&pss::RESTRICTED_SECCOMP, &nsa::SECCOMP),
+    (&cis::C5_7_2, &nsa::SECCOMP),
+    (&pss::BASELINE_CAPABILITIES, &nsa::CAPABILITIES),
+    (&cis::C5_2_9, &nsa::CAPABILITIES),
+    (&pss::RESTRICTED_RUNNING_AS_NON_ROOT, &nsa::NON_ROOT),
+    (&cis::C5_2_7, &nsa::NON_ROOT),
 ];
 
 struct Case {
