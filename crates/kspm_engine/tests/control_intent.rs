@@ -56,7 +56,10 @@ const INTENT: &[(&Control, &Control)] = &[
     (&cis::C5_2_5, &nsa::HOST_NAMESPACES),
     (&pss::BASELINE_HOST_PATH_VOLUMES, &nsa::HOST_PATH),
     (&cis::C5_2_12, &nsa::HOST_PATH),
-    (&pss::RESTRICTED_PRIVILEGE_ESCALATION, &nsa::PRIVILEGE_ESCALATION),
+    (
+        &pss::RESTRICTED_PRIVILEGE_ESCALATION,
+        &nsa::PRIVILEGE_ESCALATION,
+    ),
     (&cis::C5_2_6, &nsa::PRIVILEGE_ESCALATION),
     (&pss::BASELINE_SECCOMP, &nsa::SECCOMP),
     (&pss::RESTRICTED_SECCOMP, &nsa::SECCOMP),

@@ -36,6 +36,7 @@ declare_rule! {
     /// | 2.7 | `--etcd-cafile` is not the `--client-ca-file`: etcd has its own CA |
     /// | 3.2.1 | `--audit-policy-file` (without a policy nothing is audited) |
     /// | — | `--service-account-extend-token-expiration=false` (unset means true: tokens injected by admission live a year) |
+    /// | — | `--secure-port` not 0 (unset means 6443) |
     ///
     /// An unset flag is judged by the API server's default, as it would run. With
     /// `--authorization-config` (structured authorization) the authorizers live in that file, so
@@ -403,5 +404,19 @@ fn extended_checks(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
         &[&nsa::AUTHENTICATION, &nist::IA_5],
         Low,
         v.expect("service-account-extend-token-expiration", "false", "true"),
+    );
+    // Unset means 6443; 0 switched authenticated HTTPS off in old releases (current ones refuse it).
+    out.judge(
+        &[&nsa::CONTROL_PLANE, &nist::SC_8],
+        High,
+        v.flag("secure-port")
+            .filter(|f| f.value.as_deref().map(str::trim) == Some("0"))
+            .map(|f| {
+                (
+                    f.path.clone(),
+                    "--secure-port=0 turns off the API server's authenticated HTTPS port"
+                        .to_owned(),
+                )
+            }),
     );
 }
