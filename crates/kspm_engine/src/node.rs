@@ -739,6 +739,10 @@ mod tests {
                 "RotateKubeletServerCertificate=false".to_owned(),
             ),
             ("read-only-port".to_owned(), "10255".to_owned()),
+            (
+                "tls-cipher-suites".to_owned(),
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_128_CBC_SHA".to_owned(),
+            ),
         ];
         apply_overrides(&mut json, &flag_overrides(&flags));
         assert_eq!(json["authentication"]["anonymous"]["enabled"], json!(true));
@@ -748,5 +752,12 @@ mod tests {
             json!(false)
         );
         assert_eq!(json["readOnlyPort"], json!(10255));
+        assert_eq!(
+            json["tlsCipherSuites"],
+            json!([
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                "TLS_RSA_WITH_AES_128_CBC_SHA"
+            ])
+        );
     }
 }
