@@ -617,4 +617,51 @@ mod tests {
         );
         assert!(components(&app).is_empty());
     }
+
+    #[test]
+    fn kube_proxy_configuration_embedded_in_a_kube_system_config_map() {
+        let cm = |ns: &str, text: &str| {
+            resource(&format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: kube-proxy, namespace: {ns}}}\ndata:\n  config.conf: {text:?}\n  other: plain text\n"
+            ))
+        };
+        let kubeadm = cm(
+            "kube-system",
+            "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmetricsBindAddress: 0.0.0.0:10249\n",
+        );
+        let views = components(&kubeadm);
+        assert_eq!(views.len(), 1);
+        let v = &views[0];
+        assert_eq!(v.component, Component::KubeProxy);
+        assert_eq!(
+            v.setting(&["metricsBindAddress"]).and_then(Node::as_str),
+            Some("0.0.0.0:10249")
+        );
+        assert_eq!(
+            v.setting_path(&["metricsBindAddress"]).to_string(),
+            "data[\"config.conf\"]"
+        );
+        // Another namespace, text that only mentions the kind, or text that does not parse: none.
+        assert!(
+            components(&cm(
+                "shop",
+                "kind: KubeProxyConfiguration\napiVersion: kubeproxy.config.k8s.io/v1alpha1\n"
+            ))
+            .is_empty()
+        );
+        assert!(
+            components(&cm(
+                "kube-system",
+                "# a KubeProxyConfiguration lives elsewhere\n"
+            ))
+            .is_empty()
+        );
+        assert!(
+            components(&cm(
+                "kube-system",
+                "kind: KubeProxyConfiguration\n  : [unclosed\n"
+            ))
+            .is_empty()
+        );
+    }
 }
