@@ -61,7 +61,12 @@ declare_rule! {
             iso27001::A8_6, iso27001::A8_20, nist::AC_3, nist::CM_7, nist::IA_2, nist::SC_5,
             nist::SC_7, nist::SC_8, nist::SC_12,
         ],
-        equivalents: ["kube-bench:4.2.x", "kubescape:C-0069", "kubescape:C-0070"],
+        equivalents: [
+            "kube-bench:4.2.x", "kubescape:C-0069", "kubescape:C-0070", "kubescape:C-0172",
+            "kubescape:C-0173", "kubescape:C-0174", "kubescape:C-0175", "kubescape:C-0176",
+            "kubescape:C-0178", "kubescape:C-0182", "kubescape:C-0183", "kubescape:C-0184",
+            "kubescape:C-0284",
+        ],
         fix: false,
         default: true,
     }
