@@ -581,6 +581,7 @@ const FLAG_FIELDS: &[(&str, &[&str], FieldType)] = &[
     ("event-qps", &["eventRecordQPS"], FieldType::Int),
     ("feature-gates", &["featureGates"], FieldType::Gates),
     ("tls-cipher-suites", &["tlsCipherSuites"], FieldType::List),
+    ("tls-min-version", &["tlsMinVersion"], FieldType::Str),
 ];
 
 #[derive(Clone, Copy)]

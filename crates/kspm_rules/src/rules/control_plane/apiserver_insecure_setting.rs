@@ -32,7 +32,7 @@ declare_rule! {
     /// | 1.2.25 | `--client-ca-file` |
     /// | 1.2.26 | `--etcd-cafile` |
     /// | 1.2.27 | `--encryption-provider-config` |
-    /// | 1.2.29 | `--tls-cipher-suites` only from CIS's strong list (unset: Go's defaults, strong from Kubernetes 1.30) |
+    /// | 1.2.29 | `--tls-cipher-suites` only from CIS's strong list (unset: Go's defaults, strong from Kubernetes 1.30; any list passes with `--tls-min-version=VersionTLS13`) |
     /// | 2.7 | `--etcd-cafile` is not the `--client-ca-file`: etcd has its own CA |
     /// | 3.2.1 | `--audit-policy-file` (without a policy nothing is audited) |
     /// | — | `--service-account-extend-token-expiration=false` (unset means true: tokens injected by admission live a year) |
@@ -356,6 +356,8 @@ fn extended_checks(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
     let path = v
         .flag("tls-cipher-suites")
         .map_or_else(|| v.path.key("command"), |f| f.path.clone());
+    // TLS 1.3 suites are fixed by Go and all strong: with TLS 1.3 only, the list does not matter.
+    let tls13_only = v.flag_value("tls-min-version") == Some("VersionTLS13");
     out.judge(
         &[&cis::C1_2_29, &soc2::CC6_7, &iso27001::A8_24, &nist::SC_8],
         Low,
@@ -364,6 +366,7 @@ fn extended_checks(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
             CIS_STRONG_CIPHERS_CONTROL_PLANE,
             out.settings().k8s_version.minor,
         )
+        .filter(|_| !tls13_only)
         .map(|m| (path, format!("kube-apiserver: {m}"))),
     );
     if let (Some(etcd_ca), Some(client_ca)) = (

@@ -18,7 +18,7 @@ declare_rule! {
     /// | 4.2.6 | `makeIPTablesUtilChains` not false |
     /// | 4.2.10 | `rotateCertificates: true` (unset means false: the client certificate is never renewed) |
     /// | 4.2.11 | `featureGates.RotateKubeletServerCertificate` not false |
-    /// | 4.2.12 | `tlsCipherSuites` only from CIS's strong list for the kubelet (unset: Go's defaults, which include CBC suites outside it) |
+    /// | 4.2.12 | `tlsCipherSuites` only from CIS's strong list for the kubelet (unset: Go's defaults, which include CBC suites outside it; any list passes with `tlsMinVersion: VersionTLS13`) |
     /// | 4.2.13 | `podPidsLimit` set to a positive number |
     ///
     /// ## Why is this bad?
@@ -240,6 +240,8 @@ fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
             CIS_STRONG_CIPHERS_KUBELET,
             out.settings().k8s_version.minor,
         )
+        // TLS 1.3 suites are fixed by Go and all strong.
+        .filter(|_| setting(v, &["tlsMinVersion"]).and_then(Node::as_str) != Some("VersionTLS13"))
         .map(|m| problem(&["tlsCipherSuites"], format!("kubelet: {m}"))),
     );
     let pids = setting(v, &["podPidsLimit"])
