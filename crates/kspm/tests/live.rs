@@ -950,6 +950,153 @@ fn who_can_agrees_with_the_servers_subject_access_reviews() {
 }
 
 /// Runs a kspm command with `--cluster --kubeconfig FILE` appended.
+/// Issue 15: `who-can` answers impersonation and binding as the server decides them, checked by
+/// making the requests for real. Impersonating a user is authorized without a namespace, so a
+/// RoleBinding does not grant it; creating a RoleBinding to a ClusterRole in a namespace is
+/// authorized by `bind` on that ClusterRole in that namespace, so a Role there does. (The
+/// ClusterRole is the test's own: with no controller manager, the aggregated `view` has no rules
+/// and anyone may bind it.)
+#[test]
+fn who_can_impersonate_and_bind_agree_with_real_requests() {
+    let Some((c, _serial)) = cluster() else {
+        return;
+    };
+    c.apply(
+        "apiVersion: v1
+kind: Namespace
+metadata: {name: i15-a}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: i15-b}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: i15-impersonator}
+rules:
+- {apiGroups: [\"\"], resources: [users, groups], verbs: [impersonate]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: i15-local-impersonator, namespace: i15-a}
+subjects: [{kind: User, name: i15-alice, apiGroup: rbac.authorization.k8s.io}]
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: i15-impersonator}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: i15-impersonator}
+subjects: [{kind: User, name: i15-carol, apiGroup: rbac.authorization.k8s.io}]
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: i15-impersonator}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: i15-rolebinding-writer}
+rules:
+- {apiGroups: [rbac.authorization.k8s.io], resources: [rolebindings], verbs: [create]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: i15-writer, namespace: i15-a}
+subjects: [{kind: User, name: i15-dave, apiGroup: rbac.authorization.k8s.io}]
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: i15-rolebinding-writer}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: i15-writer, namespace: i15-b}
+subjects: [{kind: User, name: i15-dave, apiGroup: rbac.authorization.k8s.io}]
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: i15-rolebinding-writer}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: i15-binder, namespace: i15-a}
+rules:
+- {apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], resourceNames: [i15-secret-reader], verbs: [bind]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: i15-secret-reader}
+rules:
+- {apiGroups: [\"\"], resources: [secrets], verbs: [get]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: i15-binder, namespace: i15-a}
+subjects: [{kind: User, name: i15-dave, apiGroup: rbac.authorization.k8s.io}]
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: i15-binder}
+",
+    );
+    // The server's answer: make the request and see whether it is refused.
+    let server_allows = |user: &str, args: &[&str]| {
+        let kubeconfig = c.user(user, &[]);
+        Command::new(kspm_testcluster::testbin().join("kubectl"))
+            .args(args)
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .expect("run kubectl")
+            .status
+            .success()
+    };
+    let impersonate = ["--as=i15-someone", "get", "--raw", "/api"];
+    assert!(!server_allows("i15-alice", &impersonate));
+    assert!(server_allows("i15-carol", &impersonate));
+    let bind_reader = |ns: &str| {
+        server_allows(
+            "i15-dave",
+            &[
+                "create",
+                "rolebinding",
+                "i15-read",
+                "--clusterrole=i15-secret-reader",
+                "--user=i15-x",
+                "-n",
+                ns,
+            ],
+        )
+    };
+    assert!(bind_reader("i15-a"));
+    assert!(!bind_reader("i15-b"));
+
+    let users = |args: &[&str]| -> Vec<String> {
+        let out = scan_args(&c.kubeconfig, args);
+        assert!(out.status.success(), "{:?}", text(&out));
+        json(&out)
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["kind"] == "User")
+            .map(|s| s["name"].as_str().unwrap().to_owned())
+            .filter(|n| n.starts_with("i15-"))
+            .collect()
+    };
+    let who = [
+        "rbac",
+        "who-can",
+        "impersonate",
+        "users",
+        "-n",
+        "i15-a",
+        "--format",
+        "json",
+    ];
+    assert_eq!(users(&who), vec!["i15-carol"]);
+    let bind = |ns: &'static str| {
+        users(&[
+            "rbac",
+            "who-can",
+            "bind",
+            "clusterroles",
+            "--name",
+            "i15-secret-reader",
+            "-n",
+            ns,
+            "--format",
+            "json",
+        ])
+    };
+    assert_eq!(bind("i15-a"), vec!["i15-dave"]);
+    assert!(bind("i15-b").is_empty());
+}
+
 fn scan_args(kubeconfig: &Path, args: &[&str]) -> Output {
     kspm()
         .args(args)

@@ -433,3 +433,52 @@ fn violations_past_the_cap_are_counted_in_both_modes() {
         );
     }
 }
+
+/// Issue 15: a ValidatingAdmissionPolicy guarding with `namespaceObject == null || ...` judges an
+/// object whose Namespace is not among the scanned files (Kubernetes binds the variable to null),
+/// instead of failing with "undeclared reference" and exit code 2.
+#[test]
+fn vap_namespace_object_is_null_without_the_namespace() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("vap.yaml"),
+        "apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: labelled-namespaces}
+spec:
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [\"\"], apiVersions: [v1], operations: [CREATE], resources: [pods]}
+  validations:
+  - expression: \"namespaceObject == null || has(namespaceObject.metadata.labels)\"
+  - expression: \"object.spec.hostNetwork != true\"
+    message: no host network
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: labelled-namespaces}
+spec:
+  policyName: labelled-namespaces
+  validationActions: [Deny]
+",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("pod.yaml"), POD).unwrap();
+    let out = kspm(
+        &[
+            "scan",
+            "pod.yaml",
+            "--policy",
+            "vap.yaml",
+            "--select",
+            "vap:labelled-namespaces",
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
+    let (findings, errors) = findings_and_errors(&out);
+    assert!(errors.is_empty(), "{errors:?}\n{}", stdout(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_eq!(findings.len(), 1, "{findings:?}");
+}

@@ -580,6 +580,8 @@ const FLAG_FIELDS: &[(&str, &[&str], FieldType)] = &[
     ),
     ("event-qps", &["eventRecordQPS"], FieldType::Int),
     ("feature-gates", &["featureGates"], FieldType::Gates),
+    ("tls-cipher-suites", &["tlsCipherSuites"], FieldType::List),
+    ("tls-min-version", &["tlsMinVersion"], FieldType::Str),
 ];
 
 #[derive(Clone, Copy)]
@@ -588,6 +590,8 @@ enum FieldType {
     Int,
     Str,
     Gates,
+    /// Comma-separated, as a list field.
+    List,
 }
 
 fn flag_overrides(flags: &[(String, String)]) -> Vec<(&'static [&'static str], Json)> {
@@ -602,6 +606,13 @@ fn flag_overrides(flags: &[(String, String)]) -> Vec<(&'static [&'static str], J
                 .parse::<i64>()
                 .map_or_else(|_| json!(value), |n| json!(n)),
             FieldType::Str => json!(value),
+            FieldType::List => json!(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+            ),
             FieldType::Gates => {
                 let mut gates = Map::new();
                 for g in value.split(',') {
@@ -729,6 +740,10 @@ mod tests {
                 "RotateKubeletServerCertificate=false".to_owned(),
             ),
             ("read-only-port".to_owned(), "10255".to_owned()),
+            (
+                "tls-cipher-suites".to_owned(),
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_128_CBC_SHA".to_owned(),
+            ),
         ];
         apply_overrides(&mut json, &flag_overrides(&flags));
         assert_eq!(json["authentication"]["anonymous"]["enabled"], json!(true));
@@ -738,5 +753,12 @@ mod tests {
             json!(false)
         );
         assert_eq!(json["readOnlyPort"], json!(10255));
+        assert_eq!(
+            json["tlsCipherSuites"],
+            json!([
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                "TLS_RSA_WITH_AES_128_CBC_SHA"
+            ])
+        );
     }
 }

@@ -32,7 +32,7 @@ crate::controls! {
     C1_1_20 = "1.1.20", "Kubernetes PKI certificate files have permissions 600 or stricter";
     C1_1_21 = "1.1.21", "Kubernetes PKI key files have permissions 600";
     // 1.2 API server
-    C1_2_1 = "1.2.1", "API server: --anonymous-auth is false", manual "Check whether anonymous requests to the API server are needed (health checks, discovery); if not, set --anonymous-auth=false. The benchmark leaves this to judgement because RBAC may already restrict the anonymous user.";
+    C1_2_1 = "1.2.1", "API server: --anonymous-auth is false";
     C1_2_2 = "1.2.2", "API server: --token-auth-file is not set";
     C1_2_3 = "1.2.3", "API server: the DenyServiceExternalIPs admission plugin is enabled", manual "Check whether any Service legitimately needs spec.externalIPs; if none does, add DenyServiceExternalIPs to --enable-admission-plugins (kspm's service-external-ips rule flags the Services that use them).";
     C1_2_4 = "1.2.4", "API server: --kubelet-client-certificate and --kubelet-client-key are set";
@@ -58,9 +58,9 @@ crate::controls! {
     C1_2_24 = "1.2.24", "API server: --tls-cert-file and --tls-private-key-file are set";
     C1_2_25 = "1.2.25", "API server: --client-ca-file is set";
     C1_2_26 = "1.2.26", "API server: --etcd-cafile is set";
-    C1_2_27 = "1.2.27", "API server: --encryption-provider-config is set as appropriate", manual "Check that --encryption-provider-config points at an EncryptionConfiguration that covers at least Secrets (managed services configure this in their console: EKS envelope encryption, GKE application-layer secrets encryption, AKS KMS).";
+    C1_2_27 = "1.2.27", "API server: --encryption-provider-config is set as appropriate";
     C1_2_28 = "1.2.28", "Encryption providers are configured appropriately", manual "Open the EncryptionConfiguration file and check that the first provider for Secrets is kms (v2), aescbc, aesgcm or secretbox, not identity.";
-    C1_2_29 = "1.2.29", "API server uses only strong cryptographic ciphers", manual "Check that --tls-cipher-suites lists only suites your clients need from the benchmark's strong list (the Go default set is acceptable on TLS 1.3).";
+    C1_2_29 = "1.2.29", "API server uses only strong cryptographic ciphers";
     // 1.3 Controller manager
     C1_3_1 = "1.3.1", "Controller manager: --terminated-pod-gc-threshold is set as appropriate", manual "Check that --terminated-pod-gc-threshold is low enough that terminated pods do not pile up in etcd (the default 12500 suits most clusters).";
     C1_3_2 = "1.3.2", "Controller manager: --profiling is false";
@@ -79,12 +79,12 @@ crate::controls! {
     C2_4 = "2.4", "etcd: --peer-cert-file and --peer-key-file are set";
     C2_5 = "2.5", "etcd: --peer-client-cert-auth is true";
     C2_6 = "2.6", "etcd: --peer-auto-tls is not true";
-    C2_7 = "2.7", "etcd uses its own certificate authority", manual "Check that the file in etcd's --trusted-ca-file is a CA used only for etcd, not the cluster CA that signs API server clients.";
+    C2_7 = "2.7", "etcd uses its own certificate authority";
     // 3 Control plane configuration
     C3_1_1 = "3.1.1", "Client certificate authentication is not used for users", manual "Check how people authenticate: client certificates cannot be revoked; prefer OIDC or your cloud's identity integration, and keep certificates for components.";
     C3_1_2 = "3.1.2", "Service account token authentication is not used for users", manual "Check that no person uses a service account token (kubeconfigs handed out with a token secret); give people their own identities.";
     C3_1_3 = "3.1.3", "Bootstrap token authentication is not used for users", manual "Check that bootstrap tokens (kubeadm token list) are only used to join nodes and expire.";
-    C3_2_1 = "3.2.1", "A minimal audit policy is created", manual "Check that the API server has --audit-policy-file and that the policy records at least metadata for every request.";
+    C3_2_1 = "3.2.1", "A minimal audit policy is created";
     C3_2_2 = "3.2.2", "The audit policy covers key security concerns", manual "Read the audit policy: it should log access to Secrets, ConfigMaps and TokenReviews at Metadata level only, changes to Pods and Deployments, and pods/exec, pods/portforward, pods/proxy and services/proxy.";
     // 4.1 Worker node configuration files
     C4_1_1 = "4.1.1", "kubelet service file permissions are 600 or stricter";
@@ -109,7 +109,7 @@ crate::controls! {
     C4_2_9 = "4.2.9", "kubelet: TLS certificate and private key are set as appropriate", manual "Check that the kubelet serves with a certificate the API server can verify: tlsCertFile and tlsPrivateKeyFile, or serverTLSBootstrap with approved CSRs.";
     C4_2_10 = "4.2.10", "kubelet: rotateCertificates is not false";
     C4_2_11 = "4.2.11", "kubelet: the RotateKubeletServerCertificate feature gate is not disabled";
-    C4_2_12 = "4.2.12", "kubelet uses only strong cryptographic ciphers", manual "Check that tlsCipherSuites lists only strong suites from the benchmark's list, or is unset on TLS 1.3 only nodes.";
+    C4_2_12 = "4.2.12", "kubelet uses only strong cryptographic ciphers";
     C4_2_13 = "4.2.13", "kubelet: a limit is set on pod PIDs";
     // 4.3 kube-proxy
     C4_3_1 = "4.3.1", "kube-proxy metrics are bound to localhost";

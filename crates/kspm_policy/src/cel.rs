@@ -442,9 +442,12 @@ pub(crate) fn resource_scope<'a>(
     ctx.add_variable_from_value("object", node_to_cel(&r.root));
     ctx.add_variable_from_value("oldObject", Value::Null);
     ctx.add_variable_from_value("request", request(r));
-    if let Some(ns) = namespace {
-        ctx.add_variable_from_value("namespaceObject", node_to_cel(&ns.root));
-    }
+    // Kubernetes always declares `namespaceObject`; it is null for cluster-scoped objects and
+    // when the namespace is unknown (here: not among the scanned objects).
+    ctx.add_variable_from_value(
+        "namespaceObject",
+        namespace.map_or(Value::Null, |ns| node_to_cel(&ns.root)),
+    );
     ctx
 }
 
@@ -608,6 +611,15 @@ mod tests {
         assert_eq!(v[0].message, "nope");
         let e = eval("object.spec.nothere.x == 1", DEPLOY).unwrap_err();
         assert!(e.contains("nothere"), "{e}");
+    }
+
+    /// Issue 15: without the Namespace among the scanned objects, `namespaceObject` is null, as
+    /// in Kubernetes, not an undeclared reference.
+    #[test]
+    fn namespace_object_is_null_when_the_namespace_is_unknown() {
+        let guarded = "namespaceObject == null || namespaceObject.metadata.name == 'shop'";
+        assert_eq!(eval(guarded, DEPLOY), Ok(Vec::new()));
+        assert_eq!(eval("namespaceObject != null", DEPLOY).unwrap().len(), 1);
     }
 
     #[test]

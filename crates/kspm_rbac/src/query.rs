@@ -115,6 +115,12 @@ const CLUSTER_SCOPED: &[&str] = &[
     "subjectaccessreviews",
     "selfsubjectaccessreviews",
     "apiservices",
+    // Impersonation of users, groups, user ids and extra fields is authorized without a
+    // namespace, so only cluster-wide grants allow it (service accounts are namespaced).
+    "users",
+    "groups",
+    "uids",
+    "userextras",
 ];
 
 /// Whether a built-in resource exists outside namespaces (RoleBindings cannot grant it).
@@ -149,7 +155,14 @@ impl Request {
                 "`{target}`: expected RESOURCE[.GROUP][/SUBRESOURCE], e.g. pods/exec"
             ));
         }
-        let scope = if is_cluster_scoped(&resource) {
+        let scope = if verb == "bind" && resource == "clusterroles" {
+            // Creating a RoleBinding in N that references a ClusterRole is authorized by `bind`
+            // on that ClusterRole *in N*; a ClusterRoleBinding by `bind` cluster-wide.
+            match namespace {
+                Some(ns) => Scope::Namespace(ns.to_owned()),
+                None => Scope::Any,
+            }
+        } else if is_cluster_scoped(&resource) {
             Scope::Cluster
         } else {
             match namespace {

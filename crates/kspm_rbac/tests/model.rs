@@ -146,6 +146,78 @@ fn who_can_respects_namespaces_verbs_and_subresources() {
     assert_eq!(names(&model, &req), vec!["Group system:masters"]);
 }
 
+/// Issue 15: impersonating users and groups is authorized without a namespace, so a RoleBinding
+/// cannot grant it; `bind` on a ClusterRole is checked in the namespace of the RoleBinding being
+/// created, so a Role there can grant it.
+#[test]
+fn who_can_impersonate_users_is_cluster_wide_and_bind_clusterroles_is_namespaced() {
+    let model = RbacModel::build(&resources(
+        r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: impersonator}
+rules:
+- {apiGroups: [""], resources: [users, groups, serviceaccounts], verbs: [impersonate]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: local-impersonator, namespace: team-a}
+subjects: [{kind: User, name: alice}]
+roleRef: {kind: ClusterRole, name: impersonator}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: global-impersonator}
+subjects: [{kind: User, name: carol}]
+roleRef: {kind: ClusterRole, name: impersonator}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: binder, namespace: team-a}
+rules:
+- {apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], resourceNames: [view], verbs: [bind]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: binder, namespace: team-a}
+subjects: [{kind: User, name: dave}]
+roleRef: {kind: Role, name: binder}
+"#,
+    ));
+    for target in ["users", "groups"] {
+        let req = Request::parse("impersonate", target, Some("team-a")).unwrap();
+        assert_eq!(
+            names(&model, &req),
+            vec!["User carol", "Group system:masters"],
+            "impersonate {target}"
+        );
+    }
+    // Service accounts are namespaced: the RoleBinding counts in its namespace.
+    let req = Request::parse("impersonate", "serviceaccounts", Some("team-a")).unwrap();
+    assert_eq!(
+        names(&model, &req),
+        vec!["User alice", "User carol", "Group system:masters"]
+    );
+    let bind = |ns: Option<&str>| {
+        Request::parse("bind", "clusterroles", ns)
+            .unwrap()
+            .named(Some("view"))
+    };
+    assert_eq!(
+        names(&model, &bind(Some("team-a"))),
+        vec!["User dave", "Group system:masters"]
+    );
+    assert_eq!(
+        names(&model, &bind(Some("team-b"))),
+        vec!["Group system:masters"]
+    );
+    // Without a namespace: anywhere, each grant where it applies.
+    assert_eq!(
+        names(&model, &bind(None)),
+        vec!["User dave", "Group system:masters"]
+    );
+}
+
 #[test]
 fn resource_names_restrict_and_via_names_binding_and_role() {
     let model = RbacModel::build(&resources(FIXTURE));

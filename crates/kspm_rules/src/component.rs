@@ -5,10 +5,15 @@
 //! the kubelet by their flags and configuration files. Those flags live in the command of a
 //! static pod (`/etc/kubernetes/manifests/*.yaml` on disk, the same pods in `kube-system` on a
 //! live cluster), in a DaemonSet (kube-proxy), or in a configuration object
-//! (`KubeletConfiguration`, `KubeProxyConfiguration`). `kspm node` adds `NodeFile` objects that
-//! describe a file's mode and owner. Rules see one [`ComponentView`] and do not care which.
+//! (`KubeletConfiguration`, `KubeProxyConfiguration`), also embedded in a ConfigMap as kubeadm
+//! keeps kube-proxy's (`kube-system/kube-proxy`, key `config.conf`). `kspm node` adds `NodeFile`
+//! objects that describe a file's mode and owner. Rules see one [`ComponentView`] and do not care
+//! which.
+
+use std::borrow::Cow;
 
 use kspm_model::view::pod_specs;
+use kspm_model::yaml::{Limits, parse_stream};
 use kspm_model::{FieldPath, Node, Resource};
 
 /// What a component rule judges.
@@ -58,7 +63,7 @@ impl Component {
                 "a static pod manifest in /etc/kubernetes/manifests, or the same pod in kube-system"
             }
             Component::KubeProxy => {
-                "the kube-proxy DaemonSet in kube-system or a KubeProxyConfiguration file"
+                "the kube-proxy DaemonSet in kube-system, its ConfigMap (kube-system/kube-proxy) or a KubeProxyConfiguration file"
             }
             Component::Kubelet => {
                 "a KubeletConfiguration file (/var/lib/kubelet/config.yaml) or `kspm node` on the node"
@@ -97,8 +102,14 @@ pub struct ComponentView<'a> {
     pub component: Component,
     /// Command-line flags (static pods, DaemonSets). Empty for configuration objects.
     pub flags: Vec<Flag>,
-    /// The configuration object's root (KubeletConfiguration, KubeProxyConfiguration, NodeFile).
-    pub config: Option<&'a Node>,
+    /// The configuration object's root (KubeletConfiguration, KubeProxyConfiguration, NodeFile),
+    /// parsed from the ConfigMap's text when it is embedded in one.
+    pub config: Option<Cow<'a, Node>>,
+    /// Where the configuration is: the object's root, or the ConfigMap's data key holding it
+    /// (findings about an embedded setting point at that key).
+    pub config_at: FieldPath,
+    /// Whether the configuration is text inside a ConfigMap (its fields have no path of their own).
+    pub embedded: bool,
     /// Where the flags live (the container) or the object root; findings about a missing flag
     /// point here.
     pub path: FieldPath,
@@ -130,12 +141,17 @@ impl ComponentView<'_> {
 
     /// A field of the configuration object.
     pub fn setting(&self, keys: &[&str]) -> Option<&Node> {
-        self.config?.at(keys)
+        self.config.as_deref()?.at(keys)
     }
 
-    /// The path of a configuration field.
+    /// The path of a configuration field; for a configuration embedded in a ConfigMap, the data
+    /// key that holds it.
     pub fn setting_path(&self, keys: &[&str]) -> FieldPath {
-        FieldPath::root().keys(keys)
+        if self.embedded {
+            self.config_at.clone()
+        } else {
+            self.config_at.keys(keys)
+        }
     }
 
     /// Where a missing flag would go: the container's command.
@@ -257,6 +273,98 @@ impl ComponentView<'_> {
     }
 }
 
+/// The cipher suites CIS Kubernetes Benchmark 1.10 counts as strong for the API server (1.2.29).
+pub const CIS_STRONG_CIPHERS_CONTROL_PLANE: &[&str] = &[
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+];
+
+/// The cipher suites CIS Kubernetes Benchmark 1.10 counts as strong for the kubelet (4.2.12).
+pub const CIS_STRONG_CIPHERS_KUBELET: &[&str] = &[
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_RSA_WITH_AES_128_GCM_SHA256",
+];
+
+/// The TLS 1.2 cipher suites Go enables when a component sets none, for the Go release that
+/// builds Kubernetes `minor`: from Go 1.22 (Kubernetes 1.30) RSA key exchange is off by default;
+/// before, the RSA and 3DES suites were on too.
+pub fn go_default_ciphers(minor: u32) -> &'static [&'static str] {
+    const GO_1_22: &[&str] = &[
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+        "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+        "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+        "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+    ];
+    const GO_1_21: &[&str] = &[
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+        "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+        "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+        "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+        "TLS_RSA_WITH_AES_128_GCM_SHA256",
+        "TLS_RSA_WITH_AES_256_GCM_SHA384",
+        "TLS_RSA_WITH_AES_128_CBC_SHA",
+        "TLS_RSA_WITH_AES_256_CBC_SHA",
+        "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
+        "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+    ];
+    if minor >= 30 { GO_1_22 } else { GO_1_21 }
+}
+
+/// The suites of `configured` (or, when it is `None`, of Go's defaults for Kubernetes
+/// `minor`) that are not in `strong`; the message says which and whether they are defaults.
+pub fn weak_ciphers(configured: Option<Vec<&str>>, strong: &[&str], minor: u32) -> Option<String> {
+    let (suites, defaults) = match configured {
+        Some(list) => (list, false),
+        None => (go_default_ciphers(minor).to_vec(), true),
+    };
+    let weak: Vec<&str> = suites.into_iter().filter(|s| !strong.contains(s)).collect();
+    if weak.is_empty() {
+        return None;
+    }
+    Some(if defaults {
+        format!(
+            "no cipher suites are set, so Go's defaults for Kubernetes 1.{minor} apply, and they include suites outside CIS's strong list: {}",
+            weak.join(", ")
+        )
+    } else {
+        format!(
+            "cipher suites outside CIS's strong list: {}",
+            weak.join(", ")
+        )
+    })
+}
+
 /// Control-plane pods live in kube-system; a static pod manifest on disk often has no namespace.
 fn in_system_namespace(r: &Resource) -> bool {
     matches!(r.namespace(), None | Some("kube-system"))
@@ -285,6 +393,9 @@ pub fn components(resource: &Resource) -> Vec<ComponentView<'_>> {
         "NodeFile" if group == "node.kspm.io" => {
             return vec![config_view(resource, Component::NodeFile)];
         }
+        "ConfigMap" if group.is_empty() && in_system_namespace(resource) => {
+            return embedded_configs(resource);
+        }
         "Pod" | "DaemonSet" if in_system_namespace(resource) => {}
         _ => return Vec::new(),
     }
@@ -302,6 +413,8 @@ pub fn components(resource: &Resource) -> Vec<ComponentView<'_>> {
                 component,
                 flags,
                 config: None,
+                config_at: FieldPath::root(),
+                embedded: false,
                 path: c.path.clone(),
             });
         }
@@ -314,9 +427,53 @@ fn config_view(resource: &Resource, component: Component) -> ComponentView<'_> {
         resource,
         component,
         flags: Vec::new(),
-        config: Some(&resource.root),
+        config: Some(Cow::Borrowed(&resource.root)),
+        config_at: FieldPath::root(),
+        embedded: false,
         path: FieldPath::root(),
     }
+}
+
+/// Component configurations kept as text in a kube-system ConfigMap: kubeadm's
+/// `kube-system/kube-proxy` holds the `KubeProxyConfiguration` its DaemonSet reads with
+/// `--config` (key `config.conf`). Recognised by what the text is (its `apiVersion` and `kind`),
+/// not by the ConfigMap's name. Text that does not parse is not judged.
+fn embedded_configs(resource: &Resource) -> Vec<ComponentView<'_>> {
+    let Some(data) = resource.root.get("data").and_then(Node::as_map) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in data {
+        let Some(text) = entry.value.as_str() else {
+            continue;
+        };
+        if !text.contains("KubeProxyConfiguration") {
+            continue;
+        }
+        let (docs, errors) = parse_stream(text, &Limits::default());
+        if !errors.is_empty() {
+            continue;
+        }
+        for doc in docs {
+            let root = doc.root;
+            let kind = root.get("kind").and_then(Node::as_str);
+            let api = root.get("apiVersion").and_then(Node::as_str).unwrap_or("");
+            if kind == Some("KubeProxyConfiguration") && api.starts_with("kubeproxy.config.k8s.io/")
+            {
+                let at = FieldPath::root().keys(&["data", entry.key.as_ref()]);
+                out.push(ComponentView {
+                    resource,
+                    component: Component::KubeProxy,
+                    flags: Vec::new(),
+                    config: Some(Cow::Owned(root)),
+                    config_at: at.clone(),
+                    embedded: true,
+                    path: at,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// The component a container runs and its flags, from `command` and `args`. Handles the binary
@@ -459,5 +616,52 @@ mod tests {
             "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: etcd, namespace: shop}\nspec:\n  template:\n    spec:\n      containers:\n      - name: etcd\n        image: bitnami/etcd:3.5\n",
         );
         assert!(components(&app).is_empty());
+    }
+
+    #[test]
+    fn kube_proxy_configuration_embedded_in_a_kube_system_config_map() {
+        let cm = |ns: &str, text: &str| {
+            resource(&format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: kube-proxy, namespace: {ns}}}\ndata:\n  config.conf: {text:?}\n  other: plain text\n"
+            ))
+        };
+        let kubeadm = cm(
+            "kube-system",
+            "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmetricsBindAddress: 0.0.0.0:10249\n",
+        );
+        let views = components(&kubeadm);
+        assert_eq!(views.len(), 1);
+        let v = &views[0];
+        assert_eq!(v.component, Component::KubeProxy);
+        assert_eq!(
+            v.setting(&["metricsBindAddress"]).and_then(Node::as_str),
+            Some("0.0.0.0:10249")
+        );
+        assert_eq!(
+            v.setting_path(&["metricsBindAddress"]).to_string(),
+            "data[\"config.conf\"]"
+        );
+        // Another namespace, text that only mentions the kind, or text that does not parse: none.
+        assert!(
+            components(&cm(
+                "shop",
+                "kind: KubeProxyConfiguration\napiVersion: kubeproxy.config.k8s.io/v1alpha1\n"
+            ))
+            .is_empty()
+        );
+        assert!(
+            components(&cm(
+                "kube-system",
+                "# a KubeProxyConfiguration lives elsewhere\n"
+            ))
+            .is_empty()
+        );
+        assert!(
+            components(&cm(
+                "kube-system",
+                "kind: KubeProxyConfiguration\n  : [unclosed\n"
+            ))
+            .is_empty()
+        );
     }
 }

@@ -1,3 +1,4 @@
+use crate::component::{CIS_STRONG_CIPHERS_CONTROL_PLANE, weak_ciphers};
 use crate::prelude::*;
 
 declare_rule! {
@@ -8,6 +9,7 @@ declare_rule! {
     ///
     /// | CIS | expects |
     /// |---|---|
+    /// | 1.2.1 | `--anonymous-auth=false` (unset means true) |
     /// | 1.2.2 | no `--token-auth-file` |
     /// | 1.2.4 | `--kubelet-client-certificate` and `--kubelet-client-key` |
     /// | 1.2.5 | `--kubelet-certificate-authority` |
@@ -29,6 +31,19 @@ declare_rule! {
     /// | 1.2.24 | `--tls-cert-file` and `--tls-private-key-file` |
     /// | 1.2.25 | `--client-ca-file` |
     /// | 1.2.26 | `--etcd-cafile` |
+    /// | 1.2.27 | `--encryption-provider-config` |
+    /// | 1.2.29 | `--tls-cipher-suites` only from CIS's strong list (unset: Go's defaults, strong from Kubernetes 1.30; any list passes with `--tls-min-version=VersionTLS13`) |
+    /// | 2.7 | `--etcd-cafile` is not the `--client-ca-file`: etcd has its own CA |
+    /// | 3.2.1 | `--audit-policy-file` (without a policy nothing is audited) |
+    /// | — | `--service-account-extend-token-expiration=false` (unset means true: tokens injected by admission live a year) |
+    /// | — | `--secure-port` not 0 (unset means 6443) |
+    ///
+    /// An unset flag is judged by the API server's default, as it would run. With
+    /// `--authorization-config` (structured authorization) the authorizers live in that file, so
+    /// 1.2.6-1.2.8 are not judged; with `--authentication-config`, 1.2.1 is not. 2.7 compares
+    /// paths: two paths holding the same CA are not detected, and without both flags it is not
+    /// judged. The content of the audit policy and of the encryption configuration is not read
+    /// (3.2.2 and 1.2.28 stay manual).
     ///
     /// Managed control planes (EKS, GKE, AKS) do not show their API server; there the items are
     /// reported as not applicable, never as failures.
@@ -71,7 +86,8 @@ declare_rule! {
             cis::C1_2_2, cis::C1_2_4, cis::C1_2_5, cis::C1_2_6, cis::C1_2_7, cis::C1_2_8,
             cis::C1_2_10, cis::C1_2_12, cis::C1_2_13, cis::C1_2_14, cis::C1_2_15, cis::C1_2_16,
             cis::C1_2_17, cis::C1_2_18, cis::C1_2_19, cis::C1_2_21, cis::C1_2_22, cis::C1_2_23,
-            cis::C1_2_24, cis::C1_2_25, cis::C1_2_26,
+            cis::C1_2_24, cis::C1_2_25, cis::C1_2_26, cis::C1_2_1, cis::C1_2_27, cis::C1_2_29,
+            cis::C2_7, cis::C3_2_1,
             nsa::AUTHENTICATION, nsa::KUBELET, nsa::CONTROL_PLANE, nsa::AUDIT_LOGGING, nsa::ETCD,
             mitre::VALID_ACCOUNTS,
             soc2::CC6_1, soc2::CC6_3, soc2::CC6_7, soc2::CC7_2,
@@ -84,52 +100,22 @@ declare_rule! {
             nist::AC_2, nist::AC_3, nist::AC_6, nist::AU_2, nist::AU_4, nist::AU_11, nist::CM_6,
             nist::CM_7, nist::IA_2, nist::IA_5, nist::SC_8, nist::SC_12,
         ],
-        equivalents: ["kube-bench:1.2.x", "kubescape:C-0113"],
+        equivalents: [
+            "kube-bench:1.2.x", "kube-bench:2.7", "kube-bench:3.2.1", "kubescape:C-0113",
+            "kubescape:C-0114", "kubescape:C-0116", "kubescape:C-0117", "kubescape:C-0118",
+            "kubescape:C-0119", "kubescape:C-0120", "kubescape:C-0122", "kubescape:C-0125",
+            "kubescape:C-0126", "kubescape:C-0127", "kubescape:C-0129", "kubescape:C-0130",
+            "kubescape:C-0131", "kubescape:C-0132", "kubescape:C-0133", "kubescape:C-0135",
+            "kubescape:C-0136", "kubescape:C-0137", "kubescape:C-0138", "kubescape:C-0139",
+            "kubescape:C-0140", "kubescape:C-0141", "kubescape:C-0159", "kubescape:C-0160",
+        ],
         fix: false,
         default: true,
     }
 }
 
-fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
-    use Severity::{Critical, High, Low, Medium};
-    out.judge(
-        &[
-            &cis::C1_2_2,
-            &nsa::AUTHENTICATION,
-            &mitre::VALID_ACCOUNTS,
-            &soc2::CC6_1,
-            &pci::R8_3_1,
-            &hipaa::AUTHENTICATION,
-            &iso27001::A5_17,
-            &nist::IA_5,
-        ],
-        High,
-        v.forbid("token-auth-file"),
-    );
-    out.judge(
-        &[
-            &cis::C1_2_4,
-            &nsa::KUBELET,
-            &soc2::CC6_7,
-            &pci::R2_2_7,
-            &hipaa::TRANSMISSION,
-            &iso27001::A8_24,
-            &nist::SC_8,
-        ],
-        High,
-        v.require(&["kubelet-client-certificate", "kubelet-client-key"]),
-    );
-    out.judge(
-        &[
-            &cis::C1_2_5,
-            &nsa::KUBELET,
-            &soc2::CC6_7,
-            &pci::R2_2_7,
-            &nist::SC_8,
-        ],
-        Medium,
-        v.require(&["kubelet-certificate-authority"]),
-    );
+fn authorization_mode(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
+    use Severity::{Critical, High, Medium};
     out.judge(
         &[
             &cis::C1_2_6,
@@ -170,6 +156,52 @@ fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
         High,
         v.list_has("authorization-mode", "RBAC", &["AlwaysAllow"]),
     );
+}
+
+fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
+    use Severity::{High, Low, Medium};
+    out.judge(
+        &[
+            &cis::C1_2_2,
+            &nsa::AUTHENTICATION,
+            &mitre::VALID_ACCOUNTS,
+            &soc2::CC6_1,
+            &pci::R8_3_1,
+            &hipaa::AUTHENTICATION,
+            &iso27001::A5_17,
+            &nist::IA_5,
+        ],
+        High,
+        v.forbid("token-auth-file"),
+    );
+    out.judge(
+        &[
+            &cis::C1_2_4,
+            &nsa::KUBELET,
+            &soc2::CC6_7,
+            &pci::R2_2_7,
+            &hipaa::TRANSMISSION,
+            &iso27001::A8_24,
+            &nist::SC_8,
+        ],
+        High,
+        v.require(&["kubelet-client-certificate", "kubelet-client-key"]),
+    );
+    out.judge(
+        &[
+            &cis::C1_2_5,
+            &nsa::KUBELET,
+            &soc2::CC6_7,
+            &pci::R2_2_7,
+            &nist::SC_8,
+        ],
+        Medium,
+        v.require(&["kubelet-certificate-authority"]),
+    );
+    // Structured authorization replaces --authorization-mode; its authorizers are in the file.
+    if v.flag("authorization-config").is_none() {
+        authorization_mode(v, out);
+    }
     out.judge(
         &[
             &cis::C1_2_10,
@@ -292,5 +324,102 @@ fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
         &[&cis::C1_2_26, &nsa::ETCD, &nist::SC_8],
         High,
         v.require(&["etcd-cafile"]),
+    );
+    extended_checks(v, out);
+}
+
+/// The items CIS leaves manual that the flags alone decide.
+fn extended_checks(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
+    use Severity::{High, Low, Medium};
+    // Anonymous access is configured in the structured authentication file when there is one.
+    if v.flag("authentication-config").is_none() {
+        out.judge(
+            &[
+                &cis::C1_2_1,
+                &nsa::AUTHENTICATION,
+                &soc2::CC6_1,
+                &nist::IA_2,
+            ],
+            Medium,
+            v.expect("anonymous-auth", "false", "true"),
+        );
+    }
+    out.judge(
+        &[&cis::C1_2_27, &gdpr::ART32_1_A, &iso27001::A8_24],
+        High,
+        v.require(&["encryption-provider-config"])
+            .map(|(p, m)| (p, format!("{m}: Secrets are stored in etcd unencrypted"))),
+    );
+    let configured = v
+        .flag("tls-cipher-suites")
+        .map(|_| v.flag_list("tls-cipher-suites"));
+    let path = v
+        .flag("tls-cipher-suites")
+        .map_or_else(|| v.path.key("command"), |f| f.path.clone());
+    // TLS 1.3 suites are fixed by Go and all strong: with TLS 1.3 only, the list does not matter.
+    let tls13_only = v.flag_value("tls-min-version") == Some("VersionTLS13");
+    out.judge(
+        &[&cis::C1_2_29, &soc2::CC6_7, &iso27001::A8_24, &nist::SC_8],
+        Low,
+        weak_ciphers(
+            configured,
+            CIS_STRONG_CIPHERS_CONTROL_PLANE,
+            out.settings().k8s_version.minor,
+        )
+        .filter(|_| !tls13_only)
+        .map(|m| (path, format!("kube-apiserver: {m}"))),
+    );
+    if let (Some(etcd_ca), Some(client_ca)) = (
+        v.flag_value("etcd-cafile").filter(|s| !s.is_empty()),
+        v.flag_value("client-ca-file").filter(|s| !s.is_empty()),
+    ) {
+        out.judge(
+            &[&cis::C2_7, &nsa::ETCD, &nist::SC_12],
+            Medium,
+            (etcd_ca == client_ca).then(|| {
+                (
+                    v.flag("etcd-cafile").map_or_else(|| v.path.clone(), |f| f.path.clone()),
+                    format!(
+                        "etcd is trusted through the cluster's client CA ({etcd_ca}): a certificate that CA signs for any client can also authenticate to etcd"
+                    ),
+                )
+            }),
+        );
+    }
+    out.judge(
+        &[
+            &cis::C3_2_1,
+            &nsa::AUDIT_LOGGING,
+            &soc2::CC7_2,
+            &hipaa::AUDIT_CONTROLS,
+            &iso27001::A8_15,
+            &nist::AU_2,
+        ],
+        Medium,
+        v.require(&["audit-policy-file"]).map(|(p, m)| {
+            (
+                p,
+                format!("{m}: without an audit policy nothing is audited"),
+            )
+        }),
+    );
+    out.judge(
+        &[&nsa::AUTHENTICATION, &nist::IA_5],
+        Low,
+        v.expect("service-account-extend-token-expiration", "false", "true"),
+    );
+    // Unset means 6443; 0 switched authenticated HTTPS off in old releases (current ones refuse it).
+    out.judge(
+        &[&nsa::CONTROL_PLANE, &nist::SC_8],
+        High,
+        v.flag("secure-port")
+            .filter(|f| f.value.as_deref().map(str::trim) == Some("0"))
+            .map(|f| {
+                (
+                    f.path.clone(),
+                    "--secure-port=0 turns off the API server's authenticated HTTPS port"
+                        .to_owned(),
+                )
+            }),
     );
 }

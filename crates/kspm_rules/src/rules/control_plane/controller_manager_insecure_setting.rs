@@ -13,7 +13,7 @@ declare_rule! {
     /// | 1.3.4 | `--service-account-private-key-file` |
     /// | 1.3.5 | `--root-ca-file` |
     /// | 1.3.6 | `--feature-gates` does not turn `RotateKubeletServerCertificate` off |
-    /// | 1.3.7 | `--bind-address=127.0.0.1` (or unset) |
+    /// | 1.3.7 | `--bind-address=127.0.0.1` (unset means `0.0.0.0`, every address) |
     ///
     /// ## Why is this bad?
     /// Without per-controller service account credentials every controller acts with the
@@ -55,7 +55,10 @@ declare_rule! {
             iso27001::A8_2, iso27001::A8_9, iso27001::A8_20,
             nist::AC_6, nist::CM_7, nist::SC_7, nist::SC_12,
         ],
-        equivalents: ["kube-bench:1.3.x", "kubescape:C-0144"],
+        equivalents: [
+            "kube-bench:1.3.x", "kubescape:C-0145", "kubescape:C-0146", "kubescape:C-0147",
+            "kubescape:C-0148", "kubescape:C-0149", "kubescape:C-0150",
+        ],
         fix: false,
         default: true,
     }
@@ -110,6 +113,6 @@ fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
             &nist::SC_7,
         ],
         Medium,
-        v.expect("bind-address", "127.0.0.1", "127.0.0.1"),
+        v.expect("bind-address", "127.0.0.1", "0.0.0.0"),
     );
 }

@@ -52,7 +52,11 @@ declare_rule! {
             hipaa::AUTHENTICATION, gdpr::ART32_1_A, iso27001::A8_5, iso27001::A8_21,
             iso27001::A8_24, nist::IA_2, nist::SC_8,
         ],
-        equivalents: ["kube-bench:2.x", "kubescape:C-0114"],
+        equivalents: [
+            "kube-bench:2.1", "kube-bench:2.2", "kube-bench:2.3", "kube-bench:2.4",
+            "kube-bench:2.5", "kube-bench:2.6", "kubescape:C-0153", "kubescape:C-0154",
+            "kubescape:C-0155", "kubescape:C-0156", "kubescape:C-0157", "kubescape:C-0158",
+        ],
         fix: false,
         default: true,
     }

@@ -9,7 +9,7 @@ declare_rule! {
     /// | CIS | expects |
     /// |---|---|
     /// | 1.4.1 | `--profiling=false` |
-    /// | 1.4.2 | `--bind-address=127.0.0.1` (or unset) |
+    /// | 1.4.2 | `--bind-address=127.0.0.1` (unset means `0.0.0.0`, every address) |
     ///
     /// ## Why is this bad?
     /// The profiling endpoint reveals the scheduler's internals and costs resources; a
@@ -44,7 +44,7 @@ declare_rule! {
             cis::C1_4_1, cis::C1_4_2, nsa::CONTROL_PLANE, soc2::CC6_6, pci::R2_2_4,
             iso27001::A8_9, iso27001::A8_20, nist::CM_7, nist::SC_7,
         ],
-        equivalents: ["kube-bench:1.4.x", "kubescape:C-0151"],
+        equivalents: ["kube-bench:1.4.x", "kubescape:C-0151", "kubescape:C-0152"],
         fix: false,
         default: true,
     }
@@ -71,6 +71,6 @@ fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
             &nist::SC_7,
         ],
         Severity::Medium,
-        v.expect("bind-address", "127.0.0.1", "127.0.0.1"),
+        v.expect("bind-address", "127.0.0.1", "0.0.0.0"),
     );
 }

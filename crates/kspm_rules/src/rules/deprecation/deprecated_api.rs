@@ -7,7 +7,10 @@ declare_rule! {
     /// version (`k8s_version` in the configuration, by default the newest stable release) but
     /// still served, such as `policy/v1beta1` PodDisruptionBudgets when targeting 1.21 to 1.24,
     /// or `v1` Endpoints (deprecated in 1.33 in favour of EndpointSlices). APIs the target no
-    /// longer serves at all are reported by `removed-api` instead.
+    /// longer serves at all are reported by `removed-api` instead. The Endpoints the API server
+    /// keeps for the `kubernetes` Service in `default` (labelled
+    /// `endpointslice.kubernetes.io/skip-mirror: "true"`) are not reported: nobody can migrate
+    /// them.
     ///
     /// ## Why is this bad?
     /// A deprecated beta API is removed three releases later at the latest; the manifest then
@@ -51,6 +54,10 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
     let Some(api) = lookup(r.api_version(), r.kind()) else {
         return;
     };
+    // The API server keeps its own Endpoints for the `kubernetes` Service; nobody can migrate it.
+    if crate::rules::maintained_by_control_plane(r) {
+        return;
+    }
     let target = out.settings().k8s_version;
     if !api.is_deprecated_at(target) {
         return;

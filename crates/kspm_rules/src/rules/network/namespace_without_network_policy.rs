@@ -33,7 +33,7 @@ declare_rule! {
             cis::C5_3_2, nsa::NETWORK_POLICIES, mitre::LATERAL_MOVEMENT, soc2::CC6_6, pci::R1_3_1,
             pci::R1_4_1, gdpr::ART25_2, iso27001::A8_20, iso27001::A8_22, nist::AC_4, nist::SC_7,
         ],
-        equivalents: ["kubescape:C-0054"],
+        equivalents: ["kubescape:C-0054", "kubescape:C-0206"],
         fix: false,
         default: true,
     }

@@ -5,8 +5,10 @@ declare_rule! {
     /// Flags a kube-proxy whose metrics endpoint listens beyond localhost (CIS Kubernetes
     /// Benchmark 4.3.1): `metricsBindAddress` in a `KubeProxyConfiguration`, or
     /// `--metrics-bind-address` on the kube-proxy container of the DaemonSet in `kube-system`.
-    /// A kube-proxy that reads its settings from a `--config` file and sets no flag is only
-    /// judged when that `KubeProxyConfiguration` is scanned.
+    /// A kube-proxy that reads its settings from a `--config` file and sets no flag is judged
+    /// on that `KubeProxyConfiguration` when it is scanned: as a file, or as kubeadm keeps it,
+    /// in the ConfigMap `kube-system/kube-proxy` (key `config.conf`; any kube-system ConfigMap
+    /// whose text is a `KubeProxyConfiguration` counts).
     ///
     /// ## Why is this bad?
     /// The metrics endpoint has no authentication. Bound to every address, it tells anyone on
@@ -55,11 +57,11 @@ fn is_local(address: &str) -> bool {
 }
 
 fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
-    if let Some(config) = v.config {
-        let address = config.get("metricsBindAddress").and_then(Node::as_str);
+    if v.config.is_some() {
+        let address = v.setting(&["metricsBindAddress"]).and_then(Node::as_str);
         let problem = address.filter(|a| !a.is_empty() && !is_local(a)).map(|a| {
             (
-                FieldPath::root().key("metricsBindAddress"),
+                v.setting_path(&["metricsBindAddress"]),
                 format!("kube-proxy serves unauthenticated metrics on {a}"),
             )
         });

@@ -1,3 +1,4 @@
+use crate::component::{CIS_STRONG_CIPHERS_KUBELET, weak_ciphers};
 use crate::prelude::*;
 
 declare_rule! {
@@ -15,8 +16,9 @@ declare_rule! {
     /// | 4.2.4 | `readOnlyPort: 0` |
     /// | 4.2.5 | `streamingConnectionIdleTimeout` not 0 |
     /// | 4.2.6 | `makeIPTablesUtilChains` not false |
-    /// | 4.2.10 | `rotateCertificates` not false |
+    /// | 4.2.10 | `rotateCertificates: true` (unset means false: the client certificate is never renewed) |
     /// | 4.2.11 | `featureGates.RotateKubeletServerCertificate` not false |
+    /// | 4.2.12 | `tlsCipherSuites` only from CIS's strong list for the kubelet (unset: Go's defaults, which include CBC suites outside it; any list passes with `tlsMinVersion: VersionTLS13`) |
     /// | 4.2.13 | `podPidsLimit` set to a positive number |
     ///
     /// ## Why is this bad?
@@ -52,14 +54,19 @@ declare_rule! {
         check: Check::Component { component: Component::Kubelet, check },
         frameworks: [
             cis::C4_2_1, cis::C4_2_2, cis::C4_2_3, cis::C4_2_4, cis::C4_2_5, cis::C4_2_6,
-            cis::C4_2_10, cis::C4_2_11, cis::C4_2_13,
+            cis::C4_2_10, cis::C4_2_11, cis::C4_2_12, cis::C4_2_13,
             nsa::KUBELET, mitre::CONTAINER_ADMIN_COMMAND, mitre::DISCOVERY,
             soc2::CC6_1, soc2::CC6_6, pci::R2_2_4, pci::R2_2_5, pci::R8_2_2, pci::R8_3_1,
             hipaa::ACCESS_CONTROL, hipaa::AUTHENTICATION, iso27001::A5_15, iso27001::A8_5,
             iso27001::A8_6, iso27001::A8_20, nist::AC_3, nist::CM_7, nist::IA_2, nist::SC_5,
-            nist::SC_7, nist::SC_12,
+            nist::SC_7, nist::SC_8, nist::SC_12,
         ],
-        equivalents: ["kube-bench:4.2.x", "kubescape:C-0069", "kubescape:C-0070"],
+        equivalents: [
+            "kube-bench:4.2.x", "kubescape:C-0069", "kubescape:C-0070", "kubescape:C-0172",
+            "kubescape:C-0173", "kubescape:C-0174", "kubescape:C-0175", "kubescape:C-0176",
+            "kubescape:C-0178", "kubescape:C-0182", "kubescape:C-0183", "kubescape:C-0184",
+            "kubescape:C-0284",
+        ],
         fix: false,
         default: true,
     }
@@ -199,10 +206,15 @@ fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
     out.judge(
         &[&cis::C4_2_10, &nsa::KUBELET, &nist::SC_12],
         Medium,
-        (rotate == Some(false)).then(|| {
+        (rotate != Some(true)).then(|| {
             problem(
                 &["rotateCertificates"],
-                "client certificate rotation is turned off".into(),
+                if rotate.is_none() {
+                    "rotateCertificates is not set, so it is false: client certificate rotation is off"
+                        .into()
+                } else {
+                    "client certificate rotation is turned off".into()
+                },
             )
         }),
     );
@@ -212,6 +224,25 @@ fn check(v: &ComponentView<'_>, out: &mut Reporter<'_>) {
         Medium,
         (setting(v, &gate).and_then(truthy) == Some(false))
             .then(|| problem(&gate, "serving certificate rotation is turned off".into())),
+    );
+    let suites = setting(v, &["tlsCipherSuites"]).map(|n| {
+        n.as_seq()
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(Node::as_str)
+            .collect::<Vec<_>>()
+    });
+    out.judge(
+        &[&cis::C4_2_12, &nsa::KUBELET, &nist::SC_8],
+        Low,
+        weak_ciphers(
+            suites,
+            CIS_STRONG_CIPHERS_KUBELET,
+            out.settings().k8s_version.minor,
+        )
+        // TLS 1.3 suites are fixed by Go and all strong.
+        .filter(|_| setting(v, &["tlsMinVersion"]).and_then(Node::as_str) != Some("VersionTLS13"))
+        .map(|m| problem(&["tlsCipherSuites"], format!("kubelet: {m}"))),
     );
     let pids = setting(v, &["podPidsLimit"])
         .and_then(Node::as_i64)

@@ -46,7 +46,7 @@ declare_rule! {
         category: PodSecurity,
         check: Check::Container(check),
         frameworks: [
-            pss::BASELINE_CAPABILITIES, nsa::CAPABILITIES, mitre::ESCAPE_TO_HOST, pci::R2_2_6,
+            pss::BASELINE_CAPABILITIES, cis::C5_2_9, nsa::CAPABILITIES, mitre::ESCAPE_TO_HOST, pci::R2_2_6,
             iso27001::A8_2, nist::AC_6, nist::CM_7,
         ],
         equivalents: [],

@@ -44,7 +44,7 @@ declare_rule! {
         category: PodSecurity,
         check: Check::Container(check),
         frameworks: [
-            pss::RESTRICTED_CAPABILITIES, nsa::CAPABILITIES, pci::R2_2_6, iso27001::A8_2,
+            pss::RESTRICTED_CAPABILITIES, cis::C5_2_9, nsa::CAPABILITIES, pci::R2_2_6, iso27001::A8_2,
             nist::AC_6,
         ],
         equivalents: ["trivy:KSV-0106"],

@@ -43,7 +43,7 @@ declare_rule! {
         category: PodSecurity,
         check: Check::PodSpec(check),
         frameworks: [
-            pss::BASELINE_SECCOMP, nsa::SECCOMP, mitre::ESCAPE_TO_HOST, pci::R2_2_6,
+            pss::BASELINE_SECCOMP, pss::RESTRICTED_SECCOMP, cis::C5_7_2, nsa::SECCOMP, mitre::ESCAPE_TO_HOST, pci::R2_2_6,
             iso27001::A8_9, nist::CM_6,
         ],
         equivalents: ["kubeaudit:seccomp", "checkov:CKV_K8S_31", "trivy:KSV-0030"],

@@ -43,7 +43,7 @@ declare_rule! {
         category: Rbac,
         check: Check::Object { kinds: super::ROLE_KINDS, check },
         frameworks: [cis::C5_1_11, nsa::RBAC, mitre::VALID_ACCOUNTS],
-        equivalents: [],
+        equivalents: ["kubescape:C-0280"],
         fix: false,
         default: true,
     }

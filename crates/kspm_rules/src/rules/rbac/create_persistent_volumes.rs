@@ -35,7 +35,7 @@ declare_rule! {
         category: Rbac,
         check: Check::Object { kinds: super::ROLE_KINDS, check },
         frameworks: [cis::C5_1_9, nsa::RBAC, mitre::ESCAPE_TO_HOST],
-        equivalents: [],
+        equivalents: ["kubescape:C-0278"],
         fix: false,
         default: true,
     }

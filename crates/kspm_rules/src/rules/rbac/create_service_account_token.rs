@@ -35,7 +35,7 @@ declare_rule! {
         category: Rbac,
         check: Check::Object { kinds: super::ROLE_KINDS, check },
         frameworks: [cis::C5_1_13, nsa::RBAC, mitre::STEAL_TOKEN],
-        equivalents: [],
+        equivalents: ["kubescape:C-0282"],
         fix: false,
         default: true,
     }

@@ -39,7 +39,7 @@ declare_rule! {
         category: Rbac,
         check: Check::Object { kinds: super::ROLE_KINDS, check },
         frameworks: [cis::C5_1_2, nsa::RBAC, mitre::UNSECURED_CREDENTIALS],
-        equivalents: ["kubescape:C-0015", "trivy:KSV-0041", "checkov:CKV2_K8S_5"],
+        equivalents: ["kubescape:C-0015", "kubescape:C-0186", "trivy:KSV-0041", "checkov:CKV2_K8S_5"],
         fix: false,
         default: true,
     }

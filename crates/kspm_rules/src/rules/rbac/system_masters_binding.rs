@@ -39,7 +39,7 @@ declare_rule! {
         category: Rbac,
         check: Check::Object { kinds: super::BINDING_KINDS, check },
         frameworks: [cis::C5_1_7, nsa::RBAC],
-        equivalents: [],
+        equivalents: ["kubescape:C-0246"],
         fix: false,
         default: true,
     }

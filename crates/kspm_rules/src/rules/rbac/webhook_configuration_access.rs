@@ -36,7 +36,7 @@ declare_rule! {
         category: Rbac,
         check: Check::Object { kinds: super::ROLE_KINDS, check },
         frameworks: [cis::C5_1_12, nsa::RBAC],
-        equivalents: [],
+        equivalents: ["kubescape:C-0281"],
         fix: false,
         default: true,
     }

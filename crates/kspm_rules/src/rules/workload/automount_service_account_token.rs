@@ -50,7 +50,7 @@ declare_rule! {
             cis::C5_1_6, nsa::SERVICE_ACCOUNT_TOKENS, mitre::CONTAINER_API, soc2::CC6_1,
             pci::R7_2_2, pci::R7_2_5, gdpr::ART25_2, iso27001::A8_3, nist::AC_6,
         ],
-        equivalents: ["checkov:CKV_K8S_38", "polaris:automountServiceAccountToken", "trivy:KSV-0036"],
+        equivalents: ["checkov:CKV_K8S_38", "kubescape:C-0190", "polaris:automountServiceAccountToken", "trivy:KSV-0036"],
         fix: true,
         default: true,
     }

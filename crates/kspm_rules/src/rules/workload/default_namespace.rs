@@ -16,6 +16,11 @@ declare_rule! {
     /// Nor are the objects that act on the namespace they live in: a Role or RoleBinding that
     /// grants access in `default`, and `default`'s NetworkPolicies, ResourceQuotas and
     /// LimitRanges, must live there to do their job.
+    /// Neither are the objects the control plane writes itself: the Endpoints and EndpointSlice
+    /// the API server keeps for that Service (recognised by their labels,
+    /// `endpointslice.kubernetes.io/skip-mirror` and `kubernetes.io/service-name`), and the
+    /// EndpointSlices the EndpointSlice controllers derive from any Service (their
+    /// `endpointslice.kubernetes.io/managed-by` label); the Service they belong to is judged.
     ///
     /// ## Why is this bad?
     /// The `default` namespace is where everything lands by accident. Workloads there share it
@@ -75,6 +80,7 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
         || GOVERN_THEIR_NAMESPACE.contains(&r.kind())
         || r.namespace() != Some("default")
         || BUILT_IN.contains(&(r.kind(), r.name()))
+        || crate::rules::maintained_by_control_plane(r)
     {
         return;
     }
