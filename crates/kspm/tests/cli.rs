@@ -597,3 +597,41 @@ fn namespace_less_objects_of_other_directories_are_not_joined() {
         stdout(&out)
     );
 }
+
+#[test]
+fn namespaces_whose_pods_all_use_the_host_network_need_no_network_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let ns =
+        |name: &str| format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}}}\n---\n");
+    let ds = |ns: &str, host: bool| {
+        format!(
+            "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: agent, namespace: {ns}}}\nspec:\n  selector: {{matchLabels: {{app: a}}}}\n  template:\n    metadata: {{labels: {{app: a}}}}\n    spec:\n      hostNetwork: {host}\n      containers: [{{name: a, image: 'x:1'}}]\n---\n"
+        )
+    };
+    std::fs::write(
+        dir.path().join("all.yaml"),
+        format!(
+            "{}{}{}{}{}",
+            ns("cni"),
+            ds("cni", true),
+            ns("apps"),
+            ds("apps", false),
+            ns("empty")
+        ),
+    )
+    .unwrap();
+    let out = kspm(
+        &["scan", ".", "--select", "NW008", "-f", "json"],
+        dir.path(),
+    );
+    let v = json(&out);
+    let mut flagged: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["resource"]["name"].as_str().unwrap())
+        .collect();
+    flagged.sort_unstable();
+    // `cni` runs only host-network pods: policies cannot apply there.
+    assert_eq!(flagged, ["apps", "empty"], "{v}");
+}

@@ -95,8 +95,10 @@ fn load_cluster(_: &Inputs) -> Result<(Vec<Resource>, Problems)> {
 }
 
 fn report(diagnostics: &[Diagnostic]) {
-    for d in diagnostics {
-        eprintln!("kspm: {d}");
+    let mut diagnostics = diagnostics.to_vec();
+    kspm_engine::source::collapse_notices(&mut diagnostics);
+    for d in &diagnostics {
+        eprintln!("kspm: {}", kspm_report::table::sanitize(&d.to_string()));
     }
 }
 

@@ -3,7 +3,9 @@ use crate::prelude::*;
 declare_rule! {
     /// ## What it does
     /// Flags Namespaces with no NetworkPolicy among the scanned manifests. `kube-public` and
-    /// `kube-node-lease`, which run no pods, are not reported.
+    /// `kube-node-lease`, which run no pods, are not reported, and neither is a namespace whose
+    /// scanned workloads all use `hostNetwork` (a CNI's or node agent's namespace): policies do
+    /// not apply to pods on the host's network.
     ///
     /// ## Why is this bad?
     /// Without a NetworkPolicy every pod of the namespace accepts connections from every pod
