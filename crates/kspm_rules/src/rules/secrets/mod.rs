@@ -201,7 +201,13 @@ pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
     let is_separator = |ch: char| {
         ch.is_whitespace() || matches!(ch, '"' | '\'' | '`' | ',' | '(' | ')' | '[' | ']')
     };
-    if !text.split(is_separator).any(|p| secret_piece(p).is_some()) {
+    // Every finding's message passes here: one search over the whole text for the value
+    // shapes, and the name check only on `NAME=value` / `NAME:value` pieces.
+    if value_looks_like_credential(text).is_none()
+        && !text
+            .split(is_separator)
+            .any(|p| p.contains(['=', ':']) && named_secret(p).is_some())
+    {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
@@ -236,6 +242,11 @@ fn secret_piece(piece: &str) -> Option<usize> {
     if value_looks_like_credential(piece).is_some() {
         return Some(0);
     }
+    named_secret(piece)
+}
+
+/// `NAME=value` or `NAME:value` with a credential-like name: the bytes to keep (`NAME=`).
+fn named_secret(piece: &str) -> Option<usize> {
     let at = piece.find(['=', ':'])?;
     let (name, value) = (&piece[..at], &piece[at + 1..]);
     let value = value.trim_start_matches(['=', ':']);
