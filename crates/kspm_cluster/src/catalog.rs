@@ -10,6 +10,9 @@ use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope};
 pub(crate) enum Stage {
     /// Read first and kept for the whole scan: other objects are judged against them.
     Context,
+    /// Read next, judged as they arrive, and kept by identity only (kind, namespace, name):
+    /// what workloads, Ingresses and routes refer to by name.
+    Named,
     /// Workload controllers; their uids are remembered so that what they own is skipped.
     Owner,
     /// Created by controllers (ReplicaSets, Jobs): skipped when their controller was read.
@@ -35,6 +38,10 @@ pub(crate) const KINDS: &[(&str, &str, Stage)] = &[
         "ClusterRoleBinding",
         Stage::Context,
     ),
+    // Exactly kspm_model's NAMED_KINDS (a test checks).
+    ("", "ConfigMap", Stage::Named),
+    ("", "Secret", Stage::Named),
+    ("", "Service", Stage::Named),
     ("batch", "CronJob", Stage::Owner),
     ("apps", "Deployment", Stage::Owner),
     ("apps", "StatefulSet", Stage::Owner),
@@ -43,10 +50,8 @@ pub(crate) const KINDS: &[(&str, &str, Stage)] = &[
     ("apps", "ReplicaSet", Stage::Owned),
     ("batch", "Job", Stage::Owned),
     ("", "Pod", Stage::Pod),
-    ("", "Service", Stage::Other),
     ("networking.k8s.io", "Ingress", Stage::Other),
-    ("", "ConfigMap", Stage::Other),
-    ("", "Secret", Stage::Other),
+    ("gateway.networking.k8s.io", "HTTPRoute", Stage::Other),
     (
         "admissionregistration.k8s.io",
         "ValidatingWebhookConfiguration",
@@ -206,6 +211,7 @@ mod tests {
 
     #[test]
     fn the_facts_rules_consult_are_read_first() {
+        let stage = |k: &str| KINDS.iter().find(|(_, kind, _)| *kind == k).unwrap().2;
         let mut context: Vec<&str> = KINDS
             .iter()
             .filter(|k| k.2 == Stage::Context)
@@ -215,5 +221,15 @@ mod tests {
         context.sort_unstable();
         indexed.sort_unstable();
         assert_eq!(context, indexed);
+        let mut named: Vec<&str> = KINDS
+            .iter()
+            .filter(|k| k.2 == Stage::Named)
+            .map(|k| k.1)
+            .collect();
+        let mut expected = kspm_model::index::NAMED_KINDS.to_vec();
+        named.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(named, expected);
+        assert!(stage("ConfigMap") < stage("Deployment"));
     }
 }

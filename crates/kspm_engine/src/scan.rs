@@ -279,6 +279,9 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
             let mut resources = Vec::new();
             source::parse_chunk(d, c, limits, &mut resources, &mut Vec::new());
             resources.retain(|r| inventory || Index::indexes(r.kind()));
+            if !inventory {
+                resources.iter_mut().for_each(Index::identity_only);
+            }
             resources
         })
         .collect();

@@ -22,6 +22,11 @@ pub const INDEXED_KINDS: &[&str] = &[
     "ClusterRoleBinding",
 ];
 
+/// Kinds the index knows by identity only: what workloads, Ingresses and routes refer to by
+/// name. Their content is not kept (a ConfigMap's data can be large; a Secret's data is never
+/// kept anywhere), only kind, namespace and name: [`Index::identity_only`] strips them.
+pub const NAMED_KINDS: &[&str] = &["ConfigMap", "Secret", "Service"];
+
 /// Objects by kind and namespace, and by name within them: lookups stay O(1) however many
 /// objects a scan holds (a linear search here made 100k-resource scans quadratic).
 #[derive(Debug, Default)]
@@ -35,6 +40,9 @@ pub struct Index<'a> {
     /// Facts derived from the indexed objects once per scan and shared by every rule (the RBAC
     /// model, the network model), keyed by their type. Built by the first rule that asks.
     derived: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+    /// Kinds read whole (a live cluster, every namespace the scan covers): a missing name is
+    /// missing, even in a namespace that holds no object of the kind.
+    complete: Vec<String>,
 }
 
 /// Objects without a namespace are in `default`, where `kubectl apply` would put them.
@@ -46,7 +54,7 @@ impl<'a> Index<'a> {
     pub fn build(resources: impl IntoIterator<Item = &'a Resource>) -> Self {
         let mut index = Self::default();
         for r in resources {
-            if INDEXED_KINDS.contains(&r.kind()) {
+            if Self::indexes(r.kind()) {
                 index
                     .by_namespace
                     .entry(r.kind())
@@ -67,9 +75,34 @@ impl<'a> Index<'a> {
         index
     }
 
-    /// Whether the index keeps objects of this kind.
+    /// Whether the index keeps objects of this kind, whole or by identity only.
     pub fn indexes(kind: &str) -> bool {
-        INDEXED_KINDS.contains(&kind)
+        INDEXED_KINDS.contains(&kind) || NAMED_KINDS.contains(&kind)
+    }
+
+    /// Reduces an object of a [`NAMED_KINDS`] kind to its identity (kind, namespace, name),
+    /// which is all the index keeps of it; other objects are left as they are.
+    pub fn identity_only(r: &mut Resource) {
+        if NAMED_KINDS.contains(&r.kind()) {
+            r.root = Node::from_json(&serde_json::Value::Object(serde_json::Map::new()));
+        }
+    }
+
+    /// Records that every object of `kind` was read (a live cluster): references to the kind
+    /// are then judged in every namespace.
+    pub fn mark_complete(&mut self, kind: &str) {
+        if !self.complete.iter().any(|k| k == kind) {
+            self.complete.push(kind.to_owned());
+        }
+    }
+
+    /// Whether a reference to an object of `kind` in `namespace` can be judged: the kind was
+    /// read whole (a live cluster), or the scan holds at least one object of the kind in that
+    /// namespace. Files often refer to objects created elsewhere (by another chart, an
+    /// operator, a secret manager); a scan that holds none of a namespace's objects of a kind
+    /// says nothing about them.
+    pub fn holds(&self, kind: &str, namespace: Option<&str>) -> bool {
+        self.complete.iter().any(|k| k == kind) || self.in_namespace(kind, namespace).next().is_some()
     }
 
     /// Objects of a kind in a namespace (`None` means `default`).
