@@ -15,6 +15,7 @@ use kspm_network::policy::labels_at;
 
 pub mod ingress_wildcard_host;
 pub mod ingress_without_tls;
+pub mod missing_service_backend;
 pub mod namespace_without_network_policy;
 pub mod network_isolation_undone;
 pub mod network_policy_allows_all;
@@ -41,6 +42,7 @@ pub(crate) static RULES: &[&crate::Rule] = &[
     &network_policy_allows_all::RULE,
     &network_isolation_undone::RULE,
     &sensitive_namespace_reachable::RULE,
+    &missing_service_backend::RULE,
 ];
 
 /// Every NetworkPolicy of the scan, read once, by namespace.

@@ -9,11 +9,13 @@ use kspm_model::{Container, FieldPath, Index, Node, PodSpec, Resource};
 pub mod automount_service_account_token;
 pub mod default_namespace;
 pub mod default_service_account;
+pub mod deprecated_service_account_field;
 pub mod duplicate_env_var;
 pub mod image_latest_tag;
 pub mod image_pull_policy_not_always;
 pub mod image_without_digest;
 pub mod low_user_id;
+pub mod missing_config_reference;
 pub mod missing_cpu_limit;
 pub mod missing_cpu_request;
 pub mod missing_liveness_probe;
@@ -22,8 +24,10 @@ pub mod missing_memory_request;
 pub mod missing_pod_anti_affinity;
 pub mod missing_pod_disruption_budget;
 pub mod missing_readiness_probe;
+pub mod missing_service_account;
 pub mod missing_security_context;
 pub mod naked_pod;
+pub mod selector_mismatch;
 
 pub(crate) static RULES: &[&crate::Rule] = &[
     &missing_cpu_request::RULE,
@@ -44,6 +48,10 @@ pub(crate) static RULES: &[&crate::Rule] = &[
     &missing_security_context::RULE,
     &missing_pod_anti_affinity::RULE,
     &naked_pod::RULE,
+    &deprecated_service_account_field::RULE,
+    &missing_service_account::RULE,
+    &missing_config_reference::RULE,
+    &selector_mismatch::RULE,
 ];
 
 /// An image reference split the way the kubelet reads it: `[registry[:port]/]path[:tag][@digest]`.
