@@ -102,7 +102,12 @@ impl<'a> Index<'a> {
     /// operator, a secret manager); a scan that holds none of a namespace's objects of a kind
     /// says nothing about them.
     pub fn holds(&self, kind: &str, namespace: Option<&str>) -> bool {
-        self.complete.iter().any(|k| k == kind) || self.in_namespace(kind, namespace).next().is_some()
+        self.complete(kind) || self.in_namespace(kind, namespace).next().is_some()
+    }
+
+    /// Whether every object of `kind` was read ([`Index::mark_complete`]).
+    pub fn complete(&self, kind: &str) -> bool {
+        self.complete.iter().any(|k| k == kind)
     }
 
     /// Objects of a kind in a namespace (`None` means `default`).

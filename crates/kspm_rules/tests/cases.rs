@@ -48,9 +48,17 @@ fn parse_resources(text: &str, label: &str) -> Vec<Resource> {
         .collect()
 }
 
-fn run(rule: &'static Rule, resources: &[Resource], settings: &Settings) -> Vec<Finding> {
+/// Runs one rule over a case. `live` scans the case as a live cluster would: every kind the
+/// index keeps counts as read whole, so references to absent objects are judged everywhere.
+fn run(rule: &'static Rule, resources: &[Resource], settings: &Settings, live: bool) -> Vec<Finding> {
     let set = RuleSet::new([rule]);
-    let index = Index::build(resources);
+    let mut index = Index::build(resources);
+    if live {
+        let kinds = kspm_model::index::INDEXED_KINDS.iter();
+        for kind in kinds.chain(kspm_model::index::NAMED_KINDS) {
+            index.mark_complete(kind);
+        }
+    }
     let mut findings = Vec::new();
     for r in resources {
         check_resource(&set, r, &index, settings, &mut findings);
@@ -63,6 +71,8 @@ struct Case {
     manifest: String,
     paths: Option<Vec<String>>,
     settings: Settings,
+    /// `live: true`: judged as on a live cluster (every indexed kind read whole).
+    live: bool,
 }
 
 fn read_cases(rule: &Rule) -> (Vec<Case>, Vec<Case>) {
@@ -94,6 +104,7 @@ fn read_cases(rule: &Rule) -> (Vec<Case>, Vec<Case>) {
                             .collect()
                     }),
                     settings,
+                    live: c.get("live").and_then(Node::as_bool) == Some(true),
                 }
             })
             .collect()
@@ -133,7 +144,7 @@ fn every_rule_passes_its_cases() {
         let mut snapshot = String::new();
         for case in &fail {
             let resources = parse_resources(&case.manifest, &case.name);
-            let findings = run(rule, &resources, &case.settings);
+            let findings = run(rule, &resources, &case.settings, case.live);
             if findings.is_empty() {
                 failures.push(format!(
                     "{code}: fail case `{}` produced no finding",
@@ -167,7 +178,7 @@ fn every_rule_passes_its_cases() {
                         }
                     }
                 }
-                let after = run(rule, &fixed, &case.settings);
+                let after = run(rule, &fixed, &case.settings, case.live);
                 if !after.is_empty() {
                     failures.push(format!(
                         "{code}: `{}`: still fails after its fix: {:?}",
@@ -189,7 +200,7 @@ fn every_rule_passes_its_cases() {
         }
         for case in &pass {
             let resources = parse_resources(&case.manifest, &case.name);
-            let findings = run(rule, &resources, &case.settings);
+            let findings = run(rule, &resources, &case.settings, case.live);
             if !findings.is_empty() {
                 failures.push(format!(
                     "{code}: pass case `{}` produced {:?}",
@@ -226,7 +237,7 @@ fn every_documentation_example_triggers_its_rule() {
         let body = &example[start + 7..];
         let yaml = &body[..body.find("```").expect("closing fence")];
         let resources = parse_resources(yaml, rule.meta.code);
-        let findings = run(rule, &resources, &Settings::default());
+        let findings = run(rule, &resources, &Settings::default(), false);
         assert!(
             !findings.is_empty(),
             "{}: its documentation example does not trigger it",

@@ -38,7 +38,7 @@ declare_rule! {
         code: "RB018",
         slug: "coredns-configmap-write",
         title: "Role allows changing the CoreDNS configuration",
-        severity: High,
+        severity: Medium,
         category: Rbac,
         check: Check::Object { kinds: super::ROLE_KINDS, check },
         frameworks: [nsa::RBAC, nist::AC_6, iso27001::A8_2, iso27001::A8_20],

@@ -1,14 +1,16 @@
 use super::{check_role_rules, grants, verbs_of};
 use crate::prelude::*;
+use crate::rule::KubeVersion;
 use kspm_rbac::PolicyRule;
 
 declare_rule! {
     /// ## What it does
-    /// Flags Role and ClusterRole rules that allow `create` or `get` on the `pods/exec`,
-    /// `pods/attach` or `pods/portforward` subresources (including through `*` or `*/exec`).
-    /// `get` counts: API servers before the WebSocket upgrade check
-    /// (`AuthorizePodWebsocketUpgradeCreatePermission`, Kubernetes 1.30) let `get` open a
-    /// session over WebSocket. Kubernetes' own default roles are not judged.
+    /// Flags Role and ClusterRole rules that allow `create` on the `pods/exec`, `pods/attach`
+    /// or `pods/portforward` subresources (including through `*` or `*/exec`). When the target
+    /// Kubernetes version (`k8s_version`) is older than 1.30, `get` counts too: API servers
+    /// without the WebSocket upgrade check (`AuthorizePodWebsocketUpgradeCreatePermission`,
+    /// on by default since 1.30) let `get` open a session over WebSocket. Kubernetes' own
+    /// default roles are not judged.
     ///
     /// ## Why is this bad?
     /// `pods/exec` and `pods/attach` run commands in, or take over the terminal of, any
@@ -51,18 +53,23 @@ declare_rule! {
     }
 }
 
-const VERBS: &[&str] = &["create", "get"];
 const SUBRESOURCES: &[&str] = &["exec", "attach", "portforward"];
 
-fn session(rule: &PolicyRule) -> Option<String> {
+fn session(rule: &PolicyRule, verbs: &[&str]) -> Option<String> {
     let subs: Vec<String> = SUBRESOURCES
         .iter()
-        .filter(|s| grants(rule, VERBS, "", "pods", s))
+        .filter(|s| grants(rule, verbs, "", "pods", s))
         .map(|s| format!("pods/{s}"))
         .collect();
-    (!subs.is_empty()).then(|| format!("allows {} on {}", verbs_of(rule, VERBS), subs.join(", ")))
+    (!subs.is_empty()).then(|| format!("allows {} on {}", verbs_of(rule, verbs), subs.join(", ")))
 }
 
 fn check(r: &Resource, out: &mut Reporter<'_>) {
-    check_role_rules(r, out, session);
+    // Since 1.30 the API server asks for `create` before upgrading a `get` to a WebSocket
+    // session (AuthorizePodWebsocketUpgradeCreatePermission, on by default).
+    if out.settings().k8s_version < KubeVersion::new(1, 30) {
+        check_role_rules(r, out, |rule| session(rule, &["create", "get"]));
+    } else {
+        check_role_rules(r, out, |rule| session(rule, &["create"]));
+    }
 }

@@ -5,7 +5,9 @@ declare_rule! {
     /// ## What it does
     /// Flags Deployments, StatefulSets, DaemonSets and ReplicaSets whose `spec.selector` does
     /// not select the labels of their own pod template (`spec.template.metadata.labels`), or
-    /// that have no selector; ReplicationControllers whose `spec.selector` map does not (an
+    /// that have no selector (`extensions/v1beta1` and `apps/v1beta1` defaulted it to the
+    /// template's labels; a fragment with neither selector nor labels, such as a Kustomize
+    /// base, is not judged); ReplicationControllers whose `spec.selector` map does not (an
     /// absent one defaults to the template's labels); and Jobs with `manualSelector: true`
     /// whose selector does not.
     ///
@@ -60,6 +62,9 @@ const KINDS: &[&str] = &[
     "Job",
 ];
 
+/// API versions whose defaulting filled a missing selector from the template's labels.
+const DEFAULTED: &[&str] = &["extensions/v1beta1", "apps/v1beta1"];
+
 fn check(r: &Resource, out: &mut Reporter<'_>) {
     let spec = r.root.get("spec");
     let Some(template) = spec.and_then(|s| s.get("template")).filter(|t| !t.is_null()) else {
@@ -82,6 +87,15 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
             manual != Some(true) || selector_matches(selector, labels)
         }
         _ => {
+            if selector.is_none() && labels.is_none() {
+                // A fragment (a Kustomize base whose labels are added later): nothing to
+                // compare.
+                return;
+            }
+            if selector.is_none() && DEFAULTED.contains(&r.api_version()) {
+                // These versions defaulted the selector to the template's labels.
+                return;
+            }
             if selector.is_none() {
                 out.report(
                     path,
