@@ -30,6 +30,13 @@ pub(crate) const KINDS: &[(&str, &str, Stage)] = &[
     ("", "ServiceAccount", Stage::Context),
     ("policy", "PodDisruptionBudget", Stage::Context),
     ("networking.k8s.io", "NetworkPolicy", Stage::Context),
+    // Cilium's and Calico's own policies isolate pods too (read where they are installed).
+    // Calico's are read through their CRDs, which back projectcalico.org/v3 when Calico's
+    // API server is installed: reading both would count each policy twice.
+    ("cilium.io", "CiliumNetworkPolicy", Stage::Context),
+    ("cilium.io", "CiliumClusterwideNetworkPolicy", Stage::Context),
+    ("crd.projectcalico.org", "NetworkPolicy", Stage::Context),
+    ("crd.projectcalico.org", "GlobalNetworkPolicy", Stage::Context),
     ("rbac.authorization.k8s.io", "Role", Stage::Context),
     ("rbac.authorization.k8s.io", "ClusterRole", Stage::Context),
     ("rbac.authorization.k8s.io", "RoleBinding", Stage::Context),
@@ -219,6 +226,7 @@ mod tests {
             .collect();
         let mut indexed = kspm_model::index::INDEXED_KINDS.to_vec();
         context.sort_unstable();
+        context.dedup(); // Kubernetes' and Calico's NetworkPolicy share the kind
         indexed.sort_unstable();
         assert_eq!(context, indexed);
         let mut named: Vec<&str> = KINDS

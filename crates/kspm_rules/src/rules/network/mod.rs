@@ -10,8 +10,8 @@ use std::sync::Arc;
 use kspm_model::PodSpec;
 
 use crate::rule::Reporter;
-use kspm_network::Policy;
-use kspm_network::policy::labels_at;
+use kspm_network::policy::{Labels, labels_at};
+use kspm_network::{CniPolicy, Policy};
 
 pub mod ingress_wildcard_host;
 pub mod ingress_without_tls;
@@ -68,11 +68,35 @@ impl PoliciesByNamespace {
     }
 }
 
-/// How many NetworkPolicies of the pod's namespace select its pods for a direction.
+/// Every Cilium and Calico policy of the scan, read once (they isolate pods too).
+pub(crate) struct CniPolicies(pub Vec<CniPolicy>);
+
+pub(crate) fn cni_policies(out: &Reporter<'_>) -> Arc<CniPolicies> {
+    out.index().derived(|index| {
+        let mut list: Vec<CniPolicy> = kspm_network::cni::KINDS
+            .iter()
+            .flat_map(|kind| index.all(kind))
+            .filter_map(CniPolicy::from_resource)
+            .collect();
+        list.sort_by(|a, b| a.id.cmp(&b.id));
+        CniPolicies(list)
+    })
+}
+
+/// The labels of a namespace whose Namespace object the scan holds.
+pub(crate) fn namespace_labels(out: &Reporter<'_>, ns: &str) -> Option<Labels> {
+    out.index()
+        .find("Namespace", None, ns)
+        .map(|n| labels_at(n.root.at(&["metadata", "labels"])))
+}
+
+/// How many policies select the pod's pods for a direction: NetworkPolicies of its namespace,
+/// and Cilium or Calico policies (namespaced or cluster-wide).
 pub(crate) fn selecting_policies(pod: &PodSpec<'_>, out: &Reporter<'_>, ingress: bool) -> usize {
     let labels = labels_at(pod.meta.and_then(|m| m.get("labels")));
-    policies(out)
-        .in_namespace(pod.resource.namespace().unwrap_or("default"))
+    let ns = pod.resource.namespace().unwrap_or("default");
+    let own = policies(out)
+        .in_namespace(ns)
         .iter()
         .filter(|p| {
             (if ingress {
@@ -81,5 +105,12 @@ pub(crate) fn selecting_policies(pod: &PodSpec<'_>, out: &Reporter<'_>, ingress:
                 p.egress_type
             }) && p.pod_selector.matches(&labels)
         })
-        .count()
+        .count();
+    let ns_labels = namespace_labels(out, ns);
+    let cni = cni_policies(out)
+        .0
+        .iter()
+        .filter(|c| c.selects(ns, &labels, ns_labels.as_ref(), ingress))
+        .count();
+    own + cni
 }

@@ -1,9 +1,16 @@
 use crate::prelude::*;
+use kspm_network::policy::labels_at;
 
 declare_rule! {
     /// ## What it does
     /// Flags Namespaces with no NetworkPolicy among the scanned manifests. `kube-public` and
     /// `kube-node-lease`, which run no pods, are not reported.
+    ///
+    /// Cilium and Calico isolate namespaces with their own policies too: a namespace with a
+    /// `CiliumNetworkPolicy` or a Calico `NetworkPolicy` is not reported, nor is one a
+    /// `CiliumClusterwideNetworkPolicy` or Calico `GlobalNetworkPolicy` may select (unless its
+    /// namespace constraints provably leave the namespace out). What their rules allow is not
+    /// judged.
     ///
     /// ## Why is this bad?
     /// Without a NetworkPolicy every pod of the namespace accepts connections from every pod
@@ -43,11 +50,20 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
     if r.api_version() != "v1" || matches!(r.name(), "kube-public" | "kube-node-lease") {
         return;
     }
+    // Calico's namespaced NetworkPolicy shares the kind, and counts here too.
     if out
         .index()
         .in_namespace("NetworkPolicy", Some(r.name()))
         .next()
         .is_some()
+    {
+        return;
+    }
+    let labels = labels_at(r.root.at(&["metadata", "labels"]));
+    if super::cni_policies(out)
+        .0
+        .iter()
+        .any(|c| c.may_cover(r.name(), Some(&labels)))
     {
         return;
     }
