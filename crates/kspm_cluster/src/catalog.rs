@@ -29,6 +29,7 @@ pub(crate) const KINDS: &[(&str, &str, Stage)] = &[
     ("", "Namespace", Stage::Context),
     ("", "ServiceAccount", Stage::Context),
     ("policy", "PodDisruptionBudget", Stage::Context),
+    ("autoscaling", "HorizontalPodAutoscaler", Stage::Context),
     ("networking.k8s.io", "NetworkPolicy", Stage::Context),
     // Cilium's and Calico's own policies isolate pods too (read where they are installed).
     // Calico's are read through their CRDs, which back projectcalico.org/v3 when Calico's

@@ -14,6 +14,7 @@ use crate::resource::Resource;
 pub const INDEXED_KINDS: &[&str] = &[
     "ServiceAccount",
     "PodDisruptionBudget",
+    "HorizontalPodAutoscaler",
     "Namespace",
     "NetworkPolicy",
     "CiliumNetworkPolicy",

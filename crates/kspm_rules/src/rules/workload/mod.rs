@@ -14,6 +14,7 @@ pub mod duplicate_env_var;
 pub mod image_latest_tag;
 pub mod image_pull_policy_not_always;
 pub mod image_without_digest;
+pub mod job_without_ttl;
 pub mod low_user_id;
 pub mod missing_config_reference;
 pub mod missing_cpu_limit;
@@ -27,7 +28,9 @@ pub mod missing_readiness_probe;
 pub mod missing_service_account;
 pub mod missing_security_context;
 pub mod naked_pod;
+pub mod pdb_blocks_eviction;
 pub mod selector_mismatch;
+pub mod too_few_replicas;
 
 pub(crate) static RULES: &[&crate::Rule] = &[
     &missing_cpu_request::RULE,
@@ -52,6 +55,9 @@ pub(crate) static RULES: &[&crate::Rule] = &[
     &missing_service_account::RULE,
     &missing_config_reference::RULE,
     &selector_mismatch::RULE,
+    &pdb_blocks_eviction::RULE,
+    &job_without_ttl::RULE,
+    &too_few_replicas::RULE,
 ];
 
 /// An image reference split the way the kubelet reads it: `[registry[:port]/]path[:tag][@digest]`.
@@ -106,6 +112,24 @@ pub(crate) fn replicas(r: &Resource) -> Option<i64> {
         Some(n) if n.is_null() => Some(1),
         Some(n) => n.as_i64(),
     }
+}
+
+/// The `minReplicas` of the HorizontalPodAutoscaler that scales `r` (1 when unset, as the API
+/// server defaults it), when the scan holds one.
+pub(crate) fn hpa_minimum(index: &Index<'_>, r: &Resource) -> Option<i64> {
+    index
+        .in_namespace("HorizontalPodAutoscaler", r.namespace())
+        .find(|hpa| {
+            let target = hpa.root.at(&["spec", "scaleTargetRef"]);
+            let field = |k: &str| target.and_then(|t| t.get(k)).and_then(Node::as_str);
+            field("kind") == Some(r.kind()) && field("name") == Some(r.name())
+        })
+        .map(|hpa| {
+            hpa.root
+                .at(&["spec", "minReplicas"])
+                .and_then(Node::as_i64)
+                .unwrap_or(1)
+        })
 }
 
 /// A compute resource field (`requests`/`limits`, `cpu`/`memory`) of a container, reported
