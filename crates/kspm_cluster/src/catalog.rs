@@ -35,9 +35,17 @@ pub(crate) const KINDS: &[(&str, &str, Stage)] = &[
     // Calico's are read through their CRDs, which back projectcalico.org/v3 when Calico's
     // API server is installed: reading both would count each policy twice.
     ("cilium.io", "CiliumNetworkPolicy", Stage::Context),
-    ("cilium.io", "CiliumClusterwideNetworkPolicy", Stage::Context),
+    (
+        "cilium.io",
+        "CiliumClusterwideNetworkPolicy",
+        Stage::Context,
+    ),
     ("crd.projectcalico.org", "NetworkPolicy", Stage::Context),
-    ("crd.projectcalico.org", "GlobalNetworkPolicy", Stage::Context),
+    (
+        "crd.projectcalico.org",
+        "GlobalNetworkPolicy",
+        Stage::Context,
+    ),
     ("rbac.authorization.k8s.io", "Role", Stage::Context),
     ("rbac.authorization.k8s.io", "ClusterRole", Stage::Context),
     ("rbac.authorization.k8s.io", "RoleBinding", Stage::Context),

@@ -224,9 +224,9 @@ impl CniPolicy {
         }
         // A Cilium selector pinned to another namespace by the namespace pseudo-label.
         self.selects.iter().any(|s| match s {
-            Selects::Labels { selector, .. } => {
-                !selector.pins(CILIUM_NAMESPACE).is_some_and(|ns| ns != namespace)
-            }
+            Selects::Labels { selector, .. } => !selector
+                .pins(CILIUM_NAMESPACE)
+                .is_some_and(|ns| ns != namespace),
             Selects::Calico(_) => true,
         })
     }
@@ -356,8 +356,7 @@ fn tokenize(text: &str) -> Option<Vec<Tok>> {
             }
             c if c.is_alphanumeric() || "_-./".contains(c) => {
                 let start = i;
-                while i < chars.len() && (chars[i].is_alphanumeric() || "_-./".contains(chars[i]))
-                {
+                while i < chars.len() && (chars[i].is_alphanumeric() || "_-./".contains(chars[i])) {
                     i += 1;
                 }
                 out.push(Tok::Ident(chars[start..i].iter().collect()));
@@ -442,7 +441,11 @@ impl Parser {
                     return None;
                 };
                 self.at += 1;
-                Some(if eq { Expr::Eq(key, v) } else { Expr::Ne(key, v) })
+                Some(if eq {
+                    Expr::Eq(key, v)
+                } else {
+                    Expr::Ne(key, v)
+                })
             }
             Tok::Ident(w) if w == "in" => {
                 self.at += 1;

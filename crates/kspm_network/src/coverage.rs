@@ -23,8 +23,7 @@ pub struct Gap {
 pub fn gaps(model: &NetworkModel) -> Vec<Gap> {
     let mut out = Vec::new();
     for ns in model.namespaces.keys() {
-        if !model.policies.iter().any(|p| &p.namespace == ns) && model.cni_covering(ns).is_empty()
-        {
+        if !model.policies.iter().any(|p| &p.namespace == ns) && model.cni_covering(ns).is_empty() {
             out.push(Gap {
                 kind: "namespace-without-policy",
                 object: ns.clone(),

@@ -227,7 +227,11 @@ spec:
     want_sorted.sort();
     assert_eq!(got_sorted, want_sorted, "{got:#?}");
 
-    let web = model.pods.iter().find(|p| p.name == "Pod/cilium/web").unwrap();
+    let web = model
+        .pods
+        .iter()
+        .find(|p| p.name == "Pod/cilium/web")
+        .unwrap();
     assert_eq!(
         model
             .cni_selecting(web, true)

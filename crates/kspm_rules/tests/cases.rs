@@ -50,7 +50,12 @@ fn parse_resources(text: &str, label: &str) -> Vec<Resource> {
 
 /// Runs one rule over a case. `live` scans the case as a live cluster would: every kind the
 /// index keeps counts as read whole, so references to absent objects are judged everywhere.
-fn run(rule: &'static Rule, resources: &[Resource], settings: &Settings, live: bool) -> Vec<Finding> {
+fn run(
+    rule: &'static Rule,
+    resources: &[Resource],
+    settings: &Settings,
+    live: bool,
+) -> Vec<Finding> {
     let set = RuleSet::new([rule]);
     let mut index = Index::build(resources);
     if live {

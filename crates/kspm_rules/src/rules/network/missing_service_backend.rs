@@ -74,7 +74,10 @@ fn backends<'a>(r: &'a Resource) -> Vec<(Option<&'a str>, &'a str, FieldPath)> {
                 out.push((ns, name, at.key("serviceName")));
             }
         };
-        add(root.at(&["spec", "defaultBackend"]), spec.key("defaultBackend"));
+        add(
+            root.at(&["spec", "defaultBackend"]),
+            spec.key("defaultBackend"),
+        );
         add(root.at(&["spec", "backend"]), spec.key("backend"));
         for (i, rule) in seq(root.at(&["spec", "rules"])).iter().enumerate() {
             for (j, p) in seq(rule.at(&["http", "paths"])).iter().enumerate() {

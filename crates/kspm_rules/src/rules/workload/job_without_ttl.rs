@@ -69,8 +69,7 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
     if owned_by_cronjob || deleted_by_tool {
         return;
     }
-    if r
-        .root
+    if r.root
         .at(&["spec", "ttlSecondsAfterFinished"])
         .is_some_and(|n| !n.is_null())
     {

@@ -83,7 +83,11 @@ fn push<'a>(
     let Some(node) = node.filter(|n| !optional(n)) else {
         return;
     };
-    if let Some(name) = node.get(key).and_then(Node::as_str).filter(|s| !s.is_empty()) {
+    if let Some(name) = node
+        .get(key)
+        .and_then(Node::as_str)
+        .filter(|s| !s.is_empty())
+    {
         refs.push(Reference {
             kind,
             name,
@@ -100,27 +104,69 @@ fn references<'a>(pod: &'a PodSpec<'a>) -> Vec<Reference<'a>> {
             let at = c.path_to(&["env"]).index(i).key("valueFrom");
             let from = e.get("valueFrom");
             let cm = from.and_then(|f| f.get("configMapKeyRef"));
-            push(&mut refs, "ConfigMap", cm, "name", at.key("configMapKeyRef"));
+            push(
+                &mut refs,
+                "ConfigMap",
+                cm,
+                "name",
+                at.key("configMapKeyRef"),
+            );
             let secret = from.and_then(|f| f.get("secretKeyRef"));
             push(&mut refs, "Secret", secret, "name", at.key("secretKeyRef"));
         }
         for (i, e) in seq("envFrom").iter().enumerate() {
             let at = c.path_to(&["envFrom"]).index(i);
-            push(&mut refs, "ConfigMap", e.get("configMapRef"), "name", at.key("configMapRef"));
-            push(&mut refs, "Secret", e.get("secretRef"), "name", at.key("secretRef"));
+            push(
+                &mut refs,
+                "ConfigMap",
+                e.get("configMapRef"),
+                "name",
+                at.key("configMapRef"),
+            );
+            push(
+                &mut refs,
+                "Secret",
+                e.get("secretRef"),
+                "name",
+                at.key("secretRef"),
+            );
         }
     }
     for (at, v) in pod.volumes() {
-        push(&mut refs, "ConfigMap", v.get("configMap"), "name", at.key("configMap"));
-        push(&mut refs, "Secret", v.get("secret"), "secretName", at.key("secret"));
+        push(
+            &mut refs,
+            "ConfigMap",
+            v.get("configMap"),
+            "name",
+            at.key("configMap"),
+        );
+        push(
+            &mut refs,
+            "Secret",
+            v.get("secret"),
+            "secretName",
+            at.key("secret"),
+        );
         let sources = v
             .at(&["projected", "sources"])
             .and_then(Node::as_seq)
             .unwrap_or(&[]);
         for (i, s) in sources.iter().enumerate() {
             let at = at.keys(&["projected", "sources"]).index(i);
-            push(&mut refs, "ConfigMap", s.get("configMap"), "name", at.key("configMap"));
-            push(&mut refs, "Secret", s.get("secret"), "name", at.key("secret"));
+            push(
+                &mut refs,
+                "ConfigMap",
+                s.get("configMap"),
+                "name",
+                at.key("configMap"),
+            );
+            push(
+                &mut refs,
+                "Secret",
+                s.get("secret"),
+                "name",
+                at.key("secret"),
+            );
         }
     }
     refs

@@ -67,11 +67,16 @@ const DEFAULTED: &[&str] = &["extensions/v1beta1", "apps/v1beta1"];
 
 fn check(r: &Resource, out: &mut Reporter<'_>) {
     let spec = r.root.get("spec");
-    let Some(template) = spec.and_then(|s| s.get("template")).filter(|t| !t.is_null()) else {
+    let Some(template) = spec
+        .and_then(|s| s.get("template"))
+        .filter(|t| !t.is_null())
+    else {
         return;
     };
     let labels = template.at(&["metadata", "labels"]);
-    let selector = spec.and_then(|s| s.get("selector")).filter(|n| !n.is_null());
+    let selector = spec
+        .and_then(|s| s.get("selector"))
+        .filter(|n| !n.is_null());
     let path = FieldPath::root().keys(&["spec", "selector"]);
     let matches = match r.kind() {
         "ReplicationController" => match selector.and_then(Node::as_map) {
@@ -83,7 +88,9 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
         },
         "Job" => {
             // Without manualSelector the API server generates the selector and the label.
-            let manual = spec.and_then(|s| s.get("manualSelector")).and_then(Node::as_bool);
+            let manual = spec
+                .and_then(|s| s.get("manualSelector"))
+                .and_then(Node::as_bool);
             manual != Some(true) || selector_matches(selector, labels)
         }
         _ => {
