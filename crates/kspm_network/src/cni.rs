@@ -60,8 +60,9 @@ pub struct CniPolicy {
     pub egress: bool,
     /// One entry per rule of the policy (Cilium's `specs` hold several), all must be tried.
     selects: Vec<Selects>,
-    /// Calico `GlobalNetworkPolicy.spec.namespaceSelector`, when set.
-    namespace_selector: Option<Option<Expr>>,
+    /// Calico `GlobalNetworkPolicy.spec.namespaceSelector`, when set and understood (one
+    /// that is not understood is taken to match, and makes the policy `conservative`).
+    namespace_selector: Option<Expr>,
     /// Whether something could not be read and was taken to select conservatively.
     pub conservative: bool,
 }
@@ -149,7 +150,7 @@ impl CniPolicy {
         let text = |k: &str| spec.and_then(|s| s.get(k)).and_then(Node::as_str);
         let selector = parse(text("selector").unwrap_or("all()"));
         let mut conservative = selector.is_none();
-        let namespace_selector = text("namespaceSelector").map(|t| {
+        let namespace_selector = text("namespaceSelector").and_then(|t| {
             let e = parse(t);
             conservative |= e.is_none();
             e
@@ -224,25 +225,21 @@ impl CniPolicy {
         }
         // A Cilium selector pinned to another namespace by the namespace pseudo-label.
         self.selects.iter().any(|s| match s {
-            Selects::Labels { selector, .. } => !selector
+            Selects::Labels { selector, .. } => selector
                 .pins(CILIUM_NAMESPACE)
-                .is_some_and(|ns| ns != namespace),
+                .is_none_or(|ns| ns == namespace),
             Selects::Calico(_) => true,
         })
     }
 
     fn namespace_matches(&self, namespace: &str, ns_labels: Option<&Labels>) -> bool {
-        match &self.namespace_selector {
-            None => true,
-            Some(None) => true,
-            Some(Some(expr)) => match ns_labels {
-                None => true,
-                Some(l) => {
-                    let mut l = l.clone();
-                    l.insert(CALICO_NAMESPACE_NAME.to_owned(), namespace.to_owned());
-                    expr.eval(&l)
-                }
-            },
+        match (&self.namespace_selector, ns_labels) {
+            (None, _) | (_, None) => true,
+            (Some(expr), Some(l)) => {
+                let mut l = l.clone();
+                l.insert(CALICO_NAMESPACE_NAME.to_owned(), namespace.to_owned());
+                expr.eval(&l)
+            }
         }
     }
 }

@@ -78,7 +78,7 @@ fn push<'a>(
     kind: &'static str,
     node: Option<&'a Node>,
     key: &str,
-    path: FieldPath,
+    path: &FieldPath,
 ) {
     let Some(node) = node.filter(|n| !optional(n)) else {
         return;
@@ -109,10 +109,10 @@ fn references<'a>(pod: &'a PodSpec<'a>) -> Vec<Reference<'a>> {
                 "ConfigMap",
                 cm,
                 "name",
-                at.key("configMapKeyRef"),
+                &at.key("configMapKeyRef"),
             );
             let secret = from.and_then(|f| f.get("secretKeyRef"));
-            push(&mut refs, "Secret", secret, "name", at.key("secretKeyRef"));
+            push(&mut refs, "Secret", secret, "name", &at.key("secretKeyRef"));
         }
         for (i, e) in seq("envFrom").iter().enumerate() {
             let at = c.path_to(&["envFrom"]).index(i);
@@ -121,14 +121,14 @@ fn references<'a>(pod: &'a PodSpec<'a>) -> Vec<Reference<'a>> {
                 "ConfigMap",
                 e.get("configMapRef"),
                 "name",
-                at.key("configMapRef"),
+                &at.key("configMapRef"),
             );
             push(
                 &mut refs,
                 "Secret",
                 e.get("secretRef"),
                 "name",
-                at.key("secretRef"),
+                &at.key("secretRef"),
             );
         }
     }
@@ -138,14 +138,14 @@ fn references<'a>(pod: &'a PodSpec<'a>) -> Vec<Reference<'a>> {
             "ConfigMap",
             v.get("configMap"),
             "name",
-            at.key("configMap"),
+            &at.key("configMap"),
         );
         push(
             &mut refs,
             "Secret",
             v.get("secret"),
             "secretName",
-            at.key("secret"),
+            &at.key("secret"),
         );
         let sources = v
             .at(&["projected", "sources"])
@@ -158,14 +158,14 @@ fn references<'a>(pod: &'a PodSpec<'a>) -> Vec<Reference<'a>> {
                 "ConfigMap",
                 s.get("configMap"),
                 "name",
-                at.key("configMap"),
+                &at.key("configMap"),
             );
             push(
                 &mut refs,
                 "Secret",
                 s.get("secret"),
                 "name",
-                at.key("secret"),
+                &at.key("secret"),
             );
         }
     }
