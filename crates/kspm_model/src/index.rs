@@ -209,3 +209,50 @@ pub fn selector_matches(selector: Option<&Node>, labels: Option<&Node>) -> bool 
     }
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Index;
+    use crate::yaml::{Limits, parse_stream};
+    use crate::{Resource, Source};
+
+    fn resources(text: &str) -> Vec<Resource> {
+        let (docs, errors) = parse_stream(text, &Limits::default());
+        assert!(errors.is_empty(), "{errors:?}");
+        docs.into_iter()
+            .map(|d| {
+                let source = Source {
+                    file: "t.yaml".into(),
+                    doc: d.index,
+                    origin: None,
+                };
+                Resource::from_node(d.root, source).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn named_kinds_keep_their_identity_only() {
+        let mut rs = resources(
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\ndata: {password: aHVudGVyMg==}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: app, namespace: shop}\n",
+        );
+        rs.iter_mut().for_each(Index::identity_only);
+        assert!(rs[0].root.get("data").is_none(), "no Secret data is kept");
+        assert!(rs[1].root.get("data").is_none());
+        assert!(
+            rs[2].root.get("metadata").is_some(),
+            "whole kinds are untouched"
+        );
+        let mut index = Index::build(&rs);
+        assert!(index.find("Secret", Some("shop"), "db").is_some());
+        assert!(index.find("ConfigMap", None, "settings").is_some());
+        // Files: judged only where the scan holds objects of the kind.
+        assert!(index.holds("Secret", Some("shop")));
+        assert!(!index.holds("Secret", Some("other")));
+        assert!(!index.holds("Service", None));
+        // Live: a kind read whole is judged everywhere.
+        index.mark_complete("Service");
+        assert!(index.holds("Service", Some("anywhere")));
+        assert!(index.complete("Service") && !index.complete("Secret"));
+    }
+}
