@@ -70,7 +70,7 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
     out.report(
         FieldPath::root().keys(&["metadata", "name"]),
         format!(
-            "no NetworkPolicy in namespace {}: its pods accept connections from every namespace and may connect anywhere",
+            "no NetworkPolicy (nor Cilium or Calico policy) in namespace {}: its pods accept connections from every namespace and may connect anywhere",
             r.name()
         ),
     );

@@ -61,7 +61,7 @@ fn check(pod: &PodSpec<'_>, out: &mut Reporter<'_>) {
         out.report(
             pod.meta_path.key("labels"),
             format!(
-                "no NetworkPolicy in namespace {} selects these pods for egress: they may connect to any pod and any address",
+                "no NetworkPolicy in namespace {} (nor Cilium or Calico policy) selects these pods for egress: they may connect to any pod and any address",
                 pod.resource.namespace().unwrap_or("default")
             ),
         );

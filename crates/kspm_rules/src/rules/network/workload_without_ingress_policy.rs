@@ -69,7 +69,7 @@ fn check(pod: &PodSpec<'_>, out: &mut Reporter<'_>) {
         out.report(
             pod.meta_path.key("labels"),
             format!(
-                "no NetworkPolicy in namespace {} selects these pods for ingress: they accept connections from every pod of every namespace",
+                "no NetworkPolicy in namespace {} (nor Cilium or Calico policy) selects these pods for ingress: they accept connections from every pod of every namespace",
                 pod.resource.namespace().unwrap_or("default")
             ),
         );
