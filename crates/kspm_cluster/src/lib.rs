@@ -150,12 +150,16 @@ pub fn scan(target: &Target, opts: &ScanOptions) -> Result<(ScanResult, Stats), 
         });
         rt.block_on(async {
             for kind in &rest {
+                let before = reader.diagnostics.len();
                 reader
                     .read(kind, true, |_, resources| {
                         // The judge only stops early by panicking, which join() reports.
                         let _ = tx.send(resources);
                     })
                     .await;
+                if reader.diagnostics.len() == before {
+                    complete.push(kind.resource.kind.clone());
+                }
             }
         });
         drop(tx);
@@ -164,6 +168,15 @@ pub fn scan(target: &Target, opts: &ScanOptions) -> Result<(ScanResult, Stats), 
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     });
     reader.stats.evaluating += judging;
+    // Every workload is known now: Services, NetworkPolicies and autoscalers can be judged
+    // against them.
+    let started = Instant::now();
+    for kind in &complete {
+        index.mark_complete(kind);
+    }
+    let mut eval = eval;
+    eval.after_workloads(&mut index, &opts.settings);
+    reader.stats.evaluating += started.elapsed();
     Ok(finish(reader, eval, opts))
 }
 
@@ -219,6 +232,7 @@ fn scan_whole(
     let mut eval = Evaluation::with_inventory(opts, &kept);
     eval.learn_rbac(&index);
     eval.check(&kept, &index, &opts.settings);
+    eval.after_workloads(&mut index, &opts.settings);
     reader.stats.evaluating += started.elapsed();
     finish(reader, eval, opts)
 }

@@ -2,7 +2,7 @@
 //! Namespaces... exist, so that a rule judging one object can consult the others.
 
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use crate::node::Node;
@@ -47,6 +47,61 @@ pub struct Index<'a> {
     /// Kinds read whole (a live cluster, every namespace the scan covers): a missing name is
     /// missing, even in a namespace that holds no object of the kind.
     complete: Vec<String>,
+    /// Every workload of the scan, once all were read ([`Index::set_workloads`]).
+    workloads: Option<Vec<PodSource>>,
+}
+
+/// A workload as references see it: its kind and name, and the labels of its pods (a pod's
+/// own, or its template's). Collected from every object with a pod spec while the scan judges
+/// it, so that Services, NetworkPolicies and autoscalers can be judged once all are known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PodSource {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Labels that controllers add to the pods they create, which no pod template carries: a
+/// selector naming them is matched against a template as if the controller had added them.
+pub const CONTROLLER_LABELS: &[&str] = &[
+    "statefulset.kubernetes.io/pod-name",
+    "apps.kubernetes.io/pod-index",
+    "controller-revision-hash",
+    "pod-template-hash",
+    "pod-template-generation",
+    "job-name",
+    "controller-uid",
+    "batch.kubernetes.io/job-name",
+    "batch.kubernetes.io/controller-uid",
+    "batch.kubernetes.io/job-completion-index",
+];
+
+impl PodSource {
+    /// Whether a selector's `key` cannot be judged against this source: a label its
+    /// controller adds to each pod (a Pod's own labels are all there is).
+    pub fn added_by_controller(&self, key: &str) -> bool {
+        self.kind != "Pod" && CONTROLLER_LABELS.contains(&key)
+    }
+
+    /// The workload `r` is, if it has a pod spec (any kind: custom workloads too).
+    pub fn of(r: &Resource) -> Option<Self> {
+        let pod = crate::view::pod_specs(r).into_iter().next()?;
+        let labels = pod
+            .meta
+            .and_then(|m| m.get("labels"))
+            .and_then(Node::as_map)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|e| Some((e.key.to_string(), e.value.as_str()?.to_owned())))
+            .collect();
+        Some(Self {
+            kind: r.kind().to_owned(),
+            namespace: ns_of(r).to_owned(),
+            name: r.name().to_owned(),
+            labels,
+        })
+    }
 }
 
 /// Objects without a namespace are in `default`, where `kubectl apply` would put them.
@@ -107,6 +162,37 @@ impl<'a> Index<'a> {
     /// says nothing about them.
     pub fn holds(&self, kind: &str, namespace: Option<&str>) -> bool {
         self.complete(kind) || self.in_namespace(kind, namespace).next().is_some()
+    }
+
+    /// Hands the index every workload of the scan; until then [`Index::workloads`] is `None`
+    /// and the rules that need them wait.
+    pub fn set_workloads(&mut self, mut workloads: Vec<PodSource>) {
+        workloads.sort_by(|a, b| {
+            (&a.namespace, &a.kind, &a.name).cmp(&(&b.namespace, &b.kind, &b.name))
+        });
+        self.workloads = Some(workloads);
+    }
+
+    /// The workloads of a namespace, once every workload of the scan is known.
+    pub fn workloads(&self, namespace: Option<&str>) -> Option<impl Iterator<Item = &PodSource>> {
+        let ns = namespace.unwrap_or("default");
+        self.workloads
+            .as_ref()
+            .map(move |w| w.iter().filter(move |p| p.namespace == ns))
+    }
+
+    /// Whether a reference to a workload of `kind` (`None`: any pod) in `namespace` can be
+    /// judged: every Pod was read (a live cluster: controllers are read before their pods), or
+    /// the scan holds a workload of that kind in the namespace.
+    pub fn holds_workloads(&self, kind: Option<&str>, namespace: Option<&str>) -> bool {
+        let complete = match kind {
+            None => self.complete("Pod"),
+            Some(k) => self.complete(k),
+        };
+        complete
+            || self
+                .workloads(namespace)
+                .is_some_and(|mut w| w.any(|p| kind.is_none_or(|k| p.kind == k)))
     }
 
     /// Whether every object of `kind` was read ([`Index::mark_complete`]).

@@ -16,7 +16,7 @@ pub mod yaml;
 pub use finding::{
     Diagnostic, DiagnosticLevel, Finding, Fix, PatchOp, Risk, RiskFactor, Severity, Suppression,
 };
-pub use index::Index;
+pub use index::{Index, PodSource};
 pub use node::{Entry, Node, Pos, Value};
 pub use path::{FieldPath, Seg};
 pub use resource::{Resource, ResourceId, Source};

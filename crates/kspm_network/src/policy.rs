@@ -87,6 +87,24 @@ impl Selector {
         }
     }
 
+    /// The selector without its requirements on the keys `skip` says to leave out.
+    pub fn without(&self, skip: impl Fn(&str) -> bool) -> Self {
+        Self {
+            labels: self
+                .labels
+                .iter()
+                .filter(|(k, _)| !skip(k))
+                .cloned()
+                .collect(),
+            exprs: self
+                .exprs
+                .iter()
+                .filter(|(k, _)| !skip(k))
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// The value `matchLabels` requires for `key`, if it requires one.
     pub fn pins(&self, key: &str) -> Option<&str> {
         self.labels

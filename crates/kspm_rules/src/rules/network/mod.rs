@@ -19,9 +19,11 @@ pub mod missing_service_backend;
 pub mod namespace_without_network_policy;
 pub mod network_isolation_undone;
 pub mod network_policy_allows_all;
+pub mod network_policy_selects_nothing;
 pub mod privileged_container_port;
 pub mod sensitive_namespace_reachable;
 pub mod service_external_ips;
+pub mod service_selects_nothing;
 pub mod service_type_loadbalancer;
 pub mod service_type_nodeport;
 pub mod ssh_port_exposed;
@@ -43,6 +45,8 @@ pub(crate) static RULES: &[&crate::Rule] = &[
     &network_isolation_undone::RULE,
     &sensitive_namespace_reachable::RULE,
     &missing_service_backend::RULE,
+    &service_selects_nothing::RULE,
+    &network_policy_selects_nothing::RULE,
 ];
 
 /// Every NetworkPolicy of the scan, read once, by namespace.

@@ -25,6 +25,7 @@ pub mod missing_memory_request;
 pub mod missing_pod_anti_affinity;
 pub mod missing_pod_disruption_budget;
 pub mod missing_readiness_probe;
+pub mod missing_scale_target;
 pub mod missing_security_context;
 pub mod missing_service_account;
 pub mod naked_pod;
@@ -58,6 +59,7 @@ pub(crate) static RULES: &[&crate::Rule] = &[
     &pdb_blocks_eviction::RULE,
     &job_without_ttl::RULE,
     &too_few_replicas::RULE,
+    &missing_scale_target::RULE,
 ];
 
 /// An image reference split the way the kubelet reads it: `[registry[:port]/]path[:tag][@digest]`.
