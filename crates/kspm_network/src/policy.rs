@@ -88,6 +88,7 @@ impl Selector {
     }
 
     /// The selector without its requirements on the keys `skip` says to leave out.
+    #[must_use]
     pub fn without(&self, skip: impl Fn(&str) -> bool) -> Self {
         Self {
             labels: self
