@@ -635,3 +635,86 @@ fn namespaces_whose_pods_all_use_the_host_network_need_no_network_policy() {
     // `cni` runs only host-network pods: policies cannot apply there.
     assert_eq!(flagged, ["apps", "empty"], "{v}");
 }
+
+#[test]
+fn file_scans_judge_references_against_the_whole_input() {
+    let input = "apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: api, namespace: shop}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: api-server}
+  maxReplicas: 5
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: api, namespace: shop}
+spec:
+  rules:
+  - http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: api-svc, port: {number: 80}}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers:
+      - name: api
+        image: example/api:1.0
+        envFrom: [{configMapRef: {name: api-config}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {app: api}
+  ports: [{port: 80}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: api-settings, namespace: shop}
+";
+    let out = kspm_stdin(
+        &[
+            "scan",
+            "-",
+            "--format",
+            "json",
+            "--select",
+            "WL021,WL026,NW014,NW015",
+        ],
+        input,
+    );
+    let v = json(&out);
+    let mut got: Vec<(String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["path"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (
+                "NW014".to_owned(),
+                "spec.rules[0].http.paths[0].backend.service.name".to_owned()
+            ),
+            (
+                "WL021".to_owned(),
+                "spec.template.spec.containers[0].envFrom[0].configMapRef.name".to_owned()
+            ),
+            ("WL026".to_owned(), "spec.scaleTargetRef.name".to_owned()),
+        ],
+        "{v:#}"
+    );
+}

@@ -125,6 +125,13 @@ fn live_scan_reports_what_the_file_scan_reports() {
     let (file_report, live_report) = (json(&files), json(&live));
     let (want, got) = (finding_keys(&file_report), finding_keys(&live_report));
     assert!(want.len() > 20, "the fixture has many findings: {want:#?}");
+    // A reference to a missing ConfigMap: the live scan lists ConfigMaps before it judges
+    // workloads, so it reports it as the file scan does.
+    assert!(
+        got.iter()
+            .any(|k| k.0 == "WL021" && k.4.ends_with("envFrom[0].configMapRef.name")),
+        "{got:#?}"
+    );
     let missing: Vec<_> = want.difference(&got).collect();
     let extra: Vec<_> = got.difference(&want).collect();
     assert!(
@@ -1187,4 +1194,112 @@ spec:
         .output()
         .unwrap();
     assert_eq!(org003(&files), org003(&live));
+}
+
+/// On a live cluster every workload is read before Services, NetworkPolicies and autoscalers
+/// are judged against them, and every reference is judged (in files most are not).
+#[test]
+fn references_are_judged_against_every_workload_of_the_cluster() {
+    let Some((c, _serial)) = cluster() else {
+        return;
+    };
+    c.apply(
+        "apiVersion: v1
+kind: Namespace
+metadata: {name: kspm-refs}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: redis, namespace: kspm-refs}
+spec:
+  serviceName: redis
+  selector: {matchLabels: {app: redis}}
+  template:
+    metadata: {labels: {app: redis}}
+    spec:
+      containers: [{name: redis, image: redis:7}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: redis-0, namespace: kspm-refs}
+spec:
+  selector: {app: redis, statefulset.kubernetes.io/pod-name: redis-0}
+  ports: [{port: 6379}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: dangling, namespace: kspm-refs}
+spec:
+  selector: {app: gone}
+  ports: [{port: 80}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: dangling, namespace: kspm-refs}
+spec:
+  podSelector: {matchLabels: {app: gone}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: redis, namespace: kspm-refs}
+spec:
+  podSelector: {matchLabels: {app: redis}}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: api, namespace: kspm-refs}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: api}
+  maxReplicas: 3
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: redis, namespace: kspm-refs}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: StatefulSet, name: redis}
+  minReplicas: 2
+  maxReplicas: 3
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: app, namespace: kspm-refs}
+spec:
+  serviceAccountName: nobody
+  containers:
+  - name: app
+    image: busybox:1.36
+    envFrom:
+    - secretRef: {name: absent}
+",
+    );
+    let out = scan_live(
+        &c.kubeconfig,
+        &[
+            "-n",
+            "kspm-refs",
+            "--format",
+            "json",
+            "--select",
+            "NW015,NW016,WL026,WL020,WL021",
+        ],
+    );
+    let report = json(&out);
+    let got: BTreeSet<(String, String)> = finding_keys(&report)
+        .into_iter()
+        .map(|k| (k.0, k.3))
+        .collect();
+    let want: BTreeSet<(String, String)> = [
+        ("NW015", "dangling"),
+        ("NW016", "dangling"),
+        ("WL026", "api"),
+        // No ServiceAccount of the namespace exists (no controller creates `default` here):
+        // judged all the same, since every ServiceAccount was read.
+        ("WL020", "app"),
+        // Secret references are judged on live clusters.
+        ("WL021", "app"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    .collect();
+    assert_eq!(got, want, "{:#}", report["findings"]);
 }

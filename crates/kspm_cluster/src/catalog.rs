@@ -10,6 +10,9 @@ use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope};
 pub(crate) enum Stage {
     /// Read first and kept for the whole scan: other objects are judged against them.
     Context,
+    /// Read next, judged as they arrive, and kept by identity only (kind, namespace, name):
+    /// what workloads, Ingresses and routes refer to by name.
+    Named,
     /// Workload controllers; their uids are remembered so that what they own is skipped.
     Owner,
     /// Created by controllers (ReplicaSets, Jobs): skipped when their controller was read.
@@ -26,7 +29,23 @@ pub(crate) const KINDS: &[(&str, &str, Stage)] = &[
     ("", "Namespace", Stage::Context),
     ("", "ServiceAccount", Stage::Context),
     ("policy", "PodDisruptionBudget", Stage::Context),
+    ("autoscaling", "HorizontalPodAutoscaler", Stage::Context),
     ("networking.k8s.io", "NetworkPolicy", Stage::Context),
+    // Cilium's and Calico's own policies isolate pods too (read where they are installed).
+    // Calico's are read through their CRDs, which back projectcalico.org/v3 when Calico's
+    // API server is installed: reading both would count each policy twice.
+    ("cilium.io", "CiliumNetworkPolicy", Stage::Context),
+    (
+        "cilium.io",
+        "CiliumClusterwideNetworkPolicy",
+        Stage::Context,
+    ),
+    ("crd.projectcalico.org", "NetworkPolicy", Stage::Context),
+    (
+        "crd.projectcalico.org",
+        "GlobalNetworkPolicy",
+        Stage::Context,
+    ),
     ("rbac.authorization.k8s.io", "Role", Stage::Context),
     ("rbac.authorization.k8s.io", "ClusterRole", Stage::Context),
     ("rbac.authorization.k8s.io", "RoleBinding", Stage::Context),
@@ -35,6 +54,10 @@ pub(crate) const KINDS: &[(&str, &str, Stage)] = &[
         "ClusterRoleBinding",
         Stage::Context,
     ),
+    // Exactly kspm_model's NAMED_KINDS (a test checks).
+    ("", "ConfigMap", Stage::Named),
+    ("", "Secret", Stage::Named),
+    ("", "Service", Stage::Named),
     ("batch", "CronJob", Stage::Owner),
     ("apps", "Deployment", Stage::Owner),
     ("apps", "StatefulSet", Stage::Owner),
@@ -43,10 +66,8 @@ pub(crate) const KINDS: &[(&str, &str, Stage)] = &[
     ("apps", "ReplicaSet", Stage::Owned),
     ("batch", "Job", Stage::Owned),
     ("", "Pod", Stage::Pod),
-    ("", "Service", Stage::Other),
     ("networking.k8s.io", "Ingress", Stage::Other),
-    ("", "ConfigMap", Stage::Other),
-    ("", "Secret", Stage::Other),
+    ("gateway.networking.k8s.io", "HTTPRoute", Stage::Other),
     (
         "admissionregistration.k8s.io",
         "ValidatingWebhookConfiguration",
@@ -206,6 +227,7 @@ mod tests {
 
     #[test]
     fn the_facts_rules_consult_are_read_first() {
+        let stage = |k: &str| KINDS.iter().find(|(_, kind, _)| *kind == k).unwrap().2;
         let mut context: Vec<&str> = KINDS
             .iter()
             .filter(|k| k.2 == Stage::Context)
@@ -213,7 +235,18 @@ mod tests {
             .collect();
         let mut indexed = kspm_model::index::INDEXED_KINDS.to_vec();
         context.sort_unstable();
+        context.dedup(); // Kubernetes' and Calico's NetworkPolicy share the kind
         indexed.sort_unstable();
         assert_eq!(context, indexed);
+        let mut named: Vec<&str> = KINDS
+            .iter()
+            .filter(|k| k.2 == Stage::Named)
+            .map(|k| k.1)
+            .collect();
+        let mut expected = kspm_model::index::NAMED_KINDS.to_vec();
+        named.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(named, expected);
+        assert!(stage("ConfigMap") < stage("Deployment"));
     }
 }

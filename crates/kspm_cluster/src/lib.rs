@@ -94,13 +94,41 @@ pub fn scan(target: &Target, opts: &ScanOptions) -> Result<(ScanResult, Stats), 
         kinds.into_iter().partition(|k| k.stage == Stage::Context);
 
     let mut kept = Vec::new();
-    read_into(&rt, &mut reader, &context, &mut kept);
+    let mut complete = read_into(&rt, &mut reader, &context, &mut kept);
     if opts.policies.as_ref().is_some_and(|p| p.wants_inventory()) {
-        return Ok(scan_whole(&rt, reader, &rest, kept, opts));
+        return Ok(scan_whole(&rt, reader, &rest, kept, complete, opts));
     }
-    let index = Index::build(&kept);
-    let started = Instant::now();
+    let (named, rest): (Vec<Kind>, Vec<Kind>) =
+        rest.into_iter().partition(|k| k.stage == Stage::Named);
     let mut eval = Evaluation::new(opts);
+    // Named kinds are judged as their pages arrive, against the context facts (no rule on a
+    // ConfigMap, Secret or Service consults names), and only their identities are kept.
+    let mut names = Vec::new();
+    {
+        let facts = Index::build(&kept);
+        rt.block_on(async {
+            for kind in &named {
+                let before = reader.diagnostics.len();
+                reader
+                    .read(kind, true, |stats, mut resources| {
+                        let started = Instant::now();
+                        eval.check(&resources, &facts, &opts.settings);
+                        stats.evaluating += started.elapsed();
+                        resources.iter_mut().for_each(Index::identity_only);
+                        names.extend(resources);
+                    })
+                    .await;
+                if reader.diagnostics.len() == before {
+                    complete.push(kind.resource.kind.clone());
+                }
+            }
+        });
+    }
+    let mut index = Index::build(kept.iter().chain(&names));
+    for kind in &complete {
+        index.mark_complete(kind);
+    }
+    let started = Instant::now();
     eval.learn_rbac(&index);
     eval.check(&kept, &index, &opts.settings);
     reader.stats.evaluating += started.elapsed();
@@ -122,12 +150,16 @@ pub fn scan(target: &Target, opts: &ScanOptions) -> Result<(ScanResult, Stats), 
         });
         rt.block_on(async {
             for kind in &rest {
+                let before = reader.diagnostics.len();
                 reader
                     .read(kind, true, |_, resources| {
                         // The judge only stops early by panicking, which join() reports.
                         let _ = tx.send(resources);
                     })
                     .await;
+                if reader.diagnostics.len() == before {
+                    complete.push(kind.resource.kind.clone());
+                }
             }
         });
         drop(tx);
@@ -136,23 +168,39 @@ pub fn scan(target: &Target, opts: &ScanOptions) -> Result<(ScanResult, Stats), 
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     });
     reader.stats.evaluating += judging;
+    // Every workload is known now: Services, NetworkPolicies and autoscalers can be judged
+    // against them.
+    let started = Instant::now();
+    for kind in &complete {
+        index.mark_complete(kind);
+    }
+    let mut eval = eval;
+    eval.after_workloads(&mut index, &opts.settings);
+    reader.stats.evaluating += started.elapsed();
     Ok(finish(reader, eval, opts))
 }
 
-/// Reads `kinds` in full (owner deduplication on) into `kept`.
+/// Reads `kinds` in full (owner deduplication on) into `kept`; returns the kinds read without
+/// error, whose every object the scan then holds.
 fn read_into(
     rt: &tokio::runtime::Runtime,
     reader: &mut Reader,
     kinds: &[Kind],
     kept: &mut Vec<Resource>,
-) {
+) -> Vec<String> {
+    let mut complete = Vec::new();
     rt.block_on(async {
         for kind in kinds {
+            let before = reader.diagnostics.len();
             reader
                 .read(kind, true, |_, resources| kept.extend(resources))
                 .await;
+            if reader.diagnostics.len() == before {
+                complete.push(kind.resource.kind.clone());
+            }
         }
     });
+    complete
 }
 
 /// The result of a scan whose objects were all judged: overrides, exceptions, risk and
@@ -172,14 +220,19 @@ fn scan_whole(
     mut reader: Reader,
     rest: &[Kind],
     mut kept: Vec<Resource>,
+    mut complete: Vec<String>,
     opts: &ScanOptions,
 ) -> (ScanResult, Stats) {
-    read_into(rt, &mut reader, rest, &mut kept);
+    complete.extend(read_into(rt, &mut reader, rest, &mut kept));
     let started = Instant::now();
-    let index = Index::build(&kept);
+    let mut index = Index::build(&kept);
+    for kind in &complete {
+        index.mark_complete(kind);
+    }
     let mut eval = Evaluation::with_inventory(opts, &kept);
     eval.learn_rbac(&index);
     eval.check(&kept, &index, &opts.settings);
+    eval.after_workloads(&mut index, &opts.settings);
     reader.stats.evaluating += started.elapsed();
     finish(reader, eval, opts)
 }

@@ -2,7 +2,7 @@
 
 use kspm_frameworks::{Control, Framework};
 use kspm_model::yaml::Limits;
-use kspm_model::{Diagnostic, Finding, Index, Resource, Severity};
+use kspm_model::{Diagnostic, Finding, Index, PodSource, Resource, Severity};
 use kspm_rules::{Category, Check, Component, Rule, RuleSet, Settings, check_resource_into, rules};
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -116,9 +116,9 @@ impl Scanned {
     /// Whether a rule judged this object (pass or fail).
     pub fn judged_by(&self, rule: &Rule) -> bool {
         match rule.check {
-            Check::Object { kinds, .. } | Check::Policy { kinds } => {
-                kinds.is_empty() || kinds.contains(&self.id.kind.as_str())
-            }
+            Check::Object { kinds, .. }
+            | Check::AfterWorkloads { kinds, .. }
+            | Check::Policy { kinds } => kinds.is_empty() || kinds.contains(&self.id.kind.as_str()),
             Check::PodSpec(_) | Check::Container(_) => self.has_pod_spec,
             Check::Component { component, .. } => self.components.contains(&component),
         }
@@ -382,6 +382,10 @@ struct Part {
     findings: Vec<Finding>,
     diagnostics: Vec<Diagnostic>,
     scanned: Vec<Scanned>,
+    /// Every workload seen, for the rules that wait for all of them.
+    workloads: Vec<PodSource>,
+    /// The objects those rules judge (Services, NetworkPolicies, autoscalers: small, few).
+    waiting: Vec<Resource>,
 }
 
 impl Part {
@@ -389,7 +393,17 @@ impl Part {
         self.findings.extend(other.findings);
         self.diagnostics.extend(other.diagnostics);
         self.scanned.extend(other.scanned);
+        self.workloads.extend(other.workloads);
+        self.waiting.extend(other.waiting);
         self
+    }
+
+    /// Remembers what the rules that wait for every workload need of `r`.
+    fn note(&mut self, set: &RuleSet, r: &Resource) {
+        self.workloads.extend(PodSource::of(r));
+        if set.waits_for_workloads(r.kind()) {
+            self.waiting.push(r.clone());
+        }
     }
 }
 
@@ -419,10 +433,13 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
             let mut resources = Vec::new();
             source::parse_chunk(d, c, limits, &mut resources, &mut Vec::new());
             resources.retain(|r| inventory || Index::indexes(r.kind()));
+            if !inventory {
+                resources.iter_mut().for_each(Index::identity_only);
+            }
             resources
         })
         .collect();
-    let index = Index::build(&indexed);
+    let mut index = Index::build(&indexed);
     let mut eval = Evaluation::with_inventory(opts, if inventory { &indexed } else { &[] });
     eval.learn_rbac(&index);
     let (set, run, budget) = (&eval.set, eval.run.as_deref(), &eval.budget);
@@ -433,11 +450,13 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
             source::parse_chunk(d, c, limits, &mut resources, &mut part.diagnostics);
             for r in &resources {
                 check_one(set, run, r, &index, &opts.settings, budget, &mut part);
+                part.note(set, r);
             }
             part
         })
         .reduce(Part::default, Part::merge);
     eval.part = part;
+    eval.after_workloads(&mut index, &opts.settings);
     let mut result = eval.finish(opts, diagnostics, sources);
     let asked = opts
         .inputs
@@ -509,10 +528,30 @@ impl<'a> Evaluation<'a> {
             .par_iter()
             .fold(Part::default, |mut part, r| {
                 check_one(set, run, r, index, settings, budget, &mut part);
+                part.note(set, r);
                 part
             })
             .reduce(Part::default, Part::merge);
         self.part = std::mem::take(&mut self.part).merge(part);
+    }
+
+    /// Runs the rules that wait for every workload (a Service that selects no pod, an
+    /// autoscaler without target), once every batch was checked: `index` receives the
+    /// workloads seen.
+    pub fn after_workloads(&mut self, index: &mut Index<'_>, settings: &Settings) {
+        index.set_workloads(std::mem::take(&mut self.part.workloads));
+        let waiting = std::mem::take(&mut self.part.waiting);
+        for r in &waiting {
+            let start = self.part.findings.len();
+            kspm_rules::check_after_workloads(
+                &self.set,
+                r,
+                index,
+                settings,
+                &mut self.part.findings,
+            );
+            dedup_tail(&mut self.part.findings, start);
+        }
     }
 
     /// Objects checked so far.
@@ -532,6 +571,7 @@ impl<'a> Evaluation<'a> {
             mut findings,
             diagnostics: diags,
             scanned,
+            ..
         } = self.part;
         diagnostics.extend(diags);
         if let Some(run) = &self.run {

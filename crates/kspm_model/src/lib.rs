@@ -17,7 +17,7 @@ pub use finding::{
     Diagnostic, DiagnosticLevel, Finding, Fix, Folded, PatchOp, Risk, RiskFactor, Severity,
     Suppression,
 };
-pub use index::Index;
+pub use index::{Index, PodSource};
 pub use node::{Entry, Node, Pos, Value};
 pub use path::{FieldPath, Seg};
 pub use resource::{Resource, ResourceId, Source};

@@ -1,5 +1,7 @@
 //! What NetworkPolicies leave open: namespaces without any, pods no policy isolates, rules
-//! that admit everyone, and default-deny isolation that another policy undoes.
+//! that admit everyone, and default-deny isolation that another policy undoes. Cilium and
+//! Calico policies count as isolating the pods they select (see [`crate::cni`]); their rules
+//! are not judged.
 
 use serde::Serialize;
 
@@ -21,7 +23,7 @@ pub struct Gap {
 pub fn gaps(model: &NetworkModel) -> Vec<Gap> {
     let mut out = Vec::new();
     for ns in model.namespaces.keys() {
-        if !model.policies.iter().any(|p| &p.namespace == ns) {
+        if !model.policies.iter().any(|p| &p.namespace == ns) && model.cni_covering(ns).is_empty() {
             out.push(Gap {
                 kind: "namespace-without-policy",
                 object: ns.clone(),
@@ -35,11 +37,12 @@ pub fn gaps(model: &NetworkModel) -> Vec<Gap> {
         if pod.host_network {
             continue;
         }
-        let has_any = model.policies.iter().any(|p| p.namespace == pod.namespace);
+        let has_any = model.policies.iter().any(|p| p.namespace == pod.namespace)
+            || !model.cni_covering(&pod.namespace).is_empty();
         if !has_any {
             continue;
         }
-        if model.selecting(pod, true).is_empty() {
+        if model.selecting(pod, true).is_empty() && model.cni_selecting(pod, true).is_empty() {
             out.push(Gap {
                 kind: "pod-without-ingress-policy",
                 object: pod.name.clone(),
@@ -49,7 +52,7 @@ pub fn gaps(model: &NetworkModel) -> Vec<Gap> {
                 ),
             });
         }
-        if model.selecting(pod, false).is_empty() {
+        if model.selecting(pod, false).is_empty() && model.cni_selecting(pod, false).is_empty() {
             out.push(Gap {
                 kind: "pod-without-egress-policy",
                 object: pod.name.clone(),

@@ -6,10 +6,12 @@
 //! [`exposure`] module marks workloads reachable from outside the cluster. Nothing here does
 //! I/O: resources come from files or a live cluster alike.
 
+pub mod cni;
 pub mod coverage;
 pub mod exposure;
 pub mod policy;
 pub mod reach;
 
+pub use cni::CniPolicy;
 pub use policy::{Cidr, Labels, Peer, Policy, PolicyRef, Selector, TrafficRule};
 pub use reach::{Answer, Endpoint, EndpointSpec, Matrix, NetworkModel, Pod, Port, Side, Verdict};

@@ -77,6 +77,43 @@ impl Selector {
         self.labels.is_empty() && self.exprs.is_empty()
     }
 
+    /// Rewrites every key the selector names (Cilium's source prefixes are dropped this way).
+    pub fn rename_keys(&mut self, mut rename: impl FnMut(&str) -> String) {
+        for (k, _) in &mut self.labels {
+            *k = rename(k);
+        }
+        for (k, _) in &mut self.exprs {
+            *k = rename(k);
+        }
+    }
+
+    /// The selector without its requirements on the keys `skip` says to leave out.
+    #[must_use]
+    pub fn without(&self, skip: impl Fn(&str) -> bool) -> Self {
+        Self {
+            labels: self
+                .labels
+                .iter()
+                .filter(|(k, _)| !skip(k))
+                .cloned()
+                .collect(),
+            exprs: self
+                .exprs
+                .iter()
+                .filter(|(k, _)| !skip(k))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// The value `matchLabels` requires for `key`, if it requires one.
+    pub fn pins(&self, key: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
     pub fn matches(&self, labels: &Labels) -> bool {
         self.labels
             .iter()

@@ -17,6 +17,7 @@ use kspm_model::view::pod_specs;
 use kspm_model::{Node, Resource};
 use serde::Serialize;
 
+use crate::cni::CniPolicy;
 use crate::policy::{Labels, Peer, Policy, PolicyRef, PortRef, PortRule, Selector, labels_at};
 
 /// A pod (or pod template: every replica is alike).
@@ -155,6 +156,10 @@ pub struct Side {
     pub allowed_by: Vec<PolicyRef>,
     /// The policies that select the pod this way (and so deny what none of them allows).
     pub selected_by: Vec<PolicyRef>,
+    /// Cilium or Calico policies that also select the pod this way. Their rules are not
+    /// modelled: `allowed` is the NetworkPolicies' answer alone, and may be wrong.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_modelled: Vec<String>,
 }
 
 /// The answer for one connection.
@@ -177,8 +182,13 @@ pub struct NetworkModel {
     pub policies: Vec<Policy>,
     /// Namespace labels, including the automatic `kubernetes.io/metadata.name`.
     pub namespaces: BTreeMap<String, Labels>,
+    /// Cilium and Calico policies: they select pods as NetworkPolicies do, but only which
+    /// pods they select is modelled, not what they allow.
+    pub cni: Vec<CniPolicy>,
     /// Policy indices by namespace: a pod is only ever selected by its own namespace's.
     by_namespace: BTreeMap<String, Vec<usize>>,
+    /// Namespaces whose Namespace object is among the inputs (their labels are known).
+    declared: BTreeSet<String>,
 }
 
 const NAME_LABEL: &str = "kubernetes.io/metadata.name";
@@ -189,7 +199,10 @@ impl NetworkModel {
         for r in resources {
             if let Some(p) = Policy::from_resource(r) {
                 m.policies.push(p);
+            } else if let Some(p) = CniPolicy::from_resource(r) {
+                m.cni.push(p);
             } else if r.kind() == "Namespace" && r.api_version() == "v1" {
+                m.declared.insert(r.name().to_owned());
                 let mut labels = labels_at(r.root.at(&["metadata", "labels"]));
                 labels.insert(NAME_LABEL.into(), r.name().to_owned());
                 m.namespaces.insert(r.name().to_owned(), labels);
@@ -222,6 +235,32 @@ impl NetworkModel {
             Some(labels) => Cow::Borrowed(labels),
             None => Cow::Owned(Labels::from([(NAME_LABEL.to_owned(), ns.to_owned())])),
         }
+    }
+
+    /// The labels of a namespace whose Namespace object is among the inputs.
+    pub fn declared_labels(&self, ns: &str) -> Option<&Labels> {
+        self.declared
+            .contains(ns)
+            .then(|| self.namespaces.get(ns))
+            .flatten()
+    }
+
+    /// The Cilium and Calico policies that select a pod for a direction.
+    pub fn cni_selecting(&self, pod: &Pod, ingress: bool) -> Vec<&CniPolicy> {
+        let ns_labels = self.declared_labels(&pod.namespace);
+        self.cni
+            .iter()
+            .filter(|c| c.selects(&pod.namespace, &pod.labels, ns_labels, ingress))
+            .collect()
+    }
+
+    /// The Cilium and Calico policies that may select pods of a namespace.
+    pub fn cni_covering(&self, ns: &str) -> Vec<&CniPolicy> {
+        let ns_labels = self.declared_labels(ns);
+        self.cni
+            .iter()
+            .filter(|c| c.may_cover(ns, ns_labels))
+            .collect()
     }
 
     /// The policies that select a pod for a direction.
@@ -290,14 +329,21 @@ impl NetworkModel {
         port: &Port,
     ) -> Side {
         let selected = self.selecting(pod, ingress);
+        let not_modelled: Vec<String> = self
+            .cni_selecting(pod, ingress)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         if selected.is_empty() {
             return Side {
                 allowed: true,
+                not_modelled,
                 ..Side::default()
             };
         }
         let mut side = Side {
             isolated: true,
+            not_modelled,
             ..Side::default()
         };
         for &i in &selected {

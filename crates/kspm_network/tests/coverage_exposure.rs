@@ -136,3 +136,117 @@ spec:
         ]
     );
 }
+
+/// Cilium and Calico policies isolate the pods they select: coverage does not call those
+/// namespaces and pods unprotected, and reachability says their rules are not modelled.
+#[test]
+fn cni_policies_count_as_isolation() {
+    let res = resources(
+        r"
+apiVersion: v1
+kind: Namespace
+metadata: {name: cilium, labels: {team: a}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: cilium, labels: {app: web}}
+spec: {containers: [{name: a, image: a:1}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: other, namespace: cilium, labels: {app: other}}
+spec: {containers: [{name: a, image: a:1}]}
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: web, namespace: cilium}
+spec:
+  endpointSelector: {matchLabels: {'k8s:app': web}}
+  ingress: [{fromEndpoints: [{matchLabels: {app: client}}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: api, namespace: calico, labels: {app: api, tier: back}}
+spec: {containers: [{name: a, image: a:1}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: front, namespace: calico, labels: {app: front}}
+spec: {containers: [{name: a, image: a:1}]}
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: api, namespace: calico}
+spec:
+  selector: tier in {'back', 'data'} && app == 'api'
+  types: [Ingress, Egress]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: global}
+spec: {containers: [{name: a, image: a:1}]}
+---
+apiVersion: crd.projectcalico.org/v1
+kind: GlobalNetworkPolicy
+metadata: {name: default-deny}
+spec:
+  namespaceSelector: has(projectcalico.org/name) && projectcalico.org/name not in {'kube-system', 'cilium'}
+  selector: all()
+  types: [Ingress]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: q, namespace: fancy}
+spec: {containers: [{name: a, image: a:1}]}
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: odd, namespace: fancy}
+spec:
+  selector: app starts with 'x'
+  types: [Egress]
+",
+    );
+    let model = NetworkModel::build(&res);
+    let got: Vec<(&str, String)> = gaps(&model)
+        .into_iter()
+        .map(|g| (g.kind, g.object))
+        .collect();
+    // The global Calico policy denies ingress everywhere but in kube-system and cilium; egress
+    // stays open except where a policy selects for it. The unparsed selector is taken to select.
+    let want = vec![
+        ("pod-without-ingress-policy", "Pod/cilium/other".to_owned()),
+        ("pod-without-egress-policy", "Pod/cilium/web".to_owned()),
+        ("pod-without-egress-policy", "Pod/cilium/other".to_owned()),
+        ("pod-without-egress-policy", "Pod/calico/front".to_owned()),
+        ("pod-without-egress-policy", "Pod/global/p".to_owned()),
+    ];
+    let mut got_sorted = got.clone();
+    got_sorted.sort();
+    let mut want_sorted = want.clone();
+    want_sorted.sort();
+    assert_eq!(got_sorted, want_sorted, "{got:#?}");
+
+    let web = model
+        .pods
+        .iter()
+        .find(|p| p.name == "Pod/cilium/web")
+        .unwrap();
+    assert_eq!(
+        model
+            .cni_selecting(web, true)
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["CiliumNetworkPolicy/cilium/web"]
+    );
+    let answer = model.query(
+        &kspm_network::EndpointSpec::parse("cilium/app=other").unwrap(),
+        &kspm_network::EndpointSpec::parse("cilium/app=web").unwrap(),
+        None,
+    );
+    assert_eq!(
+        answer.pairs[0].ingress.not_modelled,
+        ["CiliumNetworkPolicy/cilium/web"]
+    );
+}

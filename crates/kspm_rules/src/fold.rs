@@ -121,7 +121,8 @@ pub const FOLDS: &[Fold] = &[
     Fold {
         into: &["RB003"],
         folds: &[
-            "RB002", "RB004", "RB007", "RB008", "RB009", "RB010", "RB011", "RB012",
+            "RB002", "RB004", "RB007", "RB008", "RB009", "RB010", "RB011", "RB012", "RB015",
+            "RB016", "RB017", "RB018",
         ],
         scope: Scope::RbacRule,
         whole: true,
@@ -390,7 +391,9 @@ mod tests {
         assert_eq!(on_role[0].severity, Severity::Critical);
         assert!(on_role[0].message.contains("cluster-admin equivalent"));
         let f = folded(on_role[0]);
-        for code in ["RB002", "RB004", "RB007", "RB009", "RB011", "RB012"] {
+        for code in [
+            "RB002", "RB004", "RB007", "RB009", "RB011", "RB012", "RB015", "RB017", "RB018",
+        ] {
             assert!(f.contains(&code), "{code} not folded: {f:?}");
         }
         // Bound only in one namespace, the same role is namespace admin: one step lower.

@@ -66,6 +66,14 @@ pub enum Check {
         kinds: &'static [&'static str],
         check: fn(&Resource, &mut Reporter<'_>),
     },
+    /// Called once per resource of the listed kinds, after every resource of the scan was
+    /// read: the index then knows every workload ([`kspm_model::Index::workloads`]). For rules
+    /// that judge what an object selects or targets (a Service, a NetworkPolicy, an
+    /// autoscaler).
+    AfterWorkloads {
+        kinds: &'static [&'static str],
+        check: fn(&Resource, &mut Reporter<'_>),
+    },
     /// Called once per pod spec, wherever the resource keeps it.
     PodSpec(fn(&PodSpec<'_>, &mut Reporter<'_>)),
     /// Called once per container (init, regular and ephemeral).
@@ -86,7 +94,7 @@ pub enum Check {
 impl Check {
     pub const fn target(&self) -> &'static str {
         match self {
-            Check::Object { .. } => "object",
+            Check::Object { .. } | Check::AfterWorkloads { .. } => "object",
             Check::PodSpec(_) => "pod-spec",
             Check::Container(_) => "container",
             Check::Component { .. } => "component",

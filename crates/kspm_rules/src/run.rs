@@ -14,6 +14,7 @@ pub struct RuleSet {
     pod: Vec<&'static Rule>,
     container: Vec<&'static Rule>,
     component: Vec<&'static Rule>,
+    after_workloads: Vec<&'static Rule>,
 }
 
 impl RuleSet {
@@ -25,6 +26,7 @@ impl RuleSet {
                 Check::PodSpec(_) => set.pod.push(rule),
                 Check::Container(_) => set.container.push(rule),
                 Check::Component { .. } => set.component.push(rule),
+                Check::AfterWorkloads { .. } => set.after_workloads.push(rule),
                 // Evaluated by the engine's policy hook.
                 Check::Policy { .. } => {}
             }
@@ -33,7 +35,11 @@ impl RuleSet {
     }
 
     pub fn len(&self) -> usize {
-        self.object.len() + self.pod.len() + self.container.len() + self.component.len()
+        self.object.len()
+            + self.pod.len()
+            + self.container.len()
+            + self.component.len()
+            + self.after_workloads.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -46,7 +52,43 @@ impl RuleSet {
             .chain(&self.pod)
             .chain(&self.container)
             .chain(&self.component)
+            .chain(&self.after_workloads)
             .copied()
+    }
+
+    /// Whether a rule of the set judges objects of `kind` once every workload is known: the
+    /// engine then keeps them for [`check_after_workloads`].
+    pub fn waits_for_workloads(&self, kind: &str) -> bool {
+        self.after_workloads.iter().any(|r| {
+            matches!(r.check, Check::AfterWorkloads { kinds, .. } if kinds.is_empty() || kinds.contains(&kind))
+        })
+    }
+}
+
+/// Runs the rules that wait for every workload of the scan on one resource; `index` must have
+/// them ([`kspm_model::Index::set_workloads`]).
+pub fn check_after_workloads(
+    set: &RuleSet,
+    resource: &Resource,
+    index: &Index<'_>,
+    settings: &Settings,
+    findings: &mut Vec<Finding>,
+) {
+    let mut assessed = Vec::new();
+    for rule in &set.after_workloads {
+        if let Check::AfterWorkloads { kinds, check } = rule.check
+            && (kinds.is_empty() || kinds.contains(&resource.kind()))
+        {
+            let mut out = Reporter {
+                rule,
+                resource,
+                index,
+                settings,
+                findings,
+                assessed: &mut assessed,
+            };
+            check(resource, &mut out);
+        }
     }
 }
 

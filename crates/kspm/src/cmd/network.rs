@@ -130,8 +130,19 @@ fn problems(model: &NetworkModel) {
 }
 
 fn side_text(name: &str, side: &Side) -> String {
+    let text = side_verdict(name, side);
+    if side.not_modelled.is_empty() {
+        return text;
+    }
+    format!(
+        "{text}; also selected by {}, whose rules are not modelled: the answer may differ",
+        side.not_modelled.join(", ")
+    )
+}
+
+fn side_verdict(name: &str, side: &Side) -> String {
     if !side.isolated {
-        return format!("{name}: allowed (no policy selects the pod for {name})");
+        return format!("{name}: allowed (no NetworkPolicy selects the pod for {name})");
     }
     let selected: Vec<String> = side.selected_by.iter().map(ToString::to_string).collect();
     if side.allowed {

@@ -1,4 +1,5 @@
 use crate::prelude::*;
+use kspm_network::policy::labels_at;
 
 declare_rule! {
     /// ## What it does
@@ -6,6 +7,12 @@ declare_rule! {
     /// `kube-node-lease`, which run no pods, are not reported, and neither is a namespace whose
     /// scanned workloads all use `hostNetwork` (a CNI's or node agent's namespace): policies do
     /// not apply to pods on the host's network.
+    ///
+    /// Cilium and Calico isolate namespaces with their own policies too: a namespace with a
+    /// `CiliumNetworkPolicy` or a Calico `NetworkPolicy` is not reported, nor is one a
+    /// `CiliumClusterwideNetworkPolicy` or Calico `GlobalNetworkPolicy` may select (unless its
+    /// namespace constraints provably leave the namespace out). What their rules allow is not
+    /// judged.
     ///
     /// ## Why is this bad?
     /// Without a NetworkPolicy every pod of the namespace accepts connections from every pod
@@ -45,6 +52,7 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
     if r.api_version() != "v1" || matches!(r.name(), "kube-public" | "kube-node-lease") {
         return;
     }
+    // Calico's namespaced NetworkPolicy shares the kind, and counts here too.
     if out
         .index()
         .in_namespace("NetworkPolicy", Some(r.name()))
@@ -53,10 +61,18 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
     {
         return;
     }
+    let labels = labels_at(r.root.at(&["metadata", "labels"]));
+    if super::cni_policies(out)
+        .0
+        .iter()
+        .any(|c| c.may_cover(r.name(), Some(&labels)))
+    {
+        return;
+    }
     out.report(
         FieldPath::root().keys(&["metadata", "name"]),
         format!(
-            "no NetworkPolicy in namespace {}: its pods accept connections from every namespace and may connect anywhere",
+            "no NetworkPolicy (nor Cilium or Calico policy) in namespace {}: its pods accept connections from every namespace and may connect anywhere",
             r.name()
         ),
     );

@@ -1,5 +1,6 @@
 use crate::prelude::*;
 use kspm_network::policy::allows_everyone;
+use kspm_network::policy::labels_at;
 use kspm_rbac::SubjectKind;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,7 +13,9 @@ declare_rule! {
     /// namespace (no peers, `namespaceSelector: {}`, an ipBlock of the whole address space).
     /// A namespace is sensitive when it is `kube-system`, when it carries the label
     /// `kspm.io/sensitive: "true"`, or when one of its service accounts is cluster-admin by
-    /// the scanned RBAC (its pods hold the cluster's keys).
+    /// the scanned RBAC (its pods hold the cluster's keys). A namespace that a Cilium or Calico
+    /// policy may isolate for ingress is not reported: what those policies admit is not
+    /// modelled.
     ///
     /// ## Why is this bad?
     /// An attacker in any pod of the cluster (a compromised web front end, a vulnerable
@@ -83,6 +86,16 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
     };
     let all = super::policies(out);
     let policies = all.in_namespace(ns);
+    // A Cilium or Calico policy that may isolate the namespace's pods for ingress: what it
+    // admits is not modelled, so the namespace is not called open.
+    let labels = labels_at(r.root.at(&["metadata", "labels"]));
+    let cni = super::cni_policies(out)
+        .0
+        .iter()
+        .any(|c| c.ingress && c.may_cover(ns, Some(&labels)));
+    if cni {
+        return;
+    }
     let open = if !policies
         .iter()
         .any(|p| p.ingress_type && p.pod_selector.is_empty())

@@ -8,6 +8,15 @@ declare_rule! {
     /// `Egress` in its `policyTypes`, or with an `egress` section and no `policyTypes`).
     /// Off by default: many teams restrict ingress first.
     ///
+    /// Cilium and Calico policies count too: a `CiliumNetworkPolicy` or
+    /// `CiliumClusterwideNetworkPolicy` whose `endpointSelector` matches the pods (an empty one
+    /// selects every pod of its namespace) and that has an `egress` (or `egressDeny`) section, or a
+    /// Calico `NetworkPolicy` or `GlobalNetworkPolicy` whose `selector` matches them and whose
+    /// `types` include Egress. Calico selectors are read for `all()`, `has(k)`,
+    /// `k == 'v'`, `k != 'v'`, `k in {...}`, `k not in {...}`, `!`, `&&`, `||` and
+    /// parentheses; a selector using anything else, or a Cilium label of a source kspm does
+    /// not model, is taken to select the pods (a gap may then be missed, never invented).
+    ///
     /// ## Why is this bad?
     /// A pod that no egress policy selects may open connections to every pod of the cluster
     /// and to the internet: a compromised pod scans the cluster, reaches the cloud metadata
@@ -52,7 +61,7 @@ fn check(pod: &PodSpec<'_>, out: &mut Reporter<'_>) {
         out.report(
             pod.meta_path.key("labels"),
             format!(
-                "no NetworkPolicy in {} selects these pods for egress: they may connect to any pod and any address",
+                "no NetworkPolicy in {} (nor Cilium or Calico policy) selects these pods for egress: they may connect to any pod and any address",
                 pod.resource.namespace_phrase()
             ),
         );

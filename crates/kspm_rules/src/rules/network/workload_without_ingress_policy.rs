@@ -8,6 +8,15 @@ declare_rule! {
     /// labels and whose `policyTypes` include Ingress). Pods on the host network are skipped:
     /// NetworkPolicies do not apply to them.
     ///
+    /// Cilium and Calico policies count too: a `CiliumNetworkPolicy` or
+    /// `CiliumClusterwideNetworkPolicy` whose `endpointSelector` matches the pods (an empty one
+    /// selects every pod of its namespace) and that has an `ingress` (or `ingressDeny`) section, or a
+    /// Calico `NetworkPolicy` or `GlobalNetworkPolicy` whose `selector` matches them and whose
+    /// `types` include Ingress. Calico selectors are read for `all()`, `has(k)`,
+    /// `k == 'v'`, `k != 'v'`, `k in {...}`, `k not in {...}`, `!`, `&&`, `||` and
+    /// parentheses; a selector using anything else, or a Cilium label of a source kspm does
+    /// not model, is taken to select the pods (a gap may then be missed, never invented).
+    ///
     /// ## Why is this bad?
     /// A pod that no ingress policy selects is not isolated: it accepts connections from every
     /// pod in every namespace, on every port, whatever policies protect its neighbours.
@@ -60,7 +69,7 @@ fn check(pod: &PodSpec<'_>, out: &mut Reporter<'_>) {
         out.report(
             pod.meta_path.key("labels"),
             format!(
-                "no NetworkPolicy in {} selects these pods for ingress: they accept connections from every pod of every namespace",
+                "no NetworkPolicy in {} (nor Cilium or Calico policy) selects these pods for ingress: they accept connections from every pod of every namespace",
                 pod.resource.namespace_phrase()
             ),
         );

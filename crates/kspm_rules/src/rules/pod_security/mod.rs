@@ -28,6 +28,7 @@ pub mod share_process_namespace;
 pub mod unmasked_proc_mount;
 pub mod unsafe_sysctl;
 pub mod windows_host_process;
+pub mod writable_host_path;
 pub mod writable_root_filesystem;
 
 pub(crate) static RULES: &[&crate::Rule] = &[
@@ -60,4 +61,5 @@ pub(crate) static RULES: &[&crate::Rule] = &[
     &writable_root_filesystem::RULE,
     &bidirectional_mount_propagation::RULE,
     &namespace_without_pod_security::RULE,
+    &writable_host_path::RULE,
 ];

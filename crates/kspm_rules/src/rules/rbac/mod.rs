@@ -25,11 +25,16 @@ use crate::rule::Reporter;
 pub mod approve_csr;
 pub mod bind_escalate_impersonate;
 pub mod cluster_admin_binding;
+pub mod cluster_admin_workload;
+pub mod coredns_configmap_write;
 pub mod create_persistent_volumes;
 pub mod create_pods;
 pub mod create_service_account_token;
 pub mod default_service_account_bound;
+pub mod delete_events;
+pub mod delete_workloads;
 pub mod nodes_proxy;
+pub mod pods_exec;
 pub mod public_rbac_binding;
 pub mod rbac_escalation_path;
 pub mod secrets_access;
@@ -52,6 +57,11 @@ pub(crate) static RULES: &[&crate::Rule] = &[
     &create_service_account_token::RULE,
     &public_rbac_binding::RULE,
     &rbac_escalation_path::RULE,
+    &pods_exec::RULE,
+    &delete_workloads::RULE,
+    &delete_events::RULE,
+    &coredns_configmap_write::RULE,
+    &cluster_admin_workload::RULE,
 ];
 
 pub(crate) const ROLE_KINDS: &[&str] = &["Role", "ClusterRole"];
@@ -68,9 +78,19 @@ pub(crate) fn model(out: &Reporter<'_>) -> Arc<RbacModel> {
 pub(crate) struct ScanPaths(pub Vec<Path>);
 
 pub(crate) fn escalation_paths(out: &Reporter<'_>) -> Arc<ScanPaths> {
+    let edges = escalation_edges(out);
+    out.index()
+        .derived(|_| ScanPaths(escalation::paths_from_edges(&edges.0, &[])))
+}
+
+/// The escalation graph of the whole scan, built once: its one-hop edges to cluster-admin are
+/// not paths (the rules on roles report them), but a workload holding one is still a target.
+pub(crate) struct ScanEdges(pub Vec<escalation::Edge>);
+
+pub(crate) fn escalation_edges(out: &Reporter<'_>) -> Arc<ScanEdges> {
     let model = model(out);
     out.index()
-        .derived(|_| ScanPaths(escalation::paths(&model, &[])))
+        .derived(|_| ScanEdges(escalation::edges(&model, &[])))
 }
 
 fn is_rbac(r: &Resource) -> bool {

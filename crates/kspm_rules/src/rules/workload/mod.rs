@@ -9,11 +9,14 @@ use kspm_model::{Container, FieldPath, Index, Node, PodSpec, Resource};
 pub mod automount_service_account_token;
 pub mod default_namespace;
 pub mod default_service_account;
+pub mod deprecated_service_account_field;
 pub mod duplicate_env_var;
 pub mod image_latest_tag;
 pub mod image_pull_policy_not_always;
 pub mod image_without_digest;
+pub mod job_without_ttl;
 pub mod low_user_id;
+pub mod missing_config_reference;
 pub mod missing_cpu_limit;
 pub mod missing_cpu_request;
 pub mod missing_liveness_probe;
@@ -22,9 +25,14 @@ pub mod missing_memory_request;
 pub mod missing_pod_anti_affinity;
 pub mod missing_pod_disruption_budget;
 pub mod missing_readiness_probe;
+pub mod missing_scale_target;
 pub mod missing_security_context;
+pub mod missing_service_account;
 pub mod naked_pod;
+pub mod pdb_blocks_eviction;
 pub mod resources_incomplete;
+pub mod selector_mismatch;
+pub mod too_few_replicas;
 
 pub(crate) static RULES: &[&crate::Rule] = &[
     &missing_cpu_request::RULE,
@@ -45,6 +53,14 @@ pub(crate) static RULES: &[&crate::Rule] = &[
     &missing_security_context::RULE,
     &missing_pod_anti_affinity::RULE,
     &naked_pod::RULE,
+    &deprecated_service_account_field::RULE,
+    &missing_service_account::RULE,
+    &missing_config_reference::RULE,
+    &selector_mismatch::RULE,
+    &pdb_blocks_eviction::RULE,
+    &job_without_ttl::RULE,
+    &too_few_replicas::RULE,
+    &missing_scale_target::RULE,
     &resources_incomplete::RULE,
 ];
 
@@ -102,6 +118,28 @@ pub(crate) fn replicas(r: &Resource) -> Option<i64> {
     }
 }
 
+/// The `minReplicas` of the HorizontalPodAutoscaler that scales `r` (1 when unset, as the API
+/// server defaults it), when the scan holds one.
+pub(crate) fn hpa_minimum(index: &Index<'_>, r: &Resource) -> Option<i64> {
+    index
+        .in_namespace("HorizontalPodAutoscaler", Some(r.join_namespace()))
+        .find(|hpa| {
+            let target = hpa.root.at(&["spec", "scaleTargetRef"]);
+            let field = |k: &str| target.and_then(|t| t.get(k)).and_then(Node::as_str);
+            field("kind") == Some(r.kind()) && field("name") == Some(r.name())
+        })
+        .map(|hpa| {
+            hpa.root
+                .at(&["spec", "minReplicas"])
+                .and_then(Node::as_i64)
+                .unwrap_or(1)
+        })
+}
+
+/// A compute resource field (`requests`/`limits`, `cpu`/`memory`) of a container, reported
+/// when missing. Ephemeral containers cannot declare resources and are skipped. A missing
+/// request is not reported when the matching limit is set: the API server copies the limit
+/// into the request.
 /// Whether a compute resource field (`requests`/`limits`, `cpu`/`memory`) of a container is
 /// missing. Ephemeral containers cannot declare resources and never miss one. A missing request
 /// does not count when the matching limit is set: the API server copies the limit into the
