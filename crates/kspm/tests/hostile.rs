@@ -519,6 +519,7 @@ fn the_report_of_the_last_run_does_not_change_the_next() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn output_edge_cases_tell_the_truth() {
     let dir = tempfile::tempdir().unwrap();
@@ -528,6 +529,30 @@ fn output_edge_cases_tell_the_truth() {
     assert_eq!(out.status.code(), Some(1));
     json(&out);
     assert!(!dir.path().join("-").exists());
+    // A device is written to, never replaced (renaming a report over /dev/null would replace
+    // the device with a file), and an existing report keeps its permissions.
+    let out = run(&["scan", ".", "-f", "json", "-o", "/dev/null"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        std::os::unix::fs::FileTypeExt::is_char_device(
+            &std::fs::metadata("/dev/null").unwrap().file_type()
+        ),
+        "/dev/null is no longer a device"
+    );
+    let report = dir.path().join("r.json");
+    std::fs::write(&report, "old").unwrap();
+    std::fs::set_permissions(&report, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
+    run(&["scan", ".", "-f", "json", "-o", "r.json"], dir.path());
+    let meta = std::fs::metadata(&report).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
+        0o640
+    );
+    assert!(
+        std::fs::read_to_string(&report)
+            .unwrap()
+            .contains("kspm.io/scan/v1")
+    );
     // Standard output closed: an error, not a silent success.
     let closed = Command::new("sh")
         .arg("-c")

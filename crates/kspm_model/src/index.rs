@@ -336,7 +336,13 @@ mod tests {
         );
         let mut index = Index::build(&rs);
         assert!(index.find("Secret", Some("shop"), "db").is_some());
-        assert!(index.find("ConfigMap", None, "settings").is_some());
+        // A namespace-less object is found under its join namespace, not cluster scope.
+        assert!(index.find("ConfigMap", None, "settings").is_none());
+        assert!(
+            index
+                .find("ConfigMap", Some(rs[1].join_namespace()), "settings")
+                .is_some()
+        );
         // Files: judged only where the scan holds objects of the kind.
         assert!(index.holds("Secret", Some("shop")));
         assert!(!index.holds("Secret", Some("other")));

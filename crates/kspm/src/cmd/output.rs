@@ -159,24 +159,47 @@ fn is_broken_pipe(e: &std::io::Error) -> bool {
 }
 
 /// Writes the report next to its destination and renames it into place, so that a failed or
-/// interrupted run never leaves half a report where the last good one was.
+/// interrupted run never leaves half a report where the last good one was. Only a regular file
+/// (or a new one) is replaced that way: `-o /dev/null`, a FIFO or `/dev/stdout` are written to
+/// as they are (renaming over them would replace the device itself), and a symbolic link is
+/// followed to the file it names. A replaced file keeps its permissions.
 fn write_atomically(
     path: &std::path::Path,
     emit: &dyn Fn(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
-    let dir = path
+    let context = || format!("writing {}", path.display());
+    let existing = std::fs::metadata(path).ok();
+    if existing.as_ref().is_some_and(|m| !m.is_file()) {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(path)
+            .with_context(context)?;
+        return emit(&mut f).with_context(context);
+    }
+    let target = if existing.is_some() {
+        path.canonicalize().with_context(context)?
+    } else {
+        path.to_path_buf()
+    };
+    let dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    let name = path
+    let name = target
         .file_name()
         .map_or_else(|| "report".into(), |n| n.to_string_lossy().into_owned());
     let tmp = dir.join(format!(".{name}.kspm-{}.tmp", std::process::id()));
     let result = std::fs::File::create(&tmp)
-        .and_then(|mut f| emit(&mut f).and_then(|()| f.sync_all()))
-        .and_then(|()| std::fs::rename(&tmp, path));
+        .and_then(|mut f| {
+            if let Some(m) = &existing {
+                f.set_permissions(m.permissions())?;
+            }
+            emit(&mut f).and_then(|()| f.sync_all())
+        })
+        .and_then(|()| std::fs::rename(&tmp, &target));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.with_context(|| format!("writing {}", path.display()))
+    result.with_context(context)
 }
