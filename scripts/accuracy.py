@@ -106,7 +106,13 @@ def ns_matches(label_ns: str | None, finding_ns: str | None) -> bool:
 
 
 def verdict(report: dict, row: dict, codes: set[str]) -> tuple[str, list[dict]]:
-    hits = [f for f in report.get("findings", []) if f["rule"] in codes]
+    # A rule folded into a stronger finding on the same object still fired: its finding is kept
+    # in the stronger one's `folded` list (one finding per problem, issue 18).
+    hits = [
+        f
+        for f in report.get("findings", [])
+        if f["rule"] in codes or any(x["rule"] in codes for x in f.get("folded", []))
+    ]
     if row.get("granularity") == "resource":
         hits = [
             f
