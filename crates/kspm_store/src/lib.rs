@@ -42,6 +42,16 @@ pub use url::{StoreUrl, redact};
 
 use lifecycle::{Change, day_of};
 
+/// Runs a store call to completion on a runtime of its own, for callers that are not async
+/// (the CLI). Panics only when the OS refuses a thread-local runtime (no I/O driver).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime")
+        .block_on(future)
+}
+
 /// How long events and daily summaries are kept unless configured otherwise: 90 days.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 86_400);
 

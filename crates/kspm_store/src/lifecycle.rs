@@ -61,7 +61,9 @@ pub(crate) fn plan(
         }
     }
     for r in stored {
-        if r.status == Status::Resolved {
+        if r.status == Status::Resolved
+            || snapshot.rules.as_ref().is_some_and(|rules| !rules.contains(&r.rule))
+        {
             continue;
         }
         let object = r.object_key();
@@ -272,6 +274,7 @@ mod tests {
                 .map(|n| obs(n).object.key())
                 .collect(),
             complete: true,
+            rules: None,
         }
     }
 
@@ -319,6 +322,18 @@ mod tests {
         assert_eq!(changes[0].after.object.name, "a");
         assert_eq!(changes[0].after.resolved_reason, Some(ResolvedReason::Fixed));
         assert_eq!(changes[0].resolve_seconds, Some(10));
+    }
+
+    #[test]
+    fn rules_that_did_not_run_do_not_resolve() {
+        let mut stored = Vec::new();
+        let first = plan("c", &stored, &snapshot(vec![obs("a")], &["a"]), T0);
+        apply(&mut stored, first);
+        let mut other_rule = snapshot(vec![], &["a"]);
+        other_rule.rules = Some(["PS001".to_owned()].into());
+        assert!(plan("c", &stored, &other_rule, T0 + 10).is_empty());
+        other_rule.rules = Some(["WL001".to_owned()].into());
+        assert_eq!(plan("c", &stored, &other_rule, T0 + 10).len(), 1);
     }
 
     #[test]

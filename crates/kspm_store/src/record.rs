@@ -124,13 +124,18 @@ pub struct Snapshot {
     /// Whether the snapshot covers the whole cluster. When it does not (a partial live scan),
     /// only findings of the judged objects can resolve; the others are left as they are.
     pub complete: bool,
+    /// The rules that ran, when not every rule did (`--select`): findings of other rules are
+    /// left as they are instead of resolving. `None` = every rule.
+    pub rules: Option<BTreeSet<String>>,
 }
 
 impl Snapshot {
-    /// A snapshot from a scan's findings (suppressed ones included) and the objects it judged.
+    /// A snapshot from a scan's findings (suppressed ones included), the objects it judged and
+    /// the codes of the rules it ran.
     pub fn from_scan<'a>(
         findings: &[Finding],
         objects: impl IntoIterator<Item = &'a ResourceId>,
+        rules: impl IntoIterator<Item = &'a str>,
         complete: bool,
     ) -> Self {
         Self {
@@ -140,6 +145,7 @@ impl Snapshot {
                 .map(|id| ObjectRef::from(id).key())
                 .collect(),
             complete,
+            rules: Some(rules.into_iter().map(str::to_owned).collect()),
         }
     }
 }

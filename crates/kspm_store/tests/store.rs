@@ -56,6 +56,7 @@ fn snapshot(findings: Vec<Observation>, objects: &[&str]) -> Snapshot {
         observations: findings,
         objects: objects.iter().map(|n| object(n, None).key()).collect(),
         complete: true,
+        rules: None,
     }
 }
 
@@ -386,6 +387,7 @@ fn live_objects_are_identified_by_uid() {
                 objects: [o.object.key()].into(),
                 observations: vec![o],
                 complete: true,
+                rules: None,
             }
         };
         store.sync("prod", &objects("1111"), T0).await.unwrap();
