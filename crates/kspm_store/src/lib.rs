@@ -133,6 +133,17 @@ impl Store {
             }
             StoreUrl::Postgres(raw) => (raw.clone(), Backend::Postgres, 4),
         };
+        // One plain connection first: the pool retries failed connections until its timeout
+        // and then reports only that it timed out, while this says why (refused, no such host,
+        // authentication failed, ...).
+        let probe = tokio::time::timeout(
+            Duration::from_secs(10),
+            <sqlx::AnyConnection as sqlx::Connection>::connect(&connect),
+        )
+        .await
+        .map_err(|_| unavailable("no answer within 10 s".to_owned()))?
+        .map_err(|e| unavailable(describe_connect_error(&e)))?;
+        let _ = sqlx::Connection::close(probe).await;
         let pool = AnyPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(10))
@@ -155,6 +166,21 @@ impl Store {
         schema::migrate(&store.pool, backend, &store.url, time::now()).await?;
         debug_assert!(url.is_postgres() == (backend == Backend::Postgres));
         Ok(store)
+    }
+
+    /// Opens a store that must already exist: an SQLite file that is missing is an error rather
+    /// than created (for commands that only read).
+    pub async fn open_existing(url: &StoreUrl) -> Result<Self, StoreError> {
+        if let StoreUrl::Sqlite(path) = url
+            && !path.is_file()
+        {
+            return Err(StoreError::Unavailable {
+                url: url.to_string(),
+                reason: "no such file (record findings first with `kspm scan --store URL`)"
+                    .to_owned(),
+            });
+        }
+        Self::open(url).await
     }
 
     /// Keeps events and daily summaries for `retention` (see [`Store::compact`]).
