@@ -46,7 +46,11 @@ fn round_trip(dir: &Path, store: &str) {
         .iter()
         .map(|f| f["rule"].as_str().unwrap().to_owned())
         .collect();
-    assert!(stderr(&first).contains(&format!("{} opened", reported.len())), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains(&format!("{} opened", reported.len())),
+        "{}",
+        stderr(&first)
+    );
 
     let second = scan_into(dir, store);
     assert_eq!(second.status.code(), Some(1));
@@ -64,8 +68,15 @@ fn round_trip(dir: &Path, store: &str) {
     let mut expected = reported.clone();
     codes.sort();
     expected.sort();
-    assert_eq!(codes, expected, "one stored finding per reported finding, no duplicates");
-    assert!(stored.iter().all(|f| f["status"] == "open" && f["cluster"] == "dev"));
+    assert_eq!(
+        codes, expected,
+        "one stored finding per reported finding, no duplicates"
+    );
+    assert!(
+        stored
+            .iter()
+            .all(|f| f["status"] == "open" && f["cluster"] == "dev")
+    );
     // The credential in the manifest is never stored.
     let text = serde_json::to_string(&stored).unwrap();
     assert!(!text.contains("hunter2"), "{text}");
@@ -102,7 +113,11 @@ fn round_trip(dir: &Path, store: &str) {
     assert!(today["mean_time_to_resolve_seconds"].is_i64());
     let table = kspm(&["history", "--store", store, "--by", "week"], dir);
     assert_eq!(table.status.code(), Some(0));
-    assert!(support::stdout(&table).starts_with("PERIOD"), "{}", support::stdout(&table));
+    assert!(
+        support::stdout(&table).starts_with("PERIOD"),
+        "{}",
+        support::stdout(&table)
+    );
 }
 
 #[test]
@@ -129,7 +144,10 @@ fn store_errors_are_one_line_with_honest_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("deploy.yaml"), INSECURE).unwrap();
     // Files need a cluster name: usage error, before scanning.
-    let out = kspm(&["scan", "deploy.yaml", "--store", "sqlite://x.db"], dir.path());
+    let out = kspm(
+        &["scan", "deploy.yaml", "--store", "sqlite://x.db"],
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(3));
     assert!(stderr(&out).contains("--cluster-name"), "{}", stderr(&out));
     assert!(!dir.path().join("x.db").exists());
@@ -151,7 +169,10 @@ fn store_errors_are_one_line_with_honest_exit_codes() {
     );
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("cannot open the store postgres://kspm:***@127.0.0.1:1/kspm"), "{err}");
+    assert!(
+        err.contains("cannot open the store postgres://kspm:***@127.0.0.1:1/kspm"),
+        "{err}"
+    );
     assert!(!err.contains("s3cret"), "{err}");
     // Reading a store that does not exist does not create it.
     let out = kspm(&["history", "--store", "sqlite://missing.db"], dir.path());

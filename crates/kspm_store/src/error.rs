@@ -10,7 +10,9 @@ pub enum StoreError {
     #[error("cannot open the store {url}: {reason}")]
     Unavailable { url: String, reason: String },
     /// The database holds a schema newer than this kspm knows: an older kspm must not write it.
-    #[error("the store {url} has schema version {found}, newer than this kspm knows ({known}); upgrade kspm")]
+    #[error(
+        "the store {url} has schema version {found}, newer than this kspm knows ({known}); upgrade kspm"
+    )]
     SchemaTooNew { url: String, found: i64, known: i64 },
     /// A statement failed on an open database.
     #[error("store {url}: {source}")]

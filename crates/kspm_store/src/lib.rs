@@ -34,8 +34,7 @@ use sqlx::{Any, AnyPool, Row, Transaction};
 pub use error::StoreError;
 pub use query::{FindingFilter, History, HistoryRow, Period, SeverityCounts};
 pub use record::{
-    EventKind, FindingRecord, ObjectRef, Observation, ResolvedReason, Snapshot, Status,
-    Suppressed,
+    EventKind, FindingRecord, ObjectRef, Observation, ResolvedReason, Snapshot, Status, Suppressed,
 };
 pub use schema::SCHEMA_VERSION;
 pub use url::{StoreUrl, redact};
@@ -53,7 +52,7 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
 }
 
 /// How long events and daily summaries are kept unless configured otherwise: 90 days.
-pub const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 86_400);
+pub const DEFAULT_RETENTION: Duration = Duration::from_hours(90 * 24);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Backend {
@@ -124,12 +123,16 @@ impl Store {
                     std::fs::create_dir_all(dir)
                         .map_err(|e| unavailable(format!("{}: {e}", dir.display())))?;
                 }
-                let path = path.to_str().ok_or_else(|| {
-                    unavailable(format!("{} is not valid UTF-8", path.display()))
-                })?;
+                let path = path
+                    .to_str()
+                    .ok_or_else(|| unavailable(format!("{} is not valid UTF-8", path.display())))?;
                 // One connection: SQLite has one writer anyway, and this process never waits
                 // on itself for the file's lock.
-                (format!("sqlite://{}?mode=rwc", encode_path(path)), Backend::Sqlite, 1)
+                (
+                    format!("sqlite://{}?mode=rwc", encode_path(path)),
+                    Backend::Sqlite,
+                    1,
+                )
             }
             StoreUrl::Postgres(raw) => (raw.clone(), Backend::Postgres, 4),
         };
@@ -534,10 +537,8 @@ impl Store {
                 None => added.push(&c.after),
             }
         }
-        let mut want: BTreeMap<&str, [i64; 5]> = Severity::ALL
-            .iter()
-            .map(|s| (s.as_str(), [0; 5]))
-            .collect();
+        let mut want: BTreeMap<&str, [i64; 5]> =
+            Severity::ALL.iter().map(|s| (s.as_str(), [0; 5])).collect();
         for r in current.values().copied().chain(added.iter().copied()) {
             let row = want.get_mut(r.severity.as_str()).expect("every severity");
             match r.status {
@@ -547,7 +548,9 @@ impl Store {
             }
         }
         for c in changes {
-            let row = want.get_mut(c.after.severity.as_str()).expect("every severity");
+            let row = want
+                .get_mut(c.after.severity.as_str())
+                .expect("every severity");
             for e in &c.events {
                 match e.kind {
                     EventKind::Opened | EventKind::Reopened => row[2] += 1,

@@ -62,7 +62,10 @@ pub(crate) fn plan(
     }
     for r in stored {
         if r.status == Status::Resolved
-            || snapshot.rules.as_ref().is_some_and(|rules| !rules.contains(&r.rule))
+            || snapshot
+                .rules
+                .as_ref()
+                .is_some_and(|rules| !rules.contains(&r.rule))
         {
             continue;
         }
@@ -269,10 +272,7 @@ mod tests {
     fn snapshot(observations: Vec<Observation>, objects: &[&str]) -> Snapshot {
         Snapshot {
             observations,
-            objects: objects
-                .iter()
-                .map(|n| obs(n).object.key())
-                .collect(),
+            objects: objects.iter().map(|n| obs(n).object.key()).collect(),
             complete: true,
             rules: None,
         }
@@ -313,14 +313,22 @@ mod tests {
     #[test]
     fn partial_snapshots_resolve_only_judged_objects() {
         let mut stored = Vec::new();
-        let first = plan("c", &stored, &snapshot(vec![obs("a"), obs("b")], &["a", "b"]), T0);
+        let first = plan(
+            "c",
+            &stored,
+            &snapshot(vec![obs("a"), obs("b")], &["a", "b"]),
+            T0,
+        );
         apply(&mut stored, first);
         let mut partial = snapshot(vec![], &["a"]);
         partial.complete = false;
         let changes = plan("c", &stored, &partial, T0 + 10);
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].after.object.name, "a");
-        assert_eq!(changes[0].after.resolved_reason, Some(ResolvedReason::Fixed));
+        assert_eq!(
+            changes[0].after.resolved_reason,
+            Some(ResolvedReason::Fixed)
+        );
         assert_eq!(changes[0].resolve_seconds, Some(10));
     }
 
@@ -348,7 +356,12 @@ mod tests {
         let first = plan("c", &stored, &snapshot(vec![o], &["web"]), T0);
         apply(&mut stored, first);
         assert_eq!(stored[0].status, Status::Suppressed);
-        let changes = plan("c", &stored, &snapshot(vec![obs("web")], &["web"]), T0 + 500);
+        let changes = plan(
+            "c",
+            &stored,
+            &snapshot(vec![obs("web")], &["web"]),
+            T0 + 500,
+        );
         assert_eq!(changes[0].after.status, Status::Open);
         assert_eq!(changes[0].events[0].kind, EventKind::Unsuppressed);
         assert_eq!(changes[0].events[0].at, T0 + 100);

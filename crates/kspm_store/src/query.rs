@@ -101,9 +101,11 @@ impl Store {
                 .await
             }
             None => {
-                sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM findings")))
-                    .fetch_all(&self.pool)
-                    .await
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {COLUMNS} FROM findings"
+                )))
+                .fetch_all(&self.pool)
+                .await
             }
         }
         .map_err(|e| self.db(e))?;
@@ -113,11 +115,7 @@ impl Store {
             let status = r.status_at(now);
             if status != r.status {
                 // Expired since the last sync: shown as what it is now, from its expiry on.
-                r.opened_at = r
-                    .suppressed
-                    .as_ref()
-                    .and_then(|s| s.until)
-                    .unwrap_or(now);
+                r.opened_at = r.suppressed.as_ref().and_then(|s| s.until).unwrap_or(now);
                 r.status = status;
                 r.suppressed = None;
             }
@@ -148,11 +146,7 @@ impl Store {
     }
 
     /// Counts by severity per day or week, with mean time to resolve, from the daily summaries.
-    pub async fn history(
-        &self,
-        cluster: Option<&str>,
-        by: Period,
-    ) -> Result<History, StoreError> {
+    pub async fn history(&self, cluster: Option<&str>, by: Period) -> Result<History, StoreError> {
         let sql = "SELECT cluster, day, severity, open, suppressed, opened, resolved, resolve_seconds \
                    FROM daily_summaries";
         let rows = match cluster {
@@ -180,19 +174,17 @@ impl Store {
             let cluster: String = r.try_get(0).map_err(|e| self.db(e))?;
             let day = get(1)?;
             let severity_text: String = r.try_get(2).map_err(|e| self.db(e))?;
-            let severity: Severity = severity_text
-                .parse()
-                .map_err(|w: String| self.corrupt(w))?;
+            let severity: Severity = severity_text.parse().map_err(|w: String| self.corrupt(w))?;
             let period = match by {
                 Period::Day => day,
                 // 1970-01-01 was a Thursday: Monday-based weeks start 3 days before day 0.
                 Period::Week => (day + 3).div_euclid(7) * 7 - 3,
             };
-            let slot = states
-                .entry(period)
-                .or_default()
-                .entry(cluster)
-                .or_insert((day, SeverityCounts::default(), 0));
+            let slot = states.entry(period).or_default().entry(cluster).or_insert((
+                day,
+                SeverityCounts::default(),
+                0,
+            ));
             if day > slot.0 {
                 *slot = (day, SeverityCounts::default(), 0);
             }

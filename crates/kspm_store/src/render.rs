@@ -56,7 +56,9 @@ pub fn findings_table(findings: &[FindingRecord], now: i64) -> String {
     if findings.is_empty() {
         return "no stored findings match\n".to_owned();
     }
-    let header = ["STATUS", "SEVERITY", "CLUSTER", "RULE", "OBJECT", "PATH", "SINCE"];
+    let header = [
+        "STATUS", "SEVERITY", "CLUSTER", "RULE", "OBJECT", "PATH", "SINCE",
+    ];
     let rows: Vec<[String; 7]> = findings
         .iter()
         .map(|f| {
@@ -92,8 +94,17 @@ pub fn history_table(history: &History) -> String {
         return "no history recorded yet (run `kspm scan --store ...`)\n".to_owned();
     }
     let header = [
-        "PERIOD", "OPEN", "CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO", "SUPPRESSED", "OPENED",
-        "RESOLVED", "MTTR",
+        "PERIOD",
+        "OPEN",
+        "CRITICAL",
+        "HIGH",
+        "MEDIUM",
+        "LOW",
+        "INFO",
+        "SUPPRESSED",
+        "OPENED",
+        "RESOLVED",
+        "MTTR",
     ];
     let rows: Vec<[String; 11]> = history.rows.iter().map(history_cells).collect();
     let mut out = table(&header, &rows);

@@ -41,7 +41,9 @@ pub fn rfc3339(t: i64) -> String {
 /// A span like `7d`, `12h`, `30m`, `2w` or `90s`, in seconds.
 pub fn parse_duration(text: &str) -> Result<i64, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     let n: i64 = digits
         .parse()
@@ -52,7 +54,11 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
         "h" => 3_600,
         "d" | "" => 86_400,
         "w" => 7 * 86_400,
-        _ => return Err(format!("`{text}`: unknown unit `{unit}` (use s, m, h, d or w)")),
+        _ => {
+            return Err(format!(
+                "`{text}`: unknown unit `{unit}` (use s, m, h, d or w)"
+            ));
+        }
     };
     n.checked_mul(scale)
         .ok_or_else(|| format!("`{text}` is too long a duration"))

@@ -128,7 +128,9 @@ mod tests {
 
     #[test]
     fn other_schemes_are_refused_with_the_accepted_forms() {
-        let e = StoreUrl::parse("mysql://u:secret@h/db").unwrap_err().to_string();
+        let e = StoreUrl::parse("mysql://u:secret@h/db")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("expected sqlite://"), "{e}");
         assert!(!e.contains("secret"), "{e}");
         assert!(StoreUrl::parse("/tmp/kspm.db").is_err());
@@ -137,8 +139,8 @@ mod tests {
 
     #[test]
     fn passwords_never_show() {
-        let url = StoreUrl::parse("postgres://kspm:s3cret@db.example:5432/kspm?sslmode=require")
-            .unwrap();
+        let url =
+            StoreUrl::parse("postgres://kspm:s3cret@db.example:5432/kspm?sslmode=require").unwrap();
         assert_eq!(
             url.to_string(),
             "postgres://kspm:***@db.example:5432/kspm?sslmode=require"

@@ -117,7 +117,10 @@ fn open_resolve_reopen() {
             .await
             .unwrap();
         assert_eq!((r.opened, r.events_written), (1, 1));
-        assert_eq!(status_of(&store, "prod", "web", T0).await, Some(Status::Open));
+        assert_eq!(
+            status_of(&store, "prod", "web", T0).await,
+            Some(Status::Open)
+        );
 
         // Fixed: the object is still judged, the finding is gone.
         let r = store
@@ -125,7 +128,10 @@ fn open_resolve_reopen() {
             .await
             .unwrap();
         assert_eq!(r.resolved, 1);
-        let f = &store.findings(&FindingFilter::default(), T0 + 600).await.unwrap()[0];
+        let f = &store
+            .findings(&FindingFilter::default(), T0 + 600)
+            .await
+            .unwrap()[0];
         assert_eq!(f.status, Status::Resolved);
         assert_eq!(f.resolved_at, Some(T0 + 600));
         assert_eq!(f.resolved_reason, Some(ResolvedReason::Fixed));
@@ -136,11 +142,20 @@ fn open_resolve_reopen() {
             .await
             .unwrap();
         assert_eq!(r.reopened, 1);
-        let all = store.findings(&FindingFilter::default(), T0 + 1_200).await.unwrap();
+        let all = store
+            .findings(&FindingFilter::default(), T0 + 1_200)
+            .await
+            .unwrap();
         assert_eq!(all.len(), 1);
         let f = &all[0];
         assert_eq!(
-            (f.status, f.reopen_count, f.first_seen, f.opened_at, f.resolved_at),
+            (
+                f.status,
+                f.reopen_count,
+                f.first_seen,
+                f.opened_at,
+                f.resolved_at
+            ),
             (Status::Open, 1, T0, T0 + 1_200, None)
         );
         assert_eq!(
@@ -178,7 +193,10 @@ fn a_deleted_object_resolves_its_findings() {
             .unwrap();
         assert_eq!(db.status, Status::Resolved);
         assert_eq!(db.resolved_reason, Some(ResolvedReason::Deleted));
-        assert_eq!(status_of(&store, "prod", "web", T0 + 60).await, Some(Status::Open));
+        assert_eq!(
+            status_of(&store, "prod", "web", T0 + 60).await,
+            Some(Status::Open)
+        );
     });
 }
 
@@ -193,7 +211,11 @@ fn suppression_is_a_state_and_its_expiry_reopens() {
             until: Some(expires),
         });
         store
-            .sync("prod", &snapshot(vec![finding("web", "WL001", Severity::High)], &["web"]), T0)
+            .sync(
+                "prod",
+                &snapshot(vec![finding("web", "WL001", Severity::High)], &["web"]),
+                T0,
+            )
             .await
             .unwrap();
         let r = store
@@ -213,7 +235,10 @@ fn suppression_is_a_state_and_its_expiry_reopens() {
             .await
             .unwrap();
         assert_eq!(suppressed.len(), 1);
-        assert_eq!(suppressed[0].suppressed.as_ref().unwrap().reason, "migration window");
+        assert_eq!(
+            suppressed[0].suppressed.as_ref().unwrap().reason,
+            "migration window"
+        );
         // Seen suppressed again: nothing to write.
         let r = store
             .sync("prod", &snapshot(vec![waived], &["web"]), T0 + 180)
@@ -257,11 +282,20 @@ fn expire_records_expiries_without_a_scan() {
             reason: "r".into(),
             until: Some(T0 + 100),
         });
-        store.sync("a", &snapshot(vec![waived], &["web"]), T0).await.unwrap();
+        store
+            .sync("a", &snapshot(vec![waived], &["web"]), T0)
+            .await
+            .unwrap();
         assert_eq!(store.expire(T0 + 50).await.unwrap().unsuppressed, 0);
         assert_eq!(store.expire(T0 + 500).await.unwrap().unsuppressed, 1);
-        assert_eq!(status_of(&store, "a", "web", T0 + 500).await, Some(Status::Open));
-        assert_eq!(event_kinds(&store, "a").await[1], (EventKind::Unsuppressed, T0 + 100));
+        assert_eq!(
+            status_of(&store, "a", "web", T0 + 500).await,
+            Some(Status::Open)
+        );
+        assert_eq!(
+            event_kinds(&store, "a").await[1],
+            (EventKind::Unsuppressed, T0 + 100)
+        );
     });
 }
 
@@ -278,7 +312,11 @@ async fn fingerprint(store: &Store, url: &StoreUrl) -> (i64, i64, i64, String) {
                 .unwrap();
             let mut s = String::new();
             for r in rows {
-                s.push_str(&format!("{}:{};", r.get::<i64, _>(0), r.get::<String, _>(1)));
+                s.push_str(&format!(
+                    "{}:{};",
+                    r.get::<i64, _>(0),
+                    r.get::<String, _>(1)
+                ));
             }
             let sums: Vec<String> = sqlx::query(
                 "SELECT CAST(xmin AS TEXT) FROM daily_summaries ORDER BY cluster, day, severity",
@@ -361,10 +399,19 @@ fn two_clusters_in_one_database_stay_separate() {
             .sync("east", &snapshot(vec![], &["web"]), T0 + 60)
             .await
             .unwrap();
-        assert_eq!(status_of(&store, "east", "web", T0 + 60).await, Some(Status::Resolved));
-        assert_eq!(status_of(&store, "west", "web", T0 + 60).await, Some(Status::Open));
+        assert_eq!(
+            status_of(&store, "east", "web", T0 + 60).await,
+            Some(Status::Resolved)
+        );
+        assert_eq!(
+            status_of(&store, "west", "web", T0 + 60).await,
+            Some(Status::Open)
+        );
         // An empty snapshot of a third cluster resolves nothing elsewhere.
-        let r = store.sync("north", &snapshot(vec![], &[]), T0 + 60).await.unwrap();
+        let r = store
+            .sync("north", &snapshot(vec![], &[]), T0 + 60)
+            .await
+            .unwrap();
         assert_eq!(r.resolved, 0);
         assert_eq!(event_kinds(&store, "west").await.len(), 1);
         assert_eq!(event_kinds(&store, "east").await.len(), 2);
@@ -394,9 +441,15 @@ fn live_objects_are_identified_by_uid() {
         // Deleted and recreated under the same name: a new object, a new finding.
         let r = store.sync("prod", &objects("2222"), T0 + 60).await.unwrap();
         assert_eq!((r.opened, r.resolved), (1, 1));
-        let all = store.findings(&FindingFilter::default(), T0 + 60).await.unwrap();
+        let all = store
+            .findings(&FindingFilter::default(), T0 + 60)
+            .await
+            .unwrap();
         assert_eq!(all.len(), 2);
-        let old = all.iter().find(|f| f.object.uid.as_deref() == Some("1111")).unwrap();
+        let old = all
+            .iter()
+            .find(|f| f.object.uid.as_deref() == Some("1111"))
+            .unwrap();
         assert_eq!(old.resolved_reason, Some(ResolvedReason::Deleted));
     });
 }
@@ -443,7 +496,7 @@ fn history_counts_by_day_and_week_with_mean_time_to_resolve() {
         assert_eq!((d2.open.high, d2.open.low, d2.open.critical), (0, 1, 1));
         assert_eq!((d2.opened, d2.resolved), (1, 1));
         assert_eq!(d2.mean_time_to_resolve_seconds, Some(DAY));
-        assert_eq!(h.mean_time_to_resolve_seconds, Some((7_200 + DAY) / 2));
+        assert_eq!(h.mean_time_to_resolve_seconds, Some(i64::midpoint(7_200, DAY)));
 
         // One week (Monday 2026-10-05): end-of-week state, summed flows.
         let w = store.history(None, Period::Week).await.unwrap();
@@ -457,15 +510,26 @@ fn history_counts_by_day_and_week_with_mean_time_to_resolve() {
 #[test]
 fn compaction_keeps_the_retention_window() {
     on_both("compact", |store| async move {
-        let store = store.with_retention(Duration::from_secs(30 * 86_400));
+        let store = store.with_retention(Duration::from_hours(30 * 24));
         store
-            .sync("prod", &snapshot(vec![finding("web", "WL001", Severity::High)], &["web"]), T0)
+            .sync(
+                "prod",
+                &snapshot(vec![finding("web", "WL001", Severity::High)], &["web"]),
+                T0,
+            )
             .await
             .unwrap();
-        store.sync("prod", &snapshot(vec![], &["web"]), T0 + DAY).await.unwrap();
+        store
+            .sync("prod", &snapshot(vec![], &["web"]), T0 + DAY)
+            .await
+            .unwrap();
         let later = T0 + 20 * DAY;
         store
-            .sync("prod", &snapshot(vec![finding("db", "WL001", Severity::High)], &["db"]), later)
+            .sync(
+                "prod",
+                &snapshot(vec![finding("db", "WL001", Severity::High)], &["db"]),
+                later,
+            )
             .await
             .unwrap();
         // Nothing is older than 30 days yet.
@@ -474,7 +538,10 @@ fn compaction_keeps_the_retention_window() {
         let r = store.compact(T0 + 40 * DAY).await.unwrap();
         assert_eq!((r.events, r.summaries, r.findings), (2, 10, 1));
         assert_eq!(store.count(Table::Events).await.unwrap(), 1);
-        let left = store.findings(&FindingFilter::default(), later).await.unwrap();
+        let left = store
+            .findings(&FindingFilter::default(), later)
+            .await
+            .unwrap();
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].object.name, "db");
     });
@@ -484,7 +551,11 @@ fn compaction_keeps_the_retention_window() {
 fn since_keeps_what_changed_in_the_window() {
     on_both("since", |store| async move {
         store
-            .sync("prod", &snapshot(vec![finding("old", "WL001", Severity::High)], &["old"]), T0)
+            .sync(
+                "prod",
+                &snapshot(vec![finding("old", "WL001", Severity::High)], &["old"]),
+                T0,
+            )
             .await
             .unwrap();
         let both = snapshot(
@@ -535,7 +606,9 @@ fn concurrent_first_starts_migrate_once_on_postgres() {
                 h.join().unwrap().expect("concurrent open");
             }
         });
-        let StoreUrl::Postgres(u) = &url else { unreachable!() };
+        let StoreUrl::Postgres(u) = &url else {
+            unreachable!()
+        };
         block_on(async {
             let pool = sqlx::PgPool::connect(u).await.unwrap();
             let n: i64 = sqlx::query("SELECT COUNT(*) FROM kspm_schema_migrations")
@@ -543,7 +616,10 @@ fn concurrent_first_starts_migrate_once_on_postgres() {
                 .await
                 .unwrap()
                 .get(0);
-            assert_eq!(n, i64::from(u8::try_from(kspm_store::SCHEMA_VERSION).unwrap()));
+            assert_eq!(
+                n,
+                i64::from(u8::try_from(kspm_store::SCHEMA_VERSION).unwrap())
+            );
             pool.close().await;
         });
     }
@@ -556,17 +632,28 @@ fn reopening_an_existing_store_keeps_its_data_and_migrates_nothing() {
     block_on(async {
         let store = Store::open(&url).await.unwrap();
         store
-            .sync("prod", &snapshot(vec![finding("web", "WL001", Severity::High)], &["web"]), T0)
+            .sync(
+                "prod",
+                &snapshot(vec![finding("web", "WL001", Severity::High)], &["web"]),
+                T0,
+            )
             .await
             .unwrap();
         store.close().await;
         let store = Store::open(&url).await.unwrap();
         assert_eq!(store.count(Table::Findings).await.unwrap(), 1);
         // The file is in WAL mode.
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("kspm.db").display()))
+        let pool = sqlx::SqlitePool::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("kspm.db").display()
+        ))
+        .await
+        .unwrap();
+        let mode: String = sqlx::query("PRAGMA journal_mode")
+            .fetch_one(&pool)
             .await
-            .unwrap();
-        let mode: String = sqlx::query("PRAGMA journal_mode").fetch_one(&pool).await.unwrap().get(0);
+            .unwrap()
+            .get(0);
         assert_eq!(mode, "wal");
         pool.close().await;
     });
@@ -578,16 +665,22 @@ fn a_newer_schema_is_refused() {
     let url = StoreUrl::Sqlite(dir.path().join("kspm.db"));
     block_on(async {
         Store::open(&url).await.unwrap().close().await;
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("kspm.db").display()))
-            .await
-            .unwrap();
+        let pool = sqlx::SqlitePool::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("kspm.db").display()
+        ))
+        .await
+        .unwrap();
         sqlx::query("INSERT INTO kspm_schema_migrations VALUES (99, 'future', 0)")
             .execute(&pool)
             .await
             .unwrap();
         pool.close().await;
         let e = Store::open(&url).await.unwrap_err();
-        assert!(matches!(e, StoreError::SchemaTooNew { found: 99, .. }), "{e}");
+        assert!(
+            matches!(e, StoreError::SchemaTooNew { found: 99, .. }),
+            "{e}"
+        );
     });
 }
 
@@ -599,7 +692,10 @@ fn unreachable_stores_fail_with_one_clear_line() {
         let e = Store::open(&url).await.unwrap_err();
         assert!(e.is_unavailable(), "{e}");
         let text = e.to_string();
-        assert!(text.starts_with("cannot open the store postgres://kspm:***@127.0.0.1:1/kspm"), "{text}");
+        assert!(
+            text.starts_with("cannot open the store postgres://kspm:***@127.0.0.1:1/kspm"),
+            "{text}"
+        );
         assert!(!text.contains("hunter2") && !text.contains('\n'), "{text}");
 
         let file = tempfile::NamedTempFile::new().unwrap();

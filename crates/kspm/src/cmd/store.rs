@@ -173,7 +173,9 @@ fn open(url: Option<&str>) -> Result<kspm_store::Store> {
         Some(u) => kspm_store::StoreUrl::parse(u)?,
         None => kspm_store::StoreUrl::default_sqlite(),
     };
-    Ok(kspm_store::block_on(kspm_store::Store::open_existing(&url))?)
+    Ok(kspm_store::block_on(kspm_store::Store::open_existing(
+        &url,
+    ))?)
 }
 
 /// `kspm findings`.
