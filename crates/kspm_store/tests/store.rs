@@ -496,7 +496,10 @@ fn history_counts_by_day_and_week_with_mean_time_to_resolve() {
         assert_eq!((d2.open.high, d2.open.low, d2.open.critical), (0, 1, 1));
         assert_eq!((d2.opened, d2.resolved), (1, 1));
         assert_eq!(d2.mean_time_to_resolve_seconds, Some(DAY));
-        assert_eq!(h.mean_time_to_resolve_seconds, Some(i64::midpoint(7_200, DAY)));
+        assert_eq!(
+            h.mean_time_to_resolve_seconds,
+            Some(i64::midpoint(7_200, DAY))
+        );
 
         // One week (Monday 2026-10-05): end-of-week state, summed flows.
         let w = store.history(None, Period::Week).await.unwrap();
