@@ -259,7 +259,8 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
     if args.cluster.cluster && !args.paths.is_empty() {
         bail!("--cluster scans the live cluster: leave out paths, or scan them in a second run");
     }
-    let recording = cmd::store::recording(&args.store, args.cluster.cluster)?;
+    let recording =
+        cmd::store::recording(&args.store, args.cluster.cluster, &args.cluster.namespaces)?;
     let inputs: Vec<Input> = paths.iter().map(|p| Input::from_arg(p)).collect();
     let frameworks = args
         .frameworks

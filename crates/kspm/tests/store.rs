@@ -179,3 +179,54 @@ fn store_errors_are_one_line_with_honest_exit_codes() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!dir.path().join("missing.db").exists());
 }
+
+/// A live scan records under the kubeconfig context, identifies objects by uid, and a deleted
+/// object's findings resolve as deleted; a namespace-limited scan leaves other namespaces alone.
+#[test]
+fn live_scans_record_under_the_context_by_uid() {
+    let Some(cluster) = kspm_testcluster::TestCluster::shared() else {
+        return;
+    };
+    let ns = format!("store-live-{}", std::process::id());
+    let deployment = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: priv, namespace: {ns}}}\nspec:\n  selector: {{matchLabels: {{app: priv}}}}\n  template:\n    metadata: {{labels: {{app: priv}}}}\n    spec:\n      containers:\n      - name: c\n        image: nginx:1.27\n        securityContext: {{privileged: true}}\n"
+    );
+    cluster.apply(&deployment);
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("live.db").display());
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["--store", store.as_str(), "--namespace", ns.as_str()];
+        args.extend(extra);
+        support::scan_live(&cluster.kubeconfig, &args)
+    };
+    let out = scan(&[]);
+    assert!(
+        stderr(&out).contains("as cluster `kspm-test`"),
+        "{}",
+        stderr(&out)
+    );
+    let stored = findings(dir.path(), &store, &["--cluster", "kspm-test"]);
+    let privileged: Vec<_> = stored
+        .iter()
+        .filter(|f| f["slug"] == "privileged-container")
+        .collect();
+    assert_eq!(privileged.len(), 1, "{stored:?}");
+    assert!(privileged[0]["object"]["uid"].is_string(), "{stored:?}");
+    assert_eq!(privileged[0]["location"], "cluster:kspm-test");
+
+    // Deleted: every finding of the namespace's Deployment resolves, as deleted.
+    cluster.kubectl(&["delete", "deployment", "priv", "-n", &ns, "--wait=true"]);
+    let out = scan(&[]);
+    assert!(!stderr(&out).contains(" 0 resolved"), "{}", stderr(&out));
+    let resolved = findings(dir.path(), &store, &["--status", "resolved"]);
+    let gone: Vec<_> = resolved
+        .iter()
+        .filter(|f| f["object"]["name"] == "priv")
+        .collect();
+    assert!(!gone.is_empty());
+    assert!(
+        gone.iter().all(|f| f["resolved_reason"] == "deleted"),
+        "{gone:?}"
+    );
+    cluster.kubectl(&["delete", "namespace", &ns, "--wait=false"]);
+}

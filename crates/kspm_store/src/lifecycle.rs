@@ -74,7 +74,13 @@ pub(crate) fn plan(
             continue;
         }
         let judged = snapshot.objects.contains(&object);
-        if !snapshot.complete && !judged {
+        let in_namespaces = snapshot.namespaces.as_ref().is_none_or(|namespaces| {
+            r.object
+                .namespace
+                .as_ref()
+                .is_some_and(|ns| namespaces.contains(ns))
+        });
+        if !judged && !(snapshot.complete && in_namespaces) {
             continue;
         }
         let reason = if judged {
@@ -274,6 +280,7 @@ mod tests {
             observations,
             objects: objects.iter().map(|n| obs(n).object.key()).collect(),
             complete: true,
+            namespaces: None,
             rules: None,
         }
     }
@@ -330,6 +337,24 @@ mod tests {
             Some(ResolvedReason::Fixed)
         );
         assert_eq!(changes[0].resolve_seconds, Some(10));
+    }
+
+    #[test]
+    fn namespace_scoped_snapshots_leave_other_namespaces_alone() {
+        let mut other = obs("b");
+        other.object.namespace = Some("other".into());
+        let mut stored = Vec::new();
+        let first = plan("c", &stored, &snapshot(vec![obs("a"), other], &["a"]), T0);
+        apply(&mut stored, first);
+        let mut scoped = snapshot(vec![], &[]);
+        scoped.namespaces = Some(["shop".to_owned()].into());
+        let changes = plan("c", &stored, &scoped, T0 + 10);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].after.object.name, "a");
+        assert_eq!(
+            changes[0].after.resolved_reason,
+            Some(ResolvedReason::Deleted)
+        );
     }
 
     #[test]

@@ -124,6 +124,9 @@ pub struct Snapshot {
     /// Whether the snapshot covers the whole cluster. When it does not (a partial live scan),
     /// only findings of the judged objects can resolve; the others are left as they are.
     pub complete: bool,
+    /// The namespaces the scan was limited to (`--namespace`): the snapshot is complete within
+    /// them, and findings of objects elsewhere are left as they are. `None` = everywhere.
+    pub namespaces: Option<BTreeSet<String>>,
     /// The rules that ran, when not every rule did (`--select`): findings of other rules are
     /// left as they are instead of resolving. `None` = every rule.
     pub rules: Option<BTreeSet<String>>,
@@ -145,6 +148,7 @@ impl Snapshot {
                 .map(|id| ObjectRef::from(id).key())
                 .collect(),
             complete,
+            namespaces: None,
             rules: Some(rules.into_iter().map(str::to_owned).collect()),
         }
     }

@@ -56,6 +56,7 @@ fn snapshot(findings: Vec<Observation>, objects: &[&str]) -> Snapshot {
         observations: findings,
         objects: objects.iter().map(|n| object(n, None).key()).collect(),
         complete: true,
+        namespaces: None,
         rules: None,
     }
 }
@@ -434,6 +435,7 @@ fn live_objects_are_identified_by_uid() {
                 objects: [o.object.key()].into(),
                 observations: vec![o],
                 complete: true,
+                namespaces: None,
                 rules: None,
             }
         };

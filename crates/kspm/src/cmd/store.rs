@@ -78,10 +78,17 @@ pub struct Recording {
     url: kspm_store::StoreUrl,
     #[cfg(feature = "store")]
     cluster: Option<String>,
+    /// `--namespace` of a live scan: the scan speaks for these namespaces only.
+    #[cfg(feature = "store")]
+    namespaces: Vec<String>,
 }
 
 /// Checks `--store`/`--cluster-name` before scanning; `None` when the scan is not recorded.
-pub fn recording(args: &ScanStoreArgs, live: bool) -> Result<Option<Recording>> {
+pub fn recording(
+    args: &ScanStoreArgs,
+    live: bool,
+    namespaces: &[String],
+) -> Result<Option<Recording>> {
     let Some(url) = &args.store else {
         return Ok(None);
     };
@@ -99,11 +106,12 @@ pub fn recording(args: &ScanStoreArgs, live: bool) -> Result<Option<Recording>> 
         Ok(Some(Recording {
             url,
             cluster: args.cluster_name.clone(),
+            namespaces: namespaces.to_vec(),
         }))
     }
     #[cfg(not(feature = "store"))]
     {
-        let _ = (url, live);
+        let _ = (url, live, namespaces);
         anyhow::bail!("this kspm was built without the finding store (the `store` feature)")
     }
 }
@@ -132,12 +140,15 @@ pub fn record(rec: &Recording, result: &kspm_engine::ScanResult) -> Result<()> {
     // Objects that could not be read must not look deleted: an incomplete scan only resolves
     // findings of the objects it judged.
     let complete = !result.partial && !result.has_errors();
-    let snapshot = Snapshot::from_scan(
+    let mut snapshot = Snapshot::from_scan(
         &result.findings,
         result.scanned.iter().map(|s| &*s.id),
         result.rules.iter().map(|r| r.meta.code),
         complete,
     );
+    if !rec.namespaces.is_empty() {
+        snapshot.namespaces = Some(rec.namespaces.iter().cloned().collect());
+    }
     let report = block_on(async {
         let store = Store::open(&rec.url).await?;
         let report = store.sync(&cluster, &snapshot, time::now()).await;
