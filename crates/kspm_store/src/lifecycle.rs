@@ -80,7 +80,9 @@ pub(crate) fn plan(
                 .as_ref()
                 .is_some_and(|ns| namespaces.contains(ns))
         });
-        if !judged && !(snapshot.complete && in_namespaces) {
+        // In scope: judged by this scan, or covered by a complete one.
+        let in_scope = judged || (snapshot.complete && in_namespaces);
+        if !in_scope {
             continue;
         }
         let reason = if judged {
