@@ -230,3 +230,41 @@ fn live_scans_record_under_the_context_by_uid() {
     );
     cluster.kubectl(&["delete", "namespace", &ns, "--wait=false"]);
 }
+
+/// A kspm.yaml exception is recorded as a suppression with the instant it ends (the start of the
+/// day after `expires`, UTC).
+#[test]
+fn exceptions_are_recorded_as_suppressions_with_their_expiry() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("deploy.yaml"), INSECURE).unwrap();
+    std::fs::write(
+        dir.path().join("exceptions.yaml"),
+        "exceptions:\n- rule: host-pid\n  reason: node agent\n  owner: ops\n  expires: 2099-12-31\n",
+    )
+    .unwrap();
+    let store = "sqlite://k.db";
+    let out = kspm(
+        &[
+            "scan",
+            "deploy.yaml",
+            "--config",
+            "exceptions.yaml",
+            "--store",
+            store,
+            "--cluster-name",
+            "dev",
+        ],
+        dir.path(),
+    );
+    assert!(stderr(&out).contains("1 suppressed"), "{}", stderr(&out));
+    let suppressed = findings(dir.path(), store, &["--status", "suppressed"]);
+    assert_eq!(suppressed.len(), 1);
+    assert_eq!(suppressed[0]["slug"], "host-pid");
+    assert_eq!(suppressed[0]["suppressed"]["reason"], "node agent");
+    assert_eq!(suppressed[0]["suppressed"]["until"], "2100-01-01T00:00:00Z");
+    assert!(
+        findings(dir.path(), store, &["--status", "open"])
+            .iter()
+            .all(|f| f["slug"] != "host-pid")
+    );
+}
