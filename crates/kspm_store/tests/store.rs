@@ -300,9 +300,8 @@ fn expire_records_expiries_without_a_scan() {
     });
 }
 
-/// Everything the store holds, with each finding row's identity of version: SQLite's
-/// `total_changes()` on the store's one connection cannot be reached from outside, so rows are
-/// compared whole, and on PostgreSQL by their `xmin` (changed by any UPDATE, even to equal values).
+/// Everything the store holds, and proof of any write: on SQLite the bytes of the database and
+/// its WAL, on PostgreSQL each row's `xmin` (changed by any UPDATE, even to equal values).
 async fn fingerprint(store: &Store, url: &StoreUrl) -> (i64, i64, i64, String) {
     let rows = match url {
         StoreUrl::Postgres(u) => {
@@ -331,10 +330,19 @@ async fn fingerprint(store: &Store, url: &StoreUrl) -> (i64, i64, i64, String) {
             pool.close().await;
             format!("{s}|{}", sums.join(","))
         }
-        StoreUrl::Sqlite(_) => format!(
-            "{:?}",
-            store.findings(&FindingFilter::default(), T0).await.unwrap()
-        ),
+        StoreUrl::Sqlite(path) => {
+            // Any write, even of equal values, appends pages to the WAL (or, after a
+            // checkpoint, changes the database file): both files must be byte for byte the same.
+            let bytes = |p: std::path::PathBuf| std::fs::read(p).unwrap_or_default();
+            let mut wal = path.clone().into_os_string();
+            wal.push("-wal");
+            format!(
+                "{:?}|{:?}|{:?}",
+                store.findings(&FindingFilter::default(), T0).await.unwrap(),
+                bytes(path.clone()),
+                bytes(wal.into()),
+            )
+        }
     };
     (
         store.count(Table::Findings).await.unwrap(),
