@@ -167,7 +167,6 @@ impl Store {
                 .map_err(|e| store.db(e))?;
         }
         schema::migrate(&store.pool, backend, &store.url, time::now()).await?;
-        debug_assert!(url.is_postgres() == (backend == Backend::Postgres));
         Ok(store)
     }
 
@@ -224,6 +223,16 @@ impl Store {
         let mut tx = begin_write(&self.pool, self.backend)
             .await
             .map_err(|e| self.db(e))?;
+        if self.backend == Backend::Postgres {
+            // Syncs of one cluster take turns (two writers would both insert a new finding);
+            // other clusters' syncs go on. SQLite's `BEGIN IMMEDIATE` already serialises.
+            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1, $2)) AS locked")
+                .bind(SYNC_LOCK_CLASS)
+                .bind(cluster_lock_key(cluster))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.db(e))?;
+        }
         let stored = self.load(&mut tx, Some(cluster)).await?;
         let changes = lifecycle::plan(cluster, &stored, snapshot, now);
         let mut report = self.apply(&mut tx, &changes).await?;
@@ -639,6 +648,20 @@ pub(crate) async fn begin_write(
         Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
         Backend::Postgres => pool.begin().await,
     }
+}
+
+/// First key of the per-cluster sync locks on PostgreSQL (two-key advisory locks never collide
+/// with the one-key migration lock).
+const SYNC_LOCK_CLASS: i32 = 0x6b73_706d;
+
+/// Second key: a stable 32-bit hash of the cluster name (FNV-1a); a collision only makes two
+/// clusters' syncs take turns.
+fn cluster_lock_key(cluster: &str) -> i32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in cluster.bytes() {
+        hash = (hash ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    hash as i32
 }
 
 /// Percent-encodes what SQLite URLs treat specially in a file path.

@@ -62,10 +62,6 @@ impl StoreUrl {
             });
         Self::Sqlite(state.map_or_else(|| PathBuf::from("kspm.db"), |s| s.join("kspm/kspm.db")))
     }
-
-    pub(crate) fn is_postgres(&self) -> bool {
-        matches!(self, Self::Postgres(_))
-    }
 }
 
 /// Shown with any password replaced by `***`: safe for messages and logs.

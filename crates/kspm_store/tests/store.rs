@@ -639,6 +639,47 @@ fn concurrent_first_starts_migrate_once_on_postgres() {
 }
 
 #[test]
+fn concurrent_syncs_of_one_cluster_take_turns_on_postgres() {
+    let Some(pg) = TestPostgres::shared() else {
+        return;
+    };
+    let url = StoreUrl::parse(&pg.database("syncrace")).unwrap();
+    block_on(Store::open(&url)).unwrap();
+    let snap = snapshot(
+        (0..50)
+            .map(|i| finding(&format!("w{i}"), "WL001", Severity::High))
+            .collect(),
+        &[],
+    );
+    let barrier = std::sync::Barrier::new(4);
+    let reports: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    block_on(async {
+                        let store = Store::open(&url).await.unwrap();
+                        barrier.wait();
+                        store.sync("prod", &snap, T0).await
+                    })
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    // Exactly one of them opened the 50 findings; the others found nothing to do.
+    let opened: Vec<usize> = reports
+        .into_iter()
+        .map(|r| r.expect("concurrent sync").opened)
+        .collect();
+    assert_eq!(opened.iter().sum::<usize>(), 50, "{opened:?}");
+    block_on(async {
+        let store = Store::open(&url).await.unwrap();
+        assert_eq!(store.count(Table::Findings).await.unwrap(), 50);
+        assert_eq!(store.count(Table::Events).await.unwrap(), 50);
+    });
+}
+
+#[test]
 fn reopening_an_existing_store_keeps_its_data_and_migrates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let url = StoreUrl::Sqlite(dir.path().join("kspm.db"));
