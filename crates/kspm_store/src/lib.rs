@@ -61,13 +61,23 @@ pub(crate) enum Backend {
 }
 
 /// An open finding store.
-#[derive(Debug)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
     /// For messages: never holds a password.
     url: String,
     retention: Duration,
+}
+
+/// Shows the URL without its password, and nothing of the pool's connect options (which hold it).
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("url", &self.url)
+            .field("backend", &self.backend)
+            .field("retention", &self.retention)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What one [`Store::sync`] did.

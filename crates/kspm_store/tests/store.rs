@@ -714,6 +714,25 @@ fn reopening_an_existing_store_keeps_its_data_and_migrates_nothing() {
 }
 
 #[test]
+fn a_password_in_the_url_never_shows() {
+    let Some(pg) = TestPostgres::shared() else {
+        return;
+    };
+    // The test server trusts loopback, so the password is sent and ignored.
+    let url = pg
+        .database("secret")
+        .replacen("kspm@", "kspm:s3cret-pw@", 1);
+    block_on(async {
+        let store = Store::open(&StoreUrl::parse(&url).unwrap()).await.unwrap();
+        let shown = format!("{store:?} {}", store.url());
+        assert!(
+            shown.contains("kspm:***@") && !shown.contains("s3cret"),
+            "{shown}"
+        );
+    });
+}
+
+#[test]
 fn a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let url = StoreUrl::Sqlite(dir.path().join("kspm.db"));
@@ -751,6 +770,16 @@ fn unreachable_stores_fail_with_one_clear_line() {
             "{text}"
         );
         assert!(!text.contains("hunter2") && !text.contains('\n'), "{text}");
+
+        // A store's debug form never shows a password either.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreUrl::Sqlite(dir.path().join("k.db")))
+            .await
+            .unwrap();
+        assert!(
+            format!("{store:?}").starts_with("Store { url: \"sqlite://"),
+            "{store:?}"
+        );
 
         let file = tempfile::NamedTempFile::new().unwrap();
         // A regular file where a directory is needed.
