@@ -85,6 +85,10 @@ enum Command {
     /// Custom policies: test them against the cases kept beside them.
     #[command(subcommand)]
     Policy(cmd::policy::PolicyCommand),
+    /// Findings recorded in the finding store (`kspm scan --store`), with their state: open, resolved or suppressed.
+    Findings(cmd::store::FindingsArgs),
+    /// Counts by severity over time and mean time to resolve, from the finding store.
+    History(cmd::store::HistoryArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -127,6 +131,8 @@ struct ScanArgs {
     cluster: ClusterArgs,
     #[command(flatten)]
     policy: cmd::policy::PolicyFlags,
+    #[command(flatten)]
+    store: cmd::store::ScanStoreArgs,
 }
 
 #[derive(clap::Args)]
@@ -175,7 +181,7 @@ fn main() -> ExitCode {
         Ok(Ok(code)) => ExitCode::from(code),
         Ok(Err(e)) => {
             eprintln!("kspm: error: {e:#}");
-            ExitCode::from(if unreadable_cluster(&e) {
+            ExitCode::from(if unreadable_cluster(&e) || cmd::store::unavailable(&e) {
                 exit::INPUT_ERRORS
             } else {
                 exit::USAGE
@@ -230,6 +236,8 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Rbac { command } => cmd::rbac::run(command),
         Command::Network { command } => cmd::network::run(command),
         Command::Policy(cmd) => cmd::policy::run(&cmd),
+        Command::Findings(args) => cmd::store::findings(&args),
+        Command::History(args) => cmd::store::history(&args),
     }
 }
 
@@ -251,6 +259,8 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
     if args.cluster.cluster && !args.paths.is_empty() {
         bail!("--cluster scans the live cluster: leave out paths, or scan them in a second run");
     }
+    let recording =
+        cmd::store::recording(&args.store, args.cluster.cluster, &args.cluster.namespaces)?;
     let inputs: Vec<Input> = paths.iter().map(|p| Input::from_arg(p)).collect();
     let frameworks = args
         .frameworks
@@ -310,7 +320,11 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
         result.diagnostics.splice(0..0, read.diagnostics);
     }
 
-    cmd::output::finish(&result, &args.output, plan.fail_on)
+    let code = cmd::output::finish(&result, &args.output, plan.fail_on)?;
+    if let Some(recording) = &recording {
+        cmd::store::record(recording, &result)?;
+    }
+    Ok(code)
 }
 
 /// The policy objects installed in a cluster (`--cluster-policies`), and what could not be read.

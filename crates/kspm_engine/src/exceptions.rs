@@ -39,6 +39,20 @@ impl Date {
         Self::from_days((secs / 86_400) as i64)
     }
 
+    /// Days since 1970-01-01 of this civil date (Howard Hinnant's algorithm, the inverse of
+    /// [`Date::from_days`]).
+    pub fn to_days(self) -> i64 {
+        let year = i64::from(self.year) - i64::from(self.month <= 2);
+        let era = year.div_euclid(400);
+        let yoe = year.rem_euclid(400);
+        let month = i64::from(self.month);
+        let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5
+            + i64::from(self.day)
+            - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
     /// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     fn from_days(days: i64) -> Self {
         let z = days + 719_468;
@@ -191,6 +205,8 @@ pub fn apply(
             f.suppressed = Some(Suppression {
                 by,
                 reason: e.reason.clone(),
+                // An exception holds through its `expires` day (UTC).
+                until: e.expires.map(|d| (d.to_days() + 1) * 86_400),
             });
             continue;
         }
@@ -202,6 +218,7 @@ pub fn apply(
                 f.suppressed = Some(Suppression {
                     by: format!("annotation {IGNORE_ANNOTATION}"),
                     reason: reason.unwrap_or_else(|| "no reason given".to_owned()),
+                    until: None,
                 });
             }
         }
@@ -231,5 +248,13 @@ mod tests {
         assert_eq!(Date::from_days(11_016).to_string(), "2000-02-29");
         assert!(Date::parse("2026-13-01").is_none());
         assert!(Date::parse("2026-02-03").unwrap() < Date::parse("2026-10-01").unwrap());
+    }
+
+    #[test]
+    fn days_round_trip() {
+        for days in [-800_000, -1, 0, 59, 60, 11_016, 20_454, 2_932_896] {
+            assert_eq!(Date::from_days(days).to_days(), days, "{days}");
+        }
+        assert_eq!(Date::parse("2026-01-01").unwrap().to_days(), 20_454);
     }
 }

@@ -184,6 +184,10 @@ impl Fix {
 pub struct Suppression {
     pub by: String,
     pub reason: String,
+    /// When the exception stops applying, in seconds since the Unix epoch (UTC): the start of
+    /// the day after its `expires` date. `None` for exceptions without expiry and annotations.
+    /// The finding store uses it to reopen a finding at the moment its exception expires.
+    pub until: Option<i64>,
 }
 
 /// One rule matched one field of one resource.

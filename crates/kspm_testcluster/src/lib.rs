@@ -1,4 +1,4 @@
-//! A real Kubernetes API server for tests, started with `scripts/test-cluster` (the same script
+//! A real Kubernetes API server (and, in [`postgres`], a real PostgreSQL) for tests, started with `scripts/test-cluster` (the same script
 //! people use by hand), once per test binary.
 //!
 //! Nothing is left running: the script's watchdog stops the servers and removes their state when
@@ -12,6 +12,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
+
+pub mod postgres;
+pub use postgres::TestPostgres;
 
 /// A running test cluster: etcd + kube-apiserver on loopback, RBAC on, an admin kubeconfig.
 pub struct TestCluster {

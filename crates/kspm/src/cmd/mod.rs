@@ -1,7 +1,7 @@
 //! Subcommands beyond `scan`, `rules` and `explain`, one module each: those that analyse all
 //! resources at once (RBAC, network) get them from [`load`], the one place that knows where they
 //! come from; `output` is the report output every scanning command shares; `policy` loads and
-//! tests custom policies.
+//! tests custom policies; `store` records scans in the finding store and reads them back.
 
 pub mod frameworks;
 pub mod network;
@@ -9,6 +9,7 @@ pub mod node;
 pub mod output;
 pub mod policy;
 pub mod rbac;
+pub mod store;
 
 use anyhow::Result;
 use kspm_model::{Diagnostic, Resource};
