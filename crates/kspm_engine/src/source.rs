@@ -135,6 +135,10 @@ fn walk(
     paths.sort();
     for path in paths {
         let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if is_kspm_config(&path) {
+            // kspm's own files (`.kspm.yaml` included) are not manifests, and not news.
+            continue;
+        }
         if file_name.starts_with('.') {
             diags.push(skipped(
                 &path,
