@@ -148,7 +148,8 @@ impl Session {
         let url = DynamicObject::url_path(&k.resource, None);
         let mut failures = 0u32;
         while !tx.is_closed() {
-            let wp = WatchParams::default().timeout(290);
+            // The server ends each watch before the client's 60 s read timeout would cut it.
+            let wp = WatchParams::default().timeout(45);
             let request = Request::new(url.clone());
             let request = if k.is_secret() {
                 request.watch_metadata(&wp, &resource_version)
