@@ -26,7 +26,7 @@ struct Agent {
 }
 
 impl Agent {
-    fn start(c: &TestCluster, dir: &Path, store: &str) -> Agent {
+    fn start(c: &TestCluster, dir: &Path, store: &str, extra: &[&str]) -> Agent {
         let log = dir.join(format!(
             "agent-{}.log",
             std::time::SystemTime::now()
@@ -47,6 +47,7 @@ impl Agent {
                 "--listen",
                 "127.0.0.1:0",
             ])
+            .args(extra)
             .env_remove("KUBECONFIG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -241,7 +242,7 @@ fn the_agent_keeps_the_store_current_as_the_cluster_changes() {
     let db = dir.path().join("kspm.db");
     let store = format!("sqlite://{}", db.display());
     let ns = "kspm-agent";
-    let agent = Agent::start(c, dir.path(), &store);
+    let agent = Agent::start(c, dir.path(), &store, &[]);
     assert_eq!(get(&agent.addr, "/healthz").0, 200);
 
     // A new privileged Deployment: its finding opens, with the namespace's coverage finding
@@ -298,13 +299,7 @@ fn the_agent_keeps_the_store_current_as_the_cluster_changes() {
 
     let (code, metrics) = get(&agent.addr, "/metrics");
     assert_eq!(code, 200);
-    let counter = |name: &str| -> u64 {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{name} ")))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
-    };
+    let counter = |name: &str| counter_in(&metrics, name);
     assert!(counter("kspm_agent_events_total") >= 6, "{metrics}");
     assert_eq!(counter("kspm_agent_ready"), 1);
     assert_eq!(counter("kspm_agent_store_errors_total"), 0);
@@ -324,7 +319,8 @@ fn the_agent_keeps_the_store_current_as_the_cluster_changes() {
     // A change while no agent runs is picked up by the next one; the rest of the state
     // resumes without a single new event.
     c.apply(&deployment(ns, "late", true));
-    let agent = Agent::start(c, dir.path(), &store);
+    // This one also resyncs every second: with nothing changing, it must find no difference.
+    let agent = Agent::start(c, dir.path(), &store, &["--resync", "1s"]);
     wait_for(
         &agent,
         dir.path(),
@@ -344,5 +340,24 @@ fn the_agent_keeps_the_store_current_as_the_cluster_changes() {
         "the restart added events beyond the new Deployment's {late} findings\n{}",
         agent.log_text()
     );
+    let (_, metrics) = get(&agent.addr, "/metrics");
+    assert!(
+        counter_in(&metrics, "kspm_agent_resyncs_total") >= 1,
+        "{metrics}"
+    );
+    assert_eq!(
+        counter_in(&metrics, "kspm_agent_resync_differences_total"),
+        0,
+        "{}",
+        agent.log_text()
+    );
     assert_eq!(agent.stop(), Some(0));
+}
+
+fn counter_in(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
 }
