@@ -16,7 +16,7 @@ use serde_json::Value;
 use support::{json, kspm, stderr};
 
 /// How long a change may take to reach the store (debounce 300 ms; the test server is local).
-const WAIT: Duration = Duration::from_secs(60);
+const WAIT: Duration = Duration::from_mins(1);
 
 /// A running `kspm agent`, stopped with SIGTERM when dropped.
 struct Agent {
@@ -63,7 +63,11 @@ impl Agent {
         loop {
             let text = agent.log_text();
             if let Some(rest) = text.split("on http://").nth(1) {
-                agent.addr = rest.lines().next().unwrap().trim().to_owned();
+                rest.lines()
+                    .next()
+                    .unwrap()
+                    .trim()
+                    .clone_into(&mut agent.addr);
                 break;
             }
             if let Some(status) = agent.child.try_wait().unwrap() {

@@ -46,11 +46,17 @@ impl Metrics {
                 open[i] += 1;
             }
         }
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).open = open;
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .open = open;
     }
 
     pub fn observe_evaluation(&self, seconds: f64) {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for (i, le) in BUCKETS.iter().enumerate() {
             if seconds <= *le {
                 inner.buckets[i] += 1;
@@ -130,7 +136,10 @@ impl Metrics {
             "Store syncs that failed (retried after the next debounce window).",
             get(&self.store_errors),
         );
-        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         out.push_str("# HELP kspm_agent_open_findings Open (not suppressed) findings by severity.\n# TYPE kspm_agent_open_findings gauge\n");
         for (s, n) in Severity::ALL.iter().zip(inner.open) {
             let _ = writeln!(

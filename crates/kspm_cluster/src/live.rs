@@ -147,7 +147,26 @@ impl Session {
         let k = &self.kinds[kind];
         let url = DynamicObject::url_path(&k.resource, None);
         let mut failures = 0u32;
+        let mut must_list = false;
         while !tx.is_closed() {
+            if must_list {
+                match self.list(kind).await {
+                    Ok(listed) => {
+                        must_list = false;
+                        resource_version = listed.resource_version;
+                        let _ = tx.send(Change::Relisted {
+                            kind,
+                            objects: listed.objects,
+                        });
+                    }
+                    Err(why) => {
+                        failures += 1;
+                        let _ = tx.send(Change::Restarted { kind, why });
+                        tokio::time::sleep(self.pause(failures)).await;
+                        continue;
+                    }
+                }
+            }
             // The server ends each watch before the client's 60 s read timeout would cut it.
             let wp = WatchParams::default().timeout(45);
             let request = Request::new(url.clone());
@@ -232,24 +251,8 @@ impl Session {
                     gone
                 }
             };
-            if gone {
-                match self.list(kind).await {
-                    Ok(listed) => {
-                        resource_version = listed.resource_version;
-                        let _ = tx.send(Change::Relisted {
-                            kind,
-                            objects: listed.objects,
-                        });
-                    }
-                    Err(why) => {
-                        failures += 1;
-                        let _ = tx.send(Change::Restarted { kind, why });
-                        tokio::time::sleep(self.pause(failures)).await;
-                        // Watching from "" would replay everything as new: relist again instead.
-                        resource_version = "0".to_owned();
-                    }
-                }
-            }
+            // Watching from an expired version is refused again: list the kind afresh.
+            must_list = gone;
         }
     }
 
@@ -290,9 +293,11 @@ async fn list(conn: &Connection, kind: &Kind, page_size: u32) -> Result<Listed, 
                 .await
                 .map_err(|e| pager::classify(&e))?;
             if let Some(v) = list["metadata"]["resourceVersion"].as_str() {
-                *version
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = v.to_owned();
+                v.clone_into(
+                    &mut version
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner),
+                );
             }
             let next = list["metadata"]["continue"].as_str().map(str::to_owned);
             let items = match list.get_mut("items").map(Json::take) {
