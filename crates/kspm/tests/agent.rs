@@ -246,7 +246,9 @@ fn the_agent_keeps_the_store_current_as_the_cluster_changes() {
     let db = dir.path().join("kspm.db");
     let store = format!("sqlite://{}", db.display());
     let ns = "kspm-agent";
-    let agent = Agent::start(c, dir.path(), &store, &[]);
+    // Resyncs every 2 s: once the cluster is quiet, the judgements made namespace by namespace
+    // must equal a whole judgement of the same objects.
+    let agent = Agent::start(c, dir.path(), &store, &["--resync", "2s"]);
     assert_eq!(get(&agent.addr, "/healthz").0, 200);
 
     // A new privileged Deployment: its finding opens, with the namespace's coverage finding
@@ -314,6 +316,25 @@ fn the_agent_keeps_the_store_current_as_the_cluster_changes() {
     assert!(
         metrics.contains("kspm_agent_open_findings{severity=\"high\"}"),
         "{metrics}"
+    );
+
+    // Two resyncs after the changes: the last one compared the incremental judgement with a
+    // full one and found nothing different.
+    let start = counter("kspm_agent_resyncs_total");
+    let deadline = Instant::now() + WAIT;
+    let metrics = loop {
+        let (_, m) = get(&agent.addr, "/metrics");
+        if counter_in(&m, "kspm_agent_resyncs_total") >= start + 2 {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "no resync\n{}", agent.log_text());
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(
+        counter_in(&metrics, "kspm_agent_resync_differences"),
+        0,
+        "{}",
+        agent.log_text()
     );
 
     // SIGTERM: a last sync, exit 0.

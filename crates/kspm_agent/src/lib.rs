@@ -3,14 +3,16 @@
 //! It lists every kind a scan reads, judges the whole cluster and syncs the findings into the
 //! store, then watches each kind from the list's resourceVersion ([`kspm_cluster::live`]).
 //! Changes land in the objects it holds ([`state::Held`]); once no change arrived for the
-//! debounce window (or the window was extended for five windows in a row), everything held is
-//! judged again and the full finding set is synced: the store writes only what changed, so an
-//! object fixed or deleted resolves, and a quiet cluster writes nothing. A periodic resync lists
-//! everything again and counts how far the watches had drifted (target 0).
+//! debounce window (or the window was extended for five windows in a row), what the changes can
+//! affect is judged again from memory and the full finding set is synced: the store writes only
+//! what changed, so an object fixed or deleted resolves, and a quiet cluster writes nothing. A
+//! periodic resync lists everything again and counts how far the watches (and the judgements
+//! made namespace by namespace) had drifted (target 0).
 //!
-//! What is re-judged on a change: everything held, from memory (no request to the server). That
-//! is always correct for cross-resource rules (a NetworkPolicy, a binding, a namespace label
-//! change re-judges its dependents because it re-judges all); cost grows with the cluster.
+//! What is re-judged on a change ([`state::Touched`]): the objects of the namespaces whose
+//! workloads, Services, ConfigMaps... changed; everything when a kind other objects are judged
+//! against changed (namespaces, service accounts, RBAC, network policies, budgets, autoscalers),
+//! or a cluster-scoped object, or after a relist.
 
 mod http;
 pub mod metrics;
@@ -21,14 +23,14 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use kspm_cluster::live::{Change, Session};
+use kspm_cluster::live::{Change, Role, Session};
 use kspm_cluster::{ClusterError, Target};
-use kspm_engine::{ScanOptions, ScanResult};
+use kspm_engine::ScanOptions;
 use kspm_store::{Snapshot, Store, StoreError, StoreUrl};
 use tokio::sync::mpsc;
 
 use metrics::{Metrics, add};
-use state::Held;
+use state::{Held, Judged};
 
 /// How the agent runs.
 #[derive(Clone, Debug)]
@@ -80,6 +82,8 @@ struct Agent<'a> {
     cluster: String,
     opts: &'a ScanOptions,
     held: Held,
+    /// The last judgement, which a change in a few namespaces updates.
+    judged: Option<Judged>,
     metrics: Arc<Metrics>,
 }
 
@@ -112,6 +116,7 @@ async fn run_async(config: &Config, opts: &ScanOptions) -> Result<(), AgentError
         store,
         cluster,
         opts,
+        judged: None,
         metrics: metrics.clone(),
     };
 
@@ -182,6 +187,9 @@ async fn run_async(config: &Config, opts: &ScanOptions) -> Result<(), AgentError
                 while let Ok(change) = rx.try_recv() {
                     agent.apply(change);
                 }
+                // Judged and synced first, so the resync compares with a current judgement.
+                dirty_since = None;
+                pending = !agent.judge_and_sync().await;
                 let differences = agent.resync().await;
                 if differences > 0 {
                     dirty_since.get_or_insert_with(Instant::now);
@@ -246,12 +254,12 @@ impl Agent<'_> {
         match change {
             Change::Applied { kind, object } => {
                 add(&self.metrics.events, 1);
-                self.held.apply(kind, object);
+                self.held.apply(kind, object, self.context(kind));
                 true
             }
             Change::Deleted { kind, uid } => {
                 add(&self.metrics.events, 1);
-                self.held.delete(kind, &uid);
+                self.held.delete(kind, &uid, self.context(kind));
                 true
             }
             Change::Relisted { kind, objects } => {
@@ -285,6 +293,12 @@ impl Agent<'_> {
         }
     }
 
+    /// Whether other objects' judgements consult objects of `kind` beyond their own namespace
+    /// (the kinds of `kspm_model::index::INDEXED_KINDS`, read first by a scan).
+    fn context(&self, kind: usize) -> bool {
+        self.session.role(kind) == Role::Context
+    }
+
     /// Lists every kind again and replaces what is held; returns the differences found.
     async fn resync(&mut self) -> usize {
         let mut differences = 0;
@@ -297,6 +311,21 @@ impl Agent<'_> {
                 )),
             }
         }
+        // The resync also checks the judgements of single namespaces: judged whole, the same
+        // objects must give the same findings.
+        let findings = if differences == 0 {
+            let full = Judged::from_result(self.held.judge(&self.session, self.opts, None));
+            self.judged.as_ref().map_or(0, |j| j.difference(&full))
+        } else {
+            0
+        };
+        if findings > 0 {
+            log(&format!(
+                "resync: {findings} findings differed between the incremental and the full judgement"
+            ));
+            self.held.touch_all();
+        }
+        differences += findings;
         add(&self.metrics.resyncs, 1);
         add(&self.metrics.resync_differences_total, differences as u64);
         self.metrics
@@ -308,27 +337,36 @@ impl Agent<'_> {
         differences
     }
 
-    /// Judges everything held and syncs the findings; returns whether the store took them.
+    /// Judges what changed and syncs every current finding; returns whether the store took them.
     async fn judge_and_sync(&mut self) -> bool {
         let started = Instant::now();
-        let result = self.held.judge(&self.session, self.opts);
+        self.held
+            .judge_into(&mut self.judged, &self.session, self.opts);
         self.metrics
             .observe_evaluation(started.elapsed().as_secs_f64());
         self.metrics
             .objects
             .store(self.held.objects() as u64, Ordering::Relaxed);
-        self.metrics.set_open(result.active().map(|f| &f.severity));
-        self.sync(&result).await
+        let Some(judged) = &self.judged else {
+            return true;
+        };
+        self.metrics.set_open(
+            judged
+                .findings
+                .iter()
+                .filter(|f| f.suppressed.is_none())
+                .map(|f| &f.severity),
+        );
+        self.sync(judged).await
     }
 
-    async fn sync(&self, result: &ScanResult) -> bool {
+    async fn sync(&self, judged: &Judged) -> bool {
         // Kinds that could not be read must not look deleted: only what was judged resolves.
-        let complete = !result.partial && !result.has_errors();
         let snapshot = Snapshot::from_scan(
-            &result.findings,
-            result.scanned.iter().map(|s| &*s.id),
-            result.rules.iter().map(|r| r.meta.code),
-            complete,
+            &judged.findings,
+            judged.objects.iter().map(|id| &**id),
+            judged.rules.iter().copied(),
+            judged.complete,
         );
         match self
             .store
