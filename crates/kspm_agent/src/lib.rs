@@ -2,14 +2,14 @@
 //!
 //! It lists every kind a scan reads, judges the whole cluster and syncs the findings into the
 //! store, then watches each kind from the list's resourceVersion ([`kspm_cluster::live`]).
-//! Changes land in the objects it holds ([`state::Held`]); once no change arrived for the
+//! Changes land in the objects it holds (`state::Held`); once no change arrived for the
 //! debounce window (or the window was extended for five windows in a row), what the changes can
 //! affect is judged again from memory and the full finding set is synced: the store writes only
 //! what changed, so an object fixed or deleted resolves, and a quiet cluster writes nothing. A
 //! periodic resync lists everything again and counts how far the watches (and the judgements
 //! made namespace by namespace) had drifted (target 0).
 //!
-//! What is re-judged on a change ([`state::Touched`]): the objects of the namespaces whose
+//! What is re-judged on a change (`state::Touched`): the objects of the namespaces whose
 //! workloads, Services, ConfigMaps... changed; everything when a kind other objects are judged
 //! against changed (namespaces, service accounts, RBAC, network policies, budgets, autoscalers),
 //! or a cluster-scoped object, or after a relist.
