@@ -15,7 +15,7 @@ use kspm_rules::{KubeVersion, find_rule, rules};
 use cmd::output::OutputArgs;
 
 /// Exit codes, documented in the README.
-mod exit {
+pub(crate) mod exit {
     /// Nothing at or above `--fail-on`.
     pub const OK: u8 = 0;
     /// Findings at or above `--fail-on`.
@@ -89,6 +89,8 @@ enum Command {
     Findings(cmd::store::FindingsArgs),
     /// Counts by severity over time and mean time to resolve, from the finding store.
     History(cmd::store::HistoryArgs),
+    /// Watch a live cluster and keep its findings current in the finding store; serves /healthz, /readyz and /metrics (see docs/agent.md).
+    Agent(cmd::agent::AgentArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -238,6 +240,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Policy(cmd) => cmd::policy::run(&cmd),
         Command::Findings(args) => cmd::store::findings(&args),
         Command::History(args) => cmd::store::history(&args),
+        Command::Agent(args) => cmd::agent::run(&args),
     }
 }
 

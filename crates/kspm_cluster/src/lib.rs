@@ -11,6 +11,7 @@
 
 mod catalog;
 mod client;
+pub mod live;
 mod pager;
 mod policies;
 

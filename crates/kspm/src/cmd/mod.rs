@@ -3,6 +3,7 @@
 //! come from; `output` is the report output every scanning command shares; `policy` loads and
 //! tests custom policies; `store` records scans in the finding store and reads them back.
 
+pub mod agent;
 pub mod frameworks;
 pub mod network;
 pub mod node;

@@ -1,0 +1,131 @@
+//! `kspm agent`: wiring only. The same planning as `kspm scan` (config, selection, frameworks,
+//! custom policies), then `kspm_agent` runs until SIGTERM or SIGINT.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+#[cfg(feature = "agent")]
+use anyhow::bail;
+
+/// `kspm agent`.
+#[derive(clap::Args)]
+pub struct AgentArgs {
+    /// Configuration file (as for `kspm scan`), trusted as written.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Kubeconfig context to use [default: the current context, or the in-cluster service account].
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Kubeconfig file [default: $KUBECONFIG, then ~/.kube/config].
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The finding store to keep current [default: sqlite://$XDG_STATE_HOME/kspm/kspm.db, see docs/store.md].
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// The cluster name the findings are recorded under [default: the kubeconfig context].
+    #[arg(long, value_name = "NAME")]
+    pub cluster_name: Option<String>,
+    /// Period of the full resync that relists everything and counts differences: 6h, 30m, 90s.
+    #[arg(long, value_name = "SPAN", default_value = "6h")]
+    pub resync: String,
+    /// Quiet time after a change before judging and syncing: 2s, 500ms.
+    #[arg(long, value_name = "SPAN", default_value = "2s")]
+    pub debounce: String,
+    /// Serve /healthz, /readyz and /metrics on this address (port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9090")]
+    pub listen: String,
+    /// Serve no HTTP endpoint.
+    #[arg(long, conflicts_with = "listen")]
+    pub no_listen: bool,
+    /// Run only these rules; repeatable or comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Skip these rules; repeatable or comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Ignore `kspm.io/ignore` annotations.
+    #[arg(long)]
+    pub no_inline_exceptions: bool,
+    #[command(flatten)]
+    pub policy: super::policy::PolicyFlags,
+}
+
+/// `500ms`, `2s`, `30m`, `6h`, `1d`.
+#[cfg(feature = "agent")]
+fn span(text: &str, flag: &str) -> Result<std::time::Duration> {
+    let parsed = if let Some(ms) = text.strip_suffix("ms") {
+        ms.parse::<u64>().ok().map(std::time::Duration::from_millis)
+    } else {
+        kspm_store::time::parse_duration(text)
+            .ok()
+            .and_then(|s| u64::try_from(s).ok())
+            .map(std::time::Duration::from_secs)
+    };
+    match parsed {
+        Some(d) if !d.is_zero() => Ok(d),
+        _ => bail!("--{flag} takes a positive span such as 500ms, 2s, 30m, 6h (got `{text}`)"),
+    }
+}
+
+#[cfg(feature = "agent")]
+pub fn run(args: &AgentArgs) -> Result<u8> {
+    use kspm_engine::{Overrides, ScanPlan};
+    let debounce = span(&args.debounce, "debounce")?;
+    let resync = span(&args.resync, "resync")?;
+    let listen = if args.no_listen {
+        None
+    } else {
+        Some(
+            args.listen
+                .parse::<std::net::SocketAddr>()
+                .map_err(|e| anyhow::anyhow!("--listen {}: {e}", args.listen))?,
+        )
+    };
+    let store = match &args.store {
+        Some(url) => kspm_store::StoreUrl::parse(url)?,
+        None => kspm_store::StoreUrl::default_sqlite(),
+    };
+    let mut plan = ScanPlan::resolve(
+        &[],
+        &Overrides {
+            config: args.config.clone(),
+            no_config: args.config.is_none(),
+            select: args.select.clone(),
+            ignore: args.ignore.clone(),
+            no_inline_exceptions: args.no_inline_exceptions,
+            ..Overrides::default()
+        },
+    )?;
+    let policies =
+        super::policy::load_for_scan(&args.policy, &plan.config, &plan.selection.ignore, None)?;
+    for d in plan.diagnostics.iter().chain(&policies.diagnostics) {
+        eprintln!("kspm agent: {}: {}", d.file, d.message);
+    }
+    let rules = plan.rules(policies.rules)?;
+    let opts = plan.options(Vec::new(), rules, policies.set);
+    let config = kspm_agent::Config {
+        target: kspm_cluster::Target {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+            ..kspm_cluster::Target::default()
+        },
+        store,
+        cluster_name: args.cluster_name.clone(),
+        debounce,
+        resync,
+        listen,
+    };
+    match kspm_agent::run(&config, &opts) {
+        Ok(()) => Ok(crate::exit::OK),
+        Err(kspm_agent::AgentError::Cluster(e)) => Err(e.into()),
+        Err(kspm_agent::AgentError::Store(e)) => Err(e.into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(not(feature = "agent"))]
+pub fn run(_: &AgentArgs) -> Result<u8> {
+    anyhow::bail!(
+        "this kspm was built without the agent (the `agent` feature, which needs `cluster` and `store`)"
+    )
+}

@@ -1,0 +1,393 @@
+//! `kspm agent`: keeps a cluster's findings current instead of judging it once.
+//!
+//! It lists every kind a scan reads, judges the whole cluster and syncs the findings into the
+//! store, then watches each kind from the list's resourceVersion ([`kspm_cluster::live`]).
+//! Changes land in the objects it holds (`state::Held`); once no change arrived for the
+//! debounce window (or the window was extended for five windows in a row), what the changes can
+//! affect is judged again from memory and the full finding set is synced: the store writes only
+//! what changed, so an object fixed or deleted resolves, and a quiet cluster writes nothing. A
+//! periodic resync lists everything again and counts how far the watches (and the judgements
+//! made namespace by namespace) had drifted (target 0).
+//!
+//! What is re-judged on a change (`state::Touched`): the objects of the namespaces whose
+//! workloads, Services, ConfigMaps... changed; everything when a kind other objects are judged
+//! against changed (namespaces, service accounts, RBAC, network policies, budgets, autoscalers),
+//! or a cluster-scoped object, or after a relist.
+
+mod http;
+pub mod metrics;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use kspm_cluster::live::{Change, Role, Session};
+use kspm_cluster::{ClusterError, Target};
+use kspm_engine::ScanOptions;
+use kspm_store::{Snapshot, Store, StoreError, StoreUrl};
+use tokio::sync::mpsc;
+
+use metrics::{Metrics, add};
+use state::{Held, Judged};
+
+/// How the agent runs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub target: Target,
+    pub store: StoreUrl,
+    /// The name findings are recorded under; default: the kubeconfig context.
+    pub cluster_name: Option<String>,
+    /// Quiet time after a change before judging and syncing.
+    pub debounce: Duration,
+    /// Period of the full resync (list everything, count differences).
+    pub resync: Duration,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served; `None`: not served.
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Runs until SIGTERM or SIGINT, then syncs once more and returns.
+pub fn run(config: &Config, opts: &ScanOptions) -> Result<(), AgentError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(AgentError::Runtime)?
+        .block_on(run_async(config, opts))
+}
+
+fn log(message: &str) {
+    eprintln!("kspm agent: {message}");
+}
+
+struct Agent<'a> {
+    session: Arc<Session>,
+    store: Store,
+    cluster: String,
+    opts: &'a ScanOptions,
+    held: Held,
+    /// The last judgement, which a change in a few namespaces updates.
+    judged: Option<Judged>,
+    metrics: Arc<Metrics>,
+}
+
+async fn run_async(config: &Config, opts: &ScanOptions) -> Result<(), AgentError> {
+    let metrics = Arc::new(Metrics::default());
+    // Listen first: a port in use is a configuration error worth failing on at once, and
+    // `/healthz` answers while the initial list runs.
+    if let Some(addr) = config.listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| AgentError::Listen { addr, source })?;
+        let bound = listener.local_addr().unwrap_or(addr);
+        log(&format!(
+            "serving /healthz, /readyz and /metrics on http://{bound}"
+        ));
+        tokio::spawn(http::serve(listener, metrics.clone()));
+    }
+    let session = Arc::new(Session::connect(&config.target).await?);
+    let store = Store::open(&config.store).await?;
+    let cluster = config.cluster_name.clone().unwrap_or_else(|| {
+        session
+            .label()
+            .strip_prefix("cluster:")
+            .unwrap_or("default")
+            .to_owned()
+    });
+    let mut agent = Agent {
+        held: Held::new(session.kind_count()),
+        session: session.clone(),
+        store,
+        cluster,
+        opts,
+        judged: None,
+        metrics: metrics.clone(),
+    };
+
+    // The initial list, kind by kind; each watch resumes from its own list.
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut versions = Vec::new();
+    for kind in 0..session.kind_count() {
+        match session.list(kind).await {
+            Ok(listed) => {
+                agent.held.replace(kind, listed.objects);
+                versions.push(Some(listed.resource_version));
+            }
+            Err(why) => {
+                log(&format!("cannot list {}: {why}", session.kind_name(kind)));
+                agent.held.fail(kind, why);
+                versions.push(None);
+            }
+        }
+    }
+    let synced = agent.judge_and_sync().await;
+    if !synced {
+        log("the initial store sync failed; retrying after the next change or resync");
+    }
+    metrics.ready.store(true, Ordering::Relaxed);
+    log(&format!(
+        "watching {} kinds ({} objects) of cluster `{}`",
+        versions.iter().flatten().count(),
+        agent.held.objects(),
+        agent.cluster
+    ));
+    for (kind, version) in versions.into_iter().enumerate() {
+        if let Some(version) = version {
+            tokio::spawn(session.clone().watch(kind, version, tx.clone()));
+        }
+    }
+
+    let mut dirty_since: Option<Instant> = None;
+    let mut last_change = Instant::now();
+    let mut pending = !synced;
+    let mut resync =
+        tokio::time::interval_at(tokio::time::Instant::now() + config.resync, config.resync);
+    let mut shutdown = std::pin::pin!(shutdown());
+    loop {
+        let due = dirty_since.map(|first| {
+            let quiet = last_change + config.debounce;
+            let cap = first + config.debounce * 5;
+            tokio::time::Instant::from_std(quiet.min(cap))
+        });
+        tokio::select! {
+            change = rx.recv() => {
+                let Some(change) = change else { break };
+                if agent.apply(change) {
+                    last_change = Instant::now();
+                    dirty_since.get_or_insert(last_change);
+                }
+            }
+            () = sleep_until(due), if due.is_some() || pending => {
+                dirty_since = None;
+                pending = !agent.judge_and_sync().await;
+                if pending {
+                    // Retried after one more window.
+                    dirty_since = Some(Instant::now());
+                    last_change = Instant::now();
+                }
+            }
+            _ = resync.tick() => {
+                // Changes already delivered are applied first, so they are not counted.
+                while let Ok(change) = rx.try_recv() {
+                    agent.apply(change);
+                }
+                // Judged and synced first, so the resync compares with a current judgement.
+                dirty_since = None;
+                pending = !agent.judge_and_sync().await;
+                let differences = agent.resync().await;
+                if differences > 0 {
+                    dirty_since.get_or_insert_with(Instant::now);
+                }
+            }
+            () = &mut shutdown => {
+                log("stopping: a last sync, then exit");
+                break;
+            }
+        }
+    }
+    while let Ok(change) = rx.try_recv() {
+        if agent.apply(change) {
+            dirty_since.get_or_insert_with(Instant::now);
+        }
+    }
+    drop(rx);
+    while dirty_since.is_some() || pending {
+        dirty_since = None;
+        pending = false;
+        if !agent.judge_and_sync().await {
+            log("the last store sync failed");
+        }
+    }
+    agent.store.close().await;
+    Ok(())
+}
+
+async fn sleep_until(due: Option<tokio::time::Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due).await,
+        None => tokio::time::sleep(Duration::from_secs(1)).await,
+    }
+}
+
+/// SIGTERM (a pod being stopped) or SIGINT (Ctrl-C).
+async fn shutdown() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+impl Agent<'_> {
+    /// Applies one change; returns whether the objects held changed.
+    fn apply(&mut self, change: Change) -> bool {
+        match change {
+            Change::Applied { kind, object } => {
+                add(&self.metrics.events, 1);
+                self.held.apply(kind, object, self.context(kind));
+                true
+            }
+            Change::Deleted { kind, uid } => {
+                add(&self.metrics.events, 1);
+                self.held.delete(kind, &uid, self.context(kind));
+                true
+            }
+            Change::Relisted { kind, objects } => {
+                add(&self.metrics.relists, 1);
+                let n = self.held.replace(kind, objects);
+                log(&format!(
+                    "{}: the watch expired (410 Gone); listed again, {n} objects differed",
+                    self.session.kind_name(kind)
+                ));
+                true
+            }
+            Change::Restarted { kind, why } => {
+                add(&self.metrics.watch_restarts, 1);
+                // A watch ending after its timeout is routine; say only what went wrong.
+                if why != "the watch ended" {
+                    log(&format!(
+                        "{}: watch restarted: {why}",
+                        self.session.kind_name(kind)
+                    ));
+                }
+                false
+            }
+            Change::Failed { kind, why } => {
+                log(&format!(
+                    "{}: cannot watch any more: {why}",
+                    self.session.kind_name(kind)
+                ));
+                self.held.fail(kind, why);
+                true
+            }
+        }
+    }
+
+    /// Whether other objects' judgements consult objects of `kind` beyond their own namespace
+    /// (the kinds of `kspm_model::index::INDEXED_KINDS`, read first by a scan).
+    fn context(&self, kind: usize) -> bool {
+        self.session.role(kind) == Role::Context
+    }
+
+    /// Lists every kind again and replaces what is held; returns the differences found.
+    async fn resync(&mut self) -> usize {
+        let mut differences = 0;
+        for kind in 0..self.session.kind_count() {
+            match self.session.list(kind).await {
+                Ok(listed) => differences += self.held.replace(kind, listed.objects),
+                Err(why) => log(&format!(
+                    "resync: cannot list {}: {why}",
+                    self.session.kind_name(kind)
+                )),
+            }
+        }
+        // The resync also checks the judgements of single namespaces: judged whole, the same
+        // objects must give the same findings.
+        let findings = if differences == 0 {
+            let full = Judged::from_result(self.held.judge(&self.session, self.opts, None));
+            self.judged.as_ref().map_or(0, |j| j.difference(&full))
+        } else {
+            0
+        };
+        if findings > 0 {
+            log(&format!(
+                "resync: {findings} findings differed between the incremental and the full judgement"
+            ));
+            self.held.touch_all();
+        }
+        differences += findings;
+        add(&self.metrics.resyncs, 1);
+        add(&self.metrics.resync_differences_total, differences as u64);
+        self.metrics
+            .resync_differences_last
+            .store(differences as u64, Ordering::Relaxed);
+        log(&format!(
+            "resync: {differences} objects differed from what the watches delivered"
+        ));
+        differences
+    }
+
+    /// Judges what changed and syncs every current finding; returns whether the store took them.
+    async fn judge_and_sync(&mut self) -> bool {
+        let started = Instant::now();
+        self.held
+            .judge_into(&mut self.judged, &self.session, self.opts);
+        self.metrics
+            .observe_evaluation(started.elapsed().as_secs_f64());
+        self.metrics
+            .objects
+            .store(self.held.objects() as u64, Ordering::Relaxed);
+        let Some(judged) = &self.judged else {
+            return true;
+        };
+        self.metrics.set_open(
+            judged
+                .findings
+                .iter()
+                .filter(|f| f.suppressed.is_none())
+                .map(|f| &f.severity),
+        );
+        self.sync(judged).await
+    }
+
+    async fn sync(&self, judged: &Judged) -> bool {
+        // Kinds that could not be read must not look deleted: only what was judged resolves.
+        let snapshot = Snapshot::from_scan(
+            &judged.findings,
+            judged.objects.iter().map(|id| &**id),
+            judged.rules.iter().copied(),
+            judged.complete,
+        );
+        match self
+            .store
+            .sync(&self.cluster, &snapshot, kspm_store::time::now())
+            .await
+        {
+            Ok(report) => {
+                add(&self.metrics.store_syncs, 1);
+                if report.wrote() {
+                    log(&format!(
+                        "synced: {} opened, {} reopened, {} resolved, {} suppressed",
+                        report.opened, report.reopened, report.resolved, report.suppressed
+                    ));
+                }
+                true
+            }
+            Err(e) => {
+                add(&self.metrics.store_errors, 1);
+                log(&format!("store sync failed: {e}"));
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! What the agent holds of the cluster: every watched object, by kind and uid, as the last
+//! event (or list) left it. Judging reads only this, never the server, so a burst of changes
+//! to one object costs one judgement of its last state.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use kspm_cluster::live::{self, Role, Session};
+use kspm_engine::{Evaluation, ScanOptions, ScanResult};
+use kspm_model::{Diagnostic, Finding, Index, Resource, ResourceId};
+use serde_json::Value as Json;
+
+/// Objects of every watched kind, keyed by uid.
+#[derive(Debug, Default)]
+pub struct Held {
+    kinds: Vec<HashMap<String, Json>>,
+    /// Kinds that could not be listed or watched: the judgement is partial without them.
+    failed: Vec<Option<String>>,
+    /// What changed since the last judgement.
+    touched: Touched,
+}
+
+/// What the changes since the last judgement can affect.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub enum Touched {
+    #[default]
+    Nothing,
+    /// Only objects of these namespaces: a namespaced object that no other object's judgement
+    /// consults across namespaces changed (a workload, a Service, a ConfigMap, an Ingress...).
+    Namespaces(BTreeSet<String>),
+    /// Anything: a kind other objects are judged against (namespaces, service accounts, RBAC,
+    /// network policies, disruption budgets, autoscalers), a cluster-scoped object, a relist.
+    All,
+}
+
+impl Touched {
+    fn add(&mut self, namespace: Option<&str>, context: bool) {
+        match (namespace, context, &mut *self) {
+            (_, _, Touched::All) => {}
+            (Some(ns), false, Touched::Namespaces(set)) => {
+                set.insert(ns.to_owned());
+            }
+            (Some(ns), false, Touched::Nothing) => {
+                *self = Touched::Namespaces([ns.to_owned()].into());
+            }
+            _ => *self = Touched::All,
+        }
+    }
+}
+
+/// The findings of the last judgement, and the objects judged, kept to merge a judgement of a
+/// few namespaces into.
+#[derive(Debug, Default)]
+pub struct Judged {
+    pub findings: Vec<Finding>,
+    pub objects: Vec<Arc<ResourceId>>,
+    pub rules: Vec<&'static str>,
+    /// Whether every kind was read (no kind failed, no error diagnostic).
+    pub complete: bool,
+}
+
+impl Judged {
+    pub fn from_result(result: ScanResult) -> Self {
+        Self {
+            complete: !result.partial && !result.has_errors(),
+            objects: result.scanned.into_iter().map(|s| s.id).collect(),
+            rules: result.rules.iter().map(|r| r.meta.code).collect(),
+            findings: result.findings,
+        }
+    }
+
+    /// How many findings one judgement has and the other has not (either way): what a
+    /// judgement of a few namespaces missed, when `full` judged everything from the same objects.
+    pub fn difference(&self, full: &Judged) -> usize {
+        let keys = |j: &Judged| -> HashSet<(String, String, String, bool)> {
+            j.findings
+                .iter()
+                .map(|f| {
+                    (
+                        f.code.to_owned(),
+                        f.resource.to_string(),
+                        f.path.to_string(),
+                        f.suppressed.is_some(),
+                    )
+                })
+                .collect()
+        };
+        let (mine, theirs) = (keys(self), keys(full));
+        mine.symmetric_difference(&theirs).count()
+    }
+
+    /// Replaces what was judged in `namespaces` by `fresh`, a judgement of those namespaces only.
+    fn merge(&mut self, namespaces: &BTreeSet<String>, fresh: ScanResult) {
+        let inside = |id: &ResourceId| {
+            id.namespace
+                .as_ref()
+                .is_some_and(|ns| namespaces.contains(ns))
+        };
+        self.findings.retain(|f| !inside(&f.resource));
+        self.objects.retain(|id| !inside(id));
+        let fresh = Judged::from_result(fresh);
+        self.complete = fresh.complete;
+        self.findings.extend(fresh.findings);
+        self.objects.extend(fresh.objects);
+    }
+}
+
+fn uid(o: &Json) -> Option<&str> {
+    o["metadata"]["uid"].as_str()
+}
+
+fn version(o: &Json) -> Option<&str> {
+    o["metadata"]["resourceVersion"].as_str()
+}
+
+impl Held {
+    pub fn new(kinds: usize) -> Self {
+        Self {
+            kinds: vec![HashMap::new(); kinds],
+            failed: vec![None; kinds],
+            touched: Touched::All,
+        }
+    }
+
+    /// `context`: whether other objects' judgements consult objects of this kind across
+    /// namespaces (then every object is re-judged).
+    pub fn apply(&mut self, kind: usize, object: Json, context: bool) {
+        if let Some(uid) = uid(&object).map(str::to_owned) {
+            self.touched
+                .add(object["metadata"]["namespace"].as_str(), context);
+            self.kinds[kind].insert(uid, object);
+        }
+    }
+
+    pub fn delete(&mut self, kind: usize, uid: &str, context: bool) {
+        if let Some(old) = self.kinds[kind].remove(uid) {
+            self.touched
+                .add(old["metadata"]["namespace"].as_str(), context);
+        }
+    }
+
+    /// Makes the next judgement judge everything.
+    pub fn touch_all(&mut self) {
+        self.touched = Touched::All;
+    }
+
+    /// Replaces every object of `kind` by `objects` (a fresh list); returns how many objects
+    /// differ (added, removed, or at another resourceVersion) from what was held.
+    pub fn replace(&mut self, kind: usize, objects: Vec<Json>) -> usize {
+        let fresh: HashMap<String, Json> = objects
+            .into_iter()
+            .filter_map(|o| uid(&o).map(str::to_owned).map(|u| (u, o)))
+            .collect();
+        let old = &self.kinds[kind];
+        let changed = fresh
+            .iter()
+            .filter(|(u, o)| old.get(*u).is_none_or(|held| version(held) != version(o)))
+            .count();
+        let removed = old.keys().filter(|u| !fresh.contains_key(*u)).count();
+        self.kinds[kind] = fresh;
+        self.failed[kind] = None;
+        if changed + removed > 0 {
+            self.touched = Touched::All;
+        }
+        changed + removed
+    }
+
+    pub fn fail(&mut self, kind: usize, why: String) {
+        self.failed[kind] = Some(why);
+        self.touched = Touched::All;
+    }
+
+    pub fn objects(&self) -> usize {
+        self.kinds.iter().map(HashMap::len).sum()
+    }
+
+    /// Judges what changed since the last judgement into `last` (everything when there is no
+    /// last judgement or when `Touched::All`), and forgets what changed.
+    pub fn judge_into(&mut self, last: &mut Option<Judged>, session: &Session, opts: &ScanOptions) {
+        let touched = std::mem::take(&mut self.touched);
+        match (touched, last.as_mut()) {
+            (Touched::Nothing, Some(_)) => {}
+            (Touched::Namespaces(namespaces), Some(judged)) => {
+                let fresh = self.judge(session, opts, Some(&namespaces));
+                judged.merge(&namespaces, fresh);
+            }
+            _ => *last = Some(Judged::from_result(self.judge(session, opts, None))),
+        }
+    }
+
+    /// Judges everything held (or, with `only`, the objects of those namespaces, against every
+    /// object held), as `kspm scan --cluster` judges a cluster: controllers hide what they own,
+    /// context kinds feed the index, services and autoscalers are judged once every workload is
+    /// known.
+    pub fn judge(
+        &self,
+        session: &Session,
+        opts: &ScanOptions,
+        only: Option<&BTreeSet<String>>,
+    ) -> ScanResult {
+        let label: Arc<str> = Arc::from(session.label());
+        let mut owners: HashSet<&str> = HashSet::new();
+        for (k, objects) in self.kinds.iter().enumerate() {
+            if matches!(session.role(k), Role::Owner | Role::Owned) {
+                owners.extend(objects.keys().map(String::as_str));
+            }
+        }
+        let mut resources: Vec<Resource> = Vec::with_capacity(self.objects());
+        for (k, objects) in self.kinds.iter().enumerate() {
+            let owned = matches!(session.role(k), Role::Owned | Role::Pod);
+            for o in objects.values() {
+                if owned && live::controller_of(o).is_some_and(|c| owners.contains(c)) {
+                    continue;
+                }
+                if let Some(r) = live::resource(o, &label) {
+                    resources.push(r);
+                }
+            }
+        }
+        // With `only`, the objects judged come first and the rest is consulted through the index.
+        let (judged, consulted): (Vec<Resource>, Vec<Resource>) = match only {
+            None => (resources, Vec::new()),
+            Some(namespaces) => resources
+                .into_iter()
+                .partition(|r| r.namespace().is_some_and(|ns| namespaces.contains(ns))),
+        };
+        let mut diagnostics = Vec::new();
+        let mut index = Index::build(judged.iter().chain(&consulted));
+        for (k, failed) in self.failed.iter().enumerate() {
+            match failed {
+                None => index.mark_complete(session.kind_kind(k)),
+                Some(why) => diagnostics.push(Diagnostic::error(
+                    label.clone(),
+                    format!(
+                        "could not read {}: {why}; findings on them are missing",
+                        session.kind_name(k)
+                    ),
+                )),
+            }
+        }
+        let inventory = opts.policies.as_ref().is_some_and(|p| p.wants_inventory());
+        let mut eval = if inventory {
+            Evaluation::with_inventory(opts, &[judged.as_slice(), consulted.as_slice()].concat())
+        } else {
+            Evaluation::new(opts)
+        };
+        eval.learn_rbac(&index);
+        eval.check(&judged, &index, &opts.settings);
+        eval.after_workloads(&mut index, &opts.settings);
+        let partial = self.failed.iter().any(Option::is_some);
+        let mut result = eval.finish(opts, diagnostics, 1);
+        result.partial = partial;
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_namespaced_change_touches_its_namespace_and_a_context_change_everything() {
+        let mut held = Held::new(1);
+        held.touched = Touched::Nothing;
+        let in_ns = |uid: &str, ns: &str| json!({"metadata": {"uid": uid, "namespace": ns}});
+        held.apply(0, in_ns("a", "x"), false);
+        held.apply(0, in_ns("b", "y"), false);
+        assert_eq!(
+            &held.touched,
+            &Touched::Namespaces(["x".to_owned(), "y".to_owned()].into())
+        );
+        held.touched = Touched::Nothing;
+        held.delete(0, "a", false);
+        assert_eq!(&held.touched, &Touched::Namespaces(["x".to_owned()].into()));
+        held.apply(0, in_ns("c", "x"), true);
+        assert_eq!(&held.touched, &Touched::All);
+        held.touched = Touched::Nothing;
+        held.apply(0, json!({"metadata": {"uid": "node-scoped"}}), false);
+        assert_eq!(&held.touched, &Touched::All, "cluster-scoped");
+        held.touched = Touched::Nothing;
+        held.delete(0, "never-held", false);
+        assert_eq!(&held.touched, &Touched::Nothing);
+    }
+
+    fn obj(uid: &str, rv: &str) -> Json {
+        json!({"metadata": {"uid": uid, "resourceVersion": rv, "name": uid}})
+    }
+
+    #[test]
+    fn a_relist_counts_what_the_watch_missed() {
+        let mut held = Held::new(1);
+        held.apply(0, obj("a", "1"), false);
+        held.apply(0, obj("b", "1"), false);
+        held.apply(0, obj("c", "1"), false);
+        assert_eq!(
+            held.replace(0, vec![obj("a", "1"), obj("b", "1"), obj("c", "1")]),
+            0
+        );
+        // b changed, c was deleted and d created while nobody watched.
+        assert_eq!(
+            held.replace(0, vec![obj("a", "1"), obj("b", "2"), obj("d", "3")]),
+            3
+        );
+        assert_eq!(held.objects(), 3);
+        held.delete(0, "a", false);
+        assert_eq!(held.objects(), 2);
+    }
+}
