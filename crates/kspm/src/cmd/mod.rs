@@ -3,6 +3,7 @@
 //! come from; `output` is the report output every scanning command shares; `policy` loads and
 //! tests custom policies; `store` records scans in the finding store and reads them back.
 
+pub mod completion;
 pub mod frameworks;
 pub mod network;
 pub mod node;
@@ -10,6 +11,7 @@ pub mod output;
 pub mod policy;
 pub mod rbac;
 pub mod store;
+pub mod version;
 
 use anyhow::Result;
 use kspm_model::{Diagnostic, Resource};
