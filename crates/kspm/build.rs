@@ -4,7 +4,7 @@
 //! the commit); otherwise `git rev-parse HEAD` when git and a repository are there; otherwise
 //! "unknown". Never fails the build.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 fn main() {
@@ -47,10 +47,10 @@ fn git_commit() -> Option<String> {
     if let Some(p) = git(&["rev-parse", "--git-path", "HEAD"]) {
         watch.push(p.into());
     }
-    if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"]) {
-        if let Some(p) = git(&["rev-parse", "--git-path", &r]) {
-            watch.push(p.into());
-        }
+    if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"])
+        && let Some(p) = git(&["rev-parse", "--git-path", &r])
+    {
+        watch.push(p.into());
     }
     if let Some(p) = git(&["rev-parse", "--git-path", "packed-refs"]) {
         watch.push(p.into());
@@ -58,7 +58,7 @@ fn git_commit() -> Option<String> {
     let root = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR")?);
     for p in watch {
         let p = if p.is_absolute() { p } else { root.join(p) };
-        if Path::new(&p).exists() {
+        if p.exists() {
             println!("cargo:rerun-if-changed={}", p.display());
         }
     }
