@@ -30,6 +30,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -271,7 +272,10 @@ def check(layout: Path) -> list[str]:
         for j, layer_desc in enumerate(layers):
             layer = blob(layer_desc, MT_LAYER, f"manifest layers[{j}]")
             if layer is not None:
-                diff_ids.append(sha256(gzip.decompress(layer)))
+                try:
+                    diff_ids.append(sha256(gzip.decompress(layer)))
+                except (OSError, EOFError, zlib.error) as e:
+                    problems.append(f"manifest layers[{j}]: not gzip: {e}")
         if config_data is None:
             continue
         config = json.loads(config_data)

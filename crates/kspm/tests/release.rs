@@ -37,8 +37,7 @@ fn python(script: &str) -> Command {
 }
 
 fn yaml_to_json(text: &str) -> Value {
-    let (docs, errors) =
-        kspm_model::yaml::parse_stream(text, &kspm_model::yaml::Limits::default());
+    let (docs, errors) = kspm_model::yaml::parse_stream(text, &kspm_model::yaml::Limits::default());
     assert!(errors.is_empty(), "{errors:?}\n{text}");
     assert_eq!(docs.len(), 1, "one document:\n{text}");
     docs[0].root.to_json()
@@ -55,7 +54,10 @@ fn keys(v: &Value) -> BTreeSet<&str> {
 fn subset(have: &BTreeSet<&str>, allowed: &[&str], what: &str) {
     let allowed: BTreeSet<&str> = allowed.iter().copied().collect();
     let unknown: Vec<_> = have.difference(&allowed).collect();
-    assert!(unknown.is_empty(), "{what}: fields krew does not know: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "{what}: fields krew does not know: {unknown:?}"
+    );
 }
 
 /// A release-shaped archive: `kspm` and README.md at the root.
@@ -68,7 +70,11 @@ fn archive(dir: &Path, with_binary: bool) -> PathBuf {
         std::fs::write(stage.join("kspm"), b"stand-in for the binary").unwrap();
         members.push("kspm");
     }
-    let path = dir.join(if with_binary { "kspm.tar.gz" } else { "empty.tar.gz" });
+    let path = dir.join(if with_binary {
+        "kspm.tar.gz"
+    } else {
+        "empty.tar.gz"
+    });
     ok(Command::new("tar")
         .arg("-C")
         .arg(&stage)
@@ -87,12 +93,25 @@ fn krew_manifest_has_krews_fields_and_the_archives_sha256() {
     let tarball = archive(dir.path(), true);
     let uri = "https://example.invalid/kspm/releases/download/v0.1.0/kspm.tar.gz";
     let text = ok(python("krew-manifest.py")
-        .args(["--version", env!("CARGO_PKG_VERSION"), "--uri", uri, "--archive"])
+        .args([
+            "--version",
+            env!("CARGO_PKG_VERSION"),
+            "--uri",
+            uri,
+            "--archive",
+        ])
         .arg(&tarball));
     let m = yaml_to_json(&text);
 
-    subset(&keys(&m), &["apiVersion", "kind", "metadata", "spec"], "Plugin");
-    assert_eq!(m["apiVersion"], "krew.googlecontainertools.github.com/v1alpha2");
+    subset(
+        &keys(&m),
+        &["apiVersion", "kind", "metadata", "spec"],
+        "Plugin",
+    );
+    assert_eq!(
+        m["apiVersion"],
+        "krew.googlecontainertools.github.com/v1alpha2"
+    );
     assert_eq!(m["kind"], "Plugin");
     // krew: the name matches the manifest's file name (plugins/kspm.yaml) and ^[\w-]+$.
     assert_eq!(m["metadata"]["name"], "kspm");
@@ -100,7 +119,14 @@ fn krew_manifest_has_krews_fields_and_the_archives_sha256() {
     let spec = &m["spec"];
     subset(
         &keys(spec),
-        &["version", "shortDescription", "description", "caveats", "homepage", "platforms"],
+        &[
+            "version",
+            "shortDescription",
+            "description",
+            "caveats",
+            "homepage",
+            "platforms",
+        ],
         "PluginSpec",
     );
     assert_eq!(spec["version"], format!("v{}", env!("CARGO_PKG_VERSION")));
@@ -144,16 +170,32 @@ fn krew_manifest_refuses_an_archive_without_the_binary_and_a_bad_version() {
     let dir = tempfile::tempdir().unwrap();
     let empty = archive(dir.path(), false);
     let out = run(python("krew-manifest.py")
-        .args(["--version", "0.1.0", "--uri", "https://x.invalid/a.tar.gz", "--archive"])
+        .args([
+            "--version",
+            "0.1.0",
+            "--uri",
+            "https://x.invalid/a.tar.gz",
+            "--archive",
+        ])
         .arg(&empty));
     assert!(!out.status.success());
     assert!(stderr(&out).contains("has no `kspm`"), "{}", stderr(&out));
     let good = archive(dir.path(), true);
     let out = run(python("krew-manifest.py")
-        .args(["--version", "one", "--uri", "https://x.invalid/a.tar.gz", "--archive"])
+        .args([
+            "--version",
+            "one",
+            "--uri",
+            "https://x.invalid/a.tar.gz",
+            "--archive",
+        ])
         .arg(&good));
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("not a semantic version"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not a semantic version"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 struct Image {
@@ -221,7 +263,10 @@ fn image_layout_is_valid_reproducible_and_minimal() {
     );
     let index = read_json(&layout.join("index.json"));
     assert_eq!(index["schemaVersion"], 2);
-    assert_eq!(index["mediaType"], "application/vnd.oci.image.index.v1+json");
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
     let descs = index["manifests"].as_array().unwrap();
     assert_eq!(descs.len(), 1);
     assert_eq!(descs[0]["platform"]["os"], "linux");
@@ -239,7 +284,11 @@ fn image_layout_is_valid_reproducible_and_minimal() {
     ));
     let layers = manifest["layers"].as_array().unwrap();
     assert_eq!(layers.len(), 1);
-    let layer = blob(layout, &layers[0], "application/vnd.oci.image.layer.v1.tar+gzip");
+    let layer = blob(
+        layout,
+        &layers[0],
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+    );
 
     // Config: what `docker run` uses.
     assert_eq!(config["os"], "linux");
@@ -248,8 +297,14 @@ fn image_layout_is_valid_reproducible_and_minimal() {
     assert_eq!(c["User"], "65532:65532");
     assert_eq!(c["Entrypoint"], serde_json::json!(["/usr/local/bin/kspm"]));
     let labels = &c["Labels"];
-    assert_eq!(labels["org.opencontainers.image.version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(labels["org.opencontainers.image.revision"], env!("KSPM_GIT_COMMIT"));
+    assert_eq!(
+        labels["org.opencontainers.image.version"],
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(
+        labels["org.opencontainers.image.revision"],
+        env!("KSPM_GIT_COMMIT")
+    );
     assert_eq!(labels["org.opencontainers.image.licenses"], "Apache-2.0");
     assert!(
         labels["org.opencontainers.image.source"]
@@ -257,7 +312,10 @@ fn image_layout_is_valid_reproducible_and_minimal() {
             .unwrap()
             .starts_with("https://")
     );
-    assert_eq!(config["created"], "2023-11-14T22:13:20Z", "SOURCE_DATE_EPOCH");
+    assert_eq!(
+        config["created"], "2023-11-14T22:13:20Z",
+        "SOURCE_DATE_EPOCH"
+    );
     // diff_ids are the digests of the uncompressed layers.
     let plain = dir.path().join("layer.tar");
     let unzipped = run(Command::new("gzip").arg("-dc").arg(&layer));
@@ -276,7 +334,11 @@ fn image_layout_is_valid_reproducible_and_minimal() {
     for line in listing.lines() {
         let f: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(f[1], "0/0", "owned by root: {line}");
-        assert_eq!(f[3..5].join(" "), "2023-11-14 22:13:20", "fixed mtime: {line}");
+        assert_eq!(
+            f[3..5].join(" "),
+            "2023-11-14 22:13:20",
+            "fixed mtime: {line}"
+        );
         entries.insert(f[5].trim_end_matches('/').to_owned(), f[0].to_owned());
     }
     let names: Vec<&str> = entries.keys().map(String::as_str).collect();
@@ -324,11 +386,17 @@ fn image_layout_is_valid_reproducible_and_minimal() {
         entry["Layers"],
         serde_json::json!([format!(
             "blobs/sha256/{}",
-            layers[0]["digest"].as_str().unwrap().trim_start_matches("sha256:")
+            layers[0]["digest"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("sha256:")
         )])
     );
     assert!(extract.join("repositories").is_file());
-    assert!(extract.join("oci-layout").is_file(), "also an OCI layout archive");
+    assert!(
+        extract.join("oci-layout").is_file(),
+        "also an OCI layout archive"
+    );
 
     // The script's own validator agrees, and catches a corrupted blob.
     ok(python("oci-image.py").arg("--check").arg(layout));
@@ -373,7 +441,11 @@ fn finding_keys(report: &Value) -> BTreeSet<(String, String, String)> {
         .iter()
         .map(|f| {
             let s = |v: &Value| v.as_str().unwrap_or("").to_owned();
-            (s(&f["rule"]), s(&f["resource"]["kind"]), s(&f["resource"]["name"]))
+            (
+                s(&f["rule"]),
+                s(&f["resource"]["kind"]),
+                s(&f["resource"]["name"]),
+            )
         })
         .collect()
 }
@@ -407,11 +479,17 @@ fn image_rootfs_runs_kspm_under_chroot() {
         .join(hex(&manifest["layers"][0]));
     let root = dir.path().join("rootfs");
     std::fs::create_dir_all(&root).unwrap();
-    ok(Command::new("tar").arg("-xzf").arg(&layer).arg("-C").arg(&root));
+    ok(Command::new("tar")
+        .arg("-xzf")
+        .arg(&layer)
+        .arg("-C")
+        .arg(&root));
     let kspm = root.join("usr/local/bin/kspm");
     add_shared_libraries(&kspm, &root);
     assert!(!root.join("bin/sh").exists(), "no shell in the image");
-    let no_shell = run(Command::new("chroot").arg(&root).args(["/bin/sh", "-c", "true"]));
+    let no_shell = run(Command::new("chroot")
+        .arg(&root)
+        .args(["/bin/sh", "-c", "true"]));
     assert!(!no_shell.status.success(), "a shell ran in the image");
 
     let chroot = |args: &[&str]| {
@@ -421,7 +499,7 @@ fn image_rootfs_runs_kspm_under_chroot() {
             .arg("/usr/local/bin/kspm")
             .args(args)
             .env_clear()
-            .env("PATH", "/usr/local/bin"))
+            .env("PATH", "/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
     };
     let version = chroot(&["version", "--format", "json"]);
     assert!(version.status.success(), "{}", stderr(&version));
@@ -443,7 +521,10 @@ fn image_rootfs_runs_kspm_under_chroot() {
     );
     assert!(finding_keys(&outside).len() > 20);
     assert_eq!(finding_keys(&inside), finding_keys(&outside));
-    assert_eq!(inside["summary"]["findings"], outside["summary"]["findings"]);
+    assert_eq!(
+        inside["summary"]["findings"],
+        outside["summary"]["findings"]
+    );
 }
 
 /// Kills the registry when the test ends, pass or fail.
@@ -479,15 +560,19 @@ fn crane_validates_the_tarball_and_pushes_the_layout_unchanged() {
         .expect("crane registry serve");
     let stderr_pipe = child.stderr.take().unwrap();
     let registry = Registry(child);
-    let mut port = None;
-    for line in std::io::BufRead::lines(std::io::BufReader::new(stderr_pipe)) {
-        let line = line.unwrap();
-        if let Some(p) = line.split("serving on port ").nth(1) {
-            port = Some(p.trim().to_owned());
-            break;
+    // The registry logs every request on stderr: keep reading it, or it dies of SIGPIPE.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr_pipe)) {
+            let Ok(line) = line else { break };
+            if let Some(p) = line.split("serving on port ").nth(1) {
+                let _ = tx.send(p.trim().to_owned());
+            }
         }
-    }
-    let port = port.expect("the registry says its port");
+    });
+    let port = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the registry says its port");
     let reference = format!("127.0.0.1:{port}/kspm:{}", env!("CARGO_PKG_VERSION"));
     ok(Command::new("crane")
         .arg("push")
@@ -497,7 +582,10 @@ fn crane_validates_the_tarball_and_pushes_the_layout_unchanged() {
     assert!(remote.starts_with("PASS"), "{remote}");
     let digest = ok(Command::new("crane").args(["digest", &reference]));
     let index = read_json(&image.layout.join("index.json"));
-    assert_eq!(digest.trim(), index["manifests"][0]["digest"].as_str().unwrap());
+    assert_eq!(
+        digest.trim(),
+        index["manifests"][0]["digest"].as_str().unwrap()
+    );
     let config: Value =
         serde_json::from_str(&ok(Command::new("crane").args(["config", &reference]))).unwrap();
     assert_eq!(config["config"]["User"], "65532:65532");
