@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use kspm_engine::{Input, Overrides, ScanOptions, ScanPlan, scan};
 use kspm_rules::{KubeVersion, find_rule, rules};
 
@@ -91,6 +91,25 @@ enum Command {
     History(cmd::store::HistoryArgs),
     /// Watch a live cluster and keep its findings current in the finding store; serves /healthz, /readyz and /metrics (see docs/agent.md).
     Agent(cmd::agent::AgentArgs),
+    /// Show the version, the git commit it was built from, and the Kubernetes and framework versions it knows.
+    Version {
+        #[arg(long, value_enum, default_value_t = VersionFormat::Text)]
+        format: VersionFormat,
+    },
+    /// Print a shell completion script (e.g. `source <(kspm completion bash)`).
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (one per command) into a directory; docs/man/ holds them, generated.
+    #[command(hide = true)]
+    GenerateMan { dir: PathBuf },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum VersionFormat {
+    Text,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -166,8 +185,32 @@ fn parse_version(s: &str) -> Result<KubeVersion, String> {
     s.parse()
 }
 
+/// The command line, named `kubectl kspm` in usage and help when run as the kubectl plugin
+/// (installed or linked as `kubectl-kspm`: kubectl runs plugins with that path as argv[0]).
+fn command() -> clap::Command {
+    let cmd = Cli::command();
+    if invoked_as_kubectl_plugin() {
+        cmd.bin_name("kubectl kspm")
+    } else {
+        cmd
+    }
+}
+
+fn invoked_as_kubectl_plugin() -> bool {
+    std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .is_some_and(|p| p.file_stem().is_some_and(|s| s == "kubectl-kspm"))
+}
+
+fn parse() -> Result<Cli, clap::Error> {
+    let mut cmd = command();
+    let mut matches = cmd.try_get_matches_from_mut(std::env::args_os())?;
+    Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut cmd))
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -241,6 +284,23 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Findings(args) => cmd::store::findings(&args),
         Command::History(args) => cmd::store::history(&args),
         Command::Agent(args) => cmd::agent::run(&args),
+        Command::Version { format } => {
+            print(&match format {
+                VersionFormat::Json => cmd::version::json(),
+                VersionFormat::Text => cmd::version::text(),
+            })?;
+            Ok(exit::OK)
+        }
+        Command::Completion { shell } => {
+            // For `kspm`: kubectl completes plugins through its own `kubectl_complete-*` helpers.
+            print(&cmd::completion::script(shell, Cli::command(), "kspm"))?;
+            Ok(exit::OK)
+        }
+        Command::GenerateMan { dir } => {
+            // Always named `kspm`: the pages are committed, whatever name this binary runs under.
+            cmd::completion::man_pages(Cli::command(), &dir)?;
+            Ok(exit::OK)
+        }
     }
 }
 

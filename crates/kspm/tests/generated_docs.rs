@@ -1,5 +1,5 @@
-//! `docs/rules/` and `docs/frameworks/` are generated from the rule and control declarations;
-//! these tests fail when they are stale. Regenerate with
+//! `docs/rules/` and `docs/frameworks/` are generated from the rule and control declarations, and
+//! `docs/man/` from the command line's definition; these tests fail when they are stale. Regenerate with
 //! `KSPM_BLESS=1 cargo test -p kspm --test generated_docs`.
 
 use std::collections::BTreeMap;
@@ -65,6 +65,53 @@ fn rule_pages_are_current() {
 #[test]
 fn framework_pages_are_current() {
     check("frameworks", &expected_frameworks());
+}
+
+/// The man pages, as `kspm generate-man` (hidden; clap_mangen) writes them.
+#[test]
+fn man_pages_are_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kspm"))
+        .arg("generate-man")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut pages = BTreeMap::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let entry = entry.unwrap();
+        pages.insert(
+            entry.file_name().to_string_lossy().into_owned(),
+            std::fs::read_to_string(entry.path()).unwrap(),
+        );
+    }
+    for name in [
+        "kspm.1",
+        "kspm-scan.1",
+        "kspm-version.1",
+        "kspm-completion.1",
+        "kspm-rbac-who-can.1",
+    ] {
+        assert!(
+            pages.contains_key(name),
+            "{name} not generated: {:?}",
+            pages.keys()
+        );
+    }
+    assert!(
+        !pages.keys().any(|n| n.contains("generate-man")),
+        "the hidden generator has no page"
+    );
+    assert!(
+        pages["kspm-scan.1"].contains("\\-\\-cluster"),
+        "{}",
+        pages["kspm-scan.1"]
+    );
+    check("man", &pages);
 }
 
 fn check(folder: &str, want: &BTreeMap<String, String>) {

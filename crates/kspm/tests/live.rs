@@ -1303,3 +1303,64 @@ spec:
     .collect();
     assert_eq!(got, want, "{:#}", report["findings"]);
 }
+
+/// Installed as `kubectl-kspm` on PATH, the binary is a kubectl plugin: `kubectl kspm scan
+/// --cluster` (run by the test cluster's kubectl, which passes the plugin its own environment)
+/// reports what `kspm scan --cluster` reports.
+#[test]
+fn kubectl_kspm_plugin_scans_the_cluster() {
+    let Some((c, _serial)) = cluster() else {
+        return;
+    };
+    let bin = tempfile::tempdir().unwrap();
+    let plugin = bin.path().join("kubectl-kspm");
+    std::fs::copy(env!("CARGO_BIN_EXE_kspm"), &plugin).unwrap();
+    let path = std::env::join_paths(std::iter::once(bin.path().to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    let kubectl = |args: &[&str]| {
+        Command::new(kspm_testcluster::testbin().join("kubectl"))
+            .args(args)
+            .env("PATH", &path)
+            .env("KUBECONFIG", &c.kubeconfig)
+            .output()
+            .expect("run kubectl")
+    };
+    let listed = kubectl(&["plugin", "list"]);
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("kubectl-kspm"),
+        "{:?}",
+        text(&listed)
+    );
+    let via_kubectl = kubectl(&[
+        "kspm",
+        "scan",
+        "--cluster",
+        "-n",
+        "kspm-live",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        via_kubectl.status.code(),
+        Some(1),
+        "{:?}",
+        text(&via_kubectl)
+    );
+    let direct = scan_live(&c.kubeconfig, &["-n", "kspm-live", "--format", "json"]);
+    let (want, got) = (
+        finding_keys(&json(&direct)),
+        finding_keys(&json(&via_kubectl)),
+    );
+    assert!(want.len() > 20, "{want:#?}");
+    assert_eq!(want, got);
+    // Usage errors name the command as the user typed it.
+    let usage = kubectl(&["kspm", "scan", "--no-such-flag"]);
+    assert_eq!(usage.status.code(), Some(3), "{:?}", text(&usage));
+    assert!(
+        String::from_utf8_lossy(&usage.stderr).contains("Usage: kubectl kspm scan"),
+        "{:?}",
+        text(&usage)
+    );
+}

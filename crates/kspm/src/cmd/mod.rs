@@ -4,6 +4,7 @@
 //! tests custom policies; `store` records scans in the finding store and reads them back.
 
 pub mod agent;
+pub mod completion;
 pub mod frameworks;
 pub mod network;
 pub mod node;
@@ -11,6 +12,7 @@ pub mod output;
 pub mod policy;
 pub mod rbac;
 pub mod store;
+pub mod version;
 
 use anyhow::Result;
 use kspm_model::{Diagnostic, Resource};
