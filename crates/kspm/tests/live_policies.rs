@@ -460,8 +460,7 @@ fn the_least_privilege_role_reads_the_policies_and_a_role_without_them_is_partia
         .split("\n---\n")
         .find(|d| d.contains("kind: ClusterRole\n"))
         .unwrap();
-    let constraints_rule =
-        "- apiGroups: [\"constraints.gatekeeper.sh\"]\n  resources: [\"*\"]\n  verbs: [\"list\", \"watch\"]\n";
+    let constraints_rule = "- apiGroups: [\"constraints.gatekeeper.sh\"]\n  resources: [\"*\"]\n  verbs: [\"list\", \"watch\"]\n";
     assert!(role.contains(constraints_rule), "{role}");
     let partial_role = role.replace(constraints_rule, "").replace(
         "name: kspm-scanner\n",
