@@ -392,13 +392,7 @@ mod tests {
 
     #[test]
     fn a_discovered_ignore_is_counted_when_nothing_overrides_it() {
-        let dir = tree("rules: {ignore: [all]}\nfail_on: critical\nrules:\n");
-        // Duplicate keys are a warning; use a clean file.
-        std::fs::write(
-            dir.path().join("kspm.yaml"),
-            "rules: {ignore: [all], severity: {host-pid: info}}\nfail_on: critical\n",
-        )
-        .unwrap();
+        let dir = tree("rules: {ignore: [all], severity: {host-pid: info}}\nfail_on: critical\n");
         let mut plan = ScanPlan::resolve(&inputs(&dir), &Overrides::default()).unwrap();
         assert!(plan.rules(Vec::new()).unwrap().is_empty());
         let applied = plan.applied.as_ref().unwrap();

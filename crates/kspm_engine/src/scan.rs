@@ -320,30 +320,6 @@ fn dedup_tail(findings: &mut Vec<Finding>, start: usize) {
 /// Folds the active findings of each object ([`kspm_rules::fold`]): one finding per problem,
 /// the implied and repeated ones kept inside it. After exceptions, so that a suppressed finding
 /// neither absorbs nor is absorbed: an exception hides only what it names.
-/// NW008 judges a Namespace alone, but NetworkPolicies do not apply to pods on the host's
-/// network (NW009 already passes over them): a namespace whose workloads all use `hostNetwork`
-/// (a CNI's own namespace, node agents) gains nothing from a policy, so its NW008 finding is
-/// dropped here, where every scanned workload's facts are known, rather than by indexing every
-/// workload for one rule. A namespace with no scanned workload keeps its finding.
-fn drop_host_network_only_namespaces(findings: &mut Vec<Finding>, scanned: &[Scanned]) {
-    if !findings.iter().any(|f| f.code == "NW008") {
-        return;
-    }
-    let mut host_only: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
-    for s in scanned {
-        let (Some(ns), Some(w)) = (s.id.namespace.as_deref(), s.workload.as_ref()) else {
-            continue;
-        };
-        let on_host = w.host_namespaces.contains(&"host network");
-        *host_only.entry(ns).or_insert(true) &= on_host;
-    }
-    findings.retain(|f| {
-        !(f.code == "NW008"
-            && f.resource.kind == "Namespace"
-            && host_only.get(f.resource.name.as_str()) == Some(&true))
-    });
-}
-
 fn fold_findings(findings: &mut Vec<Finding>) {
     type Key = (Arc<str>, usize, Arc<kspm_model::ResourceId>);
     // Groups in the order their first finding came, so that the result does not depend on
@@ -633,7 +609,6 @@ impl<'a> Evaluation<'a> {
                 d.message = clean;
             }
         }
-        drop_host_network_only_namespaces(&mut findings, &scanned);
         fold_findings(&mut findings);
 
         let mut risk = opts.risk.clone();

@@ -624,8 +624,10 @@ fn links_leaving(dir: &Path) -> Vec<PathBuf> {
 
 /// The remote references of a kustomization and of the local bases it names: URLs, git and
 /// `github.com/...` style paths, which `kustomize build` would fetch or clone.
-fn remote_references(dir: &Path, depth: usize, out: &mut Vec<String>) {
-    if depth > 20 {
+fn remote_references(dir: &Path, visited: &mut HashSet<PathBuf>, out: &mut Vec<String>) {
+    // Each directory once: a kustomization naming `.` or its bases a thousand times must not
+    // make this walk exponential. At most 1,000 directories.
+    if visited.len() >= 1_000 || !dir.canonicalize().is_ok_and(|c| visited.insert(c)) {
         return;
     }
     let Some(file) = KUSTOMIZATION_FILES
@@ -657,7 +659,7 @@ fn remote_references(dir: &Path, depth: usize, out: &mut Vec<String>) {
         } else if !s.is_empty() && s.len() < 4096 {
             let local = dir.join(s);
             if local.is_dir() {
-                remote_references(&local, depth + 1, out);
+                remote_references(&local, visited, out);
             }
         }
     }
@@ -716,23 +718,29 @@ fn unlisted_in_kustomization(dir: &Path) -> Vec<Diagnostic> {
         .collect()
 }
 
-fn render_helm(dir: &Path, limits: &Limits) -> Result<(Document, Vec<Diagnostic>), Diagnostic> {
+/// Refuses to render a directory holding symbolic links that lead outside it, naming them.
+fn refuse_escaping_links(dir: &Path, what: &str) -> Result<(), Diagnostic> {
     let links = links_leaving(dir);
-    if !links.is_empty() {
-        let shown: Vec<String> = links
-            .iter()
-            .take(5)
-            .map(|p| p.display().to_string())
-            .collect();
-        return Err(Diagnostic::error(
-            dir.display().to_string(),
-            format!(
-                "Helm chart not rendered: {} symbolic link(s) lead outside the chart ({}); a template could read any file on this machine through them",
-                links.len(),
-                shown.join(", ")
-            ),
-        ));
+    if links.is_empty() {
+        return Ok(());
     }
+    let shown: Vec<String> = links
+        .iter()
+        .take(5)
+        .map(|p| p.display().to_string())
+        .collect();
+    Err(Diagnostic::error(
+        dir.display().to_string(),
+        format!(
+            "{what} not rendered: {} symbolic link(s) lead outside it ({}); a template could read any file on this machine through them",
+            links.len(),
+            shown.join(", ")
+        ),
+    ))
+}
+
+fn render_helm(dir: &Path, limits: &Limits) -> Result<(Document, Vec<Diagnostic>), Diagnostic> {
+    refuse_escaping_links(dir, "Helm chart")?;
     render(
         dir,
         &[("helm", &["template", "kspm"] as &[&str])],
@@ -748,7 +756,7 @@ fn render_kustomize(
     let mut unlisted = unlisted_in_kustomization(dir);
     if !limits.allow_remote {
         let mut remote = Vec::new();
-        remote_references(dir, 0, &mut remote);
+        remote_references(dir, &mut HashSet::new(), &mut remote);
         if !remote.is_empty() {
             remote.truncate(5);
             return Err(Diagnostic::error(
@@ -760,22 +768,7 @@ fn render_kustomize(
             ));
         }
     }
-    let links = links_leaving(dir);
-    if !links.is_empty() {
-        let shown: Vec<String> = links
-            .iter()
-            .take(5)
-            .map(|p| p.display().to_string())
-            .collect();
-        return Err(Diagnostic::error(
-            dir.display().to_string(),
-            format!(
-                "Kustomize directory not built: {} symbolic link(s) lead outside it ({})",
-                links.len(),
-                shown.join(", ")
-            ),
-        ));
-    }
+    refuse_escaping_links(dir, "Kustomize directory")?;
     let (doc, mut diags) = render(
         dir,
         &[
@@ -997,6 +990,29 @@ mod tests {
             parse_document(doc, limits, &mut resources, &mut diags);
         }
         (resources, diags, sources)
+    }
+
+    #[test]
+    fn remote_references_visit_each_base_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::from("resources:\n");
+        for _ in 0..200 {
+            text.push_str("- .\n- base\n");
+        }
+        text.push_str("- https://example.invalid/x.yaml\n");
+        std::fs::write(dir.path().join("kustomization.yaml"), &text).unwrap();
+        std::fs::create_dir(dir.path().join("base")).unwrap();
+        std::fs::write(
+            dir.path().join("base/kustomization.yaml"),
+            "resources: [.., git@example.invalid:x/y.git]\n",
+        )
+        .unwrap();
+        let mut visited = HashSet::new();
+        let mut remote = Vec::new();
+        remote_references(dir.path(), &mut visited, &mut remote);
+        // Two directories, each read once: one remote reference each.
+        assert_eq!(visited.len(), 2);
+        assert_eq!(remote.len(), 2, "{remote:?}");
     }
 
     #[test]

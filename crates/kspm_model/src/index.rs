@@ -60,6 +60,8 @@ pub struct PodSource {
     pub namespace: String,
     pub name: String,
     pub labels: BTreeMap<String, String>,
+    /// Its pods use the node's network (`hostNetwork: true`): NetworkPolicies do not apply.
+    pub host_network: bool,
 }
 
 /// Labels that controllers add to the pods they create, which no pod template carries: a
@@ -100,6 +102,7 @@ impl PodSource {
             namespace: ns_of(r).to_owned(),
             name: r.name().to_owned(),
             labels,
+            host_network: pod.get("hostNetwork").and_then(Node::as_bool) == Some(true),
         })
     }
 }

@@ -37,7 +37,9 @@ declare_rule! {
         title: "Namespace has no NetworkPolicy",
         severity: Medium,
         category: Network,
-        check: Check::Object { kinds: &["Namespace"], check },
+        // Judged once every workload is known: a namespace whose workloads all use the host's
+        // network gains nothing from a policy.
+        check: Check::AfterWorkloads { kinds: &["Namespace"], check },
         frameworks: [
             cis::C5_3_2, nsa::NETWORK_POLICIES, mitre::LATERAL_MOVEMENT, soc2::CC6_6, pci::R1_3_1,
             pci::R1_4_1, gdpr::ART25_2, iso27001::A8_20, iso27001::A8_22, nist::AC_4, nist::SC_7,
@@ -59,6 +61,16 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
         .next()
         .is_some()
     {
+        return;
+    }
+    let mut seen = false;
+    let host_network_only = out.index().workloads(Some(r.name())).is_some_and(|mut ws| {
+        ws.all(|w| {
+            seen = true;
+            w.host_network
+        })
+    });
+    if host_network_only && seen {
         return;
     }
     let labels = labels_at(r.root.at(&["metadata", "labels"]));
