@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use kspm_model::{Diagnostic, Node, Resource, Source};
+use kspm_model::{Diagnostic, LabelSelector, Node, Resource, Source};
 use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope};
 use serde_json::Value as Json;
 
@@ -204,47 +204,11 @@ pub(crate) fn plan_params(vaps: &[Json], bindings: &[Json]) -> ParamPlan {
 /// A `metav1.LabelSelector` (`matchLabels`, `matchExpressions`) as the `labelSelector` query
 /// parameter. `Err` says what is wrong with it.
 pub(crate) fn label_selector(sel: &Json) -> Result<String, String> {
-    let mut parts = Vec::new();
-    if !sel.is_object() {
-        return Err("is not a label selector".to_owned());
+    let selector = LabelSelector::from_node(&Node::from_json(sel));
+    match selector.problem() {
+        Some(problem) => Err(problem.to_owned()),
+        None => Ok(selector.to_query()),
     }
-    if let Some(labels) = sel.get("matchLabels") {
-        let Some(map) = labels.as_object() else {
-            return Err("matchLabels is not a mapping".to_owned());
-        };
-        for (k, v) in map {
-            let Some(v) = v.as_str() else {
-                return Err(format!("matchLabels.{k} is not a string"));
-            };
-            parts.push(format!("{k}={v}"));
-        }
-    }
-    if let Some(exprs) = sel.get("matchExpressions") {
-        let Some(exprs) = exprs.as_array() else {
-            return Err("matchExpressions is not a list".to_owned());
-        };
-        for e in exprs {
-            let Some(key) = e["key"].as_str() else {
-                return Err("a matchExpression has no key".to_owned());
-            };
-            let values: Vec<&str> = e["values"]
-                .as_array()
-                .map(|v| v.iter().filter_map(Json::as_str).collect())
-                .unwrap_or_default();
-            let op = e["operator"].as_str().unwrap_or("");
-            parts.push(match op {
-                "In" | "NotIn" if values.is_empty() => {
-                    return Err(format!("operator {op} on {key} has no values"));
-                }
-                "In" => format!("{key} in ({})", values.join(",")),
-                "NotIn" => format!("{key} notin ({})", values.join(",")),
-                "Exists" => key.to_owned(),
-                "DoesNotExist" => format!("!{key}"),
-                other => return Err(format!("has an unknown operator `{other}` on {key}")),
-            });
-        }
-    }
-    Ok(parts.join(","))
 }
 
 /// A policy object as kspm_policy takes it: kind and apiVersion set (list items may lack

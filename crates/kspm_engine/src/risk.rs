@@ -23,6 +23,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use kspm_model::selector::{LabelSelector, Labels, labels_at};
 use kspm_model::view::pod_specs;
 use kspm_model::{Finding, Node, Resource, ResourceId, RiskFactor, Severity};
 
@@ -40,7 +41,7 @@ pub struct RiskContext {
 #[derive(Clone, Debug, Default)]
 pub struct WorkloadFacts {
     /// The pod template's labels.
-    pub labels: Vec<(String, String)>,
+    pub labels: Labels,
     pub privileged: bool,
     /// `hostNetwork`, `hostPID`, `hostIPC` that are true.
     pub host_namespaces: Vec<&'static str>,
@@ -54,23 +55,15 @@ pub enum ExposureFacts {
         /// LoadBalancer, NodePort, or ClusterIP with external IPs.
         how: &'static str,
         points: u8,
-        selector: Vec<(String, String)>,
+        selector: LabelSelector,
     },
     /// Internal Services are kept so that an Ingress can reach workloads through them.
     InternalService {
-        selector: Vec<(String, String)>,
+        selector: LabelSelector,
     },
     Ingress {
         services: Vec<String>,
     },
-}
-
-fn string_pairs(map: Option<&Node>) -> Vec<(String, String)> {
-    map.and_then(Node::as_map)
-        .unwrap_or(&[])
-        .iter()
-        .filter_map(|e| Some((e.key.to_string(), e.value.as_str()?.to_owned())))
-        .collect()
 }
 
 /// The context facts of one resource, if it is a workload, Service or Ingress.
@@ -82,7 +75,7 @@ pub fn facts(r: &Resource) -> (Option<WorkloadFacts>, Option<ExposureFacts>) {
                 .and_then(|s| s.get("type"))
                 .and_then(Node::as_str)
                 .unwrap_or("ClusterIP");
-            let selector = string_pairs(spec.and_then(|s| s.get("selector")));
+            let selector = LabelSelector::from_map(spec.and_then(|s| s.get("selector")));
             let external = spec
                 .and_then(|s| s.get("externalIPs"))
                 .and_then(Node::as_seq)
@@ -139,7 +132,7 @@ pub fn facts(r: &Resource) -> (Option<WorkloadFacts>, Option<ExposureFacts>) {
                 .and_then(Node::as_str)
                 .unwrap_or("default")
                 .to_owned();
-            let labels = string_pairs(pod.meta.and_then(|m| m.get("labels")));
+            let labels = labels_at(pod.meta.and_then(|m| m.get("labels")));
             (
                 Some(WorkloadFacts {
                     labels,
@@ -178,8 +171,10 @@ fn collect_backends(node: &Node, out: &mut Vec<String>) {
     }
 }
 
-fn selects(selector: &[(String, String)], labels: &[(String, String)]) -> bool {
-    !selector.is_empty() && selector.iter().all(|kv| labels.contains(kv))
+/// A Service's `spec.selector` (a plain map): an empty or missing one selects nothing (the
+/// Service's endpoints are managed by hand).
+fn selects(selector: &LabelSelector, labels: &Labels) -> bool {
+    !selector.is_empty() && selector.matches(labels)
 }
 
 /// The severity's share of the score.

@@ -83,7 +83,12 @@ impl PodSource {
     /// Whether a selector's `key` cannot be judged against this source: a label its
     /// controller adds to each pod (a Pod's own labels are all there is).
     pub fn added_by_controller(&self, key: &str) -> bool {
-        self.kind != "Pod" && CONTROLLER_LABELS.contains(&key)
+        self.is_template() && CONTROLLER_LABELS.contains(&key)
+    }
+
+    /// Whether this is a controller's pod template rather than a Pod.
+    pub fn is_template(&self) -> bool {
+        self.kind != "Pod"
     }
 
     /// The workload `r` is, if it has a pod spec (any kind: custom workloads too).
@@ -262,46 +267,6 @@ impl<'a> Index<'a> {
             .get(name)
             .copied()
     }
-}
-
-/// Whether a label selector (`matchLabels` / `matchExpressions`) selects a label set.
-/// An empty selector selects everything; a missing one selects nothing.
-pub fn selector_matches(selector: Option<&Node>, labels: Option<&Node>) -> bool {
-    let Some(selector) = selector else {
-        return false;
-    };
-    let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Node::as_str);
-    if let Some(ml) = selector.get("matchLabels").and_then(Node::as_map) {
-        for e in ml {
-            if label(&e.key) != e.value.as_str() {
-                return false;
-            }
-        }
-    }
-    if let Some(exprs) = selector.get("matchExpressions").and_then(Node::as_seq) {
-        for expr in exprs {
-            let key = expr.get("key").and_then(Node::as_str).unwrap_or("");
-            let op = expr.get("operator").and_then(Node::as_str).unwrap_or("");
-            let values: Vec<&str> = expr
-                .get("values")
-                .and_then(Node::as_seq)
-                .unwrap_or(&[])
-                .iter()
-                .filter_map(Node::as_str)
-                .collect();
-            let ok = match op {
-                "In" => label(key).is_some_and(|v| values.contains(&v)),
-                "NotIn" => label(key).is_none_or(|v| !values.contains(&v)),
-                "Exists" => label(key).is_some(),
-                "DoesNotExist" => label(key).is_none(),
-                _ => false,
-            };
-            if !ok {
-                return false;
-            }
-        }
-    }
-    true
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod index;
 pub mod node;
 pub mod path;
 pub mod resource;
+pub mod selector;
 pub mod view;
 pub mod yaml;
 
@@ -21,5 +22,6 @@ pub use index::{Index, PodSource};
 pub use node::{Entry, Node, Pos, Value};
 pub use path::{FieldPath, Seg};
 pub use resource::{Resource, ResourceId, Source};
+pub use selector::LabelSelector;
 pub use view::{Container, ContainerKind, PodSpec};
 pub use yaml::{Chunk, Limits, ParseError, ParsedDoc};

@@ -14,7 +14,7 @@ use std::fmt;
 use kspm_model::{Node, Resource};
 use serde::Serialize;
 
-use crate::policy::{Labels, Selector};
+use kspm_model::selector::{LabelSelector, Labels};
 
 /// The CNI policy kinds, as [`CniPolicy::from_resource`] recognises them.
 pub const KINDS: &[&str] = &[
@@ -43,7 +43,10 @@ pub enum Flavor {
 enum Selects {
     /// A Kubernetes label selector (Cilium's `endpointSelector`), with the `k8s:`/`any:`
     /// source prefixes removed. `uncertain`: it names labels of a source not modelled.
-    Labels { selector: Selector, uncertain: bool },
+    Labels {
+        selector: LabelSelector,
+        uncertain: bool,
+    },
     /// A Calico selector expression; `None` when it could not be parsed.
     Calico(Option<Expr>),
 }
@@ -247,8 +250,8 @@ impl CniPolicy {
 /// A Cilium `endpointSelector`: keys lose their `k8s:`/`any:` source prefix; keys of other
 /// sources (`reserved:`, `cidr:`...) or Cilium's own pseudo-labels other than the namespace
 /// make it uncertain.
-fn cilium_selector(node: &Node) -> (Selector, bool) {
-    let mut selector = Selector::from_node(node);
+fn cilium_selector(node: &Node) -> (LabelSelector, bool) {
+    let mut selector = LabelSelector::from_node(node);
     let mut uncertain = false;
     selector.rename_keys(|key| {
         let key = key

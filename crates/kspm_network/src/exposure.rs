@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use kspm_model::{Node, Resource};
 use serde::Serialize;
 
-use crate::policy::{Labels, Selector};
 use crate::reach::Pod;
+use kspm_model::selector::{LabelSelector, Labels};
 
 /// A workload and every way it is exposed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -22,7 +22,7 @@ struct Service {
     namespace: String,
     name: String,
     /// `spec.selector`; a Service without one (or with an empty one) selects no pods.
-    selector: Option<Selector>,
+    selector: Option<LabelSelector>,
     kind: String,
     external_ips: bool,
 }
@@ -40,9 +40,9 @@ pub fn exposed(resources: &[Resource]) -> Vec<Exposed> {
                 selector: r
                     .root
                     .at(&["spec", "selector"])
-                    .map(|n| crate::policy::labels_at(Some(n)))
+                    .map(|n| kspm_model::selector::labels_at(Some(n)))
                     .filter(|l| !l.is_empty())
-                    .map(|l: Labels| Selector::from_pairs(&l.into_iter().collect::<Vec<_>>())),
+                    .map(|l: Labels| LabelSelector::from_pairs(&l.into_iter().collect::<Vec<_>>())),
                 kind: r
                     .root
                     .at(&["spec", "type"])

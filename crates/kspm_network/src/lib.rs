@@ -13,5 +13,5 @@ pub mod policy;
 pub mod reach;
 
 pub use cni::CniPolicy;
-pub use policy::{Cidr, Labels, Peer, Policy, PolicyRef, Selector, TrafficRule};
+pub use policy::{Cidr, Peer, Policy, PolicyRef, TrafficRule};
 pub use reach::{Answer, Endpoint, EndpointSpec, Matrix, NetworkModel, Pod, Port, Side, Verdict};

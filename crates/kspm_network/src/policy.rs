@@ -1,158 +1,11 @@
 //! NetworkPolicy objects read into their semantic parts: selectors, peers, ports.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 
+use kspm_model::selector::LabelSelector;
 use kspm_model::{Node, Pos, Resource};
 use serde::Serialize;
-
-pub type Labels = BTreeMap<String, String>;
-
-/// The labels of an object's `metadata.labels` (string values only, as the API requires).
-pub fn labels_at(node: Option<&Node>) -> Labels {
-    node.and_then(Node::as_map)
-        .unwrap_or(&[])
-        .iter()
-        .filter_map(|e| Some((e.key.to_string(), e.value.as_str()?.to_owned())))
-        .collect()
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Op {
-    In(Vec<String>),
-    NotIn(Vec<String>),
-    Exists,
-    DoesNotExist,
-    /// An operator the API server would reject: selects nothing.
-    Invalid,
-}
-
-/// A label selector (`matchLabels` and `matchExpressions`, ANDed). Empty selects everything.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Selector {
-    labels: Vec<(String, String)>,
-    exprs: Vec<(String, Op)>,
-}
-
-impl Selector {
-    pub fn from_node(node: &Node) -> Self {
-        let labels = labels_at(node.get("matchLabels")).into_iter().collect();
-        let exprs = node
-            .get("matchExpressions")
-            .and_then(Node::as_seq)
-            .unwrap_or(&[])
-            .iter()
-            .map(|e| {
-                let key = e.get("key").and_then(Node::as_str).unwrap_or("").to_owned();
-                let values: Vec<String> = e
-                    .get("values")
-                    .and_then(Node::as_seq)
-                    .unwrap_or(&[])
-                    .iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect();
-                let op = match e.get("operator").and_then(Node::as_str) {
-                    Some("In") => Op::In(values),
-                    Some("NotIn") => Op::NotIn(values),
-                    Some("Exists") => Op::Exists,
-                    Some("DoesNotExist") => Op::DoesNotExist,
-                    _ => Op::Invalid,
-                };
-                (key, op)
-            })
-            .collect();
-        Self { labels, exprs }
-    }
-
-    /// A selector from `k=v,k2=v2` as typed on the command line.
-    pub fn from_pairs(pairs: &[(String, String)]) -> Self {
-        Self {
-            labels: pairs.to_vec(),
-            exprs: Vec::new(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty() && self.exprs.is_empty()
-    }
-
-    /// Rewrites every key the selector names (Cilium's source prefixes are dropped this way).
-    pub fn rename_keys(&mut self, mut rename: impl FnMut(&str) -> String) {
-        for (k, _) in &mut self.labels {
-            *k = rename(k);
-        }
-        for (k, _) in &mut self.exprs {
-            *k = rename(k);
-        }
-    }
-
-    /// The selector without its requirements on the keys `skip` says to leave out.
-    #[must_use]
-    pub fn without(&self, skip: impl Fn(&str) -> bool) -> Self {
-        Self {
-            labels: self
-                .labels
-                .iter()
-                .filter(|(k, _)| !skip(k))
-                .cloned()
-                .collect(),
-            exprs: self
-                .exprs
-                .iter()
-                .filter(|(k, _)| !skip(k))
-                .cloned()
-                .collect(),
-        }
-    }
-
-    /// The value `matchLabels` requires for `key`, if it requires one.
-    pub fn pins(&self, key: &str) -> Option<&str> {
-        self.labels
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn matches(&self, labels: &Labels) -> bool {
-        self.labels
-            .iter()
-            .all(|(k, v)| labels.get(k).is_some_and(|x| x == v))
-            && self.exprs.iter().all(|(k, op)| {
-                let v = labels.get(k);
-                match op {
-                    Op::In(vs) => v.is_some_and(|v| vs.contains(v)),
-                    Op::NotIn(vs) => v.is_none_or(|v| !vs.contains(v)),
-                    Op::Exists => v.is_some(),
-                    Op::DoesNotExist => v.is_none(),
-                    Op::Invalid => false,
-                }
-            })
-    }
-}
-
-impl fmt::Display for Selector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_empty() {
-            return f.write_str("{}");
-        }
-        let mut parts: Vec<String> = self
-            .labels
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        for (k, op) in &self.exprs {
-            parts.push(match op {
-                Op::In(vs) => format!("{k} in ({})", vs.join(",")),
-                Op::NotIn(vs) => format!("{k} notin ({})", vs.join(",")),
-                Op::Exists => k.clone(),
-                Op::DoesNotExist => format!("!{k}"),
-                Op::Invalid => format!("{k} (invalid operator)"),
-            });
-        }
-        f.write_str(&parts.join(","))
-    }
-}
 
 /// An IPv4 or IPv6 network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -202,8 +55,8 @@ pub enum Peer {
     /// policy's own namespace; with only `namespaceSelector`, every pod of those namespaces;
     /// with both, the selected pods of the selected namespaces.
     Pods {
-        pods: Option<Selector>,
-        namespaces: Option<Selector>,
+        pods: Option<LabelSelector>,
+        namespaces: Option<LabelSelector>,
     },
     IpBlock {
         cidr: Cidr,
@@ -241,7 +94,7 @@ pub struct TrafficRule {
 pub struct Policy {
     pub namespace: String,
     pub name: String,
-    pub pod_selector: Selector,
+    pub pod_selector: LabelSelector,
     /// Whether the policy isolates the selected pods for ingress / egress (`policyTypes`, or
     /// its default: Ingress always, Egress when the policy has an `egress` section).
     pub ingress_type: bool,
@@ -322,8 +175,8 @@ fn read_peer(node: &Node, problems: &mut Vec<String>) -> Peer {
             .collect();
         return Peer::IpBlock { cidr, except };
     }
-    let pods = node.get("podSelector").map(Selector::from_node);
-    let namespaces = node.get("namespaceSelector").map(Selector::from_node);
+    let pods = node.get("podSelector").map(LabelSelector::from_node);
+    let namespaces = node.get("namespaceSelector").map(LabelSelector::from_node);
     if pods.is_none() && namespaces.is_none() {
         problems.push(format!(
             "peer at {} has neither podSelector, namespaceSelector nor ipBlock",
@@ -366,9 +219,9 @@ impl Policy {
         let spec = r.spec();
         let mut problems = Vec::new();
         let pod_selector = match spec.and_then(|s| s.get("podSelector")) {
-            Some(sel) => Selector::from_node(sel),
+            Some(sel) => LabelSelector::from_node(sel),
             // Required by the API; an omitted one decodes as `{}`.
-            None => Selector::default(),
+            None => LabelSelector::default(),
         };
         let egress_node = spec.and_then(|s| s.get("egress"));
         let types: Option<Vec<&str>> = spec
@@ -421,7 +274,7 @@ pub fn allows_everyone(rule: &TrafficRule) -> Option<&'static str> {
         Peer::Pods {
             pods,
             namespaces: Some(ns),
-        } if ns.is_empty() && pods.as_ref().is_none_or(Selector::is_empty) => {
+        } if ns.is_empty() && pods.as_ref().is_none_or(LabelSelector::is_empty) => {
             Some("`namespaceSelector: {}` selects every pod of every namespace")
         }
         Peer::IpBlock { cidr, except } if cidr.prefix == 0 && except.is_empty() => {

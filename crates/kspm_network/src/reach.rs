@@ -18,7 +18,8 @@ use kspm_model::{Node, Resource};
 use serde::Serialize;
 
 use crate::cni::CniPolicy;
-use crate::policy::{Labels, Peer, Policy, PolicyRef, PortRef, PortRule, Selector, labels_at};
+use crate::policy::{Peer, Policy, PolicyRef, PortRef, PortRule};
+use kspm_model::selector::{LabelSelector, Labels, labels_at};
 
 /// A pod (or pod template: every replica is alike).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -285,7 +286,7 @@ impl NetworkModel {
         match (peer, other) {
             (Peer::Pods { pods, namespaces }, Endpoint::Pod(p)) => {
                 let ns_ok = match namespaces {
-                    Some(sel) => sel.matches(&self.ns_labels(&p.namespace)),
+                    Some(sel) => sel.matches(&*self.ns_labels(&p.namespace)),
                     None => p.namespace == policy_ns,
                 };
                 ns_ok && pods.as_ref().is_none_or(|s| s.matches(&p.labels))
@@ -471,7 +472,7 @@ impl NetworkModel {
     /// The pods of a namespace matching labels; a made-up pod with exactly those labels when
     /// no workload of the inputs matches.
     pub fn endpoints(&self, namespace: &str, labels: &[(String, String)]) -> Vec<Pod> {
-        let sel = Selector::from_pairs(labels);
+        let sel = LabelSelector::from_pairs(labels);
         let found: Vec<Pod> = self
             .pods
             .iter()

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use kspm_model::index::selector_matches;
+use kspm_model::selector::selector_matches;
 use kspm_model::{Diagnostic, Node, Pos, Resource, Severity};
 
 use crate::cel::{self, CelPolicy};

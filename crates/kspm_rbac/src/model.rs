@@ -1,9 +1,10 @@
 //! The RBAC objects, read from resources into owned, resolved form.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
+use kspm_model::selector::{LabelSelector, Labels, labels_at};
 use kspm_model::{Node, Pos, Resource};
 use serde::Serialize;
 
@@ -369,9 +370,9 @@ impl fmt::Display for Problem {
 
 struct RawRole {
     key: RoleKey,
-    labels: BTreeMap<String, String>,
+    labels: Labels,
     rules: Vec<PolicyRule>,
-    aggregation: Option<Vec<Node>>,
+    aggregation: Option<Vec<LabelSelector>>,
 }
 
 /// Every RBAC object of the inputs, resolved.
@@ -414,49 +415,6 @@ fn builtin_role(key: &RoleKey) -> Option<Vec<PolicyRule>> {
         ]);
     }
     None
-}
-
-fn labels_of(r: &Resource) -> BTreeMap<String, String> {
-    r.root
-        .at(&["metadata", "labels"])
-        .and_then(Node::as_map)
-        .unwrap_or(&[])
-        .iter()
-        .filter_map(|e| Some((e.key.to_string(), e.value.as_str()?.to_owned())))
-        .collect()
-}
-
-/// Whether a label selector node selects a label map (same semantics as `selector_matches`).
-fn selects(selector: &Node, labels: &BTreeMap<String, String>) -> bool {
-    let label = |k: &str| labels.get(k).map(String::as_str);
-    for e in selector
-        .get("matchLabels")
-        .and_then(Node::as_map)
-        .unwrap_or(&[])
-    {
-        if label(&e.key) != e.value.as_str() {
-            return false;
-        }
-    }
-    for expr in selector
-        .get("matchExpressions")
-        .and_then(Node::as_seq)
-        .unwrap_or(&[])
-    {
-        let key = expr.get("key").and_then(Node::as_str).unwrap_or("");
-        let values = strings(expr.get("values"));
-        let ok = match expr.get("operator").and_then(Node::as_str).unwrap_or("") {
-            "In" => label(key).is_some_and(|v| values.iter().any(|x| x == v)),
-            "NotIn" => label(key).is_none_or(|v| !values.iter().any(|x| x == v)),
-            "Exists" => label(key).is_some(),
-            "DoesNotExist" => label(key).is_none(),
-            _ => false,
-        };
-        if !ok {
-            return false;
-        }
-    }
-    true
 }
 
 impl RbacModel {
@@ -525,7 +483,7 @@ impl RbacModel {
                             },
                             name: r.name().to_owned(),
                         },
-                        labels: labels_of(r),
+                        labels: labels_at(r.root.at(&["metadata", "labels"])),
                         rules: r
                             .root
                             .get("rules")
@@ -539,7 +497,7 @@ impl RbacModel {
                             .at(&["aggregationRule", "clusterRoleSelectors"])
                             .and_then(Node::as_seq)
                             .filter(|_| cluster)
-                            .map(<[Node]>::to_vec),
+                            .map(|s| s.iter().map(LabelSelector::from_node).collect()),
                     });
                 }
                 "RoleBinding" | "ClusterRoleBinding" if rbac => {
@@ -694,7 +652,7 @@ impl RbacModel {
                     .filter(|(j, other)| {
                         *j != i
                             && other.key.kind == RoleKind::ClusterRole
-                            && selectors.iter().any(|s| selects(s, &other.labels))
+                            && selectors.iter().any(|s| s.matches(&other.labels))
                     })
                     .map(|(j, _)| j)
                     .collect(),

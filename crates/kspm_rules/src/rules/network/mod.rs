@@ -10,7 +10,7 @@ use std::sync::Arc;
 use kspm_model::PodSpec;
 
 use crate::rule::Reporter;
-use kspm_network::policy::{Labels, labels_at};
+use kspm_model::selector::{Labels, labels_at};
 use kspm_network::{CniPolicy, Policy};
 
 pub mod ingress_wildcard_host;

@@ -1,5 +1,5 @@
 use crate::prelude::*;
-use kspm_network::policy::labels_at;
+use kspm_model::selector::labels_at;
 
 declare_rule! {
     /// ## What it does

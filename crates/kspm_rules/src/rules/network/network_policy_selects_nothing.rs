@@ -1,6 +1,6 @@
 use crate::prelude::*;
+use kspm_model::selector::Labels;
 use kspm_network::Policy;
-use kspm_network::policy::Labels;
 
 declare_rule! {
     /// ## What it does

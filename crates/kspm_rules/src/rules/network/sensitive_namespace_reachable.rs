@@ -1,6 +1,6 @@
 use crate::prelude::*;
+use kspm_model::selector::labels_at;
 use kspm_network::policy::allows_everyone;
-use kspm_network::policy::labels_at;
 use kspm_rbac::SubjectKind;
 use std::collections::BTreeMap;
 use std::sync::Arc;

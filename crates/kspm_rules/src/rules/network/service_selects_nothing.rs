@@ -1,3 +1,6 @@
+use kspm_model::index::CONTROLLER_LABELS;
+use kspm_model::selector::LabelSelector;
+
 use crate::prelude::*;
 
 declare_rule! {
@@ -90,13 +93,15 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
         if !index.complete("Pod") {
             return;
         }
+        // Against a pod template, the labels its controller adds to each pod are taken as there.
+        let wanted = LabelSelector::from_map(spec.and_then(|s| s.get("selector")));
+        let wanted_of_template = wanted.without(|k| CONTROLLER_LABELS.contains(&k));
         workloads.any(|w| {
-            selector.iter().all(|e| {
-                w.added_by_controller(&e.key)
-                    || e.value
-                        .as_str()
-                        .is_some_and(|v| w.labels.get(&*e.key).is_some_and(|l| l == v))
-            })
+            if w.is_template() {
+                wanted_of_template.matches(&w.labels)
+            } else {
+                wanted.matches(&w.labels)
+            }
         })
     };
     if found {

@@ -1,5 +1,5 @@
 use crate::prelude::*;
-use kspm_model::index::selector_matches;
+use kspm_model::selector::selector_matches;
 
 declare_rule! {
     /// ## What it does

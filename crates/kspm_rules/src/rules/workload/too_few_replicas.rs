@@ -1,4 +1,4 @@
-use kspm_model::index::selector_matches;
+use kspm_model::selector::selector_matches;
 
 use super::{hpa_minimum, replicas};
 use crate::prelude::*;
