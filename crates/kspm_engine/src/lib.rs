@@ -11,6 +11,7 @@ pub mod policy;
 pub mod risk;
 mod scan;
 pub mod source;
+pub mod walk;
 
 pub use config::{Config, ConfigError};
 pub use plan::{AppliedConfig, ConfigOrigin, Overrides, PlanError, ScanPlan};

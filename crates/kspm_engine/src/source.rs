@@ -12,6 +12,8 @@ use std::sync::Arc;
 use kspm_model::yaml::{Chunk, Limits, parse_stream_at, split_documents};
 use kspm_model::{Diagnostic, Resource, Source};
 
+use crate::walk::{DirAction, Visit, Walk, describe_io, skipped};
+
 /// What the user asked to scan.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Input {
@@ -69,15 +71,35 @@ fn is_manifest(path: &Path) -> bool {
 fn discover(inputs: &[Input], diags: &mut Vec<Diagnostic>) -> (Vec<Unit>, bool) {
     let mut units = Vec::new();
     let mut stdin = false;
-    let mut visited = HashSet::new();
+    let mut walk = Walk::new();
+    walk.notify_skipped = true;
+    // kspm's own files (`.kspm.yaml` included) are not manifests, and not news.
+    walk.ignore = is_kspm_config;
     for input in inputs {
         match input {
             Input::Stdin => stdin = true,
             Input::Text { .. } => {}
             Input::Path(path) => match std::fs::metadata(path) {
                 Ok(meta) if meta.is_dir() => {
-                    let root = path.canonicalize().unwrap_or_else(|_| path.clone());
-                    walk(path, &root, &mut visited, &mut units, diags);
+                    walk.walk(path, diags, &mut |v| match v {
+                        Visit::Dir(dir) if dir.join("Chart.yaml").is_file() => {
+                            units.push(Unit::Helm(dir.to_path_buf()));
+                            DirAction::Taken
+                        }
+                        Visit::Dir(dir)
+                            if KUSTOMIZATION_FILES.iter().any(|f| dir.join(f).is_file()) =>
+                        {
+                            units.push(Unit::Kustomize(dir.to_path_buf()));
+                            DirAction::Taken
+                        }
+                        Visit::Dir(_) => DirAction::Descend,
+                        Visit::File(file) => {
+                            if is_manifest(file) {
+                                units.push(Unit::File(file.to_path_buf()));
+                            }
+                            DirAction::Descend
+                        }
+                    });
                 }
                 // A file named explicitly is read whatever its extension.
                 Ok(_) => units.push(Unit::File(path.clone())),
@@ -89,106 +111,6 @@ fn discover(inputs: &[Input], diags: &mut Vec<Diagnostic>) -> (Vec<Unit>, bool) 
         }
     }
     (units, stdin)
-}
-
-/// The notice for files a directory walk does not read, one message per reason so that they
-/// collapse into one line with a count (see [`collapse_notices`]).
-fn skipped(path: &Path, why: &str) -> Diagnostic {
-    Diagnostic::error(path.display().to_string(), format!("skipped: {why}")).notice()
-}
-
-fn walk(
-    dir: &Path,
-    root: &Path,
-    visited: &mut HashSet<PathBuf>,
-    units: &mut Vec<Unit>,
-    diags: &mut Vec<Diagnostic>,
-) {
-    let name = dir.display().to_string();
-    let canonical = match dir.canonicalize() {
-        Ok(c) => c,
-        Err(e) => {
-            diags.push(Diagnostic::error(name, describe_io(&e)));
-            return;
-        }
-    };
-    if !visited.insert(canonical) {
-        // Already walked: a symlink cycle or the same directory named twice.
-        return;
-    }
-    if dir.join("Chart.yaml").is_file() {
-        units.push(Unit::Helm(dir.to_path_buf()));
-        return;
-    }
-    if KUSTOMIZATION_FILES.iter().any(|f| dir.join(f).is_file()) {
-        units.push(Unit::Kustomize(dir.to_path_buf()));
-        return;
-    }
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            diags.push(Diagnostic::error(name, describe_io(&e)));
-            return;
-        }
-    };
-    let mut paths: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-    paths.sort();
-    for path in paths {
-        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if is_kspm_config(&path) {
-            // kspm's own files (`.kspm.yaml` included) are not manifests, and not news.
-            continue;
-        }
-        if file_name.starts_with('.') {
-            diags.push(skipped(
-                &path,
-                "hidden files and directories are not scanned (name them to scan them)",
-            ));
-            continue;
-        }
-        if file_name == "node_modules" {
-            diags.push(skipped(
-                &path,
-                "node_modules directories are not scanned (name them to scan them)",
-            ));
-            continue;
-        }
-        // A symlink may point anywhere on the machine: only what stays inside the scanned
-        // directory is read.
-        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink())
-            && path.canonicalize().is_ok_and(|c| !c.starts_with(root))
-        {
-            diags.push(
-                Diagnostic::error(
-                    path.display().to_string(),
-                    "symbolic link to a place outside the scanned directory: not followed",
-                )
-                .warning(),
-            );
-            continue;
-        }
-        match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => walk(&path, root, visited, units, diags),
-            Ok(meta) if is_manifest(&path) && !is_kspm_config(&path) => {
-                if meta.is_file() {
-                    units.push(Unit::File(path));
-                } else {
-                    diags.push(
-                        Diagnostic::error(
-                            path.display().to_string(),
-                            "not a regular file (a FIFO, socket or device): not read",
-                        )
-                        .warning(),
-                    );
-                }
-            }
-            Ok(_) => {}
-            Err(e) => diags.push(Diagnostic::error(
-                path.display().to_string(),
-                describe_io(&e),
-            )),
-        }
-    }
 }
 
 /// Replaces the notices that share a message with one notice that counts them and names the
@@ -223,17 +145,6 @@ fn is_kspm_config(path: &Path) -> bool {
         || [".tests.yaml", ".tests.yml", ".meta.yaml", ".meta.yml"]
             .iter()
             .any(|suffix| name.ends_with(suffix))
-}
-
-fn describe_io(e: &std::io::Error) -> String {
-    match e.raw_os_error() {
-        Some(40) => "symbolic link loop (too many levels of symbolic links)".to_owned(),
-        _ => match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
-            std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-            _ => e.to_string(),
-        },
-    }
 }
 
 /// Checks that bytes are text we can parse: UTF-8 (a BOM is dropped) or UTF-16 with a BOM,

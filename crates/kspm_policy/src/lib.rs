@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use kspm_engine::walk::{DirAction, Visit, Walk};
 use kspm_model::yaml::{Limits as YamlLimits, parse_stream};
 use kspm_model::{Diagnostic, Node, Pos, Resource, Source};
 use kspm_rules::Rule;
@@ -174,45 +175,18 @@ fn is_sidecar(path: &Path) -> bool {
 /// The policy files under `paths` (files as given; directories recursively, hidden ones
 /// skipped), in a stable order.
 pub fn policy_files(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>, depth: usize) {
-        if depth > 32 {
-            diags.push(Diagnostic::error(
-                dir.display().to_string(),
-                "policy directories nested deeper than 32 levels; not read further",
-            ));
-            return;
-        }
-        let entries = match std::fs::read_dir(dir) {
-            Ok(e) => e,
-            Err(e) => {
-                diags.push(Diagnostic::error(
-                    dir.display().to_string(),
-                    format!("cannot read policy directory: {e}"),
-                ));
-                return;
-            }
-        };
-        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        paths.sort();
-        for p in paths {
-            let hidden = p
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.'));
-            if hidden {
-                continue;
-            }
-            if p.is_dir() {
-                walk(&p, out, diags, depth + 1);
-            } else if is_policy_candidate(&p) {
-                out.push(p);
-            }
-        }
-    }
     let mut out = Vec::new();
+    let mut walk = Walk::new();
     for p in paths {
         if p.is_dir() {
-            walk(p, &mut out, diagnostics, 0);
+            walk.walk(p, diagnostics, &mut |v| {
+                if let Visit::File(f) = v
+                    && is_policy_candidate(f)
+                {
+                    out.push(f.to_path_buf());
+                }
+                DirAction::Descend
+            });
         } else if p.exists() {
             out.push(p.clone());
         } else {
@@ -371,6 +345,25 @@ mod tests {
             origin: None,
         };
         Resource::from_node(Node::from_json(obj), source).unwrap()
+    }
+
+    /// A policy directory in a scanned repository cannot make kspm read files outside it.
+    #[test]
+    fn policy_directories_do_not_follow_links_out() {
+        let repo = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::write(elsewhere.path().join("stolen.rego"), "package x").unwrap();
+        let dir = repo.path().join("policies");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("mine.rego"), "package mine").unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), dir.join("linked")).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path().join("stolen.rego"), dir.join("s.rego"))
+            .unwrap();
+        let mut diags = Vec::new();
+        let files = policy_files(std::slice::from_ref(&dir), &mut diags);
+        assert_eq!(files, [dir.join("mine.rego")]);
+        assert_eq!(diags.len(), 2, "{diags:?}");
+        assert!(diags.iter().all(|d| d.message.contains("not followed")));
     }
 
     fn codes(set: &PolicySet) -> Vec<&'static str> {

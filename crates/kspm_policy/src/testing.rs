@@ -28,6 +28,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kspm_engine::PolicyOutput;
+use kspm_engine::walk::{DirAction, Visit, Walk};
 use kspm_model::yaml::{Limits as YamlLimits, parse_stream};
 use kspm_model::{Diagnostic, FieldPath, Finding, Index, Node, Resource, Source};
 
@@ -145,32 +146,19 @@ impl TestReport {
 
 /// The test files under `paths` (a policy file's own `<stem>.tests.yaml`, or every test file
 /// under a directory).
-fn test_files(paths: &[PathBuf]) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        paths.sort();
-        for p in paths {
-            let hidden = p
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.'));
-            if hidden {
-                continue;
-            }
-            if p.is_dir() && depth < 32 {
-                walk(&p, out, depth + 1);
-            } else if is_test_file(&p) {
-                out.push(p);
-            }
-        }
-    }
+fn test_files(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
     let mut out = Vec::new();
+    let mut walk = Walk::new();
     for p in paths {
         if p.is_dir() {
-            walk(p, &mut out, 0);
+            walk.walk(p, diagnostics, &mut |v| {
+                if let Visit::File(f) = v
+                    && is_test_file(f)
+                {
+                    out.push(f.to_path_buf());
+                }
+                DirAction::Descend
+            });
         } else if is_test_file(p) {
             out.push(p.clone());
         } else if let Some(stem) = p.file_stem().and_then(|s| s.to_str()) {
@@ -246,7 +234,7 @@ impl Expect {
 /// Runs every test case under `paths`.
 pub fn run(paths: &[PathBuf], limits: Limits) -> TestReport {
     let mut report = TestReport::default();
-    for test in test_files(paths) {
+    for test in test_files(paths, &mut report.diagnostics) {
         let policies = policies_beside(&test);
         let loaded = load(&policies, limits);
         report.diagnostics.extend(loaded.diagnostics);
