@@ -16,7 +16,7 @@
 //!
 //! A factor that restates the finding (privileged on `privileged-container`) is left out.
 //! Context comes from the scanned input itself: the scan's own Roles and bindings tell which
-//! service accounts are dangerous (`kspm_rules::dangerous_service_accounts`, the RBAC model the
+//! service accounts are dangerous (`kspm_rbac::dangerous_service_accounts`, the RBAC model the
 //! RBAC rules share), and [`RiskContext::service_account_privileges`] adds what the input cannot
 //! show.
 

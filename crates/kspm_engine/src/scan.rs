@@ -275,7 +275,8 @@ fn check_one(
             Diagnostic::error(
                 r.source.file.clone(),
                 // Type errors quote the bad value; never a credential-shaped one.
-                kspm_rules::redact(&format!("{} {}: {}", r.id, e.path, e.message)).into_owned(),
+                kspm_model::credentials::redact(&format!("{} {}: {}", r.id, e.path, e.message))
+                    .into_owned(),
             )
             .at(e.pos)
             .in_document(r.source.doc),
@@ -494,7 +495,9 @@ impl<'a> Evaluation<'a> {
     /// Learns from the scan's Roles and bindings which service accounts are dangerous, so that
     /// findings on workloads running as them rank higher.
     pub fn learn_rbac(&mut self, index: &Index<'_>) {
-        self.rbac = kspm_rules::dangerous_service_accounts(index);
+        // The model the RBAC rules share (built once per scan, whoever asks first).
+        let model = index.derived(|index| kspm_rbac::RbacModel::build(index.resources()));
+        self.rbac = kspm_rbac::dangerous_service_accounts(&model);
     }
 
     /// Checks a batch of resources in parallel; `index` holds the cross-resource facts.
@@ -605,7 +608,7 @@ impl<'a> Evaluation<'a> {
         // Diagnostics quote what they met (a string where a list belongs...): never a
         // credential-shaped value, whichever code wrote them.
         for d in &mut diagnostics {
-            if let std::borrow::Cow::Owned(clean) = kspm_rules::redact(&d.message) {
+            if let std::borrow::Cow::Owned(clean) = kspm_model::credentials::redact(&d.message) {
                 d.message = clean;
             }
         }

@@ -379,7 +379,7 @@ fn stderr_lines(stderr: &[u8]) -> impl Iterator<Item = String> + '_ {
         .take(20)
         .map(|l| {
             let l: String = l.chars().filter(|c| !c.is_control()).take(300).collect();
-            kspm_rules::redact(&l).into_owned()
+            kspm_model::credentials::redact(&l).into_owned()
         })
         .collect();
     lines.into_iter()

@@ -5,6 +5,7 @@
 //! and origin; views ([`PodSpec`], [`Container`]) find pod specs wherever a kind keeps them.
 //! Nothing here does I/O: the engine reads files, this crate only interprets text.
 
+pub mod credentials;
 pub mod finding;
 pub mod index;
 pub mod node;

@@ -8,11 +8,13 @@
 //! (`rbac/v1` `RuleAllows`): wildcards, `resourceNames`, `*/subresource`, non-resource URLs with a
 //! trailing `*`, RoleBindings scoped to their namespace. Nothing here does I/O.
 
+mod danger;
 pub mod escalation;
 mod model;
 mod query;
 pub mod workload;
 
+pub use danger::dangerous_service_accounts;
 pub use model::{
     Binding, BindingRef, Grant, PolicyRule, Problem, RbacModel, RoleKey, RoleKind, Subject,
     SubjectKind,

@@ -304,7 +304,7 @@ pub fn finding(
             .map(kspm_model::Node::evidence)
             // A safety net under every rule: evidence that looks like a credential is never
             // kept, whatever the rule meant to show.
-            .filter(|v| crate::rules::secrets::value_looks_like_credential(v).is_none())
+            .filter(|v| kspm_model::credentials::value_looks_like_credential(v).is_none())
     } else {
         None
     };
@@ -318,7 +318,7 @@ pub fn finding(
         source: resource.source.clone(),
         pos,
         path,
-        message: crate::rules::secrets::redact(message).into_owned(),
+        message: kspm_model::credentials::redact(message).into_owned(),
         value,
         fix: None,
         suppressed: None,

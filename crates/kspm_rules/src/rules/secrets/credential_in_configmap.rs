@@ -1,8 +1,8 @@
-use super::{
+use crate::prelude::*;
+use kspm_model::credentials::{
     credential_reason, decode_base64, embedded_credential, name_suggests_credential,
     value_looks_like_credential,
 };
-use crate::prelude::*;
 
 declare_rule! {
     /// ## What it does

@@ -1,5 +1,5 @@
-use super::credential_reason;
 use crate::prelude::*;
+use kspm_model::credentials::credential_reason;
 
 declare_rule! {
     /// ## What it does
