@@ -5,7 +5,6 @@
 pub mod compliance;
 pub mod config;
 pub mod exceptions;
-pub mod node;
 pub mod plan;
 pub mod policy;
 pub mod risk;

@@ -46,7 +46,7 @@ pub fn run(args: &NodeArgs) -> Result<u8> {
         ignore: args.ignore.clone(),
     };
     let rules = select_rules(&selection)?;
-    let node = kspm_engine::node::collect(&args.root);
+    let node = kspm_node::collect(&args.root);
     eprintln!(
         "kspm node: {}: {} layout; {} input{} to check",
         args.root.display(),

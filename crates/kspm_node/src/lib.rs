@@ -21,7 +21,7 @@ use kspm_model::{Diagnostic, Node};
 use kspm_rules::Component;
 use serde_json::{Map, Value as Json, json};
 
-use crate::source::Input;
+use kspm_engine::source::Input;
 
 /// What the node looks like.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
