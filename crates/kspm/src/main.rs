@@ -14,6 +14,11 @@ use kspm_rules::{KubeVersion, find_rule, rules};
 
 use cmd::output::OutputArgs;
 
+/// musl's allocator serialises parallel scans behind one lock; the static builds use mimalloc.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit codes, documented in the README.
 pub(crate) mod exit {
     /// Nothing at or above `--fail-on`.

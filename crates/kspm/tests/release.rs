@@ -60,12 +60,13 @@ fn subset(have: &BTreeSet<&str>, allowed: &[&str], what: &str) {
     );
 }
 
-/// A release-shaped archive: `kspm` and README.md at the root.
+/// A release-shaped archive: `kspm`, README.md and LICENSE at the root.
 fn archive(dir: &Path, with_binary: bool) -> PathBuf {
     let stage = dir.join(if with_binary { "stage" } else { "stage-empty" });
     std::fs::create_dir_all(&stage).unwrap();
     std::fs::copy(repo_root().join("README.md"), stage.join("README.md")).unwrap();
-    let mut members = vec!["README.md"];
+    std::fs::copy(repo_root().join("LICENSE"), stage.join("LICENSE")).unwrap();
+    let mut members = vec!["README.md", "LICENSE"];
     if with_binary {
         std::fs::write(stage.join("kspm"), b"stand-in for the binary").unwrap();
         members.push("kspm");
@@ -163,6 +164,53 @@ fn krew_manifest_has_krews_fields_and_the_archives_sha256() {
             "bin {bin} is among the files copied"
         );
     }
+}
+
+/// The release ships linux/amd64 and linux/arm64: one platform each, with its own archive.
+#[test]
+fn krew_manifest_lists_one_platform_per_architecture() {
+    let dir = tempfile::tempdir().unwrap();
+    let amd = archive(dir.path(), true);
+    let arm = dir.path().join("arm64.tar.gz");
+    std::fs::copy(&amd, &arm).unwrap();
+    let text = ok(python("krew-manifest.py")
+        .args(["--version", "0.1.0"])
+        .args([
+            "--arch",
+            "amd64",
+            "--uri",
+            "https://x.invalid/amd64.tar.gz",
+            "--archive",
+        ])
+        .arg(&amd)
+        .args([
+            "--arch",
+            "arm64",
+            "--uri",
+            "https://x.invalid/arm64.tar.gz",
+            "--archive",
+        ])
+        .arg(&arm));
+    let m = yaml_to_json(&text);
+    let platforms = m["spec"]["platforms"].as_array().unwrap();
+    let arches: Vec<&str> = platforms
+        .iter()
+        .map(|p| p["selector"]["matchLabels"]["arch"].as_str().unwrap())
+        .collect();
+    assert_eq!(arches, ["amd64", "arm64"]);
+    assert_eq!(platforms[1]["uri"], "https://x.invalid/arm64.tar.gz");
+    assert_eq!(platforms[1]["sha256"].as_str().unwrap(), sha256_file(&arm));
+    // Unpaired flags are refused rather than guessed.
+    let out = run(python("krew-manifest.py")
+        .args(["--version", "0.1.0", "--arch", "amd64", "--arch", "arm64"])
+        .args(["--uri", "https://x.invalid/a.tar.gz", "--archive"])
+        .arg(&amd));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("one --uri, one --arch"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
