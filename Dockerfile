@@ -12,11 +12,13 @@ FROM rust:1.95-bookworm AS build
 ARG KSPM_GIT_COMMIT=unknown
 WORKDIR /src
 COPY . .
-# Static glibc (crt-static), as scripts/release builds it; build.rs embeds KSPM_GIT_COMMIT since
-# .git is usually not in the build context.
-RUN KSPM_GIT_COMMIT="$KSPM_GIT_COMMIT" RUSTFLAGS="-C target-feature=+crt-static" \
-    cargo build --release --locked --target x86_64-unknown-linux-gnu -p kspm \
- && install -D -m 0755 target/x86_64-unknown-linux-gnu/release/kspm /out/usr/local/bin/kspm \
+# Static musl, as scripts/release builds it (which links with zig; Debian's musl-gcc does the same
+# job here); build.rs embeds KSPM_GIT_COMMIT since .git is usually not in the build context.
+RUN apt-get update && apt-get install -y --no-install-recommends musl-tools \
+ && rustup target add x86_64-unknown-linux-musl \
+ && KSPM_GIT_COMMIT="$KSPM_GIT_COMMIT" CARGO_PROFILE_RELEASE_STRIP=symbols \
+    cargo build --release --locked --target x86_64-unknown-linux-musl -p kspm \
+ && install -D -m 0755 target/x86_64-unknown-linux-musl/release/kspm /out/usr/local/bin/kspm \
  && install -D -m 0644 /etc/ssl/certs/ca-certificates.crt /out/etc/ssl/certs/ca-certificates.crt \
  && printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' > /out/etc/passwd \
  && printf 'root:x:0:\nnonroot:x:65532:\n' > /out/etc/group \

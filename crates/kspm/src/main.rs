@@ -261,16 +261,18 @@ fn run(cli: Cli) -> Result<u8> {
                 .map(cmd::frameworks::parse)
                 .transpose()?;
             let text = match format {
-                ListFormat::Json => rules_json(framework),
-                ListFormat::Table => rules_table(framework),
+                ListFormat::Json => kspm_report::catalog::rules_json(&listed(framework)),
+                ListFormat::Table => {
+                    kspm_report::catalog::rules_table(&listed(framework), framework)
+                }
             };
             print(&text)?;
             Ok(exit::OK)
         }
         Command::Frameworks { format } => {
             print(&match format {
-                ListFormat::Json => cmd::frameworks::json(),
-                ListFormat::Table => cmd::frameworks::table(),
+                ListFormat::Json => kspm_report::catalog::frameworks_json(),
+                ListFormat::Table => kspm_report::catalog::frameworks_table(),
             })?;
             Ok(exit::OK)
         }
@@ -497,63 +499,4 @@ fn listed(framework: Option<kspm_frameworks::Framework>) -> Vec<&'static kspm_ru
             all
         }
     }
-}
-
-fn rules_json(framework: Option<kspm_frameworks::Framework>) -> String {
-    let list: Vec<serde_json::Value> = listed(framework)
-        .iter()
-        .map(|r| {
-            let m = &r.meta;
-            serde_json::json!({
-                "code": m.code,
-                "slug": m.slug,
-                "title": m.title,
-                "severity": m.severity,
-                "category": m.category.as_str(),
-                "target": r.check.target(),
-                "default": m.default_enabled,
-                "has_fix": m.has_fix,
-                "frameworks": kspm_report::frameworks_json(r),
-                "equivalents": m.equivalents,
-            })
-        })
-        .collect();
-    let mut s = serde_json::to_string_pretty(&list).expect("serializes");
-    s.push('\n');
-    s
-}
-
-fn rules_table(framework: Option<kspm_frameworks::Framework>) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<6} {:<36} {:<9} {:<16} {:<8} {:<4} TITLE",
-        "CODE", "SLUG", "SEVERITY", "CATEGORY", "DEFAULT", "FIX"
-    );
-    let list = listed(framework);
-    for r in &list {
-        let m = &r.meta;
-        let title = match framework {
-            Some(fw) => format!("{} [{}]", m.title, cmd::frameworks::control_ids(r, fw)),
-            None => m.title.to_owned(),
-        };
-        let _ = writeln!(
-            out,
-            "{:<6} {:<36} {:<9} {:<16} {:<8} {:<4} {}",
-            m.code,
-            m.slug,
-            m.severity.as_str(),
-            m.category.as_str(),
-            if m.default_enabled { "yes" } else { "no" },
-            if m.has_fix { "yes" } else { "-" },
-            title
-        );
-    }
-    let _ = writeln!(
-        out,
-        "\n{} rules; `kspm explain <code|slug>` shows one.",
-        list.len()
-    );
-    out
 }

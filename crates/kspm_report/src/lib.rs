@@ -1,14 +1,18 @@
-//! Output formats. Each module turns a [`ScanResult`] into bytes; none of them decides what was
-//! found, only how it is shown.
+//! Output formats. Each module turns a [`ScanResult`] (or an analysis's answer: [`rbac`],
+//! [`network`]) into bytes; none of them decides what was found, only how it is shown.
 
+pub mod catalog;
 pub mod compliance;
 pub mod docs;
 pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod network;
+pub mod rbac;
 pub mod sarif;
 pub mod table;
+pub mod text;
 
 use kspm_engine::ScanResult;
 use kspm_frameworks::Framework;

@@ -3,11 +3,11 @@
 
 use anyhow::{Result, anyhow, bail};
 use clap::{Subcommand, ValueEnum};
-use kspm_network::coverage::{self, Gap};
-use kspm_network::exposure::{self, Exposed};
-use kspm_network::{Answer, EndpointSpec, Matrix, NetworkModel, Port, Side};
+use kspm_network::coverage;
+use kspm_network::exposure;
+use kspm_network::{EndpointSpec, NetworkModel, Port};
 
-use super::{Inputs, exit_code, json, load, table};
+use super::{Inputs, exit_code, json, load};
 
 #[derive(Subcommand, Debug)]
 pub enum NetworkCommand {
@@ -71,7 +71,7 @@ pub fn run(command: NetworkCommand) -> Result<u8> {
                 let m = model.matrix();
                 crate::print(&match format {
                     Format::Json => json(&m),
-                    Format::Table => matrix_table(&m),
+                    Format::Table => kspm_report::network::matrix_table(&m),
                 })?;
                 return Ok(exit_code(errors));
             }
@@ -90,7 +90,7 @@ pub fn run(command: NetworkCommand) -> Result<u8> {
             let answer = model.query(&from, &to, port.as_ref());
             crate::print(&match format {
                 Format::Json => json(&answer),
-                Format::Table => answer_text(&answer),
+                Format::Table => kspm_report::network::answer_text(&answer),
             })?;
             Ok(exit_code(errors))
         }
@@ -101,7 +101,7 @@ pub fn run(command: NetworkCommand) -> Result<u8> {
             let gaps = coverage::gaps(&model);
             crate::print(&match format {
                 Format::Json => json(&gaps),
-                Format::Table => gaps_table(&gaps),
+                Format::Table => kspm_report::network::gaps_table(&gaps),
             })?;
             Ok(exit_code(errors))
         }
@@ -110,7 +110,7 @@ pub fn run(command: NetworkCommand) -> Result<u8> {
             let exposed = exposure::exposed(&resources);
             crate::print(&match format {
                 Format::Json => json(&exposed),
-                Format::Table => exposure_table(&exposed),
+                Format::Table => kspm_report::network::exposure_table(&exposed),
             })?;
             Ok(exit_code(errors))
         }
@@ -127,107 +127,4 @@ fn problems(model: &NetworkModel) {
             );
         }
     }
-}
-
-fn side_text(name: &str, side: &Side) -> String {
-    let text = side_verdict(name, side);
-    if side.not_modelled.is_empty() {
-        return text;
-    }
-    format!(
-        "{text}; also selected by {}, whose rules are not modelled: the answer may differ",
-        side.not_modelled.join(", ")
-    )
-}
-
-fn side_verdict(name: &str, side: &Side) -> String {
-    if !side.isolated {
-        return format!("{name}: allowed (no NetworkPolicy selects the pod for {name})");
-    }
-    let selected: Vec<String> = side.selected_by.iter().map(ToString::to_string).collect();
-    if side.allowed {
-        let by: Vec<String> = side.allowed_by.iter().map(ToString::to_string).collect();
-        format!("{name}: allowed by {}", by.join(", "))
-    } else {
-        format!(
-            "{name}: denied (selected by {}, none of whose rules match)",
-            selected.join(", ")
-        )
-    }
-}
-
-fn answer_text(a: &Answer) -> String {
-    let port = a
-        .port
-        .as_deref()
-        .map(|p| format!(" on {p}"))
-        .unwrap_or_default();
-    let mut out = format!(
-        "{} → {}{port}: {}\n",
-        a.from,
-        a.to,
-        if a.allowed { "ALLOWED" } else { "DENIED" }
-    );
-    for v in &a.pairs {
-        let on = v
-            .port
-            .as_deref()
-            .map(|p| format!(" (on {p})"))
-            .unwrap_or_default();
-        out.push_str(&format!(
-            "\n  {} → {}: {}{on}\n    {}\n    {}\n",
-            v.from,
-            v.to,
-            if v.allowed { "allowed" } else { "denied" },
-            side_text("egress", &v.egress),
-            side_text("ingress", &v.ingress)
-        ));
-    }
-    out
-}
-
-fn matrix_table(m: &Matrix) -> String {
-    let mut header: Vec<&str> = vec!["FROM \\ TO"];
-    header.extend(m.namespaces.iter().map(String::as_str));
-    let rows: Vec<Vec<String>> = m
-        .namespaces
-        .iter()
-        .zip(&m.allowed)
-        .map(|(ns, row)| {
-            let mut r = vec![ns.clone()];
-            r.extend(row.iter().map(|a| if *a { "yes" } else { "-" }.to_owned()));
-            r
-        })
-        .collect();
-    let mut out = table(&header, &rows);
-    out.push_str(
-        "\nyes: some pod of the row's namespace can connect to some pod of the column's.\n",
-    );
-    out
-}
-
-fn gaps_table(gaps: &[Gap]) -> String {
-    if gaps.is_empty() {
-        return "No coverage gap.\n".to_owned();
-    }
-    let rows: Vec<Vec<String>> = gaps
-        .iter()
-        .map(|g| vec![g.kind.to_owned(), g.object.clone(), g.message.clone()])
-        .collect();
-    let mut out = table(&["GAP", "OBJECT", "DETAIL"], &rows);
-    out.push_str(&format!("\n{} gaps.\n", gaps.len()));
-    out
-}
-
-fn exposure_table(exposed: &[Exposed]) -> String {
-    if exposed.is_empty() {
-        return "No workload is exposed outside the cluster.\n".to_owned();
-    }
-    let rows: Vec<Vec<String>> = exposed
-        .iter()
-        .map(|e| vec![e.workload.clone(), e.reasons.join("; ")])
-        .collect();
-    let mut out = table(&["WORKLOAD", "EXPOSED BY"], &rows);
-    out.push_str(&format!("\n{} exposed workloads.\n", exposed.len()));
-    out
 }
