@@ -713,6 +713,23 @@ fn explain_unseen(out: &mut NodeInputs, has_manifests: bool) {
     ));
 }
 
+/// A `NodeFile` finding is about the file itself: it names the file, with no line (the object
+/// kspm wrote to describe it is not something the user can open).
+pub fn name_node_files(result: &mut kspm_engine::ScanResult) {
+    let is_node_file = |id: &kspm_model::ResourceId| id.kind == "NodeFile";
+    for f in &mut result.findings {
+        if is_node_file(&f.resource) {
+            f.source.file = f.resource.name.as_str().into();
+            f.pos = kspm_model::Pos::new(0, 0);
+        }
+    }
+    for s in &mut result.scanned {
+        if is_node_file(&s.id) {
+            s.source.file = s.id.name.as_str().into();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

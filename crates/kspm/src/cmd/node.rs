@@ -69,27 +69,10 @@ pub fn run(args: &NodeArgs) -> Result<u8> {
     };
     let mut result = scan(&opts);
     result.diagnostics.extend(node.diagnostics);
-    name_node_files(&mut result);
+    kspm_node::name_node_files(&mut result);
     finish(
         &result,
         &args.output,
         args.output.fail_on.unwrap_or(Severity::Low),
     )
-}
-
-/// A `NodeFile` finding is about the file itself: it names the file, with no line (the object
-/// kspm wrote to describe it is not something the user can open).
-fn name_node_files(result: &mut kspm_engine::ScanResult) {
-    let is_node_file = |id: &kspm_model::ResourceId| id.kind == "NodeFile";
-    for f in &mut result.findings {
-        if is_node_file(&f.resource) {
-            f.source.file = f.resource.name.as_str().into();
-            f.pos = kspm_model::Pos::new(0, 0);
-        }
-    }
-    for s in &mut result.scanned {
-        if is_node_file(&s.id) {
-            s.source.file = s.id.name.as_str().into();
-        }
-    }
 }
