@@ -252,10 +252,12 @@ impl AlertsConfig {
                     _ => p.push(n.pos, "alerts.on_start: expected `summary` or `silent`"),
                 }
             }
+            let mut names = Vec::new();
             if let Some(sinks) = node.get("sinks") {
                 match sinks.as_map() {
                     Some(entries) => {
                         for e in entries {
+                            names.push(e.key.to_string());
                             if let Some(spec) = parse_sink(&e.key, &e.value, &mut p) {
                                 config.sinks.insert(e.key.to_string(), spec);
                             }
@@ -267,7 +269,7 @@ impl AlertsConfig {
             match node.get("routes").map(|r| (r, r.as_seq())) {
                 Some((_, Some(items))) => {
                     for (i, item) in items.iter().enumerate() {
-                        if let Some(route) = parse_route(i, item, &config.sinks, &mut p) {
+                        if let Some(route) = parse_route(i, item, &names, &config.sinks, &mut p) {
                             config.routes.push(route);
                         }
                     }
@@ -291,6 +293,8 @@ impl AlertsConfig {
         if p.0.is_empty() {
             Ok(config)
         } else {
+            // In the order of the file, whichever part found them.
+            p.0.sort_by_key(|(pos, _)| *pos);
             Err(ConfigError {
                 file: file.to_owned(),
                 problems: p.0,
@@ -457,6 +461,7 @@ fn parse_sink(name: &str, node: &Node, p: &mut Problems) -> Option<SinkSpec> {
 fn parse_route(
     index: usize,
     node: &Node,
+    names: &[String],
     sinks: &BTreeMap<String, SinkSpec>,
     p: &mut Problems,
 ) -> Option<Route> {
@@ -476,22 +481,22 @@ fn parse_route(
     };
     let to = match node.get("to") {
         Some(t) => {
-            let names = p.strings(t, &format!("{what}.to"));
-            for n in &names {
-                if !sinks.contains_key(n) {
+            let to = p.strings(t, &format!("{what}.to"));
+            for n in &to {
+                if !names.contains(n) {
                     p.push(
                         t.pos,
                         format!(
                             "{what}.to: no sink named `{n}` (sinks: {})",
-                            sinks.keys().cloned().collect::<Vec<_>>().join(", ")
+                            names.join(", ")
                         ),
                     );
                 }
             }
-            if names.is_empty() {
+            if to.is_empty() {
                 p.push(t.pos, format!("{what}.to: name at least one sink"));
             }
-            names
+            to
         }
         None => {
             p.push(
@@ -607,12 +612,12 @@ mod tests {
         );
         assert!(
             msg.contains(
-                "kspm.yaml:7:36: alerts.sinks.s.webhook_url: a Slack webhook URL is a credential"
+                "kspm.yaml:7:35: alerts.sinks.s.webhook_url: a Slack webhook URL is a credential"
             ),
             "{msg}"
         );
         assert!(
-            msg.contains("kspm.yaml:8:27: alerts.sinks.w.url holds a user or password"),
+            msg.contains("kspm.yaml:8:29: alerts.sinks.w.url holds a user or password"),
             "{msg}"
         );
         assert!(msg.contains("kspm.yaml:9:15: alerts.sinks.x.type"), "{msg}");

@@ -75,6 +75,14 @@ impl Dispatcher {
         self.metrics.clone()
     }
 
+    /// Forgets every pair's backoff, so the next [`Dispatcher::pump`] tries them all (tests,
+    /// and `kspm alerts` one day: "retry now").
+    pub fn retry_now(&mut self) {
+        for s in self.state.values_mut() {
+            s.next_try = None;
+        }
+    }
+
     /// Delivers until `stop` turns true, waking on `wake` (a store sync wrote) and every second
     /// (digests, keep-alives, retries); one last pass before returning.
     pub async fn run(mut self, mut wake: watch::Receiver<u64>, mut stop: watch::Receiver<bool>) {
