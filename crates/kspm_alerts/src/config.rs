@@ -486,10 +486,14 @@ fn parse_route(
                 if !names.contains(n) {
                     p.push(
                         t.pos,
-                        format!(
-                            "{what}.to: no sink named `{n}` (sinks: {})",
-                            names.join(", ")
-                        ),
+                        if names.is_empty() {
+                            format!("{what}.to: no sink named `{n}` (no sinks are defined)")
+                        } else {
+                            format!(
+                                "{what}.to: no sink named `{n}` (sinks: {})",
+                                names.join(", ")
+                            )
+                        },
                     );
                 }
             }
