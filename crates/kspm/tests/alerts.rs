@@ -22,11 +22,14 @@ const WAIT: Duration = Duration::from_secs(90);
 const HMAC: &str = "hmac-secret-0f9e8d7c";
 const SLACK_TOKEN: &str = "SLACKTOKEN4b3a29";
 
-/// What a loopback receiver took: (path, idempotency key, body).
+/// One request a receiver took: (path, idempotency key, body).
+type Taken = (String, Option<String>, Value);
+
+/// A loopback receiver that answers 200 and keeps what it took.
 #[derive(Clone, Default)]
 struct Receiver {
     port: u16,
-    taken: Arc<Mutex<Vec<(String, Option<String>, Value)>>>,
+    taken: Arc<Mutex<Vec<Taken>>>,
 }
 
 impl Receiver {

@@ -475,7 +475,7 @@ fn parse_route(
     }
     let matcher = match node.get("match") {
         Some(m) => Match::parse(m, &format!("{what}.match"), &mut |pos, msg| {
-            p.push(pos, msg)
+            p.push(pos, msg);
         })?,
         None => Match::default(),
     };

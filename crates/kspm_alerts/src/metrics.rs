@@ -15,6 +15,9 @@ struct SinkCounts {
     latency_count: u64,
 }
 
+/// A counter series: name, type, value of one sink.
+type Series = (&'static str, &'static str, fn(&SinkCounts) -> String);
+
 #[derive(Debug, Default)]
 pub struct AlertMetrics {
     sinks: Mutex<BTreeMap<String, SinkCounts>>,
@@ -80,7 +83,7 @@ impl AlertMetrics {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
         let mut out = String::new();
-        let series: [(&str, &str, fn(&SinkCounts) -> String); 6] = [
+        let series: [Series; 6] = [
             ("kspm_alerts_sent_total", "counter", |c| c.sent.to_string()),
             ("kspm_alerts_failed_total", "counter", |c| {
                 c.failed.to_string()

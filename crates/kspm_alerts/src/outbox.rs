@@ -30,7 +30,7 @@ const BATCH: i64 = 200;
 /// Events a digest reads at most in one period (the rest go into the next).
 const MAX_DIGEST_EVENTS: usize = 20_000;
 /// Longest wait between two attempts of a failing pair.
-const MAX_BACKOFF: Duration = Duration::from_secs(300);
+const MAX_BACKOFF: Duration = Duration::from_mins(5);
 /// Slack allows about one message per second per webhook.
 const SLACK_SPACING: Duration = Duration::from_millis(1100);
 
@@ -164,11 +164,12 @@ impl Dispatcher {
 
     async fn deliver(&mut self, sink: &Sink, message: &Message) -> Result<(), SinkError> {
         if sink.is_slack() {
-            if let Some(last) = self.last_slack.get(&sink.name) {
-                let since = last.elapsed();
-                if since < SLACK_SPACING {
-                    tokio::time::sleep(SLACK_SPACING - since).await;
-                }
+            if let Some(rest) = self
+                .last_slack
+                .get(&sink.name)
+                .and_then(|last| SLACK_SPACING.checked_sub(last.elapsed()))
+            {
+                tokio::time::sleep(rest).await;
             }
             self.last_slack.insert(sink.name.clone(), Instant::now());
         }
@@ -433,8 +434,7 @@ impl Dispatcher {
             return Ok(None);
         }
         let status = match e.kind {
-            EventKind::Opened | EventKind::Unsuppressed => Status::Firing,
-            EventKind::Reopened => Status::Firing,
+            EventKind::Opened | EventKind::Unsuppressed | EventKind::Reopened => Status::Firing,
             EventKind::Resolved | EventKind::Suppressed => {
                 if !(route.resolved || sink.is_alertmanager()) {
                     return Ok(None);

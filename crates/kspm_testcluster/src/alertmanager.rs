@@ -109,7 +109,7 @@ receivers:
             .spawn()
             .expect("start alertmanager");
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_mins(1);
         while self.get("/-/ready").0 != 200 {
             assert!(Instant::now() < deadline, "Alertmanager never became ready");
             std::thread::sleep(Duration::from_millis(100));

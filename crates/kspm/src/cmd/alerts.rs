@@ -59,13 +59,15 @@ pub fn run(command: &AlertsCommand) -> Result<u8> {
     let Some(alerts) = load(&config)? else {
         anyhow::bail!("{}: no `alerts:` section", args.config.display());
     };
-    if let Some(name) = &args.sink {
-        if !alerts.sinks.contains_key(name) {
-            anyhow::bail!(
-                "no sink named `{name}` (sinks: {})",
-                alerts.sinks.keys().cloned().collect::<Vec<_>>().join(", ")
-            );
-        }
+    if let Some(name) = args
+        .sink
+        .as_ref()
+        .filter(|n| !alerts.sinks.contains_key(*n))
+    {
+        anyhow::bail!(
+            "no sink named `{name}` (sinks: {})",
+            alerts.sinks.keys().cloned().collect::<Vec<_>>().join(", ")
+        );
     }
     let (sinks, errors) = kspm_alerts::Sinks::build(&alerts);
     let mut failed = 0;

@@ -34,10 +34,8 @@ pub fn payload(message: &Message) -> Value {
             if let Some(v) = &finding.value {
                 lines.push(format!("*Value:* `{}`", escape(v)));
             }
-            if *status == Status::Firing {
-                if let Some(fix) = &text.remediation {
-                    lines.push(format!("*Fix:* {}", escape(fix)));
-                }
+            if let (Status::Firing, Some(fix)) = (status, &text.remediation) {
+                lines.push(format!("*Fix:* {}", escape(fix)));
             }
             if let Some(url) = &text.docs_url {
                 lines.push(format!("<{url}|Rule documentation>"));
