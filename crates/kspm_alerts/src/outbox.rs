@@ -442,6 +442,19 @@ impl Dispatcher {
                 Status::Resolved
             }
         };
+        if e.kind == EventKind::Suppressed {
+            // Only what was alerted needs the notice: a finding suppressed from its start was not.
+            let prev = self.store.previous_events(e.finding.id, e.id, 1).await?;
+            if !matches!(
+                prev.first(),
+                Some((
+                    EventKind::Opened | EventKind::Reopened | EventKind::Unsuppressed,
+                    _
+                ))
+            ) {
+                return Ok(None);
+            }
+        }
         if sink.is_alertmanager() {
             return Ok(Some(status));
         }

@@ -217,7 +217,48 @@ const SECRET: &str = "hmac-secret-value-7f3a";
 #[test]
 fn every_alert_arrives_through_an_outage_signed_and_once() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("hmac"), format!("{SECRET}\n")).unwrap();
+    let url = StoreUrl::parse(&format!(
+        "sqlite://{}",
+        dir.path().join("kspm.db").display()
+    ))
+    .unwrap();
+    outage(dir.path(), &url);
+    // The secret is nowhere in the store (nor its WAL).
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap() == "hmac" {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(SECRET),
+            "{} holds the secret",
+            path.display()
+        );
+        assert!(
+            !text.contains("127.0.0.1"),
+            "{} holds the sink URL",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn every_alert_arrives_through_an_outage_on_postgres() {
+    let Some(pg) = kspm_testcluster::TestPostgres::shared() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    outage(
+        dir.path(),
+        &StoreUrl::parse(&pg.database("alerts_outbox")).unwrap(),
+    );
+}
+
+/// Refused, then 503s, then 429: everything arrives once, signed; a restart repeats nothing.
+fn outage(dir: &Path, url: &StoreUrl) {
+    std::fs::write(dir.join("hmac"), format!("{SECRET}\n")).unwrap();
     let hook = Receiver::reserve(); // nothing listens yet: connections are refused
     let yaml = format!(
         "alerts:
@@ -229,11 +270,11 @@ fn every_alert_arrives_through_an_outage_signed_and_once() {
     siem: {{type: webhook, url: \"{}\", hmac_secret_file: \"{}\"}}
 ",
         hook.url("/kspm"),
-        dir.path().join("hmac").display()
+        dir.join("hmac").display()
     );
     let rt = runtime();
     rt.block_on(async {
-        let store = open_store(dir.path()).await;
+        let store = Store::open(url).await.unwrap();
         let t0 = 1_800_000_000;
         let existing = finding("prod-eu", "api", "PS004", Severity::Critical);
         let minor = finding("prod-eu", "api", "WL008", Severity::Low);
@@ -317,27 +358,8 @@ fn every_alert_arrives_through_an_outage_signed_and_once() {
         assert_eq!(resolved["status"], "resolved");
         assert_eq!(resolved["finding"]["object"]["name"], "pay");
 
-        // The secret is nowhere in the store.
         store.close().await;
     });
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.file_name().unwrap() == "hmac" {
-            continue;
-        }
-        let bytes = std::fs::read(&path).unwrap();
-        let text = String::from_utf8_lossy(&bytes);
-        assert!(
-            !text.contains(SECRET),
-            "{} holds the secret",
-            path.display()
-        );
-        assert!(
-            !text.contains(&hook.url("/kspm")),
-            "{} holds the sink URL",
-            path.display()
-        );
-    }
 }
 
 #[test]
@@ -519,4 +541,52 @@ fn a_missing_credential_is_named_without_its_value() {
             "alert sink `b`: environment variable KSPM_TEST_SURELY_UNSET_VARIABLE is not set (or not UTF-8)",
         ]
     );
+}
+
+#[test]
+fn suppressed_findings_are_not_alerted_until_their_exception_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = Receiver::start();
+    let yaml = format!(
+        "alerts:
+  on_start: silent
+  routes: [{{to: [siem], resolved: true}}]
+  sinks:
+    siem: {{type: webhook, url: \"{}\"}}
+",
+        hook.url("/kspm")
+    );
+    let rt = runtime();
+    rt.block_on(async {
+        let store = open_store(dir.path()).await;
+        let t0 = 1_800_000_000;
+        let mut d = dispatcher(&yaml, &store);
+        assert_eq!(d.pump(t0).await.unwrap(), 0);
+        let mut waived = finding("prod", "api", "PS004", Severity::Critical);
+        waived.suppressed = Some(kspm_store::Suppressed {
+            by: "kspm.yaml".into(),
+            reason: "migration".into(),
+            until: Some(t0 + 50),
+        });
+        store
+            .sync("prod", &snapshot(vec![waived.clone()]), t0 + 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            d.pump(t0 + 11).await.unwrap(),
+            0,
+            "suppressed from the start: silent"
+        );
+        // The exception expires: the scan reports the finding plainly again, and it alerts.
+        waived.suppressed = None;
+        store
+            .sync("prod", &snapshot(vec![waived]), t0 + 100)
+            .await
+            .unwrap();
+        assert_eq!(d.pump(t0 + 101).await.unwrap(), 1);
+        let alert = hook.taken()[0].json();
+        assert_eq!(alert["status"], "firing");
+        assert_eq!(alert["event"]["kind"], "unsuppressed");
+        store.close().await;
+    });
 }
