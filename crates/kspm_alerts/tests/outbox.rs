@@ -590,3 +590,58 @@ fn suppressed_findings_are_not_alerted_until_their_exception_expires() {
         store.close().await;
     });
 }
+
+#[test]
+fn an_alert_undeliverable_past_max_age_is_dead_lettered_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = Receiver::start();
+    let yaml = format!(
+        "alerts:
+  on_start: silent
+  max_age: 1h
+  routes: [{{to: [siem]}}]
+  sinks:
+    siem: {{type: webhook, url: \"{}\"}}
+",
+        hook.url("/kspm")
+    );
+    let rt = runtime();
+    rt.block_on(async {
+        let store = open_store(dir.path()).await;
+        let t0 = 1_800_000_000;
+        let mut d = dispatcher(&yaml, &store);
+        assert_eq!(d.pump(t0).await.unwrap(), 0);
+        let a = finding("prod", "a", "PS004", Severity::Critical);
+        store
+            .sync("prod", &snapshot(vec![a.clone()]), t0 + 10)
+            .await
+            .unwrap();
+        // Within max_age a failure keeps the alert.
+        hook.then(500, "down");
+        assert_eq!(d.pump(t0 + 20).await.unwrap(), 0);
+        assert_eq!(d.metrics().counts("siem"), (0, 1, 0));
+        // Past it, the next failure dead-letters it; the next alert goes through.
+        let b = finding("prod", "b", "PS004", Severity::Critical);
+        store
+            .sync("prod", &snapshot(vec![a, b]), t0 + 3700)
+            .await
+            .unwrap();
+        hook.then(500, "still down");
+        d.retry_now();
+        assert_eq!(d.pump(t0 + 3700).await.unwrap(), 1);
+        assert_eq!(d.metrics().counts("siem"), (1, 2, 1));
+        let taken = hook.taken();
+        assert_eq!(taken.len(), 1);
+        assert_eq!(taken[0].json()["finding"]["object"]["name"], "b");
+        let metrics = d.metrics().render();
+        assert!(
+            metrics.contains("kspm_alerts_dead_lettered_total{sink=\"siem\"} 1"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("kspm_alerts_queued{sink=\"siem\""),
+            "{metrics}"
+        );
+        store.close().await;
+    });
+}
