@@ -40,6 +40,10 @@ struct PairState {
     next_try: Option<Instant>,
     /// Findings whose reopenings were held back, for the next digest.
     flapped: BTreeMap<i64, (FindingRecord, u32)>,
+    /// Findings whose last transition, a reopening, was held back while the receiver was last
+    /// told "resolved": by finding id, (event id, its time, the finding). Once the flap window has passed
+    /// with no newer transition, the receiver is told the finding is open after all.
+    unsettled: BTreeMap<i64, (i64, i64, FindingRecord)>,
 }
 
 /// Delivers the alerts of one cluster.
@@ -409,6 +413,54 @@ impl Dispatcher {
                 break;
             }
         }
+        self.settle(route, sink, now)
+            .await
+            .map(|(n, err)| (delivered + n, err))
+    }
+
+    /// Tells the receiver about findings that ended a flapping burst open while it was last
+    /// told they resolved (a held-back reopening with nothing after it for the flap window).
+    async fn settle(
+        &mut self,
+        route: &Route,
+        sink: &Sink,
+        now: i64,
+    ) -> Result<(usize, Option<SinkError>), StoreError> {
+        let state_key = (route.key.clone(), sink.name.clone());
+        let due: Vec<(i64, (i64, i64, FindingRecord))> = match self.state.get(&state_key) {
+            Some(s) => s.unsettled.iter().map(|(id, v)| (*id, v.clone())).collect(),
+            None => return Ok((0, None)),
+        };
+        let mut delivered = 0;
+        for (finding_id, (event_id, reopened_at, finding)) in due {
+            let last = self.store.previous_events(finding_id, i64::MAX, 1).await?;
+            let Some((kind, at)) = last.first().copied() else {
+                continue;
+            };
+            if now - at < self.config.flap_window {
+                continue;
+            }
+            // Still the held-back reopening (same kind and time): the finding is open.
+            let still_open = kind == EventKind::Reopened && at == reopened_at;
+            if still_open {
+                let body = Body::Finding {
+                    status: Status::Firing,
+                    event_id,
+                    event: EventKind::Reopened,
+                    at,
+                    finding: Box::new(finding),
+                };
+                let k = key(&[&self.cluster, &event_id.to_string(), "settled"]);
+                let msg = self.message(route, k, now, body);
+                if let Err(e) = self.deliver(sink, &msg).await {
+                    return Ok((delivered, Some(e)));
+                }
+                delivered += 1;
+            }
+            if let Some(s) = self.state.get_mut(&state_key) {
+                s.unsettled.remove(&finding_id);
+            }
+        }
         Ok((delivered, None))
     }
 
@@ -474,6 +526,17 @@ impl Dispatcher {
             }
             _ => false,
         };
+        let state = self
+            .state
+            .entry((route.key.clone(), sink.name.clone()))
+            .or_default();
+        // Any transition settles what a held-back reopening left open: a newer one decides.
+        state.unsettled.remove(&e.finding.id);
+        if flapping && e.kind == EventKind::Reopened && route.resolved && route.digest.is_none() {
+            state
+                .unsettled
+                .insert(e.finding.id, (e.id, e.at, e.finding.clone()));
+        }
         if flapping {
             if e.kind == EventKind::Reopened {
                 self.metrics.flapped(&sink.name);

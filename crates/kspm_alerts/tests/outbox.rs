@@ -645,3 +645,58 @@ fn an_alert_undeliverable_past_max_age_is_dead_lettered_and_counted() {
         store.close().await;
     });
 }
+
+#[test]
+fn a_flapping_burst_that_ends_open_is_told_once_the_window_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = Receiver::start();
+    let yaml = format!(
+        "alerts:
+  on_start: silent
+  flap_window: 10m
+  routes: [{{to: [siem], resolved: true}}]
+  sinks:
+    siem: {{type: webhook, url: \"{}\"}}
+",
+        hook.url("/kspm")
+    );
+    let rt = runtime();
+    rt.block_on(async {
+        let store = open_store(dir.path()).await;
+        let t0 = 1_800_000_000;
+        let mut d = dispatcher(&yaml, &store);
+        assert_eq!(d.pump(t0).await.unwrap(), 0);
+        let f = finding("prod", "api", "PS004", Severity::Critical);
+        let mut gone = snapshot(Vec::new());
+        gone.objects.insert(f.object.key());
+        // open, resolved, reopened, resolved, reopened: 6 s apart.
+        for (i, snap) in [
+            snapshot(vec![f.clone()]),
+            gone.clone(),
+            snapshot(vec![f.clone()]),
+            gone.clone(),
+            snapshot(vec![f.clone()]),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let at = t0 + 10 + 6 * i as i64;
+            store.sync("prod", snap, at).await.unwrap();
+            d.pump(at).await.unwrap();
+        }
+        let statuses = |h: &Receiver| -> Vec<String> {
+            h.taken()
+                .iter()
+                .map(|r| r.json()["status"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(statuses(&hook), ["firing", "resolved"]);
+        // Still inside the window: nothing yet.
+        assert_eq!(d.pump(t0 + 300).await.unwrap(), 0);
+        // The window passed and the finding is still open: the receiver hears it, once.
+        assert_eq!(d.pump(t0 + 700).await.unwrap(), 1);
+        assert_eq!(d.pump(t0 + 800).await.unwrap(), 0);
+        assert_eq!(statuses(&hook), ["firing", "resolved", "firing"]);
+        store.close().await;
+    });
+}
