@@ -34,18 +34,32 @@ struct Receiver {
 
 impl Receiver {
     fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let r = Receiver {
-            port: listener.local_addr().unwrap().port(),
+        let r = Receiver::reserve();
+        r.listen();
+        r
+    }
+
+    /// A port nothing listens on yet (connections are refused until [`Receiver::listen`]).
+    fn reserve() -> Receiver {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Receiver {
+            port,
             taken: Arc::default(),
-        };
-        let me = r.clone();
+        }
+    }
+
+    fn listen(&self) {
+        let listener = TcpListener::bind(("127.0.0.1", self.port)).unwrap();
+        let me = self.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 me.answer(stream);
             }
         });
-        r
     }
 
     fn answer(&self, mut stream: TcpStream) {
@@ -167,10 +181,14 @@ fn wait(what: &str, agent: &Agent, mut done: impl FnMut() -> bool) {
 }
 
 fn deployment(name: &str, privileged: bool) -> String {
+    deployment_in("kspm-alerts", name, privileged)
+}
+
+fn deployment_in(ns: &str, name: &str, privileged: bool) -> String {
     format!(
         "apiVersion: apps/v1
 kind: Deployment
-metadata: {{name: {name}, namespace: kspm-alerts}}
+metadata: {{name: {name}, namespace: {ns}}}
 spec:
   selector: {{matchLabels: {{app: {name}}}}}
   template:
@@ -457,4 +475,46 @@ fn alerts_test_reports_the_sinks_exact_error_and_a_bad_config_names_its_line() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn alerts_pending_when_the_agent_is_killed_are_delivered_after_its_restart() {
+    let Some(c) = TestCluster::shared() else {
+        return;
+    };
+    let down = Receiver::reserve();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kspm.yaml"),
+        format!(
+            "alerts:
+  routes: [{{match: {{min_severity: high, namespaces: [kspm-kill]}}, to: [hook]}}]
+  sinks:
+    hook: {{type: webhook, url: \"{}\"}}
+",
+            down.url("/hook")
+        ),
+    )
+    .unwrap();
+    let mut agent = Agent::start(c, dir.path(), 1);
+    c.kubectl(&["create", "namespace", "kspm-kill"]);
+    c.apply(&deployment_in("kspm-kill", "priv", true));
+    wait("a failed delivery", &agent, || {
+        agent.logs().1.contains("sink `hook` (webhook http://127.0.0.1:")
+            && agent.logs().1.contains("delivery failed")
+    });
+    // kill -9: no last pass, the alert is only in the store.
+    agent.child.kill().unwrap();
+    agent.child.wait().unwrap();
+    down.listen();
+    let agent = Agent::start(c, dir.path(), 2);
+    wait("the alert after the restart", &agent, || {
+        hooked(&down, "priv").len() == 1
+    });
+    let (_, err) = agent.stop();
+    let got = hooked(&down, "priv");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].1, "firing");
+    assert!(!err.contains("delivery failed"), "{err}");
+    let _ = c.kubectl(&["delete", "namespace", "kspm-kill", "--wait=false"]);
 }
