@@ -102,13 +102,64 @@ pub fn rule_text(f: &FindingRecord) -> RuleText {
     }
 }
 
+/// The text of a `## name` section of a rule page, up to the next heading. Doc comments keep
+/// the space after `///`, so lines are compared and returned without leading spaces.
 fn section(docs: &str, name: &str) -> Option<String> {
-    let start = docs.find(&format!("## {name}"))?;
-    let rest = &docs[start..];
-    let body = rest.split_once('\n').map_or("", |(_, b)| b);
-    let end = body.find("\n## ").unwrap_or(body.len());
-    let text = body[..end].trim();
-    (!text.is_empty()).then(|| text.to_owned())
+    let heading = format!("## {name}");
+    let mut lines = docs.lines().skip_while(|l| l.trim() != heading).skip(1);
+    let body: Vec<&str> = lines
+        .by_ref()
+        .take_while(|l| !l.trim_start().starts_with("## "))
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect();
+    let text = body.join("\n").trim().to_owned();
+    (!text.is_empty()).then_some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_remediation_section_stops_at_the_next_heading() {
+        let docs = " ## What it does\n Flags.\n ## Remediation\n Add a probe.\n   indented\n\n ## Example\n ```yaml\n";
+        assert_eq!(
+            super::section(docs, "Remediation").as_deref(),
+            Some("Add a probe.\n  indented")
+        );
+        let real = super::rule_text(&kspm_store_record("WL005"));
+        let fix = real.remediation.unwrap();
+        assert!(fix.starts_with("Add a `livenessProbe`"), "{fix}");
+        assert!(!fix.contains("## "), "{fix}");
+    }
+
+    fn kspm_store_record(rule: &str) -> kspm_store::FindingRecord {
+        kspm_store::FindingRecord {
+            id: 1,
+            cluster: "c".into(),
+            rule: rule.into(),
+            path: "p".into(),
+            slug: "s".into(),
+            severity: kspm_model::Severity::Low,
+            category: "workload".into(),
+            object: kspm_store::ObjectRef {
+                api_version: "v1".into(),
+                kind: "Pod".into(),
+                namespace: None,
+                name: "n".into(),
+                uid: None,
+            },
+            location: "cluster".into(),
+            message: "m".into(),
+            value: None,
+            status: kspm_store::Status::Open,
+            suppressed: None,
+            first_seen: 0,
+            last_seen: 0,
+            opened_at: 0,
+            resolved_at: None,
+            resolved_reason: None,
+            reopen_count: 0,
+        }
+    }
 }
 
 /// A finding as the payload shows it.
