@@ -116,52 +116,6 @@ fn section(docs: &str, name: &str) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_remediation_section_stops_at_the_next_heading() {
-        let docs = " ## What it does\n Flags.\n ## Remediation\n Add a probe.\n   indented\n\n ## Example\n ```yaml\n";
-        assert_eq!(
-            super::section(docs, "Remediation").as_deref(),
-            Some("Add a probe.\n  indented")
-        );
-        let real = super::rule_text(&kspm_store_record("WL005"));
-        let fix = real.remediation.unwrap();
-        assert!(fix.starts_with("Add a `livenessProbe`"), "{fix}");
-        assert!(!fix.contains("## "), "{fix}");
-    }
-
-    fn kspm_store_record(rule: &str) -> kspm_store::FindingRecord {
-        kspm_store::FindingRecord {
-            id: 1,
-            cluster: "c".into(),
-            rule: rule.into(),
-            path: "p".into(),
-            slug: "s".into(),
-            severity: kspm_model::Severity::Low,
-            category: "workload".into(),
-            object: kspm_store::ObjectRef {
-                api_version: "v1".into(),
-                kind: "Pod".into(),
-                namespace: None,
-                name: "n".into(),
-                uid: None,
-            },
-            location: "cluster".into(),
-            message: "m".into(),
-            value: None,
-            status: kspm_store::Status::Open,
-            suppressed: None,
-            first_seen: 0,
-            last_seen: 0,
-            opened_at: 0,
-            resolved_at: None,
-            resolved_reason: None,
-            reopen_count: 0,
-        }
-    }
-}
-
 /// A finding as the payload shows it.
 pub fn finding_json(f: &FindingRecord) -> Value {
     let text = rule_text(f);
@@ -299,6 +253,52 @@ impl Message {
                 self.cluster
             ),
             Body::Test => format!("kspm alerts test (cluster {})", self.cluster),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_remediation_section_stops_at_the_next_heading() {
+        let docs = " ## What it does\n Flags.\n ## Remediation\n Add a probe.\n   indented\n\n ## Example\n ```yaml\n";
+        assert_eq!(
+            super::section(docs, "Remediation").as_deref(),
+            Some("Add a probe.\n  indented")
+        );
+        let real = super::rule_text(&kspm_store_record("WL005"));
+        let fix = real.remediation.unwrap();
+        assert!(fix.starts_with("Add a `livenessProbe`"), "{fix}");
+        assert!(!fix.contains("## "), "{fix}");
+    }
+
+    fn kspm_store_record(rule: &str) -> kspm_store::FindingRecord {
+        kspm_store::FindingRecord {
+            id: 1,
+            cluster: "c".into(),
+            rule: rule.into(),
+            path: "p".into(),
+            slug: "s".into(),
+            severity: kspm_model::Severity::Low,
+            category: "workload".into(),
+            object: kspm_store::ObjectRef {
+                api_version: "v1".into(),
+                kind: "Pod".into(),
+                namespace: None,
+                name: "n".into(),
+                uid: None,
+            },
+            location: "cluster".into(),
+            message: "m".into(),
+            value: None,
+            status: kspm_store::Status::Open,
+            suppressed: None,
+            first_seen: 0,
+            last_seen: 0,
+            opened_at: 0,
+            resolved_at: None,
+            resolved_reason: None,
+            reopen_count: 0,
         }
     }
 }
