@@ -206,3 +206,96 @@ fn kspm_frameworks_known(key: &str) -> bool {
         .flat_map(|r| r.meta.frameworks.iter())
         .any(|c| c.framework.key().eq_ignore_ascii_case(key))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Match;
+    use kspm_model::yaml::{Limits, parse_stream};
+    use kspm_model::{Pos, Severity};
+    use kspm_store::{FindingRecord, ObjectRef, Status};
+
+    fn parse(text: &str) -> (Option<Match>, Vec<(Pos, String)>) {
+        let (docs, _) = parse_stream(text, &Limits::default());
+        let mut problems = Vec::new();
+        let m = Match::parse(&docs[0].root, "match", &mut |pos, msg| {
+            problems.push((pos, msg));
+        });
+        (m, problems)
+    }
+
+    fn record(rule: &str, severity: Severity, ns: Option<&str>) -> FindingRecord {
+        let meta = &kspm_rules::find_rule(rule).unwrap().meta;
+        FindingRecord {
+            id: 1,
+            cluster: "prod-eu".into(),
+            rule: rule.into(),
+            path: "p".into(),
+            slug: meta.slug.into(),
+            severity,
+            category: meta.category.as_str().into(),
+            object: ObjectRef {
+                api_version: "apps/v1".into(),
+                kind: "Deployment".into(),
+                namespace: ns.map(str::to_owned),
+                name: "api".into(),
+                uid: None,
+            },
+            location: "cluster".into(),
+            message: "m".into(),
+            value: None,
+            status: Status::Open,
+            suppressed: None,
+            first_seen: 0,
+            last_seen: 0,
+            opened_at: 0,
+            resolved_at: None,
+            resolved_reason: None,
+            reopen_count: 0,
+        }
+    }
+
+    #[test]
+    fn every_field_narrows_the_match() {
+        let privileged = record("PS004", Severity::Critical, Some("prod-eu"));
+        let probe = record("WL005", Severity::Low, Some("prod-eu"));
+        let cases: &[(&str, bool, bool)] = &[
+            ("{}", true, true),
+            ("{min_severity: high}", true, false),
+            ("{namespaces: [\"prod-*\"]}", true, true),
+            ("{namespaces: [\"dev-*\"]}", false, false),
+            ("{exclude_namespaces: [prod-eu]}", false, false),
+            ("{rules: [privileged-container]}", true, false),
+            ("{rules: [workload]}", false, true),
+            ("{exclude_rules: [PS004]}", false, true),
+            ("{frameworks: [cis]}", true, false),
+            ("{frameworks: [\"cis:5.2.2\"]}", true, false),
+            ("{frameworks: [\"cis:5.2.3\"]}", false, false),
+            ("{clusters: [\"prod-*\"]}", true, true),
+            ("{clusters: [staging]}", false, false),
+        ];
+        for (text, a, b) in cases {
+            let (m, problems) = parse(text);
+            assert!(problems.is_empty(), "{text}: {problems:?}");
+            let m = m.unwrap();
+            assert_eq!(m.matches(&privileged), *a, "{text} on PS004");
+            assert_eq!(m.matches(&probe), *b, "{text} on WL005");
+        }
+        let cluster_scoped = record("PS004", Severity::Critical, None);
+        assert!(
+            !parse("{namespaces: [\"prod-*\"]}")
+                .0
+                .unwrap()
+                .matches(&cluster_scoped)
+        );
+    }
+
+    #[test]
+    fn unknown_rules_and_frameworks_are_named() {
+        let (_, problems) = parse("{rules: [no-such-rule], frameworks: [cjs], min_severity: huge}");
+        let text: Vec<&str> = problems.iter().map(|(_, m)| m.as_str()).collect();
+        assert_eq!(text.len(), 3, "{text:?}");
+        assert!(text[0].contains("`no-such-rule` is not a rule code, slug or category"));
+        assert!(text[1].contains("`cjs` is not a framework key"));
+        assert!(text[2].starts_with("match.min_severity:"));
+    }
+}
