@@ -201,6 +201,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn companions_series_follow_the_agents_own() {
+        let m = Metrics::default();
+        m.extra.add(std::sync::Arc::new(|| {
+            "# TYPE kspm_alerts_sent_total counter\nkspm_alerts_sent_total{sink=\"log\"} 2\n"
+                .to_owned()
+        }));
+        let text = m.render();
+        let own = text.find("kspm_agent_ready").unwrap();
+        let extra = text
+            .find("kspm_alerts_sent_total{sink=\"log\"} 2\n")
+            .unwrap();
+        assert!(own < extra, "{text}");
+    }
+
+    #[test]
     fn renders_counters_severities_and_a_cumulative_histogram() {
         let m = Metrics::default();
         add(&m.events, 3);
