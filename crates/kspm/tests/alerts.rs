@@ -359,6 +359,18 @@ fn findings_reach_alertmanager_webhooks_slack_and_the_log_and_nothing_is_lost_or
         "{slack_text}"
     );
 
+    // Kept alive: past the first post's endsAt (4 keep-alive periods of 2 s) it is still active.
+    let first_ends = alert["endsAt"].as_str().unwrap().to_owned();
+    std::thread::sleep(Duration::from_secs(9));
+    let now = am_alerts(&am, "priv");
+    assert_eq!(now.len(), 1);
+    assert_eq!(now[0]["status"]["state"], "active");
+    assert_ne!(
+        now[0]["endsAt"].as_str().unwrap(),
+        first_ends,
+        "re-posted with a later endsAt"
+    );
+
     // Fixed: resolved in Alertmanager (by endsAt), and a resolved notice on the webhook.
     c.apply(&deployment("priv", false));
     wait("the resolution", &agent, || {
