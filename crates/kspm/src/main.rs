@@ -96,6 +96,9 @@ enum Command {
     History(cmd::store::HistoryArgs),
     /// Watch a live cluster and keep its findings current in the finding store; serves /healthz, /readyz and /metrics (see docs/agent.md).
     Agent(cmd::agent::AgentArgs),
+    /// Alerts sent by the agent (routes and sinks in kspm.yaml, see docs/alerts.md): test the sinks.
+    #[command(subcommand)]
+    Alerts(cmd::alerts::AlertsCommand),
     /// Show the version, the git commit it was built from, and the Kubernetes and framework versions it knows.
     Version {
         #[arg(long, value_enum, default_value_t = VersionFormat::Text)]
@@ -291,6 +294,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Findings(args) => cmd::store::findings(&args),
         Command::History(args) => cmd::store::history(&args),
         Command::Agent(args) => cmd::agent::run(&args),
+        Command::Alerts(command) => cmd::alerts::run(&command),
         Command::Version { format } => {
             print(&match format {
                 VersionFormat::Json => cmd::version::json(),

@@ -18,7 +18,9 @@ mod http;
 pub mod metrics;
 mod state;
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -27,7 +29,7 @@ use kspm_cluster::live::{Change, Role, Session};
 use kspm_cluster::{ClusterError, Target};
 use kspm_engine::ScanOptions;
 use kspm_store::{Snapshot, Store, StoreError, StoreUrl};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use metrics::{Metrics, add};
 use state::{Held, Judged};
@@ -62,14 +64,44 @@ pub enum AgentError {
     Runtime(std::io::Error),
 }
 
+/// Something that runs beside the agent on its runtime (the alert dispatcher): started once the
+/// first store sync succeeded (so what the initial list found is already recorded), told after
+/// every sync that wrote, and stopped after the agent's last sync.
+pub trait Companion: Send + 'static {
+    /// Prometheus text to append to `/metrics`.
+    fn metrics(&self) -> Arc<dyn Fn() -> String + Send + Sync>;
+    /// Runs until `stop` turns true.
+    fn start(self: Box<Self>, ctx: CompanionContext) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+/// What a [`Companion`] is given.
+pub struct CompanionContext {
+    /// The agent's store (the same pool).
+    pub store: Store,
+    /// The cluster name findings are recorded under.
+    pub cluster: String,
+    /// Bumped after every store sync that wrote something.
+    pub synced: watch::Receiver<u64>,
+    pub stop: watch::Receiver<bool>,
+}
+
 /// Runs until SIGTERM or SIGINT, then syncs once more and returns.
 pub fn run(config: &Config, opts: &ScanOptions) -> Result<(), AgentError> {
+    run_with(config, opts, Vec::new())
+}
+
+/// [`run`], with companions running beside the agent.
+pub fn run_with(
+    config: &Config,
+    opts: &ScanOptions,
+    companions: Vec<Box<dyn Companion>>,
+) -> Result<(), AgentError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(AgentError::Runtime)?
-        .block_on(run_async(config, opts))
+        .block_on(run_async(config, opts, companions))
 }
 
 fn log(message: &str) {
@@ -85,10 +117,54 @@ struct Agent<'a> {
     /// The last judgement, which a change in a few namespaces updates.
     judged: Option<Judged>,
     metrics: Arc<Metrics>,
+    /// Bumped after each sync that wrote (companions watch it).
+    synced: watch::Sender<u64>,
 }
 
-async fn run_async(config: &Config, opts: &ScanOptions) -> Result<(), AgentError> {
+/// The companions not yet started (they start after the first successful sync), and the
+/// handles of those running.
+struct Companions {
+    waiting: Vec<Box<dyn Companion>>,
+    running: Vec<tokio::task::JoinHandle<()>>,
+    stop: watch::Sender<bool>,
+}
+
+impl Companions {
+    fn start(&mut self, agent: &Agent<'_>) {
+        for c in self.waiting.drain(..) {
+            let ctx = CompanionContext {
+                store: agent.store.clone(),
+                cluster: agent.cluster.clone(),
+                synced: agent.synced.subscribe(),
+                stop: self.stop.subscribe(),
+            };
+            self.running.push(tokio::spawn(c.start(ctx)));
+        }
+    }
+
+    /// Stops the running companions, waiting up to 10 s for their last pass.
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        for handle in self.running {
+            let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
+        }
+    }
+}
+
+async fn run_async(
+    config: &Config,
+    opts: &ScanOptions,
+    companions: Vec<Box<dyn Companion>>,
+) -> Result<(), AgentError> {
     let metrics = Arc::new(Metrics::default());
+    for c in &companions {
+        metrics.extra.add(c.metrics());
+    }
+    let mut companions = Companions {
+        waiting: companions,
+        running: Vec::new(),
+        stop: watch::channel(false).0,
+    };
     // Listen first: a port in use is a configuration error worth failing on at once, and
     // `/healthz` answers while the initial list runs.
     if let Some(addr) = config.listen {
@@ -118,6 +194,7 @@ async fn run_async(config: &Config, opts: &ScanOptions) -> Result<(), AgentError
         opts,
         judged: None,
         metrics: metrics.clone(),
+        synced: watch::channel(0).0,
     };
 
     // The initial list, kind by kind; each watch resumes from its own list.
@@ -137,7 +214,9 @@ async fn run_async(config: &Config, opts: &ScanOptions) -> Result<(), AgentError
         }
     }
     let synced = agent.judge_and_sync().await;
-    if !synced {
+    if synced {
+        companions.start(&agent);
+    } else {
         log("the initial store sync failed; retrying after the next change or resync");
     }
     metrics.ready.store(true, Ordering::Relaxed);
@@ -176,6 +255,9 @@ async fn run_async(config: &Config, opts: &ScanOptions) -> Result<(), AgentError
             () = sleep_until(due), if due.is_some() || pending => {
                 dirty_since = None;
                 pending = !agent.judge_and_sync().await;
+                if !pending {
+                    companions.start(&agent);
+                }
                 if pending {
                     // Retried after one more window.
                     dirty_since = Some(Instant::now());
@@ -190,6 +272,9 @@ async fn run_async(config: &Config, opts: &ScanOptions) -> Result<(), AgentError
                 // Judged and synced first, so the resync compares with a current judgement.
                 dirty_since = None;
                 pending = !agent.judge_and_sync().await;
+                if !pending {
+                    companions.start(&agent);
+                }
                 let differences = agent.resync().await;
                 if differences > 0 {
                     dirty_since.get_or_insert_with(Instant::now);
@@ -214,6 +299,7 @@ async fn run_async(config: &Config, opts: &ScanOptions) -> Result<(), AgentError
             log("the last store sync failed");
         }
     }
+    companions.stop().await;
     agent.store.close().await;
     Ok(())
 }
@@ -376,6 +462,7 @@ impl Agent<'_> {
             Ok(report) => {
                 add(&self.metrics.store_syncs, 1);
                 if report.wrote() {
+                    self.synced.send_modify(|n| *n += 1);
                     log(&format!(
                         "synced: {} opened, {} reopened, {} resolved, {} suppressed",
                         report.opened, report.reopened, report.resolved, report.suppressed

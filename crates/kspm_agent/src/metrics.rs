@@ -23,6 +23,36 @@ pub struct Metrics {
     pub store_syncs: AtomicU64,
     pub objects: AtomicU64,
     inner: Mutex<Inner>,
+    /// Series rendered by companions (the alert dispatcher), appended to `/metrics`.
+    pub extra: Extra,
+}
+
+/// Renderers of companions' metrics.
+#[derive(Default)]
+pub struct Extra(Mutex<Vec<std::sync::Arc<dyn Fn() -> String + Send + Sync>>>);
+
+impl std::fmt::Debug for Extra {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Extra")
+    }
+}
+
+impl Extra {
+    pub fn add(&self, render: std::sync::Arc<dyn Fn() -> String + Send + Sync>) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(render);
+    }
+
+    fn render(&self) -> String {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|r| r())
+            .collect()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -161,6 +191,7 @@ impl Metrics {
             c = inner.count,
             s = inner.sum
         );
+        out.push_str(&self.extra.render());
         out
     }
 }
@@ -168,6 +199,21 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn companions_series_follow_the_agents_own() {
+        let m = Metrics::default();
+        m.extra.add(std::sync::Arc::new(|| {
+            "# TYPE kspm_alerts_sent_total counter\nkspm_alerts_sent_total{sink=\"log\"} 2\n"
+                .to_owned()
+        }));
+        let text = m.render();
+        let own = text.find("kspm_agent_ready").unwrap();
+        let extra = text
+            .find("kspm_alerts_sent_total{sink=\"log\"} 2\n")
+            .unwrap();
+        assert!(own < extra, "{text}");
+    }
 
     #[test]
     fn renders_counters_severities_and_a_cumulative_histogram() {

@@ -26,6 +26,7 @@
 //! policies: [policies/, extra/no-latest.rego]   # custom policies, relative to this file
 //! policy_limits: {timeout_ms: 1000, max_violations: 100}
 //! cluster_policies: true     # live scans also evaluate the admission policies installed there
+//! alerts: {routes: [...], sinks: {...}}   # kept as written; kspm_alerts validates it
 //! ```
 
 use std::collections::BTreeMap;
@@ -64,6 +65,9 @@ pub struct Config {
     /// Kustomize may fetch remote resources and bases (as `--allow-remote`). Not honoured in a
     /// discovered configuration.
     pub allow_remote_resources: Option<bool>,
+    /// The `alerts:` section as written (routes and sinks), with its positions: parsed and
+    /// validated by `kspm_alerts`, which the agent and `kspm alerts` use; a scan ignores it.
+    pub alerts: Option<Node>,
 }
 
 /// Everything wrong with a configuration file, each with its line.
@@ -219,9 +223,11 @@ impl Config {
                 "policy_limits",
                 "cluster_policies",
                 "allow_remote_resources",
+                "alerts",
             ],
             "the configuration",
         );
+        config.alerts = root.get("alerts").cloned();
         if let Some(rules) = root.get("rules") {
             p.keys(rules, &["select", "ignore", "severity"], "`rules`");
             if let Some(sel) = rules.get("select") {

@@ -13,6 +13,7 @@
 //! The lifecycle itself is a pure function (`lifecycle::plan`); the store writes exactly what it
 //! returns, so a sync that changes nothing writes nothing.
 
+mod alerts;
 mod error;
 mod lifecycle;
 mod query;
@@ -31,6 +32,7 @@ use kspm_model::Severity;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
+pub use alerts::{AlertCursor, OutboxEvent};
 pub use error::StoreError;
 pub use query::{FindingFilter, History, HistoryRow, Period, SeverityCounts};
 pub use record::{
@@ -60,7 +62,9 @@ pub(crate) enum Backend {
     Postgres,
 }
 
-/// An open finding store.
+/// An open finding store. Cloning shares the connection pool (the agent and its alert
+/// dispatcher use one store).
+#[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
@@ -111,7 +115,7 @@ pub struct CompactReport {
 }
 
 /// Every column of `findings`, in the order [`read_record`] reads them.
-const COLUMNS: &str = "id, cluster, rule, object_key, path, slug, severity, category, api_version, \
+pub(crate) const COLUMNS: &str = "id, cluster, rule, object_key, path, slug, severity, category, api_version, \
     kind, namespace, name, uid, location, message, value, status, suppressed_by, suppressed_reason, \
     suppressed_until, first_seen, last_seen, opened_at, resolved_at, resolved_reason, reopen_count";
 
@@ -373,11 +377,22 @@ impl Store {
     }
 
     pub(crate) fn read_record(&self, r: &AnyRow) -> Result<FindingRecord, StoreError> {
+        self.read_record_at(r, 0)
+    }
+
+    /// Reads the [`COLUMNS`] of a finding starting at column `base` of the row.
+    pub(crate) fn read_record_at(
+        &self,
+        r: &AnyRow,
+        base: usize,
+    ) -> Result<FindingRecord, StoreError> {
         let db = |e| self.db(e);
-        let text = |i: usize| -> Result<String, StoreError> { r.try_get(i).map_err(db) };
-        let opt = |i: usize| -> Result<Option<String>, StoreError> { r.try_get(i).map_err(db) };
-        let int = |i: usize| -> Result<i64, StoreError> { r.try_get(i).map_err(db) };
-        let opt_int = |i: usize| -> Result<Option<i64>, StoreError> { r.try_get(i).map_err(db) };
+        let text = |i: usize| -> Result<String, StoreError> { r.try_get(base + i).map_err(db) };
+        let opt =
+            |i: usize| -> Result<Option<String>, StoreError> { r.try_get(base + i).map_err(db) };
+        let int = |i: usize| -> Result<i64, StoreError> { r.try_get(base + i).map_err(db) };
+        let opt_int =
+            |i: usize| -> Result<Option<i64>, StoreError> { r.try_get(base + i).map_err(db) };
         let status = Status::from_str(&text(16)?).map_err(|w| self.corrupt(w))?;
         let severity = Severity::from_str(&text(6)?).map_err(|w| self.corrupt(w))?;
         let suppressed = match opt(17)? {

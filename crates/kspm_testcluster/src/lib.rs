@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
+pub mod alertmanager;
 pub mod postgres;
+pub use alertmanager::TestAlertmanager;
 pub use postgres::TestPostgres;
 
 /// A running test cluster: etcd + kube-apiserver on loopback, RBAC on, an admin kubeconfig.

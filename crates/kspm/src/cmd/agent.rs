@@ -115,7 +115,21 @@ pub fn run(args: &AgentArgs) -> Result<u8> {
         resync,
         listen,
     };
-    match kspm_agent::run(&config, &opts) {
+    #[cfg(feature = "alerts")]
+    let companions: Vec<Box<dyn kspm_agent::Companion>> = match super::alerts::load(&plan.config)? {
+        Some(alerts) => {
+            let sinks = super::alerts::sinks(&alerts)?;
+            vec![Box::new(super::alerts::Companion {
+                config: alerts,
+                sinks: Some(sinks),
+                metrics: std::sync::Arc::default(),
+            })]
+        }
+        None => Vec::new(),
+    };
+    #[cfg(not(feature = "alerts"))]
+    let companions = Vec::new();
+    match kspm_agent::run_with(&config, &opts, companions) {
         Ok(()) => Ok(crate::exit::OK),
         Err(kspm_agent::AgentError::Cluster(e)) => Err(e.into()),
         Err(kspm_agent::AgentError::Store(e)) => Err(e.into()),

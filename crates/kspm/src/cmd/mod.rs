@@ -4,6 +4,7 @@
 //! tests custom policies; `store` records scans in the finding store and reads them back.
 
 pub mod agent;
+pub mod alerts;
 pub mod completion;
 pub mod frameworks;
 pub mod network;
