@@ -14,6 +14,7 @@
 pub mod cst;
 pub mod edit;
 mod origin;
+pub mod report;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -97,6 +98,8 @@ pub struct Fixed {
     pub line: u32,
     pub resource: Arc<ResourceId>,
     pub path: FieldPath,
+    /// The offending value, as the finding showed it (`None` when hidden or missing).
+    pub value: Option<String>,
     pub description: String,
     /// The round (1-based) that applied it.
     pub pass: usize,
@@ -168,9 +171,9 @@ impl Plan {
 }
 
 /// Identity of a finding across rescans: positions move when lines are added, paths do not.
-type Key = (Arc<str>, String, &'static str, String);
+pub(crate) type Key = (Arc<str>, String, &'static str, String);
 
-fn key(f: &Finding) -> Key {
+pub(crate) fn key(f: &Finding) -> Key {
     (
         f.source.file.clone(),
         f.resource.to_string(),
@@ -319,6 +322,7 @@ fn fix_round(
                             line: f.pos.line,
                             resource: f.resource.clone(),
                             path: f.path.clone(),
+                            value: f.value.clone(),
                             description: f
                                 .fix
                                 .as_ref()
@@ -569,6 +573,13 @@ fn fix_document<'f>(
         // The fix's steps in the order Fix::apply runs them, on paths as they read now.
         let mut ops: Vec<PatchOp> = Vec::new();
         let mut gone = false;
+        // Conflicts are judged on the paths as scanned: every finding of the round saw the
+        // same document.
+        let scanned: Vec<FieldPath> = fix
+            .ops
+            .iter()
+            .map(|op| prefixed(&prefix, op_path(op)))
+            .collect();
         for op in &fix.ops {
             let mut path = Some(prefixed(&prefix, op_path(op)));
             for r in &removed {
@@ -581,7 +592,7 @@ fn fix_document<'f>(
         }
         if let Some((_, with)) = touched
             .iter()
-            .find(|(t, _)| ops.iter().any(|op| overlaps(t, op_path(op))))
+            .find(|(t, _)| scanned.iter().any(|p| overlaps(t, p)))
         {
             out.push((f, Err(Reason::Conflict { with: with.clone() })));
             continue;
@@ -605,8 +616,10 @@ fn fix_document<'f>(
                 text = new_text;
                 expected = new_expected;
                 let label = format!("{} {} ({})", f.code, f.slug, f.path);
+                for p in scanned {
+                    touched.push((p, label.clone()));
+                }
                 for op in &steps {
-                    touched.push((op_path(op).clone(), label.clone()));
                     if matches!(op, PatchOp::Remove { path } if matches!(path.segs().last(), Some(Seg::Index(_))))
                     {
                         removed.push(op_path(op).clone());

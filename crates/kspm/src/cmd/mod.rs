@@ -5,6 +5,7 @@
 
 pub mod agent;
 pub mod completion;
+pub mod fix;
 pub mod frameworks;
 pub mod network;
 pub mod node;
