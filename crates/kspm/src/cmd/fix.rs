@@ -1,10 +1,10 @@
 //! `kspm fix`: applies the findings' fixes to the files they came from (see `kspm_fix`).
 //! Wiring only: the scan plan as for `scan`, then the fix plan, diff or write, and the report.
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use kspm_engine::{Input, Overrides, ScanPlan};
 use kspm_fix::{FixOptions, Written};
-use kspm_model::Severity;
+use kspm_model::{DiagnosticLevel, Severity};
 
 use crate::exit;
 
@@ -41,6 +41,11 @@ pub fn run(args: &FixArgs) -> Result<u8> {
     } else {
         args.paths.clone()
     };
+    if paths.iter().any(|p| p == "-") {
+        bail!(
+            "kspm fix edits files in place: standard input cannot be edited (save it to a file, or use `kspm scan -` to see the fixes)"
+        );
+    }
     let inputs: Vec<Input> = paths.iter().map(|p| Input::from_arg(p)).collect();
     let mut plan = ScanPlan::resolve(
         &inputs,
@@ -59,6 +64,9 @@ pub fn run(args: &FixArgs) -> Result<u8> {
         ..FixOptions::default()
     };
     let fixes = kspm_fix::plan(&mut opts, &fix);
+    for d in fixes.diagnostics.iter().filter(|d| d.level == DiagnosticLevel::Error) {
+        eprintln!("kspm fix: {d}");
+    }
     if args.dry_run {
         for file in fixes.changed() {
             crate::print(&file.diff())?;
