@@ -30,13 +30,23 @@ fn dry_run_prints_a_diff_and_exits_1_then_fix_writes_and_a_second_run_exits_0() 
     let out = kspm(&["fix", "--dry-run", "pod.yaml"], dir.path());
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let diff = text(&out.stdout);
-    assert!(diff.starts_with("--- a/pod.yaml\n+++ b/pod.yaml\n"), "{diff}");
+    assert!(
+        diff.starts_with("--- a/pod.yaml\n+++ b/pod.yaml\n"),
+        "{diff}"
+    );
     assert!(diff.contains("\n-  hostPID: true\n"), "{diff}");
     assert!(diff.contains("privileged: false"), "{diff}");
     // Unchanged lines are context, never removed and added again.
     assert!(!diff.contains("-  name: p # its name"), "{diff}");
-    assert!(text(&out.stderr).contains("would fix"), "{}", text(&out.stderr));
-    assert_eq!(std::fs::read_to_string(dir.path().join("pod.yaml")).unwrap(), POD);
+    assert!(
+        text(&out.stderr).contains("would fix"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("pod.yaml")).unwrap(),
+        POD
+    );
 
     let out = kspm(&["fix", "pod.yaml"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -44,7 +54,10 @@ fn dry_run_prints_a_diff_and_exits_1_then_fix_writes_and_a_second_run_exits_0() 
     assert!(summary.starts_with("kspm fix: fixed "), "{summary}");
     assert!(summary.contains("without an automatic fix"), "{summary}");
     let fixed = std::fs::read_to_string(dir.path().join("pod.yaml")).unwrap();
-    assert!(fixed.starts_with("# the pod\n") && fixed.contains("name: p # its name"), "{fixed}");
+    assert!(
+        fixed.starts_with("# the pod\n") && fixed.contains("name: p # its name"),
+        "{fixed}"
+    );
 
     let out = kspm(&["fix", "--dry-run", "."], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -65,8 +78,15 @@ fn select_and_severity_narrow_what_is_fixed() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let fixed = std::fs::read_to_string(dir.path().join("pod.yaml")).unwrap();
     assert!(fixed.contains("privileged: false"), "{fixed}");
-    assert!(fixed.contains("hostPID: true"), "high, not critical: {fixed}");
-    assert!(text(&out.stdout).contains("below --severity"), "{}", text(&out.stdout));
+    assert!(
+        fixed.contains("hostPID: true"),
+        "high, not critical: {fixed}"
+    );
+    assert!(
+        text(&out.stdout).contains("below --severity"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
@@ -74,7 +94,11 @@ fn standard_input_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = kspm(&["fix", "-"], dir.path());
     assert_eq!(out.status.code(), Some(3));
-    assert!(text(&out.stderr).contains("standard input cannot be edited"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("standard input cannot be edited"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 /// The corpus: `KSPM_REALWORLD`, or `../shared/realworld` beside the repository.
@@ -184,7 +208,11 @@ fn the_realworld_corpus_is_fixed_and_a_second_run_changes_nothing() {
     for (path, bytes) in &originals {
         if now[path] != *bytes {
             changed += 1;
-            assert!(fixable.contains(path), "{} changed without a fix", path.display());
+            assert!(
+                fixable.contains(path),
+                "{} changed without a fix",
+                path.display()
+            );
         }
     }
     assert!(changed > 100, "only {changed} files changed");

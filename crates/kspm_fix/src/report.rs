@@ -60,7 +60,12 @@ pub fn summary(plan: &Plan, left: &[Left], dry_run: bool) -> String {
         let n = codes.len();
         codes.sort_unstable();
         codes.dedup();
-        let _ = writeln!(out, "  {file}: {n} fix{} ({})", if n == 1 { "" } else { "es" }, codes.join(", "));
+        let _ = writeln!(
+            out,
+            "  {file}: {n} fix{} ({})",
+            if n == 1 { "" } else { "es" },
+            codes.join(", ")
+        );
     }
     let mut no_fix: BTreeMap<&str, usize> = BTreeMap::new();
     let mut listed: BTreeMap<&'static str, Vec<&Left>> = BTreeMap::new();

@@ -32,7 +32,10 @@ fn flow_mappings_and_sequences_stay_flow() {
     assert_eq!(after.lines().count(), 4, "{after}");
     assert!(after.contains("image: 'nginx:1.27'"), "{after}");
     assert!(after.contains("privileged: false"), "{after}");
-    assert!(!after.contains("NET_ADMIN") && !after.contains("hostPID"), "{after}");
+    assert!(
+        !after.contains("NET_ADMIN") && !after.contains("hostPID"),
+        "{after}"
+    );
 }
 
 #[test]
@@ -54,7 +57,11 @@ fn crlf_line_endings_are_kept() {
     let path = write(dir.path(), "crlf.yaml", &POD.replace('\n', "\r\n"));
     let (plan, after) = fix_one(&path);
     assert!(!plan.fixed.is_empty());
-    assert_eq!(after.matches('\n').count(), after.matches("\r\n").count(), "{after:?}");
+    assert_eq!(
+        after.matches('\n').count(),
+        after.matches("\r\n").count(),
+        "{after:?}"
+    );
 }
 
 #[test]
@@ -65,8 +72,16 @@ fn odd_indentation_and_tabs_are_followed() {
     let path = write(dir.path(), "odd.yaml", text);
     let (plan, after) = fix_one(&path);
     assert!(!plan.fixed.is_empty());
-    assert!(after.contains("\n   securityContext:\n      seccompProfile:\n         type: RuntimeDefault"), "{after}");
-    assert!(after.contains("\n         capabilities:\n            drop:\n             - ALL"), "{after}");
+    assert!(
+        after.contains(
+            "\n   securityContext:\n      seccompProfile:\n         type: RuntimeDefault"
+        ),
+        "{after}"
+    );
+    assert!(
+        after.contains("\n         capabilities:\n            drop:\n             - ALL"),
+        "{after}"
+    );
 }
 
 #[test]
@@ -76,13 +91,22 @@ fn json_stays_json_with_its_indentation() {
         "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
         "spec": {"hostPID": true, "containers": [{"name": "a", "image": "nginx:1.27", "securityContext": {"privileged": true}}]}
     });
-    let text = serde_json::to_string_pretty(&pod).unwrap().replace("  ", "    ") + "\n";
+    let text = serde_json::to_string_pretty(&pod)
+        .unwrap()
+        .replace("  ", "    ")
+        + "\n";
     let path = write(dir.path(), "pod.json", &text);
     let (plan, after) = fix_one(&path);
     assert!(!plan.fixed.is_empty());
     let parsed: serde_json::Value = serde_json::from_str(&after).expect("still JSON");
-    assert_eq!(parsed["spec"]["containers"][0]["securityContext"]["privileged"], false);
-    assert!(after.contains("\n        \"automountServiceAccountToken\": false"), "{after}");
+    assert_eq!(
+        parsed["spec"]["containers"][0]["securityContext"]["privileged"],
+        false
+    );
+    assert!(
+        after.contains("\n        \"automountServiceAccountToken\": false"),
+        "{after}"
+    );
 }
 
 #[test]
@@ -131,7 +155,11 @@ fn a_file_changed_between_scan_and_write_is_not_written() {
     let edited = POD.replace("name: p", "name: edited-meanwhile");
     std::fs::write(&path, &edited).unwrap();
     let written = kspm_fix::write(&plan);
-    assert!(matches!(written[0].1, Written::ChangedMeanwhile), "{:?}", written[0].1);
+    assert!(
+        matches!(written[0].1, Written::ChangedMeanwhile),
+        "{:?}",
+        written[0].1
+    );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), edited);
 }
 
@@ -143,7 +171,10 @@ fn modes_are_kept_and_a_second_run_changes_nothing() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
     let mut opts = options(&[dir.path()]);
     let plan = kspm_fix::plan(&mut opts, &FixOptions::default());
-    assert!(plan.passes >= 2, "folded findings surface in a second round");
+    assert!(
+        plan.passes >= 2,
+        "folded findings surface in a second round"
+    );
     kspm_fix::write(&plan);
     let once = std::fs::read(&path).unwrap();
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
@@ -160,19 +191,35 @@ fn symbolic_links_are_not_edited_and_files_outside_are_not_touched() {
     let target = write(outside.path(), "outside.yaml", POD);
     let dir = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(&target, dir.path().join("out-link.yaml")).unwrap();
-    let inside = write(dir.path(), "real.yaml", &POD.replace("name: p", "name: real"));
+    let inside = write(
+        dir.path(),
+        "real.yaml",
+        &POD.replace("name: p", "name: real"),
+    );
     std::os::unix::fs::symlink(&inside, dir.path().join("in-link.yaml")).unwrap();
     let mut opts = options(&[dir.path()]);
     let plan = kspm_fix::plan(&mut opts, &FixOptions::default());
     kspm_fix::write(&plan);
     assert_eq!(std::fs::read_to_string(&target).unwrap(), POD);
-    assert!(std::fs::symlink_metadata(dir.path().join("in-link.yaml")).unwrap().file_type().is_symlink());
-    assert_ne!(std::fs::read_to_string(&inside).unwrap(), POD.replace("name: p", "name: real"));
+    assert!(
+        std::fs::symlink_metadata(dir.path().join("in-link.yaml"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_ne!(
+        std::fs::read_to_string(&inside).unwrap(),
+        POD.replace("name: p", "name: real")
+    );
     let refused = plan
         .left
         .iter()
         .any(|l| matches!(&l.reason, Reason::Refused(why) if why.contains("symbolic link")));
-    assert!(refused, "{:?}", plan.left.iter().map(|l| &l.reason).collect::<Vec<_>>());
+    assert!(
+        refused,
+        "{:?}",
+        plan.left.iter().map(|l| &l.reason).collect::<Vec<_>>()
+    );
 }
 
 /// Helm and Kustomize need their tools; without them the test says so and passes, unless
@@ -183,7 +230,10 @@ fn have(tool: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
-        assert!(std::env::var_os("KSPM_REQUIRE_TOOLS").is_none(), "{tool} is not on PATH");
+        assert!(
+            std::env::var_os("KSPM_REQUIRE_TOOLS").is_none(),
+            "{tool} is not on PATH"
+        );
         eprintln!("skipped: {tool} is not on PATH");
     }
     found
@@ -197,7 +247,11 @@ fn helm_output_is_refused_naming_the_value_to_change() {
     let dir = tempfile::tempdir().unwrap();
     let chart = dir.path().join("web");
     std::fs::create_dir_all(chart.join("templates")).unwrap();
-    write(&chart, "Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n");
+    write(
+        &chart,
+        "Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
     write(&chart, "values.yaml", "hostNetwork: true\n");
     let template = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  hostNetwork: {{ .Values.hostNetwork }}\n  containers:\n  - name: a\n    image: nginx:1.27\n";
     write(&chart.join("templates"), "pod.yaml", template);
@@ -212,8 +266,16 @@ fn helm_output_is_refused_naming_the_value_to_change() {
     let Reason::Refused(why) = &host.reason else {
         panic!("{:?}", host.reason)
     };
-    assert!(why.contains("Helm") && why.contains(".Values.hostNetwork") && why.contains("templates/pod.yaml:6"), "{why}");
-    assert_eq!(std::fs::read_to_string(chart.join("templates/pod.yaml")).unwrap(), template);
+    assert!(
+        why.contains("Helm")
+            && why.contains(".Values.hostNetwork")
+            && why.contains("templates/pod.yaml:6"),
+        "{why}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(chart.join("templates/pod.yaml")).unwrap(),
+        template
+    );
 }
 
 #[test]
@@ -228,14 +290,25 @@ fn kustomize_output_is_refused_naming_the_base() {
     std::fs::create_dir_all(&overlay).unwrap();
     write(&base, "pod.yaml", POD);
     write(&base, "kustomization.yaml", "resources:\n- pod.yaml\n");
-    write(&overlay, "kustomization.yaml", "resources:\n- ../base\nnamespace: prod\n");
+    write(
+        &overlay,
+        "kustomization.yaml",
+        "resources:\n- ../base\nnamespace: prod\n",
+    );
     let mut opts = options(&[&overlay]);
     let plan = kspm_fix::plan(&mut opts, &FixOptions::default());
     assert_eq!(plan.changed().count(), 0);
-    let l = plan.left.iter().find(|l| l.finding.fix.is_some()).expect("a fixable finding");
+    let l = plan
+        .left
+        .iter()
+        .find(|l| l.finding.fix.is_some())
+        .expect("a fixable finding");
     let Reason::Refused(why) = &l.reason else {
         panic!("{:?}", l.reason)
     };
-    assert!(why.contains("Kustomize") && why.contains("base/pod.yaml"), "{why}");
+    assert!(
+        why.contains("Kustomize") && why.contains("base/pod.yaml"),
+        "{why}"
+    );
     assert_eq!(std::fs::read_to_string(base.join("pod.yaml")).unwrap(), POD);
 }

@@ -126,8 +126,13 @@ fn every_fix_of_every_rule_case_applies_to_its_file() {
     let mut fixed_cases = 0;
     let mut rules_with_fixes = std::collections::BTreeSet::new();
     for file in case_files() {
-        let stem = file.file_name().unwrap().to_string_lossy().replace(".cases.yaml", "");
-        let rule = find_rule(&stem.replace('_', "-")).unwrap_or_else(|| panic!("no rule for {stem}"));
+        let stem = file
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace(".cases.yaml", "");
+        let rule =
+            find_rule(&stem.replace('_', "-")).unwrap_or_else(|| panic!("no rule for {stem}"));
         for case in fail_cases(&file) {
             let label = format!("{} `{}`", rule.meta.code, case.name);
             let dir = tempfile::tempdir().unwrap();
@@ -153,8 +158,14 @@ fn every_fix_of_every_rule_case_applies_to_its_file() {
                 },
             );
             for l in &plan.left {
-                if matches!(l.reason, Reason::Failed(_) | Reason::Refused(_) | Reason::Conflict { .. }) {
-                    failures.push(format!("{label}: {} not fixed: {}", l.finding.path, l.reason));
+                if matches!(
+                    l.reason,
+                    Reason::Failed(_) | Reason::Refused(_) | Reason::Conflict { .. }
+                ) {
+                    failures.push(format!(
+                        "{label}: {} not fixed: {}",
+                        l.finding.path, l.reason
+                    ));
                 }
             }
             if plan.fixed.is_empty() {
@@ -163,7 +174,11 @@ fn every_fix_of_every_rule_case_applies_to_its_file() {
             }
             fixed_cases += 1;
             for (f, w) in kspm_fix::write(&plan) {
-                assert!(matches!(w, kspm_fix::Written::Ok), "{label}: {}: {w:?}", f.name);
+                assert!(
+                    matches!(w, kspm_fix::Written::Ok),
+                    "{label}: {}: {w:?}",
+                    f.name
+                );
             }
             let after = std::fs::read_to_string(&path).unwrap();
 
@@ -174,14 +189,18 @@ fn every_fix_of_every_rule_case_applies_to_its_file() {
             for (doc, tree) in expected.iter_mut().enumerate() {
                 let mut merged = Fix::new("all");
                 for f in before.active() {
-                    let applied = plan.fixed.iter().any(|x| {
-                        x.code == f.code && x.path == f.path && x.resource == f.resource
-                    });
+                    let applied = plan
+                        .fixed
+                        .iter()
+                        .any(|x| x.code == f.code && x.path == f.path && x.resource == f.resource);
                     if f.source.doc == doc && applied {
                         merged.ops.extend(f.fix.clone().unwrap().ops);
                     }
                 }
-                assert!(merged.apply(tree), "{label}: the patch does not apply in memory");
+                assert!(
+                    merged.apply(tree),
+                    "{label}: the patch does not apply in memory"
+                );
             }
             let got = objects(&after);
             let json = |v: &[Node]| v.iter().map(Node::to_json).collect::<Vec<_>>();
@@ -201,18 +220,30 @@ fn every_fix_of_every_rule_case_applies_to_its_file() {
             // What was fixed is not found again.
             let rescan = scan(&opts);
             for x in &plan.fixed {
-                if rescan
-                    .active()
-                    .any(|f| f.code == x.code && f.path == x.path && f.resource == x.resource && f.value == x.value)
-                {
-                    failures.push(format!("{label}: {} still reported after its fix\n{after}", x.path));
+                if rescan.active().any(|f| {
+                    f.code == x.code
+                        && f.path == x.path
+                        && f.resource == x.resource
+                        && f.value == x.value
+                }) {
+                    failures.push(format!(
+                        "{label}: {} still reported after its fix\n{after}",
+                        x.path
+                    ));
                 }
             }
         }
     }
-    eprintln!("{fixed_cases} cases of {} rules fixed: {rules_with_fixes:?}", rules_with_fixes.len());
+    eprintln!(
+        "{fixed_cases} cases of {} rules fixed: {rules_with_fixes:?}",
+        rules_with_fixes.len()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     // A floor, so that a harness that silently skips everything fails.
-    assert!(rules_with_fixes.len() >= 20, "only {} rules with fixes: {rules_with_fixes:?}", rules_with_fixes.len());
+    assert!(
+        rules_with_fixes.len() >= 20,
+        "only {} rules with fixes: {rules_with_fixes:?}",
+        rules_with_fixes.len()
+    );
     assert!(fixed_cases >= 30, "only {fixed_cases} cases fixed");
 }

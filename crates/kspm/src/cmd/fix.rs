@@ -64,7 +64,11 @@ pub fn run(args: &FixArgs) -> Result<u8> {
         ..FixOptions::default()
     };
     let fixes = kspm_fix::plan(&mut opts, &fix);
-    for d in fixes.diagnostics.iter().filter(|d| d.level == DiagnosticLevel::Error) {
+    for d in fixes
+        .diagnostics
+        .iter()
+        .filter(|d| d.level == DiagnosticLevel::Error)
+    {
         eprintln!("kspm fix: {d}");
     }
     if args.dry_run {

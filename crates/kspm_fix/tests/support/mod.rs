@@ -24,14 +24,18 @@ pub fn patched(text: &str, before: &ScanResult, plan: &Plan) -> Vec<serde_json::
             let mut tree: Node = d.root;
             let mut merged = Fix::new("all");
             for f in before.active() {
-                let applied = plan.fixed.iter().any(|x| {
-                    x.code == f.code && x.path == f.path && x.resource == f.resource
-                });
+                let applied = plan
+                    .fixed
+                    .iter()
+                    .any(|x| x.code == f.code && x.path == f.path && x.resource == f.resource);
                 if f.source.doc == d.index && applied {
                     merged.ops.extend(f.fix.clone().unwrap().ops);
                 }
             }
-            assert!(merged.apply(&mut tree), "the patch does not apply in memory");
+            assert!(
+                merged.apply(&mut tree),
+                "the patch does not apply in memory"
+            );
             tree.to_json()
         })
         .collect()
