@@ -162,6 +162,10 @@ pub struct Plan {
     pub diagnostics: Vec<Diagnostic>,
     /// Findings of the first scan.
     pub found: usize,
+    /// Fixes not applied in a round because an earlier fix touched the same field: the
+    /// finding, the fix applied first, and the round. The next round judges the object again,
+    /// so most of these are settled (or no longer needed) by the end.
+    pub conflicts: Vec<(Finding, String, usize)>,
 }
 
 impl Plan {
@@ -332,6 +336,9 @@ fn fix_round(
                         });
                     }
                     Err(reason) => {
+                        if let Reason::Conflict { with } = &reason {
+                            plan.conflicts.push((f.clone(), with.clone(), pass));
+                        }
                         reasons.insert(key(f), reason);
                     }
                 }
@@ -539,9 +546,15 @@ fn fix_document<'f>(
                     .trim_start_matches('{')
                     .trim_start()
                     .starts_with('"');
+            // The document's own indentation; the file's line endings.
             edit::Style {
                 json,
-                ..edit::Style::detect(&file.text, &[&root])
+                newline: if file.text.contains("\r\n") {
+                    "\r\n"
+                } else {
+                    "\n"
+                },
+                ..edit::Style::detect(&text, &[&root])
             }
         }
         Ok(None) => return fail_all(Reason::Failed("empty document".into())),

@@ -67,6 +67,14 @@ pub fn summary(plan: &Plan, left: &[Left], dry_run: bool) -> String {
             codes.join(", ")
         );
     }
+    if !plan.conflicts.is_empty() {
+        let n = plan.conflicts.len();
+        let _ = writeln!(
+            out,
+            "  {n} fix{} waited for a fix of the same field (first wins; the next round judged again)",
+            if n == 1 { "" } else { "es" }
+        );
+    }
     let mut no_fix: BTreeMap<&str, usize> = BTreeMap::new();
     let mut listed: BTreeMap<&'static str, Vec<&Left>> = BTreeMap::new();
     for l in left {

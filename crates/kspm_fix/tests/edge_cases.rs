@@ -312,3 +312,82 @@ fn kustomize_output_is_refused_naming_the_base() {
     );
     assert_eq!(std::fs::read_to_string(base.join("pod.yaml")).unwrap(), POD);
 }
+
+#[test]
+fn each_document_is_edited_in_its_own_indentation() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a-rather-long-name-to-move-offsets\ndata:\n  k: v\n";
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n    name: p\nspec:\n    hostPID: true\n    containers:\n        -   name: a\n            image: nginx:1.27\n";
+    let path = write(dir.path(), "two.yaml", &format!("{first}---\n{pod}"));
+    let (plan, after) = fix_one(&path);
+    assert!(!plan.fixed.is_empty());
+    assert!(
+        after.contains(
+            "\n    securityContext:\n        seccompProfile:\n            type: RuntimeDefault"
+        ),
+        "{after}"
+    );
+}
+
+#[test]
+fn items_of_a_list_kind_are_fixed_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: one}\n  spec:\n    containers: [{name: a, image: nginx:1.27}]\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: two}\n  spec:\n    hostPID: true # here\n    containers: [{name: a, image: nginx:1.27}]\n";
+    let path = write(dir.path(), "list.yaml", text);
+    let mut opts = options(&[&path]);
+    let plan = kspm_fix::plan(&mut opts, &FixOptions::default());
+    kspm_fix::write(&plan);
+    let after = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        plan.fixed
+            .iter()
+            .any(|f| f.resource.name == "two" && f.code == "PS001"),
+        "{:?}",
+        plan.fixed
+    );
+    assert!(
+        !after.contains("hostPID") && after.contains("# here"),
+        "{after}"
+    );
+    let items = &support::objects(&after)[0]["items"];
+    assert_eq!(items[0]["metadata"]["name"], "one");
+    assert_eq!(items[1]["spec"]["automountServiceAccountToken"], false);
+}
+
+#[test]
+fn conflicting_fixes_first_wins_and_the_next_round_settles_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    // "capabilities not dropped" appends ALL to capabilities.drop, "NET_RAW not dropped" appends
+    // NET_RAW to the same list: the same field.
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: nginx:1.27\n";
+    let path = write(dir.path(), "pod.yaml", pod);
+    let mut opts = options(&[&path]);
+    let one = kspm_fix::plan(
+        &mut opts,
+        &FixOptions {
+            max_passes: 1,
+            ..FixOptions::default()
+        },
+    );
+    let (finding, with, round) = one.conflicts.first().expect("a conflict in one round");
+    assert_eq!((finding.code, *round), ("PS009", 1));
+    assert!(with.starts_with("PS006 capabilities-not-dropped"), "{with}");
+    let reason = Reason::Conflict { with: with.clone() };
+    assert!(reason.to_string().contains("applied first"));
+    // The next round judges the object again: with ALL dropped, NET_RAW needs nothing.
+    let all = kspm_fix::plan(&mut opts, &FixOptions::default());
+    assert!(
+        all.left.iter().all(|l| l.finding.fix.is_none()),
+        "{:?}",
+        all.left
+            .iter()
+            .map(|l| (&l.finding.code, &l.reason))
+            .collect::<Vec<_>>()
+    );
+    kspm_fix::write(&all);
+    let after = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        after.contains("drop:\n        - ALL\n") && !after.contains("NET_RAW"),
+        "{after}"
+    );
+}
