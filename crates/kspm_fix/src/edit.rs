@@ -874,4 +874,18 @@ mod tests {
             "{\n  \"a\": {\n    \"b\": 1,\n    \"c\": {\"d\": \"e\"}\n  }\n}\n"
         );
     }
+
+    #[test]
+    fn tab_indented_json_keeps_its_tabs() {
+        let t = "{\n\t\"a\": 1\n}\n";
+        let root = cst::parse(t).unwrap().unwrap();
+        let style = Style {
+            json: true,
+            ..Style::detect(t, &[&root])
+        };
+        let edits = edits_for(t, &root, &set("b", json!(false)), &style).unwrap();
+        let mut out = t.to_owned();
+        apply(&mut out, edits);
+        assert_eq!(out, "{\n\t\"a\": 1,\n\t\"b\": false\n}\n");
+    }
 }

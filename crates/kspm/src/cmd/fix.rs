@@ -10,8 +10,9 @@ use crate::exit;
 
 #[derive(clap::Args)]
 pub struct FixArgs {
-    /// Files and directories to fix (default: the current directory). Helm charts, Kustomize
-    /// directories and standard input are scanned and reported, not edited.
+    /// Files and directories to fix (default: the current directory). Helm charts and Kustomize
+    /// directories are scanned and reported with where to change them, not edited; standard
+    /// input (`-`) is refused.
     #[arg(value_name = "PATH")]
     pub paths: Vec<String>,
     /// Print a unified diff of what would change and write nothing; exit 1 if anything would.
