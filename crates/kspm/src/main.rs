@@ -67,6 +67,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
     },
+    /// Apply the findings' fixes to the manifest files, keeping comments and formatting.
+    Fix(cmd::fix::FixArgs),
     /// Check the node kspm runs on: control-plane flags, kubelet settings, file permissions (CIS 1-4).
     Node(cmd::node::NodeArgs),
     /// Show one rule's documentation: what, why, remediation, example, frameworks.
@@ -279,6 +281,7 @@ fn run(cli: Cli) -> Result<u8> {
             })?;
             Ok(exit::OK)
         }
+        Command::Fix(args) => cmd::fix::run(&args),
         Command::Node(args) => cmd::node::run(&args),
         Command::Explain { rule, policies } => {
             cmd::policy::register(&policies)?;

@@ -6,6 +6,7 @@
 pub mod agent;
 pub mod alerts;
 pub mod completion;
+pub mod fix;
 pub mod frameworks;
 pub mod network;
 pub mod node;
