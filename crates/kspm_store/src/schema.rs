@@ -24,11 +24,12 @@ struct Migration {
 }
 
 /// Every migration, in order. Never edit one that has shipped: add the next.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "findings, events, daily summaries",
-    statements: &[
-        "CREATE TABLE findings (
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "findings, events, daily summaries",
+        statements: &[
+            "CREATE TABLE findings (
             id {id},
             cluster TEXT NOT NULL,
             rule TEXT NOT NULL,
@@ -57,8 +58,8 @@ const MIGRATIONS: &[Migration] = &[Migration {
             reopen_count BIGINT NOT NULL,
             UNIQUE (cluster, rule, object_key, path)
         )",
-        "CREATE INDEX findings_cluster_status ON findings (cluster, status)",
-        "CREATE TABLE finding_events (
+            "CREATE INDEX findings_cluster_status ON findings (cluster, status)",
+            "CREATE TABLE finding_events (
             id {id},
             finding_id BIGINT NOT NULL,
             cluster TEXT NOT NULL,
@@ -66,9 +67,9 @@ const MIGRATIONS: &[Migration] = &[Migration {
             kind TEXT NOT NULL,
             detail TEXT
         )",
-        "CREATE INDEX finding_events_cluster_at ON finding_events (cluster, at)",
-        "CREATE INDEX finding_events_finding ON finding_events (finding_id)",
-        "CREATE TABLE daily_summaries (
+            "CREATE INDEX finding_events_cluster_at ON finding_events (cluster, at)",
+            "CREATE INDEX finding_events_finding ON finding_events (finding_id)",
+            "CREATE TABLE daily_summaries (
             cluster TEXT NOT NULL,
             day BIGINT NOT NULL,
             severity TEXT NOT NULL,
@@ -79,11 +80,47 @@ const MIGRATIONS: &[Migration] = &[Migration {
             resolve_seconds BIGINT NOT NULL,
             PRIMARY KEY (cluster, day, severity)
         )",
-    ],
-}];
+        ],
+    },
+    Migration {
+        version: 2,
+        name: "admission decisions, remediation changes",
+        statements: &[
+            "CREATE TABLE admission_decisions (
+            id {id},
+            cluster TEXT NOT NULL,
+            at BIGINT NOT NULL,
+            request_uid TEXT NOT NULL,
+            operation TEXT NOT NULL,
+            api_version TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            namespace TEXT,
+            name TEXT NOT NULL,
+            username TEXT NOT NULL,
+            decision TEXT NOT NULL,
+            findings TEXT NOT NULL
+        )",
+            "CREATE INDEX admission_decisions_cluster_at ON admission_decisions (cluster, at)",
+            "CREATE TABLE remediation_changes (
+            change_id TEXT PRIMARY KEY,
+            cluster TEXT NOT NULL,
+            at BIGINT NOT NULL,
+            username TEXT NOT NULL,
+            rules TEXT NOT NULL,
+            api_version TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            namespace TEXT,
+            name TEXT NOT NULL,
+            before_state TEXT NOT NULL,
+            after_state TEXT NOT NULL,
+            undone_at BIGINT
+        )",
+        ],
+    },
+];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 fn spell(statement: &str, backend: Backend) -> String {
     let id = match backend {
