@@ -91,6 +91,8 @@ enum Command {
     History(cmd::store::HistoryArgs),
     /// Watch a live cluster and keep its findings current in the finding store; serves /healthz, /readyz and /metrics (see docs/agent.md).
     Agent(cmd::agent::AgentArgs),
+    /// Serve a validating admission webhook that judges objects with the scan's rules: deny, warn or audit by severity (see docs/admission.md).
+    Admission(cmd::admission::AdmissionArgs),
     /// Show the version, the git commit it was built from, and the Kubernetes and framework versions it knows.
     Version {
         #[arg(long, value_enum, default_value_t = VersionFormat::Text)]
@@ -284,6 +286,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Findings(args) => cmd::store::findings(&args),
         Command::History(args) => cmd::store::history(&args),
         Command::Agent(args) => cmd::agent::run(&args),
+        Command::Admission(args) => cmd::admission::run(&args),
         Command::Version { format } => {
             print(&match format {
                 VersionFormat::Json => cmd::version::json(),

@@ -3,6 +3,7 @@
 //! come from; `output` is the report output every scanning command shares; `policy` loads and
 //! tests custom policies; `store` records scans in the finding store and reads them back.
 
+pub mod admission;
 pub mod agent;
 pub mod completion;
 pub mod frameworks;
@@ -149,4 +150,23 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         line(row.iter().map(String::as_str).collect());
     }
     out
+}
+
+/// `500ms`, `2s`, `30m`, `6h`, `1d`.
+#[cfg(feature = "store")]
+pub fn span(text: &str, flag: &str) -> Result<std::time::Duration> {
+    let parsed = if let Some(ms) = text.strip_suffix("ms") {
+        ms.parse::<u64>().ok().map(std::time::Duration::from_millis)
+    } else {
+        kspm_store::time::parse_duration(text)
+            .ok()
+            .and_then(|s| u64::try_from(s).ok())
+            .map(std::time::Duration::from_secs)
+    };
+    match parsed {
+        Some(d) if !d.is_zero() => Ok(d),
+        _ => anyhow::bail!(
+            "--{flag} takes a positive span such as 500ms, 2s, 30m, 6h (got `{text}`)"
+        ),
+    }
 }
