@@ -213,3 +213,40 @@ fn the_webhook_denies_warns_and_admits_on_a_real_apiserver() {
         None,
     );
 }
+
+/// The deploy/ manifests are accepted by a real API server (server-side dry run), and kspm
+/// loads the pair scripts/admission-certs makes with openssl.
+#[test]
+fn the_deploy_manifests_and_the_certificate_script_work() {
+    let Some(cluster) = TestCluster::shared() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out =
+        std::process::Command::new(kspm_testcluster::repo_root().join("scripts/admission-certs"))
+            .arg(dir.path().join("certs"))
+            .output()
+            .unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+    let certs = webhook::Certs {
+        ca_pem: std::fs::read_to_string(dir.path().join("certs/ca.crt")).unwrap(),
+        cert: dir.path().join("certs/tls.crt"),
+        key: dir.path().join("certs/tls.key"),
+    };
+    let hook = Webhook::start(dir.path(), &certs, &[]);
+    assert!(hook.metric("kspm_admission_ready") > 0.5);
+    let generated = std::fs::read_to_string(dir.path().join("certs/webhook.yaml")).unwrap();
+    assert!(!generated.contains("caBundle: \"\""));
+    let _ = kubectl(cluster, &["create", "namespace", "kspm"], None);
+    for file in [
+        dir.path().join("certs/webhook.yaml"),
+        dir.path().join("certs/secret.yaml"),
+    ] {
+        let out = kubectl(
+            cluster,
+            &["apply", "--dry-run=server", "-f", file.to_str().unwrap()],
+            None,
+        );
+        assert!(out.status.success(), "{}: {}", file.display(), text(&out).1);
+    }
+}
