@@ -93,6 +93,8 @@ enum Command {
     Agent(cmd::agent::AgentArgs),
     /// Serve a validating admission webhook that judges objects with the scan's rules: deny, warn or audit by severity (see docs/admission.md).
     Admission(cmd::admission::AdmissionArgs),
+    /// Fix a live cluster: patch the owners of findings (dry run first, never forcing a concurrent edit), record and undo (see docs/remediate.md).
+    Remediate(cmd::remediate::RemediateArgs),
     /// Show the version, the git commit it was built from, and the Kubernetes and framework versions it knows.
     Version {
         #[arg(long, value_enum, default_value_t = VersionFormat::Text)]
@@ -287,6 +289,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::History(args) => cmd::store::history(&args),
         Command::Agent(args) => cmd::agent::run(&args),
         Command::Admission(args) => cmd::admission::run(&args),
+        Command::Remediate(args) => cmd::remediate::run(&args),
         Command::Version { format } => {
             print(&match format {
                 VersionFormat::Json => cmd::version::json(),

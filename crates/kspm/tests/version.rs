@@ -47,7 +47,7 @@ fn version_names_the_build_and_what_it_knows() {
     }
     assert_eq!(
         v["features"],
-        serde_json::json!(["cluster", "policies", "store"]),
+        serde_json::json!(["cluster", "policies", "store", "admission"]),
         "the default build has every optional part"
     );
 

@@ -160,3 +160,61 @@ pub async fn watch(reloading: Arc<Reloading>, period: Duration, metrics: Arc<Met
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(dir: &Path, name: &str) -> Vec<u8> {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        let cert = params.self_signed(&key).unwrap();
+        std::fs::write(dir.join("tls.crt"), cert.pem()).unwrap();
+        std::fs::write(dir.join("tls.key"), key.serialize_pem()).unwrap();
+        cert.der().to_vec()
+    }
+
+    fn serving(r: &Reloading) -> Vec<u8> {
+        r.current.read().unwrap().1.cert[0].to_vec()
+    }
+
+    #[test]
+    fn a_rotated_pair_is_served_and_a_broken_one_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = pair(dir.path(), "first");
+        let files = CertFiles {
+            cert: dir.path().join("tls.crt"),
+            key: dir.path().join("tls.key"),
+        };
+        let r = Reloading::load(files.clone()).unwrap();
+        assert_eq!(serving(&r), first);
+        assert!(!r.refresh().unwrap(), "nothing changed");
+        let second = pair(dir.path(), "second");
+        assert!(r.refresh().unwrap());
+        assert_eq!(serving(&r), second);
+        // A key that does not belong to the certificate: refused, the second pair serves on.
+        let cert = std::fs::read(&files.cert).unwrap();
+        pair(dir.path(), "third");
+        std::fs::write(&files.cert, cert).unwrap();
+        let err = r.refresh().unwrap_err();
+        assert!(err.contains("do not belong together"), "{err}");
+        std::fs::write(&files.key, "-----BEGIN PRIVATE KEY-----\nnot a key\n").unwrap();
+        let err = r.refresh().unwrap_err();
+        assert!(err.contains("tls.key"), "{err}");
+        assert!(
+            !err.contains("not a key"),
+            "the key's content leaked: {err}"
+        );
+        assert_eq!(serving(&r), second);
+        // Missing files at start are an error naming the file.
+        let missing = Reloading::load(CertFiles {
+            cert: dir.path().join("nope.crt"),
+            key: files.key.clone(),
+        })
+        .unwrap_err();
+        assert!(missing.contains("nope.crt"), "{missing}");
+    }
+}

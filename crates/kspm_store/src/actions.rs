@@ -173,3 +173,57 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{StoreUrl, block_on};
+
+    #[test]
+    fn decisions_and_changes_round_trip_and_an_undo_is_marked() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = StoreUrl::Sqlite(dir.path().join("kspm.db"));
+        block_on(async {
+            let store = Store::open(&url).await.unwrap();
+            let d = AdmissionDecision {
+                at: 10,
+                request_uid: "u".into(),
+                operation: "CREATE".into(),
+                api_version: "v1".into(),
+                kind: "Pod".into(),
+                namespace: Some("a".into()),
+                name: "p".into(),
+                username: "alice".into(),
+                decision: "denied".into(),
+                findings: "[]".into(),
+            };
+            store.record_admissions("c1", &[d.clone()]).await.unwrap();
+            assert_eq!(store.admissions("c1").await.unwrap(), vec![d]);
+            assert!(store.admissions("c2").await.unwrap().is_empty());
+            let c = RemediationChange {
+                change_id: "abc".into(),
+                at: 20,
+                username: "bob".into(),
+                rules: "PS004,PS019".into(),
+                api_version: "apps/v1".into(),
+                kind: "Deployment".into(),
+                namespace: Some("a".into()),
+                name: "web".into(),
+                before: "{}".into(),
+                after: "{}".into(),
+                undone_at: None,
+            };
+            store.record_change("c1", &c).await.unwrap();
+            assert_eq!(store.change("abc").await.unwrap().as_ref(), Some(&c));
+            assert!(store.change("nope").await.unwrap().is_none());
+            store.mark_undone("abc", 30).await.unwrap();
+            assert_eq!(
+                store.change("abc").await.unwrap().unwrap().undone_at,
+                Some(30)
+            );
+            // The same id twice is refused (the primary key).
+            assert!(store.record_change("c1", &c).await.is_err());
+            store.close().await;
+        });
+    }
+}

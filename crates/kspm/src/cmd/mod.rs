@@ -12,6 +12,7 @@ pub mod node;
 pub mod output;
 pub mod policy;
 pub mod rbac;
+pub mod remediate;
 pub mod store;
 pub mod version;
 

@@ -24,6 +24,9 @@ fn features() -> Vec<&'static str> {
     if cfg!(feature = "store") {
         on.push("store");
     }
+    if cfg!(feature = "admission") {
+        on.push("admission");
+    }
     on
 }
 

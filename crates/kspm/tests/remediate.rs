@@ -1,0 +1,329 @@
+//! `kspm remediate --cluster` against a real kube-apiserver (scripts/test-cluster), with the real
+//! `kspm admission` webhook registered: the plan, the dry run that admission answers, a
+//! concurrent edit, the applied fix, and its undo.
+
+#[path = "support/webhook.rs"]
+mod webhook;
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use kspm_testcluster::TestCluster;
+use serde_json::Value;
+use webhook::{LABEL, Webhook, certs, kubectl, register};
+
+const NS: &str = "rem-a";
+
+/// A pod spec, hardened but for `privileged: true` and `allowPrivilegeEscalation: true`.
+const POD_SPEC: &str = "automountServiceAccountToken: false
+securityContext: {runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: {type: RuntimeDefault}}
+containers:
+- name: c
+  image: registry.example/app@sha256:0000000000000000000000000000000000000000000000000000000000000000
+  securityContext: {privileged: true, allowPrivilegeEscalation: true, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
+  resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {cpu: 100m, memory: 64Mi}}
+";
+
+fn indent(text: &str, n: usize) -> String {
+    text.lines()
+        .map(|l| format!("{}{l}\n", " ".repeat(n)))
+        .collect()
+}
+
+/// A Deployment or ReplicaSet of [`POD_SPEC`].
+fn workload(kind: &str, name: &str, owner: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: {kind}\nmetadata: {{name: {name}, namespace: {NS}{owner}}}\nspec:\n  replicas: 1\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n{}",
+        indent(POD_SPEC, 6)
+    )
+}
+
+fn owner(kind: &str, name: &str, uid: &str) -> String {
+    format!(
+        ", ownerReferences: [{{apiVersion: {}, kind: {kind}, name: {name}, uid: {uid}, controller: true}}]",
+        if kind == "Deployment" || kind == "ReplicaSet" {
+            "apps/v1"
+        } else {
+            "v1"
+        }
+    )
+}
+
+fn uid(cluster: &TestCluster, kind: &str, name: &str) -> String {
+    let out = kubectl(
+        cluster,
+        &[
+            "get",
+            kind,
+            name,
+            "-n",
+            NS,
+            "-o",
+            "jsonpath={.metadata.uid}",
+        ],
+        None,
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn remediate(cluster: &TestCluster, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kspm"))
+        .args(["remediate", "--cluster", "--kubeconfig"])
+        .arg(&cluster.kubeconfig)
+        .args(["-n", NS, "--format", "json"])
+        .args(args)
+        .envs(env.iter().copied())
+        .env_remove("KUBECONFIG")
+        .output()
+        .expect("run kspm remediate")
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}):\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn security_context(cluster: &TestCluster) -> Value {
+    let out = kubectl(
+        cluster,
+        &[
+            "get",
+            "deployment",
+            "web",
+            "-n",
+            NS,
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].securityContext}",
+        ],
+        None,
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn only_change(report: &Value) -> &Value {
+    let changes = report["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{report:#}");
+    assert_eq!(changes[0]["object"]["kind"], "Deployment", "{report:#}");
+    &changes[0]
+}
+
+#[test]
+fn remediation_plans_dry_runs_applies_and_undoes_on_a_real_apiserver() {
+    let Some(cluster) = TestCluster::shared() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("kspm.db").display());
+
+    // A privileged Deployment, with a ReplicaSet and a Pod it controls (no controller manager
+    // runs here, so they are made by hand with their owner references).
+    cluster.apply(&format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {NS}}}\n"
+    ));
+    cluster.apply(&workload("Deployment", "web", ""));
+    let deployment = uid(cluster, "deployment", "web");
+    cluster.apply(&workload(
+        "ReplicaSet",
+        "web-1",
+        &owner("Deployment", "web", &deployment),
+    ));
+    let rs = uid(cluster, "replicaset", "web-1");
+    cluster.apply(&format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: web-1-a, namespace: {NS}, labels: {{app: web}}{}}}\nspec:\n{}",
+        owner("ReplicaSet", "web-1", &rs),
+        indent(POD_SPEC, 2)
+    ));
+
+    // The webhook judges the namespace from now on.
+    let certs = certs(dir.path());
+    let hook = Webhook::start(dir.path(), &certs, &[]);
+    register(cluster, "kspm-admission-r", hook.port, &certs.ca_pem);
+    kubectl(
+        cluster,
+        &["label", "namespace", NS, &format!("{LABEL}=on")],
+        None,
+    );
+
+    // Plan with the safe fixes only: the owner (not its ReplicaSet or Pod) is planned, the diff
+    // shows the safe fix, and the dry run is refused by the webhook (still privileged).
+    let out = remediate(cluster, &[], &[]);
+    let report = json(&out);
+    let change = only_change(&report);
+    assert_eq!(change["object"]["name"], "web");
+    let fixes = change["fixes"].as_array().unwrap();
+    let fix = |rule: &str| {
+        fixes
+            .iter()
+            .find(|f| f["rule"] == rule)
+            .unwrap_or_else(|| panic!("no {rule} fix in {change:#}"))
+    };
+    assert_eq!(fix("PS004")["safe"], false);
+    assert_eq!(fix("PS004")["chosen"], false);
+    assert_eq!(fix("PS019")["safe"], true);
+    assert_eq!(fix("PS019")["chosen"], true);
+    let diff: Vec<&str> = change["diff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(
+        diff.contains(
+            &"+ spec.template.spec.containers.0.securityContext.allowPrivilegeEscalation: false"
+        ),
+        "{diff:?}"
+    );
+    assert_eq!(change["outcome"], "refused", "{change:#}");
+    assert!(
+        change["detail"]
+            .as_str()
+            .unwrap()
+            .contains("privileged-container"),
+        "{change:#}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(security_context(cluster)["privileged"], true);
+
+    // Selected, the plan fixes both; the dry run is admitted; nothing changes yet.
+    let select = [
+        "--select",
+        "privileged-container,privilege-escalation-allowed",
+    ];
+    let out = remediate(cluster, &select, &[]);
+    let report = json(&out);
+    let change = only_change(&report);
+    assert_eq!(change["outcome"], "planned", "{change:#}");
+    assert_eq!(change["diff"].as_array().unwrap().len(), 4, "{change:#}");
+    assert_eq!(security_context(cluster)["privileged"], true);
+
+    // A concurrent edit between the read and the apply is a conflict, never overwritten.
+    let log = dir.path().join("conflict.err");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kspm"))
+        .args(["remediate", "--cluster", "--kubeconfig"])
+        .arg(&cluster.kubeconfig)
+        .args(["-n", NS, "--format", "json", "--apply"])
+        .args(select)
+        .env("KSPM_TEST_PAUSE_BEFORE_APPLY_MS", "3000")
+        .env_remove("KUBECONFIG")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("pausing")
+    {
+        assert!(Instant::now() < deadline, "remediate never paused");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    kubectl(
+        cluster,
+        &[
+            "annotate",
+            "deployment",
+            "web",
+            "-n",
+            NS,
+            "edited-by=someone-else",
+        ],
+        None,
+    );
+    let out = child.wait_with_output().unwrap();
+    let report = json(&out);
+    let change = only_change(&report);
+    assert_eq!(change["outcome"], "conflict", "{change:#}");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(security_context(cluster)["privileged"], true);
+
+    // Applied: the Deployment is fixed, through the webhook (which admits the fixed object).
+    let admitted_before = hook.metric("kspm_admission_requests_total{outcome=\"denied\"}");
+    let mut args = select.to_vec();
+    args.extend(["--apply", "--store", &store]);
+    let out = remediate(cluster, &args, &[]);
+    let report = json(&out);
+    let change = only_change(&report);
+    assert_eq!(change["outcome"], "applied", "{change:#}");
+    assert!(out.status.success());
+    let record = &change["change"];
+    let id = record["id"].as_str().unwrap().to_owned();
+    assert_eq!(record["user"], "kspm-admin");
+    assert_eq!(record["rules"], serde_json::json!(["PS004", "PS019"]));
+    assert_eq!(
+        record["before"]["fields"]["/spec/template/spec/containers/0/securityContext/privileged"],
+        true
+    );
+    assert_eq!(
+        record["after"]["fields"]["/spec/template/spec/containers/0/securityContext/privileged"],
+        false
+    );
+    let sc = security_context(cluster);
+    assert_eq!(sc["privileged"], false);
+    assert_eq!(sc["allowPrivilegeEscalation"], false);
+    assert_eq!(
+        hook.metric("kspm_admission_requests_total{outcome=\"denied\"}"),
+        admitted_before,
+        "the webhook denied the fixed Deployment"
+    );
+    let updates: Vec<Value> = hook
+        .audit_lines()
+        .into_iter()
+        .filter(|l| l["name"] == "web" && l["operation"] == "UPDATE" && l["dry_run"] == false)
+        .collect();
+    assert!(
+        updates.iter().any(|l| l["decision"] == "audited"),
+        "the fixed Deployment was not judged and admitted: {updates:?}"
+    );
+    // Its ReplicaSet and Pod were left to their owner.
+    let rs = kubectl(
+        cluster,
+        &[
+            "get",
+            "replicaset",
+            "web-1",
+            "-n",
+            NS,
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].securityContext.privileged}",
+        ],
+        None,
+    );
+    assert_eq!(String::from_utf8_lossy(&rs.stdout), "true");
+
+    // Undo restores the before-state (out of the webhook's reach: it would deny it).
+    kubectl(
+        cluster,
+        &["label", "namespace", NS, &format!("{LABEL}-")],
+        None,
+    );
+    let out = remediate(cluster, &["--undo", &id, "--store", &store], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sc = security_context(cluster);
+    assert_eq!(sc["privileged"], true);
+    assert_eq!(sc["allowPrivilegeEscalation"], true);
+    let again = remediate(cluster, &["--undo", &id, "--store", &store], &[]);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already undone"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    kubectl(
+        cluster,
+        &[
+            "delete",
+            "validatingwebhookconfiguration",
+            "kspm-admission-r",
+        ],
+        None,
+    );
+}
