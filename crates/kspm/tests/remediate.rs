@@ -30,11 +30,11 @@ fn indent(text: &str, n: usize) -> String {
         .collect()
 }
 
-/// A Deployment or ReplicaSet of [`POD_SPEC`].
-fn workload(kind: &str, name: &str, owner: &str) -> String {
+/// A Deployment or ReplicaSet of `spec`.
+fn workload(kind: &str, name: &str, owner: &str, spec: &str) -> String {
     format!(
-        "apiVersion: apps/v1\nkind: {kind}\nmetadata: {{name: {name}, namespace: {NS}{owner}}}\nspec:\n  replicas: 1\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n{}",
-        indent(POD_SPEC, 6)
+        "apiVersion: apps/v1\nkind: {kind}\nmetadata: {{name: {name}, namespace: {NS}{owner}}}\nspec:\n  replicas: 1\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec:\n{}",
+        indent(spec, 6)
     )
 }
 
@@ -105,11 +105,13 @@ fn security_context(cluster: &TestCluster) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// The change of Deployment `web`.
 fn only_change(report: &Value) -> &Value {
     let changes = report["changes"].as_array().unwrap();
-    assert_eq!(changes.len(), 1, "{report:#}");
-    assert_eq!(changes[0]["object"]["kind"], "Deployment", "{report:#}");
-    &changes[0]
+    changes
+        .iter()
+        .find(|c| c["object"]["name"] == "web")
+        .unwrap_or_else(|| panic!("no change of web in {report:#}"))
 }
 
 #[test]
@@ -125,12 +127,16 @@ fn remediation_plans_dry_runs_applies_and_undoes_on_a_real_apiserver() {
     cluster.apply(&format!(
         "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {NS}}}\n"
     ));
-    cluster.apply(&workload("Deployment", "web", ""));
+    cluster.apply(&workload("Deployment", "web", "", POD_SPEC));
+    // Only privilege escalation allowed: a fix declared safe.
+    let api = POD_SPEC.replace("privileged: true, ", "");
+    cluster.apply(&workload("Deployment", "api", "", &api));
     let deployment = uid(cluster, "deployment", "web");
     cluster.apply(&workload(
         "ReplicaSet",
         "web-1",
         &owner("Deployment", "web", &deployment),
+        POD_SPEC,
     ));
     let rs = uid(cluster, "replicaset", "web-1");
     cluster.apply(&format!(
@@ -149,47 +155,58 @@ fn remediation_plans_dry_runs_applies_and_undoes_on_a_real_apiserver() {
         None,
     );
 
-    // Plan with the safe fixes only: the owner (not its ReplicaSet or Pod) is planned, the diff
-    // shows the safe fix, and the dry run is refused by the webhook (still privileged).
+    // Plan with the safe fixes only: the owners (not the ReplicaSet or Pod) are planned; `api`'s
+    // safe fix is chosen, its diff shown and its dry run admitted by the webhook; `web`'s
+    // privileged container (with the privilege escalation it implies) needs --select.
     let out = remediate(cluster, &[], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report = json(&out);
-    let change = only_change(&report);
-    assert_eq!(change["object"]["name"], "web");
-    let fixes = change["fixes"].as_array().unwrap();
-    let fix = |rule: &str| {
-        fixes
+    let changes = report["changes"].as_array().unwrap();
+    let names: Vec<(&str, &str)> = changes
+        .iter()
+        .map(|c| {
+            (
+                c["object"]["kind"].as_str().unwrap(),
+                c["object"]["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [("Deployment", "api"), ("Deployment", "web")],
+        "{report:#}"
+    );
+    let (api, web) = (&changes[0], &changes[1]);
+    let fix = |change: &Value, rule: &str| {
+        change["fixes"]
+            .as_array()
+            .unwrap()
             .iter()
             .find(|f| f["rule"] == rule)
             .unwrap_or_else(|| panic!("no {rule} fix in {change:#}"))
+            .clone()
     };
-    assert_eq!(fix("PS004")["safe"], false);
-    assert_eq!(fix("PS004")["chosen"], false);
-    assert_eq!(fix("PS019")["safe"], true);
-    assert_eq!(fix("PS019")["chosen"], true);
-    let diff: Vec<&str> = change["diff"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l.as_str().unwrap())
-        .collect();
-    assert!(
-        diff.contains(
-            &"+ spec.template.spec.containers.0.securityContext.allowPrivilegeEscalation: false"
-        ),
-        "{diff:?}"
+    assert_eq!(fix(api, "PS019")["safe"], true);
+    assert_eq!(fix(api, "PS019")["chosen"], true);
+    assert_eq!(api["outcome"], "planned", "{api:#}");
+    assert_eq!(
+        api["diff"],
+        serde_json::json!([
+            "- spec.template.spec.containers.0.securityContext.allowPrivilegeEscalation: true",
+            "+ spec.template.spec.containers.0.securityContext.allowPrivilegeEscalation: false"
+        ])
     );
-    assert_eq!(change["outcome"], "refused", "{change:#}");
-    assert!(
-        change["detail"]
-            .as_str()
-            .unwrap()
-            .contains("privileged-container"),
-        "{change:#}"
-    );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(fix(web, "PS004")["safe"], false);
+    assert_eq!(fix(web, "PS004")["chosen"], false);
+    assert_eq!(fix(web, "PS004")["also"], serde_json::json!(["PS019"]));
+    assert_eq!(web["outcome"], "nothing-chosen", "{web:#}");
     assert_eq!(security_context(cluster)["privileged"], true);
 
-    // Selected, the plan fixes both; the dry run is admitted; nothing changes yet.
+    // Selected, the plan fixes both fields of `web`; the dry run is admitted; nothing changes yet.
     let select = [
         "--select",
         "privileged-container,privilege-escalation-allowed",
@@ -201,7 +218,14 @@ fn remediation_plans_dry_runs_applies_and_undoes_on_a_real_apiserver() {
     assert_eq!(change["diff"].as_array().unwrap().len(), 4, "{change:#}");
     assert_eq!(security_context(cluster)["privileged"], true);
 
-    // A concurrent edit between the read and the apply is a conflict, never overwritten.
+    // A concurrent edit between the read and the apply is a conflict, never overwritten. (The
+    // webhook is taken off the namespace meanwhile: it would deny any edit of the privileged
+    // Deployment, the concurrent one included.)
+    kubectl(
+        cluster,
+        &["label", "namespace", NS, &format!("{LABEL}-")],
+        None,
+    );
     let log = dir.path().join("conflict.err");
     let mut child = Command::new(env!("CARGO_BIN_EXE_kspm"))
         .args(["remediate", "--cluster", "--kubeconfig"])
@@ -217,12 +241,12 @@ fn remediation_plans_dry_runs_applies_and_undoes_on_a_real_apiserver() {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !std::fs::read_to_string(&log)
         .unwrap_or_default()
-        .contains("pausing")
+        .contains("pausing before applying to Deployment/rem-a/web")
     {
         assert!(Instant::now() < deadline, "remediate never paused");
         std::thread::sleep(Duration::from_millis(50));
     }
-    kubectl(
+    let edit = kubectl(
         cluster,
         &[
             "annotate",
@@ -234,12 +258,22 @@ fn remediation_plans_dry_runs_applies_and_undoes_on_a_real_apiserver() {
         ],
         None,
     );
+    assert!(
+        edit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&edit.stderr)
+    );
     let out = child.wait_with_output().unwrap();
     let report = json(&out);
     let change = only_change(&report);
     assert_eq!(change["outcome"], "conflict", "{change:#}");
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(security_context(cluster)["privileged"], true);
+    kubectl(
+        cluster,
+        &["label", "namespace", NS, &format!("{LABEL}=on")],
+        None,
+    );
 
     // Applied: the Deployment is fixed, through the webhook (which admits the fixed object).
     let admitted_before = hook.metric("kspm_admission_requests_total{outcome=\"denied\"}");

@@ -160,7 +160,15 @@ impl Objects {
 fn error(e: &kube::Error) -> ObjectError {
     match e {
         kube::Error::Api(status) => {
-            let message = status.message.clone();
+            // The server's message, and the causes it gives (a failed JSON patch test is a
+            // generic 422 whose cause names the test).
+            let mut message = status.message.clone();
+            for cause in status.details.iter().flat_map(|d| &d.causes) {
+                if !cause.message.is_empty() && !message.contains(&cause.message) {
+                    message.push_str(": ");
+                    message.push_str(&cause.message);
+                }
+            }
             match status.code {
                 404 => ObjectError::NotFound,
                 409 => ObjectError::Conflict(message),

@@ -48,7 +48,10 @@ pub struct PlannedFix {
     pub severity: kspm_model::Severity,
     pub path: String,
     pub description: String,
-    /// Why it is safe unattended, when [`safety`] says it is.
+    /// The rules folded into this finding (implied by it, e.g. privilege escalation by a
+    /// privileged container): its fix carries theirs too.
+    pub also: Vec<&'static str>,
+    /// Why it is safe unattended, when [`safety`] says it is for this rule and every folded one.
     pub safe: Option<&'static str>,
     /// Part of this run's patch.
     pub chosen: bool,
@@ -234,12 +237,21 @@ async fn one(
     let fixes: Vec<PlannedFix> = found
         .iter()
         .map(|f| {
-            let safe = safety::safe(f.code);
+            let also: Vec<&'static str> = f.folded.iter().map(|x| x.code).collect();
+            // A folded finding's fix does what each of its rules' fixes does: safe only if each
+            // is; chosen when any of its rules is selected (the others are implied by it).
+            let safe =
+                safety::safe(f.code).filter(|_| also.iter().all(|c| safety::safe(c).is_some()));
             let chosen = if opts.select.is_empty() {
                 safe.is_some()
             } else {
-                kspm_rules::find_rule(f.code)
-                    .is_some_and(|r| opts.select.iter().any(|n| kspm_engine::rule_matches(r, n)))
+                std::iter::once(f.code)
+                    .chain(also.iter().copied())
+                    .any(|code| {
+                        kspm_rules::find_rule(code).is_some_and(|r| {
+                            opts.select.iter().any(|n| kspm_engine::rule_matches(r, n))
+                        })
+                    })
             };
             PlannedFix {
                 code: f.code,
@@ -251,6 +263,7 @@ async fn one(
                     .as_ref()
                     .map(|x| x.description.clone())
                     .unwrap_or_default(),
+                also,
                 safe,
                 chosen,
             }
@@ -306,7 +319,7 @@ async fn one(
     change.diff = patch::describe(&before, &ops);
     change.patch = patch::guarded(&rv, ops.clone());
     if let Err(e) = objects.json_patch(&object, &change.patch, true).await {
-        change.outcome = describe_error(&e);
+        change.outcome = failure(objects, &object, &rv, &e).await;
         return change;
     }
     if !opts.apply {
@@ -330,7 +343,7 @@ async fn one(
                     .fixes
                     .iter()
                     .filter(|f| f.chosen)
-                    .map(|f| f.code)
+                    .flat_map(|f| std::iter::once(f.code).chain(f.also.iter().copied()))
                     .collect::<Vec<_>>()
                     .join(","),
                 api_version: object.api_version.clone(),
@@ -345,9 +358,25 @@ async fn one(
                 undone_at: None,
             });
         }
-        Err(e) => change.outcome = describe_error(&e),
+        Err(e) => change.outcome = failure(objects, &object, &rv, &e).await,
     }
     change
+}
+
+/// Why a patch guarded by `rv` failed. The server answers a failed `test` step with a generic
+/// 422 ("the server rejected our request..."), so the object is read again: a new
+/// resourceVersion means the precondition failed, a conflict.
+async fn failure(objects: &Objects, object: &ObjectRef, rv: &str, e: &ObjectError) -> Outcome {
+    if matches!(e, ObjectError::Refused(_) | ObjectError::Conflict(_))
+        && let Ok(now) = objects.get(object).await
+        && now["metadata"]["resourceVersion"].as_str() != Some(rv)
+    {
+        return describe_error(&ObjectError::Conflict(format!(
+            "resourceVersion {rv} was read, the server now holds {}",
+            now["metadata"]["resourceVersion"].as_str().unwrap_or("?")
+        )));
+    }
+    describe_error(e)
 }
 
 /// Why an undo did not happen.
@@ -416,14 +445,11 @@ pub async fn undo(objects: &Objects, store: &Store, id: &str) -> Result<Change, 
         outcome: Outcome::Applied,
         record: Some(record.clone()),
     };
-    objects
-        .json_patch(&object, &guarded, true)
-        .await
-        .map_err(|e| fail(describe_error(&e)))?;
-    objects
-        .json_patch(&object, &guarded, false)
-        .await
-        .map_err(|e| fail(describe_error(&e)))?;
+    for dry_run in [true, false] {
+        if let Err(e) = objects.json_patch(&object, &guarded, dry_run).await {
+            return Err(fail(failure(objects, &object, rv, &e).await));
+        }
+    }
     store.mark_undone(id, kspm_store::time::now()).await?;
     if let Some(r) = &mut change.record {
         r.undone_at = Some(kspm_store::time::now());
@@ -451,7 +477,7 @@ pub fn change_json(c: &Change) -> Json {
         "resourceVersion": c.resource_version,
         "outcome": c.outcome.as_str(),
         "fixes": c.fixes.iter().map(|f| json!({
-            "rule": f.code, "slug": f.slug, "severity": f.severity.as_str(), "path": f.path,
+            "rule": f.code, "slug": f.slug, "also": f.also, "severity": f.severity.as_str(), "path": f.path,
             "fix": f.description, "safe": f.safe.is_some(), "why_safe": f.safe, "chosen": f.chosen,
         })).collect::<Vec<_>>(),
         "diff": c.diff,
@@ -488,9 +514,14 @@ pub fn report_text(report: &Report) -> String {
             let _ = writeln!(out, "  {d}");
         }
         for f in &c.fixes {
+            let also = if f.also.is_empty() {
+                String::new()
+            } else {
+                format!(" (+ {})", f.also.join(", "))
+            };
             let _ = writeln!(
                 out,
-                "  {} {} {:<8} {} [{}]: {}",
+                "  {} {} {:<8} {}{also} [{}]: {}",
                 if f.chosen { "*" } else { " " },
                 f.code,
                 f.severity.as_str(),
