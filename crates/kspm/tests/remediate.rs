@@ -25,9 +25,14 @@ containers:
 ";
 
 fn indent(text: &str, n: usize) -> String {
-    text.lines()
-        .map(|l| format!("{}{l}\n", " ".repeat(n)))
-        .collect()
+    let pad = " ".repeat(n);
+    let mut out = String::new();
+    for line in text.lines() {
+        out.push_str(&pad);
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// A Deployment or ReplicaSet of `spec`.
@@ -227,7 +232,7 @@ fn remediation_plans_dry_runs_applies_and_undoes_on_a_real_apiserver() {
         None,
     );
     let log = dir.path().join("conflict.err");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kspm"))
+    let child = Command::new(env!("CARGO_BIN_EXE_kspm"))
         .args(["remediate", "--cluster", "--kubeconfig"])
         .arg(&cluster.kubeconfig)
         .args(["-n", NS, "--format", "json", "--apply"])
@@ -238,7 +243,7 @@ fn remediation_plans_dry_runs_applies_and_undoes_on_a_real_apiserver() {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_mins(1);
     while !std::fs::read_to_string(&log)
         .unwrap_or_default()
         .contains("pausing before applying to Deployment/rem-a/web")
@@ -276,7 +281,7 @@ fn remediation_plans_dry_runs_applies_and_undoes_on_a_real_apiserver() {
     );
 
     // Applied: the Deployment is fixed, through the webhook (which admits the fixed object).
-    let admitted_before = hook.metric("kspm_admission_requests_total{outcome=\"denied\"}");
+    let denied_before = hook.metric("kspm_admission_requests_total{outcome=\"denied\"}");
     let mut args = select.to_vec();
     args.extend(["--apply", "--store", &store]);
     let out = remediate(cluster, &args, &[]);
@@ -299,9 +304,8 @@ fn remediation_plans_dry_runs_applies_and_undoes_on_a_real_apiserver() {
     let sc = security_context(cluster);
     assert_eq!(sc["privileged"], false);
     assert_eq!(sc["allowPrivilegeEscalation"], false);
-    assert_eq!(
-        hook.metric("kspm_admission_requests_total{outcome=\"denied\"}"),
-        admitted_before,
+    assert!(
+        hook.metric("kspm_admission_requests_total{outcome=\"denied\"}") - denied_before < 0.5,
         "the webhook denied the fixed Deployment"
     );
     let updates: Vec<Value> = hook

@@ -197,7 +197,10 @@ mod tests {
                 decision: "denied".into(),
                 findings: "[]".into(),
             };
-            store.record_admissions("c1", &[d.clone()]).await.unwrap();
+            store
+                .record_admissions("c1", std::slice::from_ref(&d))
+                .await
+                .unwrap();
             assert_eq!(store.admissions("c1").await.unwrap(), vec![d]);
             assert!(store.admissions("c2").await.unwrap().is_empty());
             let c = RemediationChange {
