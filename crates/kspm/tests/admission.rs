@@ -70,6 +70,8 @@ fn the_webhook_denies_warns_and_admits_on_a_real_apiserver() {
             &store,
             "--cluster-name",
             "test",
+            "--reload",
+            "1s",
         ],
     );
     register(cluster, "kspm-admission-a", hook.port, &certs.ca_pem);
@@ -164,6 +166,26 @@ fn the_webhook_denies_warns_and_admits_on_a_real_apiserver() {
         .find(|l| l["name"] == "privileged")
         .expect("an audit line for the privileged pod");
     assert_eq!(denied["user"], "kspm-admin");
+
+    // The serving pair rotates on disk (a new CA, too): the webhook serves it without a restart,
+    // and the API server, trusting only the new CA, reaches it.
+    let rotated = webhook::certs(dir.path());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while hook.metric("kspm_admission_certificate_reloads_total") < 1.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new pair was not loaded"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    register(cluster, "kspm-admission-a", hook.port, &rotated.ca_pem);
+    let out = kubectl(
+        cluster,
+        &["apply", "-f", "-"],
+        Some(&pod("after-rotation", "hostPID: true", DIGEST)),
+    );
+    let (_, err) = text(&out);
+    assert!(!out.status.success() && err.contains("host-pid"), "{err}");
 
     // Stopped, with `failurePolicy: Ignore`: objects are admitted, and the API server counts
     // the calls that failed open (the webhook cannot count what never reached it).
