@@ -239,7 +239,8 @@ async fn one(
         .map(|f| {
             let also: Vec<&'static str> = f.folded.iter().map(|x| x.code).collect();
             // A folded finding's fix does what each of its rules' fixes does: safe only if each
-            // is; chosen when any of its rules is selected (the others are implied by it).
+            // is, chosen only if each is selected (the scan runs only the selected rules, so a
+            // fold joins selected rules only).
             let safe =
                 safety::safe(f.code).filter(|_| also.iter().all(|c| safety::safe(c).is_some()));
             let chosen = if opts.select.is_empty() {
@@ -247,7 +248,7 @@ async fn one(
             } else {
                 std::iter::once(f.code)
                     .chain(also.iter().copied())
-                    .any(|code| {
+                    .all(|code| {
                         kspm_rules::find_rule(code).is_some_and(|r| {
                             opts.select.iter().any(|n| kspm_engine::rule_matches(r, n))
                         })
