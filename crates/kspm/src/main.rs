@@ -101,6 +101,10 @@ enum Command {
     /// Alerts sent by the agent (routes and sinks in kspm.yaml, see docs/alerts.md): test the sinks.
     #[command(subcommand)]
     Alerts(cmd::alerts::AlertsCommand),
+    /// Serve a validating admission webhook that judges objects with the scan's rules: deny, warn or audit by severity (see docs/admission.md).
+    Admission(cmd::admission::AdmissionArgs),
+    /// Fix a live cluster: patch the owners of findings (dry run first, never forcing a concurrent edit), record and undo (see docs/remediate.md).
+    Remediate(cmd::remediate::RemediateArgs),
     /// Show the version, the git commit it was built from, and the Kubernetes and framework versions it knows.
     Version {
         #[arg(long, value_enum, default_value_t = VersionFormat::Text)]
@@ -298,6 +302,8 @@ fn run(cli: Cli) -> Result<u8> {
         Command::History(args) => cmd::store::history(&args),
         Command::Agent(args) => cmd::agent::run(&args),
         Command::Alerts(command) => cmd::alerts::run(&command),
+        Command::Admission(args) => cmd::admission::run(&args),
+        Command::Remediate(args) => cmd::remediate::run(&args),
         Command::Version { format } => {
             print(&match format {
                 VersionFormat::Json => cmd::version::json(),

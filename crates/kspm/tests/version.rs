@@ -47,7 +47,15 @@ fn version_names_the_build_and_what_it_knows() {
     }
     assert_eq!(
         v["features"],
-        serde_json::json!(["cluster", "policies", "store"]),
+        serde_json::json!([
+            "cluster",
+            "policies",
+            "store",
+            "agent",
+            "alerts",
+            "admission",
+            "remediate"
+        ]),
         "the default build has every optional part"
     );
 

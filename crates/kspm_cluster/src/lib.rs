@@ -12,6 +12,7 @@
 mod catalog;
 mod client;
 pub mod live;
+pub mod objects;
 mod pager;
 mod policies;
 

@@ -5,6 +5,7 @@
 pub mod compliance;
 pub mod config;
 pub mod exceptions;
+pub mod judge;
 pub mod plan;
 pub mod policy;
 pub mod risk;
@@ -13,6 +14,7 @@ pub mod source;
 pub mod walk;
 
 pub use config::{Config, ConfigError};
+pub use judge::ObjectJudge;
 pub use plan::{AppliedConfig, ConfigOrigin, Overrides, PlanError, ScanPlan};
 pub use policy::{Policies, PolicyOutput, PolicyRun};
 pub use scan::{

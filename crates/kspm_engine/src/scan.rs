@@ -419,7 +419,7 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
     let mut index = Index::build(&indexed);
     let mut eval = Evaluation::with_inventory(opts, if inventory { &indexed } else { &[] });
     eval.learn_rbac(&index);
-    let (set, run, budget) = (&eval.set, eval.run.as_deref(), &eval.budget);
+    let (set, run, budget) = (&eval.set, eval.run.as_ref().map(Run::get), &eval.budget);
     let part = chunks
         .par_iter()
         .fold(Part::default, |mut part, (d, c)| {
@@ -459,13 +459,29 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
     result
 }
 
+/// Started custom policies: this evaluation's own, or shared by many (see
+/// [`Evaluation::sharing`]).
+enum Run<'a> {
+    Owned(Box<dyn PolicyRun + 'a>),
+    Shared(&'a dyn PolicyRun),
+}
+
+impl<'a> Run<'a> {
+    fn get(&self) -> &(dyn PolicyRun + 'a) {
+        match self {
+            Run::Owned(run) => run.as_ref(),
+            Run::Shared(run) => *run,
+        }
+    }
+}
+
 /// Checks resources batch by batch against one rule set, then turns what was found into a
 /// [`ScanResult`]. The file scan feeds it document by document, the cluster scan page by page;
 /// both finish the same way (severity overrides, exceptions, ordering).
 pub struct Evaluation<'a> {
     set: RuleSet,
     /// The custom policies of the scan, started once (compiled) for all batches.
-    run: Option<Box<dyn PolicyRun + 'a>>,
+    run: Option<Run<'a>>,
     part: Part,
     /// Service accounts with dangerous RBAC found in the scan itself, for risk ranking (added to
     /// what `ScanOptions::risk` says).
@@ -478,6 +494,19 @@ impl<'a> Evaluation<'a> {
         Self::with_inventory(opts, &[])
     }
 
+    /// An evaluation whose custom policies were started once by the caller and serve many
+    /// evaluations (admission judges one object per request: starting the policies, which
+    /// compiles engines or starts workers, per request would cost more than judging).
+    pub fn sharing(opts: &'a ScanOptions, run: Option<&'a dyn PolicyRun>) -> Self {
+        Self {
+            set: RuleSet::new(opts.rules.iter().copied()),
+            run: run.map(Run::Shared),
+            part: Part::default(),
+            rbac: std::collections::HashMap::new(),
+            budget: Budget::new(&opts.limits),
+        }
+    }
+
     /// `inventory`: the objects cross-resource policies see (`data.kspm.resources`).
     pub fn with_inventory(opts: &'a ScanOptions, inventory: &[Resource]) -> Self {
         Self {
@@ -485,7 +514,7 @@ impl<'a> Evaluation<'a> {
             run: opts
                 .policies
                 .as_ref()
-                .map(|p| p.start(inventory, &opts.rules)),
+                .map(|p| Run::Owned(p.start(inventory, &opts.rules))),
             part: Part::default(),
             rbac: std::collections::HashMap::new(),
             budget: Budget::new(&opts.limits),
@@ -502,7 +531,7 @@ impl<'a> Evaluation<'a> {
 
     /// Checks a batch of resources in parallel; `index` holds the cross-resource facts.
     pub fn check(&mut self, resources: &[Resource], index: &Index<'_>, settings: &Settings) {
-        let (set, run, budget) = (&self.set, self.run.as_deref(), &self.budget);
+        let (set, run, budget) = (&self.set, self.run.as_ref().map(Run::get), &self.budget);
         let part = resources
             .par_iter()
             .fold(Part::default, |mut part, r| {
@@ -553,7 +582,7 @@ impl<'a> Evaluation<'a> {
             ..
         } = self.part;
         diagnostics.extend(diags);
-        if let Some(run) = &self.run {
+        if let Some(Run::Owned(run)) = &self.run {
             diagnostics.extend(run.finish());
         }
         drop(self.run);

@@ -10,7 +10,9 @@ use kspm_rbac::{RbacModel, Request, Subject, Workload, escalation};
 use kspm_report::{network, rbac};
 
 fn example(name: &str) -> Vec<Resource> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name);
     let (resources, diags) = kspm_engine::source::load(&[Input::Path(path)], &Limits::default());
     assert!(diags.is_empty(), "{diags:?}");
     resources

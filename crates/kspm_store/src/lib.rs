@@ -13,6 +13,7 @@
 //! The lifecycle itself is a pure function (`lifecycle::plan`); the store writes exactly what it
 //! returns, so a sync that changes nothing writes nothing.
 
+mod actions;
 mod alerts;
 mod error;
 mod lifecycle;
@@ -32,6 +33,7 @@ use kspm_model::Severity;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
+pub use actions::{AdmissionDecision, RemediationChange};
 pub use alerts::{AlertCursor, OutboxEvent};
 pub use error::StoreError;
 pub use query::{FindingFilter, History, HistoryRow, Period, SeverityCounts};

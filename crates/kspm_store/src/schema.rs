@@ -98,10 +98,45 @@ const MIGRATIONS: &[Migration] = &[
         )",
         ],
     },
+    Migration {
+        version: 3,
+        name: "admission decisions, remediation changes",
+        statements: &[
+            "CREATE TABLE admission_decisions (
+            id {id},
+            cluster TEXT NOT NULL,
+            at BIGINT NOT NULL,
+            request_uid TEXT NOT NULL,
+            operation TEXT NOT NULL,
+            api_version TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            namespace TEXT,
+            name TEXT NOT NULL,
+            username TEXT NOT NULL,
+            decision TEXT NOT NULL,
+            findings TEXT NOT NULL
+        )",
+            "CREATE INDEX admission_decisions_cluster_at ON admission_decisions (cluster, at)",
+            "CREATE TABLE remediation_changes (
+            change_id TEXT PRIMARY KEY,
+            cluster TEXT NOT NULL,
+            at BIGINT NOT NULL,
+            username TEXT NOT NULL,
+            rules TEXT NOT NULL,
+            api_version TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            namespace TEXT,
+            name TEXT NOT NULL,
+            before_state TEXT NOT NULL,
+            after_state TEXT NOT NULL,
+            undone_at BIGINT
+        )",
+        ],
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 fn spell(statement: &str, backend: Backend) -> String {
     let id = match backend {

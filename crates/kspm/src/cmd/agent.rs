@@ -4,8 +4,6 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-#[cfg(feature = "agent")]
-use anyhow::bail;
 
 /// `kspm agent`.
 #[derive(clap::Args)]
@@ -50,28 +48,11 @@ pub struct AgentArgs {
     pub policy: super::policy::PolicyFlags,
 }
 
-/// `500ms`, `2s`, `30m`, `6h`, `1d`.
-#[cfg(feature = "agent")]
-fn span(text: &str, flag: &str) -> Result<std::time::Duration> {
-    let parsed = if let Some(ms) = text.strip_suffix("ms") {
-        ms.parse::<u64>().ok().map(std::time::Duration::from_millis)
-    } else {
-        kspm_store::time::parse_duration(text)
-            .ok()
-            .and_then(|s| u64::try_from(s).ok())
-            .map(std::time::Duration::from_secs)
-    };
-    match parsed {
-        Some(d) if !d.is_zero() => Ok(d),
-        _ => bail!("--{flag} takes a positive span such as 500ms, 2s, 30m, 6h (got `{text}`)"),
-    }
-}
-
 #[cfg(feature = "agent")]
 pub fn run(args: &AgentArgs) -> Result<u8> {
     use kspm_engine::{Overrides, ScanPlan};
-    let debounce = span(&args.debounce, "debounce")?;
-    let resync = span(&args.resync, "resync")?;
+    let debounce = super::span(&args.debounce, "debounce")?;
+    let resync = super::span(&args.resync, "resync")?;
     let listen = if args.no_listen {
         None
     } else {

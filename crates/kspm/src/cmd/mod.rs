@@ -3,6 +3,7 @@
 //! come from; `output` is the report output every scanning command shares; `policy` loads and
 //! tests custom policies; `store` records scans in the finding store and reads them back.
 
+pub mod admission;
 pub mod agent;
 pub mod alerts;
 pub mod completion;
@@ -13,6 +14,7 @@ pub mod node;
 pub mod output;
 pub mod policy;
 pub mod rbac;
+pub mod remediate;
 pub mod store;
 pub mod version;
 
@@ -118,3 +120,22 @@ pub fn exit_code(problems: Problems) -> u8 {
 }
 
 pub use kspm_report::text::json;
+
+/// `500ms`, `2s`, `30m`, `6h`, `1d`.
+#[cfg(feature = "store")]
+pub fn span(text: &str, flag: &str) -> Result<std::time::Duration> {
+    let parsed = if let Some(ms) = text.strip_suffix("ms") {
+        ms.parse::<u64>().ok().map(std::time::Duration::from_millis)
+    } else {
+        kspm_store::time::parse_duration(text)
+            .ok()
+            .and_then(|s| u64::try_from(s).ok())
+            .map(std::time::Duration::from_secs)
+    };
+    match parsed {
+        Some(d) if !d.is_zero() => Ok(d),
+        _ => anyhow::bail!(
+            "--{flag} takes a positive span such as 500ms, 2s, 30m, 6h (got `{text}`)"
+        ),
+    }
+}

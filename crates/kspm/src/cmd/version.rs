@@ -14,17 +14,18 @@ pub const COMMIT: &str = env!("KSPM_GIT_COMMIT");
 
 /// The optional features this binary was built with (`--no-default-features` leaves them out).
 fn features() -> Vec<&'static str> {
-    let mut on = Vec::new();
-    if cfg!(feature = "cluster") {
-        on.push("cluster");
-    }
-    if cfg!(feature = "policies") {
-        on.push("policies");
-    }
-    if cfg!(feature = "store") {
-        on.push("store");
-    }
-    on
+    [
+        ("cluster", cfg!(feature = "cluster")),
+        ("policies", cfg!(feature = "policies")),
+        ("store", cfg!(feature = "store")),
+        ("agent", cfg!(feature = "agent")),
+        ("alerts", cfg!(feature = "alerts")),
+        ("admission", cfg!(feature = "admission")),
+        ("remediate", cfg!(feature = "remediate")),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect()
 }
 
 pub fn json() -> String {
