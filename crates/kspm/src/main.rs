@@ -91,6 +91,8 @@ enum Command {
     History(cmd::store::HistoryArgs),
     /// Watch a live cluster and keep its findings current in the finding store; serves /healthz, /readyz and /metrics (see docs/agent.md).
     Agent(cmd::agent::AgentArgs),
+    /// Serve the dashboard over the finding store: fleet, clusters, findings, objects, rules, and a JSON API under /api/v1/ (see docs/serve.md).
+    Serve(cmd::serve::ServeArgs),
     /// Show the version, the git commit it was built from, and the Kubernetes and framework versions it knows.
     Version {
         #[arg(long, value_enum, default_value_t = VersionFormat::Text)]
@@ -284,6 +286,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Findings(args) => cmd::store::findings(&args),
         Command::History(args) => cmd::store::history(&args),
         Command::Agent(args) => cmd::agent::run(&args),
+        Command::Serve(args) => cmd::serve::run(&args),
         Command::Version { format } => {
             print(&match format {
                 VersionFormat::Json => cmd::version::json(),

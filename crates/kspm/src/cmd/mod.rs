@@ -11,6 +11,7 @@ pub mod node;
 pub mod output;
 pub mod policy;
 pub mod rbac;
+pub mod serve;
 pub mod store;
 pub mod version;
 
