@@ -103,7 +103,7 @@ pub fn fix_command(f: &FindingRecord) -> String {
 
 /// The `## Remediation` section of the rule's documentation, when the rule is known.
 pub fn remediation(rule: &str) -> Option<String> {
-    let docs = kspm_rules::find_rule(rule)?.meta.docs;
+    let docs = kspm_report::docs::rule_page(kspm_rules::find_rule(rule)?);
     let start = docs.find("## Remediation")?;
     let body = &docs[start + "## Remediation".len()..];
     let end = body.find("\n## ").unwrap_or(body.len());
