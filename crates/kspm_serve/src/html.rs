@@ -81,7 +81,7 @@ impl Html {
 
     /// Another writer's output (already escaped by construction).
     pub fn append(&mut self, other: Html) -> &mut Self {
-        self.out.push_str(&other.out);
+        self.out.push_str(&other.into_string());
         self
     }
 

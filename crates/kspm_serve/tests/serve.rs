@@ -4,6 +4,7 @@
 
 mod support;
 
+use kspm_model::Severity::{High, Medium};
 use kspm_serve::CONTENT_SECURITY_POLICY;
 use kspm_store::{Store, StoreUrl};
 use kspm_testcluster::postgres::TestPostgres;
@@ -47,7 +48,6 @@ fn postgres_fleet_lists_both_clusters_with_their_counts() {
         let obs = |o: &kspm_store::ObjectRef, r: &str, s, sev, p: &str| {
             support::observation(o, r, s, sev, p)
         };
-        use kspm_model::Severity::{High, Medium};
         let snap = kspm_store::Snapshot {
             observations: vec![
                 obs(
@@ -444,7 +444,7 @@ fn pages_in_chromium() {
         for kind in ["keyDown", "keyUp"] {
             b.call(
                 "Input.dispatchKeyEvent",
-                json!({"type": kind, "key": "Tab", "code": "Tab", "windowsVirtualKeyCode": 9}),
+                &json!({"type": kind, "key": "Tab", "code": "Tab", "windowsVirtualKeyCode": 9}),
             );
         }
     }

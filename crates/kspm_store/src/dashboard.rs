@@ -209,10 +209,8 @@ impl Store {
         .fetch_one(&store.pool)
         .await
         .and_then(|r| r.try_get::<i64, _>(0));
-        let found = match version {
-            Ok(v) => v,
-            Err(_) => 0,
-        };
+        // A file or database that is not a kspm store says so here ("no such table").
+        let found = version.map_err(|e| store.db(e))?;
         if found > crate::SCHEMA_VERSION {
             return Err(StoreError::SchemaTooNew {
                 url: store.url.clone(),

@@ -7,9 +7,7 @@ use kspm_store::{
 };
 use serde_json::{Value as Json, json};
 
-use super::{
-    PageError, Params, change, chart, layout, severity_badge, severity_cells, severity_headers,
-};
+use super::{PageError, Params, change, chart, layout, severity_cells, severity_headers};
 use crate::html::{Href, Html};
 
 pub struct Overview {
@@ -86,7 +84,7 @@ pub fn html(o: &Overview) -> String {
         h.text(o.summary.suppressed);
     });
     card(&mut h, "change over 7 days", &|h| {
-        change(h, o.summary.change_7d)
+        change(h, o.summary.change_7d);
     });
     card(&mut h, "change over 30 days", &|h| {
         change(h, o.summary.change_30d);
@@ -159,6 +157,5 @@ pub fn html(o: &Overview) -> String {
         }
         h.raw("</tbody></table>");
     }
-    let _ = severity_badge;
     layout(&format!("Cluster {name}"), h)
 }

@@ -39,10 +39,17 @@ pub struct View {
     pub facets: Facets,
 }
 
+/// A query string, read.
+pub struct Parsed {
+    pub query: FindingQuery,
+    /// The filter parameters that are set, in [`FILTERS`] order, then `sort` when not the default.
+    pub filters: Vec<(&'static str, String)>,
+    pub page: i64,
+    pub page_size: i64,
+}
+
 /// Reads the filters, sort and page from the query string.
-pub fn parse(
-    params: &Params,
-) -> Result<(FindingQuery, Vec<(&'static str, String)>, i64, i64), PageError> {
+pub fn parse(params: &Params) -> Result<Parsed, PageError> {
     let bad = |what: String| PageError::BadRequest(what);
     let mut q = FindingQuery::default();
     let mut filters = Vec::new();
@@ -101,11 +108,21 @@ pub fn parse(
     let page_size = number("page_size", PAGE_SIZE, MAX_PAGE_SIZE)?;
     q.offset = (page - 1) * page_size;
     q.limit = page_size;
-    Ok((q, filters, page, page_size))
+    Ok(Parsed {
+        query: q,
+        filters,
+        page,
+        page_size,
+    })
 }
 
 pub async fn load(store: &Store, params: &Params, now: i64) -> Result<View, PageError> {
-    let (query, filters, page, page_size) = parse(params)?;
+    let Parsed {
+        query,
+        filters,
+        page,
+        page_size,
+    } = parse(params)?;
     let result = store.finding_page(&query, now).await?;
     let facets = store.facets(query.cluster.as_deref(), 500).await?;
     Ok(View {
@@ -122,7 +139,9 @@ pub async fn load(store: &Store, params: &Params, now: i64) -> Result<View, Page
 
 /// Every finding the filters select (no paging), up to [`MAX_EXPORT`].
 pub async fn export(store: &Store, params: &Params, now: i64) -> Result<View, PageError> {
-    let (mut query, filters, _, _) = parse(params)?;
+    let Parsed {
+        mut query, filters, ..
+    } = parse(params)?;
     query.offset = 0;
     query.limit = MAX_EXPORT;
     let result = store.finding_page(&query, now).await?;
@@ -436,8 +455,8 @@ mod tests {
         assert!(m.contains("`severity`"), "{m}");
         let p = Params::parse(Some("page=0"));
         assert!(matches!(parse(&p), Err(PageError::BadRequest(_))));
-        let (q, filters, page, _) =
-            parse(&Params::parse(Some("cluster=a&page=3&sort=age"))).unwrap();
+        let p = parse(&Params::parse(Some("cluster=a&page=3&sort=age"))).unwrap();
+        let (q, filters, page) = (p.query, p.filters, p.page);
         assert_eq!((q.offset, page, q.sort), (100, 3, FindingSort::Age));
         assert_eq!(
             filters,

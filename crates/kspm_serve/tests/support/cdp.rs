@@ -39,8 +39,8 @@ pub fn chromium() -> Option<String> {
 
 pub struct Browser {
     child: Child,
-    to_browser: File,
-    from_browser: Receiver<Value>,
+    to_chromium: File,
+    from_chromium: Receiver<Value>,
     next_id: u64,
     session: String,
     /// Every event received, in order.
@@ -93,7 +93,7 @@ impl Browser {
             .expect("chromium starts");
         // The shell opens `to` for reading first, then `from` for writing: open them in that
         // order or both sides wait forever.
-        let to_browser = File::options().write(true).open(&to).unwrap();
+        let to_chromium = File::options().write(true).open(&to).unwrap();
         let from_file = File::open(&from).unwrap();
         let (tx, rx) = channel();
         std::thread::spawn(move || {
@@ -113,34 +113,37 @@ impl Browser {
         });
         let mut b = Browser {
             child,
-            to_browser,
-            from_browser: rx,
+            to_chromium,
+            from_chromium: rx,
             next_id: 0,
             session: String::new(),
             events: Vec::new(),
             _dir: dir,
         };
-        let target = b.call("Target.createTarget", json!({"url": "about:blank"}));
+        let target = b.call("Target.createTarget", &json!({"url": "about:blank"}));
         let target_id = target["result"]["targetId"].as_str().unwrap().to_owned();
         let attached = b.call(
             "Target.attachToTarget",
-            json!({"targetId": target_id, "flatten": true}),
+            &json!({"targetId": target_id, "flatten": true}),
         );
-        b.session = attached["result"]["sessionId"].as_str().unwrap().to_owned();
+        attached["result"]["sessionId"]
+            .as_str()
+            .unwrap()
+            .clone_into(&mut b.session);
         for domain in [
             "Page.enable",
             "Runtime.enable",
             "Log.enable",
             "Network.enable",
         ] {
-            b.call(domain, json!({}));
+            b.call(domain, &json!({}));
         }
         b
     }
 
     /// Sends a command (to the page once attached) and waits for its answer, keeping the
     /// events that arrive meanwhile.
-    pub fn call(&mut self, method: &str, params: Value) -> Value {
+    pub fn call(&mut self, method: &str, params: &Value) -> Value {
         self.next_id += 1;
         let id = self.next_id;
         let mut msg = json!({"id": id, "method": method, "params": params});
@@ -149,11 +152,11 @@ impl Browser {
         }
         let mut bytes = serde_json::to_vec(&msg).unwrap();
         bytes.push(0);
-        self.to_browser.write_all(&bytes).unwrap();
+        self.to_chromium.write_all(&bytes).unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            match self.from_browser.recv_timeout(left) {
+            match self.from_chromium.recv_timeout(left) {
                 Ok(v) if v["id"].as_u64() == Some(id) => return v,
                 Ok(v) => self.events.push(v),
                 Err(RecvTimeoutError::Timeout) => panic!("no answer to {method} within 30 s"),
@@ -166,7 +169,7 @@ impl Browser {
     pub fn try_eval(&mut self, expression: &str) -> Option<Value> {
         let r = self.call(
             "Runtime.evaluate",
-            json!({"expression": expression, "returnByValue": true}),
+            &json!({"expression": expression, "returnByValue": true}),
         );
         if r.get("error").is_some() || r["result"].get("exceptionDetails").is_some() {
             return None;
@@ -198,7 +201,7 @@ impl Browser {
     }
 
     pub fn navigate(&mut self, url: &str) {
-        self.call("Page.navigate", json!({"url": url}));
+        self.call("Page.navigate", &json!({"url": url}));
         self.wait_for(&format!("location.href === {}", json!(url)));
     }
 
@@ -220,7 +223,7 @@ impl Browser {
     fn settle(&mut self) {
         let deadline = Instant::now() + Duration::from_millis(150);
         while let Ok(v) = self
-            .from_browser
+            .from_chromium
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
         {
             self.events.push(v);
@@ -235,7 +238,7 @@ impl Browser {
             let p = &e["params"];
             match e["method"].as_str().unwrap_or("") {
                 "Runtime.exceptionThrown" => {
-                    out.push(format!("exception: {}", p["exceptionDetails"]))
+                    out.push(format!("exception: {}", p["exceptionDetails"]));
                 }
                 "Runtime.consoleAPICalled" if p["type"] == "error" || p["type"] == "assert" => {
                     out.push(format!("console.{}: {}", p["type"], p["args"]));
@@ -253,7 +256,7 @@ impl Browser {
                     ));
                 }
                 "Page.javascriptDialogOpening" => {
-                    out.push(format!("a script ran: dialog {}", p["message"]))
+                    out.push(format!("a script ran: dialog {}", p["message"]));
                 }
                 _ => {}
             }
