@@ -540,3 +540,55 @@ fn planted_script_never_runs() {
     assert!(text.contains("javascript:alert('value')"));
     assert!(text.contains("<iframe src=javascript:alert('reason')>"));
 }
+
+#[test]
+fn tls_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_store(dir.path(), &["a"], false);
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let addr = support::start_with(
+        &url,
+        None,
+        Some(kspm_serve::TlsFiles {
+            cert: fixtures.join("tls.crt"),
+            key: fixtures.join("tls.key"),
+        }),
+    );
+    let r = support::get_tls(addr, &fixtures.join("tls.crt"), "/api/v1/fleet").unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["clusters"][0]["cluster"], "a");
+    assert_eq!(
+        r.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
+    assert_eq!(
+        r.header("content-security-policy"),
+        Some(CONTENT_SECURITY_POLICY)
+    );
+    // Plain HTTP on the TLS port gets no page.
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    std::io::Write::write_all(&mut s, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut buf = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut s, &mut buf);
+    assert!(
+        !String::from_utf8_lossy(&buf).contains("kspm"),
+        "plain HTTP was served"
+    );
+    // A missing key file is an error that names it.
+    let err = support::block_on(kspm_serve::Server::bind(
+        support::block_on(Store::open_read_only(&url)).unwrap(),
+        &kspm_serve::ServeOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            token: None,
+            tls: Some(kspm_serve::TlsFiles {
+                cert: fixtures.join("tls.crt"),
+                key: fixtures.join("missing.key"),
+            }),
+        },
+    ))
+    .err()
+    .expect("refused");
+    assert!(err.to_string().contains("missing.key"), "{err}");
+}

@@ -233,6 +233,15 @@ pub fn hostile_cluster() -> &'static str {
 
 /// Starts the dashboard on a free loopback port in a thread of its own; returns its address.
 pub fn start(url: &StoreUrl, token: Option<&str>) -> SocketAddr {
+    start_with(url, token, None)
+}
+
+/// [`start`], with TLS.
+pub fn start_with(
+    url: &StoreUrl,
+    token: Option<&str>,
+    tls: Option<kspm_serve::TlsFiles>,
+) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     let url = url.clone();
     let token = token.map(|t| Token::new(t).unwrap());
@@ -249,7 +258,7 @@ pub fn start(url: &StoreUrl, token: Option<&str>) -> SocketAddr {
                 &ServeOptions {
                     listen: "127.0.0.1:0".parse().unwrap(),
                     token,
-                    tls: None,
+                    tls,
                 },
             )
             .await
@@ -284,8 +293,46 @@ impl Reply {
 
 /// One HTTP/1.1 request on a fresh connection.
 pub fn request(addr: SocketAddr, method: &str, target: &str, headers: &[(&str, &str)]) -> Reply {
-    let mut s = TcpStream::connect(addr).unwrap();
+    let s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    exchange(s, addr, method, target, headers)
+}
+
+/// One HTTPS GET, trusting only `ca` (PEM).
+pub fn get_tls(
+    addr: SocketAddr,
+    ca: &std::path::Path,
+    target: &str,
+) -> Result<Reply, std::io::Error> {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = rustls_pki_types::ServerName::IpAddress(addr.ip().into());
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let tcp = TcpStream::connect(addr)?;
+    tcp.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut stream = rustls::StreamOwned::new(conn, tcp);
+    // Completes the handshake, so that a refused certificate is an error here.
+    stream.flush()?;
+    Ok(exchange(stream, addr, "GET", target, &[]))
+}
+
+fn exchange(
+    mut s: impl Read + Write,
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+) -> Reply {
     let mut req = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
@@ -293,7 +340,10 @@ pub fn request(addr: SocketAddr, method: &str, target: &str, headers: &[(&str, &
     req.push_str("\r\n");
     s.write_all(req.as_bytes()).unwrap();
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
+    // A TLS peer that closes without close_notify is still a complete HTTP/1.1 reply here.
+    if let Err(e) = s.read_to_end(&mut raw) {
+        assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof, "{e}");
+    }
     let raw = String::from_utf8(raw).unwrap();
     let (head, body) = raw.split_once("\r\n\r\n").expect("a complete response");
     let mut lines = head.lines();
