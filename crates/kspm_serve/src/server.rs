@@ -258,7 +258,19 @@ fn route(path: &str) -> Option<(Route, bool)> {
     })
 }
 
+/// Answers one request, with `Server-Timing: app;dur=MS` (the time spent here, store queries
+/// and rendering included; what the benchmark reads).
 async fn handle(state: &State, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let started = std::time::Instant::now();
+    let mut response = answer(state, req).await;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(v) = HeaderValue::from_str(&format!("app;dur={ms:.1}")) {
+        response.headers_mut().insert("server-timing", v);
+    }
+    response
+}
+
+async fn answer(state: &State, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path();
     let api = path.starts_with("/api/");
     if req.uri().to_string().len() > MAX_URI {

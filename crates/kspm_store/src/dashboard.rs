@@ -41,7 +41,7 @@ pub struct ClusterSummary {
     /// (30) days ago; `None` without history that old.
     pub change_7d: Option<i64>,
     pub change_30d: Option<i64>,
-    /// The last time the store recorded anything of this cluster (a finding seen, an event).
+    /// The last time the store recorded anything of this cluster: a finding seen or resolved.
     pub last_recorded: Option<i64>,
 }
 
@@ -236,8 +236,8 @@ impl Store {
         let mut sql = Sql::new("");
         let now_p = sql.bind(Param::Int(now));
         sql.text = format!(
-            "SELECT cluster, severity, {s}, CAST(COUNT(*) AS BIGINT), CAST(MAX(last_seen) AS BIGINT) \
-             FROM findings GROUP BY 1, 2, 3",
+            "SELECT cluster, severity, {s}, CAST(COUNT(*) AS BIGINT), CAST(MAX(last_seen) AS BIGINT), \
+             CAST(MAX(resolved_at) AS BIGINT) FROM findings GROUP BY 1, 2, 3",
             s = effective_status(&now_p)
         );
         let mut by_cluster: BTreeMap<String, ClusterSummary> = BTreeMap::new();
@@ -259,25 +259,16 @@ impl Store {
             let status: String = r.try_get(2).map_err(|e| self.db(e))?;
             let n: i64 = r.try_get(3).map_err(|e| self.db(e))?;
             let seen: i64 = r.try_get(4).map_err(|e| self.db(e))?;
+            let resolved: Option<i64> = r.try_get(5).map_err(|e| self.db(e))?;
             let mut c = entry(&mut by_cluster, &cluster);
             match status.as_str() {
                 "open" => c.open.add(severity, n),
                 "suppressed" => c.suppressed += n,
                 _ => {}
             }
-            c.last_recorded = c.last_recorded.max(Some(seen));
-            by_cluster.insert(cluster, c);
-        }
-        let events = Sql::new(
-            "SELECT cluster, CAST(MAX(at) AS BIGINT) FROM finding_events GROUP BY cluster",
-        )
-        .fetch(self)
-        .await?;
-        for r in events {
-            let cluster: String = r.try_get(0).map_err(|e| self.db(e))?;
-            let at: i64 = r.try_get(1).map_err(|e| self.db(e))?;
-            let mut c = entry(&mut by_cluster, &cluster);
-            c.last_recorded = c.last_recorded.max(Some(at));
+            // Every event's time is one of these (opened, reopened and suppressed events are
+            // seen; resolved ones set resolved_at): no scan of the event table needed.
+            c.last_recorded = c.last_recorded.max(Some(seen)).max(resolved);
             by_cluster.insert(cluster, c);
         }
         // Open totals per cluster and day over the last 31 days, for the 7- and 30-day change.

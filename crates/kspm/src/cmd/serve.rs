@@ -36,11 +36,6 @@ pub fn run(args: &ServeArgs) -> Result<u8> {
         Some(url) => kspm_store::StoreUrl::parse(url)?,
         None => kspm_store::StoreUrl::default_sqlite(),
     };
-    let token = args
-        .token_file
-        .as_deref()
-        .map(kspm_serve::Token::from_file)
-        .transpose()?;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(kspm_serve::TlsFiles {
             cert: cert.clone(),
@@ -48,9 +43,25 @@ pub fn run(args: &ServeArgs) -> Result<u8> {
         }),
         _ => None,
     };
-    let options = kspm_serve::ServeOptions { listen, token, tls };
-    kspm_serve::run(&store, &options)?;
-    Ok(crate::exit::OK)
+    let served = args
+        .token_file
+        .as_deref()
+        .map(kspm_serve::Token::from_file)
+        .transpose()
+        .and_then(|token| {
+            let options = kspm_serve::ServeOptions { listen, token, tls };
+            kspm_serve::run(&store, &options)
+        });
+    match served {
+        Ok(()) => Ok(crate::exit::OK),
+        // Reported like every other command's store errors (exit 2, the URL without password).
+        Err(kspm_serve::ServeError::Store(e)) => Err(e.into()),
+        // A token or TLS file that cannot be read, an address that cannot be bound: input errors.
+        Err(e) => {
+            eprintln!("kspm: error: {e}");
+            Ok(crate::exit::INPUT_ERRORS)
+        }
+    }
 }
 
 #[cfg(not(feature = "serve"))]
