@@ -105,6 +105,8 @@ enum Command {
     Admission(cmd::admission::AdmissionArgs),
     /// Fix a live cluster: patch the owners of findings (dry run first, never forcing a concurrent edit), record and undo (see docs/remediate.md).
     Remediate(cmd::remediate::RemediateArgs),
+    /// Serve the dashboard over the finding store: fleet, clusters, findings, objects, rules, and a JSON API under /api/v1/ (see docs/serve.md).
+    Serve(cmd::serve::ServeArgs),
     /// Show the version, the git commit it was built from, and the Kubernetes and framework versions it knows.
     Version {
         #[arg(long, value_enum, default_value_t = VersionFormat::Text)]
@@ -304,6 +306,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Alerts(command) => cmd::alerts::run(&command),
         Command::Admission(args) => cmd::admission::run(&args),
         Command::Remediate(args) => cmd::remediate::run(&args),
+        Command::Serve(args) => cmd::serve::run(&args),
         Command::Version { format } => {
             print(&match format {
                 VersionFormat::Json => cmd::version::json(),

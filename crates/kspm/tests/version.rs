@@ -54,7 +54,8 @@ fn version_names_the_build_and_what_it_knows() {
             "agent",
             "alerts",
             "admission",
-            "remediate"
+            "remediate",
+            "serve"
         ]),
         "the default build has every optional part"
     );

@@ -15,6 +15,7 @@
 
 mod actions;
 mod alerts;
+mod dashboard;
 mod error;
 mod lifecycle;
 mod query;
@@ -35,6 +36,10 @@ use sqlx::{Any, AnyPool, Row, Transaction};
 
 pub use actions::{AdmissionDecision, RemediationChange};
 pub use alerts::{AlertCursor, OutboxEvent};
+pub use dashboard::{
+    ClusterSummary, Facets, FindingEvent, FindingPage, FindingQuery, FindingSort, NamespaceCounts,
+    RuleClusterCounts,
+};
 pub use error::StoreError;
 pub use query::{FindingFilter, History, HistoryRow, Period, SeverityCounts};
 pub use record::{
@@ -124,6 +129,21 @@ pub(crate) const COLUMNS: &str = "id, cluster, rule, object_key, path, slug, sev
 impl Store {
     /// Opens (creating when missing) the store at `url` and brings its schema up to date.
     pub async fn open(url: &StoreUrl) -> Result<Self, StoreError> {
+        let store = Self::connect(url, false).await?;
+        if store.backend == Backend::Sqlite {
+            // Persistent in the file: readers (`kspm findings`) never block the writer.
+            sqlx::query("PRAGMA journal_mode=WAL")
+                .execute(&store.pool)
+                .await
+                .map_err(|e| store.db(e))?;
+        }
+        schema::migrate(&store.pool, store.backend, &store.url, time::now()).await?;
+        Ok(store)
+    }
+
+    /// Connects to the store at `url`: an SQLite file is created when missing unless
+    /// `read_only`, which opens it read-only.
+    pub(crate) async fn connect(url: &StoreUrl, read_only: bool) -> Result<Self, StoreError> {
         static DRIVERS: Once = Once::new();
         DRIVERS.call_once(sqlx::any::install_default_drivers);
         let shown = url.to_string();
@@ -135,7 +155,7 @@ impl Store {
             StoreUrl::Sqlite(path) => {
                 let path = std::path::absolute(path)
                     .map_err(|e| unavailable(format!("{}: {e}", path.display())))?;
-                if let Some(dir) = path.parent() {
+                if let Some(dir) = path.parent().filter(|_| !read_only) {
                     std::fs::create_dir_all(dir)
                         .map_err(|e| unavailable(format!("{}: {e}", dir.display())))?;
                 }
@@ -144,8 +164,9 @@ impl Store {
                     .ok_or_else(|| unavailable(format!("{} is not valid UTF-8", path.display())))?;
                 // One connection: SQLite has one writer anyway, and this process never waits
                 // on itself for the file's lock.
+                let mode = if read_only { "ro" } else { "rwc" };
                 (
-                    format!("sqlite://{}?mode=rwc", encode_path(path)),
+                    format!("sqlite://{}?mode={mode}", encode_path(path)),
                     Backend::Sqlite,
                     1,
                 )
@@ -169,21 +190,12 @@ impl Store {
             .connect(&connect)
             .await
             .map_err(|e| unavailable(describe_connect_error(&e)))?;
-        let store = Self {
+        Ok(Self {
             pool,
             backend,
             url: shown,
             retention: DEFAULT_RETENTION,
-        };
-        if backend == Backend::Sqlite {
-            // Persistent in the file: readers (`kspm findings`) never block the writer.
-            sqlx::query("PRAGMA journal_mode=WAL")
-                .execute(&store.pool)
-                .await
-                .map_err(|e| store.db(e))?;
-        }
-        schema::migrate(&store.pool, backend, &store.url, time::now()).await?;
-        Ok(store)
+        })
     }
 
     /// Opens a store that must already exist: an SQLite file that is missing is an error rather

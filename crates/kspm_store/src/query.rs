@@ -39,7 +39,7 @@ pub struct SeverityCounts {
 }
 
 impl SeverityCounts {
-    fn add(&mut self, severity: Severity, n: i64) {
+    pub(crate) fn add(&mut self, severity: Severity, n: i64) {
         match severity {
             Severity::Critical => self.critical += n,
             Severity::High => self.high += n,

@@ -15,6 +15,7 @@ pub mod output;
 pub mod policy;
 pub mod rbac;
 pub mod remediate;
+pub mod serve;
 pub mod store;
 pub mod version;
 

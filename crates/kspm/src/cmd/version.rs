@@ -22,6 +22,7 @@ fn features() -> Vec<&'static str> {
         ("alerts", cfg!(feature = "alerts")),
         ("admission", cfg!(feature = "admission")),
         ("remediate", cfg!(feature = "remediate")),
+        ("serve", cfg!(feature = "serve")),
     ]
     .into_iter()
     .filter_map(|(name, on)| on.then_some(name))

@@ -1,0 +1,594 @@
+//! `kspm serve` on real stores: PostgreSQL shared by two clusters and an SQLite file, both
+//! written by the real store API; the pages driven in headless Chromium; the JSON API checked
+//! against docs/serve-api.schema.json; the bearer token and the security headers.
+
+mod support;
+
+use kspm_model::Severity::{High, Medium};
+use kspm_serve::CONTENT_SECURITY_POLICY;
+use kspm_store::{Store, StoreUrl};
+use kspm_testcluster::postgres::TestPostgres;
+use serde_json::json;
+use support::cdp::{Browser, chromium};
+use support::{block_on, check_schema, get, request, seed, seed_hostile, start};
+
+fn sqlite_store(dir: &std::path::Path, clusters: &[&str], hostile: bool) -> StoreUrl {
+    let url = StoreUrl::Sqlite(dir.join("kspm.db"));
+    let now = kspm_store::time::now();
+    block_on(async {
+        let store = Store::open(&url).await.unwrap();
+        for c in clusters {
+            seed(&store, c, now).await;
+        }
+        if hostile {
+            seed_hostile(&store, support::hostile_cluster(), now).await;
+        }
+        store.close().await;
+    });
+    url
+}
+
+#[test]
+fn postgres_fleet_lists_both_clusters_with_their_counts() {
+    let Some(pg) = TestPostgres::shared() else {
+        return;
+    };
+    let url = StoreUrl::parse(&pg.database("serve_fleet")).unwrap();
+    let now = kspm_store::time::now();
+    block_on(async {
+        // Two agents' worth of writes into one database, each under its own cluster name.
+        let a = Store::open(&url).await.unwrap();
+        let b = Store::open(&url).await.unwrap();
+        seed(&a, "prod-eu", now).await;
+        seed(&b, "staging", now).await;
+        // staging fixes its privileged container: one critical fewer.
+        let web = support::object("Deployment", "shop", "web");
+        let api = support::object("Deployment", "pay", "api");
+        let db = support::object("StatefulSet", "pay", "db");
+        let obs = |o: &kspm_store::ObjectRef, r: &str, s, sev, p: &str| {
+            support::observation(o, r, s, sev, p)
+        };
+        let snap = kspm_store::Snapshot {
+            observations: vec![
+                obs(
+                    &web,
+                    "PS001",
+                    "host-pid",
+                    High,
+                    "spec.template.spec.hostPID",
+                ),
+                obs(
+                    &api,
+                    "PS001",
+                    "host-pid",
+                    High,
+                    "spec.template.spec.hostPID",
+                ),
+                obs(
+                    &db,
+                    "WL007",
+                    "image-latest-tag",
+                    Medium,
+                    "spec.template.spec.containers[0].image",
+                ),
+                obs(
+                    &api,
+                    "WL007",
+                    "image-latest-tag",
+                    Medium,
+                    "spec.template.spec.containers[0].image",
+                ),
+            ],
+            objects: [&web, &api, &db].iter().map(|o| o.key()).collect(),
+            complete: true,
+            namespaces: None,
+            rules: None,
+        };
+        b.sync("staging", &snap, now + 1).await.unwrap();
+        a.close().await;
+        b.close().await;
+    });
+    let addr = start(&url, None);
+    let fleet = get(addr, "/api/v1/fleet");
+    assert_eq!(fleet.status, 200, "{}", fleet.body);
+    let v = fleet.json();
+    check_schema("fleet", &v);
+    let clusters = v["clusters"].as_array().unwrap();
+    let names: Vec<&str> = clusters
+        .iter()
+        .map(|c| c["cluster"].as_str().unwrap())
+        .collect();
+    // Worst first: prod-eu still has its critical finding.
+    assert_eq!(names, ["prod-eu", "staging"]);
+    assert_eq!(
+        clusters[0]["open"],
+        json!({"critical": 1, "high": 2, "medium": 2, "low": 0, "info": 0})
+    );
+    assert_eq!(clusters[0]["suppressed"], 1);
+    assert_eq!(
+        clusters[1]["open"],
+        json!({"critical": 0, "high": 2, "medium": 2, "low": 0, "info": 0})
+    );
+    // Six days of history: five days ago prod-eu had 1 critical, 2 high and 1 medium open
+    // (the low one not yet suppressed: 1 low), now 5; no history 7 or 30 days back.
+    assert_eq!(clusters[0]["change_7d"], json!(null));
+    let page = get(addr, "/");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(">prod-eu</a>") && page.body.contains(">staging</a>"));
+    let prod = page.body.find(">prod-eu</a>").unwrap();
+    let staging = page.body.find(">staging</a>").unwrap();
+    assert!(prod < staging, "worst first");
+
+    // Every API endpoint against its schema, on PostgreSQL.
+    let cluster = get(addr, "/api/v1/cluster?name=prod-eu").json();
+    check_schema("cluster", &cluster);
+    assert_eq!(cluster["history"]["rows"].as_array().unwrap().len(), 6);
+    assert_eq!(cluster["top_risks"][0]["severity"], "critical");
+    let findings = get(
+        addr,
+        "/api/v1/findings?cluster=staging&status=open&page_size=2",
+    )
+    .json();
+    check_schema("findings", &findings);
+    assert_eq!(findings["total"], 4);
+    assert_eq!(findings["findings"].as_array().unwrap().len(), 2);
+    let key = findings["findings"][0]["object_key"].as_str().unwrap();
+    let object = get(
+        addr,
+        &format!(
+            "/api/v1/object?{}",
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("cluster", "staging")
+                .append_pair("key", key)
+                .finish()
+        ),
+    )
+    .json();
+    check_schema("object", &object);
+    let rule = get(addr, "/api/v1/rule?id=host-pid").json();
+    check_schema("rule", &rule);
+    assert_eq!(rule["rule"], "PS001");
+    assert_eq!(
+        rule["clusters"],
+        json!([
+            {"cluster": "prod-eu", "open": 2, "suppressed": 0, "resolved": 0},
+            {"cluster": "staging", "open": 2, "suppressed": 0, "resolved": 0}
+        ])
+    );
+    let error = get(addr, "/api/v1/findings?status=gone");
+    assert_eq!(error.status, 400);
+    check_schema("error", &error.json());
+}
+
+#[test]
+fn findings_filter_sort_page_and_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_store(dir.path(), &["a", "b"], false);
+    let addr = start(&url, None);
+    let all = get(addr, "/api/v1/findings").json();
+    // 6 findings per cluster (one of them resolved then reopened, one suppressed).
+    assert_eq!(all["total"], 12);
+    let high = get(addr, "/api/v1/findings?severity=high&cluster=b").json();
+    assert_eq!(high["total"], 2);
+    let text = get(addr, "/api/v1/findings?q=STATEFULSET").json();
+    assert_eq!(
+        text["total"], 4,
+        "free text matches the kind, case-insensitively"
+    );
+    let pct = get(addr, "/api/v1/findings?q=%25").json();
+    assert_eq!(pct["total"], 0, "`%` is a literal, not a wildcard");
+    let suppressed = get(addr, "/api/v1/findings?status=suppressed").json();
+    assert_eq!(suppressed["total"], 2);
+    assert_eq!(
+        suppressed["findings"][0]["suppressed"]["reason"],
+        "requests only, by design"
+    );
+    let risk = get(addr, "/api/v1/findings?status=open").json();
+    let severities: Vec<&str> = risk["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["severity"].as_str().unwrap())
+        .collect();
+    assert_eq!(severities[..2], ["critical", "critical"]);
+    assert_eq!(severities.last(), Some(&"medium"));
+    let newest = get(addr, "/api/v1/findings?sort=newest&page_size=1").json();
+    assert_eq!(
+        newest["findings"][0]["rule"], "PS001",
+        "the reopened finding is the newest"
+    );
+    let page2 = get(addr, "/api/v1/findings?page_size=5&page=3").json();
+    assert_eq!(page2["findings"].as_array().unwrap().len(), 2);
+    let csv = get(addr, "/findings.csv?cluster=a&severity=medium");
+    assert_eq!(csv.status, 200);
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert_eq!(
+        csv.body.lines().count(),
+        3,
+        "header and two rows:\n{}",
+        csv.body
+    );
+    assert!(
+        csv.body
+            .lines()
+            .skip(1)
+            .all(|l| l.contains("\"medium\",\"a\""))
+    );
+    let export = get(addr, "/findings.json?cluster=a").json();
+    assert_eq!(export["findings"].as_array().unwrap().len(), 6);
+    for bad in [
+        "page=0",
+        "page_size=100000",
+        "sort=sideways",
+        "severity=urgent",
+    ] {
+        let r = get(addr, &format!("/findings?{bad}"));
+        assert_eq!(r.status, 400, "{bad}");
+        assert!(r.body.contains("parameter `"), "{bad}: {}", r.body);
+    }
+    assert_eq!(get(addr, "/cluster?name=nope").status, 404);
+    assert_eq!(get(addr, "/nope").status, 404);
+}
+
+#[test]
+fn every_response_is_read_only_with_the_security_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_store(dir.path(), &["a"], true);
+    let addr = start(&url, None);
+    let targets = [
+        "/",
+        "/cluster?name=a",
+        "/findings",
+        "/findings.csv",
+        "/findings.json",
+        "/object?cluster=a&key=x",
+        "/rule?id=PS004",
+        "/api/v1/fleet",
+        "/api/v1/findings?page=-1",
+        "/assets/kspm.css",
+        "/nothing-here",
+    ];
+    for t in targets {
+        let r = get(addr, t);
+        assert_eq!(
+            r.header("content-security-policy"),
+            Some(CONTENT_SECURITY_POLICY),
+            "{t}"
+        );
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"), "{t}");
+        assert_eq!(r.header("x-frame-options"), Some("DENY"), "{t}");
+    }
+    assert!(!CONTENT_SECURITY_POLICY.contains("script-src"));
+    assert!(CONTENT_SECURITY_POLICY.starts_with("default-src 'none'"));
+    for method in ["POST", "PUT", "DELETE"] {
+        let r = request(addr, method, "/findings", &[("Content-Length", "0")]);
+        assert_eq!(r.status, 405, "{method}");
+        assert_eq!(r.header("allow"), Some("GET, HEAD"));
+        assert!(r.header("content-security-policy").is_some());
+    }
+    let long = format!("/findings?q={}", "a".repeat(9000));
+    assert_eq!(get(addr, &long).status, 414);
+}
+
+#[test]
+fn the_bearer_token_is_required() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_store(dir.path(), &["a"], false);
+    let token = "s3cret-token-0123456789";
+    let addr = start(&url, Some(token));
+    for t in ["/", "/api/v1/fleet", "/findings.csv", "/assets/kspm.css"] {
+        let none = get(addr, t);
+        assert_eq!(none.status, 401, "{t}");
+        assert_eq!(
+            none.header("www-authenticate"),
+            Some("Bearer realm=\"kspm\"")
+        );
+        assert!(none.header("content-security-policy").is_some());
+        assert!(!none.body.contains("prod") && !none.body.contains("critical"));
+        let wrong = request(
+            addr,
+            "GET",
+            t,
+            &[("Authorization", "Bearer s3cret-token-012345678")],
+        );
+        assert_eq!(wrong.status, 401, "{t}");
+        let basic = request(
+            addr,
+            "GET",
+            t,
+            &[("Authorization", &format!("Basic {token}"))],
+        );
+        assert_eq!(basic.status, 401, "{t}");
+        let right = request(
+            addr,
+            "GET",
+            t,
+            &[("Authorization", &format!("Bearer {token}"))],
+        );
+        assert_eq!(right.status, 200, "{t}");
+    }
+    assert_eq!(get(addr, "/healthz").status, 200, "health needs no token");
+}
+
+#[test]
+fn read_only_open_refuses_a_missing_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = StoreUrl::Sqlite(dir.path().join("none.db"));
+    let err = block_on(Store::open_read_only(&missing)).unwrap_err();
+    assert!(err.to_string().contains("no such file"), "{err}");
+    assert!(!dir.path().join("none.db").exists(), "nothing was created");
+}
+
+/// Every page in a real browser: no console error, no failed request; the links from the fleet
+/// to a cluster, its findings, an object and a rule resolve; filters change the list and the
+/// URL; back and forward keep the state; the trend chart has a point per day; the keyboard
+/// reaches the filters.
+#[test]
+fn pages_in_chromium() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_store(dir.path(), &["prod", "dev"], false);
+    let addr = start(&url, None);
+    let base = format!("http://{addr}");
+    let mut b = Browser::launch(&browser);
+
+    b.navigate(&format!("{base}/"));
+    assert_eq!(b.problems(), Vec::<String>::new(), "fleet");
+    assert_eq!(
+        b.eval("document.querySelectorAll('#fleet tbody tr').length"),
+        2
+    );
+    // The stylesheet applied (a CSP or load failure would leave the header unstyled).
+    assert_eq!(
+        b.eval("getComputedStyle(document.querySelector('header.top')).backgroundColor"),
+        "rgb(23, 32, 46)"
+    );
+
+    b.click("#fleet a[href^='/cluster']");
+    assert_eq!(b.problems(), Vec::<String>::new(), "cluster");
+    assert_eq!(
+        b.eval("document.querySelectorAll('#trend-open circle.pt').length"),
+        6,
+        "one point per day"
+    );
+    assert_eq!(
+        b.eval("document.querySelectorAll('#trend-flow rect.bar').length"),
+        12
+    );
+
+    b.click("a[href^='/findings?cluster='][href*='status=open']");
+    assert_eq!(
+        b.problems(),
+        Vec::<String>::new(),
+        "findings of the cluster"
+    );
+    assert_eq!(
+        b.eval("document.querySelectorAll('#findings tr.finding').length"),
+        5
+    );
+
+    let object = b.click("#findings a[href^='/object']");
+    assert_eq!(b.problems(), Vec::<String>::new(), "object {object}");
+    assert!(
+        b.eval("document.querySelector('pre.command').textContent")
+            .as_str()
+            .unwrap()
+            .starts_with("kspm fix ")
+    );
+    assert!(
+        b.eval("document.querySelectorAll('ul.events li').length")
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+
+    let rule = b.click("section.finding h2 a[href^='/rule']");
+    assert_eq!(b.problems(), Vec::<String>::new(), "rule {rule}");
+    assert!(
+        b.eval("document.querySelector('.doc h1').textContent")
+            .as_str()
+            .unwrap()
+            .starts_with("PS004")
+    );
+    assert_eq!(
+        b.eval("document.querySelectorAll('#rule-clusters tbody tr').length"),
+        2
+    );
+
+    // Filters: change the list and the URL; back and forward keep both.
+    b.navigate(&format!("{base}/findings"));
+    assert_eq!(b.problems(), Vec::<String>::new(), "findings");
+    let rows = "document.querySelectorAll('#findings tr.finding').length";
+    assert_eq!(b.eval(rows), 12);
+    b.eval("document.getElementById('f-severity').value = 'high'; document.getElementById('f-cluster').value = 'dev'; document.getElementById('filters').requestSubmit(); true");
+    b.wait_for("location.search.includes('severity=high')");
+    assert_eq!(b.problems(), Vec::<String>::new(), "filtered");
+    assert!(
+        b.eval("location.search")
+            .as_str()
+            .unwrap()
+            .contains("cluster=dev")
+    );
+    assert_eq!(b.eval(rows), 2);
+    assert_eq!(
+        b.eval("document.getElementById('f-severity').value"),
+        "high",
+        "the form shows the filter"
+    );
+    b.eval("history.back(); true");
+    b.wait_for("!location.search.includes('severity')");
+    assert_eq!(b.eval(rows), 12);
+    b.eval("history.forward(); true");
+    b.wait_for("location.search.includes('severity=high')");
+    assert_eq!(b.eval(rows), 2);
+    assert_eq!(b.problems(), Vec::<String>::new(), "history");
+
+    // Free text and sort through the form too.
+    b.eval("document.getElementById('f-q').value = 'db'; document.getElementById('f-severity').value = ''; document.getElementById('filters').requestSubmit(); true");
+    b.wait_for("location.search.includes('q=db')");
+    // dev's findings on db: the open medium one and the suppressed low one.
+    assert_eq!(b.eval(rows), 2);
+    assert!(
+        b.eval("location.search")
+            .as_str()
+            .unwrap()
+            .contains("cluster=dev"),
+        "the other filters stay"
+    );
+
+    // The keyboard reaches the filters: three header links, then the first filter.
+    b.navigate(&format!("{base}/findings"));
+    for _ in 0..4 {
+        for kind in ["keyDown", "keyUp"] {
+            b.call(
+                "Input.dispatchKeyEvent",
+                &json!({"type": kind, "key": "Tab", "code": "Tab", "windowsVirtualKeyCode": 9}),
+            );
+        }
+    }
+    assert_eq!(b.eval("document.activeElement.id"), "f-cluster");
+    assert_eq!(b.problems(), Vec::<String>::new(), "keyboard");
+}
+
+/// Script planted in every stored text (cluster, object, namespace, message, value, path,
+/// location, rule, category, exception) is shown as text on every page and never runs.
+#[test]
+fn planted_script_never_runs() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_store(dir.path(), &[], true);
+    let addr = start(&url, None);
+    let base = format!("http://{addr}");
+    let evil = support::hostile_cluster();
+    let findings = get(addr, "/api/v1/findings").json();
+    let key = findings["findings"][0]["object_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let q = |pairs: &[(&str, &str)]| {
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()
+    };
+    let pages = [
+        "/".to_owned(),
+        format!("/cluster?{}", q(&[("name", evil)])),
+        "/findings".to_owned(),
+        format!("/findings?{}", q(&[("cluster", evil), ("q", "<script>")])),
+        format!("/object?{}", q(&[("cluster", evil), ("key", &key)])),
+        format!(
+            "/rule?{}",
+            q(&[("id", "<b onmouseover=alert('rule')>X1</b>")])
+        ),
+        format!("/nothing?{}", q(&[("x", "<script>alert(1)</script>")])),
+    ];
+    let mut b = Browser::launch(&browser);
+    for page in &pages {
+        let reply = get(addr, page);
+        assert_eq!(
+            reply.header("content-security-policy"),
+            Some(CONTENT_SECURITY_POLICY),
+            "{page}"
+        );
+        assert!(
+            !reply.body.contains("<script"),
+            "{page} has a script element:\n{}",
+            reply.body
+        );
+        assert!(
+            !reply.body.contains("<img")
+                && !reply.body.contains("<iframe")
+                && !reply.body.contains("<svg onload"),
+            "{page}"
+        );
+        b.navigate(&format!("{base}{page}"));
+        let problems: Vec<String> = b
+            .problems()
+            .into_iter()
+            .filter(|p| !(page.starts_with("/nothing") && p.contains("404")))
+            .collect();
+        assert_eq!(problems, Vec::<String>::new(), "{page}");
+        assert_eq!(
+            b.eval("document.querySelectorAll('script, iframe, img, object, embed').length"),
+            0,
+            "{page}"
+        );
+        assert_eq!(
+            b.eval("[...document.querySelectorAll('[href], [src], [action]')].filter(e => /^\\s*javascript:/i.test(e.getAttribute('href') || e.getAttribute('src') || e.getAttribute('action'))).length"),
+            0,
+            "{page}"
+        );
+        assert_eq!(
+            b.eval("[...document.querySelectorAll('*')].filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length"),
+            0,
+            "{page}: an event-handler attribute"
+        );
+    }
+    // The texts are there, as text.
+    b.navigate(&format!(
+        "{base}/object?{}",
+        q(&[("cluster", evil), ("key", &key)])
+    ));
+    let text = b.eval("document.body.textContent");
+    let text = text.as_str().unwrap();
+    assert!(text.contains("<script>alert('name')</script>"), "{text}");
+    assert!(text.contains("<script>alert('message')</script>"));
+    assert!(text.contains("javascript:alert('value')"));
+    assert!(text.contains("<iframe src=javascript:alert('reason')>"));
+}
+
+#[test]
+fn tls_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_store(dir.path(), &["a"], false);
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let addr = support::start_with(
+        &url,
+        None,
+        Some(kspm_serve::TlsFiles {
+            cert: fixtures.join("tls.crt"),
+            key: fixtures.join("tls.key"),
+        }),
+    );
+    let r = support::get_tls(addr, &fixtures.join("tls.crt"), "/api/v1/fleet").unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["clusters"][0]["cluster"], "a");
+    assert_eq!(
+        r.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
+    assert_eq!(
+        r.header("content-security-policy"),
+        Some(CONTENT_SECURITY_POLICY)
+    );
+    // Plain HTTP on the TLS port gets no page.
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    std::io::Write::write_all(&mut s, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut buf = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut s, &mut buf);
+    assert!(
+        !String::from_utf8_lossy(&buf).contains("kspm"),
+        "plain HTTP was served"
+    );
+    // A missing key file is an error that names it.
+    let err = support::block_on(kspm_serve::Server::bind(
+        support::block_on(Store::open_read_only(&url)).unwrap(),
+        &kspm_serve::ServeOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            token: None,
+            tls: Some(kspm_serve::TlsFiles {
+                cert: fixtures.join("tls.crt"),
+                key: fixtures.join("missing.key"),
+            }),
+        },
+    ))
+    .err()
+    .expect("refused");
+    assert!(err.to_string().contains("missing.key"), "{err}");
+}
