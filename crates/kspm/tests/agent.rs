@@ -27,6 +27,13 @@ struct Agent {
 
 impl Agent {
     fn start(c: &TestCluster, dir: &Path, store: &str, extra: &[&str]) -> Agent {
+        let agent = Agent::spawn(c, dir, store, extra);
+        agent.wait_ready();
+        agent
+    }
+
+    /// Started and listening, not necessarily ready (a follower waiting for the lease).
+    fn spawn(c: &TestCluster, dir: &Path, store: &str, extra: &[&str]) -> Agent {
         let log = dir.join(format!(
             "agent-{}.log",
             std::time::SystemTime::now()
@@ -40,13 +47,23 @@ impl Agent {
             .args([
                 "--store",
                 store,
-                "--cluster-name",
-                "test",
                 "--debounce",
                 "300ms",
                 "--listen",
                 "127.0.0.1:0",
             ])
+            // Defaults a test can override: the cluster name, and no reports (tests that run at
+            // once on the shared cluster must not write each other's reports).
+            .args(if extra.contains(&"--cluster-name") {
+                &[][..]
+            } else {
+                &["--cluster-name", "test"][..]
+            })
+            .args(if extra.contains(&"--reports") {
+                &[][..]
+            } else {
+                &["--reports", "none"][..]
+            })
             .args(extra)
             .env_remove("KUBECONFIG")
             .stdin(Stdio::null())
@@ -79,16 +96,19 @@ impl Agent {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+        agent
+    }
+
+    fn wait_ready(&self) {
         let deadline = Instant::now() + WAIT;
-        while get(&agent.addr, "/readyz").0 != 200 {
+        while get(&self.addr, "/readyz").0 != 200 {
             assert!(
                 Instant::now() < deadline,
                 "never ready:\n{}",
-                agent.log_text()
+                self.log_text()
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        agent
     }
 
     fn log_text(&self) -> String {
@@ -385,4 +405,255 @@ fn counter_in(metrics: &str, name: &str) -> u64 {
         .find_map(|l| l.strip_prefix(&format!("{name} ")))
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
+}
+
+/// `kubectl get KIND kspm -n NS -o json`, `None` while it does not exist.
+fn report(c: &TestCluster, kind: &str, ns: Option<&str>) -> Option<Value> {
+    let mut args = vec![
+        "get",
+        kind,
+        "kspm",
+        "-o",
+        "json",
+        "--ignore-not-found",
+        "--show-managed-fields",
+    ];
+    if let Some(ns) = ns {
+        args.extend(["-n", ns]);
+    }
+    let out = c.kubectl(&args);
+    let text = String::from_utf8_lossy(&out.stdout);
+    (!text.trim().is_empty()).then(|| serde_json::from_str(&text).unwrap())
+}
+
+/// Results of a report on the object `kind/name` for the rule slug `policy`.
+fn results_on(report: &Value, policy: &str, kind: &str, name: &str) -> usize {
+    report["results"].as_array().map_or(0, |rs| {
+        rs.iter()
+            .filter(|r| {
+                r["policy"] == policy
+                    && r["resources"][0]["kind"] == kind
+                    && r["resources"][0]["name"] == name
+            })
+            .count()
+    })
+}
+
+/// Waits until `check` holds of the report (or of its absence), returning how long it took.
+fn wait_report(
+    agent: &Agent,
+    c: &TestCluster,
+    kind: &str,
+    ns: Option<&str>,
+    what: &str,
+    check: impl Fn(Option<&Value>) -> bool,
+) -> Duration {
+    let start = Instant::now();
+    loop {
+        let r = report(c, kind, ns);
+        if check(r.as_ref()) {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "waited {WAIT:?} for {what}; the report is {r:#?}\nagent log:\n{}",
+            agent.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn pod(ns: &str, name: &str, privileged: bool) -> String {
+    format!(
+        "apiVersion: v1
+kind: Pod
+metadata: {{name: {name}, namespace: {ns}}}
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    env: [{{name: DB_PASSWORD, value: hunter2-never-in-a-report}}]
+    securityContext: {{privileged: {privileged}}}
+"
+    )
+}
+
+#[test]
+fn the_agent_keeps_policy_reports_current() {
+    let Some(c) = TestCluster::shared() else {
+        return;
+    };
+    let crds = kspm_testcluster::repo_root().join("deploy/crds");
+    c.kubectl(&["apply", "-f", crds.to_str().unwrap()]);
+    for crd in [
+        "policyreports.wgpolicyk8s.io",
+        "clusterpolicyreports.wgpolicyk8s.io",
+        "reports.openreports.io",
+        "clusterreports.openreports.io",
+    ] {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let out = c.kubectl(&["get", "crd", crd, "-o", "json"]);
+            let established = json(&out)["status"]["conditions"]
+                .as_array()
+                .is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c["type"] == "Established" && c["status"] == "True")
+                });
+            if established {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{crd} never established");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let ns = "kspm-reports";
+    c.kubectl(&["create", "namespace", ns]);
+    let agent = Agent::start(
+        c,
+        dir.path(),
+        &store,
+        &["--reports", "wgpolicyk8s", "--cluster-name", "reports"],
+    );
+
+    // A privileged pod: its namespace's PolicyReport gains the result within seconds.
+    c.apply(&pod(ns, "priv", true));
+    let took = wait_report(
+        &agent,
+        c,
+        "policyreports",
+        Some(ns),
+        "the PS004 result",
+        |r| r.is_some_and(|r| results_on(r, "privileged-container", "Pod", "priv") == 1),
+    );
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    let r = report(c, "policyreports", Some(ns)).unwrap();
+    let result = r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["policy"] == "privileged-container")
+        .unwrap();
+    assert_eq!(result["rule"], "PS004", "{result:#}");
+    assert_eq!(result["result"], "fail");
+    assert_eq!(result["source"], "kspm");
+    assert!(
+        ["critical", "high"].contains(&result["severity"].as_str().unwrap()),
+        "{result:#}"
+    );
+    assert_eq!(result["resources"][0]["namespace"], ns);
+    assert!(
+        result["resources"][0]["uid"]
+            .as_str()
+            .is_some_and(|u| !u.is_empty())
+    );
+    assert!(
+        result["properties"]["path"]
+            .as_str()
+            .unwrap()
+            .contains("privileged"),
+        "{result:#}"
+    );
+    let id = result["properties"]["kspm.io/finding-id"].as_str().unwrap();
+    assert!(id.parse::<i64>().is_ok(), "{result:#}");
+    assert_eq!(
+        r["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "kspm"
+    );
+    assert_eq!(r["scope"]["kind"], "Namespace");
+    let results = r["results"].as_array().unwrap().len();
+    assert_eq!(r["summary"]["fail"], results, "{r:#}");
+    assert!(
+        !r.to_string().contains("hunter2"),
+        "a secret value reached the report"
+    );
+    // Written by server-side apply, as kspm.
+    let managers = r["metadata"]["managedFields"].to_string();
+    assert!(managers.contains("\"manager\":\"kspm\""), "{managers}");
+    assert!(managers.contains("\"operation\":\"Apply\""), "{managers}");
+
+    // What `kubectl get policyreports` shows: the report, its scope and its fail count.
+    let table = String::from_utf8_lossy(
+        &c.kubectl(&["get", "policyreports", "-n", ns, "-o", "wide"])
+            .stdout,
+    )
+    .into_owned();
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "NAME", "KIND", "NAME", "PASS", "FAIL", "WARN", "ERROR", "SKIP", "AGE"
+        ],
+        "{table}"
+    );
+    let row: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(&row[..4], ["kspm", "Namespace", ns, "0"], "{table}");
+    assert_eq!(row[4], results.to_string(), "{table}");
+    // Cluster-scoped objects (ClusterRoles...) have their ClusterPolicyReport.
+    wait_report(
+        &agent,
+        c,
+        "clusterpolicyreports",
+        None,
+        "the cluster report",
+        |r| r.is_some_and(|r| r["summary"]["fail"].as_u64().unwrap_or(0) > 0),
+    );
+
+    // A quiet window rewrites nothing: the report's resourceVersion stays.
+    let version = r["metadata"]["resourceVersion"].clone();
+    c.apply(&pod(ns, "priv", true));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        report(c, "policyreports", Some(ns)).unwrap()["metadata"]["resourceVersion"],
+        version
+    );
+
+    // Fixed (a pod's security context is immutable: replaced by a clean one): the result goes.
+    c.kubectl(&["delete", "pod", "priv", "-n", ns, "--wait=false"]);
+    c.apply(&pod(ns, "clean", false));
+    wait_report(&agent, c, "policyreports", Some(ns), "PS004 gone", |r| {
+        r.is_some_and(|r| {
+            results_on(r, "privileged-container", "Pod", "priv") == 0
+                && results_on(r, "privileged-container", "Pod", "clean") == 0
+                && r["results"]
+                    .as_array()
+                    .is_some_and(|rs| rs.iter().all(|x| x["resources"][0]["name"] != "priv"))
+        })
+    });
+    // Nothing left in the namespace: its report is deleted.
+    c.kubectl(&["delete", "pod", "clean", "-n", ns, "--wait=false"]);
+    wait_report(
+        &agent,
+        c,
+        "policyreports",
+        Some(ns),
+        "the report deleted",
+        |r| r.is_none(),
+    );
+    assert_eq!(agent.stop(), Some(0));
+
+    // The newer API, on request: openreports.io Reports, same results.
+    c.apply(&pod(ns, "again", true));
+    let agent = Agent::start(
+        c,
+        dir.path(),
+        &store,
+        &["--reports", "openreports", "--cluster-name", "reports"],
+    );
+    wait_report(
+        &agent,
+        c,
+        "reports.openreports.io",
+        Some(ns),
+        "the Report",
+        |r| {
+            r.is_some_and(|r| {
+                r["source"] == "kspm" && results_on(r, "privileged-container", "Pod", "again") == 1
+            })
+        },
+    );
+    assert_eq!(agent.stop(), Some(0));
+    c.kubectl(&["delete", "namespace", ns, "--wait=false"]);
 }

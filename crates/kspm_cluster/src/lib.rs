@@ -14,6 +14,7 @@ mod client;
 pub mod live;
 mod pager;
 mod policies;
+pub mod write;
 
 use std::collections::HashSet;
 use std::sync::Arc;

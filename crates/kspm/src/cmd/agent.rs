@@ -37,6 +37,23 @@ pub struct AgentArgs {
     /// Serve no HTTP endpoint.
     #[arg(long, conflicts_with = "listen")]
     pub no_listen: bool,
+    /// Which reports to keep current in the cluster: wgpolicyk8s (PolicyReport and
+    /// ClusterPolicyReport), openreports (Report and ClusterReport) or none. Their CRDs are in
+    /// deploy/crds/; without them the agent warns once and goes on.
+    #[arg(long, value_name = "API", default_value = "wgpolicyk8s", value_parser = ["wgpolicyk8s", "openreports", "none"])]
+    pub reports: String,
+    /// Run as one of several replicas: only the holder of a coordination.k8s.io Lease writes.
+    #[arg(long)]
+    pub leader_elect: bool,
+    /// Name of the leader-election Lease.
+    #[arg(long, value_name = "NAME", default_value = "kspm-agent")]
+    pub lease_name: String,
+    /// Namespace of the Lease [default: the pod's namespace in a pod, else `default`].
+    #[arg(long, value_name = "NAMESPACE")]
+    pub lease_namespace: Option<String>,
+    /// How long a Lease that is not renewed stays held: a follower takes over after it.
+    #[arg(long, value_name = "SPAN", default_value = "15s")]
+    pub lease_duration: String,
     /// Run only these rules; repeatable or comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub select: Vec<String>,
@@ -81,6 +98,32 @@ pub fn run(args: &AgentArgs) -> Result<u8> {
                 .map_err(|e| anyhow::anyhow!("--listen {}: {e}", args.listen))?,
         )
     };
+    let reports = match args.reports.as_str() {
+        "openreports" => Some(kspm_agent::ReportApi::OpenReports),
+        "none" => None,
+        _ => Some(kspm_agent::ReportApi::PolicyReport),
+    };
+    let lease = if args.leader_elect {
+        let duration = span(&args.lease_duration, "lease-duration")?;
+        if duration < std::time::Duration::from_secs(1) {
+            bail!(
+                "--lease-duration must be at least 1s (got `{}`)",
+                args.lease_duration
+            );
+        }
+        Some(kspm_agent::LeaseConfig {
+            name: args.lease_name.clone(),
+            namespace: args
+                .lease_namespace
+                .clone()
+                .or_else(kspm_agent::lease::pod_namespace)
+                .unwrap_or_else(|| "default".to_owned()),
+            identity: kspm_agent::lease::default_identity(),
+            duration,
+        })
+    } else {
+        None
+    };
     let store = match &args.store {
         Some(url) => kspm_store::StoreUrl::parse(url)?,
         None => kspm_store::StoreUrl::default_sqlite(),
@@ -114,6 +157,8 @@ pub fn run(args: &AgentArgs) -> Result<u8> {
         debounce,
         resync,
         listen,
+        reports,
+        lease,
     };
     match kspm_agent::run(&config, &opts) {
         Ok(()) => Ok(crate::exit::OK),
