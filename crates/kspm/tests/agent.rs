@@ -15,6 +15,16 @@ use kspm_testcluster::TestCluster;
 use serde_json::Value;
 use support::{json, kspm, stderr};
 
+/// Every test here watches the whole shared cluster (and some count every event), so they take
+/// turns: one test's objects must not land in another's store mid-test.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// How long a change may take to reach the store (debounce 300 ms; the test server is local).
 const WAIT: Duration = Duration::from_mins(1);
 
@@ -123,6 +133,10 @@ impl Agent {
     }
 
     fn terminate(&mut self) -> Option<i32> {
+        // Already reaped: never signal a pid that may belong to another process by now.
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return status.code();
+        }
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -166,13 +180,17 @@ fn get(addr: &str, path: &str) -> (u16, String) {
 }
 
 fn findings(dir: &Path, store: &str) -> Vec<Value> {
+    findings_of(dir, store, "test")
+}
+
+fn findings_of(dir: &Path, store: &str, cluster: &str) -> Vec<Value> {
     let out = kspm(
         &[
             "findings",
             "--store",
             store,
             "--cluster",
-            "test",
+            cluster,
             "--format",
             "json",
         ],
@@ -247,18 +265,26 @@ spec:
 ";
 
 fn events(store_path: &Path) -> usize {
+    events_of(&format!("sqlite://{}", store_path.display()), "test").len()
+}
+
+/// `(finding id, event kind)` of every event of `cluster`, in order.
+fn events_of(store: &str, cluster: &str) -> Vec<(i64, String)> {
     kspm_store::block_on(async {
-        let url =
-            kspm_store::StoreUrl::parse(&format!("sqlite://{}", store_path.display())).unwrap();
+        let url = kspm_store::StoreUrl::parse(store).unwrap();
         let store = kspm_store::Store::open_existing(&url).await.unwrap();
-        let n = store.events("test").await.unwrap().len();
+        let events = store.events(cluster).await.unwrap();
         store.close().await;
-        n
+        events
+            .into_iter()
+            .map(|e| (e.finding_id, e.kind.as_str().to_owned()))
+            .collect()
     })
 }
 
 #[test]
 fn the_agent_keeps_the_store_current_as_the_cluster_changes() {
+    let _turn = serial();
     let Some(c) = TestCluster::shared() else {
         return;
     };
@@ -480,6 +506,7 @@ spec:
 
 #[test]
 fn the_agent_keeps_policy_reports_current() {
+    let _turn = serial();
     let Some(c) = TestCluster::shared() else {
         return;
     };
@@ -655,5 +682,159 @@ fn the_agent_keeps_policy_reports_current() {
         },
     );
     assert_eq!(agent.stop(), Some(0));
-    c.kubectl(&["delete", "namespace", ns, "--wait=false"]);
+    // The namespace stays (the test server runs no namespace controller to finalize it).
+    c.kubectl(&["delete", "pod", "again", "-n", ns]);
+}
+
+#[test]
+fn two_agents_elect_one_leader_and_the_other_takes_over() {
+    let _turn = serial();
+    let Some(c) = TestCluster::shared() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let ns = "kspm-lease";
+    c.kubectl(&["create", "namespace", ns]);
+    c.apply(&deployment(ns, "priv", true));
+    let lease_secs = 3;
+    let args = [
+        "--cluster-name",
+        "lease",
+        "--leader-elect",
+        "--lease-name",
+        "kspm-test-lease",
+        "--lease-namespace",
+        ns,
+        "--lease-duration",
+        "3s",
+    ];
+    let mut a = Agent::spawn(c, dir.path(), &store, &args);
+    let mut b = Agent::spawn(c, dir.path(), &store, &args);
+
+    // Exactly one leads; the other waits for the lease (ready as a standby, so that a rolling
+    // update can start it) and never reads on.
+    let leads = |agent: &Agent| {
+        let (code, metrics) = get(&agent.addr, "/metrics");
+        code == 200 && counter_in(&metrics, "kspm_agent_leader") == 1
+    };
+    let deadline = Instant::now() + WAIT;
+    let a_leads = loop {
+        match (leads(&a), leads(&b)) {
+            (true, false) => break true,
+            (false, true) => break false,
+            (true, true) => panic!("two leaders\n{}\n{}", a.log_text(), b.log_text()),
+            (false, false) => {}
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nobody leads\n{}\n{}",
+            a.log_text(),
+            b.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let (leader, follower) = if a_leads {
+        (&mut a, &mut b)
+    } else {
+        (&mut b, &mut a)
+    };
+    leader.wait_ready();
+    std::thread::sleep(Duration::from_secs(lease_secs + 1));
+    assert_eq!(
+        get(&follower.addr, "/readyz").0,
+        200,
+        "{}",
+        follower.log_text()
+    );
+    assert!(
+        !follower.log_text().contains("synced"),
+        "{}",
+        follower.log_text()
+    );
+    let leader_metric =
+        |agent: &Agent| counter_in(&get(&agent.addr, "/metrics").1, "kspm_agent_leader");
+    assert_eq!(leader_metric(leader), 1);
+    assert_eq!(leader_metric(follower), 0);
+    assert!(
+        follower.log_text().contains("waiting for the lease"),
+        "{}",
+        follower.log_text()
+    );
+    let lease = json(&c.kubectl(&["get", "lease", "kspm-test-lease", "-n", ns, "-o", "json"]));
+    let holder = lease["spec"]["holderIdentity"].as_str().unwrap().to_owned();
+    assert!(
+        holder.ends_with(&format!("-{}", leader.child.id())),
+        "holder {holder}, leader pid {}",
+        leader.child.id()
+    );
+    let opened = |store: &str| {
+        let found = findings_of(dir.path(), store, "lease");
+        status(&found, "PS004", "Deployment", ns, "priv")
+    };
+    let deadline = Instant::now() + WAIT;
+    while opened(&store).as_deref() != Some("open") {
+        assert!(Instant::now() < deadline, "{}", leader.log_text());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let before = events_of(&store, "lease");
+
+    // The leader dies without a word (SIGKILL): the follower takes over within the lease
+    // duration (plus one retry period), then lists, judges and syncs.
+    leader.child.kill().unwrap();
+    leader.child.wait().unwrap();
+    let killed = Instant::now();
+    let deadline = killed + WAIT;
+    while !follower.log_text().contains("leading as") {
+        assert!(Instant::now() < deadline, "{}", follower.log_text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let took = killed.elapsed();
+    // Not before the lease expired (renewed at most one retry period, 600 ms, before the
+    // kill), and not much after.
+    assert!(
+        took >= Duration::from_secs(2)
+            && took <= Duration::from_secs(lease_secs) + Duration::from_millis(1500),
+        "took over after {took:?}"
+    );
+    follower.wait_ready();
+    // The same cluster, the same findings: the new leader's first sync adds no event.
+    assert_eq!(
+        events_of(&store, "lease"),
+        before,
+        "{}",
+        follower.log_text()
+    );
+
+    // And it keeps the store current: a change is recorded once.
+    c.apply(&deployment(ns, "priv", false));
+    let deadline = Instant::now() + WAIT;
+    while opened(&store).as_deref() != Some("resolved") {
+        assert!(Instant::now() < deadline, "{}", follower.log_text());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let after = events_of(&store, "lease");
+    let mut per_finding: std::collections::HashMap<(i64, &str), usize> =
+        std::collections::HashMap::new();
+    for (id, kind) in &after {
+        *per_finding.entry((*id, kind.as_str())).or_default() += 1;
+    }
+    assert!(
+        per_finding.values().all(|n| *n == 1),
+        "an event recorded twice: {after:?}"
+    );
+    assert!(after.len() > before.len());
+
+    // SIGTERM: the leader releases the lease on its way out.
+    assert_eq!(follower.terminate(), Some(0));
+    let lease = json(&c.kubectl(&["get", "lease", "kspm-test-lease", "-n", ns, "-o", "json"]));
+    assert!(
+        lease["spec"]["holderIdentity"]
+            .as_str()
+            .unwrap_or("")
+            .is_empty(),
+        "{lease:#}"
+    );
+    c.kubectl(&["delete", "deployment", "priv", "-n", ns]);
 }

@@ -126,6 +126,8 @@ async fn run_async(config: &Config, opts: &ScanOptions) -> Result<(), AgentError
     let mut lost = match &config.lease {
         None => None,
         Some(lease) => {
+            // A standby is ready: a rolling update must be able to start a replica that waits.
+            metrics.ready.store(true, Ordering::Relaxed);
             let mut elector = Elector::new(lease.clone());
             let mut waiting_for = String::new();
             loop {
@@ -151,6 +153,8 @@ async fn run_async(config: &Config, opts: &ScanOptions) -> Result<(), AgentError
                 "leading as {} (lease {}/{})",
                 lease.identity, lease.namespace, lease.name
             ));
+            // Ready again once the initial sync is done.
+            metrics.ready.store(false, Ordering::Relaxed);
             Some(tokio::spawn(elector.keep(session.clone())))
         }
     };

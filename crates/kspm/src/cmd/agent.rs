@@ -19,7 +19,7 @@ pub struct AgentArgs {
     /// Kubeconfig file [default: $KUBECONFIG, then ~/.kube/config].
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
-    /// The finding store to keep current [default: sqlite://$XDG_STATE_HOME/kspm/kspm.db, see docs/store.md].
+    /// The finding store to keep current [default: $KSPM_STORE, else sqlite://$XDG_STATE_HOME/kspm/kspm.db, see docs/store.md].
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
     /// The cluster name the findings are recorded under [default: the kubeconfig context].
@@ -124,8 +124,14 @@ pub fn run(args: &AgentArgs) -> Result<u8> {
     } else {
         None
     };
-    let store = match &args.store {
-        Some(url) => kspm_store::StoreUrl::parse(url)?,
+    // `$KSPM_STORE` keeps a PostgreSQL password out of the command line (the Helm chart sets
+    // it from a Secret).
+    let store = match args
+        .store
+        .clone()
+        .or_else(|| std::env::var("KSPM_STORE").ok().filter(|s| !s.is_empty()))
+    {
+        Some(url) => kspm_store::StoreUrl::parse(&url)?,
         None => kspm_store::StoreUrl::default_sqlite(),
     };
     let mut plan = ScanPlan::resolve(
