@@ -106,7 +106,8 @@ fn the_chart_lints_renders_and_kspm_finds_nothing_in_it() {
         pinned.contains("image: \"kspm@sha256:0123456789abcdef"),
         "{pinned}"
     );
-    assert!(pinned.contains("name: KSPM_STORE"));
+    assert!(pinned.contains("name: KSPM_STORE_FILE"));
+    assert!(pinned.contains("kind: PodDisruptionBudget"));
     assert!(
         !pinned.contains("--store="),
         "the PostgreSQL URL is never an argument"
@@ -174,7 +175,8 @@ fn the_chart_applies_and_its_rights_are_enough_for_the_agent() {
         assert!(applied.iter().any(|o| o["kind"] == "Deployment"));
         if i == 0 {
             let deploy = repo_root().join("deploy/kspm-scanner-rbac.yaml");
-            let reference = items(&apply_json(c, &deploy, &["--dry-run=server"]));
+            // Client-side: its Namespace would not exist for a server-side dry run of the rest.
+            let reference = items(&apply_json(c, &deploy, &["--dry-run=client"]));
             assert_eq!(
                 rules_of(&applied, "kspm-read"),
                 rules_of(&reference, "kspm-scanner"),

@@ -19,7 +19,7 @@ pub struct AgentArgs {
     /// Kubeconfig file [default: $KUBECONFIG, then ~/.kube/config].
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
-    /// The finding store to keep current [default: $KSPM_STORE, else sqlite://$XDG_STATE_HOME/kspm/kspm.db, see docs/store.md].
+    /// The finding store to keep current [default: $KSPM_STORE, else the URL in the file $KSPM_STORE_FILE, else sqlite://$XDG_STATE_HOME/kspm/kspm.db, see docs/store.md].
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
     /// The cluster name the findings are recorded under [default: the kubeconfig context].
@@ -124,12 +124,26 @@ pub fn run(args: &AgentArgs) -> Result<u8> {
     } else {
         None
     };
-    // `$KSPM_STORE` keeps a PostgreSQL password out of the command line (the Helm chart sets
-    // it from a Secret).
+    // `$KSPM_STORE`, or the file `$KSPM_STORE_FILE` names, keeps a PostgreSQL password out of
+    // the command line (the Helm chart mounts it from a Secret as a file).
+    let from_file = match std::env::var_os("KSPM_STORE_FILE").filter(|f| !f.is_empty()) {
+        Some(path) => Some(
+            std::fs::read_to_string(&path)
+                .map(|url| url.trim().to_owned())
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "KSPM_STORE_FILE {}: cannot read it: {e}",
+                        std::path::Path::new(&path).display()
+                    )
+                })?,
+        ),
+        None => None,
+    };
     let store = match args
         .store
         .clone()
         .or_else(|| std::env::var("KSPM_STORE").ok().filter(|s| !s.is_empty()))
+        .or(from_file)
     {
         Some(url) => kspm_store::StoreUrl::parse(&url)?,
         None => kspm_store::StoreUrl::default_sqlite(),
