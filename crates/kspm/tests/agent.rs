@@ -838,3 +838,151 @@ fn two_agents_elect_one_leader_and_the_other_takes_over() {
     );
     c.kubectl(&["delete", "deployment", "priv", "-n", ns]);
 }
+
+/// Waits until `rule` on `kind ns/name` has the status `want` in the store.
+fn wait_status(
+    agent: &Agent,
+    dir: &Path,
+    store: &str,
+    cluster: &str,
+    (rule, kind, ns, name): (&str, &str, &str, &str),
+    want: &str,
+) -> Duration {
+    let start = Instant::now();
+    loop {
+        let found = findings_of(dir, store, cluster);
+        let got = status(&found, rule, kind, ns, name);
+        if got.as_deref() == Some(want) {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "waited {WAIT:?} for {rule} on {kind} {ns}/{name} to be {want}, got {got:?}\nagent log:\n{}",
+            agent.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn binding_a_workloads_account_to_cluster_admin_opens_and_unbinding_resolves() {
+    let _turn = serial();
+    let Some(c) = TestCluster::shared() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let ns = "kspm-rbac";
+    c.kubectl(&["create", "namespace", ns]);
+    c.apply(&format!(
+        "apiVersion: v1
+kind: ServiceAccount
+metadata: {{name: operator, namespace: {ns}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: op, namespace: {ns}}}
+spec:
+  selector: {{matchLabels: {{app: op}}}}
+  template:
+    metadata: {{labels: {{app: op}}}}
+    spec:
+      serviceAccountName: operator
+      containers: [{{name: app, image: registry.example/op:1.0}}]
+"
+    ));
+    let agent = Agent::start(c, dir.path(), &store, &["--cluster-name", "rbac"]);
+    let workload = ("RB019", "Deployment", ns, "op");
+    let found = findings_of(dir.path(), &store, "rbac");
+    assert_eq!(status(&found, "RB019", "Deployment", ns, "op"), None);
+
+    // The account is bound to cluster-admin: the workload's finding opens (the binding's too).
+    c.apply(&format!(
+        "apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {{name: kspm-test-operator-admin}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}}
+subjects: [{{kind: ServiceAccount, name: operator, namespace: {ns}}}]
+"
+    ));
+    let took = wait_status(&agent, dir.path(), &store, "rbac", workload, "open");
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    let found = findings_of(dir.path(), &store, "rbac");
+    let finding = found
+        .iter()
+        .find(|f| f["rule"] == "RB019" && f["object"]["name"] == "op")
+        .unwrap();
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("kspm-test-operator-admin"),
+        "{finding:#}"
+    );
+
+    // Unbound: it resolves, as fixed (the Deployment is still there).
+    c.kubectl(&["delete", "clusterrolebinding", "kspm-test-operator-admin"]);
+    wait_status(&agent, dir.path(), &store, "rbac", workload, "resolved");
+    let found = findings_of(dir.path(), &store, "rbac");
+    let finding = found
+        .iter()
+        .find(|f| f["rule"] == "RB019" && f["object"]["name"] == "op")
+        .unwrap();
+    assert_eq!(finding["resolved_reason"], "fixed", "{finding:#}");
+    assert_eq!(agent.stop(), Some(0));
+    c.kubectl(&["delete", "deployment", "op", "-n", ns]);
+}
+
+#[test]
+fn two_clusters_share_one_postgresql_each_under_its_name() {
+    let _turn = serial();
+    let Some(pg) = kspm_testcluster::TestPostgres::shared() else {
+        return;
+    };
+    let Some(east) = TestCluster::shared() else {
+        return;
+    };
+    let Some(west) = TestCluster::owned(&[]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = pg.database("agents");
+    let ns = "kspm-pg";
+    for (c, name) in [(east, "only-east"), (&west, "only-west")] {
+        c.kubectl(&["create", "namespace", ns]);
+        c.apply(&deployment(ns, name, true));
+    }
+    let a = Agent::start(east, dir.path(), &store, &["--cluster-name", "east"]);
+    let b = Agent::start(&west, dir.path(), &store, &["--cluster-name", "west"]);
+    let ps004 = |name| ("PS004", "Deployment", ns, name);
+    wait_status(&a, dir.path(), &store, "east", ps004("only-east"), "open");
+    wait_status(&b, dir.path(), &store, "west", ps004("only-west"), "open");
+    let names = |cluster: &str| -> Vec<String> {
+        findings_of(dir.path(), &store, cluster)
+            .iter()
+            .map(|f| {
+                assert_eq!(f["cluster"], cluster, "{f:#}");
+                f["object"]["name"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    };
+    let (e, w) = (names("east"), names("west"));
+    assert!(e.contains(&"only-east".to_owned()) && !e.contains(&"only-west".to_owned()));
+    assert!(w.contains(&"only-west".to_owned()) && !w.contains(&"only-east".to_owned()));
+
+    // A change in one cluster moves only that cluster's findings.
+    let west_before = findings_of(dir.path(), &store, "west");
+    east.apply(&deployment(ns, "only-east", false));
+    wait_status(
+        &a,
+        dir.path(),
+        &store,
+        "east",
+        ps004("only-east"),
+        "resolved",
+    );
+    assert_eq!(findings_of(dir.path(), &store, "west"), west_before);
+    assert_eq!(a.stop(), Some(0));
+    assert_eq!(b.stop(), Some(0));
+    east.kubectl(&["delete", "deployment", "only-east", "-n", ns]);
+}
