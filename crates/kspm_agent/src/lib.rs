@@ -70,8 +70,6 @@ pub enum AgentError {
     },
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
-    #[error("leader election: {0}")]
-    Lease(#[from] kspm_cluster::write::WriteError),
     /// The lease was lost while leading: the agent stopped writing at once.
     #[error("lost the leadership: {0}")]
     LeaseLost(String),

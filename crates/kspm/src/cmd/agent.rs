@@ -184,6 +184,12 @@ pub fn run(args: &AgentArgs) -> Result<u8> {
         Ok(()) => Ok(crate::exit::OK),
         Err(kspm_agent::AgentError::Cluster(e)) => Err(e.into()),
         Err(kspm_agent::AgentError::Store(e)) => Err(e.into()),
+        // Another replica writes now: this one stopped without a last write. Exit 2, so the
+        // pod restarts and waits as a follower.
+        Err(e @ kspm_agent::AgentError::LeaseLost(_)) => {
+            eprintln!("kspm agent: {e}");
+            Ok(crate::exit::INPUT_ERRORS)
+        }
         Err(e) => Err(e.into()),
     }
 }
