@@ -986,3 +986,50 @@ fn two_clusters_share_one_postgresql_each_under_its_name() {
     assert_eq!(b.stop(), Some(0));
     east.kubectl(&["delete", "deployment", "only-east", "-n", ns]);
 }
+
+#[test]
+fn the_agent_compacts_what_is_older_than_the_retention() {
+    let _turn = serial();
+    let Some(c) = TestCluster::shared() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let ns = "kspm-retention";
+    c.kubectl(&["create", "namespace", ns]);
+    let agent = Agent::start(
+        c,
+        dir.path(),
+        &store,
+        &["--cluster-name", "retention", "--retention", "3s"],
+    );
+    c.apply(&deployment(ns, "gone", true));
+    let ps004 = ("PS004", "Deployment", ns, "gone");
+    wait_status(&agent, dir.path(), &store, "retention", ps004, "open");
+    c.kubectl(&["delete", "deployment", "gone", "-n", ns]);
+    wait_status(&agent, dir.path(), &store, "retention", ps004, "resolved");
+    assert!(!events_of(&store, "retention").is_empty());
+
+    // Compaction runs every `retention` (3 s): the events go, and the resolved finding with
+    // them; the open findings stay.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let found = findings_of(dir.path(), &store, "retention");
+        let gone = status(&found, "PS004", "Deployment", ns, "gone").is_none();
+        if gone && events_of(&store, "retention").is_empty() {
+            assert!(
+                found.iter().any(|f| f["status"] == "open"),
+                "open findings were compacted"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", agent.log_text());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(
+        agent.log_text().contains("compacted:"),
+        "{}",
+        agent.log_text()
+    );
+    assert_eq!(agent.stop(), Some(0));
+}

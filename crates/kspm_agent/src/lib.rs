@@ -55,6 +55,9 @@ pub struct Config {
     pub reports: Option<ReportApi>,
     /// Leader election: only the holder of this Lease writes; `None`: this agent always writes.
     pub lease: Option<LeaseConfig>,
+    /// How long the store keeps events, daily summaries and resolved findings; compacted every
+    /// hour (or every `retention`, when shorter).
+    pub retention: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -157,7 +160,9 @@ async fn run_async(config: &Config, opts: &ScanOptions) -> Result<(), AgentError
         }
     };
     metrics.leader.store(true, Ordering::Relaxed);
-    let store = Store::open(&config.store).await?;
+    let store = Store::open(&config.store)
+        .await?
+        .with_retention(config.retention);
     let cluster = config.cluster_name.clone().unwrap_or_else(|| {
         session
             .label()
@@ -215,6 +220,10 @@ async fn run_async(config: &Config, opts: &ScanOptions) -> Result<(), AgentError
     let mut pending = !synced;
     let mut resync =
         tokio::time::interval_at(tokio::time::Instant::now() + config.resync, config.resync);
+    let every = config
+        .retention
+        .clamp(Duration::from_secs(1), Duration::from_hours(1));
+    let mut maintenance = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         let due = dirty_since.map(|first| {
             let quiet = last_change + config.debounce;
@@ -250,6 +259,12 @@ async fn run_async(config: &Config, opts: &ScanOptions) -> Result<(), AgentError
                 if differences > 0 {
                     dirty_since.get_or_insert_with(Instant::now);
                 }
+            }
+            _ = maintenance.tick() => {
+                // A sync records the exceptions that expired meanwhile (at their expiry) and
+                // refreshes the reports; then what is older than the retention goes.
+                pending = !agent.judge_and_sync().await;
+                agent.compact().await;
             }
             () = &mut shutdown => {
                 log("stopping: a last sync, then exit");
@@ -444,6 +459,24 @@ impl Agent<'_> {
                     self.publish().await;
                 }
                 true
+            }
+        }
+    }
+
+    /// Deletes what is older than the retention from the store.
+    async fn compact(&self) {
+        match self.store.compact(kspm_store::time::now()).await {
+            Ok(done) => {
+                if done.events + done.summaries + done.findings > 0 {
+                    log(&format!(
+                        "compacted: {} events, {} daily summaries, {} resolved findings older than the retention",
+                        done.events, done.summaries, done.findings
+                    ));
+                }
+            }
+            Err(e) => {
+                add(&self.metrics.store_errors, 1);
+                log(&format!("store compaction failed: {e}"));
             }
         }
     }

@@ -37,6 +37,10 @@ pub struct AgentArgs {
     /// Serve no HTTP endpoint.
     #[arg(long, conflicts_with = "listen")]
     pub no_listen: bool,
+    /// How long the store keeps finding events, daily summaries and resolved findings: 90d, 12w;
+    /// compacted every hour.
+    #[arg(long, value_name = "SPAN", default_value = "90d")]
+    pub retention: String,
     /// Which reports to keep current in the cluster: wgpolicyk8s (PolicyReport and
     /// ClusterPolicyReport), openreports (Report and ClusterReport) or none. Their CRDs are in
     /// deploy/crds/; without them the agent warns once and goes on.
@@ -89,6 +93,7 @@ pub fn run(args: &AgentArgs) -> Result<u8> {
     use kspm_engine::{Overrides, ScanPlan};
     let debounce = span(&args.debounce, "debounce")?;
     let resync = span(&args.resync, "resync")?;
+    let retention = span(&args.retention, "retention")?;
     let listen = if args.no_listen {
         None
     } else {
@@ -179,6 +184,7 @@ pub fn run(args: &AgentArgs) -> Result<u8> {
         listen,
         reports,
         lease,
+        retention,
     };
     match kspm_agent::run(&config, &opts) {
         Ok(()) => Ok(crate::exit::OK),
