@@ -628,13 +628,33 @@ fn the_agent_keeps_policy_reports_current() {
         |r| r.is_some_and(|r| r["summary"]["fail"].as_u64().unwrap_or(0) > 0),
     );
 
-    // A quiet window rewrites nothing: the report's resourceVersion stays.
+    // Only changed reports are written: a finding in another namespace writes that namespace's
+    // report and leaves this one (its resourceVersion) alone.
     let version = r["metadata"]["resourceVersion"].clone();
-    c.apply(&pod(ns, "priv", true));
-    std::thread::sleep(Duration::from_secs(2));
+    let other = "kspm-reports-other";
+    c.kubectl(&["create", "namespace", other]);
+    c.apply(&pod(other, "elsewhere", true));
+    wait_report(
+        &agent,
+        c,
+        "policyreports",
+        Some(other),
+        "the other report",
+        |r| r.is_some_and(|r| results_on(r, "privileged-container", "Pod", "elsewhere") == 1),
+    );
     assert_eq!(
         report(c, "policyreports", Some(ns)).unwrap()["metadata"]["resourceVersion"],
-        version
+        version,
+        "an unchanged report was written again"
+    );
+    c.kubectl(&["delete", "pod", "elsewhere", "-n", other]);
+    wait_report(
+        &agent,
+        c,
+        "policyreports",
+        Some(other),
+        "the other report deleted",
+        |r| r.is_none(),
     );
 
     // Fixed (a pod's security context is immutable: replaced by a clean one): the result goes.
@@ -953,7 +973,13 @@ fn two_clusters_share_one_postgresql_each_under_its_name() {
         c.apply(&deployment(ns, name, true));
     }
     let a = Agent::start(east, dir.path(), &store, &["--cluster-name", "east"]);
-    let b = Agent::start(&west, dir.path(), &store, &["--cluster-name", "west"]);
+    // West has no report CRDs: its agent warns once and goes on.
+    let b = Agent::start(
+        &west,
+        dir.path(),
+        &store,
+        &["--cluster-name", "west", "--reports", "wgpolicyk8s"],
+    );
     let ps004 = |name| ("PS004", "Deployment", ns, name);
     wait_status(&a, dir.path(), &store, "east", ps004("only-east"), "open");
     wait_status(&b, dir.path(), &store, "west", ps004("only-west"), "open");
@@ -982,6 +1008,12 @@ fn two_clusters_share_one_postgresql_each_under_its_name() {
         "resolved",
     );
     assert_eq!(findings_of(dir.path(), &store, "west"), west_before);
+    assert_eq!(
+        b.log_text().matches("not writing reports").count(),
+        1,
+        "{}",
+        b.log_text()
+    );
     assert_eq!(a.stop(), Some(0));
     assert_eq!(b.stop(), Some(0));
     east.kubectl(&["delete", "deployment", "only-east", "-n", ns]);
