@@ -15,6 +15,16 @@ use kspm_testcluster::TestCluster;
 use serde_json::Value;
 use support::{json, kspm, stderr};
 
+/// Every test here watches the whole shared cluster (and some count every event), so they take
+/// turns: one test's objects must not land in another's store mid-test.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// How long a change may take to reach the store (debounce 300 ms; the test server is local).
 const WAIT: Duration = Duration::from_mins(1);
 
@@ -27,6 +37,13 @@ struct Agent {
 
 impl Agent {
     fn start(c: &TestCluster, dir: &Path, store: &str, extra: &[&str]) -> Agent {
+        let agent = Agent::spawn(c, dir, store, extra);
+        agent.wait_ready();
+        agent
+    }
+
+    /// Started and listening, not necessarily ready (a follower waiting for the lease).
+    fn spawn(c: &TestCluster, dir: &Path, store: &str, extra: &[&str]) -> Agent {
         let log = dir.join(format!(
             "agent-{}.log",
             std::time::SystemTime::now()
@@ -40,13 +57,23 @@ impl Agent {
             .args([
                 "--store",
                 store,
-                "--cluster-name",
-                "test",
                 "--debounce",
                 "300ms",
                 "--listen",
                 "127.0.0.1:0",
             ])
+            // Defaults a test can override: the cluster name, and no reports (tests that run at
+            // once on the shared cluster must not write each other's reports).
+            .args(if extra.contains(&"--cluster-name") {
+                &[][..]
+            } else {
+                &["--cluster-name", "test"][..]
+            })
+            .args(if extra.contains(&"--reports") {
+                &[][..]
+            } else {
+                &["--reports", "none"][..]
+            })
             .args(extra)
             .env_remove("KUBECONFIG")
             .stdin(Stdio::null())
@@ -79,16 +106,19 @@ impl Agent {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+        agent
+    }
+
+    fn wait_ready(&self) {
         let deadline = Instant::now() + WAIT;
-        while get(&agent.addr, "/readyz").0 != 200 {
+        while get(&self.addr, "/readyz").0 != 200 {
             assert!(
                 Instant::now() < deadline,
                 "never ready:\n{}",
-                agent.log_text()
+                self.log_text()
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        agent
     }
 
     fn log_text(&self) -> String {
@@ -103,6 +133,10 @@ impl Agent {
     }
 
     fn terminate(&mut self) -> Option<i32> {
+        // Already reaped: never signal a pid that may belong to another process by now.
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return status.code();
+        }
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -146,13 +180,17 @@ fn get(addr: &str, path: &str) -> (u16, String) {
 }
 
 fn findings(dir: &Path, store: &str) -> Vec<Value> {
+    findings_of(dir, store, "test")
+}
+
+fn findings_of(dir: &Path, store: &str, cluster: &str) -> Vec<Value> {
     let out = kspm(
         &[
             "findings",
             "--store",
             store,
             "--cluster",
-            "test",
+            cluster,
             "--format",
             "json",
         ],
@@ -227,18 +265,26 @@ spec:
 ";
 
 fn events(store_path: &Path) -> usize {
+    events_of(&format!("sqlite://{}", store_path.display()), "test").len()
+}
+
+/// `(finding id, event kind)` of every event of `cluster`, in order.
+fn events_of(store: &str, cluster: &str) -> Vec<(i64, String)> {
     kspm_store::block_on(async {
-        let url =
-            kspm_store::StoreUrl::parse(&format!("sqlite://{}", store_path.display())).unwrap();
+        let url = kspm_store::StoreUrl::parse(store).unwrap();
         let store = kspm_store::Store::open_existing(&url).await.unwrap();
-        let n = store.events("test").await.unwrap().len();
+        let events = store.events(cluster).await.unwrap();
         store.close().await;
-        n
+        events
+            .into_iter()
+            .map(|e| (e.finding_id, e.kind.as_str().to_owned()))
+            .collect()
     })
 }
 
 #[test]
 fn the_agent_keeps_the_store_current_as_the_cluster_changes() {
+    let _turn = serial();
     let Some(c) = TestCluster::shared() else {
         return;
     };
@@ -385,4 +431,637 @@ fn counter_in(metrics: &str, name: &str) -> u64 {
         .find_map(|l| l.strip_prefix(&format!("{name} ")))
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
+}
+
+/// `kubectl get KIND kspm -n NS -o json`, `None` while it does not exist.
+fn report(c: &TestCluster, kind: &str, ns: Option<&str>) -> Option<Value> {
+    let mut args = vec![
+        "get",
+        kind,
+        "kspm",
+        "-o",
+        "json",
+        "--ignore-not-found",
+        "--show-managed-fields",
+    ];
+    if let Some(ns) = ns {
+        args.extend(["-n", ns]);
+    }
+    let out = c.kubectl(&args);
+    let text = String::from_utf8_lossy(&out.stdout);
+    (!text.trim().is_empty()).then(|| serde_json::from_str(&text).unwrap())
+}
+
+/// Results of a report on the object `kind/name` for the rule slug `policy`.
+fn results_on(report: &Value, policy: &str, kind: &str, name: &str) -> usize {
+    report["results"].as_array().map_or(0, |rs| {
+        rs.iter()
+            .filter(|r| {
+                r["policy"] == policy
+                    && r["resources"][0]["kind"] == kind
+                    && r["resources"][0]["name"] == name
+            })
+            .count()
+    })
+}
+
+/// Waits until `check` holds of the report (or of its absence), returning how long it took.
+fn wait_report(
+    agent: &Agent,
+    c: &TestCluster,
+    kind: &str,
+    ns: Option<&str>,
+    what: &str,
+    check: impl Fn(Option<&Value>) -> bool,
+) -> Duration {
+    let start = Instant::now();
+    loop {
+        let r = report(c, kind, ns);
+        if check(r.as_ref()) {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "waited {WAIT:?} for {what}; the report is {r:#?}\nagent log:\n{}",
+            agent.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn pod(ns: &str, name: &str, privileged: bool) -> String {
+    format!(
+        "apiVersion: v1
+kind: Pod
+metadata: {{name: {name}, namespace: {ns}}}
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    env: [{{name: DB_PASSWORD, value: hunter2-never-in-a-report}}]
+    securityContext: {{privileged: {privileged}}}
+"
+    )
+}
+
+#[test]
+fn the_agent_keeps_policy_reports_current() {
+    let _turn = serial();
+    let Some(c) = TestCluster::shared() else {
+        return;
+    };
+    let crds = kspm_testcluster::repo_root().join("deploy/crds");
+    c.kubectl(&["apply", "-f", crds.to_str().unwrap()]);
+    for crd in [
+        "policyreports.wgpolicyk8s.io",
+        "clusterpolicyreports.wgpolicyk8s.io",
+        "reports.openreports.io",
+        "clusterreports.openreports.io",
+    ] {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let out = c.kubectl(&["get", "crd", crd, "-o", "json"]);
+            let established = json(&out)["status"]["conditions"]
+                .as_array()
+                .is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c["type"] == "Established" && c["status"] == "True")
+                });
+            if established {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{crd} never established");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let ns = "kspm-reports";
+    c.kubectl(&["create", "namespace", ns]);
+    let agent = Agent::start(
+        c,
+        dir.path(),
+        &store,
+        &["--reports", "wgpolicyk8s", "--cluster-name", "reports"],
+    );
+
+    // A privileged pod: its namespace's PolicyReport gains the result within seconds.
+    c.apply(&pod(ns, "priv", true));
+    let took = wait_report(
+        &agent,
+        c,
+        "policyreports",
+        Some(ns),
+        "the PS004 result",
+        |r| r.is_some_and(|r| results_on(r, "privileged-container", "Pod", "priv") == 1),
+    );
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    let r = report(c, "policyreports", Some(ns)).unwrap();
+    let result = r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["policy"] == "privileged-container")
+        .unwrap();
+    assert_eq!(result["rule"], "PS004", "{result:#}");
+    assert_eq!(result["result"], "fail");
+    assert_eq!(result["source"], "kspm");
+    assert!(
+        ["critical", "high"].contains(&result["severity"].as_str().unwrap()),
+        "{result:#}"
+    );
+    assert_eq!(result["resources"][0]["namespace"], ns);
+    assert!(
+        result["resources"][0]["uid"]
+            .as_str()
+            .is_some_and(|u| !u.is_empty())
+    );
+    assert!(
+        result["properties"]["path"]
+            .as_str()
+            .unwrap()
+            .contains("privileged"),
+        "{result:#}"
+    );
+    let id = result["properties"]["kspm.io/finding-id"].as_str().unwrap();
+    assert!(id.parse::<i64>().is_ok(), "{result:#}");
+    assert_eq!(
+        r["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "kspm"
+    );
+    assert_eq!(r["scope"]["kind"], "Namespace");
+    let results = r["results"].as_array().unwrap().len();
+    assert_eq!(r["summary"]["fail"], results, "{r:#}");
+    assert!(
+        !r.to_string().contains("hunter2"),
+        "a secret value reached the report"
+    );
+    // Written by server-side apply, as kspm.
+    let managers = r["metadata"]["managedFields"].to_string();
+    assert!(managers.contains("\"manager\":\"kspm\""), "{managers}");
+    assert!(managers.contains("\"operation\":\"Apply\""), "{managers}");
+
+    // What `kubectl get policyreports` shows: the report, its scope and its fail count.
+    let table = String::from_utf8_lossy(
+        &c.kubectl(&["get", "policyreports", "-n", ns, "-o", "wide"])
+            .stdout,
+    )
+    .into_owned();
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "NAME", "KIND", "NAME", "PASS", "FAIL", "WARN", "ERROR", "SKIP", "AGE"
+        ],
+        "{table}"
+    );
+    let row: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(&row[..4], ["kspm", "Namespace", ns, "0"], "{table}");
+    assert_eq!(row[4], results.to_string(), "{table}");
+    // Cluster-scoped objects (ClusterRoles...) have their ClusterPolicyReport.
+    wait_report(
+        &agent,
+        c,
+        "clusterpolicyreports",
+        None,
+        "the cluster report",
+        |r| r.is_some_and(|r| r["summary"]["fail"].as_u64().unwrap_or(0) > 0),
+    );
+
+    // Only changed reports are written: a finding in another namespace writes that namespace's
+    // report and leaves this one (its resourceVersion) alone.
+    let version = r["metadata"]["resourceVersion"].clone();
+    let other = "kspm-reports-other";
+    c.kubectl(&["create", "namespace", other]);
+    c.apply(&pod(other, "elsewhere", true));
+    wait_report(
+        &agent,
+        c,
+        "policyreports",
+        Some(other),
+        "the other report",
+        |r| r.is_some_and(|r| results_on(r, "privileged-container", "Pod", "elsewhere") == 1),
+    );
+    assert_eq!(
+        report(c, "policyreports", Some(ns)).unwrap()["metadata"]["resourceVersion"],
+        version,
+        "an unchanged report was written again"
+    );
+    c.kubectl(&["delete", "pod", "elsewhere", "-n", other]);
+    wait_report(
+        &agent,
+        c,
+        "policyreports",
+        Some(other),
+        "the other report deleted",
+        |r| r.is_none(),
+    );
+
+    // Fixed (a pod's security context is immutable: replaced by a clean one): the result goes.
+    c.kubectl(&["delete", "pod", "priv", "-n", ns, "--wait=false"]);
+    c.apply(&pod(ns, "clean", false));
+    wait_report(&agent, c, "policyreports", Some(ns), "PS004 gone", |r| {
+        r.is_some_and(|r| {
+            results_on(r, "privileged-container", "Pod", "priv") == 0
+                && results_on(r, "privileged-container", "Pod", "clean") == 0
+                && r["results"]
+                    .as_array()
+                    .is_some_and(|rs| rs.iter().all(|x| x["resources"][0]["name"] != "priv"))
+        })
+    });
+    // Nothing left in the namespace: its report is deleted.
+    c.kubectl(&["delete", "pod", "clean", "-n", ns, "--wait=false"]);
+    wait_report(
+        &agent,
+        c,
+        "policyreports",
+        Some(ns),
+        "the report deleted",
+        |r| r.is_none(),
+    );
+    assert_eq!(agent.stop(), Some(0));
+
+    // The newer API, on request: openreports.io Reports, same results.
+    c.apply(&pod(ns, "again", true));
+    let agent = Agent::start(
+        c,
+        dir.path(),
+        &store,
+        &["--reports", "openreports", "--cluster-name", "reports"],
+    );
+    wait_report(
+        &agent,
+        c,
+        "reports.openreports.io",
+        Some(ns),
+        "the Report",
+        |r| {
+            r.is_some_and(|r| {
+                r["source"] == "kspm" && results_on(r, "privileged-container", "Pod", "again") == 1
+            })
+        },
+    );
+    assert_eq!(agent.stop(), Some(0));
+    // The namespace stays (the test server runs no namespace controller to finalize it).
+    c.kubectl(&["delete", "pod", "again", "-n", ns]);
+}
+
+#[test]
+fn two_agents_elect_one_leader_and_the_other_takes_over() {
+    let _turn = serial();
+    let Some(c) = TestCluster::shared() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let ns = "kspm-lease";
+    c.kubectl(&["create", "namespace", ns]);
+    c.apply(&deployment(ns, "priv", true));
+    let lease_secs = 3;
+    let args = [
+        "--cluster-name",
+        "lease",
+        "--leader-elect",
+        "--lease-name",
+        "kspm-test-lease",
+        "--lease-namespace",
+        ns,
+        "--lease-duration",
+        "3s",
+    ];
+    let mut a = Agent::spawn(c, dir.path(), &store, &args);
+    let mut b = Agent::spawn(c, dir.path(), &store, &args);
+
+    // Exactly one leads; the other waits for the lease (ready as a standby, so that a rolling
+    // update can start it) and never reads on.
+    let leads = |agent: &Agent| {
+        let (code, metrics) = get(&agent.addr, "/metrics");
+        code == 200 && counter_in(&metrics, "kspm_agent_leader") == 1
+    };
+    let deadline = Instant::now() + WAIT;
+    let a_leads = loop {
+        match (leads(&a), leads(&b)) {
+            (true, false) => break true,
+            (false, true) => break false,
+            (true, true) => panic!("two leaders\n{}\n{}", a.log_text(), b.log_text()),
+            (false, false) => {}
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nobody leads\n{}\n{}",
+            a.log_text(),
+            b.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let (leader, follower) = if a_leads {
+        (&mut a, &mut b)
+    } else {
+        (&mut b, &mut a)
+    };
+    leader.wait_ready();
+    std::thread::sleep(Duration::from_secs(lease_secs + 1));
+    assert_eq!(
+        get(&follower.addr, "/readyz").0,
+        200,
+        "{}",
+        follower.log_text()
+    );
+    assert!(
+        !follower.log_text().contains("synced"),
+        "{}",
+        follower.log_text()
+    );
+    let leader_metric =
+        |agent: &Agent| counter_in(&get(&agent.addr, "/metrics").1, "kspm_agent_leader");
+    assert_eq!(leader_metric(leader), 1);
+    assert_eq!(leader_metric(follower), 0);
+    assert!(
+        follower.log_text().contains("waiting for the lease"),
+        "{}",
+        follower.log_text()
+    );
+    let lease = json(&c.kubectl(&["get", "lease", "kspm-test-lease", "-n", ns, "-o", "json"]));
+    let holder = lease["spec"]["holderIdentity"].as_str().unwrap().to_owned();
+    assert!(
+        holder.ends_with(&format!("-{}", leader.child.id())),
+        "holder {holder}, leader pid {}",
+        leader.child.id()
+    );
+    let opened = |store: &str| {
+        let found = findings_of(dir.path(), store, "lease");
+        status(&found, "PS004", "Deployment", ns, "priv")
+    };
+    let deadline = Instant::now() + WAIT;
+    while opened(&store).as_deref() != Some("open") {
+        assert!(Instant::now() < deadline, "{}", leader.log_text());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let before = events_of(&store, "lease");
+
+    // The leader dies without a word (SIGKILL): the follower takes over within the lease
+    // duration (plus one retry period), then lists, judges and syncs.
+    leader.child.kill().unwrap();
+    leader.child.wait().unwrap();
+    let killed = Instant::now();
+    let deadline = killed + WAIT;
+    while !follower.log_text().contains("leading as") {
+        assert!(Instant::now() < deadline, "{}", follower.log_text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let took = killed.elapsed();
+    // Not before the lease expired (renewed at most one retry period, 600 ms, before the
+    // kill), and not much after.
+    assert!(
+        took >= Duration::from_secs(2)
+            && took <= Duration::from_secs(lease_secs) + Duration::from_millis(1500),
+        "took over after {took:?}"
+    );
+    follower.wait_ready();
+    // The same cluster, the same findings: the new leader's first sync adds no event.
+    assert_eq!(
+        events_of(&store, "lease"),
+        before,
+        "{}",
+        follower.log_text()
+    );
+
+    // And it keeps the store current: a change is recorded once.
+    c.apply(&deployment(ns, "priv", false));
+    let deadline = Instant::now() + WAIT;
+    while opened(&store).as_deref() != Some("resolved") {
+        assert!(Instant::now() < deadline, "{}", follower.log_text());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let after = events_of(&store, "lease");
+    let mut per_finding: std::collections::HashMap<(i64, &str), usize> =
+        std::collections::HashMap::new();
+    for (id, kind) in &after {
+        *per_finding.entry((*id, kind.as_str())).or_default() += 1;
+    }
+    assert!(
+        per_finding.values().all(|n| *n == 1),
+        "an event recorded twice: {after:?}"
+    );
+    assert!(after.len() > before.len());
+
+    // SIGTERM: the leader releases the lease on its way out.
+    assert_eq!(follower.terminate(), Some(0));
+    let lease = json(&c.kubectl(&["get", "lease", "kspm-test-lease", "-n", ns, "-o", "json"]));
+    assert!(
+        lease["spec"]["holderIdentity"]
+            .as_str()
+            .unwrap_or("")
+            .is_empty(),
+        "{lease:#}"
+    );
+    c.kubectl(&["delete", "deployment", "priv", "-n", ns]);
+}
+
+/// Waits until `rule` on `kind ns/name` has the status `want` in the store.
+fn wait_status(
+    agent: &Agent,
+    dir: &Path,
+    store: &str,
+    cluster: &str,
+    (rule, kind, ns, name): (&str, &str, &str, &str),
+    want: &str,
+) -> Duration {
+    let start = Instant::now();
+    loop {
+        let found = findings_of(dir, store, cluster);
+        let got = status(&found, rule, kind, ns, name);
+        if got.as_deref() == Some(want) {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "waited {WAIT:?} for {rule} on {kind} {ns}/{name} to be {want}, got {got:?}\nagent log:\n{}",
+            agent.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn binding_a_workloads_account_to_cluster_admin_opens_and_unbinding_resolves() {
+    let _turn = serial();
+    let Some(c) = TestCluster::shared() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let ns = "kspm-rbac";
+    c.kubectl(&["create", "namespace", ns]);
+    c.apply(&format!(
+        "apiVersion: v1
+kind: ServiceAccount
+metadata: {{name: operator, namespace: {ns}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: op, namespace: {ns}}}
+spec:
+  selector: {{matchLabels: {{app: op}}}}
+  template:
+    metadata: {{labels: {{app: op}}}}
+    spec:
+      serviceAccountName: operator
+      containers: [{{name: app, image: registry.example/op:1.0}}]
+"
+    ));
+    let agent = Agent::start(c, dir.path(), &store, &["--cluster-name", "rbac"]);
+    let workload = ("RB019", "Deployment", ns, "op");
+    let found = findings_of(dir.path(), &store, "rbac");
+    assert_eq!(status(&found, "RB019", "Deployment", ns, "op"), None);
+
+    // The account is bound to cluster-admin: the workload's finding opens (the binding's too).
+    c.apply(&format!(
+        "apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {{name: kspm-test-operator-admin}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}}
+subjects: [{{kind: ServiceAccount, name: operator, namespace: {ns}}}]
+"
+    ));
+    let took = wait_status(&agent, dir.path(), &store, "rbac", workload, "open");
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    let found = findings_of(dir.path(), &store, "rbac");
+    let finding = found
+        .iter()
+        .find(|f| f["rule"] == "RB019" && f["object"]["name"] == "op")
+        .unwrap();
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("kspm-test-operator-admin"),
+        "{finding:#}"
+    );
+
+    // Unbound: it resolves, as fixed (the Deployment is still there).
+    c.kubectl(&["delete", "clusterrolebinding", "kspm-test-operator-admin"]);
+    wait_status(&agent, dir.path(), &store, "rbac", workload, "resolved");
+    let found = findings_of(dir.path(), &store, "rbac");
+    let finding = found
+        .iter()
+        .find(|f| f["rule"] == "RB019" && f["object"]["name"] == "op")
+        .unwrap();
+    assert_eq!(finding["resolved_reason"], "fixed", "{finding:#}");
+    assert_eq!(agent.stop(), Some(0));
+    c.kubectl(&["delete", "deployment", "op", "-n", ns]);
+}
+
+#[test]
+fn two_clusters_share_one_postgresql_each_under_its_name() {
+    let _turn = serial();
+    let Some(pg) = kspm_testcluster::TestPostgres::shared() else {
+        return;
+    };
+    let Some(east) = TestCluster::shared() else {
+        return;
+    };
+    let Some(west) = TestCluster::owned(&[]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = pg.database("agents");
+    let ns = "kspm-pg";
+    for (c, name) in [(east, "only-east"), (&west, "only-west")] {
+        c.kubectl(&["create", "namespace", ns]);
+        c.apply(&deployment(ns, name, true));
+    }
+    let a = Agent::start(east, dir.path(), &store, &["--cluster-name", "east"]);
+    // West has no report CRDs: its agent warns once and goes on.
+    let b = Agent::start(
+        &west,
+        dir.path(),
+        &store,
+        &["--cluster-name", "west", "--reports", "wgpolicyk8s"],
+    );
+    let ps004 = |name| ("PS004", "Deployment", ns, name);
+    wait_status(&a, dir.path(), &store, "east", ps004("only-east"), "open");
+    wait_status(&b, dir.path(), &store, "west", ps004("only-west"), "open");
+    let names = |cluster: &str| -> Vec<String> {
+        findings_of(dir.path(), &store, cluster)
+            .iter()
+            .map(|f| {
+                assert_eq!(f["cluster"], cluster, "{f:#}");
+                f["object"]["name"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    };
+    let (e, w) = (names("east"), names("west"));
+    assert!(e.contains(&"only-east".to_owned()) && !e.contains(&"only-west".to_owned()));
+    assert!(w.contains(&"only-west".to_owned()) && !w.contains(&"only-east".to_owned()));
+
+    // A change in one cluster moves only that cluster's findings.
+    let west_before = findings_of(dir.path(), &store, "west");
+    east.apply(&deployment(ns, "only-east", false));
+    wait_status(
+        &a,
+        dir.path(),
+        &store,
+        "east",
+        ps004("only-east"),
+        "resolved",
+    );
+    assert_eq!(findings_of(dir.path(), &store, "west"), west_before);
+    assert_eq!(
+        b.log_text().matches("not writing reports").count(),
+        1,
+        "{}",
+        b.log_text()
+    );
+    assert_eq!(a.stop(), Some(0));
+    assert_eq!(b.stop(), Some(0));
+    east.kubectl(&["delete", "deployment", "only-east", "-n", ns]);
+}
+
+#[test]
+fn the_agent_compacts_what_is_older_than_the_retention() {
+    let _turn = serial();
+    let Some(c) = TestCluster::shared() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let ns = "kspm-retention";
+    c.kubectl(&["create", "namespace", ns]);
+    let agent = Agent::start(
+        c,
+        dir.path(),
+        &store,
+        &["--cluster-name", "retention", "--retention", "3s"],
+    );
+    c.apply(&deployment(ns, "gone", true));
+    let ps004 = ("PS004", "Deployment", ns, "gone");
+    wait_status(&agent, dir.path(), &store, "retention", ps004, "open");
+    c.kubectl(&["delete", "deployment", "gone", "-n", ns]);
+    wait_status(&agent, dir.path(), &store, "retention", ps004, "resolved");
+    assert!(!events_of(&store, "retention").is_empty());
+
+    // Compaction runs every `retention` (3 s): the events go, and the resolved finding with
+    // them; the open findings stay.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let found = findings_of(dir.path(), &store, "retention");
+        let gone = status(&found, "PS004", "Deployment", ns, "gone").is_none();
+        if gone && events_of(&store, "retention").is_empty() {
+            assert!(
+                found.iter().any(|f| f["status"] == "open"),
+                "open findings were compacted"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", agent.log_text());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(
+        agent.log_text().contains("compacted:"),
+        "{}",
+        agent.log_text()
+    );
+    assert_eq!(agent.stop(), Some(0));
 }

@@ -15,7 +15,9 @@
 //! or a cluster-scoped object, or after a relist.
 
 mod http;
+pub mod lease;
 pub mod metrics;
+pub mod reports;
 mod state;
 
 use std::future::Future;
@@ -28,10 +30,14 @@ use std::time::{Duration, Instant};
 use kspm_cluster::live::{Change, Role, Session};
 use kspm_cluster::{ClusterError, Target};
 use kspm_engine::ScanOptions;
-use kspm_store::{Snapshot, Store, StoreError, StoreUrl};
+use kspm_store::{FindingFilter, Snapshot, Status, Store, StoreError, StoreUrl};
 use tokio::sync::{mpsc, watch};
 
+use lease::Elector;
+pub use lease::LeaseConfig;
 use metrics::{Metrics, add};
+use reports::Publisher;
+pub use reports::ReportApi;
 use state::{Held, Judged};
 
 /// How the agent runs.
@@ -47,6 +53,13 @@ pub struct Config {
     pub resync: Duration,
     /// Where `/healthz`, `/readyz` and `/metrics` are served; `None`: not served.
     pub listen: Option<SocketAddr>,
+    /// Which reports to keep current in the cluster; `None`: none.
+    pub reports: Option<ReportApi>,
+    /// Leader election: only the holder of this Lease writes; `None`: this agent always writes.
+    pub lease: Option<LeaseConfig>,
+    /// How long the store keeps events, daily summaries and resolved findings; compacted every
+    /// hour (or every `retention`, when shorter).
+    pub retention: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +75,9 @@ pub enum AgentError {
     },
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
+    /// The lease was lost while leading: the agent stopped writing at once.
+    #[error("lost the leadership: {0}")]
+    LeaseLost(String),
 }
 
 /// Something that runs beside the agent on its runtime (the alert dispatcher): started once the
@@ -119,6 +135,10 @@ struct Agent<'a> {
     metrics: Arc<Metrics>,
     /// Bumped after each sync that wrote (companions watch it).
     synced: watch::Sender<u64>,
+    publisher: Option<Publisher>,
+    /// Reports are written again after the next sync even if it changed nothing (the first
+    /// time, and after a failure).
+    reports_pending: bool,
 }
 
 /// The companions not yet started (they start after the first successful sync), and the
@@ -178,7 +198,47 @@ async fn run_async(
         tokio::spawn(http::serve(listener, metrics.clone()));
     }
     let session = Arc::new(Session::connect(&config.target).await?);
-    let store = Store::open(&config.store).await?;
+    let mut shutdown = std::pin::pin!(shutdown());
+    // Only the lease holder reads on: a follower waits here (SIGTERM ends the wait).
+    let mut lost = match &config.lease {
+        None => None,
+        Some(lease) => {
+            // A standby is ready: a rolling update must be able to start a replica that waits.
+            metrics.ready.store(true, Ordering::Relaxed);
+            let mut elector = Elector::new(lease.clone());
+            let mut waiting_for = String::new();
+            loop {
+                match elector.try_acquire(&session).await {
+                    Ok(Ok(())) => break,
+                    Ok(Err(holder)) => {
+                        if holder != waiting_for {
+                            log(&format!(
+                                "waiting for the lease {}/{}, held by {holder}",
+                                lease.namespace, lease.name
+                            ));
+                            waiting_for = holder;
+                        }
+                    }
+                    Err(e) => log(&format!("leader election: {e}")),
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(lease.retry()) => {}
+                    () = &mut shutdown => return Ok(()),
+                }
+            }
+            log(&format!(
+                "leading as {} (lease {}/{})",
+                lease.identity, lease.namespace, lease.name
+            ));
+            // Ready again once the initial sync is done.
+            metrics.ready.store(false, Ordering::Relaxed);
+            Some(tokio::spawn(elector.keep(session.clone())))
+        }
+    };
+    metrics.leader.store(true, Ordering::Relaxed);
+    let store = Store::open(&config.store)
+        .await?
+        .with_retention(config.retention);
     let cluster = config.cluster_name.clone().unwrap_or_else(|| {
         session
             .label()
@@ -195,6 +255,8 @@ async fn run_async(
         judged: None,
         metrics: metrics.clone(),
         synced: watch::channel(0).0,
+        publisher: config.reports.map(Publisher::new),
+        reports_pending: true,
     };
 
     // The initial list, kind by kind; each watch resumes from its own list.
@@ -237,7 +299,10 @@ async fn run_async(
     let mut pending = !synced;
     let mut resync =
         tokio::time::interval_at(tokio::time::Instant::now() + config.resync, config.resync);
-    let mut shutdown = std::pin::pin!(shutdown());
+    let every = config
+        .retention
+        .clamp(Duration::from_secs(1), Duration::from_hours(1));
+    let mut maintenance = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         let due = dirty_since.map(|first| {
             let quiet = last_change + config.debounce;
@@ -280,9 +345,21 @@ async fn run_async(
                     dirty_since.get_or_insert_with(Instant::now);
                 }
             }
+            _ = maintenance.tick() => {
+                // A sync records the exceptions that expired meanwhile (at their expiry) and
+                // refreshes the reports; then what is older than the retention goes.
+                pending = !agent.judge_and_sync().await;
+                agent.compact().await;
+            }
             () = &mut shutdown => {
                 log("stopping: a last sync, then exit");
                 break;
+            }
+            why = lease_lost(&mut lost) => {
+                // Another agent may be writing already: stop without a last write.
+                metrics.leader.store(false, Ordering::Relaxed);
+                log(&format!("stopping: {why}"));
+                return Err(AgentError::LeaseLost(why));
             }
         }
     }
@@ -301,7 +378,25 @@ async fn run_async(
     }
     companions.stop().await;
     agent.store.close().await;
+    if let (Some(keep), Some(lease)) = (lost.take(), &config.lease) {
+        keep.abort();
+        match Elector::release(lease, &session).await {
+            Ok(()) => log("released the lease"),
+            Err(e) => log(&format!("cannot release the lease: {e}")),
+        }
+    }
     Ok(())
+}
+
+/// Resolves (with why) once the lease renewal task gives up; never without leader election.
+async fn lease_lost(keep: &mut Option<tokio::task::JoinHandle<String>>) -> String {
+    match keep {
+        Some(handle) => match handle.await {
+            Ok(why) => why,
+            Err(e) => format!("the lease renewal stopped: {e}"),
+        },
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(due: Option<tokio::time::Instant>) {
@@ -443,10 +538,78 @@ impl Agent<'_> {
                 .filter(|f| f.suppressed.is_none())
                 .map(|f| &f.severity),
         );
-        self.sync(judged).await
+        match self.sync(judged).await {
+            None => false,
+            Some(wrote) => {
+                if wrote || self.reports_pending {
+                    self.publish().await;
+                }
+                true
+            }
+        }
     }
 
-    async fn sync(&self, judged: &Judged) -> bool {
+    /// Deletes what is older than the retention from the store.
+    async fn compact(&self) {
+        match self.store.compact(kspm_store::time::now()).await {
+            Ok(done) => {
+                if done.events + done.summaries + done.findings > 0 {
+                    log(&format!(
+                        "compacted: {} events, {} daily summaries, {} resolved findings older than the retention",
+                        done.events, done.summaries, done.findings
+                    ));
+                }
+            }
+            Err(e) => {
+                add(&self.metrics.store_errors, 1);
+                log(&format!("store compaction failed: {e}"));
+            }
+        }
+    }
+
+    /// Brings the cluster's reports in line with the store's open findings.
+    async fn publish(&mut self) {
+        let Some(publisher) = &mut self.publisher else {
+            return;
+        };
+        let filter = FindingFilter {
+            cluster: Some(self.cluster.clone()),
+            status: Some(Status::Open),
+            since: None,
+        };
+        let open = match self.store.findings(&filter, kspm_store::time::now()).await {
+            Ok(open) => open,
+            Err(e) => {
+                add(&self.metrics.report_errors, 1);
+                log(&format!(
+                    "cannot read the open findings for the reports: {e}"
+                ));
+                self.reports_pending = true;
+                return;
+            }
+        };
+        match publisher.publish(&self.session, &open, log).await {
+            // The report types are not served: tried again after a later sync.
+            None => self.reports_pending = true,
+            Some(done) => {
+                add(
+                    &self.metrics.reports_written,
+                    (done.applied + done.deleted) as u64,
+                );
+                add(&self.metrics.report_errors, done.failed as u64);
+                self.reports_pending = done.failed > 0;
+                if done.applied + done.deleted > 0 {
+                    log(&format!(
+                        "reports: {} written, {} deleted",
+                        done.applied, done.deleted
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Syncs the findings into the store: `None` when it failed, else whether it wrote.
+    async fn sync(&self, judged: &Judged) -> Option<bool> {
         // Kinds that could not be read must not look deleted: only what was judged resolves.
         let snapshot = Snapshot::from_scan(
             &judged.findings,
@@ -468,12 +631,12 @@ impl Agent<'_> {
                         report.opened, report.reopened, report.resolved, report.suppressed
                     ));
                 }
-                true
+                Some(report.wrote())
             }
             Err(e) => {
                 add(&self.metrics.store_errors, 1);
                 log(&format!("store sync failed: {e}"));
-                false
+                None
             }
         }
     }

@@ -22,6 +22,10 @@ pub struct Metrics {
     pub store_errors: AtomicU64,
     pub store_syncs: AtomicU64,
     pub objects: AtomicU64,
+    /// 1 while this agent holds the lease (or runs without leader election).
+    pub leader: AtomicBool,
+    pub reports_written: AtomicU64,
+    pub report_errors: AtomicU64,
     inner: Mutex<Inner>,
     /// Series rendered by companions (the alert dispatcher), appended to `/metrics`.
     pub extra: Extra,
@@ -165,6 +169,24 @@ impl Metrics {
             "counter",
             "Store syncs that failed (retried after the next debounce window).",
             get(&self.store_errors),
+        );
+        one(
+            "kspm_agent_leader",
+            "gauge",
+            "1 while this agent is the one that writes (it holds the lease, or runs without leader election).",
+            u64::from(self.leader.load(Ordering::Relaxed)),
+        );
+        one(
+            "kspm_agent_reports_written_total",
+            "counter",
+            "PolicyReports (or Reports) applied or deleted because their content changed.",
+            get(&self.reports_written),
+        );
+        one(
+            "kspm_agent_report_errors_total",
+            "counter",
+            "Report writes or deletions that failed (retried on the next change).",
+            get(&self.report_errors),
         );
         let inner = self
             .inner

@@ -15,6 +15,7 @@ pub mod live;
 pub mod objects;
 mod pager;
 mod policies;
+pub mod write;
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -99,6 +99,10 @@ impl Session {
         })
     }
 
+    pub(crate) fn client(&self) -> &kube::Client {
+        &self.conn.client
+    }
+
     /// `cluster:<context>`, the source name of every object.
     pub fn label(&self) -> &str {
         &self.conn.label

@@ -17,7 +17,7 @@ pub struct AgentArgs {
     /// Kubeconfig file [default: $KUBECONFIG, then ~/.kube/config].
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
-    /// The finding store to keep current [default: sqlite://$XDG_STATE_HOME/kspm/kspm.db, see docs/store.md].
+    /// The finding store to keep current [default: $KSPM_STORE, else the URL in the file $KSPM_STORE_FILE, else sqlite://$XDG_STATE_HOME/kspm/kspm.db, see docs/store.md].
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
     /// The cluster name the findings are recorded under [default: the kubeconfig context].
@@ -35,6 +35,27 @@ pub struct AgentArgs {
     /// Serve no HTTP endpoint.
     #[arg(long, conflicts_with = "listen")]
     pub no_listen: bool,
+    /// How long the store keeps finding events, daily summaries and resolved findings: 90d, 12w;
+    /// compacted every hour.
+    #[arg(long, value_name = "SPAN", default_value = "90d")]
+    pub retention: String,
+    /// Which reports to keep current in the cluster: wgpolicyk8s (PolicyReport and
+    /// ClusterPolicyReport), openreports (Report and ClusterReport) or none. Their CRDs are in
+    /// deploy/crds/; without them the agent warns once and goes on.
+    #[arg(long, value_name = "API", default_value = "wgpolicyk8s", value_parser = ["wgpolicyk8s", "openreports", "none"])]
+    pub reports: String,
+    /// Run as one of several replicas: only the holder of a coordination.k8s.io Lease writes.
+    #[arg(long)]
+    pub leader_elect: bool,
+    /// Name of the leader-election Lease.
+    #[arg(long, value_name = "NAME", default_value = "kspm-agent")]
+    pub lease_name: String,
+    /// Namespace of the Lease [default: the pod's namespace in a pod, else `default`].
+    #[arg(long, value_name = "NAMESPACE")]
+    pub lease_namespace: Option<String>,
+    /// How long a Lease that is not renewed stays held: a follower takes over after it.
+    #[arg(long, value_name = "SPAN", default_value = "15s")]
+    pub lease_duration: String,
     /// Run only these rules; repeatable or comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub select: Vec<String>,
@@ -53,6 +74,7 @@ pub fn run(args: &AgentArgs) -> Result<u8> {
     use kspm_engine::{Overrides, ScanPlan};
     let debounce = super::span(&args.debounce, "debounce")?;
     let resync = super::span(&args.resync, "resync")?;
+    let retention = super::span(&args.retention, "retention")?;
     let listen = if args.no_listen {
         None
     } else {
@@ -62,8 +84,54 @@ pub fn run(args: &AgentArgs) -> Result<u8> {
                 .map_err(|e| anyhow::anyhow!("--listen {}: {e}", args.listen))?,
         )
     };
-    let store = match &args.store {
-        Some(url) => kspm_store::StoreUrl::parse(url)?,
+    let reports = match args.reports.as_str() {
+        "openreports" => Some(kspm_agent::ReportApi::OpenReports),
+        "none" => None,
+        _ => Some(kspm_agent::ReportApi::PolicyReport),
+    };
+    let lease = if args.leader_elect {
+        let duration = super::span(&args.lease_duration, "lease-duration")?;
+        if duration < std::time::Duration::from_secs(1) {
+            anyhow::bail!(
+                "--lease-duration must be at least 1s (got `{}`)",
+                args.lease_duration
+            );
+        }
+        Some(kspm_agent::LeaseConfig {
+            name: args.lease_name.clone(),
+            namespace: args
+                .lease_namespace
+                .clone()
+                .or_else(kspm_agent::lease::pod_namespace)
+                .unwrap_or_else(|| "default".to_owned()),
+            identity: kspm_agent::lease::default_identity(),
+            duration,
+        })
+    } else {
+        None
+    };
+    // `$KSPM_STORE`, or the file `$KSPM_STORE_FILE` names, keeps a PostgreSQL password out of
+    // the command line (the Helm chart mounts it from a Secret as a file).
+    let from_file = match std::env::var_os("KSPM_STORE_FILE").filter(|f| !f.is_empty()) {
+        Some(path) => Some(
+            std::fs::read_to_string(&path)
+                .map(|url| url.trim().to_owned())
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "KSPM_STORE_FILE {}: cannot read it: {e}",
+                        std::path::Path::new(&path).display()
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let store = match args
+        .store
+        .clone()
+        .or_else(|| std::env::var("KSPM_STORE").ok().filter(|s| !s.is_empty()))
+        .or(from_file)
+    {
+        Some(url) => kspm_store::StoreUrl::parse(&url)?,
         None => kspm_store::StoreUrl::default_sqlite(),
     };
     let mut plan = ScanPlan::resolve(
@@ -95,6 +163,9 @@ pub fn run(args: &AgentArgs) -> Result<u8> {
         debounce,
         resync,
         listen,
+        reports,
+        lease,
+        retention,
     };
     #[cfg(feature = "alerts")]
     let companions: Vec<Box<dyn kspm_agent::Companion>> = match super::alerts::load(&plan.config)? {
@@ -114,6 +185,12 @@ pub fn run(args: &AgentArgs) -> Result<u8> {
         Ok(()) => Ok(crate::exit::OK),
         Err(kspm_agent::AgentError::Cluster(e)) => Err(e.into()),
         Err(kspm_agent::AgentError::Store(e)) => Err(e.into()),
+        // Another replica writes now: this one stopped without a last write. Exit 2, so the
+        // pod restarts and waits as a follower.
+        Err(e @ kspm_agent::AgentError::LeaseLost(_)) => {
+            eprintln!("kspm agent: {e}");
+            Ok(crate::exit::INPUT_ERRORS)
+        }
         Err(e) => Err(e.into()),
     }
 }

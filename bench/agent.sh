@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Benchmarks `kspm agent` on a real kube-apiserver (scripts/test-cluster) loaded with the
+# generated corpus (bench/gen_corpus.py, as bench/cluster.sh does): the initial sync (list,
+# judge, store sync: from start until /readyz answers 200), then LATENCY_CHANGES changes one at
+# a time (a new privileged Deployment each), timing each from `kubectl create` returning to its
+# PS004 finding being open in the SQLite store, then the steady and peak RSS of the agent.
+# usage: bench/agent.sh [COUNT=13000] [CHANGES=30]
+#   KSPM_BIN=path/to/kspm  use that binary instead of building --release
+#   (needs scripts/install-testbin, python3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${1:-13000}
+changes=${2:-30}
+if [ -n "${KSPM_BIN:-}" ]; then
+  kspm=$KSPM_BIN
+else
+  cargo build --release -p kspm --locked >/dev/null 2>&1
+  kspm=$PWD/target/release/kspm
+fi
+export PATH="$PWD/.tools/bin:$PATH"
+work=${BENCH_DIR:-target/bench-corpus}
+mkdir -p "$work"
+dir="$work/gen-$count"
+[ -d "$dir" ] || python3 bench/gen_corpus.py "$count" "$dir"
+
+cluster="$PWD/target/bench-agent-cluster"
+agent_pid=""
+cleanup() {
+  if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null || true; wait "$agent_pid" 2>/dev/null || true; fi
+  scripts/test-cluster down --dir "$cluster" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+eval "$(scripts/test-cluster up --dir "$cluster" --owner-pid $$)"
+
+python3 - "$dir" > "$work/namespaces.yaml" <<'PY'
+import os, re, sys
+names = set()
+for root, _, files in os.walk(sys.argv[1]):
+    for f in files:
+        for m in re.finditer(r"^\s+namespace: ([a-z0-9-]+)$", open(os.path.join(root, f)).read(), re.M):
+            names.add(m.group(1))
+for n in sorted(names | {"bench-agent"}):
+    print(f"---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: {n}")
+PY
+kubectl create -f "$work/namespaces.yaml" >/dev/null
+kubectl create -R -f "$dir" > "$work/create.log" 2> "$work/create.err" || true
+echo "loaded $(grep -c created "$work/create.log") objects ($(grep -c . "$work/create.err" || true) refused: removed APIs or duplicates)" >&2
+
+db="$work/agent.db"
+rm -f "$db" "$db-wal" "$db-shm"
+start=$(date +%s.%N)
+"$kspm" agent --store "sqlite://$PWD/$db" --cluster-name bench --debounce 200ms \
+  --listen 127.0.0.1:0 --reports none 2> "$work/agent.log" &
+agent_pid=$!
+addr=""
+until [ -n "$addr" ]; do
+  addr=$(sed -n 's/.*on http:\/\/\([0-9.:]*\).*/\1/p' "$work/agent.log" | head -n 1)
+  kill -0 "$agent_pid" || { cat "$work/agent.log" >&2; exit 1; }
+  sleep 0.05
+done
+until python3 -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://$addr/readyz').status == 200 else 1)" 2>/dev/null; do
+  sleep 0.05
+done
+ready=$(date +%s.%N)
+objects=$(python3 -c "import urllib.request; t=urllib.request.urlopen('http://$addr/metrics').read().decode(); print(next(l.split()[1] for l in t.splitlines() if l.startswith('kspm_agent_objects ')))")
+sync_rss=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$agent_pid/status")
+
+# One change at a time: create a privileged Deployment, wait for its finding in the store.
+python3 - "$db" "$changes" > "$work/latency.txt" <<'PY'
+import sqlite3, subprocess, sys, time
+db, n = sys.argv[1], int(sys.argv[2])
+lat = []
+for i in range(n):
+    name = f"bench-latency-{i}"
+    doc = f"""apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: bench-agent}}
+spec:
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers: [{{name: app, image: registry.example/app:1.0, securityContext: {{privileged: true}}}}]
+"""
+    subprocess.run(["kubectl", "create", "-f", "-"], input=doc.encode(), check=True, capture_output=True)
+    t0 = time.monotonic()
+    while True:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        row = con.execute("SELECT 1 FROM findings WHERE cluster='bench' AND rule='PS004' AND name=? AND status='open'", (name,)).fetchone()
+        con.close()
+        if row:
+            break
+        if time.monotonic() - t0 > 60:
+            sys.exit(f"{name}: no finding after 60 s")
+        time.sleep(0.01)
+    lat.append(time.monotonic() - t0)
+lat.sort()
+p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
+print(f"{p(0.5):.2f} {p(0.99):.2f} {lat[-1]:.2f}")
+PY
+read -r p50 p99 worst < "$work/latency.txt"
+read -r steady peak < <(awk '/VmRSS/ {r=int($2/1024)} /VmHWM/ {h=int($2/1024)} END {print r, h}' "/proc/$agent_pid/status")
+
+echo "| objects held | initial sync | RSS after sync | change → stored finding p50 / p99 / max ($changes changes, debounce 200 ms) | steady RSS | peak RSS |"
+echo "|---:|---:|---:|---:|---:|---:|"
+printf "| %s | %.2f s | %d MB | %s s / %s s / %s s | %d MB | %d MB |\n" "$objects" \
+  "$(awk "BEGIN{print $ready - $start}")" "$sync_rss" "$p50" "$p99" "$worst" "$steady" "$peak"
