@@ -5,7 +5,7 @@
 # Usage: bench/binary.sh [BINARY]   (default: the static release binary scripts/release builds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=${1:-target/x86_64-unknown-linux-musl/release/kspm}
+bin=${1:-dist/stage-amd64/kspm}
 echo "binary:  $bin"
 echo "file:    $(file -b "$bin" | cut -d, -f1-5)"
 echo "ldd:     $(ldd "$bin" 2>&1 | head -1 | sed 's/^[[:space:]]*//')"
