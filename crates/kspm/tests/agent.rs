@@ -1065,3 +1065,102 @@ fn the_agent_compacts_what_is_older_than_the_retention() {
     );
     assert_eq!(agent.stop(), Some(0));
 }
+
+/// The labelled counter `kspm_agent_remediations_total{outcome="..."}` from `/metrics`.
+fn remediations(agent: &Agent, outcome: &str) -> u64 {
+    counter_in(
+        &get(&agent.addr, "/metrics").1,
+        &format!("kspm_agent_remediations_total{{outcome=\"{outcome}\"}}"),
+    )
+}
+
+/// `allowPrivilegeEscalation` of a Deployment's first container, as the server has it.
+fn escalation(c: &TestCluster, ns: &str, name: &str) -> String {
+    let out = c.kubectl(&[
+        "get",
+        "deployment",
+        name,
+        "-n",
+        ns,
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation}",
+    ]);
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// `remediation:` in kspm.yaml: a dry run plans and changes nothing; applying fixes the listed
+/// rule on the owner in the listed namespace only, the finding resolves, and the change is
+/// recorded in the store (undoable with `kspm remediate --undo`).
+#[test]
+fn the_agent_remediates_the_listed_rules_when_told() {
+    let _turn = serial();
+    let Some(c) = TestCluster::shared() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let (ns, other) = ("kspm-autofix", "kspm-autofix-other");
+    c.kubectl(&["create", "namespace", ns]);
+    c.kubectl(&["create", "namespace", other]);
+    c.apply(&deployment(ns, "web", false));
+    c.apply(&deployment(other, "web", false));
+    let config = |dry_run: bool| {
+        let path = dir.path().join(format!("kspm-{dry_run}.yaml"));
+        std::fs::write(
+            &path,
+            format!("remediation: {{auto: [PS019], namespaces: [{ns}], dry_run: {dry_run}}}\n"),
+        )
+        .unwrap();
+        path.display().to_string()
+    };
+    let ps019 = ("PS019", "Deployment", ns, "web");
+
+    // Dry run (the default spelled out): planned once, nothing changed.
+    let dry = config(true);
+    let agent = Agent::start(
+        c,
+        dir.path(),
+        &store,
+        &["--cluster-name", "autofix", "--config", &dry],
+    );
+    wait_status(&agent, dir.path(), &store, "autofix", ps019, "open");
+    let deadline = Instant::now() + WAIT;
+    while remediations(&agent, "planned") < 1 {
+        assert!(Instant::now() < deadline, "{}", agent.log_text());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        remediations(&agent, "planned"),
+        1,
+        "planned once, not every sync"
+    );
+    assert_eq!(remediations(&agent, "applied"), 0);
+    assert_eq!(escalation(c, ns, "web"), "");
+    assert_eq!(agent.stop(), Some(0));
+
+    // Applying: the Deployment in the listed namespace is fixed, the other one is not.
+    let apply = config(false);
+    let agent = Agent::start(
+        c,
+        dir.path(),
+        &store,
+        &["--cluster-name", "autofix", "--config", &apply],
+    );
+    wait_status(&agent, dir.path(), &store, "autofix", ps019, "resolved");
+    assert_eq!(escalation(c, ns, "web"), "false");
+    assert_eq!(
+        escalation(c, other, "web"),
+        "",
+        "outside the listed namespaces"
+    );
+    assert!(remediations(&agent, "applied") >= 1);
+    let found = findings_of(dir.path(), &store, "autofix");
+    assert_eq!(
+        status(&found, "PS019", "Deployment", other, "web").as_deref(),
+        Some("open")
+    );
+    assert_eq!(agent.stop(), Some(0));
+    c.kubectl(&["delete", "deployment", "web", "-n", ns]);
+    c.kubectl(&["delete", "deployment", "web", "-n", other]);
+}

@@ -17,6 +17,7 @@
 mod http;
 pub mod lease;
 pub mod metrics;
+pub mod remediation;
 pub mod reports;
 mod state;
 
@@ -60,6 +61,8 @@ pub struct Config {
     /// How long the store keeps events, daily summaries and resolved findings; compacted every
     /// hour (or every `retention`, when shorter).
     pub retention: Duration,
+    /// Unattended remediation after each sync (`remediation:` in kspm.yaml); `None`: none.
+    pub remediation: Option<kspm_engine::AutoRemediation>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +139,8 @@ struct Agent<'a> {
     /// Bumped after each sync that wrote (companions watch it).
     synced: watch::Sender<u64>,
     publisher: Option<Publisher>,
+    /// Unattended remediation, when configured.
+    remediator: Option<remediation::Remediator>,
     /// Reports are written again after the next sync even if it changed nothing (the first
     /// time, and after a failure).
     reports_pending: bool,
@@ -246,7 +251,28 @@ async fn run_async(
             .unwrap_or("default")
             .to_owned()
     });
+    let remediator = match &config.remediation {
+        None => None,
+        Some(r) => {
+            let objects = kspm_cluster::objects::Objects::connect(&config.target).await?;
+            let remediator = remediation::Remediator::new(r.clone(), objects);
+            let counters = remediator.counters.clone();
+            metrics.extra.add(Arc::new(move || counters.render()));
+            log(&format!(
+                "remediation: {} {} (at most {} objects an hour)",
+                if r.dry_run {
+                    "planning, not applying,"
+                } else {
+                    "applying"
+                },
+                r.auto.join(", "),
+                r.max_per_hour
+            ));
+            Some(remediator)
+        }
+    };
     let mut agent = Agent {
+        remediator,
         held: Held::new(session.kind_count()),
         session: session.clone(),
         store,
@@ -543,6 +569,11 @@ impl Agent<'_> {
             Some(wrote) => {
                 if wrote || self.reports_pending {
                     self.publish().await;
+                }
+                if let (Some(remediator), Some(judged)) = (&mut self.remediator, &self.judged) {
+                    remediator
+                        .pass(&judged.findings, &self.store, &self.cluster)
+                        .await;
                 }
                 true
             }

@@ -27,6 +27,7 @@
 //! policy_limits: {timeout_ms: 1000, max_violations: 100}
 //! cluster_policies: true     # live scans also evaluate the admission policies installed there
 //! alerts: {routes: [...], sinks: {...}}   # kept as written; kspm_alerts validates it
+//! remediation: {auto: [PS019, AP003], namespaces: [shop], dry_run: true, max_per_hour: 10}  # the agent only
 //! ```
 
 use std::collections::BTreeMap;
@@ -68,6 +69,22 @@ pub struct Config {
     /// The `alerts:` section as written (routes and sinks), with its positions: parsed and
     /// validated by `kspm_alerts`, which the agent and `kspm alerts` use; a scan ignores it.
     pub alerts: Option<Node>,
+    /// The agent's unattended remediation (`remediation:`); a scan ignores it.
+    pub remediation: Option<AutoRemediation>,
+}
+
+/// `remediation:`: which findings `kspm agent` fixes in the cluster by itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AutoRemediation {
+    /// Rule codes or slugs whose fixes are applied (each checked against the rule list).
+    pub auto: Vec<String>,
+    /// Only objects in these namespaces (empty: every namespace but kube-system). kube-system is
+    /// touched only when listed here.
+    pub namespaces: Vec<String>,
+    /// Record what would be fixed, change nothing (the default).
+    pub dry_run: bool,
+    /// At most this many objects changed (or, in a dry run, planned) per hour.
+    pub max_per_hour: u32,
 }
 
 /// Everything wrong with a configuration file, each with its line.
@@ -224,9 +241,13 @@ impl Config {
                 "cluster_policies",
                 "allow_remote_resources",
                 "alerts",
+                "remediation",
             ],
             "the configuration",
         );
+        if let Some(n) = root.get("remediation") {
+            config.remediation = parse_remediation(n, &mut p);
+        }
         config.alerts = root.get("alerts").cloned();
         if let Some(rules) = root.get("rules") {
             p.keys(rules, &["select", "ignore", "severity"], "`rules`");
@@ -412,6 +433,65 @@ impl Config {
     }
 }
 
+fn parse_remediation(n: &Node, p: &mut Problems) -> Option<AutoRemediation> {
+    p.keys(
+        n,
+        &["auto", "namespaces", "dry_run", "max_per_hour"],
+        "`remediation`",
+    );
+    let Some(auto) = n.get("auto") else {
+        p.push(
+            n.pos,
+            "remediation.auto must list the rules (codes or slugs) to fix",
+        );
+        return None;
+    };
+    let rules = p.strings(auto, "remediation.auto");
+    for (i, rule) in rules.iter().enumerate() {
+        if kspm_rules::find_rule(rule).is_none() {
+            let pos = auto
+                .as_seq()
+                .and_then(|s| s.get(i))
+                .map_or(auto.pos, |n| n.pos);
+            p.push(pos, format!("remediation.auto: unknown rule `{rule}`"));
+        }
+    }
+    if rules.is_empty() {
+        p.push(auto.pos, "remediation.auto must list at least one rule");
+    }
+    let namespaces = n
+        .get("namespaces")
+        .map(|ns| p.strings(ns, "remediation.namespaces"))
+        .unwrap_or_default();
+    let dry_run = match n.get("dry_run") {
+        None => true,
+        Some(b) => b.as_bool().unwrap_or_else(|| {
+            p.push(b.pos, "remediation.dry_run must be true or false");
+            true
+        }),
+    };
+    let max_per_hour = match n.get("max_per_hour") {
+        None => 10,
+        Some(m) => match m
+            .as_i64()
+            .and_then(|v| u32::try_from(v).ok())
+            .filter(|v| *v > 0)
+        {
+            Some(v) => v,
+            None => {
+                p.push(m.pos, "remediation.max_per_hour must be a positive number");
+                10
+            }
+        },
+    };
+    Some(AutoRemediation {
+        auto: rules,
+        namespaces,
+        dry_run,
+        max_per_hour,
+    })
+}
+
 fn parse_exception(item: &Node, p: &mut Problems) -> Option<Exception> {
     let before = p.0.len();
     p.keys(
@@ -509,6 +589,39 @@ fn parse_exception(item: &Node, p: &mut Problems) -> Option<Exception> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remediation_section() {
+        let c = Config::parse(
+            "remediation: {auto: [PS019, privilege-escalation-allowed], namespaces: [shop]}\n",
+            "kspm.yaml",
+        )
+        .unwrap();
+        let r = c.remediation.unwrap();
+        assert_eq!(r.auto, ["PS019", "privilege-escalation-allowed"]);
+        assert_eq!(r.namespaces, ["shop"]);
+        assert!(r.dry_run, "dry run unless told otherwise");
+        assert_eq!(r.max_per_hour, 10);
+        let err = Config::parse(
+            "remediation:\n  auto: [PS019, nope]\n  dry_run: maybe\n  max_per_hour: 0\n  fast: true\n",
+            "kspm.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("kspm.yaml:2:17: remediation.auto: unknown rule `nope`"),
+            "{err}"
+        );
+        assert!(
+            err.contains("kspm.yaml:3:12: remediation.dry_run must be true or false"),
+            "{err}"
+        );
+        assert!(
+            err.contains("kspm.yaml:4:17: remediation.max_per_hour must be a positive"),
+            "{err}"
+        );
+        assert!(err.contains("kspm.yaml:5:3: unknown key `fast`"), "{err}");
+    }
 
     #[test]
     fn unknown_keys_and_bad_values_name_their_lines() {

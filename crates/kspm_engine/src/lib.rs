@@ -13,7 +13,7 @@ mod scan;
 pub mod source;
 pub mod walk;
 
-pub use config::{Config, ConfigError};
+pub use config::{AutoRemediation, Config, ConfigError};
 pub use judge::ObjectJudge;
 pub use plan::{AppliedConfig, ConfigOrigin, Overrides, PlanError, ScanPlan};
 pub use policy::{Policies, PolicyOutput, PolicyRun};

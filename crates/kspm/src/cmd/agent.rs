@@ -166,6 +166,7 @@ pub fn run(args: &AgentArgs) -> Result<u8> {
         reports,
         lease,
         retention,
+        remediation: plan.config.remediation.clone(),
     };
     #[cfg(feature = "alerts")]
     let companions: Vec<Box<dyn kspm_agent::Companion>> = match super::alerts::load(&plan.config)? {
