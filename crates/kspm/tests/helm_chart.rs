@@ -62,6 +62,7 @@ const VARIANTS: [&[&str]; 3] = [
         "leaderElection.enabled=false",
         "reports=none",
         "config=rules: {}",
+        "admission.enabled=true",
     ],
 ];
 
@@ -112,7 +113,15 @@ fn the_chart_lints_renders_and_kspm_finds_nothing_in_it() {
         !pinned.contains("--store="),
         "the PostgreSQL URL is never an argument"
     );
+    // The webhook (deploy/admission's objects) only when asked for, failing open by default.
+    let webhook = render("kspm", VARIANTS[2]);
+    assert!(webhook.contains("kind: ValidatingWebhookConfiguration"));
+    assert!(webhook.contains("failurePolicy: Ignore"));
+    assert!(webhook.contains("- --deny=high"));
+    let closed = render("kspm", &["admission.enabled=true", "admission.failClosed=true"]);
+    assert!(closed.contains("failurePolicy: Fail") && closed.contains("- --fail-closed"));
     let default = render("kspm", &[]);
+    assert!(!default.contains("ValidatingWebhookConfiguration"));
     assert!(default.contains("image: \"kspm:0.1.0\""));
     assert!(default.contains("kind: PersistentVolumeClaim"));
     assert!(default.contains("--leader-elect"));
