@@ -118,7 +118,10 @@ fn the_chart_lints_renders_and_kspm_finds_nothing_in_it() {
     assert!(webhook.contains("kind: ValidatingWebhookConfiguration"));
     assert!(webhook.contains("failurePolicy: Ignore"));
     assert!(webhook.contains("- --deny=high"));
-    let closed = render("kspm", &["admission.enabled=true", "admission.failClosed=true"]);
+    let closed = render(
+        "kspm",
+        &["admission.enabled=true", "admission.failClosed=true"],
+    );
     assert!(closed.contains("failurePolicy: Fail") && closed.contains("- --fail-closed"));
     let default = render("kspm", &[]);
     assert!(!default.contains("ValidatingWebhookConfiguration"));
