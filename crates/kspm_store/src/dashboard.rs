@@ -118,6 +118,13 @@ pub struct RuleClusterCounts {
     pub resolved: i64,
 }
 
+/// Findings of one rule in one cluster that count for compliance.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RuleStatusCounts {
+    pub open: i64,
+    pub suppressed: i64,
+}
+
 /// One event of a finding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FindingEvent {
@@ -488,6 +495,54 @@ impl Store {
         let mut out: Vec<RuleClusterCounts> = by_cluster.into_values().collect();
         out.sort_by(|a, b| b.open.cmp(&a.open).then_with(|| a.cluster.cmp(&b.cluster)));
         Ok(out)
+    }
+
+    /// Open and suppressed findings of `cluster` per rule (code), as they stand at `now`: what
+    /// the compliance page judges each control from.
+    pub async fn rule_status_counts(
+        &self,
+        cluster: &str,
+        now: i64,
+    ) -> Result<BTreeMap<String, RuleStatusCounts>, StoreError> {
+        let mut sql = Sql::new("");
+        let now_p = sql.bind(Param::Int(now));
+        let c = sql.bind(Param::Text(cluster.to_owned()));
+        sql.text = format!(
+            "SELECT rule, {s}, CAST(COUNT(*) AS BIGINT) FROM findings WHERE cluster = {c} \
+             AND {s} IN ('open', 'suppressed') GROUP BY 1, 2",
+            s = effective_status(&now_p)
+        );
+        let mut out: BTreeMap<String, RuleStatusCounts> = BTreeMap::new();
+        for row in sql.fetch(self).await? {
+            let rule: String = row.try_get(0).map_err(|e| self.db(e))?;
+            let status: String = row.try_get(1).map_err(|e| self.db(e))?;
+            let n: i64 = row.try_get(2).map_err(|e| self.db(e))?;
+            let c = out.entry(rule).or_default();
+            if status == "open" {
+                c.open += n;
+            } else {
+                c.suppressed += n;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every finding recorded as suppressed, including those whose exception has expired by
+    /// `now` (they are returned as stored, so that the exception is still shown), the soonest
+    /// expiry first and exceptions without expiry last; at most `limit`.
+    pub async fn suppressed_findings(&self, limit: i64) -> Result<Vec<FindingRecord>, StoreError> {
+        let mut sql = Sql::new("");
+        let l = sql.bind(Param::Int(limit.clamp(0, 100_000)));
+        sql.text = format!(
+            "SELECT {COLUMNS} FROM findings WHERE status = 'suppressed' \
+             ORDER BY (CASE WHEN suppressed_until IS NULL THEN 1 ELSE 0 END), suppressed_until, \
+             suppressed_by, suppressed_reason, cluster, object_key, rule, path LIMIT {l}"
+        );
+        sql.fetch(self)
+            .await?
+            .iter()
+            .map(|r| self.read_record(r))
+            .collect()
     }
 
     /// The events of one object's findings in one cluster, oldest first.
