@@ -319,6 +319,115 @@ fn read_only_open_refuses_a_missing_store() {
     assert!(!dir.path().join("none.db").exists(), "nothing was created");
 }
 
+/// Compliance judged from the store's open findings, and exceptions grouped with their expiry,
+/// on SQLite; both against the schema.
+#[test]
+fn compliance_and_exceptions() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_store(dir.path(), &["prod"], false);
+    block_on(async {
+        let store = Store::open(&url).await.unwrap();
+        support::seed_exceptions(&store, "ops", kspm_store::time::now()).await;
+        store.close().await;
+    });
+    let addr = start(&url, None);
+
+    let all = get(addr, "/api/v1/compliance?cluster=prod").json();
+    check_schema("compliance", &all);
+    assert_eq!(all["frameworks"].as_array().unwrap().len(), 10);
+    let control = |v: &serde_json::Value, id: &str| -> serde_json::Value {
+        v["frameworks"][0]["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("no control {id}"))
+            .clone()
+    };
+    let cis = get(addr, "/api/v1/compliance?cluster=prod&framework=cis").json();
+    check_schema("compliance", &cis);
+    assert_eq!(cis["frameworks"].as_array().unwrap().len(), 1);
+    // prod: PS004 open once (privileged), PS001 twice (hostPID).
+    assert_eq!(
+        control(&cis, "5.2.2")["failing"],
+        json!([{"rule": "PS004", "open": 1}])
+    );
+    assert_eq!(control(&cis, "5.2.2")["status"], "fail");
+    assert_eq!(
+        control(&cis, "5.2.3")["failing"],
+        json!([{"rule": "PS001", "open": 2}])
+    );
+    let manual = cis["frameworks"][0]["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["status"] == "manual")
+        .expect("CIS has manual controls");
+    assert!(manual["reason"].as_str().is_some_and(|r| !r.is_empty()));
+    let score = &cis["frameworks"][0]["score"];
+    let counted = ["pass", "fail", "manual", "not_applicable"]
+        .iter()
+        .map(|k| score[k].as_u64().unwrap())
+        .sum::<u64>();
+    assert_eq!(
+        counted,
+        cis["frameworks"][0]["controls"].as_array().unwrap().len() as u64
+    );
+    assert!(score["fail"].as_u64().unwrap() >= 2);
+    // A suppressed finding never fails a control: WL003 is suppressed in prod.
+    let nsa = get(addr, "/api/v1/compliance?cluster=prod&framework=nsa").json();
+    let resources = control(&nsa, "resource-policies");
+    assert_eq!(resources["suppressed"], 1, "{resources}");
+    assert_eq!(resources["status"], "pass", "{resources}");
+    // The same PS004 finding is suppressed (not expired) or open again (expired) in ops.
+    let ops = get(addr, "/api/v1/compliance?cluster=ops&framework=pss").json();
+    let privileged = control(&ops, "baseline:privileged");
+    assert_eq!(privileged["failing"], json!([{"rule": "PS004", "open": 1}]));
+    assert_eq!(privileged["suppressed"], 2);
+    let bad = get(addr, "/api/v1/compliance?cluster=prod&framework=nope");
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.body.contains("unknown framework `nope`"),
+        "{}",
+        bad.body
+    );
+    check_schema("error", &bad.json());
+    assert_eq!(get(addr, "/api/v1/compliance?cluster=nope").status, 404);
+    assert_eq!(get(addr, "/api/v1/compliance").status, 400);
+
+    let ex = get(addr, "/api/v1/exceptions").json();
+    check_schema("exceptions", &ex);
+    let order: Vec<(&str, &str)> = ex["exceptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["suppressed_by"].as_str().unwrap(),
+                e["expiry"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("soon", "expiring"),
+            ("expired", "expired"),
+            ("later", "active"),
+            ("kspm.yaml", "no-expiry")
+        ]
+    );
+    assert_eq!(ex["exceptions"][3]["reason"], "requests only, by design");
+    assert_eq!(ex["exceptions"][3]["findings"][0]["rule"], "WL003");
+    assert_eq!(
+        ex["exceptions"][0]["findings"][0]["object"]["name"],
+        "agent"
+    );
+    let page = get(addr, "/exceptions");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("exception-expired"));
+}
+
 /// Every page in a real browser: no console error, no failed request; the links from the fleet
 /// to a cluster, its findings, an object and a rule resolve; filters change the list and the
 /// URL; back and forward keep the state; the trend chart has a point per day; the keyboard
