@@ -506,6 +506,50 @@ fn pages_in_chromium() {
         2
     );
 
+    // The cluster's compliance: every framework, one framework's controls, a failing
+    // control's findings.
+    b.navigate(&format!("{base}/cluster?name=prod"));
+    let compliance = b.click("a[href^='/compliance?cluster=']");
+    assert_eq!(b.problems(), Vec::<String>::new(), "{compliance}");
+    assert_eq!(
+        b.eval("document.querySelectorAll('#frameworks tbody tr').length"),
+        10
+    );
+    let cis = b.click("#frameworks a[href*='framework=cis']");
+    assert_eq!(b.problems(), Vec::<String>::new(), "{cis}");
+    assert!(
+        b.eval("document.querySelectorAll('#controls tbody tr').length")
+            .as_u64()
+            .unwrap()
+            > 50
+    );
+    assert!(
+        b.eval("document.querySelectorAll('#controls .status-fail').length")
+            .as_u64()
+            .unwrap()
+            >= 2
+    );
+    let evidence = b.click("#controls a[href^='/findings?cluster=prod&rule=PS004']");
+    assert_eq!(b.problems(), Vec::<String>::new(), "{evidence}");
+    assert_eq!(
+        b.eval("document.querySelectorAll('#findings tr.finding').length"),
+        1
+    );
+
+    // Exceptions, from the header: both clusters' findings under the one exception.
+    let exceptions = b.click("header a[href='/exceptions']");
+    assert_eq!(b.problems(), Vec::<String>::new(), "{exceptions}");
+    assert_eq!(
+        b.eval("document.querySelectorAll('#exceptions tr.exception').length"),
+        1
+    );
+    assert_eq!(
+        b.eval("document.querySelectorAll('#exceptions li').length"),
+        2
+    );
+    let waived = b.click("#exceptions a[href^='/object']");
+    assert_eq!(b.problems(), Vec::<String>::new(), "{waived}");
+
     // Filters: change the list and the URL; back and forward keep both.
     b.navigate(&format!("{base}/findings"));
     assert_eq!(b.problems(), Vec::<String>::new(), "findings");
@@ -547,9 +591,9 @@ fn pages_in_chromium() {
         "the other filters stay"
     );
 
-    // The keyboard reaches the filters: three header links, then the first filter.
+    // The keyboard reaches the filters: four header links, then the first filter.
     b.navigate(&format!("{base}/findings"));
-    for _ in 0..4 {
+    for _ in 0..5 {
         for kind in ["keyDown", "keyUp"] {
             b.call(
                 "Input.dispatchKeyEvent",
@@ -593,6 +637,19 @@ fn planted_script_never_runs() {
             "/rule?{}",
             q(&[("id", "<b onmouseover=alert('rule')>X1</b>")])
         ),
+        format!("/compliance?{}", q(&[("cluster", evil)])),
+        format!(
+            "/compliance?{}",
+            q(&[("cluster", evil), ("framework", "pss")])
+        ),
+        format!(
+            "/compliance?{}",
+            q(&[
+                ("cluster", evil),
+                ("framework", "<script>alert(1)</script>")
+            ])
+        ),
+        "/exceptions".to_owned(),
         format!("/nothing?{}", q(&[("x", "<script>alert(1)</script>")])),
     ];
     let mut b = Browser::launch(&browser);
@@ -618,7 +675,10 @@ fn planted_script_never_runs() {
         let problems: Vec<String> = b
             .problems()
             .into_iter()
-            .filter(|p| !(page.starts_with("/nothing") && p.contains("404")))
+            .filter(|p| {
+                !(page.starts_with("/nothing") && p.contains("404")
+                    || page.contains("framework=%3Cscript") && p.contains("400"))
+            })
             .collect();
         assert_eq!(problems, Vec::<String>::new(), "{page}");
         assert_eq!(
@@ -648,6 +708,12 @@ fn planted_script_never_runs() {
     assert!(text.contains("<script>alert('message')</script>"));
     assert!(text.contains("javascript:alert('value')"));
     assert!(text.contains("<iframe src=javascript:alert('reason')>"));
+    b.navigate(&format!("{base}/exceptions"));
+    let text = b.eval("document.body.textContent");
+    let text = text.as_str().unwrap();
+    assert!(text.contains("<script>alert('by')</script>"), "{text}");
+    assert!(text.contains("<iframe src=javascript:alert('reason')>"));
+    assert!(text.contains("<script>alert('name')</script>"));
 }
 
 #[test]
