@@ -147,6 +147,20 @@ fn postgres_fleet_lists_both_clusters_with_their_counts() {
     check_schema("object", &object);
     let rule = get(addr, "/api/v1/rule?id=host-pid").json();
     check_schema("rule", &rule);
+    let compliance = get(addr, "/api/v1/compliance?cluster=staging&framework=pss").json();
+    check_schema("compliance", &compliance);
+    assert!(
+        compliance["frameworks"][0]["score"]["fail"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    let exceptions = get(addr, "/api/v1/exceptions").json();
+    check_schema("exceptions", &exceptions);
+    // staging's last sync resolved its suppressed finding; prod-eu's stays.
+    let excepted = &exceptions["exceptions"][0]["findings"];
+    assert_eq!(excepted.as_array().unwrap().len(), 1);
+    assert_eq!(excepted[0]["cluster"], "prod-eu");
     assert_eq!(rule["rule"], "PS001");
     assert_eq!(
         rule["clusters"],
