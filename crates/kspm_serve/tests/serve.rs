@@ -409,6 +409,53 @@ fn compliance_and_exceptions() {
     assert_eq!(get(addr, "/api/v1/compliance?cluster=nope").status, 404);
     assert_eq!(get(addr, "/api/v1/compliance").status, 400);
 
+    // The findings page's control filter: the control's rules' findings only.
+    let by_control = get(
+        addr,
+        "/api/v1/findings?cluster=prod&control=cis:5.2.3&status=open",
+    )
+    .json();
+    check_schema("findings", &by_control);
+    assert_eq!(by_control["total"], 2);
+    assert_eq!(by_control["filters"]["control"], "cis:5.2.3");
+    assert!(
+        by_control["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["rule"] == "PS001")
+    );
+    let privileged = get(
+        addr,
+        "/api/v1/findings?cluster=ops&control=pss:baseline:privileged&status=open",
+    )
+    .json();
+    assert_eq!(privileged["total"], 1, "the expired exception's finding");
+    for (bad, says) in [
+        ("cis", "is not FRAMEWORK:CONTROL"),
+        ("nope:1", "unknown framework `nope`"),
+        ("cis:9.9.9", "cis has no control `9.9.9`"),
+    ] {
+        let r = get(addr, &format!("/api/v1/findings?control={bad}"));
+        assert_eq!(r.status, 400, "{bad}");
+        assert!(r.body.contains(says), "{bad}: {}", r.body);
+    }
+    let page = get(addr, "/compliance?cluster=prod&framework=cis");
+    assert!(
+        page.body.contains(
+            "href=\"/findings?cluster=prod&amp;control=cis%3A5.2.3&amp;status=open\">2 open</a>"
+        ),
+        "{}",
+        page.body
+    );
+    let filtered = get(addr, "/findings?cluster=prod&control=cis:5.2.3&status=open");
+    assert!(
+        filtered
+            .body
+            .contains("<input type=\"hidden\" name=\"control\" value=\"cis:5.2.3\">"),
+        "the form keeps the filter"
+    );
+
     let ex = get(addr, "/api/v1/exceptions").json();
     check_schema("exceptions", &ex);
     let order: Vec<(&str, &str)> = ex["exceptions"]
@@ -548,6 +595,18 @@ fn pages_in_chromium() {
     assert_eq!(
         b.eval("document.querySelectorAll('#findings tr.finding').length"),
         1
+    );
+
+    b.navigate(&format!("{base}/compliance?cluster=prod&framework=cis"));
+    let by_control = b.click("#controls a[href*='control=cis%3A5.2.3']");
+    assert_eq!(b.problems(), Vec::<String>::new(), "{by_control}");
+    assert_eq!(
+        b.eval("document.querySelectorAll('#findings tr.finding').length"),
+        2
+    );
+    assert_eq!(
+        b.eval("document.getElementById('f-control').textContent"),
+        "cis:5.2.3"
     );
 
     // Exceptions, from the header: both clusters' findings under the one exception.

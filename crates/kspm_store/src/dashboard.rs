@@ -82,6 +82,8 @@ pub struct FindingQuery {
     pub severity: Option<Severity>,
     /// A rule code (`PS001`) or slug (`host-pid`).
     pub rule: Option<String>,
+    /// Only findings of these rule codes (a framework control's rules); empty selects none.
+    pub rules: Option<Vec<String>>,
     pub category: Option<String>,
     pub status: Option<Status>,
     /// Case-insensitive substring of the object's kind, namespace or name, the rule's code or
@@ -356,6 +358,17 @@ impl Store {
         if let Some(rule) = &query.rule {
             let p = sql.bind(Param::Text(rule.clone()));
             conds.push(format!("(rule = {p} OR slug = {p})"));
+        }
+        if let Some(rules) = &query.rules {
+            if rules.is_empty() {
+                conds.push("1 = 0".to_owned());
+            } else {
+                let ps: Vec<String> = rules
+                    .iter()
+                    .map(|r| sql.bind(Param::Text(r.clone())))
+                    .collect();
+                conds.push(format!("rule IN ({})", ps.join(", ")));
+            }
         }
         if let Some(text) = query.text.as_deref().filter(|t| !t.is_empty()) {
             let p = sql.bind(Param::Text(like_pattern(text)));

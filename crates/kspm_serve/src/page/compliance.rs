@@ -96,16 +96,7 @@ pub fn judge(fw: Framework, counts: &BTreeMap<String, RuleStatusCounts>) -> Fram
         controls: Vec::new(),
     };
     for &control in fw.controls() {
-        let rules: Vec<&'static str> = kspm_rules::rules()
-            .iter()
-            .filter(|r| {
-                r.meta
-                    .frameworks
-                    .iter()
-                    .any(|c| c.framework == control.framework && c.id == control.id)
-            })
-            .map(|r| r.meta.code)
-            .collect();
+        let rules = control_rules(control);
         let mut cv = ControlView {
             control,
             status: Status::NotApplicable,
@@ -149,6 +140,44 @@ pub fn judge(fw: Framework, counts: &BTreeMap<String, RuleStatusCounts>) -> Fram
         out.controls.push(cv);
     }
     out
+}
+
+/// The codes of the rules that declare `control`.
+pub fn control_rules(control: &Control) -> Vec<&'static str> {
+    kspm_rules::rules()
+        .iter()
+        .filter(|r| {
+            r.meta
+                .frameworks
+                .iter()
+                .any(|c| c.framework == control.framework && c.id == control.id)
+        })
+        .map(|r| r.meta.code)
+        .collect()
+}
+
+/// `FRAMEWORK:CONTROL` (`cis:5.2.2`, `pss:baseline:privileged`), as the findings page's
+/// `control` filter takes it.
+pub fn parse_control(text: &str) -> Result<&'static Control, String> {
+    let known = || Framework::ALL.map(Framework::key).join(", ");
+    let (fw, id) = text.split_once(':').ok_or_else(|| {
+        format!(
+            "parameter `control`: `{text}` is not FRAMEWORK:CONTROL (`cis:5.2.2`; frameworks: {})",
+            known()
+        )
+    })?;
+    let framework = Framework::from_key(fw).ok_or_else(|| {
+        format!(
+            "parameter `control`: unknown framework `{fw}` (known: {})",
+            known()
+        )
+    })?;
+    framework.control(id).ok_or_else(|| {
+        format!(
+            "parameter `control`: {} has no control `{id}`",
+            framework.key()
+        )
+    })
 }
 
 fn score_json(f: &FrameworkView) -> Json {
@@ -258,6 +287,17 @@ fn controls(h: &mut Html, cluster: &str, f: &FrameworkView) {
             .raw("</span></td><td>");
         if let Some(reason) = &c.reason {
             h.text(reason);
+        }
+        if !c.failing.is_empty() {
+            let key = format!("{}:{}", f.framework.key(), c.control.id);
+            h.link(
+                &Href::to(
+                    "/findings",
+                    &[("cluster", cluster), ("control", &key), ("status", "open")],
+                ),
+                format!("{} open", c.failing.iter().map(|(_, n)| n).sum::<i64>()),
+            )
+            .raw(": ");
         }
         for (i, (rule, open)) in c.failing.iter().enumerate() {
             if i > 0 {
