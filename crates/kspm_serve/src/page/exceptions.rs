@@ -2,6 +2,8 @@
 //! why, until when). Those expiring in the next 14 days come first, then those already expired
 //! (flagged: their findings count as open again), then the rest, then those without expiry.
 
+use std::collections::BTreeMap;
+
 use kspm_store::time::{human, rfc3339};
 use kspm_store::{FindingRecord, Store};
 use serde_json::{Value as Json, json};
@@ -64,25 +66,23 @@ pub async fn load(store: &Store, now: i64) -> Result<ExceptionsView, PageError> 
     let mut records = store.suppressed_findings(LIMIT + 1).await?;
     let truncated = records.len() > usize::try_from(LIMIT).unwrap_or(usize::MAX);
     records.truncate(usize::try_from(LIMIT).unwrap_or(usize::MAX));
-    let mut exceptions: Vec<Exception> = Vec::new();
+    // Grouped by (who, why, until); a map, since every annotation can be its own exception.
+    let mut groups: BTreeMap<(String, String, Option<i64>), Vec<FindingRecord>> = BTreeMap::new();
     for f in records {
-        let Some(s) = f.suppressed.clone() else {
-            continue;
-        };
-        match exceptions
-            .iter_mut()
-            .find(|e| e.by == s.by && e.reason == s.reason && e.until == s.until)
-        {
-            Some(e) => e.findings.push(f),
-            None => exceptions.push(Exception {
-                expiry: Expiry::of(s.until, now),
-                by: s.by,
-                reason: s.reason,
-                until: s.until,
-                findings: vec![f],
-            }),
+        if let Some(s) = f.suppressed.clone() {
+            groups.entry((s.by, s.reason, s.until)).or_default().push(f);
         }
     }
+    let mut exceptions: Vec<Exception> = groups
+        .into_iter()
+        .map(|((by, reason, until), findings)| Exception {
+            expiry: Expiry::of(until, now),
+            by,
+            reason,
+            until,
+            findings,
+        })
+        .collect();
     exceptions.sort_by(|a, b| {
         (a.expiry, a.until, &a.by, &a.reason).cmp(&(b.expiry, b.until, &b.by, &b.reason))
     });
