@@ -1,5 +1,6 @@
 //! Queries for the dashboard (`kspm serve`): the fleet, one cluster, a filtered and paginated
-//! page of findings, one object, one rule across the fleet.
+//! page of findings, one object, one rule across the fleet, a cluster's findings per rule (for
+//! compliance), the suppressed findings (for exceptions).
 //!
 //! Each query does its filtering, counting and paging in SQL, so that a page costs the rows it
 //! shows rather than the whole table. The one subtlety is the status: a suppression whose
