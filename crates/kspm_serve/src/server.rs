@@ -238,6 +238,8 @@ enum Route {
     FindingsJson,
     Object,
     Rule,
+    Compliance,
+    Exceptions,
 }
 
 fn route(path: &str) -> Option<(Route, bool)> {
@@ -249,11 +251,15 @@ fn route(path: &str) -> Option<(Route, bool)> {
         "/findings.json" => (Route::FindingsJson, false),
         "/object" => (Route::Object, false),
         "/rule" => (Route::Rule, false),
+        "/compliance" => (Route::Compliance, false),
+        "/exceptions" => (Route::Exceptions, false),
         "/api/v1/fleet" => (Route::Fleet, true),
         "/api/v1/cluster" => (Route::Cluster, true),
         "/api/v1/findings" => (Route::Findings, true),
         "/api/v1/object" => (Route::Object, true),
         "/api/v1/rule" => (Route::Rule, true),
+        "/api/v1/compliance" => (Route::Compliance, true),
+        "/api/v1/exceptions" => (Route::Exceptions, true),
         _ => return None,
     })
 }
@@ -396,6 +402,22 @@ async fn answer(state: &State, req: &Request<Incoming>) -> Response<Full<Bytes>>
                     json(page::rule::json(&m))
                 } else {
                     html(page::rule::html(&m))
+                }
+            }
+            Route::Compliance => {
+                let m = page::compliance::load(store, &params, now).await?;
+                if api {
+                    json(page::compliance::json(&m))
+                } else {
+                    html(page::compliance::html(&m))
+                }
+            }
+            Route::Exceptions => {
+                let m = page::exceptions::load(store, now).await?;
+                if api {
+                    json(page::exceptions::json(&m))
+                } else {
+                    html(page::exceptions::html(&m))
                 }
             }
         })

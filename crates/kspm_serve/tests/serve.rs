@@ -147,6 +147,20 @@ fn postgres_fleet_lists_both_clusters_with_their_counts() {
     check_schema("object", &object);
     let rule = get(addr, "/api/v1/rule?id=host-pid").json();
     check_schema("rule", &rule);
+    let compliance = get(addr, "/api/v1/compliance?cluster=staging&framework=pss").json();
+    check_schema("compliance", &compliance);
+    assert!(
+        compliance["frameworks"][0]["score"]["fail"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    let exceptions = get(addr, "/api/v1/exceptions").json();
+    check_schema("exceptions", &exceptions);
+    // staging's last sync resolved its suppressed finding; prod-eu's stays.
+    let excepted = &exceptions["exceptions"][0]["findings"];
+    assert_eq!(excepted.as_array().unwrap().len(), 1);
+    assert_eq!(excepted[0]["cluster"], "prod-eu");
     assert_eq!(rule["rule"], "PS001");
     assert_eq!(
         rule["clusters"],
@@ -319,6 +333,162 @@ fn read_only_open_refuses_a_missing_store() {
     assert!(!dir.path().join("none.db").exists(), "nothing was created");
 }
 
+/// Compliance judged from the store's open findings, and exceptions grouped with their expiry,
+/// on SQLite; both against the schema.
+#[test]
+fn compliance_and_exceptions() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_store(dir.path(), &["prod"], false);
+    block_on(async {
+        let store = Store::open(&url).await.unwrap();
+        support::seed_exceptions(&store, "ops", kspm_store::time::now()).await;
+        store.close().await;
+    });
+    let addr = start(&url, None);
+
+    let all = get(addr, "/api/v1/compliance?cluster=prod").json();
+    check_schema("compliance", &all);
+    assert_eq!(all["frameworks"].as_array().unwrap().len(), 10);
+    let control = |v: &serde_json::Value, id: &str| -> serde_json::Value {
+        v["frameworks"][0]["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("no control {id}"))
+            .clone()
+    };
+    let cis = get(addr, "/api/v1/compliance?cluster=prod&framework=cis").json();
+    check_schema("compliance", &cis);
+    assert_eq!(cis["frameworks"].as_array().unwrap().len(), 1);
+    // prod: PS004 open once (privileged), PS001 twice (hostPID).
+    assert_eq!(
+        control(&cis, "5.2.2")["failing"],
+        json!([{"rule": "PS004", "open": 1}])
+    );
+    assert_eq!(control(&cis, "5.2.2")["status"], "fail");
+    assert_eq!(
+        control(&cis, "5.2.3")["failing"],
+        json!([{"rule": "PS001", "open": 2}])
+    );
+    let manual = cis["frameworks"][0]["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["status"] == "manual")
+        .expect("CIS has manual controls");
+    assert!(manual["reason"].as_str().is_some_and(|r| !r.is_empty()));
+    let score = &cis["frameworks"][0]["score"];
+    let counted = ["pass", "fail", "manual", "not_applicable"]
+        .iter()
+        .map(|k| score[k].as_u64().unwrap())
+        .sum::<u64>();
+    assert_eq!(
+        counted,
+        cis["frameworks"][0]["controls"].as_array().unwrap().len() as u64
+    );
+    assert!(score["fail"].as_u64().unwrap() >= 2);
+    // A suppressed finding never fails a control: WL003 is suppressed in prod.
+    let nsa = get(addr, "/api/v1/compliance?cluster=prod&framework=nsa").json();
+    let resources = control(&nsa, "resource-policies");
+    assert_eq!(resources["suppressed"], 1, "{resources}");
+    assert_eq!(resources["status"], "pass", "{resources}");
+    // The same PS004 finding is suppressed (not expired) or open again (expired) in ops.
+    let ops = get(addr, "/api/v1/compliance?cluster=ops&framework=pss").json();
+    let privileged = control(&ops, "baseline:privileged");
+    assert_eq!(privileged["failing"], json!([{"rule": "PS004", "open": 1}]));
+    assert_eq!(privileged["suppressed"], 2);
+    let bad = get(addr, "/api/v1/compliance?cluster=prod&framework=nope");
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.body.contains("unknown framework `nope`"),
+        "{}",
+        bad.body
+    );
+    check_schema("error", &bad.json());
+    assert_eq!(get(addr, "/api/v1/compliance?cluster=nope").status, 404);
+    assert_eq!(get(addr, "/api/v1/compliance").status, 400);
+
+    // The findings page's control filter: the control's rules' findings only.
+    let by_control = get(
+        addr,
+        "/api/v1/findings?cluster=prod&control=cis:5.2.3&status=open",
+    )
+    .json();
+    check_schema("findings", &by_control);
+    assert_eq!(by_control["total"], 2);
+    assert_eq!(by_control["filters"]["control"], "cis:5.2.3");
+    assert!(
+        by_control["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["rule"] == "PS001")
+    );
+    let privileged = get(
+        addr,
+        "/api/v1/findings?cluster=ops&control=pss:baseline:privileged&status=open",
+    )
+    .json();
+    assert_eq!(privileged["total"], 1, "the expired exception's finding");
+    for (bad, says) in [
+        ("cis", "is not FRAMEWORK:CONTROL"),
+        ("nope:1", "unknown framework `nope`"),
+        ("cis:9.9.9", "cis has no control `9.9.9`"),
+    ] {
+        let r = get(addr, &format!("/api/v1/findings?control={bad}"));
+        assert_eq!(r.status, 400, "{bad}");
+        assert!(r.body.contains(says), "{bad}: {}", r.body);
+    }
+    let page = get(addr, "/compliance?cluster=prod&framework=cis");
+    assert!(
+        page.body.contains(
+            "href=\"/findings?cluster=prod&amp;control=cis%3A5.2.3&amp;status=open\">2 open</a>"
+        ),
+        "{}",
+        page.body
+    );
+    let filtered = get(addr, "/findings?cluster=prod&control=cis:5.2.3&status=open");
+    assert!(
+        filtered
+            .body
+            .contains("<input type=\"hidden\" name=\"control\" value=\"cis:5.2.3\">"),
+        "the form keeps the filter"
+    );
+
+    let ex = get(addr, "/api/v1/exceptions").json();
+    check_schema("exceptions", &ex);
+    let order: Vec<(&str, &str)> = ex["exceptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["suppressed_by"].as_str().unwrap(),
+                e["expiry"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("soon", "expiring"),
+            ("expired", "expired"),
+            ("later", "active"),
+            ("kspm.yaml", "no-expiry")
+        ]
+    );
+    assert_eq!(ex["exceptions"][3]["reason"], "requests only, by design");
+    assert_eq!(ex["exceptions"][3]["findings"][0]["rule"], "WL003");
+    assert_eq!(
+        ex["exceptions"][0]["findings"][0]["object"]["name"],
+        "agent"
+    );
+    let page = get(addr, "/exceptions");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("exception-expired"));
+}
+
 /// Every page in a real browser: no console error, no failed request; the links from the fleet
 /// to a cluster, its findings, an object and a rule resolve; filters change the list and the
 /// URL; back and forward keep the state; the trend chart has a point per day; the keyboard
@@ -397,6 +567,62 @@ fn pages_in_chromium() {
         2
     );
 
+    // The cluster's compliance: every framework, one framework's controls, a failing
+    // control's findings.
+    b.navigate(&format!("{base}/cluster?name=prod"));
+    let compliance = b.click("a[href^='/compliance?cluster=']");
+    assert_eq!(b.problems(), Vec::<String>::new(), "{compliance}");
+    assert_eq!(
+        b.eval("document.querySelectorAll('#frameworks tbody tr').length"),
+        10
+    );
+    let cis = b.click("#frameworks a[href*='framework=cis']");
+    assert_eq!(b.problems(), Vec::<String>::new(), "{cis}");
+    assert!(
+        b.eval("document.querySelectorAll('#controls tbody tr').length")
+            .as_u64()
+            .unwrap()
+            > 50
+    );
+    assert!(
+        b.eval("document.querySelectorAll('#controls .status-fail').length")
+            .as_u64()
+            .unwrap()
+            >= 2
+    );
+    let evidence = b.click("#controls a[href^='/findings?cluster=prod&rule=PS004']");
+    assert_eq!(b.problems(), Vec::<String>::new(), "{evidence}");
+    assert_eq!(
+        b.eval("document.querySelectorAll('#findings tr.finding').length"),
+        1
+    );
+
+    b.navigate(&format!("{base}/compliance?cluster=prod&framework=cis"));
+    let by_control = b.click("#controls a[href*='control=cis%3A5.2.3']");
+    assert_eq!(b.problems(), Vec::<String>::new(), "{by_control}");
+    assert_eq!(
+        b.eval("document.querySelectorAll('#findings tr.finding').length"),
+        2
+    );
+    assert_eq!(
+        b.eval("document.getElementById('f-control').textContent"),
+        "cis:5.2.3"
+    );
+
+    // Exceptions, from the header: both clusters' findings under the one exception.
+    let exceptions = b.click("header a[href='/exceptions']");
+    assert_eq!(b.problems(), Vec::<String>::new(), "{exceptions}");
+    assert_eq!(
+        b.eval("document.querySelectorAll('#exceptions tr.exception').length"),
+        1
+    );
+    assert_eq!(
+        b.eval("document.querySelectorAll('#exceptions li').length"),
+        2
+    );
+    let waived = b.click("#exceptions a[href^='/object']");
+    assert_eq!(b.problems(), Vec::<String>::new(), "{waived}");
+
     // Filters: change the list and the URL; back and forward keep both.
     b.navigate(&format!("{base}/findings"));
     assert_eq!(b.problems(), Vec::<String>::new(), "findings");
@@ -438,9 +664,9 @@ fn pages_in_chromium() {
         "the other filters stay"
     );
 
-    // The keyboard reaches the filters: three header links, then the first filter.
+    // The keyboard reaches the filters: four header links, then the first filter.
     b.navigate(&format!("{base}/findings"));
-    for _ in 0..4 {
+    for _ in 0..5 {
         for kind in ["keyDown", "keyUp"] {
             b.call(
                 "Input.dispatchKeyEvent",
@@ -484,6 +710,19 @@ fn planted_script_never_runs() {
             "/rule?{}",
             q(&[("id", "<b onmouseover=alert('rule')>X1</b>")])
         ),
+        format!("/compliance?{}", q(&[("cluster", evil)])),
+        format!(
+            "/compliance?{}",
+            q(&[("cluster", evil), ("framework", "pss")])
+        ),
+        format!(
+            "/compliance?{}",
+            q(&[
+                ("cluster", evil),
+                ("framework", "<script>alert(1)</script>")
+            ])
+        ),
+        "/exceptions".to_owned(),
         format!("/nothing?{}", q(&[("x", "<script>alert(1)</script>")])),
     ];
     let mut b = Browser::launch(&browser);
@@ -509,7 +748,10 @@ fn planted_script_never_runs() {
         let problems: Vec<String> = b
             .problems()
             .into_iter()
-            .filter(|p| !(page.starts_with("/nothing") && p.contains("404")))
+            .filter(|p| {
+                !(page.starts_with("/nothing") && p.contains("404")
+                    || page.contains("framework=%3Cscript") && p.contains("400"))
+            })
             .collect();
         assert_eq!(problems, Vec::<String>::new(), "{page}");
         assert_eq!(
@@ -539,6 +781,12 @@ fn planted_script_never_runs() {
     assert!(text.contains("<script>alert('message')</script>"));
     assert!(text.contains("javascript:alert('value')"));
     assert!(text.contains("<iframe src=javascript:alert('reason')>"));
+    b.navigate(&format!("{base}/exceptions"));
+    let text = b.eval("document.body.textContent");
+    let text = text.as_str().unwrap();
+    assert!(text.contains("<script>alert('by')</script>"), "{text}");
+    assert!(text.contains("<iframe src=javascript:alert('reason')>"));
+    assert!(text.contains("<script>alert('name')</script>"));
 }
 
 #[test]

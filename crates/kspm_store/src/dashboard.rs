@@ -1,5 +1,6 @@
 //! Queries for the dashboard (`kspm serve`): the fleet, one cluster, a filtered and paginated
-//! page of findings, one object, one rule across the fleet.
+//! page of findings, one object, one rule across the fleet, a cluster's findings per rule (for
+//! compliance), the suppressed findings (for exceptions).
 //!
 //! Each query does its filtering, counting and paging in SQL, so that a page costs the rows it
 //! shows rather than the whole table. The one subtlety is the status: a suppression whose
@@ -82,6 +83,8 @@ pub struct FindingQuery {
     pub severity: Option<Severity>,
     /// A rule code (`PS001`) or slug (`host-pid`).
     pub rule: Option<String>,
+    /// Only findings of these rule codes (a framework control's rules); empty selects none.
+    pub rules: Option<Vec<String>>,
     pub category: Option<String>,
     pub status: Option<Status>,
     /// Case-insensitive substring of the object's kind, namespace or name, the rule's code or
@@ -116,6 +119,13 @@ pub struct RuleClusterCounts {
     pub open: i64,
     pub suppressed: i64,
     pub resolved: i64,
+}
+
+/// Findings of one rule in one cluster that count for compliance.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RuleStatusCounts {
+    pub open: i64,
+    pub suppressed: i64,
 }
 
 /// One event of a finding.
@@ -350,6 +360,17 @@ impl Store {
             let p = sql.bind(Param::Text(rule.clone()));
             conds.push(format!("(rule = {p} OR slug = {p})"));
         }
+        if let Some(rules) = &query.rules {
+            if rules.is_empty() {
+                conds.push("1 = 0".to_owned());
+            } else {
+                let ps: Vec<String> = rules
+                    .iter()
+                    .map(|r| sql.bind(Param::Text(r.clone())))
+                    .collect();
+                conds.push(format!("rule IN ({})", ps.join(", ")));
+            }
+        }
         if let Some(text) = query.text.as_deref().filter(|t| !t.is_empty()) {
             let p = sql.bind(Param::Text(like_pattern(text)));
             let any = [
@@ -488,6 +509,54 @@ impl Store {
         let mut out: Vec<RuleClusterCounts> = by_cluster.into_values().collect();
         out.sort_by(|a, b| b.open.cmp(&a.open).then_with(|| a.cluster.cmp(&b.cluster)));
         Ok(out)
+    }
+
+    /// Open and suppressed findings of `cluster` per rule (code), as they stand at `now`: what
+    /// the compliance page judges each control from.
+    pub async fn rule_status_counts(
+        &self,
+        cluster: &str,
+        now: i64,
+    ) -> Result<BTreeMap<String, RuleStatusCounts>, StoreError> {
+        let mut sql = Sql::new("");
+        let now_p = sql.bind(Param::Int(now));
+        let c = sql.bind(Param::Text(cluster.to_owned()));
+        sql.text = format!(
+            "SELECT rule, {s}, CAST(COUNT(*) AS BIGINT) FROM findings WHERE cluster = {c} \
+             AND {s} IN ('open', 'suppressed') GROUP BY 1, 2",
+            s = effective_status(&now_p)
+        );
+        let mut out: BTreeMap<String, RuleStatusCounts> = BTreeMap::new();
+        for row in sql.fetch(self).await? {
+            let rule: String = row.try_get(0).map_err(|e| self.db(e))?;
+            let status: String = row.try_get(1).map_err(|e| self.db(e))?;
+            let n: i64 = row.try_get(2).map_err(|e| self.db(e))?;
+            let c = out.entry(rule).or_default();
+            if status == "open" {
+                c.open += n;
+            } else {
+                c.suppressed += n;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every finding recorded as suppressed, including those whose exception has expired by
+    /// `now` (they are returned as stored, so that the exception is still shown), the soonest
+    /// expiry first and exceptions without expiry last; at most `limit`.
+    pub async fn suppressed_findings(&self, limit: i64) -> Result<Vec<FindingRecord>, StoreError> {
+        let mut sql = Sql::new("");
+        let l = sql.bind(Param::Int(limit.clamp(0, 100_000)));
+        sql.text = format!(
+            "SELECT {COLUMNS} FROM findings WHERE status = 'suppressed' \
+             ORDER BY (CASE WHEN suppressed_until IS NULL THEN 1 ELSE 0 END), suppressed_until, \
+             suppressed_by, suppressed_reason, cluster, object_key, rule, path LIMIT {l}"
+        );
+        sql.fetch(self)
+            .await?
+            .iter()
+            .map(|r| self.read_record(r))
+            .collect()
     }
 
     /// The events of one object's findings in one cluster, oldest first.

@@ -38,7 +38,7 @@ pub use actions::{AdmissionDecision, RemediationChange};
 pub use alerts::{AlertCursor, OutboxEvent};
 pub use dashboard::{
     ClusterSummary, Facets, FindingEvent, FindingPage, FindingQuery, FindingSort, NamespaceCounts,
-    RuleClusterCounts,
+    RuleClusterCounts, RuleStatusCounts,
 };
 pub use error::StoreError;
 pub use query::{FindingFilter, History, HistoryRow, Period, SeverityCounts};

@@ -97,6 +97,12 @@ pub fn html(o: &Overview) -> String {
     });
     h.raw("</div>");
 
+    h.raw("<p>")
+        .link(
+            &Href::to("/compliance", &[("cluster", name)]),
+            "Compliance with each framework",
+        )
+        .raw("</p>");
     h.raw("<table id=\"counts\"><thead><tr>");
     severity_headers(&mut h);
     h.raw("</tr></thead><tbody><tr>");

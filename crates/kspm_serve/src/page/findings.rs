@@ -17,11 +17,12 @@ pub const MAX_PAGE_SIZE: i64 = 1_000;
 pub const MAX_EXPORT: i64 = 100_000;
 
 /// The filters as the URL carries them: (parameter, value), in a fixed order.
-pub const FILTERS: [&str; 7] = [
+pub const FILTERS: [&str; 8] = [
     "cluster",
     "namespace",
     "severity",
     "rule",
+    "control",
     "category",
     "status",
     "q",
@@ -65,6 +66,15 @@ pub fn parse(params: &Params) -> Result<Parsed, PageError> {
     q.namespace = params.get("namespace").map(str::to_owned);
     q.rule = params.get("rule").map(str::to_owned);
     q.category = params.get("category").map(str::to_owned);
+    if let Some(c) = params.get("control") {
+        let control = super::compliance::parse_control(c).map_err(bad)?;
+        q.rules = Some(
+            super::compliance::control_rules(control)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        );
+    }
     q.text = params.get("q").map(str::to_owned);
     q.severity = params
         .get("severity")
@@ -367,6 +377,13 @@ pub fn html(v: &View) -> String {
         .map(String::from)
         .to_vec();
     select(&mut h, "status", "status", current("status"), &statuses);
+    if let Some(c) = current("control") {
+        h.raw("<label>control<input type=\"hidden\" name=\"control\"")
+            .attr("value", c)
+            .raw("><output id=\"f-control\">")
+            .text(c)
+            .raw("</output></label>");
+    }
     h.raw("<label>text<input type=\"search\" name=\"q\" id=\"f-q\"")
         .attr("value", current("q").unwrap_or(""))
         .raw("></label>");

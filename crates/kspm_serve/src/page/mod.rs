@@ -4,6 +4,8 @@
 
 pub mod chart;
 pub mod cluster;
+pub mod compliance;
+pub mod exceptions;
 pub mod findings;
 pub mod fleet;
 pub mod markdown;
@@ -64,7 +66,7 @@ pub fn layout(title: &str, body: Html) -> String {
         .raw("<link rel=\"stylesheet\" href=\"/assets/kspm.css\">")
         .raw("<link rel=\"icon\" href=\"/assets/favicon.svg\" type=\"image/svg+xml\">")
         .raw("</head><body><header class=\"top\"><a class=\"brand\" href=\"/\">kspm</a>")
-        .raw("<a href=\"/\">Fleet</a><a href=\"/findings\">Findings</a></header><main>")
+        .raw("<a href=\"/\">Fleet</a><a href=\"/findings\">Findings</a><a href=\"/exceptions\">Exceptions</a></header><main>")
         .append(body)
         .raw("</main></body></html>\n");
     h.into_string()

@@ -188,6 +188,45 @@ pub async fn seed(store: &Store, cluster: &str, now: i64) {
     .await;
 }
 
+/// A cluster with three exceptions recorded two days ago: one expiring in 3 days, one that
+/// expired yesterday, one expiring in 60 days; and one open finding.
+pub async fn seed_exceptions(store: &Store, cluster: &str, now: i64) {
+    let a = object("Deployment", "ops", "agent");
+    let b = object("Deployment", "ops", "backup");
+    let c = object("Deployment", "ops", "cron");
+    let waived = |o: &ObjectRef, by: &str, until: i64| {
+        let mut x = observation(
+            o,
+            "PS004",
+            "privileged-container",
+            Severity::Critical,
+            "spec.template.spec.containers[0].securityContext.privileged",
+        );
+        x.suppressed = Some(Suppressed {
+            by: by.into(),
+            reason: format!("{by} needs it"),
+            until: Some(until),
+        });
+        x
+    };
+    let obs = vec![
+        waived(&a, "soon", now + 3 * DAY),
+        waived(&b, "expired", now - DAY),
+        waived(&c, "later", now + 60 * DAY),
+        observation(
+            &c,
+            "PS001",
+            "host-pid",
+            Severity::High,
+            "spec.template.spec.hostPID",
+        ),
+    ];
+    store
+        .sync(cluster, &snapshot(obs, &[&a, &b, &c]), now - 2 * DAY)
+        .await
+        .expect("sync");
+}
+
 /// A cluster whose every name, message, value, path, location and exception reason is an
 /// attempt at script injection.
 pub async fn seed_hostile(store: &Store, cluster: &str, now: i64) {
