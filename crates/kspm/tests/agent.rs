@@ -1164,3 +1164,34 @@ fn the_agent_remediates_the_listed_rules_when_told() {
     c.kubectl(&["delete", "deployment", "web", "-n", ns]);
     c.kubectl(&["delete", "deployment", "web", "-n", other]);
 }
+
+/// The API server stops and starts again under the agent (an upgrade, a crash): the agent
+/// keeps running, and what changed while it was down — and after — reaches the store.
+#[test]
+fn the_agent_recovers_when_the_api_server_restarts() {
+    let _turn = serial();
+    let Some(c) = TestCluster::owned(&[]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let ns = "kspm-restart";
+    c.kubectl(&["create", "namespace", ns]);
+    c.apply(&deployment(ns, "before", true));
+    let agent = Agent::start(&c, dir.path(), &store, &["--cluster-name", "restart"]);
+    let before = ("PS004", "Deployment", ns, "before");
+    wait_status(&agent, dir.path(), &store, "restart", before, "open");
+
+    c.restart_apiserver(Duration::from_secs(3));
+    // Changes right after the restart, while the agent's watches are reconnecting.
+    c.apply(&deployment(ns, "before", false));
+    c.apply(&deployment(ns, "after", true));
+    wait_status(&agent, dir.path(), &store, "restart", before, "resolved");
+    let after = ("PS004", "Deployment", ns, "after");
+    wait_status(&agent, dir.path(), &store, "restart", after, "open");
+    assert_eq!(
+        agent.stop(),
+        Some(0),
+        "the agent ran on through the restart"
+    );
+}

@@ -114,6 +114,26 @@ impl TestCluster {
         }
     }
 
+    /// Stops the API server and starts it again on the same port, etcd untouched
+    /// (`scripts/test-cluster restart-apiserver`): down for `downtime`, then waits until ready.
+    pub fn restart_apiserver(&self, downtime: std::time::Duration) {
+        let out = Command::new(repo_root().join("scripts/test-cluster"))
+            .args(["restart-apiserver", "--dir"])
+            .arg(&self.dir)
+            .env(
+                "KSPM_TEST_DOWNTIME",
+                format!("{:.1}", downtime.as_secs_f64()),
+            )
+            .stdin(Stdio::null())
+            .output()
+            .expect("run scripts/test-cluster");
+        assert!(
+            out.status.success(),
+            "scripts/test-cluster restart-apiserver failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Runs the built kubectl as the admin.
     pub fn kubectl(&self, args: &[&str]) -> Output {
         self.kubectl_as(&self.kubeconfig, args, None)
