@@ -1178,7 +1178,12 @@ fn the_agent_recovers_when_the_api_server_restarts() {
     let ns = "kspm-restart";
     c.kubectl(&["create", "namespace", ns]);
     c.apply(&deployment(ns, "before", true));
-    let agent = Agent::start(&c, dir.path(), &store, &["--cluster-name", "restart"]);
+    let agent = Agent::start(
+        &c,
+        dir.path(),
+        &store,
+        &["--cluster-name", "restart", "--resync", "4s"],
+    );
     let before = ("PS004", "Deployment", ns, "before");
     wait_status(&agent, dir.path(), &store, "restart", before, "open");
 
@@ -1189,6 +1194,27 @@ fn the_agent_recovers_when_the_api_server_restarts() {
     wait_status(&agent, dir.path(), &store, "restart", before, "resolved");
     let after = ("PS004", "Deployment", ns, "after");
     wait_status(&agent, dir.path(), &store, "restart", after, "open");
+    // Nothing missed: a full resync after the restart (every 4 s here) finds the store and the
+    // cluster agree. (kube-rs's watcher reconnects by itself: the agent's own watch-restart
+    // counter need not move.)
+    let resyncs =
+        |agent: &Agent| counter_in(&get(&agent.addr, "/metrics").1, "kspm_agent_resyncs_total");
+    let seen = resyncs(&agent);
+    let deadline = Instant::now() + WAIT;
+    while resyncs(&agent) <= seen {
+        assert!(
+            Instant::now() < deadline,
+            "no resync:\n{}",
+            agent.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let metrics = get(&agent.addr, "/metrics").1;
+    assert_eq!(
+        counter_in(&metrics, "kspm_agent_resync_differences_total"),
+        0,
+        "{metrics}"
+    );
     assert_eq!(
         agent.stop(),
         Some(0),
