@@ -99,6 +99,14 @@ p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
 print(f"{p(0.5):.2f} {p(0.99):.2f} {lat[-1]:.2f}")
 PY
 read -r p50 p99 worst < "$work/latency.txt"
+# How much of a change's time is judging (the rest: debounce, store sync, watch delivery).
+python3 - "$addr" <<'PY' >&2
+import sys, urllib.request
+t = urllib.request.urlopen(f"http://{sys.argv[1]}/metrics").read().decode()
+get = lambda name: next((float(l.split()[1]) for l in t.splitlines() if l.startswith(name + " ")), float("nan"))
+s, c = get("kspm_agent_evaluation_seconds_sum"), get("kspm_agent_evaluation_seconds_count")
+print(f"judgements: {c:.0f}, {s:.2f} s in all, {s / c if c else float('nan'):.3f} s each on average (the initial one included)")
+PY
 read -r steady peak < <(awk '/VmRSS/ {r=int($2/1024)} /VmHWM/ {h=int($2/1024)} END {print r, h}' "/proc/$agent_pid/status")
 
 echo "| objects held | initial sync | RSS after sync | change → stored finding p50 / p99 / max ($changes changes, debounce 200 ms) | steady RSS | peak RSS |"

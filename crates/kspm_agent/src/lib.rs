@@ -21,6 +21,7 @@ pub mod remediation;
 pub mod reports;
 mod state;
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -31,6 +32,7 @@ use std::time::{Duration, Instant};
 use kspm_cluster::live::{Change, Role, Session};
 use kspm_cluster::{ClusterError, Target};
 use kspm_engine::ScanOptions;
+use kspm_model::{Finding, ResourceId};
 use kspm_store::{FindingFilter, Snapshot, Status, Store, StoreError, StoreUrl};
 use tokio::sync::{mpsc, watch};
 
@@ -144,6 +146,9 @@ struct Agent<'a> {
     /// Reports are written again after the next sync even if it changed nothing (the first
     /// time, and after a failure).
     reports_pending: bool,
+    /// The next sync hands over every finding (the first one, and after a failed one); else a
+    /// judgement of a few namespaces syncs only theirs.
+    full_sync_due: bool,
 }
 
 /// The companions not yet started (they start after the first successful sync), and the
@@ -273,7 +278,7 @@ async fn run_async(
     };
     let mut agent = Agent {
         remediator,
-        held: Held::new(session.kind_count()),
+        held: Held::new(session.kind_count(), Arc::from(session.label())),
         session: session.clone(),
         store,
         cluster,
@@ -283,6 +288,7 @@ async fn run_async(
         synced: watch::channel(0).0,
         publisher: config.reports.map(Publisher::new),
         reports_pending: true,
+        full_sync_due: true,
     };
 
     // The initial list, kind by kind; each watch resumes from its own list.
@@ -461,7 +467,7 @@ impl Agent<'_> {
         match change {
             Change::Applied { kind, object } => {
                 add(&self.metrics.events, 1);
-                self.held.apply(kind, object, self.context(kind));
+                self.held.apply(kind, &object, self.context(kind));
                 true
             }
             Change::Deleted { kind, uid } => {
@@ -547,7 +553,8 @@ impl Agent<'_> {
     /// Judges what changed and syncs every current finding; returns whether the store took them.
     async fn judge_and_sync(&mut self) -> bool {
         let started = Instant::now();
-        self.held
+        let scope = self
+            .held
             .judge_into(&mut self.judged, &self.session, self.opts);
         self.metrics
             .observe_evaluation(started.elapsed().as_secs_f64());
@@ -564,7 +571,16 @@ impl Agent<'_> {
                 .filter(|f| f.suppressed.is_none())
                 .map(|f| &f.severity),
         );
-        match self.sync(judged).await {
+        // A judgement of some namespaces changed only their findings; anything else (and a
+        // sync after a failed one) hands over all of them.
+        let namespaces = match scope {
+            state::Touched::Namespaces(namespaces) if !self.full_sync_due => Some(namespaces),
+            _ => None,
+        };
+        let full = namespaces.is_none();
+        let synced = self.sync(judged, namespaces.as_ref()).await;
+        self.full_sync_due = synced.is_none() || (self.full_sync_due && !full);
+        match synced {
             None => false,
             Some(wrote) => {
                 if wrote || self.reports_pending {
@@ -639,15 +655,37 @@ impl Agent<'_> {
         }
     }
 
-    /// Syncs the findings into the store: `None` when it failed, else whether it wrote.
-    async fn sync(&self, judged: &Judged) -> Option<bool> {
+    /// Syncs the findings (of `namespaces` only, when given) into the store: `None` when it
+    /// failed, else whether it wrote.
+    async fn sync(&self, judged: &Judged, namespaces: Option<&BTreeSet<String>>) -> Option<bool> {
+        let inside = |id: &ResourceId| {
+            namespaces.is_none_or(|set| id.namespace.as_ref().is_some_and(|ns| set.contains(ns)))
+        };
+        let findings: Vec<Finding>;
+        let findings = match namespaces {
+            None => judged.findings.as_slice(),
+            Some(_) => {
+                findings = judged
+                    .findings
+                    .iter()
+                    .filter(|f| inside(&f.resource))
+                    .cloned()
+                    .collect();
+                findings.as_slice()
+            }
+        };
         // Kinds that could not be read must not look deleted: only what was judged resolves.
-        let snapshot = Snapshot::from_scan(
-            &judged.findings,
-            judged.objects.iter().map(|id| &**id),
+        let mut snapshot = Snapshot::from_scan(
+            findings,
+            judged
+                .objects
+                .iter()
+                .map(|id| &**id)
+                .filter(|id| inside(id)),
             judged.rules.iter().copied(),
             judged.complete,
         );
+        snapshot.namespaces = namespaces.cloned();
         match self
             .store
             .sync(&self.cluster, &snapshot, kspm_store::time::now())

@@ -1,6 +1,8 @@
 //! What the agent holds of the cluster: every watched object, by kind and uid, as the last
-//! event (or list) left it. Judging reads only this, never the server, so a burst of changes
-//! to one object costs one judgement of its last state.
+//! event (or list) left it, already turned into the rules' resource (once per change, not once
+//! per judgement). Judging reads only this, never the server, so a burst of changes to one
+//! object costs one judgement of its last state, and a judgement of one namespace costs that
+//! namespace's checks plus the cross-resource index of the rest.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -10,10 +12,35 @@ use kspm_engine::{Evaluation, ScanOptions, ScanResult};
 use kspm_model::{Diagnostic, Finding, Index, Resource, ResourceId};
 use serde_json::Value as Json;
 
+/// One object held: its resource (`None` when it could not be read as one; it is then not
+/// judged) and what the watch bookkeeping needs without it.
+#[derive(Debug)]
+struct Entry {
+    resource: Option<Resource>,
+    version: Option<String>,
+    namespace: Option<String>,
+    /// The uid of the object's controller (an owner reference with `controller: true`).
+    controller: Option<String>,
+}
+
+impl Entry {
+    fn new(object: &Json, label: &Arc<str>) -> Self {
+        let text = |v: &Json| v.as_str().map(str::to_owned);
+        Self {
+            resource: live::resource(object, label),
+            version: text(&object["metadata"]["resourceVersion"]),
+            namespace: text(&object["metadata"]["namespace"]),
+            controller: live::controller_of(object).map(str::to_owned),
+        }
+    }
+}
+
 /// Objects of every watched kind, keyed by uid.
 #[derive(Debug, Default)]
 pub struct Held {
-    kinds: Vec<HashMap<String, Json>>,
+    /// The source every resource is labelled with (the cluster).
+    label: Arc<str>,
+    kinds: Vec<HashMap<String, Entry>>,
     /// Kinds that could not be listed or watched: the judgement is partial without them.
     failed: Vec<Option<String>>,
     /// What changed since the last judgement.
@@ -109,14 +136,11 @@ fn uid(o: &Json) -> Option<&str> {
     o["metadata"]["uid"].as_str()
 }
 
-fn version(o: &Json) -> Option<&str> {
-    o["metadata"]["resourceVersion"].as_str()
-}
-
 impl Held {
-    pub fn new(kinds: usize) -> Self {
+    pub fn new(kinds: usize, label: Arc<str>) -> Self {
         Self {
-            kinds: vec![HashMap::new(); kinds],
+            label,
+            kinds: (0..kinds).map(|_| HashMap::new()).collect(),
             failed: vec![None; kinds],
             touched: Touched::All,
         }
@@ -124,18 +148,17 @@ impl Held {
 
     /// `context`: whether other objects' judgements consult objects of this kind across
     /// namespaces (then every object is re-judged).
-    pub fn apply(&mut self, kind: usize, object: Json, context: bool) {
-        if let Some(uid) = uid(&object).map(str::to_owned) {
-            self.touched
-                .add(object["metadata"]["namespace"].as_str(), context);
-            self.kinds[kind].insert(uid, object);
+    pub fn apply(&mut self, kind: usize, object: &Json, context: bool) {
+        if let Some(uid) = uid(object) {
+            let entry = Entry::new(object, &self.label);
+            self.touched.add(entry.namespace.as_deref(), context);
+            self.kinds[kind].insert(uid.to_owned(), entry);
         }
     }
 
     pub fn delete(&mut self, kind: usize, uid: &str, context: bool) {
         if let Some(old) = self.kinds[kind].remove(uid) {
-            self.touched
-                .add(old["metadata"]["namespace"].as_str(), context);
+            self.touched.add(old.namespace.as_deref(), context);
         }
     }
 
@@ -145,18 +168,25 @@ impl Held {
     }
 
     /// Replaces every object of `kind` by `objects` (a fresh list); returns how many objects
-    /// differ (added, removed, or at another resourceVersion) from what was held.
+    /// differ (added, removed, or at another resourceVersion) from what was held. Objects at
+    /// the version held are kept as they are (not converted again).
     pub fn replace(&mut self, kind: usize, objects: Vec<Json>) -> usize {
-        let fresh: HashMap<String, Json> = objects
-            .into_iter()
-            .filter_map(|o| uid(&o).map(str::to_owned).map(|u| (u, o)))
-            .collect();
-        let old = &self.kinds[kind];
-        let changed = fresh
-            .iter()
-            .filter(|(u, o)| old.get(*u).is_none_or(|held| version(held) != version(o)))
-            .count();
-        let removed = old.keys().filter(|u| !fresh.contains_key(*u)).count();
+        let mut old = std::mem::take(&mut self.kinds[kind]);
+        let mut fresh: HashMap<String, Entry> = HashMap::with_capacity(objects.len());
+        let mut changed = 0;
+        for o in &objects {
+            let Some(uid) = uid(o) else { continue };
+            let version = o["metadata"]["resourceVersion"].as_str();
+            let entry = match old.remove(uid) {
+                Some(held) if held.version.as_deref() == version => held,
+                _ => {
+                    changed += 1;
+                    Entry::new(o, &self.label)
+                }
+            };
+            fresh.insert(uid.to_owned(), entry);
+        }
+        let removed = old.len();
         self.kinds[kind] = fresh;
         self.failed[kind] = None;
         if changed + removed > 0 {
@@ -175,62 +205,77 @@ impl Held {
     }
 
     /// Judges what changed since the last judgement into `last` (everything when there is no
-    /// last judgement or when `Touched::All`), and forgets what changed.
-    pub fn judge_into(&mut self, last: &mut Option<Judged>, session: &Session, opts: &ScanOptions) {
+    /// last judgement or when `Touched::All`), forgets what changed, and returns what was judged
+    /// (`Touched::Nothing` when nothing was).
+    pub fn judge_into(
+        &mut self,
+        last: &mut Option<Judged>,
+        session: &Session,
+        opts: &ScanOptions,
+    ) -> Touched {
         let touched = std::mem::take(&mut self.touched);
         match (touched, last.as_mut()) {
-            (Touched::Nothing, Some(_)) => {}
+            (Touched::Nothing, Some(_)) => Touched::Nothing,
             (Touched::Namespaces(namespaces), Some(judged)) => {
                 let fresh = self.judge(session, opts, Some(&namespaces));
                 judged.merge(&namespaces, fresh);
+                Touched::Namespaces(namespaces)
             }
-            _ => *last = Some(Judged::from_result(self.judge(session, opts, None))),
+            _ => {
+                *last = Some(Judged::from_result(self.judge(session, opts, None)));
+                Touched::All
+            }
         }
     }
 
     /// Judges everything held (or, with `only`, the objects of those namespaces, against every
     /// object held), as `kspm scan --cluster` judges a cluster: controllers hide what they own,
     /// context kinds feed the index, services and autoscalers are judged once every workload is
-    /// known.
+    /// known. Nothing is copied: the resources judged and consulted are borrowed.
     pub fn judge(
         &self,
         session: &Session,
         opts: &ScanOptions,
         only: Option<&BTreeSet<String>>,
     ) -> ScanResult {
-        let label: Arc<str> = Arc::from(session.label());
         let mut owners: HashSet<&str> = HashSet::new();
         for (k, objects) in self.kinds.iter().enumerate() {
             if matches!(session.role(k), Role::Owner | Role::Owned) {
                 owners.extend(objects.keys().map(String::as_str));
             }
         }
-        let mut resources: Vec<Resource> = Vec::with_capacity(self.objects());
+        // With `only`, the objects judged come first and the rest is consulted through the index.
+        let mut judged: Vec<&Resource> = Vec::new();
+        let mut consulted: Vec<&Resource> = Vec::new();
         for (k, objects) in self.kinds.iter().enumerate() {
             let owned = matches!(session.role(k), Role::Owned | Role::Pod);
-            for o in objects.values() {
-                if owned && live::controller_of(o).is_some_and(|c| owners.contains(c)) {
+            for entry in objects.values() {
+                if owned
+                    && entry
+                        .controller
+                        .as_deref()
+                        .is_some_and(|c| owners.contains(c))
+                {
                     continue;
                 }
-                if let Some(r) = live::resource(o, &label) {
-                    resources.push(r);
+                let Some(r) = &entry.resource else { continue };
+                let inside = only.is_none_or(|namespaces| {
+                    r.namespace().is_some_and(|ns| namespaces.contains(ns))
+                });
+                if inside {
+                    judged.push(r);
+                } else {
+                    consulted.push(r);
                 }
             }
         }
-        // With `only`, the objects judged come first and the rest is consulted through the index.
-        let (judged, consulted): (Vec<Resource>, Vec<Resource>) = match only {
-            None => (resources, Vec::new()),
-            Some(namespaces) => resources
-                .into_iter()
-                .partition(|r| r.namespace().is_some_and(|ns| namespaces.contains(ns))),
-        };
         let mut diagnostics = Vec::new();
-        let mut index = Index::build(judged.iter().chain(&consulted));
+        let mut index = Index::build(judged.iter().chain(&consulted).copied());
         for (k, failed) in self.failed.iter().enumerate() {
             match failed {
                 None => index.mark_complete(session.kind_kind(k)),
                 Some(why) => diagnostics.push(Diagnostic::error(
-                    label.clone(),
+                    self.label.clone(),
                     format!(
                         "could not read {}: {why}; findings on them are missing",
                         session.kind_name(k)
@@ -240,7 +285,13 @@ impl Held {
         }
         let inventory = opts.policies.as_ref().is_some_and(|p| p.wants_inventory());
         let mut eval = if inventory {
-            Evaluation::with_inventory(opts, &[judged.as_slice(), consulted.as_slice()].concat())
+            // Cross-resource policies see every object: the one place a copy is made.
+            let all: Vec<Resource> = judged
+                .iter()
+                .chain(&consulted)
+                .map(|r| (*r).clone())
+                .collect();
+            Evaluation::with_inventory(opts, &all)
         } else {
             Evaluation::new(opts)
         };
@@ -261,11 +312,11 @@ mod tests {
 
     #[test]
     fn a_namespaced_change_touches_its_namespace_and_a_context_change_everything() {
-        let mut held = Held::new(1);
+        let mut held = Held::new(1, Arc::from("test"));
         held.touched = Touched::Nothing;
         let in_ns = |uid: &str, ns: &str| json!({"metadata": {"uid": uid, "namespace": ns}});
-        held.apply(0, in_ns("a", "x"), false);
-        held.apply(0, in_ns("b", "y"), false);
+        held.apply(0, &in_ns("a", "x"), false);
+        held.apply(0, &in_ns("b", "y"), false);
         assert_eq!(
             &held.touched,
             &Touched::Namespaces(["x".to_owned(), "y".to_owned()].into())
@@ -273,10 +324,10 @@ mod tests {
         held.touched = Touched::Nothing;
         held.delete(0, "a", false);
         assert_eq!(&held.touched, &Touched::Namespaces(["x".to_owned()].into()));
-        held.apply(0, in_ns("c", "x"), true);
+        held.apply(0, &in_ns("c", "x"), true);
         assert_eq!(&held.touched, &Touched::All);
         held.touched = Touched::Nothing;
-        held.apply(0, json!({"metadata": {"uid": "node-scoped"}}), false);
+        held.apply(0, &json!({"metadata": {"uid": "node-scoped"}}), false);
         assert_eq!(&held.touched, &Touched::All, "cluster-scoped");
         held.touched = Touched::Nothing;
         held.delete(0, "never-held", false);
@@ -289,10 +340,10 @@ mod tests {
 
     #[test]
     fn a_relist_counts_what_the_watch_missed() {
-        let mut held = Held::new(1);
-        held.apply(0, obj("a", "1"), false);
-        held.apply(0, obj("b", "1"), false);
-        held.apply(0, obj("c", "1"), false);
+        let mut held = Held::new(1, Arc::from("test"));
+        held.apply(0, &obj("a", "1"), false);
+        held.apply(0, &obj("b", "1"), false);
+        held.apply(0, &obj("c", "1"), false);
         assert_eq!(
             held.replace(0, vec![obj("a", "1"), obj("b", "1"), obj("c", "1")]),
             0

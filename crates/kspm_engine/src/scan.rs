@@ -529,12 +529,19 @@ impl<'a> Evaluation<'a> {
         self.rbac = kspm_rbac::dangerous_service_accounts(&model);
     }
 
-    /// Checks a batch of resources in parallel; `index` holds the cross-resource facts.
-    pub fn check(&mut self, resources: &[Resource], index: &Index<'_>, settings: &Settings) {
+    /// Checks a batch of resources (owned, or borrowed from what a caller keeps, as the agent
+    /// does) in parallel; `index` holds the cross-resource facts.
+    pub fn check<R: std::borrow::Borrow<Resource> + Sync>(
+        &mut self,
+        resources: &[R],
+        index: &Index<'_>,
+        settings: &Settings,
+    ) {
         let (set, run, budget) = (&self.set, self.run.as_ref().map(Run::get), &self.budget);
         let part = resources
             .par_iter()
             .fold(Part::default, |mut part, r| {
+                let r = r.borrow();
                 check_one(set, run, r, index, settings, budget, &mut part);
                 part.note(set, r);
                 part

@@ -25,7 +25,7 @@ mod schema;
 pub mod time;
 mod url;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 use std::sync::Once;
 use std::time::Duration;
@@ -261,12 +261,14 @@ impl Store {
                 .await
                 .map_err(|e| self.db(e))?;
         }
-        let stored = self.load(&mut tx, Some(cluster)).await?;
+        // A snapshot of some namespaces changes only their findings: only they are read.
+        let stored = match &snapshot.namespaces {
+            None => self.load(&mut tx, Some(cluster)).await?,
+            Some(namespaces) => self.load_namespaces(&mut tx, cluster, namespaces).await?,
+        };
         let changes = lifecycle::plan(cluster, &stored, snapshot, now);
         let mut report = self.apply(&mut tx, &changes).await?;
-        report.summaries_written = self
-            .summarize(&mut tx, cluster, &stored, &changes, now)
-            .await?;
+        report.summaries_written = self.summarize(&mut tx, cluster, &changes, now).await?;
         tx.commit().await.map_err(|e| self.db(e))?;
         Ok(report)
     }
@@ -388,6 +390,34 @@ impl Store {
         }
         .map_err(|e| self.db(e))?;
         rows.iter().map(|r| self.read_record(r)).collect()
+    }
+
+    /// Every stored finding of `cluster` on objects of `namespaces`.
+    async fn load_namespaces(
+        &self,
+        conn: &mut Transaction<'static, Any>,
+        cluster: &str,
+        namespaces: &BTreeSet<String>,
+    ) -> Result<Vec<FindingRecord>, StoreError> {
+        let mut records = Vec::new();
+        // In chunks: a statement takes a bounded number of parameters.
+        let namespaces: Vec<&String> = namespaces.iter().collect();
+        for chunk in namespaces.chunks(500) {
+            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT {COLUMNS} FROM findings WHERE cluster = $1 AND namespace IN ({}) ORDER BY id",
+                marks.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(cluster.to_owned());
+            for ns in chunk {
+                query = query.bind((*ns).clone());
+            }
+            let rows = query.fetch_all(&mut **conn).await.map_err(|e| self.db(e))?;
+            for r in &rows {
+                records.push(self.read_record(r)?);
+            }
+        }
+        Ok(records)
     }
 
     pub(crate) fn read_record(&self, r: &AnyRow) -> Result<FindingRecord, StoreError> {
@@ -563,35 +593,38 @@ impl Store {
         Ok(report)
     }
 
-    /// Brings today's summary rows of `cluster` up to date; returns how many it wrote (none
-    /// when they already say the same).
+    /// Brings today's summary rows of `cluster` up to date after `changes` were applied;
+    /// returns how many it wrote (none when they already say the same).
     async fn summarize(
         &self,
         tx: &mut Transaction<'static, Any>,
         cluster: &str,
-        stored: &[FindingRecord],
         changes: &[Change],
         now: i64,
     ) -> Result<usize, StoreError> {
         let day = day_of(now);
-        // The cluster's findings after this sync.
-        let mut current: BTreeMap<i64, &FindingRecord> = stored.iter().map(|r| (r.id, r)).collect();
-        let mut added = Vec::new();
-        for c in changes {
-            match &c.before {
-                Some(b) => {
-                    current.insert(b.id, &c.after);
-                }
-                None => added.push(&c.after),
-            }
-        }
         let mut want: BTreeMap<&str, [i64; 5]> =
             Severity::ALL.iter().map(|s| (s.as_str(), [0; 5])).collect();
-        for r in current.values().copied().chain(added.iter().copied()) {
-            let row = want.get_mut(r.severity.as_str()).expect("every severity");
-            match r.status {
-                Status::Open => row[0] += 1,
-                Status::Suppressed => row[1] += 1,
+        // Open and suppressed: the cluster's findings as this transaction left them (a sync of
+        // a few namespaces does not know the others' findings, the table does).
+        let states = sqlx::query(
+            "SELECT severity, status, CAST(COUNT(*) AS BIGINT) FROM findings \
+             WHERE cluster = $1 AND status <> 'resolved' GROUP BY severity, status",
+        )
+        .bind(cluster)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(|e| self.db(e))?;
+        for r in &states {
+            let severity: String = r.try_get(0).map_err(|e| self.db(e))?;
+            let status: String = r.try_get(1).map_err(|e| self.db(e))?;
+            let count: i64 = r.try_get(2).map_err(|e| self.db(e))?;
+            let Some(row) = want.get_mut(severity.as_str()) else {
+                return Err(self.corrupt(format!("severity `{severity}`")));
+            };
+            match Status::from_str(&status).map_err(|w| self.corrupt(w))? {
+                Status::Open => row[0] += count,
+                Status::Suppressed => row[1] += count,
                 Status::Resolved => {}
             }
         }

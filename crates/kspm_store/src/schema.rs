@@ -133,10 +133,16 @@ const MIGRATIONS: &[Migration] = &[
         )",
         ],
     },
+    Migration {
+        version: 4,
+        name: "findings by namespace",
+        // The agent syncs the namespaces a change touched: it reads only their findings.
+        statements: &["CREATE INDEX findings_cluster_namespace ON findings (cluster, namespace)"],
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 fn spell(statement: &str, backend: Backend) -> String {
     let id = match backend {

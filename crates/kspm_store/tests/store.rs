@@ -465,6 +465,65 @@ fn live_objects_are_identified_by_uid() {
 }
 
 #[test]
+fn a_sync_of_some_namespaces_changes_only_theirs_and_the_summary_counts_all() {
+    on_both("namespaces", |store| async move {
+        let in_ns = |name: &str, ns: &str, severity| {
+            let mut f = finding(name, "WL001", severity);
+            f.object.namespace = Some(ns.into());
+            f
+        };
+        let key = |name: &str, ns: &str| {
+            let mut o = object(name, None);
+            o.namespace = Some(ns.into());
+            o.key()
+        };
+        let full = Snapshot {
+            observations: vec![
+                in_ns("web", "shop", Severity::High),
+                in_ns("db", "shop", Severity::High),
+                in_ns("api", "pay", Severity::Critical),
+            ],
+            objects: [key("web", "shop"), key("db", "shop"), key("api", "pay")].into(),
+            complete: true,
+            namespaces: None,
+            rules: None,
+        };
+        store.sync("prod", &full, T0).await.unwrap();
+        // Only `shop` was judged again: db is fixed, web unchanged; `pay` is not in the
+        // snapshot at all and must stay open (not resolve as deleted).
+        let shop = Snapshot {
+            observations: vec![in_ns("web", "shop", Severity::High)],
+            objects: [key("web", "shop"), key("db", "shop")].into(),
+            complete: true,
+            namespaces: Some(["shop".to_owned()].into()),
+            rules: None,
+        };
+        let report = store.sync("prod", &shop, T0 + 60).await.unwrap();
+        assert_eq!((report.opened, report.resolved), (0, 1));
+        assert_eq!(
+            status_of(&store, "prod", "db", T0 + 60).await,
+            Some(Status::Resolved)
+        );
+        assert_eq!(
+            status_of(&store, "prod", "api", T0 + 60).await,
+            Some(Status::Open)
+        );
+        assert_eq!(
+            status_of(&store, "prod", "web", T0 + 60).await,
+            Some(Status::Open)
+        );
+        // The day's summary still counts the finding of the namespace not synced.
+        let h = store.history(Some("prod"), Period::Day).await.unwrap();
+        assert_eq!(h.rows.len(), 1);
+        assert_eq!((h.rows[0].open.high, h.rows[0].open.critical), (1, 1));
+        assert_eq!((h.rows[0].opened, h.rows[0].resolved), (3, 1));
+        // The same scoped snapshot again writes nothing.
+        let again = store.sync("prod", &shop, T0 + 120).await.unwrap();
+        assert!(!again.wrote(), "{again:?}");
+    });
+}
+
+#[test]
 fn history_counts_by_day_and_week_with_mean_time_to_resolve() {
     on_both("history", |store| async move {
         let day1 = snapshot(
