@@ -297,7 +297,7 @@ async fn run_async(
     for kind in 0..session.kind_count() {
         match session.list(kind).await {
             Ok(listed) => {
-                agent.held.replace(kind, listed.objects);
+                agent.held.replace(kind, &listed.objects);
                 versions.push(Some(listed.resource_version));
             }
             Err(why) => {
@@ -477,7 +477,7 @@ impl Agent<'_> {
             }
             Change::Relisted { kind, objects } => {
                 add(&self.metrics.relists, 1);
-                let n = self.held.replace(kind, objects);
+                let n = self.held.replace(kind, &objects);
                 log(&format!(
                     "{}: the watch expired (410 Gone); listed again, {n} objects differed",
                     self.session.kind_name(kind)
@@ -517,7 +517,7 @@ impl Agent<'_> {
         let mut differences = 0;
         for kind in 0..self.session.kind_count() {
             match self.session.list(kind).await {
-                Ok(listed) => differences += self.held.replace(kind, listed.objects),
+                Ok(listed) => differences += self.held.replace(kind, &listed.objects),
                 Err(why) => log(&format!(
                     "resync: cannot list {}: {why}",
                     self.session.kind_name(kind)

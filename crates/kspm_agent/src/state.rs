@@ -170,11 +170,11 @@ impl Held {
     /// Replaces every object of `kind` by `objects` (a fresh list); returns how many objects
     /// differ (added, removed, or at another resourceVersion) from what was held. Objects at
     /// the version held are kept as they are (not converted again).
-    pub fn replace(&mut self, kind: usize, objects: Vec<Json>) -> usize {
+    pub fn replace(&mut self, kind: usize, objects: &[Json]) -> usize {
         let mut old = std::mem::take(&mut self.kinds[kind]);
         let mut fresh: HashMap<String, Entry> = HashMap::with_capacity(objects.len());
         let mut changed = 0;
-        for o in &objects {
+        for o in objects {
             let Some(uid) = uid(o) else { continue };
             let version = o["metadata"]["resourceVersion"].as_str();
             let entry = match old.remove(uid) {
@@ -345,12 +345,12 @@ mod tests {
         held.apply(0, &obj("b", "1"), false);
         held.apply(0, &obj("c", "1"), false);
         assert_eq!(
-            held.replace(0, vec![obj("a", "1"), obj("b", "1"), obj("c", "1")]),
+            held.replace(0, &[obj("a", "1"), obj("b", "1"), obj("c", "1")]),
             0
         );
         // b changed, c was deleted and d created while nobody watched.
         assert_eq!(
-            held.replace(0, vec![obj("a", "1"), obj("b", "2"), obj("d", "3")]),
+            held.replace(0, &[obj("a", "1"), obj("b", "2"), obj("d", "3")]),
             3
         );
         assert_eq!(held.objects(), 3);
