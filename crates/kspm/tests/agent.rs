@@ -585,6 +585,31 @@ fn the_agent_keeps_policy_reports_current() {
     );
     let id = result["properties"]["kspm.io/finding-id"].as_str().unwrap();
     assert!(id.parse::<i64>().is_ok(), "{result:#}");
+    // The fix, in words and as a JSON patch that sets privileged to false.
+    assert!(
+        result["properties"]["fix"]
+            .as_str()
+            .is_some_and(|f| !f.is_empty()),
+        "{result:#}"
+    );
+    let patch: Value =
+        serde_json::from_str(result["properties"]["kspm.io/patch"].as_str().unwrap()).unwrap();
+    assert!(
+        patch.as_array().unwrap().iter().any(|op| op["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("/privileged")
+            && op["value"] == false),
+        "{patch:#}"
+    );
+    assert!(
+        result["properties"]["kspm.io/risk"]
+            .as_str()
+            .unwrap()
+            .parse::<u8>()
+            .is_ok_and(|r| r > 0),
+        "{result:#}"
+    );
     assert_eq!(
         r["metadata"]["labels"]["app.kubernetes.io/managed-by"],
         "kspm"

@@ -24,6 +24,8 @@ pub const MAX_RESULT_BYTES: usize = 1024 * 1024;
 const MAX_MESSAGE: usize = 1024;
 /// Longest field path kept in a result's properties.
 const MAX_PATH: usize = 512;
+/// Longest JSON patch kept in a result's properties (longer ones are left out, not cut).
+const MAX_PATCH: usize = 2048;
 
 /// The name of every report kspm writes (one per namespace, one cluster-scoped).
 pub const REPORT_NAME: &str = "kspm";
@@ -173,6 +175,23 @@ fn result(f: &FindingRecord) -> Json {
     if let Some(uid) = &f.object.uid {
         resource["uid"] = json!(uid);
     }
+    // No value: evidence values stay in the store, where they are already redacted.
+    let mut properties = json!({
+        "path": cut(&f.path, MAX_PATH),
+        "kspm.io/finding-id": f.id.to_string(),
+        "kspm.io/risk": f.risk.to_string(),
+    });
+    if let Some(fix) = &f.fix {
+        // Properties are strings: the fix in words, and its patch as JSON when it is short
+        // (a patch cut short would not apply).
+        if let Some(description) = fix["description"].as_str() {
+            properties["fix"] = json!(cut(description, MAX_MESSAGE));
+        }
+        let patch = fix["patch"].to_string();
+        if fix["patch"].as_array().is_some_and(|p| !p.is_empty()) && patch.len() <= MAX_PATCH {
+            properties["kspm.io/patch"] = json!(patch);
+        }
+    }
     json!({
         "source": "kspm",
         "policy": f.slug,
@@ -187,11 +206,7 @@ fn result(f: &FindingRecord) -> Json {
         "timestamp": {"seconds": f.opened_at, "nanos": 0},
         "resources": [resource],
         "message": cut(&f.message, MAX_MESSAGE),
-        // No value: evidence values stay in the store, where they are already redacted.
-        "properties": {
-            "path": cut(&f.path, MAX_PATH),
-            "kspm.io/finding-id": f.id.to_string(),
-        },
+        "properties": properties,
     })
 }
 
@@ -364,13 +379,21 @@ mod tests {
             resolved_at: None,
             resolved_reason: None,
             reopen_count: 0,
+            fix: None,
+            risk: 0,
         }
     }
 
     #[test]
     fn one_report_per_namespace_and_one_for_the_cluster() {
         let open = [
-            record(1, Some("a"), Severity::High, "privileged"),
+            FindingRecord {
+                fix: Some(json!({
+                    "description": "Set privileged to false.",
+                    "patch": [{"op": "replace", "path": "/spec/privileged", "value": false}],
+                })),
+                ..record(1, Some("a"), Severity::High, "privileged")
+            },
             record(2, Some("a"), Severity::Critical, "worse"),
             record(3, Some("b"), Severity::Low, "minor"),
             record(4, None, Severity::Medium, "cluster-scoped"),
@@ -389,6 +412,17 @@ mod tests {
         assert_eq!(r["result"], "fail");
         assert_eq!(r["resources"][0]["uid"], "uid-1");
         assert_eq!(r["properties"]["kspm.io/finding-id"], "1");
+        assert_eq!(r["properties"]["fix"], "Set privileged to false.");
+        assert_eq!(
+            r["properties"]["kspm.io/patch"],
+            r#"[{"op":"replace","path":"/spec/privileged","value":false}]"#
+        );
+        assert!(
+            reports[&Some("b".to_owned())]["results"][0]["properties"]
+                .get("fix")
+                .is_none(),
+            "no fix, no property"
+        );
         assert!(
             r["properties"]["path"]
                 .as_str()

@@ -84,6 +84,8 @@ fn finding(i: usize) -> Observation {
         message: format!("container app of app-{i} is privileged"),
         value: Some("true".into()),
         suppressed: None,
+        fix: None,
+        risk: 0,
     }
 }
 

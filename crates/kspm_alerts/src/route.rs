@@ -251,6 +251,8 @@ mod tests {
             resolved_at: None,
             resolved_reason: None,
             reopen_count: 0,
+            fix: None,
+            risk: 0,
         }
     }
 

@@ -171,6 +171,8 @@ fn finding(ns: &str, name: &str, rule: &str, severity: Severity) -> Observation 
         message: format!("{rule} on {ns}/{name}"),
         value: Some("true".into()),
         suppressed: None,
+        fix: None,
+        risk: 0,
     }
 }
 

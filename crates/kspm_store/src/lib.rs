@@ -31,6 +31,7 @@ use std::sync::Once;
 use std::time::Duration;
 
 use kspm_model::Severity;
+use serde_json::Value as Json;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
@@ -124,7 +125,8 @@ pub struct CompactReport {
 /// Every column of `findings`, in the order [`read_record`] reads them.
 pub(crate) const COLUMNS: &str = "id, cluster, rule, object_key, path, slug, severity, category, api_version, \
     kind, namespace, name, uid, location, message, value, status, suppressed_by, suppressed_reason, \
-    suppressed_until, first_seen, last_seen, opened_at, resolved_at, resolved_reason, reopen_count";
+    suppressed_until, first_seen, last_seen, opened_at, resolved_at, resolved_reason, reopen_count, \
+    fix, risk";
 
 impl Store {
     /// Opens (creating when missing) the store at `url` and brings its schema up to date.
@@ -479,6 +481,14 @@ impl Store {
             resolved_at: opt_int(23)?,
             resolved_reason,
             reopen_count: int(25)?,
+            fix: match opt(26)? {
+                None => None,
+                Some(text) => Some(
+                    serde_json::from_str(&text)
+                        .map_err(|e| self.corrupt(format!("the fix of a finding: {e}")))?,
+                ),
+            },
+            risk: int(27)?,
         })
     }
 
@@ -499,9 +509,9 @@ impl Store {
                     "INSERT INTO findings (cluster, rule, object_key, path, slug, severity, category, \
                      api_version, kind, namespace, name, uid, location, message, value, status, \
                      suppressed_by, suppressed_reason, suppressed_until, first_seen, last_seen, \
-                     opened_at, resolved_at, resolved_reason, reopen_count) VALUES ($1, $2, $3, $4, \
-                     $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
-                     $22, $23, $24, $25) RETURNING id",
+                     opened_at, resolved_at, resolved_reason, reopen_count, fix, risk) VALUES ($1, $2, \
+                     $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+                     $21, $22, $23, $24, $25, $26, $27) RETURNING id",
                 )
                 .bind(a.cluster.clone())
                 .bind(a.rule.clone())
@@ -528,6 +538,8 @@ impl Store {
                 .bind(a.resolved_at)
                 .bind(a.resolved_reason.map(ResolvedReason::as_str))
                 .bind(a.reopen_count)
+                .bind(a.fix.as_ref().map(Json::to_string))
+                .bind(a.risk)
                 .fetch_one(&mut **tx)
                 .await
                 .and_then(|r| r.try_get(0))
@@ -538,7 +550,7 @@ impl Store {
                          kind = $5, namespace = $6, name = $7, uid = $8, location = $9, message = $10, \
                          value = $11, status = $12, suppressed_by = $13, suppressed_reason = $14, \
                          suppressed_until = $15, last_seen = $16, opened_at = $17, resolved_at = $18, \
-                         resolved_reason = $19, reopen_count = $20 WHERE id = $21",
+                         resolved_reason = $19, reopen_count = $20, fix = $21, risk = $22 WHERE id = $23",
                     )
                     .bind(a.slug.clone())
                     .bind(a.severity.as_str())
@@ -560,6 +572,8 @@ impl Store {
                     .bind(a.resolved_at)
                     .bind(a.resolved_reason.map(ResolvedReason::as_str))
                     .bind(a.reopen_count)
+                    .bind(a.fix.as_ref().map(Json::to_string))
+                    .bind(a.risk)
                     .bind(before.id)
                     .execute(&mut **tx)
                     .await

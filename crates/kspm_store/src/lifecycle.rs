@@ -136,6 +136,8 @@ fn opened(cluster: &str, obs: &Observation, now: i64) -> Change {
             resolved_at: None,
             resolved_reason: None,
             reopen_count: 0,
+            fix: obs.fix.clone(),
+            risk: obs.risk,
         },
         events: vec![Event {
             kind,
@@ -160,6 +162,8 @@ fn observed_again(before: &FindingRecord, obs: &Observation, now: i64) -> Option
     after.location.clone_from(&obs.location);
     after.message.clone_from(&obs.message);
     after.value.clone_from(&obs.value);
+    after.fix.clone_from(&obs.fix);
+    after.risk = obs.risk;
     let mut events = Vec::new();
     match (before.status, &obs.suppressed) {
         (Status::Open, None) => {}
@@ -274,6 +278,8 @@ mod tests {
             message: "privileged".into(),
             value: Some("true".into()),
             suppressed: None,
+            fix: None,
+            risk: 0,
         }
     }
 

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use kspm_model::{Finding, ResourceId, Severity};
 use serde::Serialize;
+use serde_json::Value as Json;
 
 /// The object a finding is on. Its identity ([`ObjectRef::key`]) is the uid when known (objects
 /// read from a live cluster), else apiVersion/kind/namespace/name (objects read from files).
@@ -84,6 +85,18 @@ pub struct Observation {
     pub message: String,
     pub value: Option<String>,
     pub suppressed: Option<Suppressed>,
+    /// What fixes it: `{"description": ..., "patch": [RFC 6902 operations]}`.
+    pub fix: Option<Json>,
+    /// The finding's risk in its context, 0-100 (higher is more urgent).
+    pub risk: i64,
+}
+
+/// A finding's fix as the store keeps it: its description and its RFC 6902 patch.
+pub fn stored_fix(fix: &kspm_model::Fix) -> Json {
+    serde_json::json!({
+        "description": fix.description,
+        "patch": fix.ops.iter().map(kspm_model::PatchOp::to_json_patch).collect::<Vec<_>>(),
+    })
 }
 
 impl From<&Finding> for Observation {
@@ -108,6 +121,8 @@ impl From<&Finding> for Observation {
                 reason: s.reason.clone(),
                 until: s.until,
             }),
+            fix: f.fix.as_ref().map(stored_fix),
+            risk: i64::from(f.risk.score),
         }
     }
 }
@@ -282,6 +297,11 @@ pub struct FindingRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resolved_reason: Option<ResolvedReason>,
     pub reopen_count: i64,
+    /// What fixes it: `{"description": ..., "patch": [RFC 6902 operations]}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Json>,
+    /// Its risk in its context when last seen, 0-100.
+    pub risk: i64,
 }
 
 impl FindingRecord {

@@ -135,9 +135,14 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 4,
-        name: "findings by namespace",
-        // The agent syncs the namespaces a change touched: it reads only their findings.
-        statements: &["CREATE INDEX findings_cluster_namespace ON findings (cluster, namespace)"],
+        name: "findings by namespace, their fix and risk",
+        statements: &[
+            // The agent syncs the namespaces a change touched: it reads only their findings.
+            "CREATE INDEX findings_cluster_namespace ON findings (cluster, namespace)",
+            // What fixes the finding (description and JSON patch), and its contextual risk.
+            "ALTER TABLE findings ADD COLUMN fix TEXT",
+            "ALTER TABLE findings ADD COLUMN risk BIGINT NOT NULL DEFAULT 0",
+        ],
     },
 ];
 

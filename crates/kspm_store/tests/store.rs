@@ -47,6 +47,8 @@ fn finding(name: &str, rule: &str, severity: Severity) -> Observation {
         message: format!("{rule} on {name}"),
         value: Some("true".into()),
         suppressed: None,
+        fix: None,
+        risk: 0,
     }
 }
 
@@ -477,9 +479,12 @@ fn a_sync_of_some_namespaces_changes_only_theirs_and_the_summary_counts_all() {
             o.namespace = Some(ns.into());
             o.key()
         };
+        let mut web = in_ns("web", "shop", Severity::High);
+        web.fix = Some(serde_json::json!({"description": "Drop it.", "patch": []}));
+        web.risk = 40;
         let full = Snapshot {
             observations: vec![
-                in_ns("web", "shop", Severity::High),
+                web.clone(),
                 in_ns("db", "shop", Severity::High),
                 in_ns("api", "pay", Severity::Critical),
             ],
@@ -491,8 +496,10 @@ fn a_sync_of_some_namespaces_changes_only_theirs_and_the_summary_counts_all() {
         store.sync("prod", &full, T0).await.unwrap();
         // Only `shop` was judged again: db is fixed, web unchanged; `pay` is not in the
         // snapshot at all and must stay open (not resolve as deleted).
+        // Its risk went up (a Service exposes it now): recorded, with no lifecycle event.
+        web.risk = 70;
         let shop = Snapshot {
-            observations: vec![in_ns("web", "shop", Severity::High)],
+            observations: vec![web],
             objects: [key("web", "shop"), key("db", "shop")].into(),
             complete: true,
             namespaces: Some(["shop".to_owned()].into()),
@@ -511,6 +518,18 @@ fn a_sync_of_some_namespaces_changes_only_theirs_and_the_summary_counts_all() {
         assert_eq!(
             status_of(&store, "prod", "web", T0 + 60).await,
             Some(Status::Open)
+        );
+        let stored = store
+            .findings(&FindingFilter::default(), T0 + 60)
+            .await
+            .unwrap();
+        let web = stored.iter().find(|f| f.object.name == "web").unwrap();
+        assert_eq!(web.risk, 70);
+        assert_eq!(web.fix.as_ref().unwrap()["description"], "Drop it.");
+        assert_eq!(
+            event_kinds(&store, "prod").await.len(),
+            4,
+            "3 opened, 1 resolved"
         );
         // The day's summary still counts the finding of the namespace not synced.
         let h = store.history(Some("prod"), Period::Day).await.unwrap();

@@ -52,6 +52,8 @@ pub fn observation(
         message: format!("{slug} on {}", o.name),
         value: Some("true".into()),
         suppressed: None,
+        fix: None,
+        risk: 0,
     }
 }
 
