@@ -117,6 +117,12 @@ impl TestCluster {
     /// Stops the API server and starts it again on the same port, etcd untouched
     /// (`scripts/test-cluster restart-apiserver`): down for `downtime`, then waits until ready.
     pub fn restart_apiserver(&self, downtime: std::time::Duration) {
+        self.restart_apiserver_as(downtime, false);
+    }
+
+    /// [`Self::restart_apiserver`]; with `crash`, the server is killed (SIGKILL) rather than
+    /// stopped: no graceful shutdown, so watchers get no last bookmark.
+    pub fn restart_apiserver_as(&self, downtime: std::time::Duration, crash: bool) {
         let out = Command::new(repo_root().join("scripts/test-cluster"))
             .args(["restart-apiserver", "--dir"])
             .arg(&self.dir)
@@ -124,6 +130,7 @@ impl TestCluster {
                 "KSPM_TEST_DOWNTIME",
                 format!("{:.1}", downtime.as_secs_f64()),
             )
+            .env("KSPM_TEST_CRASH", if crash { "1" } else { "0" })
             .stdin(Stdio::null())
             .output()
             .expect("run scripts/test-cluster");
