@@ -125,6 +125,9 @@ pub fn run_with(
         .block_on(run_async(config, opts, companions))
 }
 
+/// A judgement or store sync slower than this is logged with its duration.
+const SLOW: Duration = Duration::from_secs(1);
+
 fn log(message: &str) {
     eprintln!("kspm agent: {message}");
 }
@@ -556,8 +559,20 @@ impl Agent<'_> {
         let scope = self
             .held
             .judge_into(&mut self.judged, &self.session, self.opts);
-        self.metrics
-            .observe_evaluation(started.elapsed().as_secs_f64());
+        let judging = started.elapsed();
+        self.metrics.observe_evaluation(judging.as_secs_f64());
+        if judging > SLOW {
+            let what = match &scope {
+                state::Touched::Nothing => "nothing".to_owned(),
+                state::Touched::Namespaces(ns) => format!("{} namespace(s)", ns.len()),
+                state::Touched::All => "everything".to_owned(),
+            };
+            log(&format!(
+                "judging {what} took {:.2} s ({} objects held)",
+                judging.as_secs_f64(),
+                self.held.objects()
+            ));
+        }
         self.metrics
             .objects
             .store(self.held.objects() as u64, Ordering::Relaxed);
@@ -578,7 +593,14 @@ impl Agent<'_> {
             _ => None,
         };
         let full = namespaces.is_none();
+        let started = Instant::now();
         let synced = self.sync(judged, namespaces.as_ref()).await;
+        if started.elapsed() > SLOW {
+            log(&format!(
+                "the store sync took {:.2} s",
+                started.elapsed().as_secs_f64()
+            ));
+        }
         self.full_sync_due = synced.is_none() || (self.full_sync_due && !full);
         match synced {
             None => false,

@@ -231,6 +231,12 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
         if grants.is_empty() {
             continue;
         }
+        // Every question below is about `s`: its grants are looked up once, not per question
+        // (a cluster-wide subject is asked dozens of questions in every namespace).
+        let can = |request: &Request| crate::query::can_among(&grants, request);
+        let named = grants
+            .iter()
+            .any(|g| g.rules.iter().any(|r| !r.resource_names.is_empty()));
         let cluster_wide = grants.iter().any(|g| g.namespace.is_none());
         let scoped: BTreeSet<&str> = grants
             .iter()
@@ -244,13 +250,14 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
         let cluster = Scope::Cluster;
         // Cluster-wide bindings and impersonation.
         if cluster_wide {
-            if let Some(via) = model.can(s, &req("create", "clusterrolebindings", &cluster, None))
-                && model
-                    .can(
-                        s,
-                        &req("bind", "clusterroles", &cluster, Some("cluster-admin")),
-                    )
-                    .is_some()
+            if let Some(via) = can(&req("create", "clusterrolebindings", &cluster, None))
+                && can(&req(
+                    "bind",
+                    "clusterroles",
+                    &cluster,
+                    Some("cluster-admin"),
+                ))
+                .is_some()
             {
                 out.push(Edge {
                     from: from.clone(),
@@ -260,10 +267,8 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
                     workloads: Vec::new(),
                 });
             }
-            if let Some(via) = model.can(s, &req("escalate", "clusterroles", &cluster, None))
-                && model
-                    .can(s, &req("update", "clusterroles", &cluster, None))
-                    .is_some()
+            if let Some(via) = can(&req("escalate", "clusterroles", &cluster, None))
+                && can(&req("update", "clusterroles", &cluster, None)).is_some()
             {
                 out.push(Edge {
                     from: from.clone(),
@@ -273,7 +278,7 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
                     workloads: Vec::new(),
                 });
             }
-            if let Some(via) = model.can(s, &req("impersonate", "groups", &cluster, None)) {
+            if let Some(via) = can(&req("impersonate", "groups", &cluster, None)) {
                 out.push(Edge {
                     from: from.clone(),
                     to: Power::Subject(Subject::group("system:masters")),
@@ -284,9 +289,8 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
             }
             // The kubelet API runs commands in any container of the node; `get` suffices over
             // WebSocket on many versions.
-            let proxy = model
-                .can(s, &req("create", "nodes/proxy", &cluster, None))
-                .or_else(|| model.can(s, &req("get", "nodes/proxy", &cluster, None)));
+            let proxy = can(&req("create", "nodes/proxy", &cluster, None))
+                .or_else(|| can(&req("get", "nodes/proxy", &cluster, None)));
             if let Some(via) = proxy {
                 fans.insert(Power::PodTokens { namespace: None });
                 out.push(Edge {
@@ -297,7 +301,7 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
                     workloads: Vec::new(),
                 });
             }
-            if let Some(via) = model.can(s, &req("impersonate", "users", &cluster, None)) {
+            if let Some(via) = can(&req("impersonate", "users", &cluster, None)) {
                 fans.insert(Power::AnyUser);
                 out.push(Edge {
                     from: from.clone(),
@@ -306,11 +310,9 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
                     via: Some(via),
                     workloads: Vec::new(),
                 });
-            } else if has_named_rules(model, s) {
+            } else if named {
                 for u in users.iter().filter(|u| **u != s) {
-                    if let Some(via) =
-                        model.can(s, &req("impersonate", "users", &cluster, Some(&u.name)))
-                    {
+                    if let Some(via) = can(&req("impersonate", "users", &cluster, Some(&u.name))) {
                         out.push(Edge {
                             from: from.clone(),
                             to: Power::Subject((*u).clone()),
@@ -340,11 +342,9 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
                     });
                 };
             let create = WORKLOAD_RESOURCES.iter().find_map(|r| {
-                ["create", "update", "patch"].iter().find_map(|v| {
-                    model
-                        .can(s, &req(v, r, &scope, None))
-                        .map(|via| (*v, *r, via))
-                })
+                ["create", "update", "patch"]
+                    .iter()
+                    .find_map(|v| can(&req(v, r, &scope, None)).map(|via| (*v, *r, via)))
             });
             if let Some((verb, what, via)) = create {
                 to_all(
@@ -355,9 +355,8 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
                 );
             }
             for sub in ["exec", "attach"] {
-                let via = model
-                    .can(s, &req("create", &format!("pods/{sub}"), &scope, None))
-                    .or_else(|| model.can(s, &req("get", &format!("pods/{sub}"), &scope, None)));
+                let via = can(&req("create", &format!("pods/{sub}"), &scope, None))
+                    .or_else(|| can(&req("get", &format!("pods/{sub}"), &scope, None)));
                 if let Some(via) = via {
                     if by_ns
                         .get(ns)
@@ -378,29 +377,29 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
                     break;
                 }
             }
-            if let Some(via) = model.can(s, &req("create", "serviceaccounts/token", &scope, None)) {
+            if let Some(via) = can(&req("create", "serviceaccounts/token", &scope, None)) {
                 to_all(
                     &mut out,
                     &mut fans,
                     format!("create service account tokens in {ns} → a token of"),
                     via,
                 );
-            } else if let Some(via) =
-                model.can(s, &req("impersonate", "serviceaccounts", &scope, None))
-            {
+            } else if let Some(via) = can(&req("impersonate", "serviceaccounts", &scope, None)) {
                 to_all(
                     &mut out,
                     &mut fans,
                     format!("impersonate service accounts in {ns} → act as"),
                     via,
                 );
-            } else if has_named_rules(model, s) {
+            } else if named {
                 // Rights limited to named service accounts (`resourceNames`): one edge each.
                 for t in targets.into_iter().flatten().filter(|t| *t != s) {
-                    if let Some(via) = model.can(
-                        s,
-                        &req("create", "serviceaccounts/token", &scope, Some(&t.name)),
-                    ) {
+                    if let Some(via) = can(&req(
+                        "create",
+                        "serviceaccounts/token",
+                        &scope,
+                        Some(&t.name),
+                    )) {
                         out.push(Edge {
                             from: from.clone(),
                             to: Power::Subject(t.clone()),
@@ -408,10 +407,12 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
                             via: Some(via),
                             workloads: Vec::new(),
                         });
-                    } else if let Some(via) = model.can(
-                        s,
-                        &req("impersonate", "serviceaccounts", &scope, Some(&t.name)),
-                    ) {
+                    } else if let Some(via) = can(&req(
+                        "impersonate",
+                        "serviceaccounts",
+                        &scope,
+                        Some(&t.name),
+                    )) {
                         out.push(Edge {
                             from: from.clone(),
                             to: Power::Subject(t.clone()),
@@ -427,7 +428,7 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
                 if t == *s {
                     continue;
                 }
-                if let Some(via) = model.can(s, &req("get", "secrets", &scope, Some(secret))) {
+                if let Some(via) = can(&req("get", "secrets", &scope, Some(secret))) {
                     out.push(Edge {
                         from: from.clone(),
                         to: Power::Subject(t),
@@ -440,16 +441,9 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
             let admin = Power::NamespaceAdmin {
                 namespace: ns.to_owned(),
             };
-            if let Some(via) = model.can(s, &req("create", "rolebindings", &scope, None))
-                && (model
-                    .can(s, &req_in("bind", "clusterroles", ns, Some("admin")))
-                    .is_some()
-                    || model
-                        .can(
-                            s,
-                            &req_in("bind", "clusterroles", ns, Some("cluster-admin")),
-                        )
-                        .is_some())
+            if let Some(via) = can(&req("create", "rolebindings", &scope, None))
+                && (can(&req_in("bind", "clusterroles", ns, Some("admin"))).is_some()
+                    || can(&req_in("bind", "clusterroles", ns, Some("cluster-admin"))).is_some())
             {
                 out.push(Edge {
                     from: from.clone(),
@@ -458,10 +452,8 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
                     via: Some(via),
                     workloads: Vec::new(),
                 });
-            } else if let Some(via) = model.can(s, &req("escalate", "roles", &scope, None))
-                && model
-                    .can(s, &req("update", "roles", &scope, None))
-                    .is_some()
+            } else if let Some(via) = can(&req("escalate", "roles", &scope, None))
+                && can(&req("update", "roles", &scope, None)).is_some()
             {
                 out.push(Edge {
                     from: from.clone(),
@@ -545,14 +537,6 @@ fn fan_edge(fan: &Power, to: Power, workloads: Vec<String>) -> Edge {
         via: None,
         workloads,
     }
-}
-
-/// Whether any of a subject's rules names objects (`resourceNames`): only then are rights on
-/// single service accounts or users looked for one by one.
-fn has_named_rules(model: &RbacModel, s: &Subject) -> bool {
-    model
-        .grants_of(s)
-        .any(|g| g.rules.iter().any(|r| !r.resource_names.is_empty()))
 }
 
 /// The shortest path to cluster-admin of every subject that is not cluster-admin by its own

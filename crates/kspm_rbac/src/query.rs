@@ -239,6 +239,15 @@ impl Request {
     }
 }
 
+/// [`RbacModel::can`] over grants already looked up (a subject's, from
+/// [`RbacModel::grants_of`]): the first that allows `req`.
+pub(crate) fn can_among(grants: &[&Grant], req: &Request) -> Option<Via> {
+    grants
+        .iter()
+        .find(|g| req.in_scope(g) && g.rules.iter().any(|r| req.allowed_by(r)))
+        .map(|g| Via::of(g))
+}
+
 /// How a subject gets a permission: a binding, the role it binds, and where it applies.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Via {
