@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use kspm_cluster::live::{self, Role, Session};
 use kspm_engine::{Evaluation, ScanOptions, ScanResult};
-use kspm_model::{Diagnostic, Finding, Index, Resource, ResourceId};
+use kspm_model::{DerivedFacts, Diagnostic, Finding, Index, Resource, ResourceId};
 use serde_json::Value as Json;
 
 /// One object held: its resource (`None` when it could not be read as one; it is then not
@@ -45,6 +45,11 @@ pub struct Held {
     failed: Vec<Option<String>>,
     /// What changed since the last judgement.
     touched: Touched,
+    /// What the last judgement's index derived (the RBAC model and escalation graph, the
+    /// network policies...), reused while no object the index holds has changed.
+    facts: Option<DerivedFacts>,
+    /// Whether an object of a kind the index holds ([`Index::indexes`]) changed since.
+    index_changed: bool,
 }
 
 /// What the changes since the last judgement can affect.
@@ -143,6 +148,18 @@ impl Held {
             kinds: (0..kinds).map(|_| HashMap::new()).collect(),
             failed: vec![None; kinds],
             touched: Touched::All,
+            facts: None,
+            index_changed: true,
+        }
+    }
+
+    fn note_index(&mut self, entry: &Entry) {
+        if entry
+            .resource
+            .as_ref()
+            .is_none_or(|r| Index::indexes(r.kind()))
+        {
+            self.index_changed = true;
         }
     }
 
@@ -152,13 +169,17 @@ impl Held {
         if let Some(uid) = uid(object) {
             let entry = Entry::new(object, &self.label);
             self.touched.add(entry.namespace.as_deref(), context);
-            self.kinds[kind].insert(uid.to_owned(), entry);
+            self.note_index(&entry);
+            if let Some(old) = self.kinds[kind].insert(uid.to_owned(), entry) {
+                self.note_index(&old);
+            }
         }
     }
 
     pub fn delete(&mut self, kind: usize, uid: &str, context: bool) {
         if let Some(old) = self.kinds[kind].remove(uid) {
             self.touched.add(old.namespace.as_deref(), context);
+            self.note_index(&old);
         }
     }
 
@@ -191,6 +212,7 @@ impl Held {
         self.failed[kind] = None;
         if changed + removed > 0 {
             self.touched = Touched::All;
+            self.index_changed = true;
         }
         changed + removed
     }
@@ -198,6 +220,7 @@ impl Held {
     pub fn fail(&mut self, kind: usize, why: String) {
         self.failed[kind] = Some(why);
         self.touched = Touched::All;
+        self.index_changed = true;
     }
 
     pub fn objects(&self) -> usize {
@@ -214,18 +237,27 @@ impl Held {
         opts: &ScanOptions,
     ) -> Touched {
         let touched = std::mem::take(&mut self.touched);
-        match (touched, last.as_mut()) {
-            (Touched::Nothing, Some(_)) => Touched::Nothing,
+        let facts = if self.index_changed {
+            None
+        } else {
+            self.facts.take()
+        };
+        let (scope, facts) = match (touched, last.as_mut()) {
+            (Touched::Nothing, Some(_)) => (Touched::Nothing, facts),
             (Touched::Namespaces(namespaces), Some(judged)) => {
-                let fresh = self.judge(session, opts, Some(&namespaces));
+                let (fresh, facts) = self.judge_reusing(session, opts, Some(&namespaces), facts);
                 judged.merge(&namespaces, fresh);
-                Touched::Namespaces(namespaces)
+                (Touched::Namespaces(namespaces), Some(facts))
             }
             _ => {
-                *last = Some(Judged::from_result(self.judge(session, opts, None)));
-                Touched::All
+                let (fresh, facts) = self.judge_reusing(session, opts, None, facts);
+                *last = Some(Judged::from_result(fresh));
+                (Touched::All, Some(facts))
             }
-        }
+        };
+        self.facts = facts;
+        self.index_changed = false;
+        scope
     }
 
     /// Judges everything held (or, with `only`, the objects of those namespaces, against every
@@ -238,6 +270,18 @@ impl Held {
         opts: &ScanOptions,
         only: Option<&BTreeSet<String>>,
     ) -> ScanResult {
+        self.judge_reusing(session, opts, only, None).0
+    }
+
+    /// [`Held::judge`], starting from `facts` derived by an earlier judgement over the same
+    /// indexed objects; returns what this judgement's index derived too.
+    fn judge_reusing(
+        &self,
+        session: &Session,
+        opts: &ScanOptions,
+        only: Option<&BTreeSet<String>>,
+        facts: Option<DerivedFacts>,
+    ) -> (ScanResult, DerivedFacts) {
         let mut owners: HashSet<&str> = HashSet::new();
         for (k, objects) in self.kinds.iter().enumerate() {
             if matches!(session.role(k), Role::Owner | Role::Owned) {
@@ -271,6 +315,9 @@ impl Held {
         }
         let mut diagnostics = Vec::new();
         let mut index = Index::build(judged.iter().chain(&consulted).copied());
+        if let Some(facts) = facts {
+            index.reuse(facts);
+        }
         for (k, failed) in self.failed.iter().enumerate() {
             match failed {
                 None => index.mark_complete(session.kind_kind(k)),
@@ -298,10 +345,11 @@ impl Held {
         eval.learn_rbac(&index);
         eval.check(&judged, &index, &opts.settings);
         eval.after_workloads(&mut index, &opts.settings);
+        let facts = index.derived_facts();
         let partial = self.failed.iter().any(Option::is_some);
         let mut result = eval.finish(opts, diagnostics, 1);
         result.partial = partial;
-        result
+        (result, facts)
     }
 }
 

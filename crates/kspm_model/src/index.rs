@@ -51,6 +51,26 @@ pub struct Index<'a> {
     workloads: Option<Vec<PodSource>>,
 }
 
+/// Facts an [`Index`] derived ([`Index::derived`]), kept beyond it ([`Index::derived_facts`]).
+#[derive(Clone, Default)]
+pub struct DerivedFacts(HashMap<TypeId, Arc<dyn Any + Send + Sync>>);
+
+impl std::fmt::Debug for DerivedFacts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DerivedFacts({} facts)", self.0.len())
+    }
+}
+
+impl DerivedFacts {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// A workload as references see it: its kind and name, and the labels of its pods (a pod's
 /// own, or its template's). Collected from every object with a pod spec while the scan judges
 /// it, so that Services, NetworkPolicies and autoscalers can be judged once all are known.
@@ -258,6 +278,27 @@ impl<'a> Index<'a> {
         value.downcast::<T>().expect("keyed by its type")
     }
 
+    /// The facts derived so far, to hand to the next index built over the same indexed
+    /// objects ([`Index::reuse`]).
+    pub fn derived_facts(&self) -> DerivedFacts {
+        DerivedFacts(
+            self.derived
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone(),
+        )
+    }
+
+    /// Starts with `facts`, derived by an index over exactly the same objects of the indexed
+    /// kinds (only then are they still true): a long-running judge (the agent) re-judges a few
+    /// objects at a time and need not derive the RBAC or network model again each time.
+    pub fn reuse(&self, facts: DerivedFacts) {
+        *self
+            .derived
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = facts.0;
+    }
+
     /// The object of a kind and name in a namespace, as [`Resource::join_namespace`] names it
     /// (`None` means cluster-scoped).
     pub fn find(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&'a Resource> {
@@ -272,6 +313,24 @@ impl<'a> Index<'a> {
 #[cfg(test)]
 mod tests {
     use super::Index;
+
+    #[test]
+    fn derived_facts_carry_over_to_an_index_that_reuses_them() {
+        struct Count(usize);
+        let first = Index::build(std::iter::empty());
+        assert_eq!(first.derived(|_| Count(1)).0, 1);
+        let facts = first.derived_facts();
+        assert_eq!(facts.len(), 1);
+        let second = Index::build(std::iter::empty());
+        second.reuse(facts);
+        assert_eq!(
+            second.derived(|_| Count(2)).0,
+            1,
+            "reused, not derived again"
+        );
+        let fresh = Index::build(std::iter::empty());
+        assert_eq!(fresh.derived(|_| Count(3)).0, 3);
+    }
     use crate::yaml::{Limits, parse_stream};
     use crate::{Resource, Source};
 

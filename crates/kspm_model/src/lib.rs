@@ -19,7 +19,7 @@ pub use finding::{
     Diagnostic, DiagnosticLevel, Finding, Fix, Folded, PatchOp, Risk, RiskFactor, Severity,
     Suppression,
 };
-pub use index::{Index, PodSource};
+pub use index::{DerivedFacts, Index, PodSource};
 pub use node::{Entry, Node, Pos, Value};
 pub use path::{FieldPath, Seg};
 pub use resource::{Resource, ResourceId, Source};
