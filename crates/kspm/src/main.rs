@@ -508,7 +508,7 @@ fn unreadable_cluster(e: &anyhow::Error) -> bool {
 
 fn listed(framework: Option<kspm_frameworks::Framework>) -> Vec<&'static kspm_rules::Rule> {
     match framework {
-        Some(fw) => cmd::frameworks::rules_for(fw),
+        Some(fw) => kspm_engine::framework_rules(fw),
         None => {
             let mut all = rules().to_vec();
             all.extend(kspm_rules::custom_rules());
