@@ -25,7 +25,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use kspm_engine::PolicyOutput;
 use kspm_engine::walk::{DirAction, Visit, Walk};
@@ -34,115 +34,7 @@ use kspm_model::{Diagnostic, FieldPath, Finding, Index, Node, Resource, Source};
 
 use crate::{Limits, Problems, is_test_file, load};
 
-/// One test case's outcome.
-#[derive(Clone, Debug)]
-pub struct CaseResult {
-    pub file: String,
-    pub name: String,
-    pub line: u32,
-    /// Why it failed; empty when it passed.
-    pub failures: Vec<String>,
-    pub duration: Duration,
-}
-
-impl CaseResult {
-    pub fn passed(&self) -> bool {
-        self.failures.is_empty()
-    }
-}
-
-/// Everything `kspm policy test` found.
-#[derive(Debug, Default)]
-pub struct TestReport {
-    pub cases: Vec<CaseResult>,
-    /// Problems loading the policies or reading the test files.
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-impl TestReport {
-    pub fn failed(&self) -> usize {
-        self.cases.iter().filter(|c| !c.passed()).count()
-    }
-
-    pub fn passed(&self) -> usize {
-        self.cases.len() - self.failed()
-    }
-
-    /// Whether every case passed and every policy and test file loaded.
-    pub fn ok(&self) -> bool {
-        self.failed() == 0
-            && !self.cases.is_empty()
-            && !self
-                .diagnostics
-                .iter()
-                .any(|d| d.level == kspm_model::DiagnosticLevel::Error)
-    }
-
-    /// Plain text: one line per case, failures explained, a closing count.
-    pub fn to_text(&self) -> String {
-        use std::fmt::Write as _;
-        let mut out = String::new();
-        for d in &self.diagnostics {
-            let _ = writeln!(out, "{d}");
-        }
-        for c in &self.cases {
-            let status = if c.passed() { "PASS" } else { "FAIL" };
-            let _ = writeln!(out, "{status} {}:{} {}", c.file, c.line, c.name);
-            for f in &c.failures {
-                let _ = writeln!(out, "     {f}");
-            }
-        }
-        if self.cases.is_empty() {
-            let _ = writeln!(
-                out,
-                "no test cases found (`<name>.tests.yaml` beside the policies)"
-            );
-        }
-        let _ = writeln!(out, "{} passed, {} failed", self.passed(), self.failed());
-        out
-    }
-
-    /// JUnit XML: one suite per test file, one test case per case.
-    pub fn to_junit(&self) -> String {
-        use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-        let mut report = Report::new("kspm policy test");
-        let mut files: Vec<&str> = self.cases.iter().map(|c| c.file.as_str()).collect();
-        files.dedup();
-        for file in files {
-            let mut suite = TestSuite::new(file);
-            for c in self.cases.iter().filter(|c| c.file == file) {
-                let status = if c.passed() {
-                    TestCaseStatus::success()
-                } else {
-                    let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    st.set_message(c.failures[0].clone());
-                    st.set_description(c.failures.join("\n"));
-                    st
-                };
-                let mut case = TestCase::new(c.name.clone(), status);
-                case.set_classname(format!("{file}:{}", c.line));
-                case.set_time(c.duration);
-                suite.add_test_case(case);
-            }
-            report.add_test_suite(suite);
-        }
-        if !self.diagnostics.is_empty() {
-            let mut suite = TestSuite::new("loading");
-            for d in &self.diagnostics {
-                if d.level != kspm_model::DiagnosticLevel::Error {
-                    continue;
-                }
-                let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
-                st.set_message(d.to_string());
-                suite.add_test_case(TestCase::new(d.file.to_string(), st));
-            }
-            report.add_test_suite(suite);
-        }
-        report
-            .to_string()
-            .unwrap_or_else(|e| format!("<!-- junit serialization failed: {e} -->\n"))
-    }
-}
+pub use kspm_engine::policy::{CaseResult, TestReport};
 
 /// The test files under `paths` (a policy file's own `<stem>.tests.yaml`, or every test file
 /// under a directory).

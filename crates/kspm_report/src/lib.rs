@@ -1,5 +1,11 @@
-//! Output formats. Each module turns a [`ScanResult`] (or an analysis's answer: [`rbac`],
-//! [`network`]) into bytes; none of them decides what was found, only how it is shown.
+//! Every output kspm writes, and only output: each module turns a [`ScanResult`] (or another
+//! command's answer: [`rbac`], [`network`], [`policy_test`], the [`catalog`] of rules and
+//! frameworks) into bytes; none of them decides what was found, only how it is shown. The CLI
+//! picks a module and writes what it returns.
+//!
+//! A scan report comes in one of the [`Format`]s, written by [`Format::write`]: that list is the
+//! one place a new scan format is added. Reports describe the rules the scan ran
+//! ([`ScanResult::rules`]), never the process-wide registry.
 
 pub mod catalog;
 pub mod compliance;
@@ -9,6 +15,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod network;
+pub mod policy_test;
 pub mod rbac;
 pub mod sarif;
 pub mod table;
@@ -18,6 +25,54 @@ use kspm_engine::ScanResult;
 use kspm_frameworks::Framework;
 use kspm_model::Finding;
 use kspm_rules::Rule;
+
+/// The formats of a scan report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// For a terminal: findings grouped by severity, with evidence and fix ([`table`]).
+    Table,
+    /// Schema `kspm.io/scan/v1`, streamed ([`json`]).
+    Json,
+    /// SARIF 2.1.0 for code scanning ([`sarif`]).
+    Sarif,
+    /// JUnit XML for CI: one test case per rule and object ([`junit`]).
+    Junit,
+    /// One self-contained page ([`html`]).
+    Html,
+    /// For pull-request comments ([`markdown`]).
+    Markdown,
+}
+
+impl Format {
+    pub const ALL: [Format; 6] = [
+        Format::Table,
+        Format::Json,
+        Format::Sarif,
+        Format::Junit,
+        Format::Html,
+        Format::Markdown,
+    ];
+
+    /// Writes the report of `result` to `out`. JSON is streamed: a large scan's report never
+    /// sits in memory as one string.
+    pub fn write(
+        self,
+        result: &ScanResult,
+        opts: &ReportOptions,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        let text = match self {
+            Format::Json => return json::write(result, opts, out),
+            Format::Table => table::render(result, opts),
+            Format::Sarif => sarif::render(result, opts),
+            Format::Junit => junit::render(result, opts),
+            Format::Html => html::render(result, opts),
+            Format::Markdown => markdown::render(result, opts),
+        };
+        out.write_all(text.as_bytes())?;
+        out.flush()
+    }
+}
 
 /// What every format needs besides the result itself.
 #[derive(Clone, Debug, Default)]

@@ -12,6 +12,7 @@ use kspm_report::ReportOptions;
 
 use crate::exit;
 
+/// `--format`: the names of [`kspm_report::Format`] on the command line.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Table,
@@ -22,6 +23,19 @@ pub enum Format {
     Html,
     /// For pull-request comments.
     Markdown,
+}
+
+impl From<Format> for kspm_report::Format {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Table => Self::Table,
+            Format::Json => Self::Json,
+            Format::Sarif => Self::Sarif,
+            Format::Junit => Self::Junit,
+            Format::Html => Self::Html,
+            Format::Markdown => Self::Markdown,
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -72,19 +86,8 @@ pub fn finish(result: &ScanResult, args: &OutputArgs, fail_on: Severity) -> Resu
         color,
         show_folded: args.show_folded,
     };
-    let emit = |out: &mut dyn Write| -> std::io::Result<()> {
-        let text = match args.format {
-            // JSON is streamed: a large scan's report never sits in memory as one string.
-            Format::Json => return kspm_report::json::write(result, &ropts, out),
-            Format::Table => kspm_report::table::render(result, &ropts),
-            Format::Sarif => kspm_report::sarif::render(result, &ropts),
-            Format::Junit => kspm_report::junit::render(result, &ropts),
-            Format::Html => kspm_report::html::render(result, &ropts),
-            Format::Markdown => kspm_report::markdown::render(result, &ropts),
-        };
-        out.write_all(text.as_bytes())?;
-        out.flush()
-    };
+    let format = kspm_report::Format::from(args.format);
+    let emit = |out: &mut dyn Write| format.write(result, &ropts, out);
     let file = args.output.as_ref().filter(|p| p.as_os_str() != "-");
     match file {
         Some(path) => {

@@ -98,11 +98,7 @@ pub fn run(command: RbacCommand) -> Result<u8> {
             let model = model(&resources);
             let perms = model.permissions(&subject);
             crate::print(&match format {
-                Format::Json => json(&serde_json::json!({
-                    "subject": subject,
-                    "groups": subject.implicit_groups(),
-                    "permissions": perms,
-                })),
+                Format::Json => json(&kspm_report::rbac::permissions_json(&subject, &perms)),
                 Format::Table => kspm_report::rbac::permissions_table(&subject, &perms),
             })?;
             Ok(exit_code(errors))
@@ -120,8 +116,8 @@ pub fn run(command: RbacCommand) -> Result<u8> {
             let (resources, errors) = load(&inputs)?;
             let paths = paths(&resources);
             crate::print(&match format {
-                GraphFormat::Dot => escalation::to_dot(&paths),
-                GraphFormat::Mermaid => escalation::to_mermaid(&paths),
+                GraphFormat::Dot => kspm_report::rbac::graph_dot(&paths),
+                GraphFormat::Mermaid => kspm_report::rbac::graph_mermaid(&paths),
             })?;
             Ok(exit_code(errors))
         }
