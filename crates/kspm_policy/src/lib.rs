@@ -216,9 +216,18 @@ pub const MAX_POLICY_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Reads a policy (or sidecar) file: a regular file of at most [`MAX_POLICY_BYTES`], UTF-8.
 /// `/dev/zero` or a FIFO named as a policy is refused rather than read forever.
-pub(crate) fn read_policy_file(path: &Path) -> Result<String, String> {
+pub(crate) fn read_policy_file(path: &Path) -> Result<String, UnreadablePolicy> {
     let bytes = kspm_engine::source::read_regular(path, MAX_POLICY_BYTES)?;
-    String::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_owned())
+    String::from_utf8(bytes).map_err(|_| UnreadablePolicy::NotUtf8)
+}
+
+/// Why a policy (or sidecar) file was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum UnreadablePolicy {
+    #[error(transparent)]
+    Read(#[from] kspm_engine::source::ReadError),
+    #[error("not valid UTF-8")]
+    NotUtf8,
 }
 
 /// Loads and compiles every policy under `paths`.

@@ -172,7 +172,7 @@ fn run_file(file: &str, text: &str, set: &crate::PolicySet, report: &mut TestRep
         let mut failures = Vec::new();
         match run_case(file, case, set, &mut p) {
             Ok(f) => failures = f,
-            Err(msg) => failures.push(msg),
+            Err(e) => failures.push(e.to_string()),
         }
         report.cases.push(CaseResult {
             file: file.to_owned(),
@@ -186,11 +186,34 @@ fn run_file(file: &str, text: &str, set: &crate::PolicySet, report: &mut TestRep
 }
 
 /// The manifests of a case: a YAML string (one or more documents), a mapping, or a list.
-fn manifests(file: &str, case: &Node) -> Result<Vec<Resource>, String> {
+/// Why a test case could not be run; it fails with this as its reason.
+#[derive(Debug, thiserror::Error)]
+enum CaseError {
+    #[error("the case has no `manifest`")]
+    NoManifest,
+    /// The manifest text is not YAML.
+    #[error("manifest: {message} (at {pos} in the manifest)")]
+    Yaml {
+        message: String,
+        pos: kspm_model::Pos,
+    },
+    /// A document of the manifest is not a Kubernetes object (`number` counts from 1).
+    #[error("manifest {number}: {source}")]
+    NotAnObject {
+        number: usize,
+        source: kspm_model::NotAnObject,
+    },
+    #[error("`expect` must be a list (`[]` for no violation)")]
+    ExpectNotAList,
+    #[error("the case has no `expect` list (`[]` for no violation)")]
+    NoExpect,
+}
+
+fn manifests(file: &str, case: &Node) -> Result<Vec<Resource>, CaseError> {
     let node = case
         .get("manifest")
         .or_else(|| case.get("manifests"))
-        .ok_or("the case has no `manifest`")?;
+        .ok_or(CaseError::NoManifest)?;
     let file: Arc<str> = file.into();
     let mut resources = Vec::new();
     let source = |doc| Source {
@@ -198,9 +221,12 @@ fn manifests(file: &str, case: &Node) -> Result<Vec<Resource>, String> {
         doc,
         origin: None,
     };
-    let mut add = |root: Node, doc: usize| -> Result<(), String> {
-        let r = Resource::from_node(root, source(doc))
-            .map_err(|e| format!("manifest {}: {e}", doc + 1))?;
+    let mut add = |root: Node, doc: usize| -> Result<(), CaseError> {
+        let r =
+            Resource::from_node(root, source(doc)).map_err(|source| CaseError::NotAnObject {
+                number: doc + 1,
+                source,
+            })?;
         resources.push(r);
         Ok(())
     };
@@ -208,10 +234,10 @@ fn manifests(file: &str, case: &Node) -> Result<Vec<Resource>, String> {
         kspm_model::Value::Str(text) => {
             let (docs, errors) = parse_stream(text, &YamlLimits::default());
             if let Some(e) = errors.first() {
-                return Err(format!(
-                    "manifest: {} (at {} in the manifest)",
-                    e.message, e.pos
-                ));
+                return Err(CaseError::Yaml {
+                    message: e.message.clone(),
+                    pos: e.pos,
+                });
             }
             for (i, d) in docs.into_iter().enumerate() {
                 if !d.root.is_null() {
@@ -234,13 +260,13 @@ fn run_case(
     case: &Node,
     set: &crate::PolicySet,
     p: &mut Problems,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, CaseError> {
     let resources = manifests(file, case)?;
     let only = case.get("policy").and_then(Node::as_str);
     let expects: Vec<Expect> = match case.get("expect") {
         Some(list) => list
             .as_seq()
-            .ok_or("`expect` must be a list (`[]` for no violation)")?
+            .ok_or(CaseError::ExpectNotAList)?
             .iter()
             .map(|e| Expect {
                 policy: e
@@ -254,7 +280,7 @@ fn run_case(
                     .map(|s| FieldPath::parse(&s)),
             })
             .collect(),
-        None => return Err("the case has no `expect` list (`[]` for no violation)".to_owned()),
+        None => return Err(CaseError::NoExpect),
     };
     let index = Index::build(&resources);
     let run = set.run(&resources);

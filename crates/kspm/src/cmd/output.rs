@@ -66,8 +66,8 @@ pub struct OutputArgs {
     pub color: Color,
 }
 
-fn parse_severity(s: &str) -> Result<Severity, String> {
-    s.parse()
+fn parse_severity(s: &str) -> Result<Severity, kspm_model::UnknownSeverity> {
+    Severity::parse(s)
 }
 
 /// Writes the report and returns the exit code.
