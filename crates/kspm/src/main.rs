@@ -1,5 +1,6 @@
 //! The `kspm` command line. Thin by design: it parses arguments, builds scan options, and hands
-//! the result to a report format. Everything else lives in the library crates.
+//! the result to a report format (`kspm_report`). Everything else lives in the library crates,
+//! which return typed errors; [`exit::of_error`] is the one place they become exit codes.
 
 mod cmd;
 

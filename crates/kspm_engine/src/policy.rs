@@ -3,7 +3,9 @@
 //! overrides, ordering and reports as the built-in rules'.
 //!
 //! The engine does not know the policy languages: `kspm_policy` implements [`Policies`], and a
-//! build without it (the CLI's `policies` feature off) simply has none.
+//! build without it (the CLI's `policies` feature off) simply has none. The results of a policy
+//! test run ([`TestReport`]) are defined here too, so kspm_report can render them without
+//! depending on the policy engines.
 
 use std::fmt::Debug;
 use std::time::Duration;

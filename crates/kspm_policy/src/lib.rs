@@ -18,6 +18,11 @@
 //! file:line:column; one that fails on a resource records a diagnostic for that pair; evaluation
 //! time and memory are bounded per policy ([`Limits`]): with a memory bound, policies run in
 //! worker processes that cap their own memory ([`worker`]).
+//!
+//! [`testing`] runs the test cases kept beside policies (`kspm policy test`) and returns the
+//! results as data; kspm_report renders them (text, JUnit). Errors are typed per stage: a file
+//! that cannot be read, a worker that cannot be talked to, a policy that fails on an object
+//! (which becomes a diagnostic for that pair, never the end of the scan).
 
 mod admission;
 mod cel;

@@ -26,20 +26,20 @@ use kspm_frameworks::Framework;
 use kspm_model::Finding;
 use kspm_rules::Rule;
 
-/// The formats of a scan report.
+/// The formats of a scan report: [`table`] for a terminal, [`json`] (schema `kspm.io/scan/v1`,
+/// streamed), [`sarif`] 2.1.0 for code scanning, [`junit`] for CI, [`html`] and [`markdown`].
+/// With the `clap` feature it is the CLI's `--format` itself; the variants' doc comments are its
+/// help text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Format {
-    /// For a terminal: findings grouped by severity, with evidence and fix ([`table`]).
     Table,
-    /// Schema `kspm.io/scan/v1`, streamed ([`json`]).
     Json,
-    /// SARIF 2.1.0 for code scanning ([`sarif`]).
     Sarif,
-    /// JUnit XML for CI: one test case per rule and object ([`junit`]).
     Junit,
-    /// One self-contained page ([`html`]).
+    /// One self-contained page (no network needed to open it).
     Html,
-    /// For pull-request comments ([`markdown`]).
+    /// For pull-request comments.
     Markdown,
 }
 

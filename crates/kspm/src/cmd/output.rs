@@ -8,35 +8,9 @@ use anyhow::{Context, Result};
 use clap::ValueEnum;
 use kspm_engine::ScanResult;
 use kspm_model::Severity;
-use kspm_report::ReportOptions;
+use kspm_report::{Format, ReportOptions};
 
 use crate::exit;
-
-/// `--format`: the names of [`kspm_report::Format`] on the command line.
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-    Sarif,
-    Junit,
-    /// One self-contained page (no network needed to open it).
-    Html,
-    /// For pull-request comments.
-    Markdown,
-}
-
-impl From<Format> for kspm_report::Format {
-    fn from(f: Format) -> Self {
-        match f {
-            Format::Table => Self::Table,
-            Format::Json => Self::Json,
-            Format::Sarif => Self::Sarif,
-            Format::Junit => Self::Junit,
-            Format::Html => Self::Html,
-            Format::Markdown => Self::Markdown,
-        }
-    }
-}
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Color {
@@ -86,8 +60,7 @@ pub fn finish(result: &ScanResult, args: &OutputArgs, fail_on: Severity) -> Resu
         color,
         show_folded: args.show_folded,
     };
-    let format = kspm_report::Format::from(args.format);
-    let emit = |out: &mut dyn Write| format.write(result, &ropts, out);
+    let emit = |out: &mut dyn Write| args.format.write(result, &ropts, out);
     let file = args.output.as_ref().filter(|p| p.as_os_str() != "-");
     match file {
         Some(path) => {
