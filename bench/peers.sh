@@ -17,7 +17,8 @@
 #       KSPM=path   the kspm binary (default: target/release/kspm, built with --locked)
 #       PEERS_DIR   where the peers are installed and outputs kept (default: a temporary folder)
 #       REALWORLD   the real-world corpus (default ../shared/realworld)
-# needs: GNU time at /usr/bin/time, python3 (with venv), go >= 1.26 for trivy.
+# needs: GNU time at /usr/bin/time, python3 (with venv), go >= 1.26 for trivy, and disk: trivy's
+#        modules alone took 3.6 GB in the folder before its build started; checkov's venv ~0.7 GB.
 #
 # What the columns count, per scanner (each has its own unit; see docs/BENCHMARKS.md):
 #   kspm        objects: summary.resources; findings: summary.findings (active, after folding)
