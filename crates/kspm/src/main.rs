@@ -1,5 +1,6 @@
 //! The `kspm` command line. Thin by design: it parses arguments, builds scan options, and hands
-//! the result to a report format. Everything else lives in the library crates.
+//! the result to a report format (`kspm_report`). Everything else lives in the library crates,
+//! which return typed errors; [`exit::of_error`] is the one place they become exit codes.
 
 mod cmd;
 
@@ -33,6 +34,82 @@ pub(crate) mod exit {
     /// A live scan could not read some kinds (permissions): the findings cover only what was
     /// read. Wins over 1 and 2, since a partial result can neither pass nor fail a cluster.
     pub const PARTIAL: u8 = 4;
+
+    /// The exit code of a command that stopped with `e`: the one place where the libraries'
+    /// typed errors become codes. Something outside kspm that could not be read or reached (a
+    /// cluster, the finding store, a file the dashboard serves) is an input error; anything
+    /// else (flags, configuration, a store URL) is a usage error.
+    pub fn of_error(e: &anyhow::Error) -> u8 {
+        e.chain().find_map(input_error).unwrap_or(USAGE)
+    }
+
+    /// `Some(INPUT_ERRORS)` for an error about input, `Some(USAGE)` for one that says so
+    /// itself, `None` to look further down the chain.
+    fn input_error(e: &(dyn std::error::Error + 'static)) -> Option<u8> {
+        #[cfg(feature = "cluster")]
+        if e.is::<kspm_cluster::ClusterError>() {
+            return Some(INPUT_ERRORS);
+        }
+        #[cfg(feature = "store")]
+        if let Some(s) = e.downcast_ref::<kspm_store::StoreError>() {
+            return Some(store(s));
+        }
+        #[cfg(feature = "serve")]
+        if let Some(s) = e.downcast_ref::<kspm_serve::ServeError>() {
+            return Some(match s {
+                kspm_serve::ServeError::Store(s) => store(s),
+                // A token or TLS file that cannot be read, an address that cannot be bound.
+                _ => INPUT_ERRORS,
+            });
+        }
+        #[cfg(feature = "admission")]
+        if let Some(a) = e.downcast_ref::<kspm_admission::AdmissionError>() {
+            return Some(match a {
+                kspm_admission::AdmissionError::Store(s) => store(s),
+                kspm_admission::AdmissionError::Runtime(_) => USAGE,
+                // A certificate that cannot be loaded, an address that cannot be bound.
+                _ => INPUT_ERRORS,
+            });
+        }
+        #[cfg(feature = "agent")]
+        if let Some(a) = e.downcast_ref::<kspm_agent::AgentError>() {
+            return match a {
+                kspm_agent::AgentError::Cluster(_) => Some(INPUT_ERRORS),
+                kspm_agent::AgentError::Store(s) => Some(store(s)),
+                _ => Some(USAGE),
+            };
+        }
+        let _ = e;
+        None
+    }
+
+    /// A store that cannot be reached, opened or written is an input problem, like an
+    /// unreachable cluster; a bad URL is a usage error.
+    #[cfg(feature = "store")]
+    fn store(e: &kspm_store::StoreError) -> u8 {
+        if matches!(e, kspm_store::StoreError::Url { .. }) {
+            USAGE
+        } else {
+            INPUT_ERRORS
+        }
+    }
+
+    /// The error and its causes on one line, each cause once: a typed error that names its
+    /// source in its own message is not repeated by the cause after it.
+    pub fn message(e: &anyhow::Error) -> String {
+        let mut text = String::new();
+        for cause in e.chain() {
+            let part = cause.to_string();
+            if text.contains(&part) {
+                continue;
+            }
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+        text
+    }
 }
 
 #[derive(Parser)]
@@ -197,7 +274,7 @@ struct ClusterArgs {
     cluster_policies: bool,
 }
 
-fn parse_version(s: &str) -> Result<KubeVersion, String> {
+fn parse_version(s: &str) -> Result<KubeVersion, kspm_rules::NotAVersion> {
     s.parse()
 }
 
@@ -241,12 +318,8 @@ fn main() -> ExitCode {
     match outcome {
         Ok(Ok(code)) => ExitCode::from(code),
         Ok(Err(e)) => {
-            eprintln!("kspm: error: {e:#}");
-            ExitCode::from(if unreadable_cluster(&e) || cmd::store::unavailable(&e) {
-                exit::INPUT_ERRORS
-            } else {
-                exit::USAGE
-            })
+            eprintln!("kspm: error: {}", exit::message(&e));
+            ExitCode::from(exit::of_error(&e))
         }
         Err(_) => {
             eprintln!(
@@ -371,10 +444,7 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
     let from_cluster = if args.cluster.cluster
         && (args.cluster.cluster_policies || plan.config.cluster_policies == Some(true))
     {
-        match read_cluster_policies(&args.cluster)? {
-            Ok(read) => Some(read),
-            Err(code) => return Ok(code),
-        }
+        Some(read_cluster_policies(&args.cluster)?)
     } else {
         None
     };
@@ -388,10 +458,7 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
     let rules = plan.rules(policies.rules)?;
     let opts = plan.options(inputs, rules, policies.set);
     let mut result = if args.cluster.cluster {
-        match scan_cluster(&args.cluster, &opts)? {
-            Ok(result) => result,
-            Err(code) => return Ok(code),
-        }
+        scan_cluster(&args.cluster, &opts)?
     } else {
         scan(&opts)
     };
@@ -431,88 +498,106 @@ fn target(args: &ClusterArgs) -> kspm_cluster::Target {
     }
 }
 
-/// Reads the admission policies installed in the cluster; `Err(code)` when it cannot be read at
-/// all (the message is printed).
+/// Reads the admission policies installed in the cluster.
 #[cfg(feature = "cluster")]
-#[allow(clippy::unnecessary_wraps)] // `Err` for usage errors, like the build without the feature
-fn read_cluster_policies(args: &ClusterArgs) -> Result<Result<ClusterPolicies, u8>> {
-    match kspm_cluster::load_policies(&target(args)) {
-        Ok(read) => Ok(Ok(ClusterPolicies {
-            resources: read.resources,
-            diagnostics: read.diagnostics,
-            partial: read.partial,
-        })),
-        Err(e) => {
-            eprintln!("kspm: error: {e}");
-            Ok(Err(exit::INPUT_ERRORS))
-        }
-    }
+fn read_cluster_policies(args: &ClusterArgs) -> Result<ClusterPolicies> {
+    let read = kspm_cluster::load_policies(&target(args))?;
+    Ok(ClusterPolicies {
+        resources: read.resources,
+        diagnostics: read.diagnostics,
+        partial: read.partial,
+    })
 }
 
 #[cfg(not(feature = "cluster"))]
-#[allow(clippy::unnecessary_wraps)] // the same signature as with the feature
-fn read_cluster_policies(_: &ClusterArgs) -> Result<Result<ClusterPolicies, u8>> {
+fn read_cluster_policies(_: &ClusterArgs) -> Result<ClusterPolicies> {
     bail!("this kspm was built without live-cluster support (the `cluster` feature)")
 }
 
-/// Scans the live cluster; `Err(code)` when it cannot be read at all (the message is printed).
+/// Scans the live cluster.
 #[cfg(feature = "cluster")]
-#[allow(clippy::unnecessary_wraps)] // `Err` for usage errors, like the build without the feature
-fn scan_cluster(
-    args: &ClusterArgs,
-    opts: &ScanOptions,
-) -> Result<Result<kspm_engine::ScanResult, u8>> {
-    match kspm_cluster::scan(&target(args), opts) {
-        Ok((result, stats)) => {
-            if args.stats {
-                let secs = |d: std::time::Duration| d.as_secs_f64();
-                eprintln!(
-                    "kspm: read {} objects in {} requests ({} retries, {} restarted lists); judged {}, {} on their controller; listing {:.2} s, evaluating {:.2} s",
-                    stats.objects,
-                    stats.requests,
-                    stats.retries,
-                    stats.restarts,
-                    stats.checked,
-                    stats.on_owner,
-                    secs(stats.listing),
-                    secs(stats.evaluating),
-                );
-            }
-            Ok(Ok(result))
-        }
-        Err(e) => {
-            eprintln!("kspm: error: {e}");
-            Ok(Err(exit::INPUT_ERRORS))
-        }
+fn scan_cluster(args: &ClusterArgs, opts: &ScanOptions) -> Result<kspm_engine::ScanResult> {
+    let (result, stats) = kspm_cluster::scan(&target(args), opts)?;
+    if args.stats {
+        let secs = |d: std::time::Duration| d.as_secs_f64();
+        eprintln!(
+            "kspm: read {} objects in {} requests ({} retries, {} restarted lists); judged {}, {} on their controller; listing {:.2} s, evaluating {:.2} s",
+            stats.objects,
+            stats.requests,
+            stats.retries,
+            stats.restarts,
+            stats.checked,
+            stats.on_owner,
+            secs(stats.listing),
+            secs(stats.evaluating),
+        );
     }
+    Ok(result)
 }
 
 #[cfg(not(feature = "cluster"))]
-#[allow(clippy::unnecessary_wraps)] // the same signature as with the feature
-fn scan_cluster(_: &ClusterArgs, _: &ScanOptions) -> Result<Result<kspm_engine::ScanResult, u8>> {
+fn scan_cluster(_: &ClusterArgs, _: &ScanOptions) -> Result<kspm_engine::ScanResult> {
     bail!("this kspm was built without live-cluster support (the `cluster` feature)")
-}
-
-/// A live cluster that could not be read at all is an input error (exit 2), not a usage error.
-fn unreadable_cluster(e: &anyhow::Error) -> bool {
-    #[cfg(feature = "cluster")]
-    {
-        e.downcast_ref::<kspm_cluster::ClusterError>().is_some()
-    }
-    #[cfg(not(feature = "cluster"))]
-    {
-        let _ = e;
-        false
-    }
 }
 
 fn listed(framework: Option<kspm_frameworks::Framework>) -> Vec<&'static kspm_rules::Rule> {
     match framework {
-        Some(fw) => cmd::frameworks::rules_for(fw),
+        Some(fw) => kspm_engine::framework_rules(fw),
         None => {
             let mut all = rules().to_vec();
             all.extend(kspm_rules::custom_rules());
             all
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exit;
+
+    #[test]
+    fn errors_about_input_exit_2_and_the_rest_3() {
+        let plain = anyhow::anyhow!("--foo takes a number");
+        assert_eq!(exit::of_error(&plain), exit::USAGE);
+        #[cfg(feature = "cluster")]
+        {
+            let e = anyhow::Error::new(kspm_cluster::ClusterError::Unreachable("refused".into()))
+                .context("scanning");
+            assert_eq!(
+                exit::of_error(&e),
+                exit::INPUT_ERRORS,
+                "found down the chain"
+            );
+        }
+        #[cfg(feature = "serve")]
+        {
+            let e = anyhow::Error::new(kspm_serve::ServeError::Token {
+                path: "t".into(),
+                reason: "missing".into(),
+            });
+            assert_eq!(exit::of_error(&e), exit::INPUT_ERRORS);
+        }
+    }
+
+    #[test]
+    fn a_cause_the_message_already_names_is_not_repeated() {
+        let e = anyhow::anyhow!("address in use").context("cannot listen on 127.0.0.1:80");
+        assert_eq!(
+            exit::message(&e),
+            "cannot listen on 127.0.0.1:80: address in use"
+        );
+        #[cfg(feature = "admission")]
+        {
+            // thiserror puts the source in the message and in the chain: said once.
+            let e = anyhow::Error::new(kspm_admission::AdmissionError::Listen {
+                addr: "127.0.0.1:80".parse().unwrap(),
+                source: std::io::Error::new(std::io::ErrorKind::AddrInUse, "address in use"),
+            });
+            assert_eq!(
+                exit::message(&e),
+                "cannot listen on 127.0.0.1:80: address in use"
+            );
+            assert_eq!(exit::of_error(&e), exit::INPUT_ERRORS);
         }
     }
 }

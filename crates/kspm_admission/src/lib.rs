@@ -82,7 +82,7 @@ impl Config {
 #[derive(Debug, thiserror::Error)]
 pub enum AdmissionError {
     #[error("certificate: {0}")]
-    Certificate(String),
+    Certificate(#[from] tls::CertError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -152,9 +152,8 @@ impl Server {
     /// Loads the certificate, binds both listeners, opens the store, and serves.
     pub async fn start(config: Config, judge: ObjectJudge) -> Result<Self, AdmissionError> {
         let metrics = Arc::new(Metrics::default());
-        let cert =
-            tls::Reloading::load(config.cert.clone()).map_err(AdmissionError::Certificate)?;
-        let tls_config = cert.server_config().map_err(AdmissionError::Certificate)?;
+        let cert = tls::Reloading::load(config.cert.clone())?;
+        let tls_config = cert.server_config()?;
         let listener =
             TcpListener::bind(config.listen)
                 .await

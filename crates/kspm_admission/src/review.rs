@@ -256,11 +256,8 @@ pub fn object_name(request: &Request) -> ObjectName {
 /// Turns the request's object into a resource of the rules. The namespace comes from the
 /// request when the object leaves it out (the API server fills it in later), and a
 /// `generateName` object is named after its prefix.
-pub fn resource(request: &Request, name: &ObjectName) -> Result<Resource, String> {
-    let mut object = request
-        .object
-        .clone()
-        .ok_or_else(|| "the request carries no object".to_owned())?;
+pub fn resource(request: &Request, name: &ObjectName) -> Result<Resource, UnreadableObject> {
+    let mut object = request.object.clone().ok_or(UnreadableObject::NoObject)?;
     if let Some(meta) = object.get_mut("metadata").and_then(Json::as_object_mut) {
         meta.insert("name".to_owned(), Json::String(name.name.clone()));
         if let Some(ns) = &request.namespace {
@@ -274,7 +271,18 @@ pub fn resource(request: &Request, name: &ObjectName) -> Result<Resource, String
         doc: 0,
         origin: None,
     };
-    Resource::from_node(Node::from_json(&object), source)
+    Ok(Resource::from_node(Node::from_json(&object), source)?)
+}
+
+/// Why a request's object cannot be judged.
+#[derive(Debug, thiserror::Error)]
+pub enum UnreadableObject {
+    /// A DELETE or CONNECT carries no object.
+    #[error("the request carries no object")]
+    NoObject,
+    /// The object is not a Kubernetes object.
+    #[error(transparent)]
+    NotAnObject(#[from] kspm_model::NotAnObject),
 }
 
 /// Judges the object of `request` (which [`skip_reason`] let through).

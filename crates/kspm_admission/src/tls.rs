@@ -22,42 +22,100 @@ pub struct CertFiles {
     pub key: PathBuf,
 }
 
+/// Why the certificate pair cannot serve. Never quotes the key's content: only which file and
+/// what kind of problem.
+#[derive(Debug, thiserror::Error)]
+pub enum CertError {
+    /// A file cannot be read.
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A file too large to be a certificate bundle.
+    #[error("{}: over 1 MiB, not a PEM bundle", .0.display())]
+    TooLarge(PathBuf),
+    /// The certificate file is not PEM.
+    #[error("{}: {source}", path.display())]
+    Pem {
+        path: PathBuf,
+        source: rustls_pki_types::pem::Error,
+    },
+    /// The certificate file holds no certificate.
+    #[error("{}: no certificate", .0.display())]
+    NoCertificate(PathBuf),
+    /// The key file holds no private key in a form rustls reads.
+    #[error("{}: no usable private key ({source})", path.display())]
+    NoKey {
+        path: PathBuf,
+        source: rustls_pki_types::pem::Error,
+    },
+    /// The key is of a kind ring cannot sign with.
+    #[error("{}: {source}", path.display())]
+    Unsupported {
+        path: PathBuf,
+        source: rustls::Error,
+    },
+    /// The key is not the certificate's.
+    #[error("{} and {} do not belong together: {source}", cert.display(), key.display())]
+    Mismatch {
+        cert: PathBuf,
+        key: PathBuf,
+        source: rustls::Error,
+    },
+    /// rustls refused the server configuration.
+    #[error("{0}")]
+    Config(rustls::Error),
+    /// The reload task stopped before it said (the runtime is shutting down).
+    #[error("{0}")]
+    Interrupted(String),
+}
+
 /// The files' bytes, to tell a change from a touch.
 type Stamp = (Vec<u8>, Vec<u8>);
 
-fn read(files: &CertFiles) -> Result<Stamp, String> {
+fn read(files: &CertFiles) -> Result<Stamp, CertError> {
     let read = |p: &Path| {
+        let failed = |source| CertError::Read {
+            path: p.to_path_buf(),
+            source,
+        };
         // A certificate bundle is small: anything over 1 MiB is not one.
-        let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let meta = std::fs::metadata(p).map_err(failed)?;
         if meta.len() > 1 << 20 {
-            return Err(format!("{}: over 1 MiB, not a PEM bundle", p.display()));
+            return Err(CertError::TooLarge(p.to_path_buf()));
         }
-        std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))
+        std::fs::read(p).map_err(failed)
     };
     Ok((read(&files.cert)?, read(&files.key)?))
 }
 
-fn certified(files: &CertFiles, (cert, key): &Stamp) -> Result<Arc<CertifiedKey>, String> {
+fn certified(files: &CertFiles, (cert, key): &Stamp) -> Result<Arc<CertifiedKey>, CertError> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert)
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("{}: {e}", files.cert.display()))?;
+        .map_err(|source| CertError::Pem {
+            path: files.cert.clone(),
+            source,
+        })?;
     if chain.is_empty() {
-        return Err(format!("{}: no certificate", files.cert.display()));
+        return Err(CertError::NoCertificate(files.cert.clone()));
     }
-    let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| {
-        // Never the key's content: only which file and what kind of problem.
-        format!("{}: no usable private key ({e})", files.key.display())
+    let key = PrivateKeyDer::from_pem_slice(key).map_err(|source| CertError::NoKey {
+        path: files.key.clone(),
+        source,
     })?;
-    let signer = ring::sign::any_supported_type(&key)
-        .map_err(|e| format!("{}: {e}", files.key.display()))?;
+    let signer = ring::sign::any_supported_type(&key).map_err(|source| CertError::Unsupported {
+        path: files.key.clone(),
+        source,
+    })?;
     let certified = CertifiedKey::new(chain, signer);
-    certified.keys_match().map_err(|e| {
-        format!(
-            "{} and {} do not belong together: {e}",
-            files.cert.display(),
-            files.key.display()
-        )
-    })?;
+    certified
+        .keys_match()
+        .map_err(|source| CertError::Mismatch {
+            cert: files.cert.clone(),
+            key: files.key.clone(),
+            source,
+        })?;
     Ok(Arc::new(certified))
 }
 
@@ -70,7 +128,7 @@ pub struct Reloading {
 
 impl Reloading {
     /// Loads the pair once; an error here stops the start-up.
-    pub fn load(files: CertFiles) -> Result<Arc<Self>, String> {
+    pub fn load(files: CertFiles) -> Result<Arc<Self>, CertError> {
         let stamp = read(&files)?;
         let key = certified(&files, &stamp)?;
         Ok(Arc::new(Self {
@@ -80,7 +138,7 @@ impl Reloading {
     }
 
     /// Reads the files again; loads them when they changed. `Ok(true)`: a new pair serves.
-    pub fn refresh(&self) -> Result<bool, String> {
+    pub fn refresh(&self) -> Result<bool, CertError> {
         let stamp = read(&self.files)?;
         if self
             .current
@@ -101,11 +159,11 @@ impl Reloading {
 
     /// A TLS server configuration that asks this resolver for every handshake (TLS 1.2 and
     /// 1.3, ring, HTTP/1.1).
-    pub fn server_config(self: &Arc<Self>) -> Result<rustls::ServerConfig, String> {
+    pub fn server_config(self: &Arc<Self>) -> Result<rustls::ServerConfig, CertError> {
         let mut config =
             rustls::ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
                 .with_safe_default_protocol_versions()
-                .map_err(|e| e.to_string())?
+                .map_err(CertError::Config)?
                 .with_no_client_auth()
                 .with_cert_resolver(self.clone());
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -136,7 +194,8 @@ pub async fn watch(reloading: Arc<Reloading>, period: Duration, metrics: Arc<Met
         let r = reloading.clone();
         let outcome = tokio::task::spawn_blocking(move || r.refresh())
             .await
-            .unwrap_or_else(|e| Err(e.to_string()));
+            .unwrap_or_else(|e| Err(CertError::Interrupted(e.to_string())))
+            .map_err(|e| e.to_string());
         match outcome {
             Ok(true) => {
                 add(&metrics.certificate_reloads);
@@ -200,9 +259,10 @@ mod tests {
         pair(dir.path(), "third");
         std::fs::write(&files.cert, cert).unwrap();
         let err = r.refresh().unwrap_err();
-        assert!(err.contains("do not belong together"), "{err}");
+        assert!(matches!(err, CertError::Mismatch { .. }), "{err}");
+        assert!(err.to_string().contains("do not belong together"), "{err}");
         std::fs::write(&files.key, "-----BEGIN PRIVATE KEY-----\nnot a key\n").unwrap();
-        let err = r.refresh().unwrap_err();
+        let err = r.refresh().unwrap_err().to_string();
         assert!(err.contains("tls.key"), "{err}");
         assert!(
             !err.contains("not a key"),
@@ -215,6 +275,7 @@ mod tests {
             key: files.key.clone(),
         })
         .unwrap_err();
-        assert!(missing.contains("nope.crt"), "{missing}");
+        assert!(matches!(missing, CertError::Read { .. }), "{missing}");
+        assert!(missing.to_string().contains("nope.crt"), "{missing}");
     }
 }

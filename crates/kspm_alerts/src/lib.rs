@@ -20,7 +20,7 @@ pub mod sink;
 
 pub use config::AlertsConfig;
 pub use outbox::{Dispatcher, test_sink};
-pub use sink::{BuildError, Sink, SinkError, Sinks};
+pub use sink::{BuildError, BuildProblem, Sink, SinkError, Sinks};
 
 /// Lower-case hex.
 pub(crate) fn hex(bytes: &[u8]) -> String {

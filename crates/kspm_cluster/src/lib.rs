@@ -30,6 +30,7 @@ use kube::discovery::Discovery;
 use serde_json::Value as Json;
 
 pub use client::Target;
+pub use pager::ListError;
 
 use catalog::{Kind, Stage};
 use client::Connection;
@@ -494,7 +495,7 @@ impl<'t> Reader<'t> {
         let request = match Request::new(url).get(name, &kube::api::GetParams::default()) {
             Ok(r) => r,
             Err(e) => {
-                self.cannot_read(kind, Some(name), &e.to_string());
+                self.cannot_read(kind, Some(name), &e);
                 return None;
             }
         };
@@ -541,12 +542,18 @@ impl<'t> Reader<'t> {
         }
     }
 
-    fn cannot_read(&mut self, kind: &Kind, ns: Option<&str>, why: &str) {
+    fn cannot_read(&mut self, kind: &Kind, ns: Option<&str>, why: &dyn std::fmt::Display) {
         self.cannot_read_for(kind, ns, why, "findings on them are missing");
     }
 
     /// Records a kind that could not be read, and what is missing because of it.
-    fn cannot_read_for(&mut self, kind: &Kind, ns: Option<&str>, why: &str, missing: &str) {
+    fn cannot_read_for(
+        &mut self,
+        kind: &Kind,
+        ns: Option<&str>,
+        why: &dyn std::fmt::Display,
+        missing: &str,
+    ) {
         self.partial = true;
         let scope = match ns {
             Some(ns) if kind.namespaced => format!(" in namespace {ns}"),
@@ -580,7 +587,7 @@ async fn list_pages(
     stats: &mut Stats,
     stall: &mut Option<Duration>,
     mut on_items: impl FnMut(&mut Stats, Vec<Json>),
-) -> Result<(), String> {
+) -> Result<(), pager::ListError> {
     let url = DynamicObject::url_path(&kind.resource, ns);
     let limit = if page_size == 0 { 500 } else { page_size };
     let client = &conn.client;

@@ -135,9 +135,14 @@ impl Session {
     }
 
     /// Lists one kind in full, page by page (retrying throttling and server errors, starting
-    /// again after 410 Gone), normalised as a scan reads it.
+    /// again after 410 Gone), normalised as a scan reads it. The error is [`ListError`]'s
+    /// message: the agent keeps it as text beside the kind it could not read.
+    ///
+    /// [`ListError`]: crate::ListError
     pub async fn list(&self, kind: usize) -> Result<Listed, String> {
-        list(&self.conn, &self.kinds[kind], self.page_size).await
+        list(&self.conn, &self.kinds[kind], self.page_size)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Watches one kind from `resource_version` until `tx` is closed, sending every change.
@@ -271,7 +276,7 @@ fn version_of(o: &Json) -> Option<String> {
     o["metadata"]["resourceVersion"].as_str().map(str::to_owned)
 }
 
-async fn list(conn: &Connection, kind: &Kind, page_size: u32) -> Result<Listed, String> {
+async fn list(conn: &Connection, kind: &Kind, page_size: u32) -> Result<Listed, crate::ListError> {
     let url = DynamicObject::url_path(&kind.resource, None);
     let secret = kind.is_secret();
     // A Mutex, not a RefCell: the watch that relists runs on any worker thread.

@@ -36,6 +36,20 @@ pub(crate) fn classify(e: &kube::Error) -> Failure {
     }
 }
 
+/// Why a list was given up; the rest of the scan goes on without that kind.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ListError {
+    /// The continue token expired again and again (a kind that changes faster than it lists).
+    #[error("the list kept expiring (410 Gone) after {0} fresh starts")]
+    KeptExpiring(u32),
+    /// Throttling, server or transport errors outlasted the attempt budget.
+    #[error("gave up after {attempts} attempts: {last}")]
+    GaveUp { attempts: u32, last: String },
+    /// The server refused (403, 404...): its answer.
+    #[error("{0}")]
+    Refused(String),
+}
+
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Backoff {
     /// First pause; doubled after each failed attempt, up to `max`.
@@ -73,7 +87,7 @@ pub(crate) async fn list_all<F, Fut>(
     mut fetch: F,
     backoff: Backoff,
     mut on_page: impl FnMut(Vec<Json>),
-) -> Result<ListStats, (String, ListStats)>
+) -> Result<ListStats, (ListError, ListStats)>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = Result<Page, Failure>>,
@@ -94,13 +108,7 @@ where
             }
             Err(Failure::Gone) => {
                 if stats.restarts >= backoff.restarts {
-                    return Err((
-                        format!(
-                            "the list kept expiring (410 Gone) after {} fresh starts",
-                            stats.restarts
-                        ),
-                        stats,
-                    ));
+                    return Err((ListError::KeptExpiring(stats.restarts), stats));
                 }
                 stats.restarts += 1;
                 token = None;
@@ -109,7 +117,13 @@ where
             Err(Failure::Retry(why)) => {
                 attempt += 1;
                 if attempt >= backoff.attempts {
-                    return Err((format!("gave up after {attempt} attempts: {why}"), stats));
+                    return Err((
+                        ListError::GaveUp {
+                            attempts: attempt,
+                            last: why,
+                        },
+                        stats,
+                    ));
                 }
                 stats.retries += 1;
                 let pause = backoff
@@ -118,7 +132,7 @@ where
                     .min(backoff.max);
                 tokio::time::sleep(pause).await;
             }
-            Err(Failure::Stop(why)) => return Err((why, stats)),
+            Err(Failure::Stop(why)) => return Err((ListError::Refused(why), stats)),
         }
     }
 }
@@ -139,7 +153,7 @@ mod tests {
         }
     }
 
-    type Outcome = Result<ListStats, (String, ListStats)>;
+    type Outcome = Result<ListStats, (ListError, ListStats)>;
 
     /// Runs the pager against a script of answers; returns the names seen, the continue tokens
     /// asked with, and the outcome.
@@ -223,7 +237,7 @@ mod tests {
             fast(),
         );
         let (why, _) = out.unwrap_err();
-        assert!(why.contains("gave up after 3 attempts: 500 boom"), "{why}");
+        assert_eq!(why.to_string(), "gave up after 3 attempts: 500 boom");
     }
 
     #[test]
@@ -255,13 +269,18 @@ mod tests {
             vec![Err(Failure::Gone), Err(Failure::Gone), Err(Failure::Gone)],
             fast(),
         );
-        assert!(out.unwrap_err().0.contains("410 Gone"));
+        let (why, _) = out.unwrap_err();
+        assert_eq!(why, ListError::KeptExpiring(fast().restarts));
+        assert!(why.to_string().contains("410 Gone"), "{why}");
     }
 
     #[test]
     fn forbidden_stops_at_once() {
         let (seen, _, out) = run(vec![Err(Failure::Stop("403 Forbidden: no".into()))], fast());
         assert!(seen.is_empty());
-        assert_eq!(out.unwrap_err().0, "403 Forbidden: no");
+        assert_eq!(
+            out.unwrap_err().0,
+            ListError::Refused("403 Forbidden: no".into())
+        );
     }
 }

@@ -194,6 +194,7 @@ impl Config {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let file = path.display().to_string();
         let text = crate::source::read_regular(path, MAX_CONFIG_BYTES)
+            .map_err(|e| e.to_string())
             .and_then(|bytes| String::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_owned()))
             .map_err(|e| ConfigError {
                 file: file.clone(),
@@ -579,8 +580,8 @@ fn parse_exception(item: &Node, p: &mut Problems) -> Option<Exception> {
         item.pos,
     ) {
         Ok(e) => Some(e),
-        Err(msg) => {
-            p.push(item.pos, msg);
+        Err(bad) => {
+            p.push(item.pos, bad.to_string());
             None
         }
     }

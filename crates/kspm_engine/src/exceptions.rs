@@ -87,6 +87,15 @@ pub struct Exception {
     pub pos: Pos,
 }
 
+/// An exception's `kind`, `namespace` or `name` that is not a glob pattern.
+#[derive(Debug, thiserror::Error)]
+#[error("exception {field}: bad pattern `{pattern}`: {source}")]
+pub struct BadPattern {
+    pub field: &'static str,
+    pub pattern: String,
+    pub source: globset::Error,
+}
+
 impl Exception {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -98,13 +107,18 @@ impl Exception {
         owner: Option<String>,
         expires: Option<Date>,
         pos: Pos,
-    ) -> Result<Self, String> {
-        let glob = |field: &str, pattern: Option<String>| -> Result<Option<GlobMatcher>, String> {
+    ) -> Result<Self, BadPattern> {
+        let glob = |field: &'static str,
+                    pattern: Option<String>|
+         -> Result<Option<GlobMatcher>, BadPattern> {
             pattern
-                .map(|p| {
-                    Glob::new(&p)
-                        .map(|g| g.compile_matcher())
-                        .map_err(|e| format!("exception {field}: bad pattern `{p}`: {e}"))
+                .map(|p| match Glob::new(&p) {
+                    Ok(g) => Ok(g.compile_matcher()),
+                    Err(source) => Err(BadPattern {
+                        field,
+                        pattern: p,
+                        source,
+                    }),
                 })
                 .transpose()
         };

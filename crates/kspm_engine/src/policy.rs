@@ -3,9 +3,12 @@
 //! overrides, ordering and reports as the built-in rules'.
 //!
 //! The engine does not know the policy languages: `kspm_policy` implements [`Policies`], and a
-//! build without it (the CLI's `policies` feature off) simply has none.
+//! build without it (the CLI's `policies` feature off) simply has none. The results of a policy
+//! test run ([`TestReport`]) are defined here too, so kspm_report can render them without
+//! depending on the policy engines.
 
 use std::fmt::Debug;
+use std::time::Duration;
 
 use kspm_model::{Diagnostic, Finding, Resource};
 use kspm_rules::Rule;
@@ -48,4 +51,49 @@ pub trait PolicyRun: Send + Sync {
 pub struct PolicyOutput {
     pub findings: Vec<Finding>,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// One test case's outcome (`kspm policy test`; kspm_report's `policy_test` renders them).
+#[derive(Clone, Debug)]
+pub struct CaseResult {
+    pub file: String,
+    pub name: String,
+    pub line: u32,
+    /// Why it failed; empty when it passed.
+    pub failures: Vec<String>,
+    pub duration: Duration,
+}
+
+impl CaseResult {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// Everything `kspm policy test` found: data only, rendered by kspm_report's `policy_test`.
+#[derive(Debug, Default)]
+pub struct TestReport {
+    pub cases: Vec<CaseResult>,
+    /// Problems loading the policies or reading the test files.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl TestReport {
+    pub fn failed(&self) -> usize {
+        self.cases.iter().filter(|c| !c.passed()).count()
+    }
+
+    pub fn passed(&self) -> usize {
+        self.cases.len() - self.failed()
+    }
+
+    /// Whether every case passed and every policy and test file loaded.
+    pub fn ok(&self) -> bool {
+        self.failed() == 0
+            && !self.cases.is_empty()
+            && !self
+                .diagnostics
+                .iter()
+                .any(|d| d.level == kspm_model::DiagnosticLevel::Error)
+    }
 }

@@ -188,16 +188,16 @@ fn to_text(name: &str, bytes: Vec<u8>) -> Result<String, Diagnostic> {
 /// Reads a regular file of at most `max` bytes. FIFOs, sockets and devices are refused before
 /// they are opened for reading (opening is non-blocking, and the opened handle is checked
 /// again), so a FIFO named like a manifest cannot hang the scan.
-pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| describe_io(&e))?;
+pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
+    let meta = std::fs::metadata(path).map_err(ReadError::Io)?;
     if !meta.is_file() {
-        return Err("not a regular file (a FIFO, socket, device or directory): not read".into());
+        return Err(ReadError::NotRegular);
     }
     if meta.len() > max {
-        return Err(format!(
-            "file is {} bytes, over the {max}-byte limit",
-            meta.len()
-        ));
+        return Err(ReadError::TooLarge {
+            size: meta.len(),
+            max,
+        });
     }
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
@@ -206,18 +206,45 @@ pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, String> {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
     }
-    let file = options.open(path).map_err(|e| describe_io(&e))?;
+    let file = options.open(path).map_err(ReadError::Io)?;
     if !file.metadata().is_ok_and(|m| m.is_file()) {
-        return Err("not a regular file: not read".into());
+        return Err(ReadError::Replaced);
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     file.take(max + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| describe_io(&e))?;
+        .map_err(ReadError::Io)?;
     if bytes.len() as u64 > max {
-        return Err(format!("file grew over the {max}-byte limit while read"));
+        return Err(ReadError::Grew { max });
     }
     Ok(bytes)
+}
+
+/// Why [`read_regular`] did not read a file.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file cannot be opened or read (described in plain words: "permission denied").
+    #[error("{}", describe_io(.0))]
+    Io(std::io::Error),
+    /// A FIFO, socket, device or directory where a file was expected.
+    #[error("not a regular file (a FIFO, socket, device or directory): not read")]
+    NotRegular,
+    /// The path named a regular file, and something else by the time it was opened.
+    #[error("not a regular file: not read")]
+    Replaced,
+    /// Over the size limit before reading.
+    #[error("file is {size} bytes, over the {max}-byte limit")]
+    TooLarge { size: u64, max: u64 },
+    /// Over the size limit while read (it was being written).
+    #[error("file grew over the {max}-byte limit while read")]
+    Grew { max: u64 },
+}
+
+impl ReadError {
+    /// Whether the file was refused for its size (a limit the user can raise).
+    pub fn is_too_large(&self) -> bool {
+        matches!(self, Self::TooLarge { .. } | Self::Grew { .. })
+    }
 }
 
 /// What reading a unit gave.
@@ -232,13 +259,13 @@ fn read_file(path: &Path, limits: &Limits) -> Outcome {
     let name = path.display().to_string();
     let bytes = match read_regular(path, limits.max_file_bytes) {
         Ok(b) => b,
-        Err(e) if e.contains("-byte limit") => {
+        Err(e) if e.is_too_large() => {
             return Outcome::Failed(Diagnostic::error(
                 name,
                 format!("{e} (raise limits.max_file_bytes to scan it)"),
             ));
         }
-        Err(e) => return Outcome::Failed(Diagnostic::error(name, e)),
+        Err(e) => return Outcome::Failed(Diagnostic::error(name, e.to_string())),
     };
     if is_own_report(&bytes) {
         return Outcome::Skipped(skipped(

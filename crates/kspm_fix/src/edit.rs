@@ -11,6 +11,45 @@ use serde_json::{Map, Value as Json};
 
 use crate::cst::{Shape, Syn};
 
+/// Why a patch step cannot be made as a text edit of the file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EditError {
+    /// The path names a list item below one that is missing.
+    #[error("`{path}`: list item {item} does not exist")]
+    NoSuchItem { path: FieldPath, item: String },
+    /// The path names a list item that is not there.
+    #[error("`{0}`: the list has no such item")]
+    NoSuchListItem(FieldPath),
+    /// A key below a scalar or a list.
+    #[error("`{0}` runs through a value that is not a mapping")]
+    NotAMapping(FieldPath),
+    /// A block list whose `-` is not where its first item says.
+    #[error("`{0}`: cannot find the list's `-`")]
+    NoListDash(FieldPath),
+    /// Appending to something that is not a list.
+    #[error("`{0}` is not a list")]
+    NotAList(FieldPath),
+    /// Removing what the file does not hold.
+    #[error("`{0}` is not in the file")]
+    Absent(FieldPath),
+    /// A block list item whose `-` cannot be found.
+    #[error("`{0}`: cannot find the item's `-`")]
+    NoItemDash(FieldPath),
+    /// The last key of a `- key: value` item, which would leave the item's shape unclear.
+    #[error("`{0}`: cannot remove the last key of `- key: value` here")]
+    LastKeyOfItem(FieldPath),
+    /// The parent mapping lost the key the path goes through.
+    #[error("the parent mapping has no such key")]
+    NoParentKey,
+    /// A key whose `:` cannot be found after it.
+    #[error("cannot find the key's `:`")]
+    NoColon,
+    #[error("cannot replace a block collection outside a mapping")]
+    BlockOutsideMapping,
+    #[error("cannot place a value where nothing is written")]
+    NowhereToWrite,
+}
+
 /// How new text is written, learnt from the file it goes into.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Style {
@@ -208,7 +247,12 @@ fn walk<'a>(root: &'a Syn, path: &FieldPath) -> Walk<'a> {
 
 /// Text edits that carry out one patch step on a document. `Err` says why it cannot be done
 /// as a text edit (the caller reports it and leaves the document as it was).
-pub fn edits_for(text: &str, root: &Syn, op: &PatchOp, style: &Style) -> Result<Vec<Edit>, String> {
+pub fn edits_for(
+    text: &str,
+    root: &Syn,
+    op: &PatchOp,
+    style: &Style,
+) -> Result<Vec<Edit>, EditError> {
     let e = Editor { text, style };
     match op {
         PatchOp::Set { path, value } => e.set(root, path, value),
@@ -223,7 +267,7 @@ struct Editor<'t> {
 }
 
 impl Editor<'_> {
-    fn set(&self, root: &Syn, path: &FieldPath, value: &Json) -> Result<Vec<Edit>, String> {
+    fn set(&self, root: &Syn, path: &FieldPath, value: &Json) -> Result<Vec<Edit>, EditError> {
         let w = walk(root, path);
         let segs = path.segs();
         let found = w.nodes.len() - 1;
@@ -236,14 +280,17 @@ impl Editor<'_> {
         let mut nested = value.clone();
         for seg in segs[found + 1..].iter().rev() {
             let Seg::Key(k) = seg else {
-                return Err(format!("`{path}`: list item {seg:?} does not exist"));
+                return Err(EditError::NoSuchItem {
+                    path: path.clone(),
+                    item: format!("{seg:?}"),
+                });
             };
             let mut m = Map::new();
             m.insert((**k).to_owned(), nested);
             nested = Json::Object(m);
         }
         let Seg::Key(key) = &segs[found] else {
-            return Err(format!("`{path}`: the list has no such item"));
+            return Err(EditError::NoSuchListItem(path.clone()));
         };
         let parent = found.checked_sub(1).map(|i| (w.nodes[i], &segs[i]));
         match &node.shape {
@@ -257,13 +304,11 @@ impl Editor<'_> {
                 m.insert((**key).to_owned(), nested);
                 self.fill_null(node, parent, &Json::Object(m))
             }
-            _ => Err(format!(
-                "`{path}` runs through a value that is not a mapping"
-            )),
+            _ => Err(EditError::NotAMapping(path.clone())),
         }
     }
 
-    fn append(&self, root: &Syn, path: &FieldPath, value: &Json) -> Result<Vec<Edit>, String> {
+    fn append(&self, root: &Syn, path: &FieldPath, value: &Json) -> Result<Vec<Edit>, EditError> {
         let w = walk(root, path);
         let segs = path.segs();
         let found = w.nodes.len() - 1;
@@ -275,7 +320,7 @@ impl Editor<'_> {
         match &node.shape {
             Shape::Seq { flow: false, items } if !items.is_empty() => {
                 let dash = dash_before(self.text, items[0].start)
-                    .ok_or_else(|| format!("`{path}`: cannot find the list's `-`"))?;
+                    .ok_or_else(|| EditError::NoListDash(path.clone()))?;
                 let at = line_end(self.text, node.end);
                 let indent = indent_of(self.text, dash)
                     .map_or_else(|| " ".repeat(col(self.text, dash)), str::to_owned);
@@ -290,15 +335,15 @@ impl Editor<'_> {
                 Ok(vec![self.insert_flow(node, &ranges, &self.flow(value))])
             }
             _ if node.is_null() => self.fill_null(node, parent, &Json::Array(vec![value.clone()])),
-            _ => Err(format!("`{path}` is not a list")),
+            _ => Err(EditError::NotAList(path.clone())),
         }
     }
 
-    fn remove(&self, root: &Syn, path: &FieldPath) -> Result<Vec<Edit>, String> {
+    fn remove(&self, root: &Syn, path: &FieldPath) -> Result<Vec<Edit>, EditError> {
         let w = walk(root, path);
         let segs = path.segs();
         if w.nodes.len() - 1 < segs.len() || segs.is_empty() {
-            return Err(format!("`{path}` is not in the file"));
+            return Err(EditError::Absent(path.clone()));
         }
         let container = w.nodes[segs.len() - 1];
         let grand = segs.len().checked_sub(2).map(|i| (w.nodes[i], &segs[i]));
@@ -308,7 +353,7 @@ impl Editor<'_> {
                 let index = entries
                     .iter()
                     .position(|e| *e.key == **k)
-                    .ok_or_else(|| format!("`{path}` is not in the file"))?;
+                    .ok_or_else(|| EditError::Absent(path.clone()))?;
                 let el: Vec<(usize, usize)> =
                     entries.iter().map(|e| (e.key_start, e.value.end)).collect();
                 (el, index, "{}")
@@ -320,13 +365,13 @@ impl Editor<'_> {
                         item.start
                     } else {
                         dash_before(self.text, item.start)
-                            .ok_or_else(|| format!("`{path}`: cannot find the item's `-`"))?
+                            .ok_or_else(|| EditError::NoItemDash(path.clone()))?
                     };
                     el.push((start, item.end));
                 }
                 (el, *i, "[]")
             }
-            _ => return Err(format!("`{path}` is not in the file")),
+            _ => return Err(EditError::Absent(path.clone())),
         };
         if elements.len() == 1 {
             return self.empty(container, grand, empty);
@@ -352,9 +397,7 @@ impl Editor<'_> {
         // The element shares its first line with what comes before (`- name: a`): the text up
         // to the next element goes, so the next one moves up behind the `- `.
         let Some(&(next, _)) = elements.get(index + 1) else {
-            return Err(format!(
-                "`{path}`: cannot remove the last key of `- key: value` here"
-            ));
+            return Err(EditError::LastKeyOfItem(path.clone()));
         };
         let mut edits = vec![Edit {
             range: start..next,
@@ -378,7 +421,7 @@ impl Editor<'_> {
         node: &Syn,
         parent: Option<(&Syn, &Seg)>,
         empty: &str,
-    ) -> Result<Vec<Edit>, String> {
+    ) -> Result<Vec<Edit>, EditError> {
         if node.is_flow() {
             return Ok(vec![Edit {
                 range: node.start + 1..node.end - 1,
@@ -396,9 +439,8 @@ impl Editor<'_> {
                 let entry = entries
                     .iter()
                     .find(|e| *e.key == **k)
-                    .ok_or("the parent mapping has no such key")?;
-                let colon =
-                    colon_after(self.text, entry.key_end).ok_or("cannot find the key's `:`")?;
+                    .ok_or(EditError::NoParentKey)?;
+                let colon = colon_after(self.text, entry.key_end).ok_or(EditError::NoColon)?;
                 (colon..node.end, format!(" {empty}"))
             }
             _ => (node.start..node.end, empty.to_owned()),
@@ -437,7 +479,7 @@ impl Editor<'_> {
         node: &Syn,
         parent: Option<(&Syn, &Seg)>,
         value: &Json,
-    ) -> Result<Vec<Edit>, String> {
+    ) -> Result<Vec<Edit>, EditError> {
         let collection = matches!(value, Json::Object(m) if !m.is_empty())
             || matches!(value, Json::Array(a) if !a.is_empty());
         match &node.shape {
@@ -460,14 +502,13 @@ impl Editor<'_> {
                     Seg::Key(k),
                 )) = parent
                 else {
-                    return Err("cannot replace a block collection outside a mapping".into());
+                    return Err(EditError::BlockOutsideMapping);
                 };
                 let entry = entries
                     .iter()
                     .find(|e| *e.key == **k)
-                    .ok_or("the parent mapping has no such key")?;
-                let colon =
-                    colon_after(self.text, entry.key_end).ok_or("cannot find the key's `:`")?;
+                    .ok_or(EditError::NoParentKey)?;
+                let colon = colon_after(self.text, entry.key_end).ok_or(EditError::NoColon)?;
                 let indent = " ".repeat(col(self.text, entry.key_start));
                 let block = self.block_entry("", value, &indent);
                 let body = block
@@ -487,7 +528,7 @@ impl Editor<'_> {
         node: &Syn,
         parent: Option<(&Syn, &Seg)>,
         value: &Json,
-    ) -> Result<Vec<Edit>, String> {
+    ) -> Result<Vec<Edit>, EditError> {
         if let Some((
             Syn {
                 shape:
@@ -503,8 +544,8 @@ impl Editor<'_> {
             let entry = entries
                 .iter()
                 .find(|e| *e.key == **k)
-                .ok_or("the parent mapping has no such key")?;
-            let colon = colon_after(self.text, entry.key_end).ok_or("cannot find the key's `:`")?;
+                .ok_or(EditError::NoParentKey)?;
+            let colon = colon_after(self.text, entry.key_end).ok_or(EditError::NoColon)?;
             let indent = indent_of(self.text, entry.key_start).map_or_else(
                 || " ".repeat(col(self.text, entry.key_start)),
                 str::to_owned,
@@ -534,7 +575,7 @@ impl Editor<'_> {
             return Ok(edits);
         }
         if node.end == node.start {
-            return Err("cannot place a value where nothing is written".into());
+            return Err(EditError::NowhereToWrite);
         }
         Ok(vec![Edit {
             range: node.start..node.end,

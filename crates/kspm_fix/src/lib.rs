@@ -660,29 +660,48 @@ fn apply_steps(
     tree: &Node,
     steps: &[PatchOp],
     style: &edit::Style,
-) -> Result<(String, Node), String> {
+) -> Result<(String, Node), StepError> {
     let mut text = text.to_owned();
     let mut tree = tree.clone();
     for op in steps {
         let root = match cst::parse(&text) {
             Ok(Some(root)) => root,
-            Ok(None) => return Err("the document is empty".into()),
-            Err(cst::Unsupported(why)) => return Err(why),
+            Ok(None) => return Err(StepError::Empty),
+            Err(cst::Unsupported(why)) => return Err(StepError::Unsupported(why)),
         };
         let edits = edit::edits_for(&text, &root, op, style)?;
         edit::apply(&mut text, edits);
         if !op.apply(&mut tree) {
-            return Err(format!(
-                "`{}` runs through a value of another type",
-                op_path(op)
-            ));
+            return Err(StepError::OtherType(op_path(op).clone()));
         }
     }
-    let parsed = parse_object(&text).ok_or("the edited document would not parse (not written)")?;
+    let parsed = parse_object(&text).ok_or(StepError::WouldNotParse)?;
     if parsed.to_json() != tree.to_json() {
-        return Err("the edited document would not equal the patched object (not written; a kspm bug, please report it)".into());
+        return Err(StepError::NotThePatch);
     }
     Ok((text, tree))
+}
+
+/// Why a fix's steps were not applied to a document's text.
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    #[error("the document is empty")]
+    Empty,
+    /// A construct a text edit could silently get wrong (anchors, multi-line keys...).
+    #[error("{0}")]
+    Unsupported(String),
+    #[error(transparent)]
+    Edit(#[from] edit::EditError),
+    /// The patch walks through a scalar or a list where it expects a mapping, or the reverse.
+    #[error("`{0}` runs through a value of another type")]
+    OtherType(FieldPath),
+    #[error("the edited document would not parse (not written)")]
+    WouldNotParse,
+    /// The edit and the patch disagree: a bug in the editor, caught before writing.
+    #[error(
+        "the edited document would not equal the patched object (not written; a kspm bug, please report it)"
+    )]
+    NotThePatch,
 }
 
 /// What writing did to one file.

@@ -48,19 +48,31 @@ impl fmt::Display for Severity {
     }
 }
 
-impl FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
+/// A severity name that is not one of the five.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown severity `{0}` (expected critical, high, medium, low or info)")]
+pub struct UnknownSeverity(pub String);
+
+impl Severity {
+    /// A severity by name, in any case.
+    pub fn parse(s: &str) -> Result<Self, UnknownSeverity> {
         match s.to_ascii_lowercase().as_str() {
             "info" => Ok(Severity::Info),
             "low" => Ok(Severity::Low),
             "medium" => Ok(Severity::Medium),
             "high" => Ok(Severity::High),
             "critical" => Ok(Severity::Critical),
-            other => Err(format!(
-                "unknown severity `{other}` (expected critical, high, medium, low or info)"
-            )),
+            other => Err(UnknownSeverity(other.to_owned())),
         }
+    }
+}
+
+/// [`Severity::parse`] with the message as the error, for callers that keep errors as text
+/// (the finding store reads severities back this way).
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s).map_err(|e| e.to_string())
     }
 }
 

@@ -17,12 +17,12 @@ pub mod yaml;
 
 pub use finding::{
     Diagnostic, DiagnosticLevel, Finding, Fix, Folded, PatchOp, Risk, RiskFactor, Severity,
-    Suppression,
+    Suppression, UnknownSeverity,
 };
 pub use index::{DerivedFacts, Index, PodSource};
 pub use node::{Entry, Node, Pos, Value};
 pub use path::{FieldPath, Seg};
-pub use resource::{Resource, ResourceId, Source};
+pub use resource::{NotAnObject, Resource, ResourceId, Source};
 pub use selector::LabelSelector;
 pub use view::{Container, ContainerKind, PodSpec};
 pub use yaml::{Chunk, Limits, ParseError, ParsedDoc};

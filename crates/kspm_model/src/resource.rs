@@ -118,28 +118,40 @@ pub fn join_namespace<'a>(kind: &str, namespace: Option<&'a str>, file: &str) ->
     }
 }
 
+/// Why a parsed document is not a Kubernetes object.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NotAnObject {
+    /// A scalar or a sequence where an object belongs (the type is named).
+    #[error("document is {0}, not a mapping with apiVersion and kind")]
+    NotAMapping(&'static str),
+    /// `apiVersion` or `kind` is absent.
+    #[error("missing `{0}`")]
+    Missing(&'static str),
+    /// `apiVersion` or `kind` is empty or not a string.
+    #[error("`{field}` must be a non-empty string, found {found}")]
+    NotAString {
+        field: &'static str,
+        found: &'static str,
+    },
+}
+
 impl Resource {
     /// Builds a resource from a parsed document; `Err` says what makes it not a Kubernetes object.
-    pub fn from_node(root: Node, source: Source) -> Result<Self, String> {
+    pub fn from_node(root: Node, source: Source) -> Result<Self, NotAnObject> {
         if root.as_map().is_none() {
-            return Err(format!(
-                "document is {}, not a mapping with apiVersion and kind",
-                root.type_name()
-            ));
+            return Err(NotAnObject::NotAMapping(root.type_name()));
         }
-        let field = |name: &str| -> Result<String, String> {
+        let field = |name: &'static str| -> Result<String, NotAnObject> {
             match root.get(name) {
                 Some(n) => n
                     .as_str()
                     .filter(|s| !s.is_empty())
                     .map(str::to_owned)
-                    .ok_or_else(|| {
-                        format!(
-                            "`{name}` must be a non-empty string, found {}",
-                            n.type_name()
-                        )
+                    .ok_or(NotAnObject::NotAString {
+                        field: name,
+                        found: n.type_name(),
                     }),
-                None => Err(format!("missing `{name}`")),
+                None => Err(NotAnObject::Missing(name)),
             }
         };
         let api_version = field("apiVersion")?;

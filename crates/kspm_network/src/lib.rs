@@ -14,4 +14,6 @@ pub mod reach;
 
 pub use cni::CniPolicy;
 pub use policy::{Cidr, Peer, Policy, PolicyRef, TrafficRule};
-pub use reach::{Answer, Endpoint, EndpointSpec, Matrix, NetworkModel, Pod, Port, Side, Verdict};
+pub use reach::{
+    Answer, Endpoint, EndpointSpec, Matrix, NetworkModel, Pod, Port, Side, SpecError, Verdict,
+};

@@ -117,6 +117,26 @@ impl fmt::Display for Endpoint {
     }
 }
 
+/// Why a port or an endpoint as typed cannot be used; each message quotes the text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    /// Not a port number from 1 to 65535.
+    #[error("`{0}`: the port must be a number from 1 to 65535")]
+    PortNumber(String),
+    /// A protocol other than TCP, UDP and SCTP.
+    #[error("`{0}`: the protocol must be TCP, UDP or SCTP")]
+    Protocol(String),
+    /// No namespace (and not an IP address).
+    #[error("`{0}`: expected NAMESPACE[/LABEL=VALUE,...] or an IP address")]
+    Endpoint(String),
+    /// A label part without `=`.
+    #[error("`{text}`: `{part}` is not LABEL=VALUE")]
+    NotALabel { text: String, part: String },
+    /// A label part with nothing before `=`.
+    #[error("`{text}`: `{part}` has an empty label name")]
+    EmptyLabel { text: String, part: String },
+}
+
 /// A port and protocol (`443/TCP`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Port {
@@ -126,16 +146,16 @@ pub struct Port {
 
 impl Port {
     /// `443`, `443/TCP`, `53/udp`.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, SpecError> {
         let (num, proto) = text.split_once('/').unwrap_or((text, "TCP"));
         let number: u16 = num
             .parse()
             .ok()
             .filter(|n| *n > 0)
-            .ok_or_else(|| format!("`{text}`: the port must be a number from 1 to 65535"))?;
+            .ok_or_else(|| SpecError::PortNumber(text.to_owned()))?;
         let protocol = proto.to_ascii_uppercase();
         if !["TCP", "UDP", "SCTP"].contains(&protocol.as_str()) {
-            return Err(format!("`{text}`: the protocol must be TCP, UDP or SCTP"));
+            return Err(SpecError::Protocol(text.to_owned()));
         }
         Ok(Self { number, protocol })
     }
@@ -634,24 +654,25 @@ pub enum EndpointSpec {
 }
 
 impl EndpointSpec {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, SpecError> {
         let text = text.trim();
         if let Ok(ip) = text.parse::<IpAddr>() {
             return Ok(Self::Ip(ip));
         }
         let (ns, labels) = text.split_once('/').unwrap_or((text, ""));
         if ns.is_empty() {
-            return Err(format!(
-                "`{text}`: expected NAMESPACE[/LABEL=VALUE,...] or an IP address"
-            ));
+            return Err(SpecError::Endpoint(text.to_owned()));
         }
         let mut pairs = Vec::new();
         for part in labels.split(',').filter(|p| !p.is_empty()) {
+            let owned = || (text.to_owned(), part.to_owned());
             let Some((k, v)) = part.split_once('=') else {
-                return Err(format!("`{text}`: `{part}` is not LABEL=VALUE"));
+                let (text, part) = owned();
+                return Err(SpecError::NotALabel { text, part });
             };
             if k.is_empty() {
-                return Err(format!("`{text}`: `{part}` has an empty label name"));
+                let (text, part) = owned();
+                return Err(SpecError::EmptyLabel { text, part });
             }
             pairs.push((k.to_owned(), v.to_owned()));
         }

@@ -451,15 +451,41 @@ pub(crate) fn resource_scope<'a>(
     ctx
 }
 
-fn run(expr: &Expr, ctx: &Context<'_>) -> Result<Value, String> {
-    expr.program
-        .execute(ctx)
-        .map_err(|e| format!("`{}`: {e}", expr.source))
+/// Why a CEL policy could not be evaluated on one object. Every message quotes the expression
+/// or names the condition, as the API server's would.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CelError {
+    /// An expression failed: the interpreter's message.
+    #[error("`{expression}`: {message}")]
+    Expression { expression: String, message: String },
+    /// An expression or condition that must give a boolean gave something else.
+    #[error("{what} returned {got}, not a boolean")]
+    NotBoolean { what: String, got: String },
+    /// A match condition failed.
+    #[error("matchCondition {name}: {error}")]
+    MatchCondition { name: String, error: Box<CelError> },
+    /// An expression failed after variables did (their failures follow; one of them is
+    /// usually the cause).
+    #[error("{error} ({})", variables.join("; "))]
+    WithVariables {
+        error: Box<CelError>,
+        variables: Vec<String>,
+    },
+}
+
+fn run(expr: &Expr, ctx: &Context<'_>) -> Result<Value, CelError> {
+    expr.program.execute(ctx).map_err(|e| CelError::Expression {
+        expression: expr.source.to_string(),
+        message: e.to_string(),
+    })
 }
 
 /// Evaluates the policy on one object (`scope` from [`resource_scope`]): its violations, or the
 /// first evaluation error.
-pub(crate) fn evaluate(policy: &CelPolicy, scope: &Context<'_>) -> Result<Vec<Violation>, String> {
+pub(crate) fn evaluate(
+    policy: &CelPolicy,
+    scope: &Context<'_>,
+) -> Result<Vec<Violation>, CelError> {
     match &policy.params {
         None => evaluate_with(policy, scope, None),
         Some(list) if list.is_empty() => Ok(vec![Violation {
@@ -487,7 +513,7 @@ fn evaluate_with(
     policy: &CelPolicy,
     scope: &Context<'_>,
     params: Option<&Params>,
-) -> Result<Vec<Violation>, String> {
+) -> Result<Vec<Violation>, CelError> {
     {
         let mut ctx = scope.new_inner_scope();
         let mut vars: HashMap<String, Value> = HashMap::new();
@@ -510,11 +536,14 @@ fn evaluate_with(
                 Err(e) => var_errors.push(format!("variable {name}: {e}")),
             }
         }
-        let with_vars = |e: String| {
+        let with_vars = |e: CelError| {
             if var_errors.is_empty() {
                 e
             } else {
-                format!("{e} ({})", var_errors.join("; "))
+                CelError::WithVariables {
+                    error: Box::new(e),
+                    variables: var_errors.clone(),
+                }
             }
         };
         for (name, cond) in &policy.match_conditions {
@@ -522,11 +551,17 @@ fn evaluate_with(
                 Ok(Value::Bool(true)) => {}
                 Ok(Value::Bool(false)) => return Ok(Vec::new()),
                 Ok(other) => {
-                    return Err(format!(
-                        "matchCondition {name} returned {other:?}, not a boolean"
-                    ));
+                    return Err(CelError::NotBoolean {
+                        what: format!("matchCondition {name}"),
+                        got: format!("{other:?}"),
+                    });
                 }
-                Err(e) => return Err(with_vars(format!("matchCondition {name}: {e}"))),
+                Err(e) => {
+                    return Err(with_vars(CelError::MatchCondition {
+                        name: name.clone(),
+                        error: Box::new(e),
+                    }));
+                }
             }
         }
         let mut out = Vec::new();
@@ -549,10 +584,10 @@ fn evaluate_with(
                     });
                 }
                 other => {
-                    return Err(format!(
-                        "`{}` returned {other:?}, not a boolean",
-                        v.expr.source
-                    ));
+                    return Err(CelError::NotBoolean {
+                        what: format!("`{}`", v.expr.source),
+                        got: format!("{other:?}"),
+                    });
                 }
             }
         }
@@ -583,6 +618,7 @@ mod tests {
         let mut p = Problems::new("p.yaml");
         let policy = compile_spec(&docs[0].root, &mut p).expect("compiles");
         with_base(|base| evaluate(&policy, &resource_scope(base, &r, None)))
+            .map_err(|e| e.to_string())
     }
 
     const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  replicas: 5\n  template:\n    spec:\n      containers:\n      - name: a\n        image: nginx:latest\n        resources: {limits: {memory: 2Gi}}\n";

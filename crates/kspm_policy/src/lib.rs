@@ -18,6 +18,11 @@
 //! file:line:column; one that fails on a resource records a diagnostic for that pair; evaluation
 //! time and memory are bounded per policy ([`Limits`]): with a memory bound, policies run in
 //! worker processes that cap their own memory ([`worker`]).
+//!
+//! [`testing`] runs the test cases kept beside policies (`kspm policy test`) and returns the
+//! results as data; kspm_report renders them (text, JUnit). Errors are typed per stage: a file
+//! that cannot be read, a worker that cannot be talked to, a policy that fails on an object
+//! (which becomes a diagnostic for that pair, never the end of the scan).
 
 mod admission;
 mod cel;
@@ -216,9 +221,18 @@ pub const MAX_POLICY_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Reads a policy (or sidecar) file: a regular file of at most [`MAX_POLICY_BYTES`], UTF-8.
 /// `/dev/zero` or a FIFO named as a policy is refused rather than read forever.
-pub(crate) fn read_policy_file(path: &Path) -> Result<String, String> {
+pub(crate) fn read_policy_file(path: &Path) -> Result<String, UnreadablePolicy> {
     let bytes = kspm_engine::source::read_regular(path, MAX_POLICY_BYTES)?;
-    String::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_owned())
+    String::from_utf8(bytes).map_err(|_| UnreadablePolicy::NotUtf8)
+}
+
+/// Why a policy (or sidecar) file was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum UnreadablePolicy {
+    #[error(transparent)]
+    Read(#[from] kspm_engine::source::ReadError),
+    #[error("not valid UTF-8")]
+    NotUtf8,
 }
 
 /// Loads and compiles every policy under `paths`.

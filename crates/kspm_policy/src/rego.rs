@@ -382,23 +382,48 @@ pub(crate) fn load_native(file: &str, text: &str, p: &mut Problems) -> Option<Po
     })
 }
 
+/// Why a Rego policy could not be evaluated on one object.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RegoError {
+    /// The interpreter's time limit stopped it.
+    #[error("exceeded time limit")]
+    OverTime,
+    /// A rule failed: the interpreter's message, without its source excerpt.
+    #[error("{0}")]
+    Rule(String),
+    /// The result is not representable as JSON.
+    #[error("{0}")]
+    Value(serde_json::Error),
+}
+
 /// Evaluates the policy's entry rules with `input`; the engine is one of the policy's clones.
 pub(crate) fn evaluate(
     policy: &RegoPolicy,
     engine: &mut regorus::Engine,
     input: &regorus::Value,
-) -> Result<Vec<Violation>, String> {
+) -> Result<Vec<Violation>, RegoError> {
     let mut out = Vec::new();
     for q in &policy.queries {
         engine.set_input(input.clone());
         let value = engine.eval_rule(q.clone()).map_err(|e| {
-            let (_, msg) = split_error(&format!("{e:#}"), 0);
-            msg
+            let text = format!("{e:#}");
+            // regorus stops a rule at the time limit it was given; its error says so in words
+            // when it does not carry its `LimitError`.
+            if e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<regorus::LimitError>(),
+                    Some(regorus::LimitError::TimeLimitExceeded { .. })
+                )
+            }) || text.contains("exceeded time limit")
+            {
+                return RegoError::OverTime;
+            }
+            RegoError::Rule(split_error(&text, 0).1)
         })?;
         if matches!(value, regorus::Value::Undefined) {
             continue;
         }
-        let json = serde_json::to_value(&value).map_err(|e| e.to_string())?;
+        let json = serde_json::to_value(&value).map_err(RegoError::Value)?;
         match json {
             serde_json::Value::Array(items) => out.extend(items.iter().map(violation)),
             serde_json::Value::Bool(false) | serde_json::Value::Null => {}

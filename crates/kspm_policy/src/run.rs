@@ -20,6 +20,19 @@ use crate::rego::{self, Flavour, Violation};
 use crate::worker::{self, Pool};
 use crate::{Body, Limits, Policy, cel};
 
+/// Why a policy could not be evaluated on one object; the pair becomes a diagnostic (or, over
+/// its time, a stopped policy) and the scan goes on.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum EvalError {
+    #[error(transparent)]
+    Rego(#[from] rego::RegoError),
+    #[error(transparent)]
+    Cel(#[from] cel::CelError),
+    /// The engine panicked on this object.
+    #[error("the policy engine failed unexpectedly (a bug in it)")]
+    Panicked,
+}
+
 /// Loaded, compiled policies; the engine's [`kspm_engine::Policies`].
 #[derive(Debug)]
 pub struct PolicySet {
@@ -341,14 +354,14 @@ impl Run<'_> {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             Self::evaluate(a, r, namespace, inputs)
         }))
-        .unwrap_or_else(|_| Err("the policy engine failed unexpectedly (a bug in it)".into()));
+        .unwrap_or(Err(EvalError::Panicked));
         match result {
             Ok(list) => Outcome::Violations {
                 total: list.len(),
                 list,
             },
-            Err(e) if e.contains("exceeded time limit") => Outcome::OverTime,
-            Err(e) => Outcome::Failed(e),
+            Err(EvalError::Rego(rego::RegoError::OverTime)) => Outcome::OverTime,
+            Err(e) => Outcome::Failed(e.to_string()),
         }
     }
 
@@ -370,7 +383,7 @@ impl Run<'_> {
         r: &Resource,
         namespace: Option<&Resource>,
         inputs: &mut Inputs<'_>,
-    ) -> Result<Vec<Violation>, String> {
+    ) -> Result<Vec<Violation>, EvalError> {
         match &a.policy.body {
             Body::Rego(policy) => {
                 let input = match &policy.flavour {
@@ -412,14 +425,14 @@ impl Run<'_> {
                     }
                 };
                 let mut engine = a.engine();
-                rego::evaluate(policy, &mut engine, &input)
+                Ok(rego::evaluate(policy, &mut engine, &input)?)
             }
             Body::Cel(policy) => {
                 let base = inputs.cel_base;
                 let scope = inputs
                     .cel
                     .get_or_insert_with(|| cel::resource_scope(base, r, namespace));
-                cel::evaluate(policy, scope)
+                Ok(cel::evaluate(policy, scope)?)
             }
         }
     }

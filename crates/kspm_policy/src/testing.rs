@@ -25,7 +25,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use kspm_engine::PolicyOutput;
 use kspm_engine::walk::{DirAction, Visit, Walk};
@@ -34,115 +34,7 @@ use kspm_model::{Diagnostic, FieldPath, Finding, Index, Node, Resource, Source};
 
 use crate::{Limits, Problems, is_test_file, load};
 
-/// One test case's outcome.
-#[derive(Clone, Debug)]
-pub struct CaseResult {
-    pub file: String,
-    pub name: String,
-    pub line: u32,
-    /// Why it failed; empty when it passed.
-    pub failures: Vec<String>,
-    pub duration: Duration,
-}
-
-impl CaseResult {
-    pub fn passed(&self) -> bool {
-        self.failures.is_empty()
-    }
-}
-
-/// Everything `kspm policy test` found.
-#[derive(Debug, Default)]
-pub struct TestReport {
-    pub cases: Vec<CaseResult>,
-    /// Problems loading the policies or reading the test files.
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-impl TestReport {
-    pub fn failed(&self) -> usize {
-        self.cases.iter().filter(|c| !c.passed()).count()
-    }
-
-    pub fn passed(&self) -> usize {
-        self.cases.len() - self.failed()
-    }
-
-    /// Whether every case passed and every policy and test file loaded.
-    pub fn ok(&self) -> bool {
-        self.failed() == 0
-            && !self.cases.is_empty()
-            && !self
-                .diagnostics
-                .iter()
-                .any(|d| d.level == kspm_model::DiagnosticLevel::Error)
-    }
-
-    /// Plain text: one line per case, failures explained, a closing count.
-    pub fn to_text(&self) -> String {
-        use std::fmt::Write as _;
-        let mut out = String::new();
-        for d in &self.diagnostics {
-            let _ = writeln!(out, "{d}");
-        }
-        for c in &self.cases {
-            let status = if c.passed() { "PASS" } else { "FAIL" };
-            let _ = writeln!(out, "{status} {}:{} {}", c.file, c.line, c.name);
-            for f in &c.failures {
-                let _ = writeln!(out, "     {f}");
-            }
-        }
-        if self.cases.is_empty() {
-            let _ = writeln!(
-                out,
-                "no test cases found (`<name>.tests.yaml` beside the policies)"
-            );
-        }
-        let _ = writeln!(out, "{} passed, {} failed", self.passed(), self.failed());
-        out
-    }
-
-    /// JUnit XML: one suite per test file, one test case per case.
-    pub fn to_junit(&self) -> String {
-        use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-        let mut report = Report::new("kspm policy test");
-        let mut files: Vec<&str> = self.cases.iter().map(|c| c.file.as_str()).collect();
-        files.dedup();
-        for file in files {
-            let mut suite = TestSuite::new(file);
-            for c in self.cases.iter().filter(|c| c.file == file) {
-                let status = if c.passed() {
-                    TestCaseStatus::success()
-                } else {
-                    let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    st.set_message(c.failures[0].clone());
-                    st.set_description(c.failures.join("\n"));
-                    st
-                };
-                let mut case = TestCase::new(c.name.clone(), status);
-                case.set_classname(format!("{file}:{}", c.line));
-                case.set_time(c.duration);
-                suite.add_test_case(case);
-            }
-            report.add_test_suite(suite);
-        }
-        if !self.diagnostics.is_empty() {
-            let mut suite = TestSuite::new("loading");
-            for d in &self.diagnostics {
-                if d.level != kspm_model::DiagnosticLevel::Error {
-                    continue;
-                }
-                let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
-                st.set_message(d.to_string());
-                suite.add_test_case(TestCase::new(d.file.to_string(), st));
-            }
-            report.add_test_suite(suite);
-        }
-        report
-            .to_string()
-            .unwrap_or_else(|e| format!("<!-- junit serialization failed: {e} -->\n"))
-    }
-}
+pub use kspm_engine::policy::{CaseResult, TestReport};
 
 /// The test files under `paths` (a policy file's own `<stem>.tests.yaml`, or every test file
 /// under a directory).
@@ -280,7 +172,7 @@ fn run_file(file: &str, text: &str, set: &crate::PolicySet, report: &mut TestRep
         let mut failures = Vec::new();
         match run_case(file, case, set, &mut p) {
             Ok(f) => failures = f,
-            Err(msg) => failures.push(msg),
+            Err(e) => failures.push(e.to_string()),
         }
         report.cases.push(CaseResult {
             file: file.to_owned(),
@@ -294,11 +186,34 @@ fn run_file(file: &str, text: &str, set: &crate::PolicySet, report: &mut TestRep
 }
 
 /// The manifests of a case: a YAML string (one or more documents), a mapping, or a list.
-fn manifests(file: &str, case: &Node) -> Result<Vec<Resource>, String> {
+/// Why a test case could not be run; it fails with this as its reason.
+#[derive(Debug, thiserror::Error)]
+enum CaseError {
+    #[error("the case has no `manifest`")]
+    NoManifest,
+    /// The manifest text is not YAML.
+    #[error("manifest: {message} (at {pos} in the manifest)")]
+    Yaml {
+        message: String,
+        pos: kspm_model::Pos,
+    },
+    /// A document of the manifest is not a Kubernetes object (`number` counts from 1).
+    #[error("manifest {number}: {source}")]
+    NotAnObject {
+        number: usize,
+        source: kspm_model::NotAnObject,
+    },
+    #[error("`expect` must be a list (`[]` for no violation)")]
+    ExpectNotAList,
+    #[error("the case has no `expect` list (`[]` for no violation)")]
+    NoExpect,
+}
+
+fn manifests(file: &str, case: &Node) -> Result<Vec<Resource>, CaseError> {
     let node = case
         .get("manifest")
         .or_else(|| case.get("manifests"))
-        .ok_or("the case has no `manifest`")?;
+        .ok_or(CaseError::NoManifest)?;
     let file: Arc<str> = file.into();
     let mut resources = Vec::new();
     let source = |doc| Source {
@@ -306,9 +221,12 @@ fn manifests(file: &str, case: &Node) -> Result<Vec<Resource>, String> {
         doc,
         origin: None,
     };
-    let mut add = |root: Node, doc: usize| -> Result<(), String> {
-        let r = Resource::from_node(root, source(doc))
-            .map_err(|e| format!("manifest {}: {e}", doc + 1))?;
+    let mut add = |root: Node, doc: usize| -> Result<(), CaseError> {
+        let r =
+            Resource::from_node(root, source(doc)).map_err(|source| CaseError::NotAnObject {
+                number: doc + 1,
+                source,
+            })?;
         resources.push(r);
         Ok(())
     };
@@ -316,10 +234,10 @@ fn manifests(file: &str, case: &Node) -> Result<Vec<Resource>, String> {
         kspm_model::Value::Str(text) => {
             let (docs, errors) = parse_stream(text, &YamlLimits::default());
             if let Some(e) = errors.first() {
-                return Err(format!(
-                    "manifest: {} (at {} in the manifest)",
-                    e.message, e.pos
-                ));
+                return Err(CaseError::Yaml {
+                    message: e.message.clone(),
+                    pos: e.pos,
+                });
             }
             for (i, d) in docs.into_iter().enumerate() {
                 if !d.root.is_null() {
@@ -342,13 +260,13 @@ fn run_case(
     case: &Node,
     set: &crate::PolicySet,
     p: &mut Problems,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, CaseError> {
     let resources = manifests(file, case)?;
     let only = case.get("policy").and_then(Node::as_str);
     let expects: Vec<Expect> = match case.get("expect") {
         Some(list) => list
             .as_seq()
-            .ok_or("`expect` must be a list (`[]` for no violation)")?
+            .ok_or(CaseError::ExpectNotAList)?
             .iter()
             .map(|e| Expect {
                 policy: e
@@ -362,7 +280,7 @@ fn run_case(
                     .map(|s| FieldPath::parse(&s)),
             })
             .collect(),
-        None => return Err("the case has no `expect` list (`[]` for no violation)".to_owned()),
+        None => return Err(CaseError::NoExpect),
     };
     let index = Index::build(&resources);
     let run = set.run(&resources);

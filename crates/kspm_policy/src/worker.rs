@@ -141,7 +141,7 @@ impl Pool {
                     w.request(&request.to_string(), self.deadline(todo.len()))
                 }
                 Err(e) => {
-                    self.note(e.clone());
+                    self.note(e.to_string());
                     let why = format!("could not be evaluated: {e}");
                     return todo
                         .iter()
@@ -172,7 +172,7 @@ impl Pool {
                 drop(slot);
                 let outcome = match worker {
                     Some(w) => w.autopsy(&death),
-                    None => Outcome::Crashed(death),
+                    None => Outcome::Crashed(death.to_string()),
                 };
                 if let [i] = todo {
                     vec![(*i, outcome, started.elapsed())]
@@ -227,6 +227,41 @@ struct Watch {
     done: AtomicBool,
 }
 
+/// What went wrong starting or talking to a worker process.
+#[derive(Debug, thiserror::Error)]
+enum WorkerError {
+    /// The program could not be run.
+    #[error("cannot start the policy worker {}: {source}", path.display())]
+    Spawn {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The process came without the pipes it was started with.
+    #[error("the policy worker has no standard streams")]
+    NoStreams,
+    /// It died, stopped answering or refused while loading (how, in words).
+    #[error("the policy worker did not start: {0}")]
+    NotStarted(String),
+    /// Its first line was not the ready message.
+    #[error("the policy worker said something unexpected: {0}")]
+    UnexpectedReady(serde_json::Error),
+    /// It closed its output.
+    #[error("it closed its output")]
+    Closed,
+    /// Writing to it or reading from it failed.
+    #[error("{0}")]
+    Pipe(std::io::Error),
+    /// An answer that is not JSON.
+    #[error("the policy worker answered something unexpected: {0}")]
+    Unexpected(serde_json::Error),
+    /// An answer without its results.
+    #[error("the policy worker answered without results")]
+    NoResults,
+    /// An answer naming a policy it was not asked about.
+    #[error("the policy worker answered out of range")]
+    OutOfRange,
+}
+
 /// One running worker process.
 struct Worker {
     child: Arc<Mutex<Child>>,
@@ -240,7 +275,7 @@ struct Worker {
 impl Worker {
     /// Starts a worker and waits until it has loaded; returns a note when it could not bound
     /// its memory.
-    fn start(program: &Program, setup: &str) -> Result<(Self, Option<String>), String> {
+    fn start(program: &Program, setup: &str) -> Result<(Self, Option<String>), WorkerError> {
         let mut child = Command::new(&program.path)
             .args(&program.args)
             // Its death is explained by the first line it writes, not by a backtrace.
@@ -249,16 +284,14 @@ impl Worker {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| {
-                format!(
-                    "cannot start the policy worker {}: {e}",
-                    program.path.display()
-                )
+            .map_err(|source| WorkerError::Spawn {
+                path: program.path.clone(),
+                source,
             })?;
         let (Some(stdin), Some(stdout), Some(mut stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
-            return Err("the policy worker has no standard streams".to_owned());
+            return Err(WorkerError::NoStreams);
         };
         let (sender, tail) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -294,19 +327,18 @@ impl Worker {
         let deadline = Instant::now() + Duration::from_mins(1);
         let line = match w.exchange(setup, deadline) {
             Ok(l) => l,
-            Err(e) => return Err(format!("the policy worker did not start: {}", w.death(&e))),
+            Err(e) => return Err(WorkerError::NotStarted(w.death(&e))),
         };
-        let ready: Json = serde_json::from_str(&line)
-            .map_err(|e| format!("the policy worker said something unexpected: {e}"))?;
+        let ready: Json = serde_json::from_str(&line).map_err(WorkerError::UnexpectedReady)?;
         if let Some(e) = ready.get("error").and_then(Json::as_str) {
-            return Err(format!("the policy worker did not start: {e}"));
+            return Err(WorkerError::NotStarted(e.to_owned()));
         }
         let note = ready.get("note").and_then(Json::as_str).map(str::to_owned);
         Ok((w, note))
     }
 
     /// Writes one line and reads the answer, with the watchdog armed until `deadline`.
-    fn exchange(&mut self, line: &str, deadline: Instant) -> Result<String, String> {
+    fn exchange(&mut self, line: &str, deadline: Instant) -> Result<String, WorkerError> {
         *self
             .watch
             .deadline
@@ -322,9 +354,9 @@ impl Worker {
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = None;
         match result {
-            Ok(0) => Err("it closed its output".to_owned()),
+            Ok(0) => Err(WorkerError::Closed),
             Ok(_) => Ok(answer),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(WorkerError::Pipe(e)),
         }
     }
 
@@ -332,17 +364,16 @@ impl Worker {
         &mut self,
         line: &str,
         deadline: Instant,
-    ) -> Result<Vec<(Outcome, Duration)>, String> {
+    ) -> Result<Vec<(Outcome, Duration)>, WorkerError> {
         let answer = self.exchange(line, deadline)?;
-        let doc: Json = serde_json::from_str(&answer)
-            .map_err(|e| format!("the policy worker answered something unexpected: {e}"))?;
+        let doc: Json = serde_json::from_str(&answer).map_err(WorkerError::Unexpected)?;
         let (Some(n), Some(results)) = (
             doc.get("n").and_then(Json::as_u64),
             doc.get("results").and_then(Json::as_array),
         ) else {
-            return Err("the policy worker answered without results".to_owned());
+            return Err(WorkerError::NoResults);
         };
-        let n = usize::try_from(n).map_err(|e| e.to_string())?;
+        let n = usize::try_from(n).map_err(|_| WorkerError::OutOfRange)?;
         let mut out: Vec<(Outcome, Duration)> = (0..n)
             .map(|_| {
                 (
@@ -361,7 +392,7 @@ impl Worker {
                 .and_then(|p| usize::try_from(p).ok());
             match (pos.and_then(|p| out.get_mut(p)), item.get(1)) {
                 (Some(slot), Some(doc)) => *slot = decode(doc),
-                _ => return Err("the policy worker answered out of range".to_owned()),
+                _ => return Err(WorkerError::OutOfRange),
             }
         }
         Ok(out)
@@ -369,7 +400,7 @@ impl Worker {
 
     /// Waits for a worker that stopped answering and says how it died. `io` is what went wrong
     /// on its pipes; a worker still alive after that (it answered garbage) is killed.
-    fn death(&mut self, io: &str) -> String {
+    fn death(&mut self, io: &WorkerError) -> String {
         self.watch.done.store(true, Ordering::Relaxed);
         let (status, killed) = {
             let mut child = self.child.lock().unwrap_or_else(PoisonError::into_inner);
@@ -406,7 +437,7 @@ impl Worker {
     }
 
     /// What killed a worker in the middle of a request.
-    fn autopsy(mut self, io: &str) -> Outcome {
+    fn autopsy(mut self, io: &WorkerError) -> Outcome {
         let killed = self.watch.killed.load(Ordering::Relaxed);
         let how = self.death(io);
         if killed {
@@ -509,7 +540,7 @@ fn path_json(path: &FieldPath) -> Json {
         .collect()
 }
 
-fn resource(json: &Json) -> Result<Resource, String> {
+fn resource(json: &Json) -> Result<Resource, kspm_model::NotAnObject> {
     let source = Source {
         file: "<scan>".into(),
         doc: 0,
@@ -529,7 +560,7 @@ pub fn serve(input: impl Read, mut output: impl Write) -> std::io::Result<()> {
     let setup = match Setup::parse(&line) {
         Ok(s) => s,
         Err(e) => {
-            writeln!(output, "{}", json!({"error": e}))?;
+            writeln!(output, "{}", json!({"error": e.to_string()}))?;
             return output.flush();
         }
     };
@@ -639,13 +670,22 @@ struct Setup {
     inventory: Vec<Resource>,
 }
 
+/// A setup line the worker cannot use (sent back to the scan as the reason it did not start).
+#[derive(Debug, thiserror::Error)]
+enum SetupError {
+    #[error("unreadable setup: {0}")]
+    Unreadable(serde_json::Error),
+    #[error("setup without sources")]
+    NoSources,
+}
+
 impl Setup {
-    fn parse(line: &str) -> Result<Self, String> {
-        let doc: Json = serde_json::from_str(line).map_err(|e| format!("unreadable setup: {e}"))?;
+    fn parse(line: &str) -> Result<Self, SetupError> {
+        let doc: Json = serde_json::from_str(line).map_err(SetupError::Unreadable)?;
         let sources = doc
             .get("sources")
             .and_then(Json::as_array)
-            .ok_or("setup without sources")?
+            .ok_or(SetupError::NoSources)?
             .iter()
             .filter_map(|p| {
                 Some((

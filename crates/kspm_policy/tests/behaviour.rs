@@ -241,7 +241,7 @@ fn a_failing_policy_test_fails_and_says_why() {
     let report = kspm_policy::testing::run(&[dir.path().join("p.rego")], in_process());
     assert!(!report.ok());
     assert_eq!((report.passed(), report.failed()), (1, 2));
-    let text = report.to_text();
+    let text = kspm_report::policy_test::text(&report);
     assert!(
         text.contains("unexpected violation of T001 on Pod/x"),
         "{text}"
@@ -251,7 +251,7 @@ fn a_failing_policy_test_fails_and_says_why() {
         "{text}"
     );
     assert!(text.ends_with("1 passed, 2 failed\n"), "{text}");
-    let junit = report.to_junit();
+    let junit = kspm_report::policy_test::junit(&report);
     assert!(
         junit.contains("<testcase name=\"wrong expectation\""),
         "{junit}"
@@ -302,7 +302,7 @@ spec:
         "cases:\n  - name: two ingresses share a host\n    manifest: |\n      apiVersion: networking.k8s.io/v1\n      kind: Ingress\n      metadata: {name: a, namespace: shop}\n      spec: {rules: [{host: shop.example.com}]}\n      ---\n      apiVersion: networking.k8s.io/v1\n      kind: Ingress\n      metadata: {name: b, namespace: web}\n      spec: {rules: [{host: shop.example.com}]}\n      ---\n      apiVersion: networking.k8s.io/v1\n      kind: Ingress\n      metadata: {name: c, namespace: web}\n      spec: {rules: [{host: other.example.com}]}\n    expect:\n      - message: host shop.example.com is also used by ingress web/b\n      - message: host shop.example.com is also used by ingress shop/a\n",
     );
     let report = kspm_policy::testing::run(&[dir.path().to_path_buf()], in_process());
-    assert!(report.ok(), "{}", report.to_text());
+    assert!(report.ok(), "{}", kspm_report::policy_test::text(&report));
     let loaded = load(&[dir.path().to_path_buf()], in_process());
     let (rule, _) = loaded.set.sources().next().unwrap();
     // dryrun: recorded, not blocking.

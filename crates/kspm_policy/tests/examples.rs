@@ -50,7 +50,7 @@ fn example_policy_tests_pass() {
             ..kspm_policy::Limits::default()
         },
     );
-    let text = report.to_text();
+    let text = kspm_report::policy_test::text(&report);
     assert!(report.ok(), "{text}");
     assert_eq!(report.cases.len(), 26, "{text}");
 }

@@ -26,7 +26,7 @@
 //! nothing in the search and are folded into the hop before them in the paths reported.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use serde::Serialize;
 
@@ -630,98 +630,4 @@ pub fn paths_from_edges(edges: &[Edge], workloads: &[Workload]) -> Vec<Path> {
 /// `is the group whose members bypass authorization`) rather than can obtain it.
 fn holds(e: &Edge) -> bool {
     e.action.starts_with("is ")
-}
-
-fn node_label(p: &Power) -> String {
-    p.to_string()
-}
-
-/// The edges of the paths as a Graphviz digraph.
-pub fn to_dot(paths: &[Path]) -> String {
-    let edges = path_edges(paths);
-    let mut out = String::from(
-        "digraph rbac_escalation {\n  rankdir=LR;\n  node [shape=box, fontname=\"sans-serif\"];\n",
-    );
-    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
-    for n in path_nodes(&edges) {
-        let style = match n {
-            Power::ClusterAdmin => ", style=filled, fillcolor=\"#f4cccc\"",
-            Power::NamespaceAdmin { .. } => ", style=filled, fillcolor=\"#fce5cd\"",
-            Power::Subject(_)
-            | Power::AnyServiceAccount { .. }
-            | Power::PodTokens { .. }
-            | Power::AnyUser => "",
-        };
-        let _ = writeln!(
-            out,
-            "  \"{}\" [label=\"{}\"{style}];",
-            esc(&n.to_string()),
-            esc(&node_label(n))
-        );
-    }
-    for e in &edges {
-        let _ = writeln!(
-            out,
-            "  \"{}\" -> \"{}\" [label=\"{}\"];",
-            esc(&e.from.to_string()),
-            esc(&e.to.to_string()),
-            esc(&edge_label(e))
-        );
-    }
-    out.push_str("}\n");
-    out
-}
-
-/// The edges of the paths as a Mermaid flowchart.
-pub fn to_mermaid(paths: &[Path]) -> String {
-    let edges = path_edges(paths);
-    let nodes = path_nodes(&edges);
-    let ids: HashMap<&Power, usize> = nodes.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-    // Mermaid labels cannot hold quotes or pipes; `#quot;` is its escape for the former.
-    let esc = |s: &str| s.replace('"', "#quot;").replace('|', "/");
-    let mut out = String::from("flowchart LR\n");
-    for (i, n) in nodes.iter().enumerate() {
-        let _ = writeln!(out, "  n{i}[\"{}\"]", esc(&node_label(n)));
-    }
-    for e in &edges {
-        let _ = writeln!(
-            out,
-            "  n{} -->|\"{}\"| n{}",
-            ids[&e.from],
-            esc(&edge_label(e)),
-            ids[&e.to]
-        );
-    }
-    out
-}
-
-fn edge_label(e: &Edge) -> String {
-    let mut label = e
-        .action
-        .split_once(" → ")
-        .map_or(e.action.as_str(), |(act, _)| act)
-        .to_owned();
-    if !e.workloads.is_empty() {
-        let _ = write!(label, " [{}]", e.workloads.join(", "));
-    }
-    label
-}
-
-fn path_edges(paths: &[Path]) -> Vec<&Edge> {
-    let mut out: Vec<&Edge> = Vec::new();
-    for e in paths.iter().flat_map(|p| &p.steps) {
-        if !out.iter().any(|o| o.from == e.from && o.to == e.to) {
-            out.push(e);
-        }
-    }
-    out
-}
-
-fn path_nodes<'a>(edges: &[&'a Edge]) -> Vec<&'a Power> {
-    let mut nodes: BTreeSet<&Power> = BTreeSet::new();
-    for e in edges {
-        nodes.insert(&e.from);
-        nodes.insert(&e.to);
-    }
-    nodes.into_iter().collect()
 }

@@ -8,6 +8,8 @@ use kspm_model::selector::{LabelSelector, Labels, labels_at};
 use kspm_model::{Node, Pos, Resource};
 use serde::Serialize;
 
+use crate::ParseError;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum SubjectKind {
     User,
@@ -70,24 +72,20 @@ impl Subject {
 
     /// Parses what a user types: `system:serviceaccount:NS:NAME`, `serviceaccount:NS/NAME`
     /// (`sa:` for short), `user:NAME`, `group:NAME` (kinds case-insensitive).
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
         let text = text.trim();
         if text.starts_with("system:serviceaccount:") {
             let s = Self::user(text);
             if s.kind == SubjectKind::ServiceAccount {
                 return Ok(s);
             }
-            return Err(format!(
-                "`{text}`: expected system:serviceaccount:NAMESPACE:NAME"
-            ));
+            return Err(ParseError::ServiceAccountUser(text.to_owned()));
         }
         let Some((kind, name)) = text.split_once(':') else {
-            return Err(format!(
-                "`{text}`: name a subject as user:NAME, group:NAME, serviceaccount:NAMESPACE/NAME or system:serviceaccount:NAMESPACE:NAME"
-            ));
+            return Err(ParseError::Subject(text.to_owned()));
         };
         if name.is_empty() {
-            return Err(format!("`{text}`: the name is empty"));
+            return Err(ParseError::EmptyName(text.to_owned()));
         }
         match kind.to_ascii_lowercase().as_str() {
             "user" => Ok(Self::user(name)),
@@ -96,13 +94,12 @@ impl Subject {
                 Some((ns, sa)) if !ns.is_empty() && !sa.is_empty() => {
                     Ok(Self::service_account(ns, sa))
                 }
-                _ => Err(format!(
-                    "`{text}`: a service account is serviceaccount:NAMESPACE/NAME"
-                )),
+                _ => Err(ParseError::ServiceAccount(text.to_owned())),
             },
-            other => Err(format!(
-                "`{text}`: unknown subject kind `{other}` (user, group, serviceaccount)"
-            )),
+            other => Err(ParseError::SubjectKind {
+                text: text.to_owned(),
+                kind: other.to_owned(),
+            }),
         }
     }
 

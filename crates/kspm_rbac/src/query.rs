@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::ParseError;
 use crate::model::{BindingRef, Grant, PolicyRule, RbacModel, RoleKey, Subject};
 
 /// Where a request applies.
@@ -130,9 +131,9 @@ pub fn is_cluster_scoped(resource: &str) -> bool {
 
 impl Request {
     /// Parses `VERB RESOURCE[.GROUP][/SUBRESOURCE]` or `VERB /url`.
-    pub fn parse(verb: &str, target: &str, namespace: Option<&str>) -> Result<Self, String> {
+    pub fn parse(verb: &str, target: &str, namespace: Option<&str>) -> Result<Self, ParseError> {
         if verb.is_empty() || verb.contains(char::is_whitespace) {
-            return Err(format!("`{verb}` is not a verb (get, list, create, ...)"));
+            return Err(ParseError::Verb(verb.to_owned()));
         }
         if target.starts_with('/') {
             return Ok(Self {
@@ -151,9 +152,7 @@ impl Request {
             None => (res.to_owned(), resource_group(res).to_owned()),
         };
         if resource.is_empty() {
-            return Err(format!(
-                "`{target}`: expected RESOURCE[.GROUP][/SUBRESOURCE], e.g. pods/exec"
-            ));
+            return Err(ParseError::Resource(target.to_owned()));
         }
         let scope = if verb == "bind" && resource == "clusterroles" {
             // Creating a RoleBinding in N that references a ClusterRole is authorized by `bind`

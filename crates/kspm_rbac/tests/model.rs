@@ -433,15 +433,7 @@ fn escalation_paths_cover_workloads_exec_impersonation_and_bind() {
 
     // Cluster-admins by their own binding are not escalation paths.
     assert!(by_start(&Subject::service_account("prod", "deployer")).is_none());
-
-    let dot = escalation::to_dot(&paths);
-    assert!(dot.starts_with("digraph rbac_escalation {"));
-    assert!(dot.contains(
-        "\"ServiceAccount ci/builder\" -> \"ServiceAccount prod/deployer\" [label=\"create deployments in prod [Deployment/prod/api]\"];"
-    ));
-    let mermaid = escalation::to_mermaid(&paths);
-    assert!(mermaid.starts_with("flowchart LR\n"));
-    assert!(mermaid.contains("[\"cluster-admin\"]"));
+    // The graphs drawn from these paths are kspm_report's (`rbac::graph_dot`), snapshotted there.
 }
 
 #[test]

@@ -1,9 +1,9 @@
-//! The catalogues as text and JSON: `kspm rules` and `kspm frameworks`.
+//! The catalogues as text and JSON: `kspm rules`, `kspm frameworks` and `kspm version`.
 
 use std::fmt::Write as _;
 
 use kspm_frameworks::{Assessment, Control, Framework};
-use kspm_rules::{Rule, rules};
+use kspm_rules::{KubeVersion, Rule, rules};
 use serde_json::json;
 
 /// `kspm rules --format json`.
@@ -164,4 +164,65 @@ pub fn frameworks_json() -> String {
     let mut s = serde_json::to_string_pretty(&list).expect("serializes");
     s.push('\n');
     s
+}
+
+/// What `kspm version` says about a build; the binary knows it, the catalogue renders it.
+pub struct Build<'a> {
+    pub version: &'a str,
+    /// The git commit it was built from, or "unknown".
+    pub commit: &'a str,
+    /// The optional parts compiled in (cargo features of the `kspm` crate).
+    pub features: Vec<&'a str>,
+}
+
+/// `kspm version --format json`.
+pub fn version_json(build: &Build<'_>) -> String {
+    let frameworks: Vec<serde_json::Value> = Framework::ALL
+        .iter()
+        .map(|fw| json!({ "key": fw.key(), "title": fw.title(), "version": fw.version() }))
+        .collect();
+    let v = json!({
+        "version": build.version,
+        "commit": build.commit,
+        "kubernetes": {
+            "latest": KubeVersion::LATEST.to_string(),
+            "default_target": KubeVersion::LATEST.to_string(),
+        },
+        "frameworks": frameworks,
+        "features": build.features,
+    });
+    crate::text::json(&v)
+}
+
+/// `kspm version`.
+pub fn version_text(build: &Build<'_>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "kspm {}", build.version);
+    let _ = writeln!(out, "commit:     {}", build.commit);
+    let _ = writeln!(
+        out,
+        "kubernetes: up to {} (the default --k8s-version)",
+        KubeVersion::LATEST
+    );
+    let features = &build.features;
+    let _ = writeln!(
+        out,
+        "features:   {}",
+        if features.is_empty() {
+            "none (files only)".to_owned()
+        } else {
+            features.join(", ")
+        }
+    );
+    let _ = writeln!(out, "frameworks:");
+    for fw in Framework::ALL {
+        let _ = writeln!(
+            out,
+            "  {:<12} {:<38} {}",
+            fw.key(),
+            fw.title(),
+            fw.version()
+        );
+    }
+    out
 }

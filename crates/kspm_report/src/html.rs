@@ -13,7 +13,7 @@ use kspm_engine::ScanResult;
 use kspm_engine::compliance::Status;
 use kspm_model::{DiagnosticLevel, Severity};
 
-use crate::{ReportOptions, rule_info, shown};
+use crate::{ReportOptions, RuleBook, shown};
 
 /// Escapes text for HTML element content and attribute values.
 fn esc(text: &str) -> String {
@@ -133,6 +133,7 @@ fn bar_chart(id: &str, title: &str, bars: &[(String, usize, &str)]) -> String {
 }
 
 pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
+    let rules = RuleBook::of(result);
     let mut out = String::new();
     let total = result.active().count();
     let _ = write!(
@@ -310,7 +311,7 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
             None => f.path.to_string(),
         };
         let fix = f.fix.as_ref().map_or_else(
-            || rule_info(f.code).remediation.clone(),
+            || rules.get(f.code).remediation.clone(),
             |fx| fx.description.clone(),
         );
         let suppressed = f.suppressed.as_ref().map_or_else(String::new, |s| {

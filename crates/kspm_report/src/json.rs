@@ -10,7 +10,7 @@ use std::io::Write as _;
 
 use serde::Serialize;
 
-use crate::{ReportOptions, rule_info, rule_of, shown};
+use crate::{ReportOptions, RuleBook, shown};
 
 pub const SCHEMA: &str = "kspm.io/scan/v1";
 
@@ -107,10 +107,10 @@ struct FindingOut<'a> {
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     value: Option<&'a str>,
-    remediation: &'static str,
+    remediation: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     fix: Option<FixOut<'a>>,
-    frameworks: std::borrow::Cow<'static, serde_json::Value>,
+    frameworks: std::borrow::Cow<'a, serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     suppressed: Option<SuppressedOut<'a>>,
     risk: RiskOut<'a>,
@@ -134,13 +134,13 @@ struct RiskOut<'a> {
     factors: &'a [RiskFactor],
 }
 
-fn finding_out(f: &Finding) -> FindingOut<'_> {
-    let info = rule_info(f.code);
+fn finding_out<'a>(f: &'a Finding, rules: &'a RuleBook) -> FindingOut<'a> {
+    let info = rules.get(f.code);
     let known = f.pos.is_known();
     FindingOut {
         rule: f.code,
         slug: f.slug,
-        title: rule_of(f).meta.title,
+        title: info.title.unwrap_or(f.slug),
         severity: f.severity,
         category: f.category,
         resource: ResourceOut {
@@ -194,7 +194,7 @@ fn finding_out(f: &Finding) -> FindingOut<'_> {
     }
 }
 
-fn report<'a>(result: &'a ScanResult, opts: &'a ReportOptions) -> Report<'a> {
+fn report<'a>(result: &'a ScanResult, opts: &'a ReportOptions, rules: &'a RuleBook) -> Report<'a> {
     let mut by_severity = BySeverity::default();
     for f in result.active() {
         *match f.severity {
@@ -222,7 +222,11 @@ fn report<'a>(result: &'a ScanResult, opts: &'a ReportOptions) -> Report<'a> {
             partial: result.partial,
             config: result.config.as_ref(),
         },
-        findings: Findings { result, opts },
+        findings: Findings {
+            result,
+            opts,
+            rules,
+        },
         errors: &result.diagnostics,
         compliance: crate::compliance::compliance(result, opts),
     }
@@ -232,11 +236,12 @@ fn report<'a>(result: &'a ScanResult, opts: &'a ReportOptions) -> Report<'a> {
 struct Findings<'a> {
     result: &'a ScanResult,
     opts: &'a ReportOptions,
+    rules: &'a RuleBook,
 }
 
 impl Serialize for Findings<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(shown(self.result, self.opts).map(finding_out))
+        serializer.collect_seq(shown(self.result, self.opts).map(|f| finding_out(f, self.rules)))
     }
 }
 
@@ -247,7 +252,9 @@ pub fn write(
     out: impl std::io::Write,
 ) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
-    serde_json::to_writer_pretty(&mut out, &report(result, opts)).map_err(std::io::Error::from)?;
+    let rules = RuleBook::of(result);
+    serde_json::to_writer_pretty(&mut out, &report(result, opts, &rules))
+        .map_err(std::io::Error::from)?;
     out.write_all(b"\n")?;
     out.flush()
 }

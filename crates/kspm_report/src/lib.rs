@@ -1,5 +1,11 @@
-//! Output formats. Each module turns a [`ScanResult`] (or an analysis's answer: [`rbac`],
-//! [`network`]) into bytes; none of them decides what was found, only how it is shown.
+//! Every output kspm writes, and only output: each module turns a [`ScanResult`] (or another
+//! command's answer: [`rbac`], [`network`], [`policy_test`], the [`catalog`] of rules and
+//! frameworks) into bytes; none of them decides what was found, only how it is shown. The CLI
+//! picks a module and writes what it returns.
+//!
+//! A scan report comes in one of the [`Format`]s, written by [`Format::write`]: that list is the
+//! one place a new scan format is added. Reports describe the rules the scan ran
+//! ([`ScanResult::rules`]), never the process-wide registry.
 
 pub mod catalog;
 pub mod compliance;
@@ -9,6 +15,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod network;
+pub mod policy_test;
 pub mod rbac;
 pub mod sarif;
 pub mod table;
@@ -17,7 +24,55 @@ pub mod text;
 use kspm_engine::ScanResult;
 use kspm_frameworks::Framework;
 use kspm_model::Finding;
-use kspm_rules::{Rule, find_rule};
+use kspm_rules::Rule;
+
+/// The formats of a scan report: [`table`] for a terminal, [`json`] (schema `kspm.io/scan/v1`,
+/// streamed), [`sarif`] 2.1.0 for code scanning, [`junit`] for CI, [`html`] and [`markdown`].
+/// With the `clap` feature it is the CLI's `--format` itself; the variants' doc comments are its
+/// help text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum Format {
+    Table,
+    Json,
+    Sarif,
+    Junit,
+    /// One self-contained page (no network needed to open it).
+    Html,
+    /// For pull-request comments.
+    Markdown,
+}
+
+impl Format {
+    pub const ALL: [Format; 6] = [
+        Format::Table,
+        Format::Json,
+        Format::Sarif,
+        Format::Junit,
+        Format::Html,
+        Format::Markdown,
+    ];
+
+    /// Writes the report of `result` to `out`. JSON is streamed: a large scan's report never
+    /// sits in memory as one string.
+    pub fn write(
+        self,
+        result: &ScanResult,
+        opts: &ReportOptions,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        let text = match self {
+            Format::Json => return json::write(result, opts, out),
+            Format::Table => table::render(result, opts),
+            Format::Sarif => sarif::render(result, opts),
+            Format::Junit => junit::render(result, opts),
+            Format::Html => html::render(result, opts),
+            Format::Markdown => markdown::render(result, opts),
+        };
+        out.write_all(text.as_bytes())?;
+        out.flush()
+    }
+}
 
 /// What every format needs besides the result itself.
 #[derive(Clone, Debug, Default)]
@@ -42,55 +97,54 @@ pub fn shown<'a>(
         .filter(move |f| opts.show_suppressed || f.suppressed.is_none())
 }
 
-pub(crate) fn rule_of(f: &Finding) -> &'static Rule {
-    find_rule(f.code).expect("findings come from registered rules")
+/// The rules a report describes: exactly those the scan ran ([`ScanResult::rules`]), built-in
+/// rules and custom policies alike, never the process-wide registry (which may hold rules this
+/// scan did not run, or lack the policies it did). What every finding of a rule repeats is
+/// computed here once per rule rather than once per finding (a large scan has hundreds of
+/// thousands of findings).
+pub(crate) struct RuleBook {
+    by_code: std::collections::HashMap<&'static str, RuleInfo>,
+    /// For a finding whose rule the result does not list (a result assembled by hand): the
+    /// report still renders, with what the finding itself carries.
+    unknown: RuleInfo,
 }
 
-/// What every finding of a rule repeats, computed once per rule rather than once per finding
-/// (a large scan has hundreds of thousands of findings).
+/// What a report says about one rule.
 pub(crate) struct RuleInfo {
+    /// `None` for a rule the result does not list: the finding's slug stands in.
+    pub title: Option<&'static str>,
     pub remediation: String,
     pub frameworks: serde_json::Value,
 }
 
-pub(crate) fn rule_info(code: &str) -> &'static RuleInfo {
-    static CACHE: std::sync::LazyLock<std::collections::HashMap<&'static str, RuleInfo>> =
-        std::sync::LazyLock::new(|| {
-            kspm_rules::rules()
-                .iter()
-                .map(|r| (r.meta.code, RuleInfo::of(r)))
-                .collect()
-        });
-    // Custom policies are registered at run time: their info is computed once per rule and
-    // kept for the process, like the rule itself.
-    static CUSTOM: std::sync::RwLock<Vec<(usize, &'static RuleInfo)>> =
-        std::sync::RwLock::new(Vec::new());
-    if let Some(info) = CACHE.get(code) {
-        return info;
-    }
-    let rule = find_rule(code).expect("findings come from registered rules");
-    let key = std::ptr::from_ref(rule) as usize;
-    let read = CUSTOM
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some((_, info)) = read.iter().find(|(k, _)| *k == key) {
-        return info;
-    }
-    drop(read);
-    let info: &'static RuleInfo = Box::leak(Box::new(RuleInfo::of(rule)));
-    CUSTOM
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .push((key, info));
-    info
-}
-
-impl RuleInfo {
-    fn of(rule: &Rule) -> Self {
+impl RuleBook {
+    pub(crate) fn of(result: &ScanResult) -> Self {
         Self {
-            remediation: remediation(rule),
-            frameworks: frameworks_json(rule),
+            by_code: result
+                .rules
+                .iter()
+                .map(|r| {
+                    (
+                        r.meta.code,
+                        RuleInfo {
+                            title: Some(r.meta.title),
+                            remediation: remediation(r),
+                            frameworks: frameworks_json(r),
+                        },
+                    )
+                })
+                .collect(),
+            unknown: RuleInfo {
+                title: None,
+                remediation: String::new(),
+                frameworks: controls_json(&[]),
+            },
         }
+    }
+
+    /// The rule behind findings with this code.
+    pub(crate) fn get(&self, code: &str) -> &RuleInfo {
+        self.by_code.get(code).unwrap_or(&self.unknown)
     }
 }
 

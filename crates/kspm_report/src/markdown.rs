@@ -8,7 +8,7 @@ use kspm_engine::ScanResult;
 use kspm_engine::compliance::Status;
 use kspm_model::Severity;
 
-use crate::{ReportOptions, rule_info, shown};
+use crate::{ReportOptions, RuleBook, shown};
 
 /// Findings listed in the table before the rest are summarised.
 const MAX_ROWS: usize = 150;
@@ -49,6 +49,7 @@ fn code(text: &str) -> String {
 }
 
 pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
+    let rules = RuleBook::of(result);
     let mut out = String::new();
     let total = result.active().count();
     let _ = writeln!(out, "## kspm security report\n");
@@ -184,7 +185,7 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
                 None => f.path.to_string(),
             };
             let fix = f.fix.as_ref().map_or_else(
-                || rule_info(f.code).remediation.clone(),
+                || rules.get(f.code).remediation.clone(),
                 |fx| fx.description.clone(),
             );
             let suppressed = if f.suppressed.is_some() {

@@ -7,7 +7,7 @@ use anstyle::{AnsiColor, Effects, Style};
 use kspm_engine::ScanResult;
 use kspm_model::{DiagnosticLevel, Severity};
 
-use crate::{ReportOptions, rule_info, shown};
+use crate::{ReportOptions, RuleBook, shown};
 
 fn severity_style(sev: Severity) -> Style {
     let color = match sev {
@@ -58,6 +58,7 @@ fn is_unsafe(c: char) -> bool {
 }
 
 pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
+    let rules = RuleBook::of(result);
     let p = Painter(opts.color);
     let dim = Style::new().effects(Effects::DIMMED);
     let bold = Style::new().effects(Effects::BOLD);
@@ -129,7 +130,7 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
         );
         let _ = writeln!(out, "    {}", sanitize(&f.message));
         let fix = f.fix.as_ref().map_or_else(
-            || rule_info(f.code).remediation.clone(),
+            || rules.get(f.code).remediation.clone(),
             |fx| fx.description.clone(),
         );
         if !fix.is_empty() {

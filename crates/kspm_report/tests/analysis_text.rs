@@ -31,6 +31,15 @@ fn rbac_text() {
     );
     let paths = escalation::paths(&model, &Workload::collect(&resources));
     insta::assert_snapshot!("paths", rbac::paths_table(&paths));
+    insta::assert_snapshot!("graph_dot", rbac::graph_dot(&paths));
+    insta::assert_snapshot!("graph_mermaid", rbac::graph_mermaid(&paths));
+    insta::assert_snapshot!(
+        "permissions_json",
+        kspm_report::text::json(&rbac::permissions_json(
+            &subject,
+            &model.permissions(&subject)
+        ))
+    );
 }
 
 #[test]

@@ -18,7 +18,9 @@ mod run;
 pub use component::{Component, ComponentView};
 pub use fold::fold;
 pub use registry::{RegisterError, custom_rules, find_rule, register, rules};
-pub use rule::{Category, Check, KubeVersion, Reporter, Rule, RuleMeta, Settings, finding};
+pub use rule::{
+    Category, Check, KubeVersion, NotAVersion, Reporter, Rule, RuleMeta, Settings, finding,
+};
 pub use run::{Outcome, RuleSet, check_after_workloads, check_resource, check_resource_into};
 
 /// What a rule file imports.

@@ -194,15 +194,20 @@ impl fmt::Display for KubeVersion {
     }
 }
 
+/// Text that is not a Kubernetes version.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a Kubernetes version like 1.30")]
+pub struct NotAVersion(pub String);
+
 impl FromStr for KubeVersion {
-    type Err = String;
+    type Err = NotAVersion;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim().trim_start_matches('v');
         let mut parts = t.split('.');
         let parse = |p: Option<&str>| p.and_then(|x| x.parse::<u32>().ok());
         match (parse(parts.next()), parse(parts.next())) {
             (Some(major), Some(minor)) => Ok(Self { major, minor }),
-            _ => Err(format!("`{s}` is not a Kubernetes version like 1.30")),
+            _ => Err(NotAVersion(s.to_owned())),
         }
     }
 }

@@ -184,9 +184,8 @@ pub fn run(args: &AgentArgs) -> Result<u8> {
     let companions = Vec::new();
     match kspm_agent::run_with(&config, &opts, companions) {
         Ok(()) => Ok(crate::exit::OK),
-        Err(kspm_agent::AgentError::Cluster(e)) => Err(e.into()),
-        Err(kspm_agent::AgentError::Store(e)) => Err(e.into()),
-        // Another replica writes now: this one stopped without a last write. Exit 2, so the
+        // Not a failure but a hand-over: said in the agent's own voice, like its other log
+        // lines. Another replica writes now: this one stopped without a last write. Exit 2, so the
         // pod restarts and waits as a follower.
         Err(e @ kspm_agent::AgentError::LeaseLost(_)) => {
             eprintln!("kspm agent: {e}");

@@ -75,7 +75,7 @@ pub fn run(command: &AlertsCommand) -> Result<u8> {
         .iter()
         .filter(|e| args.sink.as_ref().is_none_or(|s| *s == e.sink))
     {
-        eprintln!("sink `{}`: cannot be built: {}", e.sink, e.message);
+        eprintln!("sink `{}`: cannot be built: {}", e.sink, e.problem);
         failed += 1;
     }
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -1,7 +1,7 @@
 //! `kspm network`: reachability under NetworkPolicies, the namespace matrix, coverage gaps and
 //! exposed workloads.
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, bail};
 use clap::{Subcommand, ValueEnum};
 use kspm_network::coverage;
 use kspm_network::exposure;
@@ -78,12 +78,9 @@ pub fn run(command: NetworkCommand) -> Result<u8> {
             let (Some(from), Some(to)) = (from, to) else {
                 bail!("--from and --to are required without --matrix");
             };
-            let from = EndpointSpec::parse(&from).map_err(|e| anyhow!(e))?;
-            let to = EndpointSpec::parse(&to).map_err(|e| anyhow!(e))?;
-            let port = port
-                .map(|p| Port::parse(&p))
-                .transpose()
-                .map_err(|e| anyhow!(e))?;
+            let from = EndpointSpec::parse(&from)?;
+            let to = EndpointSpec::parse(&to)?;
+            let port = port.map(|p| Port::parse(&p)).transpose()?;
             let (resources, errors) = load(&inputs)?;
             let model = NetworkModel::build(&resources);
             problems(&model);

@@ -8,21 +8,9 @@ use anyhow::{Context, Result};
 use clap::ValueEnum;
 use kspm_engine::ScanResult;
 use kspm_model::Severity;
-use kspm_report::ReportOptions;
+use kspm_report::{Format, ReportOptions};
 
 use crate::exit;
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-    Sarif,
-    Junit,
-    /// One self-contained page (no network needed to open it).
-    Html,
-    /// For pull-request comments.
-    Markdown,
-}
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Color {
@@ -52,8 +40,8 @@ pub struct OutputArgs {
     pub color: Color,
 }
 
-fn parse_severity(s: &str) -> Result<Severity, String> {
-    s.parse()
+fn parse_severity(s: &str) -> Result<Severity, kspm_model::UnknownSeverity> {
+    Severity::parse(s)
 }
 
 /// Writes the report and returns the exit code.
@@ -72,19 +60,7 @@ pub fn finish(result: &ScanResult, args: &OutputArgs, fail_on: Severity) -> Resu
         color,
         show_folded: args.show_folded,
     };
-    let emit = |out: &mut dyn Write| -> std::io::Result<()> {
-        let text = match args.format {
-            // JSON is streamed: a large scan's report never sits in memory as one string.
-            Format::Json => return kspm_report::json::write(result, &ropts, out),
-            Format::Table => kspm_report::table::render(result, &ropts),
-            Format::Sarif => kspm_report::sarif::render(result, &ropts),
-            Format::Junit => kspm_report::junit::render(result, &ropts),
-            Format::Html => kspm_report::html::render(result, &ropts),
-            Format::Markdown => kspm_report::markdown::render(result, &ropts),
-        };
-        out.write_all(text.as_bytes())?;
-        out.flush()
-    };
+    let emit = |out: &mut dyn Write| args.format.write(result, &ropts, out);
     let file = args.output.as_ref().filter(|p| p.as_os_str() != "-");
     match file {
         Some(path) => {

@@ -206,8 +206,8 @@ pub fn run(cmd: &PolicyCommand) -> Result<u8> {
     };
     let report = kspm_policy::testing::run(&paths, limits);
     let text = match args.format {
-        TestFormat::Text => report.to_text(),
-        TestFormat::Junit => report.to_junit(),
+        TestFormat::Text => kspm_report::policy_test::text(&report),
+        TestFormat::Junit => kspm_report::policy_test::junit(&report),
     };
     match &args.output {
         Some(path) => {

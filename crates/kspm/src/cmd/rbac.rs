@@ -1,6 +1,6 @@
 //! `kspm rbac`: who can do what, what a subject can do, and escalation paths.
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use clap::{Subcommand, ValueEnum};
 use kspm_rbac::escalation::{self, Path};
 use kspm_rbac::{RbacModel, Request, Subject, Workload};
@@ -76,9 +76,8 @@ pub fn run(command: RbacCommand) -> Result<u8> {
             inputs,
             format,
         } => {
-            let req = Request::parse(&verb, &resource, namespace.as_deref())
-                .map_err(|e| anyhow!(e))?
-                .named(name.as_deref());
+            let req =
+                Request::parse(&verb, &resource, namespace.as_deref())?.named(name.as_deref());
             let (resources, errors) = load(&inputs)?;
             let model = model(&resources);
             let allowed = model.who_can(&req);
@@ -93,16 +92,12 @@ pub fn run(command: RbacCommand) -> Result<u8> {
             inputs,
             format,
         } => {
-            let subject = Subject::parse(&subject).map_err(|e| anyhow!(e))?;
+            let subject = Subject::parse(&subject)?;
             let (resources, errors) = load(&inputs)?;
             let model = model(&resources);
             let perms = model.permissions(&subject);
             crate::print(&match format {
-                Format::Json => json(&serde_json::json!({
-                    "subject": subject,
-                    "groups": subject.implicit_groups(),
-                    "permissions": perms,
-                })),
+                Format::Json => json(&kspm_report::rbac::permissions_json(&subject, &perms)),
                 Format::Table => kspm_report::rbac::permissions_table(&subject, &perms),
             })?;
             Ok(exit_code(errors))
@@ -120,8 +115,8 @@ pub fn run(command: RbacCommand) -> Result<u8> {
             let (resources, errors) = load(&inputs)?;
             let paths = paths(&resources);
             crate::print(&match format {
-                GraphFormat::Dot => escalation::to_dot(&paths),
-                GraphFormat::Mermaid => escalation::to_mermaid(&paths),
+                GraphFormat::Dot => kspm_report::rbac::graph_dot(&paths),
+                GraphFormat::Mermaid => kspm_report::rbac::graph_mermaid(&paths),
             })?;
             Ok(exit_code(errors))
         }

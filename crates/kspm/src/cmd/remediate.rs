@@ -75,13 +75,7 @@ pub fn run(args: &RemediateArgs) -> Result<u8> {
         })?;
         return match args.format {
             Format::Json => print(super::json(&kspm_remediate::change_json(&change))),
-            Format::Table => {
-                let mut text = format!("undid change {id} on {}\n", change.object);
-                for line in &change.diff {
-                    text.push_str(&format!("    {line}\n"));
-                }
-                print(text)
-            }
+            Format::Table => print(kspm_report::text::undone(id, &change.object, &change.diff)),
         };
     }
 

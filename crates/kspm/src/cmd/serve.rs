@@ -52,16 +52,10 @@ pub fn run(args: &ServeArgs) -> Result<u8> {
             let options = kspm_serve::ServeOptions { listen, token, tls };
             kspm_serve::run(&store, &options)
         });
-    match served {
-        Ok(()) => Ok(crate::exit::OK),
-        // Reported like every other command's store errors (exit 2, the URL without password).
-        Err(kspm_serve::ServeError::Store(e)) => Err(e.into()),
-        // A token or TLS file that cannot be read, an address that cannot be bound: input errors.
-        Err(e) => {
-            eprintln!("kspm: error: {e}");
-            Ok(crate::exit::INPUT_ERRORS)
-        }
-    }
+    // Errors become exit codes in one place (`exit::of_error`): a store, token, TLS file or
+    // address that cannot be used is an input error (2), a store URL a usage error (3).
+    served?;
+    Ok(crate::exit::OK)
 }
 
 #[cfg(not(feature = "serve"))]

@@ -260,19 +260,3 @@ pub fn findings(_: &FindingsArgs) -> Result<u8> {
 pub fn history(_: &HistoryArgs) -> Result<u8> {
     anyhow::bail!("this kspm was built without the finding store (the `store` feature)")
 }
-
-/// A store that cannot be reached, opened or written is an input problem (exit 2), like an
-/// unreachable cluster; a bad URL is a usage error (exit 3).
-pub fn unavailable(e: &anyhow::Error) -> bool {
-    #[cfg(feature = "store")]
-    {
-        e.chain()
-            .filter_map(|c| c.downcast_ref::<kspm_store::StoreError>())
-            .any(|s| !matches!(s, kspm_store::StoreError::Url { .. }))
-    }
-    #[cfg(not(feature = "store"))]
-    {
-        let _ = e;
-        false
-    }
-}

@@ -1,12 +1,7 @@
 //! `kspm version`: which build this is (version and the commit it was built from, embedded by
 //! `build.rs`) and what it knows (the Kubernetes release it targets by default, the framework
 //! catalogue versions, the optional parts compiled in), so a report can be traced to its build.
-
-use std::fmt::Write as _;
-
-use kspm_frameworks::Framework;
-use kspm_rules::KubeVersion;
-use serde_json::json;
+//! The text and JSON are kspm_report's (`catalog::version_text`).
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The git commit, `KSPM_GIT_COMMIT` at build time, or "unknown".
@@ -29,54 +24,18 @@ fn features() -> Vec<&'static str> {
     .collect()
 }
 
+fn build() -> kspm_report::catalog::Build<'static> {
+    kspm_report::catalog::Build {
+        version: VERSION,
+        commit: COMMIT,
+        features: features(),
+    }
+}
+
 pub fn json() -> String {
-    let frameworks: Vec<serde_json::Value> = Framework::ALL
-        .iter()
-        .map(|fw| json!({ "key": fw.key(), "title": fw.title(), "version": fw.version() }))
-        .collect();
-    let v = json!({
-        "version": VERSION,
-        "commit": COMMIT,
-        "kubernetes": {
-            "latest": KubeVersion::LATEST.to_string(),
-            "default_target": KubeVersion::LATEST.to_string(),
-        },
-        "frameworks": frameworks,
-        "features": features(),
-    });
-    let mut s = serde_json::to_string_pretty(&v).expect("serializes");
-    s.push('\n');
-    s
+    kspm_report::catalog::version_json(&build())
 }
 
 pub fn text() -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "kspm {VERSION}");
-    let _ = writeln!(out, "commit:     {COMMIT}");
-    let _ = writeln!(
-        out,
-        "kubernetes: up to {} (the default --k8s-version)",
-        KubeVersion::LATEST
-    );
-    let features = features();
-    let _ = writeln!(
-        out,
-        "features:   {}",
-        if features.is_empty() {
-            "none (files only)".to_owned()
-        } else {
-            features.join(", ")
-        }
-    );
-    let _ = writeln!(out, "frameworks:");
-    for fw in Framework::ALL {
-        let _ = writeln!(
-            out,
-            "  {:<12} {:<38} {}",
-            fw.key(),
-            fw.title(),
-            fw.version()
-        );
-    }
-    out
+    kspm_report::catalog::version_text(&build())
 }

@@ -26,6 +26,11 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// The system's CA certificates could not be loaded (shared by every sink that needs them).
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("cannot load the system's CA certificates: {0}")]
+pub struct ClientError(std::sync::Arc<std::io::Error>);
+
 /// An answer: status and (bounded) body.
 pub struct Answer {
     pub status: u16,
@@ -34,10 +39,10 @@ pub struct Answer {
 }
 
 impl Client {
-    pub fn new() -> Result<Self, String> {
+    pub fn new() -> Result<Self, ClientError> {
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
-            .map_err(|e| format!("cannot load the system's CA certificates: {e}"))?
+            .map_err(|e| ClientError(std::sync::Arc::new(e)))?
             .https_or_http()
             .enable_http1()
             .build();

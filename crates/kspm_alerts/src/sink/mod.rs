@@ -83,47 +83,79 @@ pub struct Sinks(pub BTreeMap<String, Sink>);
 
 /// What building a sink found wrong: its name and why (no secret).
 #[derive(Debug, thiserror::Error)]
-#[error("alert sink `{sink}`: {message}")]
+#[error("alert sink `{sink}`: {problem}")]
 pub struct BuildError {
     pub sink: String,
-    pub message: String,
+    pub problem: BuildProblem,
 }
 
-fn read_secret(secret: &Secret) -> Result<SecretValue, String> {
+/// Why a sink cannot be built. Names the file or variable a credential comes from, never the
+/// credential.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildProblem {
+    /// A credential file cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Unreadable {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    /// A credential variable is absent.
+    #[error("environment variable {0} is not set (or not UTF-8)")]
+    Unset(String),
+    /// A credential file holds only white space.
+    #[error("{} is empty", .0.display())]
+    EmptyFile(std::path::PathBuf),
+    /// A credential variable holds only white space.
+    #[error("environment variable {0} is empty")]
+    EmptyVariable(String),
+    /// The URL (as read: it may be secret) is not http:// or https://.
+    #[error("the URL read is not an http:// or https:// URL")]
+    NotHttp,
+    /// The URL (as read) does not parse.
+    #[error("the URL read is not a valid URL")]
+    BadUrl,
+    /// The HTTP client could not be made (the system's CA certificates).
+    #[error(transparent)]
+    Client(#[from] http::ClientError),
+}
+
+fn read_secret(secret: &Secret) -> Result<SecretValue, BuildProblem> {
     let text = match secret {
         Secret::File(path) => {
             use std::io::Read as _;
-            let file = std::fs::File::open(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let unreadable = |source| BuildProblem::Unreadable {
+                path: path.clone(),
+                source,
+            };
+            let file = std::fs::File::open(path).map_err(unreadable)?;
             let mut text = String::new();
             file.take(MAX_SECRET_BYTES)
                 .read_to_string(&mut text)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                .map_err(unreadable)?;
             text
         }
-        Secret::Env(name) => std::env::var(name)
-            .map_err(|_| format!("environment variable {name} is not set (or not UTF-8)"))?,
+        Secret::Env(name) => std::env::var(name).map_err(|_| BuildProblem::Unset(name.clone()))?,
     };
     let text = text.trim().to_owned();
     if text.is_empty() {
         return Err(match secret {
-            Secret::File(p) => format!("{} is empty", p.display()),
-            Secret::Env(n) => format!("environment variable {n} is empty"),
+            Secret::File(p) => BuildProblem::EmptyFile(p.clone()),
+            Secret::Env(n) => BuildProblem::EmptyVariable(n.clone()),
         });
     }
     Ok(SecretValue(text))
 }
 
-fn read_url(source: &UrlSource) -> Result<SecretValue, String> {
+fn read_url(source: &UrlSource) -> Result<SecretValue, BuildProblem> {
     let url = match source {
         UrlSource::Inline(u) => SecretValue(u.clone()),
         UrlSource::Secret(s) => read_secret(s)?,
     };
     if !(url.0.starts_with("http://") || url.0.starts_with("https://")) {
-        return Err("the URL read is not an http:// or https:// URL".to_owned());
+        return Err(BuildProblem::NotHttp);
     }
     if url.0.parse::<hyper::Uri>().is_err() {
-        return Err("the URL read is not a valid URL".to_owned());
+        return Err(BuildProblem::BadUrl);
     }
     Ok(url)
 }
@@ -144,9 +176,9 @@ impl Sinks {
         let mut errors = Vec::new();
         let client = http::Client::new();
         for (name, spec) in &config.sinks {
-            let err = |message: String| BuildError {
+            let err = |problem: BuildProblem| BuildError {
                 sink: name.clone(),
-                message,
+                problem,
             };
             let kind = match spec {
                 SinkSpec::Alertmanager { url } => {
@@ -178,7 +210,7 @@ impl Sinks {
                 (Kind::Log, _) => None,
                 (_, Ok(c)) => Some(c.clone()),
                 (_, Err(e)) => {
-                    errors.push(err(e.clone()));
+                    errors.push(err(BuildProblem::Client(e.clone())));
                     continue;
                 }
             };
