@@ -30,7 +30,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::model::{RbacModel, Subject, SubjectKind};
+use crate::model::{PolicyRule, RbacModel, Subject, SubjectKind};
 use crate::query::{Request, Scope, Via};
 use crate::workload::Workload;
 
@@ -179,6 +179,23 @@ fn req_in(verb: &str, target: &str, namespace: &str, name: Option<&str>) -> Requ
     r
 }
 
+/// Whether a rule is about any resource the namespace questions of [`edges`] ask about (any verb,
+/// group or name: a superset, so that a rule about none of them surely answers them all "no").
+fn asked_in_namespaces(rule: &PolicyRule) -> bool {
+    const ASKED: &[(&str, &str)] = &[
+        ("pods", "exec"),
+        ("pods", "attach"),
+        ("serviceaccounts", "token"),
+        ("serviceaccounts", ""),
+        ("secrets", ""),
+        ("rolebindings", ""),
+        ("clusterroles", ""),
+        ("roles", ""),
+    ];
+    WORKLOAD_RESOURCES.iter().any(|r| rule.has_resource(r, ""))
+        || ASKED.iter().any(|(r, sub)| rule.has_resource(r, sub))
+}
+
 /// Builds the escalation graph's edges.
 pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
     let mut sas: BTreeMap<&str, BTreeSet<Subject>> = BTreeMap::new();
@@ -242,7 +259,14 @@ pub fn edges(model: &RbacModel, workloads: &[Workload]) -> Vec<Edge> {
             .iter()
             .filter_map(|g| g.namespace.as_deref())
             .collect();
-        let check_ns: Vec<&str> = if cluster_wide {
+        // Cluster-wide grants answer in every namespace, but only about what their rules name:
+        // most subjects hold cluster-wide only what every authenticated identity holds
+        // (discovery, self-reviews), which answers every namespace question below "no". Then
+        // only the namespaces of their namespaced grants can give edges.
+        let wide_asked = grants
+            .iter()
+            .any(|g| g.namespace.is_none() && g.rules.iter().any(asked_in_namespaces));
+        let check_ns: Vec<&str> = if cluster_wide && wide_asked {
             namespaces.iter().copied().collect()
         } else {
             scoped.into_iter().collect()
