@@ -373,18 +373,25 @@ impl Store {
         }
         if let Some(text) = query.text.as_deref().filter(|t| !t.is_empty()) {
             let p = sql.bind(Param::Text(like_pattern(text)));
-            let any = [
-                "kind",
-                "namespace",
-                "name",
-                "rule",
-                "slug",
-                "message",
-                "path",
-            ]
-            .map(|c| format!("LOWER(COALESCE({c}, '')) LIKE {p} ESCAPE '!'"))
-            .join(" OR ");
-            conds.push(format!("({any})"));
+            if text.contains('\n') {
+                // The search column separates its fields by newlines: a newline in the text
+                // must not match across two of them.
+                let any = [
+                    "kind",
+                    "namespace",
+                    "name",
+                    "rule",
+                    "slug",
+                    "message",
+                    "path",
+                ]
+                .map(|c| format!("LOWER(COALESCE({c}, '')) LIKE {p} ESCAPE '!'"))
+                .join(" OR ");
+                conds.push(format!("({any})"));
+            } else {
+                // One lower-cased column (schema migration 4), trigram-indexed on PostgreSQL.
+                conds.push(format!("search LIKE {p} ESCAPE '!'"));
+            }
         }
         let filter = conds.join(" AND ");
         let count_sql = Sql {

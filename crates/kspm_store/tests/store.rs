@@ -788,3 +788,133 @@ fn unreachable_stores_fail_with_one_clear_line() {
         assert!(e.is_unavailable(), "{e}");
     });
 }
+
+#[test]
+fn free_text_matches_any_field_case_insensitively_on_both() {
+    use kspm_store::FindingQuery;
+    on_both("freetext", |store| async move {
+        let mut a = finding("Web-Frontend", "WL001", Severity::High);
+        a.message = "Container `nginx` runs\nas root".into();
+        let b = finding("api", "PS004", Severity::Critical);
+        store
+            .sync("prod", &snapshot(vec![a, b], &["Web-Frontend", "api"]), T0)
+            .await
+            .unwrap();
+        let hits = |text: &str| {
+            let store = store.clone();
+            let query = FindingQuery {
+                text: Some(text.to_owned()),
+                limit: 10,
+                ..FindingQuery::default()
+            };
+            async move {
+                let page = store.finding_page(&query, T0).await.unwrap();
+                let mut names: Vec<String> =
+                    page.findings.into_iter().map(|f| f.object.name).collect();
+                names.sort();
+                assert_eq!(page.total, names.len() as i64);
+                names
+            }
+        };
+        assert_eq!(hits("web-front").await, ["Web-Frontend"], "the name");
+        assert_eq!(
+            hits("DEPLOYMENT").await,
+            ["Web-Frontend", "api"],
+            "the kind"
+        );
+        assert_eq!(hits("ps004").await, ["api"], "the rule code");
+        assert_eq!(hits("slug-of-wl").await, ["Web-Frontend"], "the slug");
+        assert_eq!(hits("NGINX` RUNS").await, ["Web-Frontend"], "the message");
+        assert_eq!(hits("securitycontext.priv").await.len(), 2, "the path");
+        assert_eq!(hits("shop").await.len(), 2, "the namespace");
+        // Fields are matched one by one: text never spans two of them.
+        assert!(hits("deploymentshop").await.is_empty());
+        assert!(hits("deployment\nshop").await.is_empty());
+        assert_eq!(
+            hits("runs\nas").await,
+            ["Web-Frontend"],
+            "a newline inside one field"
+        );
+        assert!(hits("web_front").await.is_empty(), "`_` is a literal");
+    });
+}
+
+#[test]
+fn postgres_indexes_the_free_text_and_goes_on_without_pg_trgm_rights() {
+    let Some(pg) = TestPostgres::shared() else {
+        return;
+    };
+    let index_count = |u: &str| {
+        let u = u.to_owned();
+        async move {
+            let pool = sqlx::PgPool::connect(&u).await.unwrap();
+            let n: i64 = sqlx::query(
+                "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'findings_search_trgm'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .get(0);
+            pool.close().await;
+            n
+        }
+    };
+    // The superuser of the test server may create the extension: the index is there.
+    let owner = pg.database("trgm");
+    block_on(async {
+        Store::open(&StoreUrl::parse(&owner).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(index_count(&owner).await, 1);
+    });
+    // A user with rights on the schema but not CREATE on the database may not create the
+    // extension: the store opens, migrates, and the filter still answers (by a scan).
+    let other = pg.database("trgm_refused");
+    block_on(async {
+        let pool = sqlx::PgPool::connect(&other).await.unwrap();
+        for statement in [
+            "DO $$ BEGIN CREATE ROLE kspm_limited LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+            "GRANT USAGE, CREATE ON SCHEMA public TO kspm_limited",
+        ] {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+        let limited = other.replacen("kspm@", "kspm_limited@", 1);
+        let store = Store::open(&StoreUrl::parse(&limited).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(index_count(&other).await, 0);
+        store
+            .sync(
+                "prod",
+                &snapshot(vec![finding("web", "WL001", Severity::High)], &["web"]),
+                T0,
+            )
+            .await
+            .unwrap();
+        let page = store
+            .finding_page(
+                &kspm_store::FindingQuery {
+                    text: Some("WEB".into()),
+                    limit: 5,
+                    ..Default::default()
+                },
+                T0,
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.total, 1);
+        store.close().await;
+        // Once an owner installs the extension, the next start creates the index.
+        let pool = sqlx::PgPool::connect(&other).await.unwrap();
+        sqlx::query("CREATE EXTENSION pg_trgm")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        Store::open(&StoreUrl::parse(&limited).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(index_count(&other).await, 1);
+    });
+}
