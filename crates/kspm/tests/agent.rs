@@ -1014,6 +1014,19 @@ fn two_clusters_share_one_postgresql_each_under_its_name() {
         "{}",
         b.log_text()
     );
+    // Each agent reported its health under its own name: synced, holding objects, all read.
+    let health = kspm_store::block_on(async {
+        let url = kspm_store::StoreUrl::parse(&store).unwrap();
+        let reader = kspm_store::Store::open_read_only(&url).await.unwrap();
+        reader.agent_health().await.unwrap()
+    });
+    let clusters: Vec<&str> = health.iter().map(|h| h.cluster.as_str()).collect();
+    assert_eq!(clusters, ["east", "west"]);
+    for h in &health {
+        assert!(h.sync_ok && h.objects > 0, "{h:?}");
+        assert_eq!(h.version, env!("CARGO_PKG_VERSION"));
+        assert!(!h.stale(kspm_store::time::now()), "{h:?}");
+    }
     assert_eq!(a.stop(), Some(0));
     assert_eq!(b.stop(), Some(0));
     east.kubectl(&["delete", "deployment", "only-east", "-n", ns]);

@@ -14,6 +14,8 @@
 //! against changed (namespaces, service accounts, RBAC, network policies, budgets, autoscalers),
 //! or a cluster-scoped object, or after a relist.
 
+pub mod analyses;
+mod health;
 mod http;
 pub mod lease;
 pub mod metrics;
@@ -144,6 +146,7 @@ struct Agent<'a> {
     /// Reports are written again after the next sync even if it changed nothing (the first
     /// time, and after a failure).
     reports_pending: bool,
+    health: health::Health,
 }
 
 /// The companions not yet started (they start after the first successful sync), and the
@@ -283,6 +286,7 @@ async fn run_async(
         synced: watch::channel(0).0,
         publisher: config.reports.map(Publisher::new),
         reports_pending: true,
+        health: health::Health::new(config),
     };
 
     // The initial list, kind by kind; each watch resumes from its own list.
@@ -296,12 +300,14 @@ async fn run_async(
             }
             Err(why) => {
                 log(&format!("cannot list {}: {why}", session.kind_name(kind)));
+                agent.health.unreadable(kind, &why);
                 agent.held.fail(kind, why);
                 versions.push(None);
             }
         }
     }
     let synced = agent.judge_and_sync().await;
+    agent.heartbeat(synced).await;
     if synced {
         companions.start(&agent);
     } else {
@@ -346,6 +352,7 @@ async fn run_async(
             () = sleep_until(due), if due.is_some() || pending => {
                 dirty_since = None;
                 pending = !agent.judge_and_sync().await;
+                agent.heartbeat(!pending).await;
                 if !pending {
                     companions.start(&agent);
                 }
@@ -363,6 +370,7 @@ async fn run_async(
                 // Judged and synced first, so the resync compares with a current judgement.
                 dirty_since = None;
                 pending = !agent.judge_and_sync().await;
+                agent.heartbeat(!pending).await;
                 if !pending {
                     companions.start(&agent);
                 }
@@ -375,6 +383,7 @@ async fn run_async(
                 // A sync records the exceptions that expired meanwhile (at their expiry) and
                 // refreshes the reports; then what is older than the retention goes.
                 pending = !agent.judge_and_sync().await;
+                agent.heartbeat(!pending).await;
                 agent.compact().await;
             }
             () = &mut shutdown => {
@@ -398,9 +407,11 @@ async fn run_async(
     while dirty_since.is_some() || pending {
         dirty_since = None;
         pending = false;
-        if !agent.judge_and_sync().await {
+        let synced = agent.judge_and_sync().await;
+        if !synced {
             log("the last store sync failed");
         }
+        agent.heartbeat(synced).await;
     }
     companions.stop().await;
     agent.store.close().await;
@@ -471,6 +482,7 @@ impl Agent<'_> {
             }
             Change::Relisted { kind, objects } => {
                 add(&self.metrics.relists, 1);
+                self.health.readable(kind);
                 let n = self.held.replace(kind, objects);
                 log(&format!(
                     "{}: the watch expired (410 Gone); listed again, {n} objects differed",
@@ -494,6 +506,7 @@ impl Agent<'_> {
                     "{}: cannot watch any more: {why}",
                     self.session.kind_name(kind)
                 ));
+                self.health.unreadable(kind, &why);
                 self.held.fail(kind, why);
                 true
             }
@@ -511,7 +524,10 @@ impl Agent<'_> {
         let mut differences = 0;
         for kind in 0..self.session.kind_count() {
             match self.session.list(kind).await {
-                Ok(listed) => differences += self.held.replace(kind, listed.objects),
+                Ok(listed) => {
+                    self.health.readable(kind);
+                    differences += self.held.replace(kind, listed.objects);
+                }
                 Err(why) => log(&format!(
                     "resync: cannot list {}: {why}",
                     self.session.kind_name(kind)

@@ -146,10 +146,37 @@ const MIGRATIONS: &[Migration] = &[
              message || '\n' || path)) {generated}",
         ],
     },
+    Migration {
+        version: 5,
+        name: "agent heartbeats, cluster analyses",
+        statements: &[
+            // One row per cluster, replaced by every heartbeat of its agent.
+            "CREATE TABLE agent_status (
+            cluster TEXT PRIMARY KEY,
+            heartbeat_at BIGINT NOT NULL,
+            sync_ok BIGINT NOT NULL,
+            last_success_at BIGINT,
+            error TEXT,
+            objects BIGINT NOT NULL,
+            unreadable TEXT NOT NULL,
+            version TEXT NOT NULL,
+            period_seconds BIGINT NOT NULL
+        )",
+            // One JSON document per cluster and analysis (rbac, network), replaced only when it
+            // changed.
+            "CREATE TABLE cluster_analyses (
+            cluster TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            document TEXT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (cluster, kind)
+        )",
+        ],
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The trigram index that serves the free-text filter on PostgreSQL.
 const SEARCH_INDEX: &str = "findings_search_trgm";

@@ -918,3 +918,95 @@ fn postgres_indexes_the_free_text_and_goes_on_without_pg_trgm_rights() {
         assert_eq!(index_count(&other).await, 1);
     });
 }
+
+#[test]
+fn heartbeats_and_analyses_are_one_row_each_rewritten_only_when_changed() {
+    use kspm_store::{AgentStatus, AnalysisKind};
+    on_both("agentrows", |store| async move {
+        let ok = AgentStatus {
+            version: "0.1.0".into(),
+            sync_ok: true,
+            objects: 10,
+            period_seconds: 600,
+            ..AgentStatus::default()
+        };
+        store.heartbeat("prod", &ok, T0).await.unwrap();
+        let failed = AgentStatus {
+            sync_ok: false,
+            error: Some("x".repeat(5000)),
+            unreadable: vec!["pods: forbidden".into()],
+            ..ok.clone()
+        };
+        store.heartbeat("prod", &failed, T0 + 60).await.unwrap();
+        let health = store.agent_health().await.unwrap();
+        assert_eq!(health.len(), 1);
+        let h = &health[0];
+        assert_eq!((h.heartbeat_at, h.sync_ok), (T0 + 60, false));
+        assert_eq!(
+            h.last_success_at,
+            Some(T0),
+            "a failed sync keeps the last success"
+        );
+        assert_eq!(h.unreadable, ["pods: forbidden"]);
+        assert!(h.error.as_ref().unwrap().chars().count() <= 1001, "bounded");
+        // Stale after 3 periods (30 min), never before 15 minutes.
+        assert!(!h.stale(T0 + 60 + 1800) && h.stale(T0 + 61 + 1800));
+        let mut quick = h.clone();
+        quick.period_seconds = 5;
+        assert_eq!(quick.stale_after(), 900);
+
+        let doc = serde_json::json!({"paths": [{"start_label": "User eve"}]});
+        assert!(
+            store
+                .put_analysis("prod", AnalysisKind::Rbac, &doc, T0)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .put_analysis("prod", AnalysisKind::Rbac, &doc, T0 + 60)
+                .await
+                .unwrap()
+        );
+        let stored = store
+            .analysis("prod", AnalysisKind::Rbac)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (stored.document, stored.updated_at),
+            (doc, T0),
+            "unchanged: not rewritten"
+        );
+        let other = serde_json::json!({"paths": []});
+        assert!(
+            store
+                .put_analysis("prod", AnalysisKind::Rbac, &other, T0 + 120)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store
+                .analysis("prod", AnalysisKind::Rbac)
+                .await
+                .unwrap()
+                .unwrap()
+                .updated_at,
+            T0 + 120
+        );
+        assert!(
+            store
+                .analysis("prod", AnalysisKind::Network)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .analysis("dev", AnalysisKind::Rbac)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    });
+}

@@ -16,18 +16,20 @@ pub struct Overview {
     pub history: History,
     pub top_risks: Vec<FindingRecord>,
     pub namespaces: Vec<NamespaceCounts>,
+    pub agent: Option<kspm_store::AgentHealth>,
 }
 
 pub async fn load(store: &Store, params: &Params, now: i64) -> Result<Overview, PageError> {
     let name = params
         .get("name")
         .ok_or_else(|| PageError::BadRequest("which cluster? (`?name=CLUSTER`)".to_owned()))?;
-    let summary = store
-        .clusters(now)
-        .await?
+    let mut fleet = super::fleet::load(store, now).await?;
+    let summary = fleet
+        .clusters
         .into_iter()
         .find(|c| c.cluster == name)
         .ok_or_else(|| PageError::NotFound(format!("no cluster `{name}` in the store")))?;
+    let agent = fleet.agents.remove(name);
     let history = store.history(Some(name), Period::Day).await?;
     let top_risks = store
         .finding_page(
@@ -49,6 +51,7 @@ pub async fn load(store: &Store, params: &Params, now: i64) -> Result<Overview, 
         history,
         top_risks,
         namespaces,
+        agent,
     })
 }
 
@@ -59,6 +62,7 @@ pub fn json(o: &Overview) -> Json {
         "history": o.history,
         "top_risks": super::findings::items(&o.top_risks),
         "namespaces": o.namespaces,
+        "agent": super::fleet::agent_json(o.agent.as_ref(), o.now),
     })
 }
 
@@ -95,12 +99,27 @@ pub fn html(o: &Overview) -> String {
             None => h.raw("<span class=\"muted\">n/a</span>"),
         };
     });
+    card(&mut h, "agent", &|h| {
+        h.raw("<div class=\"agent-health\">");
+        super::fleet::agent_cell(h, o.agent.as_ref(), o.now);
+        h.raw("</div>");
+    });
     h.raw("</div>");
 
     h.raw("<p>")
         .link(
             &Href::to("/compliance", &[("cluster", name)]),
             "Compliance with each framework",
+        )
+        .raw(" · ")
+        .link(
+            &Href::to("/rbac", &[("cluster", name)]),
+            "RBAC escalation paths",
+        )
+        .raw(" · ")
+        .link(
+            &Href::to("/network", &[("cluster", name)]),
+            "Network exposure",
         )
         .raw("</p>");
     h.raw("<table id=\"counts\"><thead><tr>");
