@@ -597,30 +597,49 @@ impl Store {
 
     /// The distinct clusters, namespaces, rules and categories of the findings of `cluster` (or
     /// of all), at most `limit` of each, for the filter form.
+    ///
+    /// Across the fleet each list is a loose index scan (one index probe per distinct value,
+    /// on `findings_cluster_status` and the single-column indexes of schema 4) rather than a
+    /// `DISTINCT` over every finding; within one cluster, its rows are read through the cluster
+    /// index.
     pub async fn facets(&self, cluster: Option<&str>, limit: i64) -> Result<Facets, StoreError> {
         let mut facets = Facets::default();
-        let clusters = Sql::new("SELECT DISTINCT cluster FROM findings ORDER BY cluster")
-            .fetch(self)
-            .await?;
-        facets.clusters = self.texts(&clusters, limit)?;
+        facets.clusters = self.distinct("cluster", limit).await?;
         for (column, into) in [
             ("namespace", &mut facets.namespaces),
             ("rule", &mut facets.rules),
             ("category", &mut facets.categories),
         ] {
-            let mut sql = Sql::new("");
-            let where_cluster = match cluster {
-                Some(c) => format!("AND cluster = {}", sql.bind(Param::Text(c.to_owned()))),
-                None => String::new(),
+            *into = match cluster {
+                None => self.distinct(column, limit).await?,
+                Some(c) => {
+                    let mut sql = Sql::new("");
+                    let c = sql.bind(Param::Text(c.to_owned()));
+                    let l = sql.bind(Param::Int(limit));
+                    sql.text = format!(
+                        "SELECT DISTINCT {column} FROM findings WHERE {column} IS NOT NULL \
+                         AND cluster = {c} ORDER BY {column} LIMIT {l}"
+                    );
+                    self.texts(&sql.fetch(self).await?, limit)?
+                }
             };
-            let l = sql.bind(Param::Int(limit));
-            sql.text = format!(
-                "SELECT DISTINCT {column} FROM findings WHERE {column} IS NOT NULL {where_cluster} \
-                 ORDER BY {column} LIMIT {l}"
-            );
-            *into = self.texts(&sql.fetch(self).await?, limit)?;
         }
         Ok(facets)
+    }
+
+    /// The first `limit` distinct values of an indexed text column of `findings`, in order, by
+    /// a loose index scan: each step asks the index for the next value above the last.
+    async fn distinct(&self, column: &'static str, limit: i64) -> Result<Vec<String>, StoreError> {
+        let mut sql = Sql::new("");
+        let l = sql.bind(Param::Int(limit));
+        sql.text = format!(
+            "WITH RECURSIVE t(v, n) AS (\
+             SELECT (SELECT {column} FROM findings WHERE {column} IS NOT NULL ORDER BY {column} LIMIT 1), 1 \
+             UNION ALL SELECT (SELECT {column} FROM findings WHERE {column} > t.v ORDER BY {column} LIMIT 1), n + 1 \
+             FROM t WHERE t.v IS NOT NULL AND n < {l}) \
+             SELECT v FROM t WHERE v IS NOT NULL"
+        );
+        self.texts(&sql.fetch(self).await?, limit)
     }
 
     fn texts(&self, rows: &[AnyRow], limit: i64) -> Result<Vec<String>, StoreError> {

@@ -836,6 +836,29 @@ fn free_text_matches_any_field_case_insensitively_on_both() {
             "a newline inside one field"
         );
         assert!(hits("web_front").await.is_empty(), "`_` is a literal");
+        // The filter choices, across the fleet (loose index scans) and within one cluster.
+        let mut c = finding("db", "WL001", Severity::Low);
+        c.object.namespace = Some("pay".into());
+        c.category = "workload".into();
+        store
+            .sync("dev", &snapshot(vec![c], &[]), T0)
+            .await
+            .unwrap();
+        let all = store.facets(None, 10).await.unwrap();
+        assert_eq!(all.clusters, ["dev", "prod"]);
+        assert_eq!(all.namespaces, ["pay", "shop"]);
+        assert_eq!(all.rules, ["PS004", "WL001"]);
+        assert_eq!(all.categories, ["pod-security", "workload"]);
+        let one = store.facets(None, 1).await.unwrap();
+        assert_eq!(
+            (one.clusters, one.rules),
+            (vec!["dev".to_owned()], vec!["PS004".to_owned()])
+        );
+        let dev = store.facets(Some("dev"), 10).await.unwrap();
+        assert_eq!(
+            (dev.namespaces, dev.rules),
+            (vec!["pay".to_owned()], vec!["WL001".to_owned()])
+        );
     });
 }
 
