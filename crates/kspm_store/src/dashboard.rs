@@ -603,8 +603,10 @@ impl Store {
     /// `DISTINCT` over every finding; within one cluster, its rows are read through the cluster
     /// index.
     pub async fn facets(&self, cluster: Option<&str>, limit: i64) -> Result<Facets, StoreError> {
-        let mut facets = Facets::default();
-        facets.clusters = self.distinct("cluster", limit).await?;
+        let mut facets = Facets {
+            clusters: self.distinct("cluster", limit).await?,
+            ..Facets::default()
+        };
         for (column, into) in [
             ("namespace", &mut facets.namespaces),
             ("rule", &mut facets.rules),
