@@ -374,7 +374,7 @@ impl Store {
         if let Some(text) = query.text.as_deref().filter(|t| !t.is_empty()) {
             let p = sql.bind(Param::Text(like_pattern(text)));
             if text.contains('\n') {
-                // The search column separates its fields by newlines: a newline in the text
+                // The search text separates its fields by newlines: a newline in the text
                 // must not match across two of them.
                 let any = [
                     "kind",
@@ -389,8 +389,11 @@ impl Store {
                 .join(" OR ");
                 conds.push(format!("({any})"));
             } else {
-                // One lower-cased column (schema migration 4), trigram-indexed on PostgreSQL.
-                conds.push(format!("search LIKE {p} ESCAPE '!'"));
+                // One lower-cased text per finding, trigram-indexed on PostgreSQL.
+                conds.push(format!(
+                    "{} LIKE {p} ESCAPE '!'",
+                    crate::schema::SEARCH_EXPR
+                ));
             }
         }
         let filter = conds.join(" AND ");
