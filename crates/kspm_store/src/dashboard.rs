@@ -243,11 +243,32 @@ impl Store {
 
     /// Every cluster the store knows, worst first (most critical, then high, ... open findings).
     pub async fn clusters(&self, now: i64) -> Result<Vec<ClusterSummary>, StoreError> {
+        self.summaries(None, now).await
+    }
+
+    /// One cluster's summary (reading only its rows); `None` when the store has no finding of it.
+    pub async fn cluster(
+        &self,
+        cluster: &str,
+        now: i64,
+    ) -> Result<Option<ClusterSummary>, StoreError> {
+        Ok(self.summaries(Some(cluster), now).await?.pop())
+    }
+
+    async fn summaries(
+        &self,
+        only: Option<&str>,
+        now: i64,
+    ) -> Result<Vec<ClusterSummary>, StoreError> {
         let mut sql = Sql::new("");
         let now_p = sql.bind(Param::Int(now));
+        let where_cluster = match only {
+            Some(c) => format!("WHERE cluster = {}", sql.bind(Param::Text(c.to_owned()))),
+            None => String::new(),
+        };
         sql.text = format!(
             "SELECT cluster, severity, {s}, CAST(COUNT(*) AS BIGINT), CAST(MAX(last_seen) AS BIGINT), \
-             CAST(MAX(resolved_at) AS BIGINT) FROM findings GROUP BY 1, 2, 3",
+             CAST(MAX(resolved_at) AS BIGINT) FROM findings {where_cluster} GROUP BY 1, 2, 3",
             s = effective_status(&now_p)
         );
         let mut by_cluster: BTreeMap<String, ClusterSummary> = BTreeMap::new();
@@ -285,9 +306,13 @@ impl Store {
         let today = day_of(now);
         let mut sql = Sql::new("");
         let from = sql.bind(Param::Int(today - 31));
+        let and_cluster = match only {
+            Some(c) => format!("AND cluster = {}", sql.bind(Param::Text(c.to_owned()))),
+            None => String::new(),
+        };
         sql.text = format!(
             "SELECT cluster, day, CAST(SUM(open) AS BIGINT) FROM daily_summaries WHERE day >= {from} \
-             GROUP BY cluster, day ORDER BY cluster, day"
+             {and_cluster} GROUP BY cluster, day ORDER BY cluster, day"
         );
         let mut days: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
         for r in sql.fetch(self).await? {

@@ -23,13 +23,28 @@ pub async fn load(store: &Store, params: &Params, now: i64) -> Result<Overview, 
     let name = params
         .get("name")
         .ok_or_else(|| PageError::BadRequest("which cluster? (`?name=CLUSTER`)".to_owned()))?;
-    let mut fleet = super::fleet::load(store, now).await?;
-    let summary = fleet
-        .clusters
+    // Only this cluster's rows; a cluster whose agent reports but found nothing yet is one too.
+    let agent = store
+        .agent_health()
+        .await?
         .into_iter()
-        .find(|c| c.cluster == name)
-        .ok_or_else(|| PageError::NotFound(format!("no cluster `{name}` in the store")))?;
-    let agent = fleet.agents.remove(name);
+        .find(|a| a.cluster == name);
+    let summary = match store.cluster(name, now).await? {
+        Some(summary) => summary,
+        None if agent.is_some() => ClusterSummary {
+            cluster: name.to_owned(),
+            open: kspm_store::SeverityCounts::default(),
+            suppressed: 0,
+            change_7d: None,
+            change_30d: None,
+            last_recorded: None,
+        },
+        None => {
+            return Err(PageError::NotFound(format!(
+                "no cluster `{name}` in the store"
+            )));
+        }
+    };
     let history = store.history(Some(name), Period::Day).await?;
     let top_risks = store
         .finding_page(
