@@ -59,8 +59,29 @@ pub async fn store(
     resources: &[Resource],
     now: i64,
 ) -> Result<usize, StoreError> {
+    write(store, cluster, documents(resources), now).await
+}
+
+/// Stores documents made by [`documents`] (those that changed); returns how many were written.
+///
+/// The split lets the agent compute the documents where its judgement holds the resources (a
+/// synchronous judgement of the whole cluster, never of a few namespaces: the paths and the
+/// exposure span namespaces) and write them after the store sync:
+///
+/// ```ignore
+/// // in the judgement of everything, beside `Index::build(&resources)`:
+/// judged.analyses = Some(analyses::documents(&resources));
+/// // in lib.rs, after `judge_and_sync`, when `judged.analyses.take()` is `Some(docs)`:
+/// analyses::write(&self.store, &self.cluster, docs, kspm_store::time::now()).await
+/// ```
+pub async fn write(
+    store: &Store,
+    cluster: &str,
+    documents: Vec<(AnalysisKind, Json)>,
+    now: i64,
+) -> Result<usize, StoreError> {
     let mut written = 0;
-    for (kind, document) in documents(resources) {
+    for (kind, document) in documents {
         if store.put_analysis(cluster, kind, &document, now).await? {
             written += 1;
         }
