@@ -44,6 +44,11 @@ impl Agent {
 
     /// Started and listening, not necessarily ready (a follower waiting for the lease).
     fn spawn(c: &TestCluster, dir: &Path, store: &str, extra: &[&str]) -> Agent {
+        Agent::spawn_as(&c.kubeconfig, dir, store, extra)
+    }
+
+    /// [`Agent::spawn`] with another user's kubeconfig.
+    fn spawn_as(kubeconfig: &Path, dir: &Path, store: &str, extra: &[&str]) -> Agent {
         let log = dir.join(format!(
             "agent-{}.log",
             std::time::SystemTime::now()
@@ -53,7 +58,7 @@ impl Agent {
         ));
         let child = Command::new(env!("CARGO_BIN_EXE_kspm"))
             .args(["agent", "--kubeconfig"])
-            .arg(&c.kubeconfig)
+            .arg(kubeconfig)
             .args([
                 "--store",
                 store,
@@ -934,12 +939,49 @@ spec:
     spec:
       serviceAccountName: operator
       containers: [{{name: app, image: registry.example/op:1.0}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: op, namespace: {ns}}}
+spec:
+  type: LoadBalancer
+  selector: {{app: op}}
+  ports: [{{port: 443}}]
 "
     ));
     let agent = Agent::start(c, dir.path(), &store, &["--cluster-name", "rbac"]);
     let workload = ("RB019", "Deployment", ns, "op");
     let found = findings_of(dir.path(), &store, "rbac");
     assert_eq!(status(&found, "RB019", "Deployment", ns, "op"), None);
+    // The dashboard's analyses are in the store: the RBAC paths, and the workload the
+    // LoadBalancer exposes.
+    let analysis = |kind| {
+        kspm_store::block_on(async {
+            let url = kspm_store::StoreUrl::parse(&store).unwrap();
+            let db = kspm_store::Store::open_existing(&url).await.unwrap();
+            let found = db.analysis("rbac", kind).await.unwrap();
+            db.close().await;
+            found.map(|a| a.document)
+        })
+    };
+    let deadline = Instant::now() + WAIT;
+    let network = loop {
+        if let Some(doc) = analysis(kspm_store::AnalysisKind::Network) {
+            break doc;
+        }
+        assert!(Instant::now() < deadline, "{}", agent.log_text());
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        network["exposed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["namespace"] == ns && e["workload"].as_str().unwrap().contains("op")),
+        "{network:#}"
+    );
+    let rbac = analysis(kspm_store::AnalysisKind::Rbac).expect("stored with the network one");
+    assert!(rbac["paths"].is_array(), "{rbac:#}");
 
     // The account is bound to cluster-admin: the workload's finding opens (the binding's too).
     c.apply(&format!(
@@ -1039,9 +1081,67 @@ fn two_clusters_share_one_postgresql_each_under_its_name() {
         "{}",
         b.log_text()
     );
+    // Each agent reported its health under its own name: synced, holding objects, all read.
+    let health = kspm_store::block_on(async {
+        let url = kspm_store::StoreUrl::parse(&store).unwrap();
+        let reader = kspm_store::Store::open_read_only(&url).await.unwrap();
+        reader.agent_health().await.unwrap()
+    });
+    let clusters: Vec<&str> = health.iter().map(|h| h.cluster.as_str()).collect();
+    assert_eq!(clusters, ["east", "west"]);
+    for h in &health {
+        assert!(h.sync_ok && h.objects > 0, "{h:?}");
+        assert_eq!(h.version, env!("CARGO_PKG_VERSION"));
+        assert!(!h.stale(kspm_store::time::now()), "{h:?}");
+    }
     assert_eq!(a.stop(), Some(0));
     assert_eq!(b.stop(), Some(0));
     east.kubectl(&["delete", "deployment", "only-east", "-n", ns]);
+}
+
+/// An agent that may not read every kind says which in its health, and still syncs what it read.
+#[test]
+fn the_agents_health_names_the_kinds_it_could_not_read() {
+    let _turn = serial();
+    let Some(c) = TestCluster::shared() else {
+        return;
+    };
+    c.apply(
+        "apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: kspm-agent-pods-only}
+rules:
+- {apiGroups: [''], resources: [pods, namespaces, serviceaccounts], verbs: [get, list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: kspm-agent-pods-only}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kspm-agent-pods-only}
+subjects:
+- {kind: User, name: agent-pods-only, apiGroup: rbac.authorization.k8s.io}
+",
+    );
+    let user = c.user("agent-pods-only", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let agent = Agent::spawn_as(&user, dir.path(), &store, &[]);
+    agent.wait_ready();
+    let health = kspm_store::block_on(async {
+        let url = kspm_store::StoreUrl::parse(&store).unwrap();
+        let reader = kspm_store::Store::open_read_only(&url).await.unwrap();
+        reader.agent_health().await.unwrap()
+    });
+    assert_eq!(health.len(), 1, "{}", agent.log_text());
+    let h = &health[0];
+    assert!(h.sync_ok, "{h:?}");
+    assert!(
+        h.unreadable
+            .iter()
+            .any(|u| u.starts_with("deployments.apps") && u.contains("403")),
+        "{h:?}"
+    );
+    assert!(!h.unreadable.iter().any(|u| u.starts_with("pods")), "{h:?}");
+    assert_eq!(agent.stop(), Some(0));
 }
 
 #[test]

@@ -14,6 +14,8 @@
 //! against changed (namespaces, service accounts, RBAC, network policies, budgets, autoscalers),
 //! or a cluster-scoped object, or after a relist.
 
+pub mod analyses;
+mod health;
 mod http;
 pub mod lease;
 pub mod metrics;
@@ -125,6 +127,12 @@ pub fn run_with(
         .block_on(run_async(config, opts, companions))
 }
 
+/// The RBAC and network analyses are stored after every whole sync (a whole judgement, the
+/// hourly maintenance pass), and after the judgement of a few namespaces at most this often
+/// (they read every object: a burst of changes in one namespace must not compute them again
+/// and again).
+const ANALYSES_EVERY: Duration = Duration::from_mins(1);
+
 /// A judgement or store sync slower than this is logged with its duration.
 const SLOW: Duration = Duration::from_secs(1);
 
@@ -152,6 +160,11 @@ struct Agent<'a> {
     /// The next sync hands over every finding (the first one, and after a failed one); else a
     /// judgement of a few namespaces syncs only theirs.
     full_sync_due: bool,
+    health: health::Health,
+    /// When the RBAC and network analyses were last stored (`None`: not yet), and whether a
+    /// judgement ran since.
+    analysed_at: Option<Instant>,
+    analyses_dirty: bool,
 }
 
 /// The companions not yet started (they start after the first successful sync), and the
@@ -292,6 +305,9 @@ async fn run_async(
         publisher: config.reports.map(Publisher::new),
         reports_pending: true,
         full_sync_due: true,
+        health: health::Health::new(config),
+        analysed_at: None,
+        analyses_dirty: true,
     };
 
     // The initial list, kind by kind; each watch resumes from its own list.
@@ -305,12 +321,14 @@ async fn run_async(
             }
             Err(why) => {
                 log(&format!("cannot list {}: {why}", session.kind_name(kind)));
+                agent.health.unreadable(kind, &why);
                 agent.held.fail(kind, why);
                 versions.push(None);
             }
         }
     }
     let synced = agent.judge_and_sync().await;
+    agent.heartbeat(synced).await;
     if synced {
         companions.start(&agent);
     } else {
@@ -355,6 +373,7 @@ async fn run_async(
             () = sleep_until(due), if due.is_some() || pending => {
                 dirty_since = None;
                 pending = !agent.judge_and_sync().await;
+                agent.heartbeat(!pending).await;
                 if !pending {
                     companions.start(&agent);
                 }
@@ -372,6 +391,7 @@ async fn run_async(
                 // Judged and synced first, so the resync compares with a current judgement.
                 dirty_since = None;
                 pending = !agent.judge_and_sync().await;
+                agent.heartbeat(!pending).await;
                 if !pending {
                     companions.start(&agent);
                 }
@@ -384,6 +404,7 @@ async fn run_async(
                 // A sync records the exceptions that expired meanwhile (at their expiry) and
                 // refreshes the reports; then what is older than the retention goes.
                 pending = !agent.judge_and_sync().await;
+                agent.heartbeat(!pending).await;
                 agent.compact().await;
             }
             () = &mut shutdown => {
@@ -407,9 +428,11 @@ async fn run_async(
     while dirty_since.is_some() || pending {
         dirty_since = None;
         pending = false;
-        if !agent.judge_and_sync().await {
+        let synced = agent.judge_and_sync().await;
+        if !synced {
             log("the last store sync failed");
         }
+        agent.heartbeat(synced).await;
     }
     companions.stop().await;
     agent.store.close().await;
@@ -480,6 +503,7 @@ impl Agent<'_> {
             }
             Change::Relisted { kind, objects } => {
                 add(&self.metrics.relists, 1);
+                self.health.readable(kind);
                 let n = self.held.replace(kind, &objects);
                 log(&format!(
                     "{}: the watch expired (410 Gone); listed again, {n} objects differed",
@@ -503,6 +527,7 @@ impl Agent<'_> {
                     "{}: cannot watch any more: {why}",
                     self.session.kind_name(kind)
                 ));
+                self.health.unreadable(kind, &why);
                 self.held.fail(kind, why);
                 true
             }
@@ -520,7 +545,10 @@ impl Agent<'_> {
         let mut differences = 0;
         for kind in 0..self.session.kind_count() {
             match self.session.list(kind).await {
-                Ok(listed) => differences += self.held.replace(kind, &listed.objects),
+                Ok(listed) => {
+                    self.health.readable(kind);
+                    differences += self.held.replace(kind, &listed.objects);
+                }
                 Err(why) => log(&format!(
                     "resync: cannot list {}: {why}",
                     self.session.kind_name(kind)
@@ -588,6 +616,7 @@ impl Agent<'_> {
         );
         // A judgement of some namespaces changed only their findings; anything else (and a
         // sync after a failed one) hands over all of them.
+        let judged_now = scope != state::Touched::Nothing;
         let namespaces = match scope {
             state::Touched::Namespaces(namespaces) if !self.full_sync_due => Some(namespaces),
             _ => None,
@@ -613,7 +642,46 @@ impl Agent<'_> {
                         .pass(&judged.findings, &self.store, &self.cluster)
                         .await;
                 }
+                // After the sync: the findings of a change are stored before this runs.
+                self.analyses_dirty |= judged_now;
+                let due = match self.analysed_at {
+                    None => true,
+                    Some(_) if full => true,
+                    Some(at) => at.elapsed() >= ANALYSES_EVERY,
+                };
+                if due && (self.analyses_dirty || self.analysed_at.is_none()) {
+                    self.store_analyses().await;
+                }
                 true
+            }
+        }
+    }
+
+    /// Stores the RBAC and network analyses of everything held (those that changed).
+    async fn store_analyses(&mut self) {
+        let started = Instant::now();
+        let documents = self.held.analyses(&self.session);
+        self.analysed_at = Some(Instant::now());
+        self.analyses_dirty = false;
+        match analyses::write(
+            &self.store,
+            &self.cluster,
+            documents,
+            kspm_store::time::now(),
+        )
+        .await
+        {
+            Ok(_) => {
+                if started.elapsed() > SLOW {
+                    log(&format!(
+                        "the RBAC and network analyses took {:.2} s",
+                        started.elapsed().as_secs_f64()
+                    ));
+                }
+            }
+            Err(e) => {
+                add(&self.metrics.store_errors, 1);
+                log(&format!("cannot store the RBAC and network analyses: {e}"));
             }
         }
     }

@@ -273,24 +273,15 @@ impl Held {
         self.judge_reusing(session, opts, only, None).0
     }
 
-    /// [`Held::judge`], starting from `facts` derived by an earlier judgement over the same
-    /// indexed objects; returns what this judgement's index derived too.
-    fn judge_reusing(
-        &self,
-        session: &Session,
-        opts: &ScanOptions,
-        only: Option<&BTreeSet<String>>,
-        facts: Option<DerivedFacts>,
-    ) -> (ScanResult, DerivedFacts) {
+    /// Every resource a judgement reads: what controllers own is left to its owner.
+    fn resources(&self, session: &Session) -> Vec<&Resource> {
         let mut owners: HashSet<&str> = HashSet::new();
         for (k, objects) in self.kinds.iter().enumerate() {
             if matches!(session.role(k), Role::Owner | Role::Owned) {
                 owners.extend(objects.keys().map(String::as_str));
             }
         }
-        // With `only`, the objects judged come first and the rest is consulted through the index.
-        let mut judged: Vec<&Resource> = Vec::new();
-        let mut consulted: Vec<&Resource> = Vec::new();
+        let mut out = Vec::with_capacity(self.objects());
         for (k, objects) in self.kinds.iter().enumerate() {
             let owned = matches!(session.role(k), Role::Owned | Role::Pod);
             for entry in objects.values() {
@@ -302,17 +293,36 @@ impl Held {
                 {
                     continue;
                 }
-                let Some(r) = &entry.resource else { continue };
-                let inside = only.is_none_or(|namespaces| {
-                    r.namespace().is_some_and(|ns| namespaces.contains(ns))
-                });
-                if inside {
-                    judged.push(r);
-                } else {
-                    consulted.push(r);
+                if let Some(r) = &entry.resource {
+                    out.push(r);
                 }
             }
         }
+        out
+    }
+
+    /// The cluster-wide analyses of everything held (RBAC escalation paths, exposed workloads),
+    /// as the dashboard shows them.
+    pub fn analyses(&self, session: &Session) -> Vec<(kspm_store::AnalysisKind, Json)> {
+        crate::analyses::documents(&self.resources(session))
+    }
+
+    /// [`Held::judge`], starting from `facts` derived by an earlier judgement over the same
+    /// indexed objects; returns what this judgement's index derived too.
+    fn judge_reusing(
+        &self,
+        session: &Session,
+        opts: &ScanOptions,
+        only: Option<&BTreeSet<String>>,
+        facts: Option<DerivedFacts>,
+    ) -> (ScanResult, DerivedFacts) {
+        // With `only`, the objects judged come first and the rest is consulted through the index.
+        let (judged, consulted): (Vec<&Resource>, Vec<&Resource>) =
+            self.resources(session).into_iter().partition(|r| {
+                only.is_none_or(|namespaces| {
+                    r.namespace().is_some_and(|ns| namespaces.contains(ns))
+                })
+            });
         let mut diagnostics = Vec::new();
         let mut index = Index::build(judged.iter().chain(&consulted).copied());
         if let Some(facts) = facts {

@@ -28,7 +28,7 @@ struct Service {
 }
 
 /// Every exposed workload of the resources, ordered by name.
-pub fn exposed(resources: &[Resource]) -> Vec<Exposed> {
+pub fn exposed<'a>(resources: impl IntoIterator<Item = &'a Resource>) -> Vec<Exposed> {
     let mut pods: Vec<Pod> = Vec::new();
     let mut services: Vec<Service> = Vec::new();
     let mut ingresses: Vec<(String, String, Vec<String>, bool)> = Vec::new();

@@ -240,6 +240,8 @@ enum Route {
     Rule,
     Compliance,
     Exceptions,
+    Rbac,
+    Network,
 }
 
 fn route(path: &str) -> Option<(Route, bool)> {
@@ -253,6 +255,8 @@ fn route(path: &str) -> Option<(Route, bool)> {
         "/rule" => (Route::Rule, false),
         "/compliance" => (Route::Compliance, false),
         "/exceptions" => (Route::Exceptions, false),
+        "/rbac" => (Route::Rbac, false),
+        "/network" => (Route::Network, false),
         "/api/v1/fleet" => (Route::Fleet, true),
         "/api/v1/cluster" => (Route::Cluster, true),
         "/api/v1/findings" => (Route::Findings, true),
@@ -260,6 +264,8 @@ fn route(path: &str) -> Option<(Route, bool)> {
         "/api/v1/rule" => (Route::Rule, true),
         "/api/v1/compliance" => (Route::Compliance, true),
         "/api/v1/exceptions" => (Route::Exceptions, true),
+        "/api/v1/rbac" => (Route::Rbac, true),
+        "/api/v1/network" => (Route::Network, true),
         _ => return None,
     })
 }
@@ -418,6 +424,22 @@ async fn answer(state: &State, req: &Request<Incoming>) -> Response<Full<Bytes>>
                     json(page::exceptions::json(&m))
                 } else {
                     html(page::exceptions::html(&m))
+                }
+            }
+            Route::Rbac => {
+                let m = page::rbac::load(store, &params, now).await?;
+                if api {
+                    json(page::rbac::json(&m))
+                } else {
+                    html(page::rbac::html(&m))
+                }
+            }
+            Route::Network => {
+                let m = page::network::load(store, &params, now).await?;
+                if api {
+                    json(page::network::json(&m))
+                } else {
+                    html(page::network::html(&m))
                 }
             }
         })

@@ -20,8 +20,23 @@ fn sqlite_store(dir: &std::path::Path, clusters: &[&str], hostile: bool) -> Stor
         for c in clusters {
             seed(&store, c, now).await;
         }
+        // prod has an agent that stored its analyses; the others were recorded by scans.
+        if clusters.contains(&"prod") {
+            let objects = support::cluster_objects(false);
+            support::seed_agent(&store, "prod", &objects, &support::healthy(), now).await;
+        }
         if hostile {
             seed_hostile(&store, support::hostile_cluster(), now).await;
+            let evil = kspm_store::AgentStatus {
+                version: "<script>alert('version')</script>".into(),
+                sync_ok: false,
+                error: Some("<img src=x onerror=alert('error')>".into()),
+                objects: 1,
+                unreadable: vec!["<script>alert('kind')</script>: javascript:alert('why')".into()],
+                period_seconds: 60,
+            };
+            let objects = support::cluster_objects(true);
+            support::seed_agent(&store, support::hostile_cluster(), &objects, &evil, now).await;
         }
         store.close().await;
     });
@@ -85,6 +100,27 @@ fn postgres_fleet_lists_both_clusters_with_their_counts() {
             rules: None,
         };
         b.sync("staging", &snap, now + 1).await.unwrap();
+        // prod-eu's agent reports; staging's stopped an hour ago after a failed sync, with a
+        // kind it could not read.
+        support::seed_agent(
+            &a,
+            "prod-eu",
+            &support::cluster_objects(false),
+            &support::healthy(),
+            now,
+        )
+        .await;
+        let failing = kspm_store::AgentStatus {
+            sync_ok: false,
+            error: Some("the last store sync failed".into()),
+            unreadable: vec!["networkpolicies.networking.k8s.io: forbidden".into()],
+            period_seconds: 60,
+            ..support::healthy()
+        };
+        b.heartbeat("staging", &support::healthy(), now - 7200)
+            .await
+            .unwrap();
+        b.heartbeat("staging", &failing, now - 3600).await.unwrap();
         a.close().await;
         b.close().await;
     });
@@ -108,6 +144,28 @@ fn postgres_fleet_lists_both_clusters_with_their_counts() {
     assert_eq!(
         clusters[1]["open"],
         json!({"critical": 0, "high": 2, "medium": 2, "low": 0, "info": 0})
+    );
+    let (eu, staging) = (&clusters[0]["agent"], &clusters[1]["agent"]);
+    assert_eq!(
+        (&eu["stale"], &eu["sync_ok"], &eu["objects"]),
+        (&json!(false), &json!(true), &json!(1234))
+    );
+    // Stale: no report for an hour, more than 15 minutes (3 x 60 s is less).
+    assert_eq!(
+        (
+            &staging["stale"],
+            &staging["sync_ok"],
+            &staging["stale_after_seconds"]
+        ),
+        (&json!(true), &json!(false), &json!(900))
+    );
+    assert_eq!(
+        staging["unreadable"],
+        json!(["networkpolicies.networking.k8s.io: forbidden"])
+    );
+    // The failed sync did not move the last success.
+    assert!(
+        staging["last_success_at"].as_str().unwrap() < staging["heartbeat_at"].as_str().unwrap()
     );
     // Six days of history: five days ago prod-eu had 1 critical, 2 high and 1 medium open
     // (the low one not yet suppressed: 1 low), now 5; no history 7 or 30 days back.
@@ -169,6 +227,24 @@ fn postgres_fleet_lists_both_clusters_with_their_counts() {
             {"cluster": "staging", "open": 2, "suppressed": 0, "resolved": 0}
         ])
     );
+    let rbac = get(addr, "/api/v1/rbac?cluster=prod-eu").json();
+    check_schema("rbac", &rbac);
+    assert_eq!(
+        rbac["paths"][0]["start_label"], "ServiceAccount ci/deployer",
+        "{rbac:#}"
+    );
+    assert_eq!(
+        rbac["paths"][0]["holders"],
+        json!(["DaemonSet/kube-system/ops-agent"])
+    );
+    let network = get(addr, "/api/v1/network?cluster=prod-eu").json();
+    check_schema("network", &network);
+    assert_eq!(network["exposed"][0]["workload"], "Deployment/shop/web");
+    // A cluster whose agent stored nothing: empty, not an error.
+    let none = get(addr, "/api/v1/network?cluster=staging").json();
+    check_schema("network", &none);
+    assert_eq!(none["updated_at"], json!(null));
+    assert_eq!(get(addr, "/api/v1/rbac").status, 400);
     let error = get(addr, "/api/v1/findings?status=gone");
     assert_eq!(error.status, 400);
     check_schema("error", &error.json());
@@ -609,6 +685,48 @@ fn pages_in_chromium() {
         "cis:5.2.3"
     );
 
+    // The cluster's RBAC paths (a graph and the list) and exposed workloads, from its overview.
+    b.navigate(&format!("{base}/cluster?name=prod"));
+    assert_eq!(
+        b.eval("document.querySelector('.agent-health .agent').textContent"),
+        "healthy"
+    );
+    let rbac = b.click("a[href^='/rbac?cluster=']");
+    assert_eq!(b.problems(), Vec::<String>::new(), "{rbac}");
+    // ci/deployer → kube-system/ops → cluster-admin: three nodes, two hops, one path.
+    assert_eq!(
+        b.eval("document.querySelectorAll('#rbac-graph g.node').length"),
+        3
+    );
+    assert_eq!(
+        b.eval("document.querySelectorAll('#rbac-graph line.hop').length"),
+        2
+    );
+    assert_eq!(
+        b.eval("document.querySelectorAll('#paths li.path').length"),
+        1
+    );
+    let network = b.click("a[href^='/network?cluster=']");
+    assert_eq!(b.problems(), Vec::<String>::new(), "{network}");
+    assert_eq!(
+        b.eval("document.querySelectorAll('#exposed tr.exposed').length"),
+        1
+    );
+    let exposed = b.click("#exposed a[href^='/findings']");
+    assert_eq!(b.problems(), Vec::<String>::new(), "{exposed}");
+    // dev was recorded by scans: no agent, no analyses, and the pages say so.
+    b.navigate(&format!("{base}/rbac?cluster=dev"));
+    assert_eq!(b.problems(), Vec::<String>::new(), "rbac without analysis");
+    assert_eq!(
+        b.eval("document.querySelectorAll('#no-analysis').length"),
+        1
+    );
+    b.navigate(&format!("{base}/"));
+    assert_eq!(
+        b.eval("[...document.querySelectorAll('#fleet tbody tr')].map(r => r.cells[0].textContent + '=' + r.querySelector('td.agent-health').textContent.split(' ')[0]).sort().join(',')"),
+        "dev=no,prod=healthy"
+    );
+
     // Exceptions, from the header: both clusters' findings under the one exception.
     let exceptions = b.click("header a[href='/exceptions']");
     assert_eq!(b.problems(), Vec::<String>::new(), "{exceptions}");
@@ -723,6 +841,8 @@ fn planted_script_never_runs() {
             ])
         ),
         "/exceptions".to_owned(),
+        format!("/rbac?{}", q(&[("cluster", evil)])),
+        format!("/network?{}", q(&[("cluster", evil)])),
         format!("/nothing?{}", q(&[("x", "<script>alert(1)</script>")])),
     ];
     let mut b = Browser::launch(&browser);
@@ -787,6 +907,30 @@ fn planted_script_never_runs() {
     assert!(text.contains("<script>alert('by')</script>"), "{text}");
     assert!(text.contains("<iframe src=javascript:alert('reason')>"));
     assert!(text.contains("<script>alert('name')</script>"));
+    b.navigate(&format!("{base}/"));
+    let text = b.eval("document.body.textContent");
+    let text = text.as_str().unwrap();
+    assert!(text.contains("<script>alert('version')</script>"), "{text}");
+    assert!(text.contains("<img src=x onerror=alert('error')>"));
+    assert!(text.contains("<script>alert('kind')</script>: javascript:alert('why')"));
+    b.navigate(&format!("{base}/rbac?{}", q(&[("cluster", evil)])));
+    let text = b.eval("document.body.textContent");
+    let text = text.as_str().unwrap();
+    assert!(
+        text.contains("ServiceAccount ci/<script>alert('sa')</script>"),
+        "{text}"
+    );
+    assert_eq!(
+        b.eval("document.querySelectorAll('#rbac-graph g.node').length"),
+        3
+    );
+    b.navigate(&format!("{base}/network?{}", q(&[("cluster", evil)])));
+    let text = b.eval("document.body.textContent");
+    let text = text.as_str().unwrap();
+    assert!(
+        text.contains("Deployment/<img src=x onerror=alert('ns')>/javascript:alert('web')"),
+        "{text}"
+    );
 }
 
 #[test]

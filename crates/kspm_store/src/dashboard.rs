@@ -243,11 +243,32 @@ impl Store {
 
     /// Every cluster the store knows, worst first (most critical, then high, ... open findings).
     pub async fn clusters(&self, now: i64) -> Result<Vec<ClusterSummary>, StoreError> {
+        self.summaries(None, now).await
+    }
+
+    /// One cluster's summary (reading only its rows); `None` when the store has no finding of it.
+    pub async fn cluster(
+        &self,
+        cluster: &str,
+        now: i64,
+    ) -> Result<Option<ClusterSummary>, StoreError> {
+        Ok(self.summaries(Some(cluster), now).await?.pop())
+    }
+
+    async fn summaries(
+        &self,
+        only: Option<&str>,
+        now: i64,
+    ) -> Result<Vec<ClusterSummary>, StoreError> {
         let mut sql = Sql::new("");
         let now_p = sql.bind(Param::Int(now));
+        let where_cluster = match only {
+            Some(c) => format!("WHERE cluster = {}", sql.bind(Param::Text(c.to_owned()))),
+            None => String::new(),
+        };
         sql.text = format!(
             "SELECT cluster, severity, {s}, CAST(COUNT(*) AS BIGINT), CAST(MAX(last_seen) AS BIGINT), \
-             CAST(MAX(resolved_at) AS BIGINT) FROM findings GROUP BY 1, 2, 3",
+             CAST(MAX(resolved_at) AS BIGINT) FROM findings {where_cluster} GROUP BY 1, 2, 3",
             s = effective_status(&now_p)
         );
         let mut by_cluster: BTreeMap<String, ClusterSummary> = BTreeMap::new();
@@ -285,9 +306,13 @@ impl Store {
         let today = day_of(now);
         let mut sql = Sql::new("");
         let from = sql.bind(Param::Int(today - 31));
+        let and_cluster = match only {
+            Some(c) => format!("AND cluster = {}", sql.bind(Param::Text(c.to_owned()))),
+            None => String::new(),
+        };
         sql.text = format!(
             "SELECT cluster, day, CAST(SUM(open) AS BIGINT) FROM daily_summaries WHERE day >= {from} \
-             GROUP BY cluster, day ORDER BY cluster, day"
+             {and_cluster} GROUP BY cluster, day ORDER BY cluster, day"
         );
         let mut days: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
         for r in sql.fetch(self).await? {
@@ -373,18 +398,28 @@ impl Store {
         }
         if let Some(text) = query.text.as_deref().filter(|t| !t.is_empty()) {
             let p = sql.bind(Param::Text(like_pattern(text)));
-            let any = [
-                "kind",
-                "namespace",
-                "name",
-                "rule",
-                "slug",
-                "message",
-                "path",
-            ]
-            .map(|c| format!("LOWER(COALESCE({c}, '')) LIKE {p} ESCAPE '!'"))
-            .join(" OR ");
-            conds.push(format!("({any})"));
+            if text.contains('\n') {
+                // The search text separates its fields by newlines: a newline in the text
+                // must not match across two of them.
+                let any = [
+                    "kind",
+                    "namespace",
+                    "name",
+                    "rule",
+                    "slug",
+                    "message",
+                    "path",
+                ]
+                .map(|c| format!("LOWER(COALESCE({c}, '')) LIKE {p} ESCAPE '!'"))
+                .join(" OR ");
+                conds.push(format!("({any})"));
+            } else {
+                // One lower-cased text per finding, trigram-indexed on PostgreSQL.
+                conds.push(format!(
+                    "{} LIKE {p} ESCAPE '!'",
+                    crate::schema::SEARCH_EXPR
+                ));
+            }
         }
         let filter = conds.join(" AND ");
         let count_sql = Sql {
@@ -590,30 +625,51 @@ impl Store {
 
     /// The distinct clusters, namespaces, rules and categories of the findings of `cluster` (or
     /// of all), at most `limit` of each, for the filter form.
+    ///
+    /// Across the fleet each list is a loose index scan (one index probe per distinct value,
+    /// on `findings_cluster_status` and the single-column indexes of schema 5) rather than a
+    /// `DISTINCT` over every finding; within one cluster, its rows are read through the cluster
+    /// index.
     pub async fn facets(&self, cluster: Option<&str>, limit: i64) -> Result<Facets, StoreError> {
-        let mut facets = Facets::default();
-        let clusters = Sql::new("SELECT DISTINCT cluster FROM findings ORDER BY cluster")
-            .fetch(self)
-            .await?;
-        facets.clusters = self.texts(&clusters, limit)?;
+        let mut facets = Facets {
+            clusters: self.distinct("cluster", limit).await?,
+            ..Facets::default()
+        };
         for (column, into) in [
             ("namespace", &mut facets.namespaces),
             ("rule", &mut facets.rules),
             ("category", &mut facets.categories),
         ] {
-            let mut sql = Sql::new("");
-            let where_cluster = match cluster {
-                Some(c) => format!("AND cluster = {}", sql.bind(Param::Text(c.to_owned()))),
-                None => String::new(),
+            *into = match cluster {
+                None => self.distinct(column, limit).await?,
+                Some(c) => {
+                    let mut sql = Sql::new("");
+                    let c = sql.bind(Param::Text(c.to_owned()));
+                    let l = sql.bind(Param::Int(limit));
+                    sql.text = format!(
+                        "SELECT DISTINCT {column} FROM findings WHERE {column} IS NOT NULL \
+                         AND cluster = {c} ORDER BY {column} LIMIT {l}"
+                    );
+                    self.texts(&sql.fetch(self).await?, limit)?
+                }
             };
-            let l = sql.bind(Param::Int(limit));
-            sql.text = format!(
-                "SELECT DISTINCT {column} FROM findings WHERE {column} IS NOT NULL {where_cluster} \
-                 ORDER BY {column} LIMIT {l}"
-            );
-            *into = self.texts(&sql.fetch(self).await?, limit)?;
         }
         Ok(facets)
+    }
+
+    /// The first `limit` distinct values of an indexed text column of `findings`, in order, by
+    /// a loose index scan: each step asks the index for the next value above the last.
+    async fn distinct(&self, column: &'static str, limit: i64) -> Result<Vec<String>, StoreError> {
+        let mut sql = Sql::new("");
+        let l = sql.bind(Param::Int(limit));
+        sql.text = format!(
+            "WITH RECURSIVE t(v, n) AS (\
+             SELECT (SELECT {column} FROM findings WHERE {column} IS NOT NULL ORDER BY {column} LIMIT 1), 1 \
+             UNION ALL SELECT (SELECT {column} FROM findings WHERE {column} > t.v ORDER BY {column} LIMIT 1), n + 1 \
+             FROM t WHERE t.v IS NOT NULL AND n < {l}) \
+             SELECT v FROM t WHERE v IS NOT NULL"
+        );
+        self.texts(&sql.fetch(self).await?, limit)
     }
 
     fn texts(&self, rows: &[AnyRow], limit: i64) -> Result<Vec<String>, StoreError> {

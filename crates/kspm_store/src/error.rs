@@ -24,6 +24,9 @@ pub enum StoreError {
     /// A stored value could not be read back (written by something other than kspm).
     #[error("store {url}: unexpected stored value: {what}")]
     Corrupt { url: String, what: String },
+    /// A value too large to store.
+    #[error("store {url}: not stored: {what}")]
+    TooLarge { url: String, what: String },
 }
 
 impl StoreError {

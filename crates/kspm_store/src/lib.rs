@@ -15,8 +15,10 @@
 
 mod actions;
 mod alerts;
+mod analyses;
 mod dashboard;
 mod error;
+mod heartbeat;
 mod lifecycle;
 mod query;
 mod record;
@@ -37,11 +39,13 @@ use sqlx::{Any, AnyPool, Row, Transaction};
 
 pub use actions::{AdmissionDecision, RemediationChange};
 pub use alerts::{AlertCursor, OutboxEvent};
+pub use analyses::{Analysis, AnalysisKind, MAX_ANALYSIS_BYTES};
 pub use dashboard::{
     ClusterSummary, Facets, FindingEvent, FindingPage, FindingQuery, FindingSort, NamespaceCounts,
     RuleClusterCounts, RuleStatusCounts,
 };
 pub use error::StoreError;
+pub use heartbeat::{AgentHealth, AgentStatus, STALE_AFTER_MIN_SECONDS};
 pub use query::{FindingFilter, History, HistoryRow, Period, SeverityCounts};
 pub use record::{
     EventKind, FindingRecord, ObjectRef, Observation, ResolvedReason, Snapshot, Status, Suppressed,

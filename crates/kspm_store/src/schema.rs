@@ -144,10 +144,60 @@ const MIGRATIONS: &[Migration] = &[
             "ALTER TABLE findings ADD COLUMN risk BIGINT NOT NULL DEFAULT 0",
         ],
     },
+    Migration {
+        version: 5,
+        name: "facet indexes",
+        statements: &[
+            // The findings page's filter choices across the fleet walk these (a loose index
+            // scan per column) instead of reading every finding. (The free-text filter's
+            // trigram index is PostgreSQL's only and optional: `ensure_search_index`.)
+            "CREATE INDEX findings_namespace ON findings (namespace)",
+            "CREATE INDEX findings_rule ON findings (rule)",
+            "CREATE INDEX findings_category ON findings (category)",
+        ],
+    },
+    Migration {
+        version: 6,
+        name: "agent heartbeats, cluster analyses",
+        statements: &[
+            // One row per cluster, replaced by every heartbeat of its agent.
+            "CREATE TABLE agent_status (
+            cluster TEXT PRIMARY KEY,
+            heartbeat_at BIGINT NOT NULL,
+            sync_ok BIGINT NOT NULL,
+            last_success_at BIGINT,
+            error TEXT,
+            objects BIGINT NOT NULL,
+            unreadable TEXT NOT NULL,
+            version TEXT NOT NULL,
+            period_seconds BIGINT NOT NULL
+        )",
+            // One JSON document per cluster and analysis (rbac, network), replaced only when it
+            // changed.
+            "CREATE TABLE cluster_analyses (
+            cluster TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            document TEXT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (cluster, kind)
+        )",
+        ],
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 6;
+
+/// The trigram index that serves the free-text filter on PostgreSQL.
+const SEARCH_INDEX: &str = "findings_search_trgm";
+
+/// What the findings page's free-text filter matches: the lower-cased kind, namespace, name,
+/// rule code, slug, message and path of a finding, one per line (so that a text without a
+/// newline never matches across two of them). An expression rather than a stored column: the
+/// trigram index on PostgreSQL is built over this very expression, and a column would widen
+/// every row that the fleet's counts scan. The query must spell it exactly so.
+pub(crate) const SEARCH_EXPR: &str = "LOWER(kind || '\n' || COALESCE(namespace, '') || '\n' || name \
+    || '\n' || rule || '\n' || slug || '\n' || message || '\n' || path)";
 
 fn spell(statement: &str, backend: Backend) -> String {
     let id = match backend {
@@ -219,6 +269,73 @@ pub(crate) async fn migrate(
         .map_err(db)?;
         applied += 1;
     }
+    let refused = if backend == Backend::Postgres {
+        ensure_search_index(&mut tx).await.map_err(db)?
+    } else {
+        None
+    };
     tx.commit().await.map_err(db)?;
+    if let Some(why) = refused {
+        eprintln!(
+            "kspm: store {url}: no trigram index for the findings free-text filter ({why}); \
+             the filter scans every finding instead. A database owner can run \
+             `CREATE EXTENSION pg_trgm;` and kspm creates the index on its next start \
+             (docs/serve.md)"
+        );
+    }
     Ok(applied)
+}
+
+/// Creates the trigram index over [`SEARCH_EXPR`] when it is missing (on every open, so that
+/// an extension installed later by a database owner is used from the next start). Returns why
+/// it could not be created: the `pg_trgm` extension is not available, or the user may not
+/// create it (it is a trusted extension since PostgreSQL 13: a user with CREATE on the database
+/// may). The index is an optimisation, so a refusal is rolled back to a savepoint and the
+/// migration goes on.
+async fn ensure_search_index(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+) -> Result<Option<String>, sqlx::Error> {
+    let present: i64 = sqlx::query(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM pg_indexes WHERE schemaname = current_schema() \
+         AND indexname = $1",
+    )
+    .bind(SEARCH_INDEX)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get(0)?;
+    if present > 0 {
+        return Ok(None);
+    }
+    sqlx::query("SAVEPOINT kspm_search_index")
+        .execute(&mut **tx)
+        .await?;
+    let created = async {
+        sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE INDEX IF NOT EXISTS {SEARCH_INDEX} ON findings USING gin (({SEARCH_EXPR}) gin_trgm_ops)"
+        )))
+        .execute(&mut **tx)
+        .await
+    }
+    .await;
+    match created {
+        Ok(_) => {
+            sqlx::query("RELEASE SAVEPOINT kspm_search_index")
+                .execute(&mut **tx)
+                .await?;
+            Ok(None)
+        }
+        Err(e) => {
+            sqlx::query("ROLLBACK TO SAVEPOINT kspm_search_index")
+                .execute(&mut **tx)
+                .await?;
+            let why = match &e {
+                sqlx::Error::Database(d) => d.message().to_owned(),
+                other => other.to_string(),
+            };
+            Ok(Some(why))
+        }
+    }
 }

@@ -866,3 +866,248 @@ fn unreachable_stores_fail_with_one_clear_line() {
         assert!(e.is_unavailable(), "{e}");
     });
 }
+
+#[test]
+fn free_text_matches_any_field_case_insensitively_on_both() {
+    use kspm_store::FindingQuery;
+    on_both("freetext", |store| async move {
+        let mut a = finding("Web-Frontend", "WL001", Severity::High);
+        a.message = "Container `nginx` runs\nas root".into();
+        let b = finding("api", "PS004", Severity::Critical);
+        store
+            .sync("prod", &snapshot(vec![a, b], &["Web-Frontend", "api"]), T0)
+            .await
+            .unwrap();
+        let hits = |text: &str| {
+            let store = store.clone();
+            let query = FindingQuery {
+                text: Some(text.to_owned()),
+                limit: 10,
+                ..FindingQuery::default()
+            };
+            async move {
+                let page = store.finding_page(&query, T0).await.unwrap();
+                let mut names: Vec<String> =
+                    page.findings.into_iter().map(|f| f.object.name).collect();
+                names.sort();
+                assert_eq!(page.total, names.len() as i64);
+                names
+            }
+        };
+        assert_eq!(hits("web-front").await, ["Web-Frontend"], "the name");
+        assert_eq!(
+            hits("DEPLOYMENT").await,
+            ["Web-Frontend", "api"],
+            "the kind"
+        );
+        assert_eq!(hits("ps004").await, ["api"], "the rule code");
+        assert_eq!(hits("slug-of-wl").await, ["Web-Frontend"], "the slug");
+        assert_eq!(hits("NGINX` RUNS").await, ["Web-Frontend"], "the message");
+        assert_eq!(hits("securitycontext.priv").await.len(), 2, "the path");
+        assert_eq!(hits("shop").await.len(), 2, "the namespace");
+        // Fields are matched one by one: text never spans two of them.
+        assert!(hits("deploymentshop").await.is_empty());
+        assert!(hits("deployment\nshop").await.is_empty());
+        assert_eq!(
+            hits("runs\nas").await,
+            ["Web-Frontend"],
+            "a newline inside one field"
+        );
+        assert!(hits("web_front").await.is_empty(), "`_` is a literal");
+        // The filter choices, across the fleet (loose index scans) and within one cluster.
+        let mut c = finding("db", "WL001", Severity::Low);
+        c.object.namespace = Some("pay".into());
+        c.category = "workload".into();
+        store
+            .sync("dev", &snapshot(vec![c], &[]), T0)
+            .await
+            .unwrap();
+        let all = store.facets(None, 10).await.unwrap();
+        assert_eq!(all.clusters, ["dev", "prod"]);
+        assert_eq!(all.namespaces, ["pay", "shop"]);
+        assert_eq!(all.rules, ["PS004", "WL001"]);
+        assert_eq!(all.categories, ["pod-security", "workload"]);
+        let one = store.facets(None, 1).await.unwrap();
+        assert_eq!(
+            (one.clusters, one.rules),
+            (vec!["dev".to_owned()], vec!["PS004".to_owned()])
+        );
+        let dev = store.facets(Some("dev"), 10).await.unwrap();
+        assert_eq!(
+            (dev.namespaces, dev.rules),
+            (vec!["pay".to_owned()], vec!["WL001".to_owned()])
+        );
+    });
+}
+
+#[test]
+fn postgres_indexes_the_free_text_and_goes_on_without_pg_trgm_rights() {
+    let Some(pg) = TestPostgres::shared() else {
+        return;
+    };
+    let index_count = |u: &str| {
+        let u = u.to_owned();
+        async move {
+            let pool = sqlx::PgPool::connect(&u).await.unwrap();
+            let n: i64 = sqlx::query(
+                "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'findings_search_trgm'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .get(0);
+            pool.close().await;
+            n
+        }
+    };
+    // The superuser of the test server may create the extension: the index is there.
+    let owner = pg.database("trgm");
+    block_on(async {
+        Store::open(&StoreUrl::parse(&owner).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(index_count(&owner).await, 1);
+    });
+    // A user with rights on the schema but not CREATE on the database may not create the
+    // extension: the store opens, migrates, and the filter still answers (by a scan).
+    let other = pg.database("trgm_refused");
+    block_on(async {
+        let pool = sqlx::PgPool::connect(&other).await.unwrap();
+        for statement in [
+            "DO $$ BEGIN CREATE ROLE kspm_limited LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+            "GRANT USAGE, CREATE ON SCHEMA public TO kspm_limited",
+        ] {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+        let limited = other.replacen("kspm@", "kspm_limited@", 1);
+        let store = Store::open(&StoreUrl::parse(&limited).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(index_count(&other).await, 0);
+        store
+            .sync(
+                "prod",
+                &snapshot(vec![finding("web", "WL001", Severity::High)], &["web"]),
+                T0,
+            )
+            .await
+            .unwrap();
+        let page = store
+            .finding_page(
+                &kspm_store::FindingQuery {
+                    text: Some("WEB".into()),
+                    limit: 5,
+                    ..Default::default()
+                },
+                T0,
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.total, 1);
+        store.close().await;
+        // Once an owner installs the extension, the next start creates the index.
+        let pool = sqlx::PgPool::connect(&other).await.unwrap();
+        sqlx::query("CREATE EXTENSION pg_trgm")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        Store::open(&StoreUrl::parse(&limited).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(index_count(&other).await, 1);
+    });
+}
+
+#[test]
+fn heartbeats_and_analyses_are_one_row_each_rewritten_only_when_changed() {
+    use kspm_store::{AgentStatus, AnalysisKind};
+    on_both("agentrows", |store| async move {
+        let ok = AgentStatus {
+            version: "0.1.0".into(),
+            sync_ok: true,
+            objects: 10,
+            period_seconds: 600,
+            ..AgentStatus::default()
+        };
+        store.heartbeat("prod", &ok, T0).await.unwrap();
+        let failed = AgentStatus {
+            sync_ok: false,
+            error: Some("x".repeat(5000)),
+            unreadable: vec!["pods: forbidden".into()],
+            ..ok.clone()
+        };
+        store.heartbeat("prod", &failed, T0 + 60).await.unwrap();
+        let health = store.agent_health().await.unwrap();
+        assert_eq!(health.len(), 1);
+        let h = &health[0];
+        assert_eq!((h.heartbeat_at, h.sync_ok), (T0 + 60, false));
+        assert_eq!(
+            h.last_success_at,
+            Some(T0),
+            "a failed sync keeps the last success"
+        );
+        assert_eq!(h.unreadable, ["pods: forbidden"]);
+        assert!(h.error.as_ref().unwrap().chars().count() <= 1001, "bounded");
+        // Stale after 3 periods (30 min), never before 15 minutes.
+        assert!(!h.stale(T0 + 60 + 1800) && h.stale(T0 + 61 + 1800));
+        let mut quick = h.clone();
+        quick.period_seconds = 5;
+        assert_eq!(quick.stale_after(), 900);
+
+        let doc = serde_json::json!({"paths": [{"start_label": "User eve"}]});
+        assert!(
+            store
+                .put_analysis("prod", AnalysisKind::Rbac, &doc, T0)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .put_analysis("prod", AnalysisKind::Rbac, &doc, T0 + 60)
+                .await
+                .unwrap()
+        );
+        let stored = store
+            .analysis("prod", AnalysisKind::Rbac)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (stored.document, stored.updated_at),
+            (doc, T0),
+            "unchanged: not rewritten"
+        );
+        let other = serde_json::json!({"paths": []});
+        assert!(
+            store
+                .put_analysis("prod", AnalysisKind::Rbac, &other, T0 + 120)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store
+                .analysis("prod", AnalysisKind::Rbac)
+                .await
+                .unwrap()
+                .unwrap()
+                .updated_at,
+            T0 + 120
+        );
+        assert!(
+            store
+                .analysis("prod", AnalysisKind::Network)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .analysis("dev", AnalysisKind::Rbac)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    });
+}

@@ -16,18 +16,35 @@ pub struct Overview {
     pub history: History,
     pub top_risks: Vec<FindingRecord>,
     pub namespaces: Vec<NamespaceCounts>,
+    pub agent: Option<kspm_store::AgentHealth>,
 }
 
 pub async fn load(store: &Store, params: &Params, now: i64) -> Result<Overview, PageError> {
     let name = params
         .get("name")
         .ok_or_else(|| PageError::BadRequest("which cluster? (`?name=CLUSTER`)".to_owned()))?;
-    let summary = store
-        .clusters(now)
+    // Only this cluster's rows; a cluster whose agent reports but found nothing yet is one too.
+    let agent = store
+        .agent_health()
         .await?
         .into_iter()
-        .find(|c| c.cluster == name)
-        .ok_or_else(|| PageError::NotFound(format!("no cluster `{name}` in the store")))?;
+        .find(|a| a.cluster == name);
+    let summary = match store.cluster(name, now).await? {
+        Some(summary) => summary,
+        None if agent.is_some() => ClusterSummary {
+            cluster: name.to_owned(),
+            open: kspm_store::SeverityCounts::default(),
+            suppressed: 0,
+            change_7d: None,
+            change_30d: None,
+            last_recorded: None,
+        },
+        None => {
+            return Err(PageError::NotFound(format!(
+                "no cluster `{name}` in the store"
+            )));
+        }
+    };
     let history = store.history(Some(name), Period::Day).await?;
     let top_risks = store
         .finding_page(
@@ -49,6 +66,7 @@ pub async fn load(store: &Store, params: &Params, now: i64) -> Result<Overview, 
         history,
         top_risks,
         namespaces,
+        agent,
     })
 }
 
@@ -59,6 +77,7 @@ pub fn json(o: &Overview) -> Json {
         "history": o.history,
         "top_risks": super::findings::items(&o.top_risks),
         "namespaces": o.namespaces,
+        "agent": super::fleet::agent_json(o.agent.as_ref(), o.now),
     })
 }
 
@@ -95,12 +114,27 @@ pub fn html(o: &Overview) -> String {
             None => h.raw("<span class=\"muted\">n/a</span>"),
         };
     });
+    card(&mut h, "agent", &|h| {
+        h.raw("<div class=\"agent-health\">");
+        super::fleet::agent_cell(h, o.agent.as_ref(), o.now);
+        h.raw("</div>");
+    });
     h.raw("</div>");
 
     h.raw("<p>")
         .link(
             &Href::to("/compliance", &[("cluster", name)]),
             "Compliance with each framework",
+        )
+        .raw(" · ")
+        .link(
+            &Href::to("/rbac", &[("cluster", name)]),
+            "RBAC escalation paths",
+        )
+        .raw(" · ")
+        .link(
+            &Href::to("/network", &[("cluster", name)]),
+            "Network exposure",
         )
         .raw("</p>");
     h.raw("<table id=\"counts\"><thead><tr>");

@@ -9,7 +9,9 @@ pub mod exceptions;
 pub mod findings;
 pub mod fleet;
 pub mod markdown;
+pub mod network;
 pub mod object;
+pub mod rbac;
 pub mod rule;
 
 use std::collections::BTreeMap;

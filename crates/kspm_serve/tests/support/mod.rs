@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use kspm_model::Severity;
 use kspm_serve::{ServeOptions, Server, Token};
-use kspm_store::{ObjectRef, Observation, Snapshot, Store, StoreUrl, Suppressed};
+use kspm_store::{AgentStatus, ObjectRef, Observation, Snapshot, Store, StoreUrl, Suppressed};
 
 pub const DAY: i64 = 86_400;
 
@@ -266,6 +266,113 @@ pub async fn seed_hostile(store: &Store, cluster: &str, now: i64) {
     let snap = snapshot(vec![o, o2], &[&evil]);
     store.sync(cluster, &snap, now - DAY).await.expect("sync");
     store.sync(cluster, &snap, now).await.expect("sync");
+}
+
+/// A cluster's RBAC objects and workloads, in YAML: `ci/deployer` can create pods in
+/// `kube-system` (where `ops` is cluster-admin) and `shop/web` sits behind a LoadBalancer. With
+/// `evil`, every name the analyses repeat is a script injection attempt.
+pub fn cluster_objects(evil: bool) -> String {
+    let (sa, ns, web) = if evil {
+        (
+            "\"<script>alert('sa')</script>\"",
+            "\"<img src=x onerror=alert('ns')>\"",
+            "\"javascript:alert('web')\"",
+        )
+    } else {
+        ("deployer", "shop", "web")
+    };
+    format!(
+        r"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: pods, namespace: kube-system}}
+rules:
+- {{apiGroups: [''], resources: [pods], verbs: [create]}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: deployer-pods, namespace: kube-system}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: pods}}
+subjects:
+- {{kind: ServiceAccount, name: {sa}, namespace: ci}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {{name: ops-admin}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}}
+subjects:
+- {{kind: ServiceAccount, name: ops, namespace: kube-system}}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {{name: ops-agent, namespace: kube-system}}
+spec:
+  template:
+    spec:
+      serviceAccountName: ops
+      containers: [{{name: a, image: a:1}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web, namespace: {ns}}}
+spec: {{type: LoadBalancer, selector: {{app: web}}, ports: [{{port: 80}}]}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {web}, namespace: {ns}}}
+spec:
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec: {{containers: [{{name: w, image: w:1}}]}}
+"
+    )
+}
+
+/// What `kspm agent` writes beside the findings after judging `objects`: its health and the
+/// RBAC and network analyses, computed by the agent's own code.
+pub async fn seed_agent(
+    store: &Store,
+    cluster: &str,
+    objects: &str,
+    status: &AgentStatus,
+    at: i64,
+) {
+    use kspm_model::yaml::{Limits, parse_stream};
+    let (docs, errors) = parse_stream(objects, &Limits::default());
+    assert!(errors.is_empty(), "{errors:?}");
+    let resources: Vec<kspm_model::Resource> = docs
+        .into_iter()
+        .map(|d| {
+            kspm_model::Resource::from_node(
+                d.root,
+                kspm_model::Source {
+                    file: "cluster.yaml".into(),
+                    doc: d.index,
+                    origin: None,
+                },
+            )
+            .unwrap()
+        })
+        .collect();
+    store
+        .heartbeat(cluster, status, at)
+        .await
+        .expect("heartbeat");
+    kspm_agent::analyses::store(store, cluster, &resources, at)
+        .await
+        .expect("analyses");
+}
+
+/// A healthy agent's report.
+pub fn healthy() -> AgentStatus {
+    AgentStatus {
+        version: "0.1.0".into(),
+        sync_ok: true,
+        error: None,
+        objects: 1234,
+        unreadable: Vec::new(),
+        period_seconds: 300,
+    }
 }
 
 pub fn hostile_cluster() -> &'static str {
