@@ -446,7 +446,7 @@ impl Store {
         let order = match query.sort {
             FindingSort::Risk => {
                 format!(
-                    "{status_rank}, {SEVERITY_RANK} DESC, opened_at, cluster, object_key, rule, path"
+                    "{status_rank}, risk DESC, {SEVERITY_RANK} DESC, opened_at, cluster, object_key, rule, path"
                 )
             }
             FindingSort::Age => "opened_at, id".to_owned(),

@@ -119,10 +119,15 @@ pub fn json(o: &ObjectView) -> Json {
         .zip(&o.findings)
         .map(|(item, f)| {
             let mut item = item.clone();
-            item["fix"] = json!({
-                "command": fix_command(f),
-                "remediation": remediation(&f.rule),
-            });
+            // The stored fix (description and patch, when the rule has one), with the command
+            // that applies it and the rule's remediation text.
+            let mut fix = item["fix"].take();
+            if !fix.is_object() {
+                fix = json!({});
+            }
+            fix["command"] = json!(fix_command(f));
+            fix["remediation"] = json!(remediation(&f.rule));
+            item["fix"] = fix;
             item["events"] = o
                 .events
                 .get(&f.id)
@@ -181,6 +186,7 @@ pub fn html(o: &ObjectView) -> String {
             row(&mut h, "value", v, true);
         }
         row(&mut h, "location", &f.location, true);
+        row(&mut h, "risk", &f.risk.to_string(), false);
         row(&mut h, "first seen", &rfc3339(f.first_seen), false);
         row(&mut h, "last seen", &rfc3339(f.last_seen), false);
         if let Some(s) = &f.suppressed {
@@ -197,6 +203,15 @@ pub fn html(o: &ObjectView) -> String {
         }
         h.raw("</tbody></table>");
         h.raw("<h3>Fix</h3>");
+        if let Some(fix) = &f.fix {
+            if let Some(d) = fix["description"].as_str() {
+                h.raw("<p>").text(d).raw("</p>");
+            }
+            if fix["patch"].as_array().is_some_and(|p| !p.is_empty()) {
+                let patch = serde_json::to_string_pretty(&fix["patch"]).unwrap_or_default();
+                h.raw("<pre class=\"patch\">").text(patch).raw("</pre>");
+            }
+        }
         if let Some(text) = remediation(&f.rule) {
             h.raw("<div class=\"doc\">");
             super::markdown::render(&mut h, &text);

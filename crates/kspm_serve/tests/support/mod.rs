@@ -52,8 +52,15 @@ pub fn observation(
         message: format!("{slug} on {}", o.name),
         value: Some("true".into()),
         suppressed: None,
-        fix: None,
-        risk: 0,
+        // A privileged container's fix, as the engine stores it (the pages show it; its
+        // description carries markup the pages must escape).
+        fix: (rule == "PS004").then(|| {
+            serde_json::json!({
+                "description": "Set privileged to false. <script>alert('fix')</script>",
+                "patch": [{"op": "replace", "path": "/spec/template/spec/containers/0/securityContext/privileged", "value": false}],
+            })
+        }),
+        risk: if rule == "PS004" { 65 } else { 0 },
     }
 }
 
