@@ -26,23 +26,26 @@ impl FieldPath {
     /// A new path with one key appended.
     #[must_use]
     pub fn key(&self, key: &str) -> Self {
-        let mut segs = self.0.clone();
-        segs.push(Seg::Key(key.into()));
-        Self(segs)
+        self.with(std::iter::once(Seg::Key(key.into())), 1)
     }
 
     /// A new path with several keys appended.
     #[must_use]
     pub fn keys(&self, keys: &[&str]) -> Self {
-        let mut segs = self.0.clone();
-        segs.extend(keys.iter().map(|k| Seg::Key((*k).into())));
-        Self(segs)
+        self.with(keys.iter().map(|k| Seg::Key((*k).into())), keys.len())
     }
 
     #[must_use]
     pub fn index(&self, index: usize) -> Self {
-        let mut segs = self.0.clone();
-        segs.push(Seg::Index(index));
+        self.with(std::iter::once(Seg::Index(index)), 1)
+    }
+
+    /// This path and `more` (`n` segments), allocated at its final size: findings keep their
+    /// paths, and a cloned-then-grown list would carry twice the room it needs.
+    fn with(&self, more: impl Iterator<Item = Seg>, n: usize) -> Self {
+        let mut segs = Vec::with_capacity(self.0.len() + n);
+        segs.extend_from_slice(&self.0);
+        segs.extend(more);
         Self(segs)
     }
 
