@@ -441,6 +441,27 @@ impl Part {
         self
     }
 
+    /// Joins parts in order, each list allocated once at its final size: merging them pairwise
+    /// would copy every finding once per level of the merge tree.
+    fn concat(parts: Vec<Part>) -> Part {
+        let total = |len: fn(&Part) -> usize| parts.iter().map(len).sum::<usize>();
+        let mut all = Part {
+            findings: Vec::with_capacity(total(|p| p.findings.len())),
+            diagnostics: Vec::with_capacity(total(|p| p.diagnostics.len())),
+            scanned: Vec::with_capacity(total(|p| p.scanned.len())),
+            workloads: Vec::with_capacity(total(|p| p.workloads.len())),
+            waiting: Vec::with_capacity(total(|p| p.waiting.len())),
+        };
+        for p in parts {
+            all.findings.extend(p.findings);
+            all.diagnostics.extend(p.diagnostics);
+            all.scanned.extend(p.scanned);
+            all.workloads.extend(p.workloads);
+            all.waiting.extend(p.waiting);
+        }
+        all
+    }
+
     /// Remembers what the rules that wait for every workload need of `r`.
     fn note(&mut self, set: &RuleSet, r: &Resource) {
         self.workloads.extend(PodSource::of(r));
@@ -497,7 +518,8 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
             }
             part
         })
-        .reduce(Part::default, Part::merge);
+        .collect::<Vec<Part>>();
+    let part = Part::concat(part);
     // Every document was judged: the input text is not needed past this point.
     drop(chunks);
     drop(docs);

@@ -388,8 +388,8 @@ fn report<'a>(result: &'a ScanResult, opts: &'a ReportOptions) -> Report<'a> {
 
 /// Findings are rendered in parallel, a batch per task, and a window of batches is held at a
 /// time: the writer's memory stays flat however many findings there are.
-const BATCH: usize = 1024;
-const WINDOW: usize = 16;
+const BATCH: usize = 256;
+const WINDOW: usize = 8;
 
 fn write_findings<W: Write>(
     out: &mut W,
@@ -408,7 +408,7 @@ fn write_findings<W: Write>(
             .par_chunks(BATCH)
             .enumerate()
             .map(|(b, batch)| {
-                let mut buf = Vec::with_capacity(batch.len() * 2048);
+                let mut buf = Vec::with_capacity(batch.len() * 1600);
                 for (i, f) in batch.iter().enumerate() {
                     let first = w == 0 && b == 0 && i == 0;
                     buf.extend_from_slice(if first { b"\n    " } else { b",\n    " });
