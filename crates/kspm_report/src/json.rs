@@ -451,3 +451,138 @@ pub fn write(result: &ScanResult, opts: &ReportOptions, out: impl Write) -> io::
     out.write_all(b"\n}\n")?;
     out.flush()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kspm_model::{FieldPath, Fix, Folded, Pos, ResourceId, Risk, RiskFactor, Source};
+    use std::sync::Arc;
+
+    /// A finding with every optional part present, and one with none.
+    fn findings() -> Vec<Finding> {
+        let rule = kspm_rules::rules()[0];
+        let controls = rule.meta.frameworks;
+        let full = Finding {
+            code: rule.meta.code,
+            slug: rule.meta.slug,
+            severity: Severity::High,
+            category: rule.meta.category.as_str(),
+            resource: Arc::new(ResourceId {
+                api_version: "apps/v1".into(),
+                kind: "Deployment".into(),
+                namespace: Some("shop".into()),
+                name: "web \"quoted\"".into(),
+                uid: Some("1234".into()),
+                resource_version: Some("42".into()),
+            }),
+            source: Source {
+                file: "charts/web/x.yaml".into(),
+                doc: 3,
+                origin: Some("web/templates/deploy.yaml".into()),
+            },
+            pos: Pos::new(7, 9),
+            path: FieldPath::parse("metadata.annotations[\"a.b/c\"]"),
+            message: "line\nbreak and \u{1} control".into(),
+            value: Some("v".into()),
+            fix: Some(Box::new(Fix::new("set it").set(
+                FieldPath::parse("spec.x"),
+                serde_json::json!({"a": [1, 2]}),
+            ))),
+            suppressed: Some(Box::new(kspm_model::Suppression {
+                by: "kspm.yaml:3".into(),
+                reason: "accepted".into(),
+                until: None,
+            })),
+            controls: Some(&controls[..controls.len().min(1)]),
+            risk: Risk {
+                score: 70,
+                factors: Arc::from(vec![RiskFactor {
+                    factor: "exposed",
+                    points: 20,
+                    detail: "through Service shop/web".into(),
+                }]),
+            },
+            folded: Vec::new(),
+        };
+        let mut bare = full.clone();
+        bare.resource = Arc::new(ResourceId {
+            api_version: "v1".into(),
+            kind: "Namespace".into(),
+            namespace: None,
+            name: "shop".into(),
+            uid: None,
+            resource_version: None,
+        });
+        bare.source.origin = None;
+        bare.pos = Pos::default();
+        bare.value = None;
+        bare.fix = None;
+        bare.suppressed = None;
+        bare.controls = None;
+        bare.risk = Risk::default();
+        let mut with_folded = bare.clone();
+        with_folded.folded = vec![Folded::of(&full)];
+        vec![full, bare, with_folded]
+    }
+
+    /// The hand-written layout is serde_json's pretty printing of the same document, whatever
+    /// parts a finding has.
+    #[test]
+    fn the_report_is_laid_out_as_serde_json_pretty_prints_it() {
+        for show_suppressed in [true, false] {
+            let result = ScanResult {
+                findings: findings(),
+                ..ScanResult::default()
+            };
+            let opts = ReportOptions {
+                show_suppressed,
+                ..ReportOptions::default()
+            };
+            let mut out = Vec::new();
+            write(&result, &opts, &mut out).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(text, serde_json::to_string_pretty(&value).unwrap() + "\n");
+            let shown = value["findings"].as_array().unwrap();
+            assert_eq!(shown.len(), if show_suppressed { 3 } else { 2 });
+            if show_suppressed {
+                assert_eq!(shown[0]["resource"]["uid"], "1234");
+                assert_eq!(shown[0]["source"]["template"], "web/templates/deploy.yaml");
+                assert_eq!(shown[0]["suppressed"]["reason"], "accepted");
+                assert_eq!(shown[0]["fix"]["patch"][0]["value"]["a"][1], 2);
+                assert_eq!(shown[0]["path"], "metadata.annotations[\"a.b/c\"]");
+                assert_eq!(shown[1]["resource"]["namespace"], serde_json::Value::Null);
+                assert!(shown[1].get("source").unwrap().get("line").is_none());
+                assert_eq!(shown[2]["folded"][0]["rule"], shown[0]["rule"]);
+            }
+        }
+    }
+
+    /// Batches and windows join into one list, in order.
+    #[test]
+    fn many_findings_keep_their_order_across_batches() {
+        let one = findings().swap_remove(1);
+        let n = BATCH * WINDOW * 2 + 3;
+        let findings: Vec<Finding> = (0..n)
+            .map(|i| {
+                let mut f = one.clone();
+                f.source.doc = i;
+                f
+            })
+            .collect();
+        let result = ScanResult {
+            findings,
+            ..ScanResult::default()
+        };
+        let mut out = Vec::new();
+        write(&result, &ReportOptions::default(), &mut out).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let docs: Vec<u64> = value["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["source"]["document"].as_u64().unwrap())
+            .collect();
+        assert_eq!(docs, (0..n as u64).collect::<Vec<_>>());
+    }
+}
