@@ -774,3 +774,19 @@ impl<'a> Evaluation<'a> {
         result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::permute;
+
+    #[test]
+    fn permute_moves_each_item_to_its_place() {
+        // Fixed points, a 2-cycle and a 3-cycle.
+        let mut items = vec!['a', 'b', 'c', 'd', 'e', 'f'];
+        permute(&mut items, vec![0, 2, 1, 5, 3, 4]);
+        assert_eq!(items, vec!['a', 'c', 'b', 'f', 'd', 'e']);
+        let mut empty: Vec<char> = Vec::new();
+        permute(&mut empty, Vec::new());
+        assert!(empty.is_empty());
+    }
+}
