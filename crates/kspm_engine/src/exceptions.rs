@@ -216,12 +216,12 @@ pub fn apply(
             if let Some(owner) = &e.owner {
                 by.push_str(&format!(" (owner {owner})"));
             }
-            f.suppressed = Some(Suppression {
+            f.suppressed = Some(Box::new(Suppression {
                 by,
                 reason: e.reason.clone(),
                 // An exception holds through its `expires` day (UTC).
                 until: e.expires.map(|d| (d.to_days() + 1) * 86_400),
-            });
+            }));
             continue;
         }
         if inline && let Some((list, reason)) = resource_annotations(f) {
@@ -229,11 +229,11 @@ pub fn apply(
                 r == "*" || r.eq_ignore_ascii_case(f.code) || r.eq_ignore_ascii_case(f.slug)
             });
             if waived {
-                f.suppressed = Some(Suppression {
+                f.suppressed = Some(Box::new(Suppression {
                     by: format!("annotation {IGNORE_ANNOTATION}"),
                     reason: reason.unwrap_or_else(|| "no reason given".to_owned()),
                     until: None,
-                });
+                }));
             }
         }
     }

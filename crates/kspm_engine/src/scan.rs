@@ -5,7 +5,6 @@ use kspm_model::yaml::Limits;
 use kspm_model::{Diagnostic, Finding, Index, PodSource, Resource, Severity};
 use kspm_rules::{Category, Check, Component, Rule, RuleSet, Settings, check_resource_into, rules};
 use rayon::prelude::*;
-use std::sync::Arc;
 
 use crate::config::Config;
 use crate::exceptions::{self, Date};
@@ -321,35 +320,102 @@ fn dedup_tail(findings: &mut Vec<Finding>, start: usize) {
 /// Folds the active findings of each object ([`kspm_rules::fold`]): one finding per problem,
 /// the implied and repeated ones kept inside it. After exceptions, so that a suppressed finding
 /// neither absorbs nor is absorbed: an exception hides only what it names.
+///
+/// In place: the findings of a large scan are most of its memory, so they are never copied
+/// into a second list. Groups keep the order their first finding came in (the sort after it
+/// keeps ties in this order), so the result does not depend on hashing.
 fn fold_findings(findings: &mut Vec<Finding>) {
-    type Key = (Arc<str>, usize, Arc<kspm_model::ResourceId>);
-    // Groups in the order their first finding came, so that the result does not depend on
-    // hashing (the sort after it keeps ties in this order).
-    let mut slot: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
-    let mut groups: Vec<Vec<Finding>> = Vec::new();
-    for f in std::mem::take(findings) {
-        let key = if f.suppressed.is_some() {
-            None
-        } else {
-            Some((f.source.file.clone(), f.source.doc, f.resource.clone()))
+    type Key<'f> = (&'f str, usize, &'f kspm_model::ResourceId);
+    let group_of: Vec<u32> = {
+        let mut slot: std::collections::HashMap<Key<'_>, u32> = std::collections::HashMap::new();
+        let mut groups = 0u32;
+        let mut new_group = || {
+            groups += 1;
+            groups - 1
         };
-        let i = match key {
-            Some(key) => *slot.entry(key).or_insert_with(|| {
-                groups.push(Vec::new());
-                groups.len() - 1
-            }),
-            None => {
-                groups.push(Vec::new());
-                groups.len() - 1
-            }
-        };
-        groups[i].push(f);
+        findings
+            .iter()
+            .map(|f| {
+                if f.suppressed.is_some() {
+                    new_group()
+                } else {
+                    *slot
+                        .entry((&f.source.file, f.source.doc, &f.resource))
+                        .or_insert_with(&mut new_group)
+                }
+            })
+            .collect()
+    };
+    // One object's findings are contiguous unless a rule that waits for every workload added
+    // one at the end: only then is the list reordered.
+    if !group_of.is_sorted() {
+        let mut order: Vec<u32> =
+            (0..u32::try_from(findings.len()).expect("findings fit u32")).collect();
+        order.sort_by_key(|&i| group_of[i as usize]);
+        permute(findings, order);
     }
-    for mut group in groups {
-        if group.first().is_some_and(|f| f.suppressed.is_none()) {
+    let mut group_of = group_of;
+    group_of.sort_unstable();
+    let mut kept = 0;
+    let mut start = 0;
+    let mut group = Vec::new();
+    while start < findings.len() {
+        let end = start + group_of[start..].partition_point(|&g| g == group_of[start]);
+        group.extend(findings[start..end].iter_mut().map(|f| {
+            let stand_in = hollow(f);
+            std::mem::replace(f, stand_in)
+        }));
+        if group[0].suppressed.is_none() {
             kspm_rules::fold(&mut group);
         }
-        findings.extend(group);
+        for f in group.drain(..) {
+            findings[kept] = f;
+            kept += 1;
+        }
+        start = end;
+    }
+    findings.truncate(kept);
+}
+
+/// A finding that owns nothing, to stand in a slot while its finding is moved out.
+fn hollow(f: &Finding) -> Finding {
+    Finding {
+        code: f.code,
+        slug: f.slug,
+        severity: f.severity,
+        category: f.category,
+        resource: f.resource.clone(),
+        source: f.source.clone(),
+        pos: f.pos,
+        path: kspm_model::FieldPath::root(),
+        message: String::new(),
+        value: None,
+        fix: None,
+        suppressed: None,
+        controls: None,
+        risk: kspm_model::Risk {
+            score: 0,
+            factors: f.risk.factors.clone(),
+        },
+        folded: Vec::new(),
+    }
+}
+
+/// Reorders `items` so that `items[k]` becomes the item at `order[k]`, in place (swaps along
+/// the permutation's cycles), without a second list of items.
+fn permute<T>(items: &mut [T], mut order: Vec<u32>) {
+    for start in 0..items.len() {
+        // Follow the cycle through `start`, marking visited slots with their own index.
+        let mut cur = start;
+        loop {
+            let next = order[cur] as usize;
+            order[cur] = u32::try_from(cur).expect("fits u32");
+            if next == start {
+                break;
+            }
+            items.swap(cur, next);
+            cur = next;
+        }
     }
 }
 
@@ -373,6 +439,27 @@ impl Part {
         self.workloads.extend(other.workloads);
         self.waiting.extend(other.waiting);
         self
+    }
+
+    /// Joins parts in order, each list allocated once at its final size: merging them pairwise
+    /// would copy every finding once per level of the merge tree.
+    fn concat(parts: Vec<Part>) -> Part {
+        let total = |len: fn(&Part) -> usize| parts.iter().map(len).sum::<usize>();
+        let mut all = Part {
+            findings: Vec::with_capacity(total(|p| p.findings.len())),
+            diagnostics: Vec::with_capacity(total(|p| p.diagnostics.len())),
+            scanned: Vec::with_capacity(total(|p| p.scanned.len())),
+            workloads: Vec::with_capacity(total(|p| p.workloads.len())),
+            waiting: Vec::with_capacity(total(|p| p.waiting.len())),
+        };
+        for p in parts {
+            all.findings.extend(p.findings);
+            all.diagnostics.extend(p.diagnostics);
+            all.scanned.extend(p.scanned);
+            all.workloads.extend(p.workloads);
+            all.waiting.extend(p.waiting);
+        }
+        all
     }
 
     /// Remembers what the rules that wait for every workload need of `r`.
@@ -431,7 +518,11 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
             }
             part
         })
-        .reduce(Part::default, Part::merge);
+        .collect::<Vec<Part>>();
+    let part = Part::concat(part);
+    // Every document was judged: the input text is not needed past this point.
+    drop(chunks);
+    drop(docs);
     eval.part = part;
     eval.after_workloads(&mut index, &opts.settings);
     let mut result = eval.finish(opts, diagnostics, sources);
@@ -658,7 +749,12 @@ impl<'a> Evaluation<'a> {
                 .extend(why);
         }
         crate::risk::assign(&mut findings, &scanned, &risk);
-        findings.sort_by(|a, b| {
+        // Sorted as positions, then moved in place: a stable sort of the findings themselves
+        // would take a buffer of half of them.
+        let mut order: Vec<u32> =
+            (0..u32::try_from(findings.len()).expect("findings fit u32")).collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&findings[a as usize], &findings[b as usize]);
             b.risk
                 .score
                 .cmp(&a.risk.score)
@@ -668,6 +764,7 @@ impl<'a> Evaluation<'a> {
                 .then_with(|| a.resource.cmp(&b.resource))
                 .then_with(|| a.code.cmp(b.code))
         });
+        permute(&mut findings, order);
         diagnostics.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
         let mut result = ScanResult {
             findings,
@@ -682,5 +779,21 @@ impl<'a> Evaluation<'a> {
         };
         result.compliance = crate::compliance::evaluate(&result, &opts.frameworks, &opts.not_seen);
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permute;
+
+    #[test]
+    fn permute_moves_each_item_to_its_place() {
+        // Fixed points, a 2-cycle and a 3-cycle.
+        let mut items = vec!['a', 'b', 'c', 'd', 'e', 'f'];
+        permute(&mut items, vec![0, 2, 1, 5, 3, 4]);
+        assert_eq!(items, vec!['a', 'c', 'b', 'f', 'd', 'e']);
+        let mut empty: Vec<char> = Vec::new();
+        permute(&mut empty, Vec::new());
+        assert!(empty.is_empty());
     }
 }

@@ -217,8 +217,10 @@ pub struct Finding {
     /// The offending value as evidence; `None` when the problem is a missing field, or when the
     /// value could be a credential (never printed).
     pub value: Option<String>,
-    pub fix: Option<Fix>,
-    pub suppressed: Option<Suppression>,
+    /// Boxed, as `suppressed`: most findings have neither, and a large scan holds hundreds of
+    /// thousands of findings.
+    pub fix: Option<Box<Fix>>,
+    pub suppressed: Option<Box<Suppression>>,
     /// The controls this finding is evidence against, when narrower than its rule's: a
     /// table-driven rule (one rule, many benchmark items) names the item each finding fails.
     /// `None` means every control the rule declares.
@@ -281,7 +283,7 @@ pub struct RiskFactor {
 impl Finding {
     /// Attaches a fix.
     pub fn with_fix(&mut self, fix: Fix) -> &mut Self {
-        self.fix = Some(fix);
+        self.fix = Some(Box::new(fix));
         self
     }
 

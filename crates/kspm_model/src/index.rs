@@ -206,9 +206,13 @@ impl<'a> Index<'a> {
     pub fn workloads(&self, namespace: Option<&str>) -> Option<impl Iterator<Item = &PodSource>> {
         // `None` is cluster scope, as for every other lookup: no workload lives there.
         let ns = namespace.unwrap_or("");
-        self.workloads
-            .as_ref()
-            .map(move |w| w.iter().filter(move |p| p.namespace == ns))
+        // Sorted by namespace (`set_workloads`): a range, not a walk over every workload of
+        // the scan for each question.
+        self.workloads.as_ref().map(move |w| {
+            let start = w.partition_point(|p| p.namespace.as_str() < ns);
+            let len = w[start..].partition_point(|p| p.namespace == ns);
+            w[start..start + len].iter()
+        })
     }
 
     /// Whether a reference to a workload of `kind` (`None`: any pod) in `namespace` can be

@@ -301,7 +301,7 @@ async fn one(
         .iter()
         .zip(&change.fixes)
         .filter(|(_, p)| p.chosen)
-        .filter_map(|(f, _)| f.fix.as_ref())
+        .filter_map(|(f, _)| f.fix.as_deref())
         .collect();
     if chosen.is_empty() {
         change.outcome = Outcome::NothingChosen;

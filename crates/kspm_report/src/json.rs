@@ -1,12 +1,14 @@
 //! The JSON report, schema `kspm.io/scan/v1` (documented in docs/json-schema.md). Additive
 //! changes keep the version; anything that renames or removes a field bumps it.
 //!
-//! Serialized straight from borrowed structs: a large scan has hundreds of thousands of
-//! findings, and building a `serde_json::Value` tree first costs several times the memory.
+//! Written straight from borrowed structs, never through a `serde_json::Value` tree: a large
+//! scan has hundreds of thousands of findings. Findings are rendered in parallel batches, and
+//! what every finding of a rule repeats (title, remediation, frameworks) is rendered once per
+//! rule. The bytes are those of `serde_json::to_writer_pretty` on the whole document.
 
 use kspm_engine::ScanResult;
-use kspm_model::{Diagnostic, Finding, PatchOp, RiskFactor, Severity};
-use std::io::Write as _;
+use kspm_model::{Diagnostic, Finding, PatchOp, Severity};
+use std::io::{self, Write};
 
 use serde::Serialize;
 
@@ -14,14 +16,12 @@ use crate::{ReportOptions, RuleBook, shown};
 
 pub const SCHEMA: &str = "kspm.io/scan/v1";
 
-#[derive(Serialize)]
+/// The report's parts besides its findings.
 struct Report<'a> {
     schema: &'static str,
     tool: Tool,
     summary: Summary<'a>,
-    findings: Findings<'a>,
     errors: &'a [Diagnostic],
-    #[serde(skip_serializing_if = "Option::is_none")]
     compliance: Option<crate::compliance::Compliance<'a>>,
 }
 
@@ -58,65 +58,9 @@ struct BySeverity {
 }
 
 #[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ResourceOut<'a> {
-    api_version: &'a str,
-    kind: &'a str,
-    namespace: Option<&'a str>,
-    name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    uid: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    resource_version: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct SourceOut<'a> {
-    file: &'a str,
-    document: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    line: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    column: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    template: Option<&'a str>,
-}
-
-#[derive(Serialize)]
 struct FixOut<'a> {
     description: &'a str,
     patch: Vec<serde_json::Value>,
-}
-
-#[derive(Serialize)]
-struct SuppressedOut<'a> {
-    by: &'a str,
-    reason: &'a str,
-}
-
-#[derive(Serialize)]
-struct FindingOut<'a> {
-    rule: &'static str,
-    slug: &'static str,
-    title: &'static str,
-    severity: Severity,
-    category: &'static str,
-    resource: ResourceOut<'a>,
-    source: SourceOut<'a>,
-    path: String,
-    message: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    value: Option<&'a str>,
-    remediation: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fix: Option<FixOut<'a>>,
-    frameworks: std::borrow::Cow<'a, serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    suppressed: Option<SuppressedOut<'a>>,
-    risk: RiskOut<'a>,
-    /// Findings of other rules this one implies or repeats on the same object.
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    folded: Vec<FoldedOut<'a>>,
 }
 
 #[derive(Serialize)]
@@ -128,55 +72,272 @@ struct FoldedOut<'a> {
     message: &'a str,
 }
 
-#[derive(Serialize)]
-struct RiskOut<'a> {
-    score: u8,
-    factors: &'a [RiskFactor],
+/// What every finding of one rule repeats, rendered once per rule: a large scan has hundreds of
+/// thousands of findings and a hundred rules at most.
+struct RuleText {
+    title: Vec<u8>,
+    remediation: Vec<u8>,
+    /// The `frameworks` object, indented for its place in a finding.
+    frameworks: Vec<u8>,
 }
 
-fn finding_out<'a>(f: &'a Finding, rules: &'a RuleBook) -> FindingOut<'a> {
-    let info = rules.get(f.code);
-    let known = f.pos.is_known();
-    FindingOut {
-        rule: f.code,
-        slug: f.slug,
-        title: info.title.unwrap_or(f.slug),
-        severity: f.severity,
-        category: f.category,
-        resource: ResourceOut {
-            api_version: &f.resource.api_version,
-            kind: &f.resource.kind,
-            namespace: f.resource.namespace.as_deref(),
-            name: &f.resource.name,
-            uid: f.resource.uid.as_deref(),
-            resource_version: f.resource.resource_version.as_deref(),
-        },
-        source: SourceOut {
-            file: &f.source.file,
-            document: f.source.doc,
-            line: known.then_some(f.pos.line),
-            column: known.then_some(f.pos.col),
-            template: f.source.origin.as_deref(),
-        },
-        path: f.path.to_string(),
-        message: &f.message,
-        value: f.value.as_deref(),
-        remediation: &info.remediation,
-        fix: f.fix.as_ref().map(|fix| FixOut {
-            description: &fix.description,
-            patch: fix.ops.iter().map(PatchOp::to_json_patch).collect(),
-        }),
-        // A table-driven rule's finding names only the controls it fails.
-        frameworks: f
-            .controls
-            .map_or(std::borrow::Cow::Borrowed(&info.frameworks), |c| {
-                std::borrow::Cow::Owned(crate::controls_json(c))
-            }),
-        risk: RiskOut {
-            score: f.risk.score,
-            factors: &f.risk.factors,
-        },
-        folded: f
+impl RuleText {
+    fn of(f: &Finding, rules: &RuleBook) -> Self {
+        let info = rules.get(f.code);
+        Self {
+            title: quoted(info.title.unwrap_or(f.slug)),
+            remediation: quoted(&info.remediation),
+            frameworks: pretty_at(FINDING_LEVEL + 1, &info.frameworks),
+        }
+    }
+}
+
+/// The rule texts of a scan's rules, looked up by code while findings are written.
+struct RuleTexts(std::collections::HashMap<&'static str, RuleText>);
+
+impl RuleTexts {
+    fn new(findings: &[&Finding], rules: &RuleBook) -> Self {
+        let mut map = std::collections::HashMap::new();
+        for f in findings {
+            map.entry(f.code).or_insert_with(|| RuleText::of(f, rules));
+        }
+        Self(map)
+    }
+
+    fn get(&self, code: &str) -> &RuleText {
+        &self.0[code]
+    }
+}
+
+/// The nesting level of a finding in the report (`{"findings": [ {...} ]}`).
+const FINDING_LEVEL: usize = 2;
+
+/// serde_json's pretty printer (two spaces a level) starting at a given depth, so that pieces
+/// of the report rendered apart (in parallel, or once per rule) read as if written in one pass.
+struct Indented {
+    level: usize,
+    has_value: bool,
+}
+
+fn indent<W: ?Sized + Write>(out: &mut W, level: usize) -> io::Result<()> {
+    for _ in 0..level {
+        out.write_all(b"  ")?;
+    }
+    Ok(())
+}
+
+impl serde_json::ser::Formatter for Indented {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        w.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.level -= 1;
+        if self.has_value {
+            w.write_all(b"\n")?;
+            indent(w, self.level)?;
+        }
+        w.write_all(b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        w.write_all(if first { b"\n" } else { b",\n" })?;
+        indent(w, self.level)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.level -= 1;
+        if self.has_value {
+            w.write_all(b"\n")?;
+            indent(w, self.level)?;
+        }
+        w.write_all(b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        w.write_all(if first { b"\n" } else { b",\n" })?;
+        indent(w, self.level)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+/// Writes `value` as the pretty printer would at nesting `level`.
+fn write_at<W: Write>(out: W, level: usize, value: &impl Serialize) -> io::Result<()> {
+    let formatter = Indented {
+        level,
+        has_value: false,
+    };
+    let mut ser = serde_json::Serializer::with_formatter(out, formatter);
+    value.serialize(&mut ser).map_err(io::Error::from)
+}
+
+fn pretty_at(level: usize, value: &impl Serialize) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_at(&mut out, level, value).expect("writing to memory");
+    out
+}
+
+/// A JSON string literal.
+fn quoted(s: &str) -> Vec<u8> {
+    serde_json::to_vec(s).expect("a string serializes")
+}
+
+/// An object written field by field at a nesting level, laid out as the pretty printer would.
+struct Obj<'b> {
+    out: &'b mut Vec<u8>,
+    level: usize,
+    empty: bool,
+}
+
+impl<'b> Obj<'b> {
+    fn open(out: &'b mut Vec<u8>, level: usize) -> Self {
+        out.push(b'{');
+        Self {
+            out,
+            level,
+            empty: true,
+        }
+    }
+
+    fn key(&mut self, key: &str) {
+        self.out
+            .extend_from_slice(if self.empty { b"\n" } else { b",\n" });
+        self.empty = false;
+        for _ in 0..=self.level {
+            self.out.extend_from_slice(b"  ");
+        }
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\": ");
+    }
+
+    fn raw(&mut self, key: &str, json: &[u8]) {
+        self.key(key);
+        self.out.extend_from_slice(json);
+    }
+
+    fn str(&mut self, key: &str, value: &str) {
+        self.key(key);
+        serde_json::to_writer(&mut *self.out, value).expect("writing to memory");
+    }
+
+    fn opt_str(&mut self, key: &str, value: Option<&str>) {
+        match value {
+            Some(v) => self.str(key, v),
+            None => self.raw(key, b"null"),
+        }
+    }
+
+    fn num(&mut self, key: &str, value: impl std::fmt::Display) {
+        self.key(key);
+        write!(self.out, "{value}").expect("writing to memory");
+    }
+
+    fn value(&mut self, key: &str, value: &impl Serialize) {
+        self.key(key);
+        write_at(&mut *self.out, self.level + 1, value).expect("writing to memory");
+    }
+
+    fn object(&mut self, key: &str) -> Obj<'_> {
+        self.key(key);
+        Obj::open(self.out, self.level + 1)
+    }
+
+    fn close(self) {
+        if !self.empty {
+            self.out.push(b'\n');
+            for _ in 0..self.level {
+                self.out.extend_from_slice(b"  ");
+            }
+        }
+        self.out.push(b'}');
+    }
+}
+
+/// One finding, laid out as in the rest of the report.
+fn write_finding(out: &mut Vec<u8>, f: &Finding, text: &RuleText) {
+    let mut o = Obj::open(out, FINDING_LEVEL);
+    o.str("rule", f.code);
+    o.str("slug", f.slug);
+    o.raw("title", &text.title);
+    o.str("severity", f.severity.as_str());
+    o.str("category", f.category);
+    let mut r = o.object("resource");
+    r.str("apiVersion", &f.resource.api_version);
+    r.str("kind", &f.resource.kind);
+    r.opt_str("namespace", f.resource.namespace.as_deref());
+    r.str("name", &f.resource.name);
+    if let Some(uid) = &f.resource.uid {
+        r.str("uid", uid);
+    }
+    if let Some(rv) = &f.resource.resource_version {
+        r.str("resourceVersion", rv);
+    }
+    r.close();
+    let mut s = o.object("source");
+    s.str("file", &f.source.file);
+    s.num("document", f.source.doc);
+    if f.pos.is_known() {
+        s.num("line", f.pos.line);
+        s.num("column", f.pos.col);
+    }
+    if let Some(template) = &f.source.origin {
+        s.str("template", template);
+    }
+    s.close();
+    o.str("path", &f.path.to_string());
+    o.str("message", &f.message);
+    if let Some(value) = &f.value {
+        o.str("value", value);
+    }
+    o.raw("remediation", &text.remediation);
+    if let Some(fix) = &f.fix {
+        o.value(
+            "fix",
+            &FixOut {
+                description: &fix.description,
+                patch: fix.ops.iter().map(PatchOp::to_json_patch).collect(),
+            },
+        );
+    }
+    // A table-driven rule's finding names only the controls it fails.
+    match f.controls {
+        None => o.raw("frameworks", &text.frameworks),
+        Some(controls) => o.value("frameworks", &crate::controls_json(controls)),
+    }
+    if let Some(sup) = &f.suppressed {
+        let mut s = o.object("suppressed");
+        s.str("by", &sup.by);
+        s.str("reason", &sup.reason);
+        s.close();
+    }
+    let mut risk = o.object("risk");
+    risk.num("score", f.risk.score);
+    risk.value("factors", &&*f.risk.factors);
+    risk.close();
+    if !f.folded.is_empty() {
+        let folded: Vec<FoldedOut<'_>> = f
             .folded
             .iter()
             .map(|x| FoldedOut {
@@ -186,15 +347,13 @@ fn finding_out<'a>(f: &'a Finding, rules: &'a RuleBook) -> FindingOut<'a> {
                 path: x.path.to_string(),
                 message: &x.message,
             })
-            .collect(),
-        suppressed: f.suppressed.as_ref().map(|s| SuppressedOut {
-            by: &s.by,
-            reason: &s.reason,
-        }),
+            .collect();
+        o.value("folded", &folded);
     }
+    o.close();
 }
 
-fn report<'a>(result: &'a ScanResult, opts: &'a ReportOptions, rules: &'a RuleBook) -> Report<'a> {
+fn report<'a>(result: &'a ScanResult, opts: &'a ReportOptions) -> Report<'a> {
     let mut by_severity = BySeverity::default();
     for f in result.active() {
         *match f.severity {
@@ -222,39 +381,209 @@ fn report<'a>(result: &'a ScanResult, opts: &'a ReportOptions, rules: &'a RuleBo
             partial: result.partial,
             config: result.config.as_ref(),
         },
-        findings: Findings {
-            result,
-            opts,
-            rules,
-        },
         errors: &result.diagnostics,
         compliance: crate::compliance::compliance(result, opts),
     }
 }
 
-/// The findings, serialized one by one as they are written rather than collected first.
-struct Findings<'a> {
-    result: &'a ScanResult,
-    opts: &'a ReportOptions,
-    rules: &'a RuleBook,
-}
+/// Findings are rendered in parallel, a batch per task, and a window of batches is held at a
+/// time: the writer's memory stays flat however many findings there are.
+const BATCH: usize = 256;
+const WINDOW: usize = 8;
 
-impl Serialize for Findings<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(shown(self.result, self.opts).map(|f| finding_out(f, self.rules)))
-    }
-}
-
-/// Writes the report to `out` as it is serialized; memory stays flat however many findings.
-pub fn write(
+fn write_findings<W: Write>(
+    out: &mut W,
     result: &ScanResult,
     opts: &ReportOptions,
-    out: impl std::io::Write,
-) -> std::io::Result<()> {
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
-    let rules = RuleBook::of(result);
-    serde_json::to_writer_pretty(&mut out, &report(result, opts, &rules))
-        .map_err(std::io::Error::from)?;
-    out.write_all(b"\n")?;
+) -> io::Result<()> {
+    use rayon::prelude::*;
+    let shown: Vec<&Finding> = shown(result, opts).collect();
+    if shown.is_empty() {
+        return out.write_all(b"[]");
+    }
+    // The rules the scan ran describe its findings (never the process-wide registry).
+    let texts = RuleTexts::new(&shown, &RuleBook::of(result));
+    out.write_all(b"[")?;
+    for (w, window) in shown.chunks(BATCH * WINDOW).enumerate() {
+        let batches: Vec<Vec<u8>> = window
+            .par_chunks(BATCH)
+            .enumerate()
+            .map(|(b, batch)| {
+                let mut buf = Vec::with_capacity(batch.len() * 1600);
+                for (i, f) in batch.iter().enumerate() {
+                    let first = w == 0 && b == 0 && i == 0;
+                    buf.extend_from_slice(if first { b"\n    " } else { b",\n    " });
+                    write_finding(&mut buf, f, texts.get(f.code));
+                }
+                buf
+            })
+            .collect();
+        for batch in batches {
+            out.write_all(&batch)?;
+        }
+    }
+    out.write_all(b"\n  ]")
+}
+
+/// Writes the report to `out` as it is rendered; memory stays flat however many findings.
+pub fn write(result: &ScanResult, opts: &ReportOptions, out: impl Write) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
+    let Report {
+        schema,
+        tool,
+        summary,
+        errors,
+        compliance,
+    } = report(result, opts);
+    out.write_all(b"{\n  \"schema\": ")?;
+    write_at(&mut out, 1, &schema)?;
+    out.write_all(b",\n  \"tool\": ")?;
+    write_at(&mut out, 1, &tool)?;
+    out.write_all(b",\n  \"summary\": ")?;
+    write_at(&mut out, 1, &summary)?;
+    out.write_all(b",\n  \"findings\": ")?;
+    write_findings(&mut out, result, opts)?;
+    out.write_all(b",\n  \"errors\": ")?;
+    write_at(&mut out, 1, &errors)?;
+    if let Some(compliance) = compliance {
+        out.write_all(b",\n  \"compliance\": ")?;
+        write_at(&mut out, 1, &compliance)?;
+    }
+    out.write_all(b"\n}\n")?;
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kspm_model::{FieldPath, Fix, Folded, Pos, ResourceId, Risk, RiskFactor, Source};
+    use std::sync::Arc;
+
+    /// A finding with every optional part present, and one with none.
+    fn findings() -> Vec<Finding> {
+        let rule = kspm_rules::rules()[0];
+        let controls = rule.meta.frameworks;
+        let full = Finding {
+            code: rule.meta.code,
+            slug: rule.meta.slug,
+            severity: Severity::High,
+            category: rule.meta.category.as_str(),
+            resource: Arc::new(ResourceId {
+                api_version: "apps/v1".into(),
+                kind: "Deployment".into(),
+                namespace: Some("shop".into()),
+                name: "web \"quoted\"".into(),
+                uid: Some("1234".into()),
+                resource_version: Some("42".into()),
+            }),
+            source: Source {
+                file: "charts/web/x.yaml".into(),
+                doc: 3,
+                origin: Some("web/templates/deploy.yaml".into()),
+            },
+            pos: Pos::new(7, 9),
+            path: FieldPath::parse("metadata.annotations[\"a.b/c\"]"),
+            message: "line\nbreak and \u{1} control".into(),
+            value: Some("v".into()),
+            fix: Some(Box::new(Fix::new("set it").set(
+                FieldPath::parse("spec.x"),
+                serde_json::json!({"a": [1, 2]}),
+            ))),
+            suppressed: Some(Box::new(kspm_model::Suppression {
+                by: "kspm.yaml:3".into(),
+                reason: "accepted".into(),
+                until: None,
+            })),
+            controls: Some(&controls[..controls.len().min(1)]),
+            risk: Risk {
+                score: 70,
+                factors: Arc::from(vec![RiskFactor {
+                    factor: "exposed",
+                    points: 20,
+                    detail: "through Service shop/web".into(),
+                }]),
+            },
+            folded: Vec::new(),
+        };
+        let mut bare = full.clone();
+        bare.resource = Arc::new(ResourceId {
+            api_version: "v1".into(),
+            kind: "Namespace".into(),
+            namespace: None,
+            name: "shop".into(),
+            uid: None,
+            resource_version: None,
+        });
+        bare.source.origin = None;
+        bare.pos = Pos::default();
+        bare.value = None;
+        bare.fix = None;
+        bare.suppressed = None;
+        bare.controls = None;
+        bare.risk = Risk::default();
+        let mut with_folded = bare.clone();
+        with_folded.folded = vec![Folded::of(&full)];
+        vec![full, bare, with_folded]
+    }
+
+    /// The hand-written layout is serde_json's pretty printing of the same document, whatever
+    /// parts a finding has.
+    #[test]
+    fn the_report_is_laid_out_as_serde_json_pretty_prints_it() {
+        for show_suppressed in [true, false] {
+            let result = ScanResult {
+                findings: findings(),
+                ..ScanResult::default()
+            };
+            let opts = ReportOptions {
+                show_suppressed,
+                ..ReportOptions::default()
+            };
+            let mut out = Vec::new();
+            write(&result, &opts, &mut out).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(text, serde_json::to_string_pretty(&value).unwrap() + "\n");
+            let shown = value["findings"].as_array().unwrap();
+            assert_eq!(shown.len(), if show_suppressed { 3 } else { 2 });
+            if show_suppressed {
+                assert_eq!(shown[0]["resource"]["uid"], "1234");
+                assert_eq!(shown[0]["source"]["template"], "web/templates/deploy.yaml");
+                assert_eq!(shown[0]["suppressed"]["reason"], "accepted");
+                assert_eq!(shown[0]["fix"]["patch"][0]["value"]["a"][1], 2);
+                assert_eq!(shown[0]["path"], "metadata.annotations[\"a.b/c\"]");
+                assert_eq!(shown[1]["resource"]["namespace"], serde_json::Value::Null);
+                assert!(shown[1].get("source").unwrap().get("line").is_none());
+                assert_eq!(shown[2]["folded"][0]["rule"], shown[0]["rule"]);
+            }
+        }
+    }
+
+    /// Batches and windows join into one list, in order.
+    #[test]
+    fn many_findings_keep_their_order_across_batches() {
+        let one = findings().swap_remove(1);
+        let n = BATCH * WINDOW * 2 + 3;
+        let findings: Vec<Finding> = (0..n)
+            .map(|i| {
+                let mut f = one.clone();
+                f.source.doc = i;
+                f
+            })
+            .collect();
+        let result = ScanResult {
+            findings,
+            ..ScanResult::default()
+        };
+        let mut out = Vec::new();
+        write(&result, &ReportOptions::default(), &mut out).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let docs: Vec<u64> = value["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["source"]["document"].as_u64().unwrap())
+            .collect();
+        assert_eq!(docs, (0..n as u64).collect::<Vec<_>>());
+    }
 }

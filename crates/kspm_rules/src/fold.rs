@@ -161,7 +161,7 @@ pub fn fold(findings: &mut Vec<Finding>) {
             to.push(Folded::of(f));
             to.extend(f.folded.iter().cloned());
             if let Some(fix) = &f.fix {
-                fixes[root(i)].push((f.code, fix.clone()));
+                fixes[root(i)].push((f.code, (**fix).clone()));
             }
         }
     }

@@ -121,7 +121,7 @@ impl From<&Finding> for Observation {
                 reason: s.reason.clone(),
                 until: s.until,
             }),
-            fix: f.fix.as_ref().map(stored_fix),
+            fix: f.fix.as_deref().map(stored_fix),
             risk: i64::from(f.risk.score),
         }
     }
