@@ -223,7 +223,7 @@ fn live_scans_record_under_the_context_by_uid() {
         .iter()
         .filter(|f| f["object"]["name"] == "priv")
         .collect();
-    assert!(!gone.is_empty());
+    assert!(!gone.is_empty(), "{resolved:?}\n{}", stderr(&out));
     assert!(
         gone.iter().all(|f| f["resolved_reason"] == "deleted"),
         "{gone:?}"

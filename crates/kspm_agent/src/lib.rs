@@ -778,7 +778,7 @@ impl Agent<'_> {
         snapshot.namespaces = namespaces.cloned();
         match self
             .store
-            .sync(&self.cluster, &snapshot, kspm_store::time::now())
+            .sync_confined(&self.cluster, &snapshot, kspm_store::time::now())
             .await
         {
             Ok(report) => {

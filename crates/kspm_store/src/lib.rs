@@ -254,6 +254,39 @@ impl Store {
         snapshot: &Snapshot,
         now: i64,
     ) -> Result<SyncReport, StoreError> {
+        self.sync_reading(cluster, snapshot, now, false).await
+    }
+
+    /// [`Store::sync`] of a snapshot confined to its `namespaces`: every observation and every
+    /// judged object is in one of them (the agent's judgement of the namespaces a change
+    /// touched), so only their stored findings are read, not the cluster's. A snapshot with an
+    /// observation elsewhere (or without `namespaces`) is synced as [`Store::sync`] does.
+    /// (A `kspm scan --namespace` snapshot is not confined: it judges cluster-scoped objects
+    /// too.)
+    pub async fn sync_confined(
+        &self,
+        cluster: &str,
+        snapshot: &Snapshot,
+        now: i64,
+    ) -> Result<SyncReport, StoreError> {
+        let confined = snapshot.namespaces.as_ref().is_some_and(|set| {
+            snapshot.observations.iter().all(|o| {
+                o.object
+                    .namespace
+                    .as_ref()
+                    .is_some_and(|ns| set.contains(ns))
+            })
+        });
+        self.sync_reading(cluster, snapshot, now, confined).await
+    }
+
+    async fn sync_reading(
+        &self,
+        cluster: &str,
+        snapshot: &Snapshot,
+        now: i64,
+        confined: bool,
+    ) -> Result<SyncReport, StoreError> {
         let mut tx = begin_write(&self.pool, self.backend)
             .await
             .map_err(|e| self.db(e))?;
@@ -267,10 +300,10 @@ impl Store {
                 .await
                 .map_err(|e| self.db(e))?;
         }
-        // A snapshot of some namespaces changes only their findings: only they are read.
-        let stored = match &snapshot.namespaces {
-            None => self.load(&mut tx, Some(cluster)).await?,
-            Some(namespaces) => self.load_namespaces(&mut tx, cluster, namespaces).await?,
+        // A snapshot confined to some namespaces changes only their findings: only they are read.
+        let stored = match (&snapshot.namespaces, confined) {
+            (Some(namespaces), true) => self.load_namespaces(&mut tx, cluster, namespaces).await?,
+            _ => self.load(&mut tx, Some(cluster)).await?,
         };
         let changes = lifecycle::plan(cluster, &stored, snapshot, now);
         let mut report = self.apply(&mut tx, &changes).await?;

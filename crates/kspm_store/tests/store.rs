@@ -505,7 +505,7 @@ fn a_sync_of_some_namespaces_changes_only_theirs_and_the_summary_counts_all() {
             namespaces: Some(["shop".to_owned()].into()),
             rules: None,
         };
-        let report = store.sync("prod", &shop, T0 + 60).await.unwrap();
+        let report = store.sync_confined("prod", &shop, T0 + 60).await.unwrap();
         assert_eq!((report.opened, report.resolved), (0, 1));
         assert_eq!(
             status_of(&store, "prod", "db", T0 + 60).await,
@@ -537,8 +537,44 @@ fn a_sync_of_some_namespaces_changes_only_theirs_and_the_summary_counts_all() {
         assert_eq!((h.rows[0].open.high, h.rows[0].open.critical), (1, 1));
         assert_eq!((h.rows[0].opened, h.rows[0].resolved), (3, 1));
         // The same scoped snapshot again writes nothing.
-        let again = store.sync("prod", &shop, T0 + 120).await.unwrap();
+        let again = store.sync_confined("prod", &shop, T0 + 120).await.unwrap();
         assert!(!again.wrote(), "{again:?}");
+        // `kspm scan --namespace shop` also judges cluster-scoped objects: such a snapshot is
+        // not confined, so every stored finding is read (else the cluster-scoped finding,
+        // stored already, would look new and be inserted twice).
+        let mut role = finding("admin", "RB001", Severity::High);
+        role.object.kind = "ClusterRole".into();
+        role.object.namespace = None;
+        let mut with_role = Snapshot {
+            observations: vec![role.clone()],
+            objects: [role.object.key()].into(),
+            complete: true,
+            namespaces: None,
+            rules: Some(["RB001".to_owned()].into()),
+        };
+        store.sync("prod", &with_role, T0 + 180).await.unwrap();
+        with_role.namespaces = Some(["shop".to_owned()].into());
+        with_role.rules = None;
+        let mut observations = vec![role];
+        observations.extend(shop.observations.clone());
+        with_role.observations = observations;
+        with_role.objects.extend(shop.objects.iter().cloned());
+        for confined in [false, true] {
+            let report = if confined {
+                store.sync_confined("prod", &with_role, T0 + 240).await
+            } else {
+                store.sync("prod", &with_role, T0 + 240).await
+            };
+            assert!(report.is_ok(), "{report:?}");
+        }
+        assert_eq!(
+            status_of(&store, "prod", "admin", T0 + 240).await,
+            Some(Status::Open)
+        );
+        assert_eq!(
+            status_of(&store, "prod", "api", T0 + 240).await,
+            Some(Status::Open)
+        );
     });
 }
 
