@@ -15,8 +15,8 @@ use kspm_rules::{KubeVersion, find_rule, rules};
 
 use cmd::output::OutputArgs;
 
-/// musl's allocator serialises parallel scans behind one lock; the static builds use mimalloc.
-#[cfg(target_env = "musl")]
+/// mimalloc on every target: musl's allocator serialises parallel scans behind one lock, and
+/// glibc's keeps the memory of a burst (the agent's first sync of every finding) resident.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -1409,3 +1409,225 @@ fn a_watch_that_expired_relists_and_misses_nothing() {
     assert_eq!((of("first"), of("second")), (1, 1));
     assert_eq!(agent.stop(), Some(0));
 }
+
+/// Waits until `check` holds for the store's findings of cluster `test`.
+fn wait_until(
+    agent: &Agent,
+    dir: &Path,
+    store: &str,
+    what: &str,
+    check: impl Fn(&[Value]) -> bool,
+) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let found = findings(dir, store);
+        if check(&found) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waited {WAIT:?} for {what}\nagent log:\n{}",
+            agent.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The status of `rule` on the object named `name` (any kind, any namespace).
+fn status_on(found: &[Value], rule: &str, name: &str) -> Option<String> {
+    found
+        .iter()
+        .find(|f| f["rule"] == rule && f["object"]["name"] == name)
+        .map(|f| f["status"].as_str().unwrap().to_owned())
+}
+
+/// A CELPolicy file that flags Deployments carrying the label `label`.
+fn label_policy(id: &str, label: &str) -> String {
+    format!(
+        "apiVersion: kspm.io/v1alpha1
+kind: CELPolicy
+metadata: {{name: {id}}}
+spec:
+  id: {id}
+  title: No {label} label
+  severity: medium
+  match: {{kinds: [Deployment]}}
+  validations:
+    - expression: \"!has(object.metadata.labels) || !('{label}' in object.metadata.labels)\"
+      message: the deployment carries {label}
+"
+    )
+}
+
+const AGENT_VAP: &str = "apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: kspm-agent-replicas}
+spec:
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [apps], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [deployments]}
+  validations:
+    - expression: \"!has(object.spec.replicas) || object.spec.replicas <= 2\"
+      message: more than two replicas
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: kspm-agent-replicas}
+spec:
+  policyName: kspm-agent-replicas
+  validationActions: [Audit]
+  matchResources:
+    namespaceSelector:
+      matchLabels: {kspm-test/agent-policies: \"on\"}
+";
+
+#[test]
+fn the_agent_loads_policies_again_when_their_files_or_the_clusters_change() {
+    let _turn = serial();
+    let Some(c) = TestCluster::shared() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("kspm.db").display());
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    let policy_file = policies.join("labels.yaml");
+    std::fs::write(&policy_file, label_policy("ORGT1", "kspm-test/flag")).unwrap();
+    let ns = "kspm-agent-pol";
+    c.apply(&format!(
+        "apiVersion: v1
+kind: Namespace
+metadata: {{name: {ns}, labels: {{kspm-test/agent-policies: \"on\"}}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: wide, namespace: {ns}, labels: {{kspm-test/flag: \"yes\", kspm-test/other: \"yes\"}}}}
+spec:
+  replicas: 3
+  selector: {{matchLabels: {{app: wide}}}}
+  template:
+    metadata: {{labels: {{app: wide}}}}
+    spec:
+      containers: [{{name: app, image: registry.example/app:1.0}}]
+"
+    ));
+    let policy_arg = policies.display().to_string();
+    let agent = Agent::start(
+        c,
+        dir.path(),
+        &store,
+        &["--policy", &policy_arg, "--cluster-policies"],
+    );
+    // The file's policy judges from the start; no VAP is installed yet.
+    wait_until(&agent, dir.path(), &store, "ORGT1 open", |f| {
+        status_on(f, "ORGT1", "wide").as_deref() == Some("open")
+    });
+    assert_eq!(
+        status_on(
+            &findings(dir.path(), &store),
+            "vap:kspm-agent-replicas",
+            "wide"
+        ),
+        None
+    );
+
+    // A ValidatingAdmissionPolicy and its binding installed in the cluster: judged at once.
+    c.apply(AGENT_VAP);
+    wait_until(&agent, dir.path(), &store, "the VAP's finding open", |f| {
+        status_on(f, "vap:kspm-agent-replicas", "wide").as_deref() == Some("open")
+    });
+    // Removed: its finding resolves.
+    c.kubectl(&[
+        "delete",
+        "validatingadmissionpolicybinding/kspm-agent-replicas",
+        "validatingadmissionpolicy/kspm-agent-replicas",
+    ]);
+    wait_until(
+        &agent,
+        dir.path(),
+        &store,
+        "the VAP's finding resolved",
+        |f| status_on(f, "vap:kspm-agent-replicas", "wide").as_deref() == Some("resolved"),
+    );
+
+    // The policy file rewritten: the old rule's finding resolves, the new one's opens.
+    std::fs::write(&policy_file, label_policy("ORGT2", "kspm-test/other")).unwrap();
+    wait_until(
+        &agent,
+        dir.path(),
+        &store,
+        "ORGT1 resolved, ORGT2 open",
+        |f| {
+            status_on(f, "ORGT1", "wide").as_deref() == Some("resolved")
+                && status_on(f, "ORGT2", "wide").as_deref() == Some("open")
+        },
+    );
+    // A file that does not load keeps the policies the agent had (never a silent turn-off).
+    std::fs::write(
+        &policy_file,
+        "apiVersion: kspm.io/v1alpha1\nkind: CELPolicy\nspec: [",
+    )
+    .unwrap();
+    let deadline = Instant::now() + WAIT;
+    while !agent
+        .log_text()
+        .contains("a policy file did not load: judging with the policies loaded before")
+    {
+        assert!(Instant::now() < deadline, "{}", agent.log_text());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let metrics = get(&agent.addr, "/metrics").1;
+    assert!(
+        counter_in(&metrics, "kspm_agent_policy_loads_total") >= 3,
+        "{metrics}"
+    );
+    assert!(
+        counter_in(&metrics, "kspm_agent_policy_load_errors_total") >= 1,
+        "{metrics}"
+    );
+    assert_eq!(
+        status_on(&findings(dir.path(), &store), "ORGT2", "wide").as_deref(),
+        Some("open"),
+        "the broken file must not resolve its policy's findings"
+    );
+    // Mended: loads again (and so do the cluster's policy changes, which waited meanwhile).
+    std::fs::write(&policy_file, label_policy("ORGT2", "kspm-test/other")).unwrap();
+
+    // Gatekeeper installed while the agent runs: its CRDs are seen, the constraint kind is
+    // watched, and the constraint's findings appear.
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/live_policies");
+    c.apply(&std::fs::read_to_string(fixtures.join("gatekeeper-crds.yaml")).unwrap());
+    for crd in [
+        "crd/constrainttemplates.templates.gatekeeper.sh",
+        "crd/k8srequiredlabels.constraints.gatekeeper.sh",
+    ] {
+        c.kubectl(&["wait", "--for=condition=Established", crd, "--timeout=60s"]);
+    }
+    let examples = support::repo_root().join("examples/policies/gatekeeper");
+    let first = |file: &str| -> String {
+        let text = std::fs::read_to_string(examples.join(file)).unwrap();
+        text.split("\n---\n").next().unwrap().to_owned()
+    };
+    c.apply(&first("templates.yaml"));
+    c.apply(&first("constraints.yaml"));
+    let rule = "gk:K8sRequiredLabels:namespaces-have-owner";
+    wait_until(
+        &agent,
+        dir.path(),
+        &store,
+        "the constraint's finding open",
+        |f| status_on(f, rule, ns).as_deref() == Some("open"),
+    );
+    // Labelled as the constraint asks: resolved.
+    c.kubectl(&["label", "namespace", ns, "owner=team-a"]);
+    wait_until(
+        &agent,
+        dir.path(),
+        &store,
+        "the constraint's finding resolved",
+        |f| status_on(f, rule, ns).as_deref() == Some("resolved"),
+    );
+    c.kubectl(&["delete", "namespace", ns, "--wait=false"]);
+    c.kubectl(&["delete", "k8srequiredlabels/namespaces-have-owner"]);
+    drop(agent);
+}

@@ -13,6 +13,12 @@
 //! workloads, Services, ConfigMaps... changed; everything when a kind other objects are judged
 //! against changed (namespaces, service accounts, RBAC, network policies, budgets, autoscalers),
 //! or a cluster-scoped object, or after a relist.
+//!
+//! Custom policies are loaded again when they change ([`Planner`]): their files (checked every
+//! [`POLICY_FILES_EVERY`]) and, with `cluster_policies: true`, the admission policies installed
+//! in the cluster (ValidatingAdmissionPolicies and bindings, Kyverno policies, Gatekeeper
+//! templates and constraints), which are watched like every other kind; then everything is
+//! judged again with the new set. A load that fails keeps the policies the agent had.
 
 pub mod analyses;
 mod health;
@@ -31,7 +37,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use kspm_cluster::live::{Change, Role, Session};
+use kspm_cluster::live::{Change, Session};
 use kspm_cluster::{ClusterError, Target};
 use kspm_engine::ScanOptions;
 use kspm_model::{Finding, ResourceId};
@@ -85,6 +91,9 @@ pub enum AgentError {
     /// The lease was lost while leading: the agent stopped writing at once.
     #[error("lost the leadership: {0}")]
     LeaseLost(String),
+    /// The custom policies did not load at start.
+    #[error("{0}")]
+    Plan(String),
 }
 
 /// Something that runs beside the agent on its runtime (the alert dispatcher): started once the
@@ -108,15 +117,68 @@ pub struct CompanionContext {
     pub stop: watch::Receiver<bool>,
 }
 
+/// Where the agent's options (rules, settings, custom policies) come from, asked again when
+/// the custom policies change.
+pub trait Planner: Send + Sync {
+    /// Whether the admission policies installed in the cluster are evaluated too
+    /// (`cluster_policies: true`).
+    fn cluster_policies(&self) -> bool;
+    /// A value that changes when a policy file changes (paths, sizes, modification times).
+    fn fingerprint(&self) -> u64;
+    /// The options to judge with, the custom policies loaded afresh; `cluster`: the policy
+    /// objects read from the cluster (with [`Planner::cluster_policies`]). An error keeps the
+    /// options the agent has.
+    fn plan(&self, cluster: Option<&[kspm_model::Resource]>) -> Result<Planned, String>;
+}
+
+/// What [`Planner::plan`] made.
+pub struct Planned {
+    pub opts: ScanOptions,
+    /// What loading the policies said (a policy that does not compile...): logged.
+    pub diagnostics: Vec<kspm_model::Diagnostic>,
+}
+
+/// The options never change: no custom policies to load again.
+pub struct Fixed(std::sync::Mutex<Option<ScanOptions>>);
+
+impl Fixed {
+    pub fn new(opts: ScanOptions) -> Self {
+        Self(std::sync::Mutex::new(Some(opts)))
+    }
+}
+
+impl Planner for Fixed {
+    fn cluster_policies(&self) -> bool {
+        false
+    }
+
+    fn fingerprint(&self) -> u64 {
+        0
+    }
+
+    fn plan(&self, _: Option<&[kspm_model::Resource]>) -> Result<Planned, String> {
+        let opts = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .ok_or_else(|| "fixed options are planned once".to_owned())?;
+        Ok(Planned {
+            opts,
+            diagnostics: Vec::new(),
+        })
+    }
+}
+
 /// Runs until SIGTERM or SIGINT, then syncs once more and returns.
-pub fn run(config: &Config, opts: &ScanOptions) -> Result<(), AgentError> {
-    run_with(config, opts, Vec::new())
+pub fn run(config: &Config, planner: &dyn Planner) -> Result<(), AgentError> {
+    run_with(config, planner, Vec::new())
 }
 
 /// [`run`], with companions running beside the agent.
 pub fn run_with(
     config: &Config,
-    opts: &ScanOptions,
+    planner: &dyn Planner,
     companions: Vec<Box<dyn Companion>>,
 ) -> Result<(), AgentError> {
     tokio::runtime::Builder::new_multi_thread()
@@ -124,8 +186,11 @@ pub fn run_with(
         .enable_all()
         .build()
         .map_err(AgentError::Runtime)?
-        .block_on(run_async(config, opts, companions))
+        .block_on(run_async(config, planner, companions))
 }
+
+/// How often the policy files are checked for changes.
+pub const POLICY_FILES_EVERY: Duration = Duration::from_secs(10);
 
 /// The RBAC and network analyses are stored after every whole sync (a whole judgement, the
 /// hourly maintenance pass), and after the judgement of a few namespaces at most this often
@@ -144,7 +209,18 @@ struct Agent<'a> {
     session: Arc<Session>,
     store: Store,
     cluster: String,
-    opts: &'a ScanOptions,
+    target: kspm_cluster::Target,
+    planner: &'a dyn Planner,
+    opts: ScanOptions,
+    /// Whether the custom policies changed since they were last loaded.
+    policies_changed: bool,
+    /// [`Planner::fingerprint`] when the policies were last loaded.
+    fingerprint: u64,
+    /// Where the watches of kinds added later send their changes.
+    changes: Option<mpsc::UnboundedSender<Change>>,
+    /// Rules of custom policies removed since the start: a store sync resolves their findings
+    /// (it leaves the findings of rules that did not run alone).
+    retired: BTreeSet<&'static str>,
     held: Held,
     /// The last judgement, which a change in a few namespaces updates.
     judged: Option<Judged>,
@@ -199,7 +275,7 @@ impl Companions {
 
 async fn run_async(
     config: &Config,
-    opts: &ScanOptions,
+    planner: &dyn Planner,
     companions: Vec<Box<dyn Companion>>,
 ) -> Result<(), AgentError> {
     let metrics = Arc::new(Metrics::default());
@@ -223,7 +299,11 @@ async fn run_async(
         ));
         tokio::spawn(http::serve(listener, metrics.clone()));
     }
-    let session = Arc::new(Session::connect(&config.target).await?);
+    let session =
+        Arc::new(Session::connect_with(&config.target, planner.cluster_policies()).await?);
+    for note in &session.notes {
+        log(note);
+    }
     let mut shutdown = std::pin::pin!(shutdown());
     // Only the lease holder reads on: a follower waits here (SIGTERM ends the wait).
     let mut lost = match &config.lease {
@@ -292,13 +372,32 @@ async fn run_async(
             Some(remediator)
         }
     };
+    let fingerprint = planner.fingerprint();
+    let cluster_policies = if planner.cluster_policies() {
+        let read = kspm_cluster::read_policies(&config.target).await?;
+        log_diagnostics(&read.diagnostics);
+        Some(read.resources)
+    } else {
+        None
+    };
+    let planned = planner
+        .plan(cluster_policies.as_deref())
+        .map_err(AgentError::Plan)?;
+    log_diagnostics(&planned.diagnostics);
+    let roles = (0..session.kind_count()).map(|k| session.role(k)).collect();
     let mut agent = Agent {
         remediator,
-        held: Held::new(session.kind_count(), Arc::from(session.label())),
+        held: Held::new(roles, Arc::from(session.label())),
         session: session.clone(),
         store,
         cluster,
-        opts,
+        target: config.target.clone(),
+        planner,
+        opts: planned.opts,
+        policies_changed: false,
+        fingerprint,
+        changes: None,
+        retired: BTreeSet::new(),
         judged: None,
         metrics: metrics.clone(),
         synced: watch::channel(0).0,
@@ -346,6 +445,11 @@ async fn run_async(
             tokio::spawn(session.clone().watch(kind, version, tx.clone()));
         }
     }
+    agent.changes = Some(tx.clone());
+    let mut policy_files = tokio::time::interval_at(
+        tokio::time::Instant::now() + POLICY_FILES_EVERY,
+        POLICY_FILES_EVERY,
+    );
 
     let mut dirty_since: Option<Instant> = None;
     let mut last_change = Instant::now();
@@ -383,11 +487,23 @@ async fn run_async(
                     last_change = Instant::now();
                 }
             }
+            _ = policy_files.tick() => {
+                let now = agent.planner.fingerprint();
+                if now != agent.fingerprint {
+                    log("the policy files changed: loading them again");
+                    agent.fingerprint = now;
+                    agent.policies_changed = true;
+                    last_change = Instant::now();
+                    dirty_since.get_or_insert(last_change);
+                }
+            }
             _ = resync.tick() => {
                 // Changes already delivered are applied first, so they are not counted.
                 while let Ok(change) = rx.try_recv() {
                     agent.apply(change);
                 }
+                // The params of the cluster's policies are not watched: read them again.
+                agent.policies_changed |= agent.planner.cluster_policies();
                 // Judged and synced first, so the resync compares with a current judgement.
                 dirty_since = None;
                 pending = !agent.judge_and_sync().await;
@@ -487,22 +603,31 @@ async fn shutdown() {
     }
 }
 
+fn log_diagnostics(diagnostics: &[kspm_model::Diagnostic]) {
+    for d in diagnostics {
+        log(&format!("{}: {}", d.file, d.message));
+    }
+}
+
 impl Agent<'_> {
     /// Applies one change; returns whether the objects held changed.
     fn apply(&mut self, change: Change) -> bool {
         match change {
             Change::Applied { kind, object } => {
                 add(&self.metrics.events, 1);
-                self.held.apply(kind, &object, self.context(kind));
+                self.policies_changed |= self.session.is_policy(kind);
+                self.held.apply(kind, &object);
                 true
             }
             Change::Deleted { kind, uid } => {
                 add(&self.metrics.events, 1);
-                self.held.delete(kind, &uid, self.context(kind));
+                self.policies_changed |= self.session.is_policy(kind);
+                self.held.delete(kind, &uid);
                 true
             }
             Change::Relisted { kind, objects } => {
                 add(&self.metrics.relists, 1);
+                self.policies_changed |= self.session.is_policy(kind);
                 self.health.readable(kind);
                 let n = self.held.replace(kind, &objects);
                 log(&format!(
@@ -534,10 +659,106 @@ impl Agent<'_> {
         }
     }
 
-    /// Whether other objects' judgements consult objects of `kind` beyond their own namespace
-    /// (the kinds of `kspm_model::index::INDEXED_KINDS`, read first by a scan).
-    fn context(&self, kind: usize) -> bool {
-        self.session.role(kind) == Role::Context
+    /// Loads the custom policies again (after their files or the cluster's policy objects
+    /// changed) and makes the next judgement judge everything with them. With cluster
+    /// policies, constraint kinds served since the start are listed and watched first.
+    async fn reload_policies(&mut self) {
+        self.policies_changed = false;
+        let cluster = if self.planner.cluster_policies() {
+            self.watch_new_policy_kinds().await;
+            match kspm_cluster::read_policies(&self.target).await {
+                Ok(read) => {
+                    log_diagnostics(&read.diagnostics);
+                    Some(read.resources)
+                }
+                Err(e) => {
+                    add(&self.metrics.policy_load_errors, 1);
+                    log(&format!(
+                        "cannot read the cluster's admission policies ({e}): judging with the policies loaded before"
+                    ));
+                    return;
+                }
+            }
+        } else {
+            None
+        };
+        match self.planner.plan(cluster.as_deref()) {
+            // A broken policy file keeps the policies loaded before: an edit in progress must
+            // not resolve every finding of the policy it breaks. (A broken policy object in the
+            // cluster is left out as a scan leaves it out: it is the cluster's state.)
+            Ok(planned)
+                if planned.diagnostics.iter().any(|d| {
+                    d.level == kspm_model::DiagnosticLevel::Error && !d.file.starts_with("cluster:")
+                }) =>
+            {
+                log_diagnostics(&planned.diagnostics);
+                add(&self.metrics.policy_load_errors, 1);
+                log("a policy file did not load: judging with the policies loaded before");
+            }
+            Ok(planned) => {
+                log_diagnostics(&planned.diagnostics);
+                add(&self.metrics.policy_loads, 1);
+                let before = self.opts.rules.len();
+                let now: BTreeSet<&str> = planned.opts.rules.iter().map(|r| r.meta.code).collect();
+                self.retired.extend(
+                    self.opts
+                        .rules
+                        .iter()
+                        .map(|r| r.meta.code)
+                        .filter(|code| !now.contains(code)),
+                );
+                self.retired.retain(|code| !now.contains(code));
+                self.opts = planned.opts;
+                log(&format!(
+                    "policies loaded again: {} rules (were {before}); judging everything",
+                    self.opts.rules.len()
+                ));
+                self.held.touch_all();
+            }
+            Err(why) => {
+                add(&self.metrics.policy_load_errors, 1);
+                log(&format!(
+                    "the policies did not load ({why}): judging with the policies loaded before"
+                ));
+            }
+        }
+    }
+
+    /// Lists and watches the policy kinds the server serves since the start (a Gatekeeper
+    /// ConstraintTemplate creates a constraint kind).
+    async fn watch_new_policy_kinds(&mut self) {
+        let added = match self.session.add_policy_kinds().await {
+            Ok(added) => added,
+            Err(e) => {
+                log(&format!("cannot discover new policy kinds: {e}"));
+                return;
+            }
+        };
+        for kind in added {
+            let held = self.held.add_kind(self.session.role(kind));
+            debug_assert_eq!(held, kind);
+            match self.session.list(kind).await {
+                Ok(listed) => {
+                    self.held.replace(kind, &listed.objects);
+                    log(&format!("watching {} too", self.session.kind_name(kind)));
+                    if let Some(tx) = &self.changes {
+                        tokio::spawn(self.session.clone().watch(
+                            kind,
+                            listed.resource_version,
+                            tx.clone(),
+                        ));
+                    }
+                }
+                Err(why) => {
+                    log(&format!(
+                        "cannot list {}: {why}",
+                        self.session.kind_name(kind)
+                    ));
+                    self.health.unreadable(kind, &why);
+                    self.held.fail(kind, why);
+                }
+            }
+        }
     }
 
     /// Lists every kind again and replaces what is held; returns the differences found.
@@ -558,7 +779,7 @@ impl Agent<'_> {
         // The resync also checks the judgements of single namespaces: judged whole, the same
         // objects must give the same findings.
         let findings = if differences == 0 {
-            let full = Judged::from_result(self.held.judge(&self.session, self.opts, None));
+            let full = Judged::from_result(self.held.judge(&self.session, &self.opts, None));
             self.judged.as_ref().map_or(0, |j| j.difference(&full))
         } else {
             0
@@ -583,10 +804,13 @@ impl Agent<'_> {
 
     /// Judges what changed and syncs every current finding; returns whether the store took them.
     async fn judge_and_sync(&mut self) -> bool {
+        if self.policies_changed {
+            self.reload_policies().await;
+        }
         let started = Instant::now();
         let scope = self
             .held
-            .judge_into(&mut self.judged, &self.session, self.opts);
+            .judge_into(&mut self.judged, &self.session, &self.opts);
         let judging = started.elapsed();
         self.metrics.observe_evaluation(judging.as_secs_f64());
         if judging > SLOW {
@@ -660,7 +884,7 @@ impl Agent<'_> {
     /// Stores the RBAC and network analyses of everything held (those that changed).
     async fn store_analyses(&mut self) {
         let started = Instant::now();
-        let documents = self.held.analyses(&self.session);
+        let documents = self.held.analyses();
         self.analysed_at = Some(Instant::now());
         self.analyses_dirty = false;
         match analyses::write(
@@ -772,7 +996,7 @@ impl Agent<'_> {
                 .iter()
                 .map(|id| &**id)
                 .filter(|id| inside(id)),
-            judged.rules.iter().copied(),
+            judged.rules.iter().chain(&self.retired).copied(),
             judged.complete,
         );
         snapshot.namespaces = namespaces.cloned();

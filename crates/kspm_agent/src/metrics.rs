@@ -26,6 +26,10 @@ pub struct Metrics {
     pub leader: AtomicBool,
     pub reports_written: AtomicU64,
     pub report_errors: AtomicU64,
+    /// Custom policies loaded again after their files or the cluster's policy objects changed.
+    pub policy_loads: AtomicU64,
+    /// Loads that failed (the agent kept judging with the policies it had).
+    pub policy_load_errors: AtomicU64,
     inner: Mutex<Inner>,
     /// Series rendered by companions (the alert dispatcher), appended to `/metrics`.
     pub extra: Extra,
@@ -187,6 +191,18 @@ impl Metrics {
             "counter",
             "Report writes or deletions that failed (retried on the next change).",
             get(&self.report_errors),
+        );
+        one(
+            "kspm_agent_policy_loads_total",
+            "counter",
+            "Custom policies loaded again because their files or the cluster's admission policies changed.",
+            get(&self.policy_loads),
+        );
+        one(
+            "kspm_agent_policy_load_errors_total",
+            "counter",
+            "Policy loads that failed; the agent kept judging with the policies it had.",
+            get(&self.policy_load_errors),
         );
         let inner = self
             .inner

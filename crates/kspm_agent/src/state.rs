@@ -24,10 +24,15 @@ struct Entry {
 }
 
 impl Entry {
-    fn new(object: &Json, label: &Arc<str>) -> Self {
+    /// `judged`: whether the object is judged (policy objects are held only to be counted).
+    fn new(object: &Json, label: &Arc<str>, judged: bool) -> Self {
         let text = |v: &Json| v.as_str().map(str::to_owned);
         Self {
-            resource: live::resource(object, label),
+            resource: if judged {
+                live::resource(object, label)
+            } else {
+                None
+            },
             version: text(&object["metadata"]["resourceVersion"]),
             namespace: text(&object["metadata"]["namespace"]),
             controller: live::controller_of(object).map(str::to_owned),
@@ -41,6 +46,8 @@ pub struct Held {
     /// The source every resource is labelled with (the cluster).
     label: Arc<str>,
     kinds: Vec<HashMap<String, Entry>>,
+    /// What each kind is to the judgement.
+    roles: Vec<Role>,
     /// Kinds that could not be listed or watched: the judgement is partial without them.
     failed: Vec<Option<String>>,
     /// What changed since the last judgement.
@@ -142,15 +149,36 @@ fn uid(o: &Json) -> Option<&str> {
 }
 
 impl Held {
-    pub fn new(kinds: usize, label: Arc<str>) -> Self {
+    pub fn new(roles: Vec<Role>, label: Arc<str>) -> Self {
+        let kinds = roles.len();
         Self {
             label,
             kinds: (0..kinds).map(|_| HashMap::new()).collect(),
+            roles,
             failed: vec![None; kinds],
             touched: Touched::All,
             facts: None,
             index_changed: true,
         }
+    }
+
+    /// A kind added after the start (a Gatekeeper constraint kind created since); its objects
+    /// come with [`Held::replace`].
+    pub fn add_kind(&mut self, role: Role) -> usize {
+        self.kinds.push(HashMap::new());
+        self.roles.push(role);
+        self.failed.push(None);
+        self.kinds.len() - 1
+    }
+
+    /// Whether other objects' judgements consult objects of this kind across namespaces (then
+    /// every object is re-judged).
+    fn context(&self, kind: usize) -> bool {
+        matches!(self.roles[kind], Role::Context | Role::Policy)
+    }
+
+    fn entry(&self, kind: usize, object: &Json) -> Entry {
+        Entry::new(object, &self.label, self.roles[kind] != Role::Policy)
     }
 
     fn note_index(&mut self, entry: &Entry) {
@@ -163,11 +191,10 @@ impl Held {
         }
     }
 
-    /// `context`: whether other objects' judgements consult objects of this kind across
-    /// namespaces (then every object is re-judged).
-    pub fn apply(&mut self, kind: usize, object: &Json, context: bool) {
+    pub fn apply(&mut self, kind: usize, object: &Json) {
         if let Some(uid) = uid(object) {
-            let entry = Entry::new(object, &self.label);
+            let entry = self.entry(kind, object);
+            let context = self.context(kind);
             self.touched.add(entry.namespace.as_deref(), context);
             self.note_index(&entry);
             if let Some(old) = self.kinds[kind].insert(uid.to_owned(), entry) {
@@ -176,7 +203,8 @@ impl Held {
         }
     }
 
-    pub fn delete(&mut self, kind: usize, uid: &str, context: bool) {
+    pub fn delete(&mut self, kind: usize, uid: &str) {
+        let context = self.context(kind);
         if let Some(old) = self.kinds[kind].remove(uid) {
             self.touched.add(old.namespace.as_deref(), context);
             self.note_index(&old);
@@ -202,7 +230,7 @@ impl Held {
                 Some(held) if held.version.as_deref() == version => held,
                 _ => {
                     changed += 1;
-                    Entry::new(o, &self.label)
+                    self.entry(kind, o)
                 }
             };
             fresh.insert(uid.to_owned(), entry);
@@ -274,16 +302,16 @@ impl Held {
     }
 
     /// Every resource a judgement reads: what controllers own is left to its owner.
-    fn resources(&self, session: &Session) -> Vec<&Resource> {
+    fn resources(&self) -> Vec<&Resource> {
         let mut owners: HashSet<&str> = HashSet::new();
         for (k, objects) in self.kinds.iter().enumerate() {
-            if matches!(session.role(k), Role::Owner | Role::Owned) {
+            if matches!(self.roles[k], Role::Owner | Role::Owned) {
                 owners.extend(objects.keys().map(String::as_str));
             }
         }
         let mut out = Vec::with_capacity(self.objects());
         for (k, objects) in self.kinds.iter().enumerate() {
-            let owned = matches!(session.role(k), Role::Owned | Role::Pod);
+            let owned = matches!(self.roles[k], Role::Owned | Role::Pod);
             for entry in objects.values() {
                 if owned
                     && entry
@@ -303,8 +331,8 @@ impl Held {
 
     /// The cluster-wide analyses of everything held (RBAC escalation paths, exposed workloads),
     /// as the dashboard shows them.
-    pub fn analyses(&self, session: &Session) -> Vec<(kspm_store::AnalysisKind, Json)> {
-        crate::analyses::documents(&self.resources(session))
+    pub fn analyses(&self) -> Vec<(kspm_store::AnalysisKind, Json)> {
+        crate::analyses::documents(&self.resources())
     }
 
     /// [`Held::judge`], starting from `facts` derived by an earlier judgement over the same
@@ -318,7 +346,7 @@ impl Held {
     ) -> (ScanResult, DerivedFacts) {
         // With `only`, the objects judged come first and the rest is consulted through the index.
         let (judged, consulted): (Vec<&Resource>, Vec<&Resource>) =
-            self.resources(session).into_iter().partition(|r| {
+            self.resources().into_iter().partition(|r| {
                 only.is_none_or(|namespaces| {
                     r.namespace().is_some_and(|ns| namespaces.contains(ns))
                 })
@@ -330,7 +358,7 @@ impl Held {
         }
         for (k, failed) in self.failed.iter().enumerate() {
             match failed {
-                None => index.mark_complete(session.kind_kind(k)),
+                None => index.mark_complete(&session.kind_kind(k)),
                 Some(why) => diagnostics.push(Diagnostic::error(
                     self.label.clone(),
                     format!(
@@ -370,25 +398,25 @@ mod tests {
 
     #[test]
     fn a_namespaced_change_touches_its_namespace_and_a_context_change_everything() {
-        let mut held = Held::new(1, Arc::from("test"));
+        let mut held = Held::new(vec![Role::Other, Role::Context], Arc::from("test"));
         held.touched = Touched::Nothing;
         let in_ns = |uid: &str, ns: &str| json!({"metadata": {"uid": uid, "namespace": ns}});
-        held.apply(0, &in_ns("a", "x"), false);
-        held.apply(0, &in_ns("b", "y"), false);
+        held.apply(0, &in_ns("a", "x"));
+        held.apply(0, &in_ns("b", "y"));
         assert_eq!(
             &held.touched,
             &Touched::Namespaces(["x".to_owned(), "y".to_owned()].into())
         );
         held.touched = Touched::Nothing;
-        held.delete(0, "a", false);
+        held.delete(0, "a");
         assert_eq!(&held.touched, &Touched::Namespaces(["x".to_owned()].into()));
-        held.apply(0, &in_ns("c", "x"), true);
+        held.apply(1, &in_ns("c", "x"));
         assert_eq!(&held.touched, &Touched::All);
         held.touched = Touched::Nothing;
-        held.apply(0, &json!({"metadata": {"uid": "node-scoped"}}), false);
+        held.apply(0, &json!({"metadata": {"uid": "node-scoped"}}));
         assert_eq!(&held.touched, &Touched::All, "cluster-scoped");
         held.touched = Touched::Nothing;
-        held.delete(0, "never-held", false);
+        held.delete(0, "never-held");
         assert_eq!(&held.touched, &Touched::Nothing);
     }
 
@@ -398,10 +426,10 @@ mod tests {
 
     #[test]
     fn a_relist_counts_what_the_watch_missed() {
-        let mut held = Held::new(1, Arc::from("test"));
-        held.apply(0, &obj("a", "1"), false);
-        held.apply(0, &obj("b", "1"), false);
-        held.apply(0, &obj("c", "1"), false);
+        let mut held = Held::new(vec![Role::Other], Arc::from("test"));
+        held.apply(0, &obj("a", "1"));
+        held.apply(0, &obj("b", "1"));
+        held.apply(0, &obj("c", "1"));
         assert_eq!(
             held.replace(0, &[obj("a", "1"), obj("b", "1"), obj("c", "1")]),
             0
@@ -412,7 +440,7 @@ mod tests {
             3
         );
         assert_eq!(held.objects(), 3);
-        held.delete(0, "a", false);
+        held.delete(0, "a");
         assert_eq!(held.objects(), 2);
     }
 }

@@ -21,6 +21,9 @@ pub(crate) enum Stage {
     Pod,
     /// Everything else, judged on its own.
     Other,
+    /// Admission policy kinds the agent watches only to know when the cluster's policies
+    /// changed (never judged, never read by a scan as a stage).
+    Policy,
 }
 
 /// A kind kspm reads: `(group, kind, stage)`. Secrets are read as metadata only.

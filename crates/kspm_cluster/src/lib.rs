@@ -273,16 +273,19 @@ pub fn load(target: &Target) -> Result<Loaded, ClusterError> {
 /// read: a policy whose params are Secrets is left out, with a warning. `target.namespaces` does
 /// not apply: policies hold for the whole cluster.
 pub fn load_policies(target: &Target) -> Result<Loaded, ClusterError> {
-    runtime()?.block_on(async {
-        let mut reader = Reader::connect(target).await?;
-        let discovery = reader.discover().await?;
-        let resources = reader.read_policies(&discovery).await;
-        Ok(Loaded {
-            resources,
-            diagnostics: std::mem::take(&mut reader.diagnostics),
-            partial: reader.partial,
-            label: reader.conn.label.clone(),
-        })
+    runtime()?.block_on(read_policies(target))
+}
+
+/// [`load_policies`], on the caller's runtime (the agent reads them again when they change).
+pub async fn read_policies(target: &Target) -> Result<Loaded, ClusterError> {
+    let mut reader = Reader::connect(target).await?;
+    let discovery = reader.discover().await?;
+    let resources = reader.read_policies(&discovery).await;
+    Ok(Loaded {
+        resources,
+        diagnostics: std::mem::take(&mut reader.diagnostics),
+        partial: reader.partial,
+        label: reader.conn.label.clone(),
     })
 }
 

@@ -9,7 +9,7 @@
 //! since an owner can change after what it owns was seen.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -40,6 +40,11 @@ pub enum Role {
     Pod,
     /// Judged on their own.
     Other,
+    /// Admission policies (Kyverno, Gatekeeper templates and constraints), watched only with
+    /// [`Session::connect_with`]`(.., true)`: not judged, but a change to them changes what
+    /// the cluster's policies judge. ValidatingAdmissionPolicies and their bindings are
+    /// judged as [`Role::Other`] and are policies too ([`Session::is_policy`]).
+    Policy,
 }
 
 /// A change seen on a watched kind. `kind` indexes [`Session::kinds`].
@@ -60,7 +65,10 @@ pub enum Change {
 /// A connection to a cluster and the kinds to keep up with.
 pub struct Session {
     conn: Connection,
-    kinds: Vec<Kind>,
+    /// Only ever appended to ([`Session::add_policy_kinds`]): a kind's index never changes.
+    kinds: RwLock<Vec<Arc<Kind>>>,
+    /// What connecting could not do (read the CustomResourceDefinitions), for the log.
+    pub notes: Vec<String>,
     page_size: u32,
     /// Pause between watch attempts after a failure.
     retry: Duration,
@@ -74,9 +82,17 @@ pub struct Listed {
 }
 
 impl Session {
-    /// Connects and finds out which kinds the server serves (as `kspm scan --cluster` reads them;
-    /// custom resources embedding pod templates are not watched in this version).
+    /// Connects and finds out which kinds the server serves, as `kspm scan --cluster` reads
+    /// them: the built-in kinds, and the custom resources whose schema embeds pod templates
+    /// (found once, at connect time).
     pub async fn connect(target: &Target) -> Result<Self, ClusterError> {
+        Self::connect_with(target, false).await
+    }
+
+    /// [`Session::connect`]; with `policies`, the admission policy kinds the server serves are
+    /// watched too (Kyverno policies, Gatekeeper templates and every constraint kind), as
+    /// [`Role::Policy`].
+    pub async fn connect_with(target: &Target, policies: bool) -> Result<Self, ClusterError> {
         let conn = client::connect(target).await?;
         conn.client
             .apiserver_version()
@@ -86,17 +102,72 @@ impl Session {
             .run_aggregated()
             .await
             .map_err(|e| client::describe(&e, &conn.server))?;
-        let kinds = crate::catalog::plan(&discovery);
+        let page_size = if target.page_size == 0 {
+            500
+        } else {
+            target.page_size
+        };
+        let mut kinds = crate::catalog::plan(&discovery);
+        let mut notes = Vec::new();
+        let crd_kind = discovery
+            .get("apiextensions.k8s.io")
+            .and_then(|g| g.recommended_kind("CustomResourceDefinition"))
+            .map(|(crd, _)| Kind {
+                resource: crd,
+                namespaced: false,
+                stage: Stage::Policy,
+            });
+        if let Some(crd_kind) = &crd_kind {
+            match list(&conn, crd_kind, page_size).await {
+                Ok(listed) => {
+                    let custom = crate::catalog::templated_custom_kinds(&discovery, &listed.objects);
+                    let at = kinds
+                        .iter()
+                        .position(|k| k.stage > Stage::Owner)
+                        .unwrap_or(kinds.len());
+                    kinds.splice(at..at, custom);
+                }
+                Err(e) => notes.push(format!(
+                    "cannot list customresourcedefinitions.apiextensions.k8s.io ({e}): custom resources with pod templates are not watched"
+                )),
+            }
+        }
+        if policies {
+            kinds.extend(new_policy_kinds(&kinds, &discovery));
+            // A new CustomResourceDefinition may serve policies (Gatekeeper installed since,
+            // a ConstraintTemplate's constraint kind): watched, so the policies are read again.
+            kinds.extend(crd_kind);
+        }
         Ok(Self {
             conn,
-            kinds,
-            page_size: if target.page_size == 0 {
-                500
-            } else {
-                target.page_size
-            },
+            kinds: RwLock::new(kinds.into_iter().map(Arc::new).collect()),
+            notes,
+            page_size,
             retry: Duration::from_secs(1),
         })
+    }
+
+    /// Finds the policy kinds the server serves now that are not watched yet (a Gatekeeper
+    /// ConstraintTemplate created since serves a new constraint kind) and adds them; returns
+    /// the indexes of the kinds added, to list and watch.
+    pub async fn add_policy_kinds(&self) -> Result<std::ops::Range<usize>, ClusterError> {
+        let discovery = kube::discovery::Discovery::new(self.conn.client.clone())
+            .run_aggregated()
+            .await
+            .map_err(|e| client::describe(&e, &self.conn.server))?;
+        let mut kinds = self.kinds.write().unwrap_or_else(PoisonError::into_inner);
+        let held: Vec<Kind> = kinds.iter().map(|k| (**k).clone()).collect();
+        let start = kinds.len();
+        kinds.extend(
+            new_policy_kinds(&held, &discovery)
+                .into_iter()
+                .map(Arc::new),
+        );
+        Ok(start..kinds.len())
+    }
+
+    fn kind(&self, kind: usize) -> Arc<Kind> {
+        self.kinds.read().unwrap_or_else(PoisonError::into_inner)[kind].clone()
     }
 
     pub(crate) fn client(&self) -> &kube::Client {
@@ -110,28 +181,41 @@ impl Session {
 
     /// How many kinds are watched; [`Change`]s index them.
     pub fn kind_count(&self) -> usize {
-        self.kinds.len()
+        self.kinds
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// `plural.group` of a kind, for messages.
     pub fn kind_name(&self, kind: usize) -> String {
-        self.kinds[kind].display()
+        self.kind(kind).display()
     }
 
     /// The `Kind` of a kind (`Deployment`).
-    pub fn kind_kind(&self, kind: usize) -> &str {
-        &self.kinds[kind].resource.kind
+    pub fn kind_kind(&self, kind: usize) -> String {
+        self.kind(kind).resource.kind.clone()
     }
 
     pub fn role(&self, kind: usize) -> Role {
-        match self.kinds[kind].stage {
+        match self.kind(kind).stage {
             Stage::Context => Role::Context,
             Stage::Named => Role::Named,
             Stage::Owner => Role::Owner,
             Stage::Owned => Role::Owned,
             Stage::Pod => Role::Pod,
             Stage::Other => Role::Other,
+            Stage::Policy => Role::Policy,
         }
+    }
+
+    /// Whether a change to objects of `kind` changes the cluster's admission policies: the
+    /// [`Role::Policy`] kinds (CustomResourceDefinitions among them: a new one may serve
+    /// policies), and ValidatingAdmissionPolicies and their bindings.
+    pub fn is_policy(&self, kind: usize) -> bool {
+        let k = self.kind(kind);
+        k.stage == Stage::Policy
+            || crate::policies::is_policy_kind(&k.resource.group, &k.resource.kind)
     }
 
     /// Lists one kind in full, page by page (retrying throttling and server errors, starting
@@ -140,7 +224,7 @@ impl Session {
     ///
     /// [`ListError`]: crate::ListError
     pub async fn list(&self, kind: usize) -> Result<Listed, String> {
-        list(&self.conn, &self.kinds[kind], self.page_size)
+        list(&self.conn, &self.kind(kind), self.page_size)
             .await
             .map_err(|e| e.to_string())
     }
@@ -153,7 +237,8 @@ impl Session {
         mut resource_version: String,
         tx: UnboundedSender<Change>,
     ) {
-        let k = &self.kinds[kind];
+        let k = self.kind(kind);
+        let k = &*k;
         let url = DynamicObject::url_path(&k.resource, None);
         let mut failures = 0u32;
         let mut must_list = false;
@@ -270,6 +355,22 @@ impl Session {
             .saturating_mul(1 << failures.min(5))
             .min(Duration::from_secs(30))
     }
+}
+
+/// The policy kinds `discovery` serves that are not among `held`, as [`Stage::Policy`] kinds.
+fn new_policy_kinds(held: &[Kind], discovery: &kube::discovery::Discovery) -> Vec<Kind> {
+    crate::policies::policy_kinds(discovery)
+        .into_iter()
+        .filter(|k| {
+            !held
+                .iter()
+                .any(|h| h.resource.group == k.resource.group && h.resource.kind == k.resource.kind)
+        })
+        .map(|k| Kind {
+            stage: Stage::Policy,
+            ..k
+        })
+        .collect()
 }
 
 fn version_of(o: &Json) -> Option<String> {

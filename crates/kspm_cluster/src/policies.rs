@@ -33,6 +33,11 @@ const POLICY_KINDS: &[(&str, &str)] = &[
 /// Gatekeeper serves one kind per ConstraintTemplate in this group; all of them are read.
 const CONSTRAINTS_GROUP: &str = "constraints.gatekeeper.sh";
 
+/// Whether objects of this kind are admission policies (or what selects and configures them).
+pub(crate) fn is_policy_kind(group: &str, kind: &str) -> bool {
+    group == CONSTRAINTS_GROUP || POLICY_KINDS.contains(&(group, kind))
+}
+
 const NOT_EVALUATED: &str = "the policies in them are not evaluated";
 
 /// One list of params objects that bindings ask for.
@@ -243,7 +248,7 @@ fn kind_of((resource, caps): (ApiResource, ApiCapabilities)) -> Kind {
 }
 
 /// The policy kinds the server serves: VAPs, bindings, templates, then every constraint kind.
-fn policy_kinds(discovery: &Discovery) -> Vec<Kind> {
+pub(crate) fn policy_kinds(discovery: &Discovery) -> Vec<Kind> {
     let mut kinds: Vec<Kind> = POLICY_KINDS
         .iter()
         .filter_map(|&(group, kind)| discovery.get(group)?.recommended_kind(kind))

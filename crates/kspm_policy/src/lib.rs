@@ -204,6 +204,39 @@ pub fn policy_files(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec
     out
 }
 
+/// A value that changes when a file under `paths` changes, appears or goes (its path, size and
+/// modification time, through the same walk as [`policy_files`]): a long-running agent compares
+/// it to know when to load its policies again. Sidecars and tests count too.
+pub fn fingerprint(paths: &[PathBuf]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let mut note = |f: &Path| {
+        f.hash(&mut hasher);
+        match std::fs::metadata(f) {
+            Ok(m) => {
+                m.len().hash(&mut hasher);
+                m.modified().ok().hash(&mut hasher);
+            }
+            Err(e) => e.kind().hash(&mut hasher),
+        }
+    };
+    let mut walk = Walk::new();
+    let mut ignored = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk.walk(p, &mut ignored, &mut |v| {
+                if let Visit::File(f) = v {
+                    note(f);
+                }
+                DirAction::Descend
+            });
+        } else {
+            note(p);
+        }
+    }
+    hasher.finish()
+}
+
 pub(crate) fn is_policy_candidate(p: &Path) -> bool {
     let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
     let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");

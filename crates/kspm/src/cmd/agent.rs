@@ -65,8 +65,56 @@ pub struct AgentArgs {
     /// Ignore `kspm.io/ignore` annotations.
     #[arg(long)]
     pub no_inline_exceptions: bool,
+    /// Also evaluate the admission policies installed in the cluster (ValidatingAdmissionPolicies with their bindings and params, Gatekeeper templates and constraints, Kyverno policies), watched and loaded again when they change [or `cluster_policies: true` in kspm.yaml].
+    #[arg(long)]
+    pub cluster_policies: bool,
     #[command(flatten)]
     pub policy: super::policy::PolicyFlags,
+}
+
+/// The agent's options, planned as for `kspm scan` and planned again when the custom policies
+/// change (their files, or the cluster's policy objects).
+#[cfg(feature = "agent")]
+struct Planner<'a> {
+    plan: std::sync::Mutex<kspm_engine::ScanPlan>,
+    flags: &'a super::policy::PolicyFlags,
+    cluster_policies: bool,
+    /// The policy files and directories (`--policy` and `policies:`).
+    paths: Vec<PathBuf>,
+}
+
+#[cfg(feature = "agent")]
+impl kspm_agent::Planner for Planner<'_> {
+    fn cluster_policies(&self) -> bool {
+        self.cluster_policies
+    }
+
+    fn fingerprint(&self) -> u64 {
+        #[cfg(feature = "policies")]
+        return kspm_policy::fingerprint(&self.paths);
+        #[cfg(not(feature = "policies"))]
+        return 0;
+    }
+
+    fn plan(
+        &self,
+        cluster: Option<&[kspm_model::Resource]>,
+    ) -> Result<kspm_agent::Planned, String> {
+        let mut plan = self
+            .plan
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let policies =
+            super::policy::load_for_scan(self.flags, &plan.config, &plan.selection.ignore, cluster)
+                .map_err(|e| format!("{e:#}"))?;
+        let rules = plan.rules(policies.rules).map_err(|e| e.to_string())?;
+        let mut diagnostics = std::mem::take(&mut plan.diagnostics);
+        diagnostics.extend(policies.diagnostics);
+        Ok(kspm_agent::Planned {
+            opts: plan.options(Vec::new(), rules, policies.set),
+            diagnostics,
+        })
+    }
 }
 
 #[cfg(feature = "agent")]
@@ -134,7 +182,7 @@ pub fn run(args: &AgentArgs) -> Result<u8> {
         Some(url) => kspm_store::StoreUrl::parse(&url)?,
         None => kspm_store::StoreUrl::default_sqlite(),
     };
-    let mut plan = ScanPlan::resolve(
+    let plan = ScanPlan::resolve(
         &[],
         &Overrides {
             config: args.config.clone(),
@@ -145,13 +193,21 @@ pub fn run(args: &AgentArgs) -> Result<u8> {
             ..Overrides::default()
         },
     )?;
-    let policies =
-        super::policy::load_for_scan(&args.policy, &plan.config, &plan.selection.ignore, None)?;
-    for d in plan.diagnostics.iter().chain(&policies.diagnostics) {
-        eprintln!("kspm agent: {}: {}", d.file, d.message);
-    }
-    let rules = plan.rules(policies.rules)?;
-    let opts = plan.options(Vec::new(), rules, policies.set);
+    let remediation = plan.config.remediation.clone();
+    #[cfg(feature = "alerts")]
+    let alerts = super::alerts::load(&plan.config)?;
+    let planner = Planner {
+        cluster_policies: args.cluster_policies || plan.config.cluster_policies == Some(true),
+        paths: args
+            .policy
+            .policies
+            .iter()
+            .chain(&plan.config.policies)
+            .cloned()
+            .collect(),
+        plan: std::sync::Mutex::new(plan),
+        flags: &args.policy,
+    };
     let config = kspm_agent::Config {
         target: kspm_cluster::Target {
             kubeconfig: args.kubeconfig.clone(),
@@ -166,10 +222,10 @@ pub fn run(args: &AgentArgs) -> Result<u8> {
         reports,
         lease,
         retention,
-        remediation: plan.config.remediation.clone(),
+        remediation,
     };
     #[cfg(feature = "alerts")]
-    let companions: Vec<Box<dyn kspm_agent::Companion>> = match super::alerts::load(&plan.config)? {
+    let companions: Vec<Box<dyn kspm_agent::Companion>> = match alerts {
         Some(alerts) => {
             let sinks = super::alerts::sinks(&alerts)?;
             vec![Box::new(super::alerts::Companion {
@@ -182,7 +238,7 @@ pub fn run(args: &AgentArgs) -> Result<u8> {
     };
     #[cfg(not(feature = "alerts"))]
     let companions = Vec::new();
-    match kspm_agent::run_with(&config, &opts, companions) {
+    match kspm_agent::run_with(&config, &planner, companions) {
         Ok(()) => Ok(crate::exit::OK),
         // Not a failure but a hand-over: said in the agent's own voice, like its other log
         // lines. Another replica writes now: this one stopped without a last write. Exit 2, so the
