@@ -46,8 +46,27 @@ kubectl create -f "$work/namespaces.yaml" >/dev/null
 kubectl create -R -f "$dir" > "$work/create.log" 2> "$work/create.err" || true
 echo "loaded $(grep -c created "$work/create.log") objects ($(grep -c . "$work/create.err" || true) refused: removed APIs or duplicates)" >&2
 
+# The Deployments the churn phase flips, present from the start (judged by the initial sync).
+churn_seconds=${CHURN_SECONDS:-120}
+churn_rate=${CHURN_RATE:-1000}
+python3 - > "$work/churn.yaml" <<'PY'
+print("apiVersion: v1\nkind: Namespace\nmetadata: {name: bench-churn}")
+for i in range(200):
+    print(f"""---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: churn-{i}, namespace: bench-churn}}
+spec:
+  selector: {{matchLabels: {{app: churn-{i}}}}}
+  template:
+    metadata: {{labels: {{app: churn-{i}}}}}
+    spec:
+      containers: [{{name: app, image: registry.example/app:1.0, securityContext: {{privileged: false}}}}]""")
+PY
+kubectl create -f "$work/churn.yaml" >/dev/null
+
 db="$work/agent.db"
-rm -f "$db" "$db-wal" "$db-shm"
+rm -f "$db" "$db-wal" "$db-shm" "$work/agent.log"  # the address is read from the new log only
 start=$(date +%s.%N)
 "$kspm" agent --store "sqlite://$PWD/$db" --cluster-name bench --debounce 200ms \
   --listen 127.0.0.1:0 --reports none 2> "$work/agent.log" &
@@ -109,7 +128,79 @@ print(f"judgements: {c:.0f}, {s:.2f} s in all, {s / c if c else float('nan'):.3f
 PY
 read -r steady peak < <(awk '/VmRSS/ {r=int($2/1024)} /VmHWM/ {h=int($2/1024)} END {print r, h}' "/proc/$agent_pid/status")
 
+churn=""
+if [ "$churn_seconds" -gt 0 ]; then
+  cpu_before=$(awk '{print $14 + $15}' "/proc/$agent_pid/stat")
+  python3 - "$db" "$KUBECONFIG" "$churn_seconds" "$churn_rate" > "$work/churn.txt" <<'PY'
+import base64, json, os, re, sqlite3, ssl, sys, tempfile, threading, time, urllib.request
+db, kubeconfig, seconds, rate = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+text = open(kubeconfig).read()
+field = lambda k: re.search(rf"{k}: (\S+)", text).group(1)
+tmp = tempfile.mkdtemp()
+def pem(name, key):
+    path = os.path.join(tmp, name)
+    open(path, "wb").write(base64.b64decode(field(key)))
+    return path
+ctx = ssl.create_default_context(cafile=pem("ca.crt", "certificate-authority-data"))
+ctx.load_cert_chain(pem("client.crt", "client-certificate-data"), pem("client.key", "client-key-data"))
+server = field("server")
+pending = {}  # name -> (want status, t0)
+lat, lock, done = [], threading.Lock(), threading.Event()
+def watch_store():
+    while not done.is_set() or pending:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        rows = dict(con.execute("SELECT name, status FROM findings WHERE cluster='bench' AND rule='PS004' AND namespace='bench-churn'"))
+        con.close()
+        now = time.monotonic()
+        with lock:
+            for name, (want, t0) in list(pending.items()):
+                if rows.get(name, "resolved") == want:
+                    lat.append(now - t0)
+                    del pending[name]
+        if done.is_set() and now > deadline + 30:
+            break
+        time.sleep(0.02)
+deadline = time.monotonic() + seconds
+poller = threading.Thread(target=watch_store)
+poller.start()
+state = [False] * 200
+n = int(seconds * rate / 60)
+start = time.monotonic()
+sent = 0
+for i in range(n):
+    due = start + i * 60 / rate
+    pause = due - time.monotonic()
+    if pause > 0:
+        time.sleep(pause)
+    k = i % 200
+    with lock:
+        if f"churn-{k}" in pending:
+            continue  # its last change has not landed yet: flipping it again would hide that
+    state[k] = not state[k]
+    body = json.dumps({"spec": {"template": {"spec": {"containers": [{"name": "app", "securityContext": {"privileged": state[k]}}]}}}}).encode()
+    req = urllib.request.Request(f"{server}/apis/apps/v1/namespaces/bench-churn/deployments/churn-{k}", data=body, method="PATCH",
+                                 headers={"Content-Type": "application/strategic-merge-patch+json"})
+    urllib.request.urlopen(req, context=ctx).read()
+    with lock:
+        pending[f"churn-{k}"] = ("open" if state[k] else "resolved", time.monotonic())
+    sent += 1
+elapsed = time.monotonic() - start
+done.set()
+poller.join()
+lat.sort()
+p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
+print(f"{sent} {elapsed:.1f} {len(lat)} {p(0.5):.2f} {p(0.99):.2f} {lat[-1]:.2f}")
+PY
+  cpu_after=$(awk '{print $14 + $15}' "/proc/$agent_pid/stat")
+  read -r sent elapsed landed c50 c99 cmax < "$work/churn.txt"
+  ticks=$(getconf CLK_TCK)
+  cpu_ms=$(awk "BEGIN{printf \"%.1f\", ($cpu_after - $cpu_before) * 1000 / $ticks / $sent}")
+  read -r csteady cpeak < <(awk '/VmRSS/ {r=int($2/1024)} /VmHWM/ {h=int($2/1024)} END {print r, h}' "/proc/$agent_pid/status")
+  churn="$sent changes in $elapsed s ($landed landed): p50 / p99 / max $c50 s / $c99 s / $cmax s, agent CPU $cpu_ms ms per change, RSS $csteady MB (peak $cpeak MB)"
+fi
+
 echo "| objects held | initial sync | RSS after sync | change → stored finding p50 / p99 / max ($changes changes, debounce 200 ms) | steady RSS | peak RSS |"
 echo "|---:|---:|---:|---:|---:|---:|"
 printf "| %s | %.2f s | %d MB | %s s / %s s / %s s | %d MB | %d MB |\n" "$objects" \
   "$(awk "BEGIN{print $ready - $start}")" "$sync_rss" "$p50" "$p99" "$worst" "$steady" "$peak"
+if [ -n "$churn" ]; then echo; echo "churn at $churn_rate changes a minute: $churn"; fi

@@ -17,6 +17,8 @@ use cmd::output::OutputArgs;
 
 /// mimalloc on every target: musl's allocator serialises parallel scans behind one lock, and
 /// glibc's keeps the memory of a burst (the agent's first sync of every finding) resident.
+/// `--features system-alloc` keeps the system's, for heap profilers that hook malloc.
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -3,7 +3,7 @@
 //! It lists every kind a scan reads, judges the whole cluster and syncs the findings into the
 //! store, then watches each kind from the list's resourceVersion ([`kspm_cluster::live`]).
 //! Changes land in the objects it holds (`state::Held`); once no change arrived for the
-//! debounce window (or the window was extended for five windows in a row), what the changes can
+//! debounce window (or two windows passed since the first change), what the changes can
 //! affect is judged again from memory and the full finding set is synced: the store writes only
 //! what changed, so an object fixed or deleted resolves, and a quiet cluster writes nothing. A
 //! periodic resync lists everything again and counts how far the watches (and the judgements
@@ -233,9 +233,6 @@ struct Agent<'a> {
     /// Reports are written again after the next sync even if it changed nothing (the first
     /// time, and after a failure).
     reports_pending: bool,
-    /// The next sync hands over every finding (the first one, and after a failed one); else a
-    /// judgement of a few namespaces syncs only theirs.
-    full_sync_due: bool,
     health: health::Health,
     /// When the RBAC and network analyses were last stored (`None`: not yet), and whether a
     /// judgement ran since.
@@ -403,7 +400,6 @@ async fn run_async(
         synced: watch::channel(0).0,
         publisher: config.reports.map(Publisher::new),
         reports_pending: true,
-        full_sync_due: true,
         health: health::Health::new(config),
         analysed_at: None,
         analyses_dirty: true,
@@ -463,7 +459,9 @@ async fn run_async(
     loop {
         let due = dirty_since.map(|first| {
             let quiet = last_change + config.debounce;
-            let cap = first + config.debounce * 5;
+            // A cluster that never goes quiet is judged every two windows: what changed first
+            // waits at most that long (1,000 changes a minute with 200 ms windows: p99 under 1 s).
+            let cap = first + config.debounce * 2;
             tokio::time::Instant::from_std(quiet.min(cap))
         });
         tokio::select! {
@@ -517,8 +515,10 @@ async fn run_async(
                 }
             }
             _ = maintenance.tick() => {
-                // A sync records the exceptions that expired meanwhile (at their expiry) and
-                // refreshes the reports; then what is older than the retention goes.
+                // A whole judgement and sync records the exceptions that expired meanwhile (at
+                // their expiry) and refreshes the reports; then what is older than the
+                // retention goes.
+                agent.held.touch_all();
                 pending = !agent.judge_and_sync().await;
                 agent.heartbeat(!pending).await;
                 agent.compact().await;
@@ -777,10 +777,28 @@ impl Agent<'_> {
             }
         }
         // The resync also checks the judgements of single namespaces: judged whole, the same
-        // objects must give the same findings.
+        // objects must give the findings the store holds open (of the rules that ran).
         let findings = if differences == 0 {
-            let full = Judged::from_result(self.held.judge(&self.session, &self.opts, None));
-            self.judged.as_ref().map_or(0, |j| j.difference(&full))
+            let full = self.held.judge(&self.session, &self.opts, None);
+            let filter = FindingFilter {
+                cluster: Some(self.cluster.clone()),
+                ..FindingFilter::default()
+            };
+            if full.partial || full.has_errors() {
+                0
+            } else {
+                match self.store.findings(&filter, kspm_store::time::now()).await {
+                    Ok(mut stored) => {
+                        let ran: BTreeSet<&str> = full.rules.iter().map(|r| r.meta.code).collect();
+                        stored.retain(|r| ran.contains(r.rule.as_str()));
+                        state::difference(&full, &stored)
+                    }
+                    Err(e) => {
+                        log(&format!("resync: cannot read the stored findings: {e}"));
+                        0
+                    }
+                }
+            }
         } else {
             0
         };
@@ -808,9 +826,13 @@ impl Agent<'_> {
             self.reload_policies().await;
         }
         let started = Instant::now();
-        let scope = self
-            .held
-            .judge_into(&mut self.judged, &self.session, &self.opts);
+        let remediator = self.remediator.as_ref();
+        let scope = self.held.judge_into(
+            &mut self.judged,
+            &self.session,
+            &self.opts,
+            &|f: &Finding| remediator.is_some_and(|r| r.wants(f)),
+        );
         let judging = started.elapsed();
         self.metrics.observe_evaluation(judging.as_secs_f64());
         if judging > SLOW {
@@ -831,19 +853,18 @@ impl Agent<'_> {
         let Some(judged) = &self.judged else {
             return true;
         };
-        self.metrics.set_open(
-            judged
-                .findings
-                .iter()
-                .filter(|f| f.suppressed.is_none())
-                .map(|f| &f.severity),
-        );
-        // A judgement of some namespaces changed only their findings; anything else (and a
-        // sync after a failed one) hands over all of them.
-        let judged_now = scope != state::Touched::Nothing;
+        self.metrics.set_open_counts(judged.open_by_severity());
+        // Nothing judged, nothing to hand over: the last judgement's findings are stored (a
+        // failed sync makes the next judgement a whole one).
         let namespaces = match scope {
-            state::Touched::Namespaces(namespaces) if !self.full_sync_due => Some(namespaces),
-            _ => None,
+            state::Touched::Nothing => {
+                if self.reports_pending {
+                    self.publish().await;
+                }
+                return true;
+            }
+            state::Touched::Namespaces(namespaces) => Some(namespaces),
+            state::Touched::All => None,
         };
         let full = namespaces.is_none();
         let started = Instant::now();
@@ -854,20 +875,27 @@ impl Agent<'_> {
                 started.elapsed().as_secs_f64()
             ));
         }
-        self.full_sync_due = synced.is_none() || (self.full_sync_due && !full);
         match synced {
-            None => false,
+            None => {
+                // What this judgement found is not stored: judge everything again, so that the
+                // next sync hands over every finding.
+                self.held.touch_all();
+                false
+            }
             Some(wrote) => {
+                if let Some(judged) = &mut self.judged {
+                    judged.stored();
+                }
                 if wrote || self.reports_pending {
                     self.publish().await;
                 }
                 if let (Some(remediator), Some(judged)) = (&mut self.remediator, &self.judged) {
                     remediator
-                        .pass(&judged.findings, &self.store, &self.cluster)
+                        .pass(&judged.remediable, &self.store, &self.cluster)
                         .await;
                 }
                 // After the sync: the findings of a change are stored before this runs.
-                self.analyses_dirty |= judged_now;
+                self.analyses_dirty = true;
                 let due = match self.analysed_at {
                     None => true,
                     Some(_) if full => true,

@@ -90,6 +90,14 @@ impl Metrics {
             .open = open;
     }
 
+    /// Open (not suppressed) findings by severity, in the order of `Severity::ALL`.
+    pub fn set_open_counts(&self, open: [u64; 5]) {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .open = open;
+    }
+
     pub fn observe_evaluation(&self, seconds: f64) {
         let mut inner = self
             .inner

@@ -91,6 +91,11 @@ impl Remediator {
         }
     }
 
+    /// Whether a finding is of a rule this remediator may act on (kept across judgements).
+    pub(crate) fn wants(&self, f: &Finding) -> bool {
+        self.codes.contains(f.code)
+    }
+
     fn in_scope(&self, f: &Finding) -> bool {
         if f.suppressed.is_some() || f.fix.is_none() || !self.codes.contains(f.code) {
             return false;

@@ -181,7 +181,7 @@ fn result(f: &FindingRecord) -> Json {
         "kspm.io/finding-id": f.id.to_string(),
         "kspm.io/risk": f.risk.to_string(),
     });
-    if let Some(fix) = &f.fix {
+    if let Some(fix) = f.fix.as_ref().map(kspm_store::StoredFix::json) {
         // Properties are strings: the fix in words, and its patch as JSON when it is short
         // (a patch cut short would not apply).
         if let Some(description) = fix["description"].as_str() {
@@ -388,10 +388,10 @@ mod tests {
     fn one_report_per_namespace_and_one_for_the_cluster() {
         let open = [
             FindingRecord {
-                fix: Some(json!({
+                fix: Some(kspm_store::StoredFix::from_json(&json!({
                     "description": "Set privileged to false.",
                     "patch": [{"op": "replace", "path": "/spec/privileged", "value": false}],
-                })),
+                }))),
                 ..record(1, Some("a"), Severity::High, "privileged")
             },
             record(2, Some("a"), Severity::Critical, "worse"),

@@ -4,7 +4,7 @@
 //! object costs one judgement of its last state, and a judgement of one namespace costs that
 //! namespace's checks plus the cross-resource index of the rest.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use kspm_cluster::live::{self, Role, Session};
@@ -87,61 +87,128 @@ impl Touched {
     }
 }
 
-/// The findings of the last judgement, and the objects judged, kept to merge a judgement of a
-/// few namespaces into.
+/// The last judgement: its findings and the objects it judged, handed to the next store sync
+/// (then dropped: the store keeps them, so memory does not hold the cluster's findings twice),
+/// and what the agent keeps of every judgement so far: open findings counted by namespace and
+/// severity (the metrics), and the findings unattended remediation may act on.
 #[derive(Debug, Default)]
 pub struct Judged {
+    /// Findings of the last judgement (of everything, or of the namespaces in `scope`).
     pub findings: Vec<Finding>,
     pub objects: Vec<Arc<ResourceId>>,
     pub rules: Vec<&'static str>,
     /// Whether every kind was read (no kind failed, no error diagnostic).
     pub complete: bool,
+    /// Open (not suppressed) findings by namespace (`None`: cluster-scoped objects), counted
+    /// by severity in the order of `Severity::ALL`.
+    open: BTreeMap<Option<String>, [u64; 5]>,
+    /// Of every judgement so far: the findings `remediable` keeps (see [`Held::judge_into`]).
+    pub remediable: Vec<Finding>,
+}
+
+fn inside(namespaces: &BTreeSet<String>, id: &ResourceId) -> bool {
+    id.namespace
+        .as_ref()
+        .is_some_and(|ns| namespaces.contains(ns))
 }
 
 impl Judged {
-    pub fn from_result(result: ScanResult) -> Self {
-        Self {
-            complete: !result.partial && !result.has_errors(),
-            objects: result.scanned.into_iter().map(|s| s.id).collect(),
-            rules: result.rules.iter().map(|r| r.meta.code).collect(),
-            findings: result.findings,
+    fn replace(&mut self, result: ScanResult) {
+        self.complete = !result.partial && !result.has_errors();
+        self.objects = result.scanned.into_iter().map(|s| s.id).collect();
+        self.rules = result.rules.iter().map(|r| r.meta.code).collect();
+        self.findings = result.findings;
+    }
+
+    fn count_open<'a>(&mut self, findings: impl Iterator<Item = &'a Finding>) {
+        for f in findings.filter(|f| f.suppressed.is_none()) {
+            if let Some(i) = kspm_model::Severity::ALL
+                .iter()
+                .position(|s| *s == f.severity)
+            {
+                self.open.entry(f.resource.namespace.clone()).or_default()[i] += 1;
+            }
         }
     }
 
-    /// How many findings one judgement has and the other has not (either way): what a
-    /// judgement of a few namespaces missed, when `full` judged everything from the same objects.
-    pub fn difference(&self, full: &Judged) -> usize {
-        let keys = |j: &Judged| -> HashSet<(String, String, String, bool)> {
-            j.findings
-                .iter()
-                .map(|f| {
-                    (
-                        f.code.to_owned(),
-                        f.resource.to_string(),
-                        f.path.to_string(),
-                        f.suppressed.is_some(),
-                    )
-                })
-                .collect()
-        };
-        let (mine, theirs) = (keys(self), keys(full));
-        mine.symmetric_difference(&theirs).count()
+    /// A judgement of everything.
+    fn whole(result: ScanResult, remediable: &dyn Fn(&Finding) -> bool) -> Self {
+        let mut judged = Judged::default();
+        judged.replace(result);
+        let findings = std::mem::take(&mut judged.findings);
+        judged.count_open(findings.iter());
+        judged.remediable = findings.iter().filter(|f| remediable(f)).cloned().collect();
+        judged.findings = findings;
+        judged
     }
 
-    /// Replaces what was judged in `namespaces` by `fresh`, a judgement of those namespaces only.
-    fn merge(&mut self, namespaces: &BTreeSet<String>, fresh: ScanResult) {
-        let inside = |id: &ResourceId| {
-            id.namespace
-                .as_ref()
-                .is_some_and(|ns| namespaces.contains(ns))
-        };
-        self.findings.retain(|f| !inside(&f.resource));
-        self.objects.retain(|id| !inside(id));
-        let fresh = Judged::from_result(fresh);
-        self.complete = fresh.complete;
-        self.findings.extend(fresh.findings);
-        self.objects.extend(fresh.objects);
+    /// A judgement of `namespaces` only: what was kept of them is replaced.
+    fn merge(
+        &mut self,
+        namespaces: &BTreeSet<String>,
+        fresh: ScanResult,
+        remediable: &dyn Fn(&Finding) -> bool,
+    ) {
+        self.replace(fresh);
+        // Only their objects' findings: a whole judgement owns the rest.
+        self.findings.retain(|f| inside(namespaces, &f.resource));
+        self.objects.retain(|id| inside(namespaces, id));
+        self.open
+            .retain(|ns, _| ns.as_ref().is_none_or(|ns| !namespaces.contains(ns)));
+        let findings = std::mem::take(&mut self.findings);
+        self.count_open(findings.iter());
+        self.remediable.retain(|f| !inside(namespaces, &f.resource));
+        self.remediable
+            .extend(findings.iter().filter(|f| remediable(f)).cloned());
+        self.findings = findings;
     }
+
+    /// Open findings by severity, of everything judged so far.
+    pub fn open_by_severity(&self) -> [u64; 5] {
+        let mut total = [0; 5];
+        for counts in self.open.values() {
+            for (t, n) in total.iter_mut().zip(counts) {
+                *t += n;
+            }
+        }
+        total
+    }
+
+    /// Forgets the last judgement's findings and objects once the store has them.
+    pub fn stored(&mut self) {
+        self.findings = Vec::new();
+        self.objects = Vec::new();
+    }
+}
+
+/// How many findings of a whole judgement (`full`) the stored open and suppressed ones
+/// (`stored`) lack, and the other way round: what the judgements of single namespaces missed.
+pub fn difference(full: &ScanResult, stored: &[kspm_store::FindingRecord]) -> usize {
+    let judged: HashSet<(String, String, String, bool)> = full
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.code.to_owned(),
+                kspm_store::ObjectRef::from(&*f.resource).key(),
+                f.path.to_string(),
+                f.suppressed.is_some(),
+            )
+        })
+        .collect();
+    let kept: HashSet<(String, String, String, bool)> = stored
+        .iter()
+        .filter(|r| r.status != kspm_store::Status::Resolved)
+        .map(|r| {
+            (
+                r.rule.clone(),
+                r.object_key(),
+                r.path.clone(),
+                r.status == kspm_store::Status::Suppressed,
+            )
+        })
+        .collect();
+    judged.symmetric_difference(&kept).count()
 }
 
 fn uid(o: &Json) -> Option<&str> {
@@ -258,11 +325,14 @@ impl Held {
     /// Judges what changed since the last judgement into `last` (everything when there is no
     /// last judgement or when `Touched::All`), forgets what changed, and returns what was judged
     /// (`Touched::Nothing` when nothing was).
+    ///
+    /// `remediable`: the findings kept across judgements for unattended remediation.
     pub fn judge_into(
         &mut self,
         last: &mut Option<Judged>,
         session: &Session,
         opts: &ScanOptions,
+        remediable: &dyn Fn(&Finding) -> bool,
     ) -> Touched {
         let touched = std::mem::take(&mut self.touched);
         let facts = if self.index_changed {
@@ -274,12 +344,12 @@ impl Held {
             (Touched::Nothing, Some(_)) => (Touched::Nothing, facts),
             (Touched::Namespaces(namespaces), Some(judged)) => {
                 let (fresh, facts) = self.judge_reusing(session, opts, Some(&namespaces), facts);
-                judged.merge(&namespaces, fresh);
+                judged.merge(&namespaces, fresh, remediable);
                 (Touched::Namespaces(namespaces), Some(facts))
             }
             _ => {
                 let (fresh, facts) = self.judge_reusing(session, opts, None, facts);
-                *last = Some(Judged::from_result(fresh));
+                *last = Some(Judged::whole(fresh, remediable));
                 (Touched::All, Some(facts))
             }
         };

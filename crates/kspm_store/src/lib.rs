@@ -33,7 +33,6 @@ use std::sync::Once;
 use std::time::Duration;
 
 use kspm_model::Severity;
-use serde_json::Value as Json;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
@@ -48,7 +47,8 @@ pub use error::StoreError;
 pub use heartbeat::{AgentHealth, AgentStatus, STALE_AFTER_MIN_SECONDS};
 pub use query::{FindingFilter, History, HistoryRow, Period, SeverityCounts};
 pub use record::{
-    EventKind, FindingRecord, ObjectRef, Observation, ResolvedReason, Snapshot, Status, Suppressed,
+    EventKind, FindingRecord, ObjectRef, Observation, ResolvedReason, Snapshot, Status, StoredFix,
+    Suppressed,
 };
 pub use schema::SCHEMA_VERSION;
 pub use url::{StoreUrl, redact};
@@ -521,7 +521,7 @@ impl Store {
             fix: match opt(26)? {
                 None => None,
                 Some(text) => Some(
-                    serde_json::from_str(&text)
+                    StoredFix::parse(&text)
                         .map_err(|e| self.corrupt(format!("the fix of a finding: {e}")))?,
                 ),
             },
@@ -575,7 +575,7 @@ impl Store {
                 .bind(a.resolved_at)
                 .bind(a.resolved_reason.map(ResolvedReason::as_str))
                 .bind(a.reopen_count)
-                .bind(a.fix.as_ref().map(Json::to_string))
+                .bind(a.fix.as_ref().map(StoredFix::text))
                 .bind(a.risk)
                 .fetch_one(&mut **tx)
                 .await
@@ -609,7 +609,7 @@ impl Store {
                     .bind(a.resolved_at)
                     .bind(a.resolved_reason.map(ResolvedReason::as_str))
                     .bind(a.reopen_count)
-                    .bind(a.fix.as_ref().map(Json::to_string))
+                    .bind(a.fix.as_ref().map(StoredFix::text))
                     .bind(a.risk)
                     .bind(before.id)
                     .execute(&mut **tx)

@@ -86,17 +86,51 @@ pub struct Observation {
     pub value: Option<String>,
     pub suppressed: Option<Suppressed>,
     /// What fixes it: `{"description": ..., "patch": [RFC 6902 operations]}`.
-    pub fix: Option<Json>,
+    pub fix: Option<StoredFix>,
     /// The finding's risk in its context, 0-100 (higher is more urgent).
     pub risk: i64,
 }
 
-/// A finding's fix as the store keeps it: its description and its RFC 6902 patch.
-pub fn stored_fix(fix: &kspm_model::Fix) -> Json {
-    serde_json::json!({
-        "description": fix.description,
-        "patch": fix.ops.iter().map(kspm_model::PatchOp::to_json_patch).collect::<Vec<_>>(),
-    })
+/// A finding's fix as the store keeps it, `{"description": ..., "patch": [RFC 6902 operations]}`,
+/// held as compact JSON text: a sync hands over every finding of a cluster, and a JSON value
+/// tree per fix costs several times its text (it was the largest part of an agent's first sync
+/// of 46,000 findings). Serialized as the JSON object it holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredFix(Box<str>);
+
+impl StoredFix {
+    pub fn of(fix: &kspm_model::Fix) -> Self {
+        Self::from_json(&serde_json::json!({
+            "description": fix.description,
+            "patch": fix.ops.iter().map(kspm_model::PatchOp::to_json_patch).collect::<Vec<_>>(),
+        }))
+    }
+
+    pub fn from_json(value: &Json) -> Self {
+        Self(value.to_string().into_boxed_str())
+    }
+
+    /// Text read back from the store; an error when it is not JSON.
+    pub fn parse(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str::<serde::de::IgnoredAny>(text)?;
+        Ok(Self(text.into()))
+    }
+
+    /// The compact JSON text, as stored.
+    pub fn text(&self) -> &str {
+        &self.0
+    }
+
+    /// The fix as a JSON value (`Null` if the text were not JSON, which `parse` prevents).
+    pub fn json(&self) -> Json {
+        serde_json::from_str(&self.0).unwrap_or(Json::Null)
+    }
+}
+
+impl Serialize for StoredFix {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.json().serialize(serializer)
+    }
 }
 
 impl From<&Finding> for Observation {
@@ -121,7 +155,7 @@ impl From<&Finding> for Observation {
                 reason: s.reason.clone(),
                 until: s.until,
             }),
-            fix: f.fix.as_deref().map(stored_fix),
+            fix: f.fix.as_deref().map(StoredFix::of),
             risk: i64::from(f.risk.score),
         }
     }
@@ -299,7 +333,7 @@ pub struct FindingRecord {
     pub reopen_count: i64,
     /// What fixes it: `{"description": ..., "patch": [RFC 6902 operations]}`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<Json>,
+    pub fix: Option<StoredFix>,
     /// Its risk in its context when last seen, 0-100.
     pub risk: i64,
 }

@@ -480,7 +480,9 @@ fn a_sync_of_some_namespaces_changes_only_theirs_and_the_summary_counts_all() {
             o.key()
         };
         let mut web = in_ns("web", "shop", Severity::High);
-        web.fix = Some(serde_json::json!({"description": "Drop it.", "patch": []}));
+        web.fix = Some(kspm_store::StoredFix::from_json(
+            &serde_json::json!({"description": "Drop it.", "patch": []}),
+        ));
         web.risk = 40;
         let full = Snapshot {
             observations: vec![
@@ -525,7 +527,7 @@ fn a_sync_of_some_namespaces_changes_only_theirs_and_the_summary_counts_all() {
             .unwrap();
         let web = stored.iter().find(|f| f.object.name == "web").unwrap();
         assert_eq!(web.risk, 70);
-        assert_eq!(web.fix.as_ref().unwrap()["description"], "Drop it.");
+        assert_eq!(web.fix.as_ref().unwrap().json()["description"], "Drop it.");
         assert_eq!(
             event_kinds(&store, "prod").await.len(),
             4,

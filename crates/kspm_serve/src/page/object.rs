@@ -203,7 +203,7 @@ pub fn html(o: &ObjectView) -> String {
         }
         h.raw("</tbody></table>");
         h.raw("<h3>Fix</h3>");
-        if let Some(fix) = &f.fix {
+        if let Some(fix) = f.fix.as_ref().map(kspm_store::StoredFix::json) {
             if let Some(d) = fix["description"].as_str() {
                 h.raw("<p>").text(d).raw("</p>");
             }

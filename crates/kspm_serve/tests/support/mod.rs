@@ -55,10 +55,10 @@ pub fn observation(
         // A privileged container's fix, as the engine stores it (the pages show it; its
         // description carries markup the pages must escape).
         fix: (rule == "PS004").then(|| {
-            serde_json::json!({
+            kspm_store::StoredFix::from_json(&serde_json::json!({
                 "description": "Set privileged to false. <script>alert('fix')</script>",
                 "patch": [{"op": "replace", "path": "/spec/template/spec/containers/0/securityContext/privileged", "value": false}],
-            })
+            }))
         }),
         risk: if rule == "PS004" { 65 } else { 0 },
     }
