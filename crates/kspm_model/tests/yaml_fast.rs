@@ -616,7 +616,7 @@ fn json(rng: &mut Rng, depth: usize, pretty: bool, indent: usize, out: &mut Stri
 fn mutate(rng: &mut Rng, text: &str) -> String {
     const ALPHABET: &[u8] = b" -:#\n\"'|>[]{},!&*?\t\ra1\\.";
     let mut bytes = text.as_bytes().to_vec();
-    for _ in 0..1 + rng.below(3) {
+    for _ in 0..=rng.below(3) {
         if bytes.is_empty() {
             break;
         }

@@ -941,8 +941,8 @@ fn push_breaks(out: &mut String, n: usize) {
 /// path leaves them to granit).
 fn plain_may_start(b: &[u8], i: usize) -> bool {
     match b.get(i) {
-        None => false,
-        Some(
+        None
+        | Some(
             b'?' | b':' | b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|'
             | b'>' | b'\'' | b'"' | b'%' | b'@' | b'`' | b' ' | b'\t' | b'\n' | b'\r',
         ) => false,
