@@ -137,11 +137,16 @@ impl<'a> Parser<'a> {
 
     /// Where the cursor's line ends, before its line break.
     fn line_end(&self) -> usize {
-        let mut e = self.i;
+        self.line_end_from(self.i)
+    }
+
+    /// Where the line holding byte `from` ends, before its line break.
+    fn line_end_from(&self, from: usize) -> usize {
+        let mut e = from;
         while e < self.b.len() && self.b[e] != b'\n' {
             e += 1;
         }
-        if e > self.i && self.b[e - 1] == b'\r' {
+        if e > from && self.b[e - 1] == b'\r' {
             e - 1
         } else {
             e
@@ -280,16 +285,21 @@ impl<'a> Parser<'a> {
                 self.next_line();
                 Ok(node)
             }
-            _ => self.block_on_own_line(indent),
+            _ => self.block_on_own_line(indent, None),
         }
     }
 
-    /// A block collection that starts a line (the cursor is at its first character).
-    fn block_on_own_line(&mut self, indent: usize) -> Res<Node> {
+    /// A node that starts a line indented by `indent` (the cursor is at its first character):
+    /// a block collection, or a plain scalar inside a block collection at column `parent`.
+    fn block_on_own_line(&mut self, indent: usize, parent: Option<usize>) -> Res<Node> {
         if self.at(self.i) == Some(b'-') && is_blank_or_end(self.b.get(self.i + 1)) {
             self.block_seq(indent, false)
         } else if self.key_ahead()? {
             self.block_map(indent)
+        } else if let Some(parent) = parent
+            && plain_may_start(self.b, self.i)
+        {
+            self.plain(parent)
         } else {
             no("scalar or flow collection on its own line")
         }
@@ -400,7 +410,7 @@ impl<'a> Parser<'a> {
             return match self.peek_line()? {
                 Line::Content(indent) if indent > n => {
                     self.i = self.ls + indent;
-                    self.block_on_own_line(indent)
+                    self.block_on_own_line(indent, Some(n))
                 }
                 Line::Content(indent)
                     if indent == n
@@ -441,7 +451,7 @@ impl<'a> Parser<'a> {
                 match self.peek_line()? {
                     Line::Content(indent) if indent > n => {
                         self.i = self.ls + indent;
-                        self.block_on_own_line(indent)?
+                        self.block_on_own_line(indent, Some(n))?
                     }
                     _ => Node::new(Value::Null, entry_mark),
                 }
@@ -498,12 +508,69 @@ impl<'a> Parser<'a> {
             }
             _ => {}
         }
+        self.plain(parent)
+    }
+
+    /// A plain scalar in a block collection at column `parent`, over one or more lines: lines
+    /// indented past `parent` continue it, folded as YAML does (one line break is a space, `n`
+    /// empty lines are `n` line breaks). Leaves the cursor at the line after it.
+    fn plain(&mut self, parent: usize) -> Res<Node> {
+        let start = self.i;
         if !plain_may_start(self.b, start) {
             return no("indicator at the start of a value");
         }
-        let end = self.line_end();
+        let pos = self.pos(start);
+        let (first, mut commented) = self.plain_line(start)?;
+        self.next_line();
+        let mut text: Option<String> = None;
+        while !commented {
+            let after = (self.i, self.line, self.ls);
+            let mut breaks = 0usize;
+            let next = loop {
+                let mut j = self.i;
+                while self.b.get(j) == Some(&b' ') {
+                    j += 1;
+                }
+                match self.b.get(j) {
+                    None => break None,
+                    Some(b'\n' | b'\r') => {
+                        breaks += 1;
+                        self.next_line();
+                        if self.i >= self.b.len() {
+                            break None;
+                        }
+                    }
+                    Some(b'\t') => return no("tab in indentation"),
+                    Some(_) => break Some(j),
+                }
+            };
+            let Some(j) = next.filter(|j| j - self.ls > parent && self.b[*j] != b'#') else {
+                (self.i, self.line, self.ls) = after;
+                break;
+            };
+            if !plain_may_start(self.b, j) {
+                return no("indicator at the start of a continued line");
+            }
+            let part;
+            (part, commented) = self.plain_line(j)?;
+            let text = text.get_or_insert_with(|| first.to_owned());
+            if breaks == 0 {
+                text.push(' ');
+            }
+            push_breaks(text, breaks);
+            text.push_str(part);
+            self.next_line();
+        }
+        let value = resolve_scalar(text.as_deref().unwrap_or(first), ScalarStyle::Plain, None);
+        Ok(Node::new(value, pos))
+    }
+
+    /// One line of a plain scalar from `start`: its text, and whether a comment ends it.
+    fn plain_line(&self, start: usize) -> Res<(&'a str, bool)> {
+        let end = self.line_end_from(start);
         let mut j = start;
         let mut stop = end;
+        let mut commented = false;
         while j < end {
             match self.b[j] {
                 b':' if is_blank_or_end(self.b.get(j + 1)) => {
@@ -512,16 +579,14 @@ impl<'a> Parser<'a> {
                 b'\t' => return no("tab in a plain scalar"),
                 b'#' if self.b[j - 1] == b' ' => {
                     stop = j;
+                    commented = true;
                     break;
                 }
                 _ => j += 1,
             }
         }
-        let text = self.src[start..stop].trim_end_matches(' ');
-        let pos = self.pos(start);
-        let value = resolve_scalar(text, ScalarStyle::Plain, None);
-        self.next_line();
-        Ok(Node::new(value, pos))
+        let src: &'a str = self.src;
+        Ok((src[start..stop].trim_end_matches(' '), commented))
     }
 
     /// A one-line quoted scalar starting at `start`: its text and the byte after it.
