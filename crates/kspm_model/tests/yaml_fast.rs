@@ -420,6 +420,39 @@ impl Gen<'_> {
                 self.out.push_str(part);
             }
             self.out.push('\n');
+        } else if roll < 13 {
+            // A quoted scalar over several lines.
+            let double = self.rng.chance(60);
+            let quote = if double { '"' } else { '\'' };
+            self.out.push(' ');
+            self.out.push(quote);
+            self.out
+                .push_str(self.rng.pick(&["first", "it''s", "x  ", ""]));
+            for _ in 0..=self.rng.below(3) {
+                if double && self.rng.chance(25) {
+                    self.out.push('\\');
+                }
+                for _ in 0..self.rng.below(3) {
+                    let spaces = self.rng.below(n + 4);
+                    self.out.push('\n');
+                    self.indent(spaces);
+                }
+                self.out.push('\n');
+                let at = n + self.rng.below(4);
+                self.indent(at);
+                let part = match (double, self.wild) {
+                    (true, false) => {
+                        self.rng
+                            .pick(&["more", "\\u00e9 \\n", "a: b", "# not", "trail  ", "  x"])
+                    }
+                    (false, false) => self.rng.pick(&["more", "it''s", "a: b", "# not", "  x"]),
+                    (_, true) => self.rng.pick(&["\tx", "---", "...", "\"", "'", "\\q"]),
+                };
+                self.out.push_str(part);
+            }
+            self.out.push(quote);
+            self.comment();
+            self.out.push('\n');
         } else if self.depth > 6 || roll < 40 {
             self.out.push(' ');
             let s = if self.wild && self.rng.chance(30) {
@@ -679,10 +712,19 @@ fn mutate(rng: &mut Rng, text: &str) -> String {
 
 #[test]
 fn generated_manifests_parse_the_same() {
-    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    // KSPM_YAML_SEED and KSPM_YAML_CASES run other and longer series by hand.
+    let seed = std::env::var("KSPM_YAML_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_1234_abcd_0001);
+    let cases = std::env::var("KSPM_YAML_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3000);
+    let mut rng = Rng(seed);
     let mut tally = Tally::default();
     let mut mutated = Tally::default();
-    for case in 0..3000 {
+    for case in 0..cases {
         let text = generate(&mut rng);
         compare_file(&text, &format!("generated case {case}"), &mut tally);
         let changed = mutate(&mut rng, &text);
@@ -776,6 +818,7 @@ fn manifest_shapes_are_taken_and_equal() {
         "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"ConfigMap\",\n  \"data\": {\"a\": \"1\", \"b\": [1, 2.5, true, null, {}, []]}\n}\n",
         "{\"kind\":\"Pod\",\"spec\":{\"hostPID\":true,\"x\":[1,\"2\"]}}",
         "  indented: root\n  b:\n    c: d\n",
+        "a: \"long\n  folded  \n\n  text \\\n  joined\\\n\n  end\"\nb: 'it''s\n\n   more'\nc: [\"x\n  y\", 'z']\n",
         "key with spaces: v\n\"quoted: key\": v\n'single': v\nhttp://x:80: v\nclé: 日本\nyes: no\n",
         "a: 1\n---\n---\nb: 2\n...\n",
         "a:\n  b:\n    c:\n      - d: [x, {y: z}]\n        e: >\n          folded\n          text\n",

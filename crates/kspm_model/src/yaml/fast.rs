@@ -327,7 +327,9 @@ impl<'a> Parser<'a> {
         let start = self.i;
         let c = self.b[start];
         if c == b'"' || c == b'\'' {
-            let (text, end) = self.quoted(start)?;
+            let Some((text, end)) = self.quoted(start, None)? else {
+                return Ok(None);
+            };
             self.i = end;
             self.spaces();
             if self.at(self.i) != Some(b':') {
@@ -497,8 +499,10 @@ impl<'a> Parser<'a> {
                 return Ok(node);
             }
             b'"' | b'\'' => {
-                let (text, end) = self.quoted(start)?;
                 let pos = self.pos(start);
+                let (text, end) = self
+                    .quoted(start, Some(parent as isize))?
+                    .ok_or(Declined("quoted scalar"))?;
                 self.i = end;
                 if !self.rest_is_empty()? {
                     return no("content after a quoted scalar");
@@ -589,48 +593,111 @@ impl<'a> Parser<'a> {
         Ok((src[start..stop].trim_end_matches(' '), commented))
     }
 
-    /// A one-line quoted scalar starting at `start`: its text and the byte after it.
-    fn quoted(&self, start: usize) -> Res<(String, usize)> {
+    /// A quoted scalar starting at `start`: its text and the byte after it. With `parent` (the
+    /// block column its lines must be indented past, -1 at the root) it may go over several
+    /// lines, folded as granit-parser (libyaml) folds them, and the cursor's line follows it;
+    /// without, `None` when it goes past its line. A port of granit's scanner for this case.
+    fn quoted(&mut self, start: usize, parent: Option<isize>) -> Res<Option<(String, usize)>> {
         let b = self.b;
+        let single = b[start] == b'\'';
         let mut out = String::new();
-        if b[start] == b'\'' {
-            let mut j = start + 1;
+        let mut j = start + 1;
+        loop {
+            let mut leading_blanks = false;
             let mut run = j;
             loop {
                 match b.get(j) {
-                    None | Some(b'\n' | b'\r') => return no("multi-line quoted scalar"),
-                    Some(b'\'') if b.get(j + 1) == Some(&b'\'') => {
-                        out.push_str(&self.src[run..=j]);
-                        j += 2;
-                        run = j;
+                    None => return no("unclosed quoted scalar"),
+                    Some(b' ' | b'\t' | b'\n' | b'\r') => break,
+                    Some(b'\'') if single => {
+                        if b.get(j + 1) == Some(&b'\'') {
+                            out.push_str(&self.src[run..=j]);
+                            j += 2;
+                            run = j;
+                        } else {
+                            break;
+                        }
                     }
-                    Some(b'\'') => {
+                    Some(b'"') if !single => break,
+                    Some(b'\\') if !single => {
                         out.push_str(&self.src[run..j]);
-                        return Ok((out, j + 1));
+                        if matches!(b.get(j + 1), Some(b'\n' | b'\r')) {
+                            if parent.is_none() {
+                                return Ok(None);
+                            }
+                            j = self.quoted_break(j + 1)?;
+                            run = j;
+                            leading_blanks = true;
+                            break;
+                        }
+                        let (c, len) = escape(&b[j + 1..])?;
+                        out.push(c);
+                        j += 1 + len;
+                        run = j;
                     }
                     Some(_) => j += 1,
                 }
             }
-        }
-        let mut j = start + 1;
-        let mut run = j;
-        loop {
-            match b.get(j) {
-                None | Some(b'\n' | b'\r') => return no("multi-line quoted scalar"),
-                Some(b'"') => {
-                    out.push_str(&self.src[run..j]);
-                    return Ok((out, j + 1));
+            out.push_str(&self.src[run..j]);
+            if !leading_blanks && b.get(j) == Some(if single { &b'\'' } else { &b'"' }) {
+                return Ok(Some((out, j + 1)));
+            }
+            let mut trailing_ws: Option<usize> = None;
+            let mut leading_break = false;
+            let mut trailing_breaks = false;
+            while let Some(&c) = b.get(j) {
+                match c {
+                    b' ' | b'\t' if leading_blanks => {
+                        if c == b'\t' {
+                            return no("tab in a quoted scalar's indentation");
+                        }
+                        j += 1;
+                    }
+                    b' ' | b'\t' => {
+                        trailing_ws.get_or_insert(out.len());
+                        out.push(char::from(c));
+                        j += 1;
+                    }
+                    b'\n' | b'\r' => {
+                        if parent.is_none() {
+                            return Ok(None);
+                        }
+                        if leading_blanks {
+                            out.push('\n');
+                            trailing_breaks = true;
+                        } else {
+                            if let Some(at) = trailing_ws.take() {
+                                out.truncate(at);
+                            }
+                            leading_break = true;
+                            leading_blanks = true;
+                        }
+                        j = self.quoted_break(j)?;
+                    }
+                    _ => break,
                 }
-                Some(b'\\') => {
-                    out.push_str(&self.src[run..j]);
-                    let (c, len) = escape(&b[j + 1..])?;
-                    out.push(c);
-                    j += 1 + len;
-                    run = j;
+            }
+            if leading_blanks {
+                let parent = parent.unwrap_or(-1);
+                if parent >= 0 && (j - self.ls) as isize <= parent {
+                    return no("under-indented quoted scalar line");
                 }
-                Some(_) => j += 1,
+                if leading_break && !trailing_breaks {
+                    out.push(' ');
+                }
             }
         }
+    }
+
+    /// Moves past the line break at `j` inside a quoted scalar; returns the next line's start.
+    fn quoted_break(&mut self, j: usize) -> Res<usize> {
+        let next = if self.b[j] == b'\r' { j + 2 } else { j + 1 };
+        self.line += 1;
+        self.ls = next;
+        if self.is_marker(next).is_some() {
+            return no("document marker inside a quoted scalar");
+        }
+        Ok(next)
     }
 
     /// A literal or folded block scalar; the cursor is at its `|` or `>`, in a block collection
@@ -905,7 +972,9 @@ impl<'a> Parser<'a> {
         let line = self.line;
         let key: Box<str> = match self.b[start] {
             b'"' | b'\'' => {
-                let (text, end) = self.quoted(start)?;
+                let Some((text, end)) = self.quoted(start, None)? else {
+                    return no("multi-line flow mapping key");
+                };
                 self.i = end;
                 while matches!(self.at(self.i), Some(b' ' | b'\t')) {
                     self.i += 1;
@@ -948,8 +1017,10 @@ impl<'a> Parser<'a> {
         match self.b[start] {
             b'[' | b'{' => self.flow(parent),
             b'"' | b'\'' => {
-                let (text, end) = self.quoted(start)?;
                 let pos = self.pos(start);
+                let (text, end) = self
+                    .quoted(start, Some(parent))?
+                    .ok_or(Declined("quoted scalar"))?;
                 self.i = end;
                 Ok(Node::new(Value::Str(text.into()), pos))
             }
