@@ -480,11 +480,22 @@ impl Gen<'_> {
         } else if roll < 56 {
             // A multi-line flow collection or a scalar on the next line.
             let inner = n + self.step();
-            self.out
-                .push_str(self.rng.pick(&[" [a,\n", " {\"a\": 1,\n", "\n"]));
+            self.out.push_str(self.rng.pick(&[
+                " [a,\n",
+                " {\"a\": 1,\n",
+                "\n",
+                "\n  [x,\n",
+                "\n   {\n",
+            ]));
             self.indent(inner);
-            self.out
-                .push_str(self.rng.pick(&["b]", "\"b\": [2,\n3]}", "scalar", "\"q\""]));
+            self.out.push_str(self.rng.pick(&[
+                "b]",
+                "\"b\": [2,\n3]}",
+                "scalar",
+                "\"q\"",
+                "b, ]",
+                "c: d,}",
+            ]));
             self.out.push('\n');
         } else if roll < 62 {
             // A multi-line plain or quoted scalar: declined, but must not mislead.
@@ -818,6 +829,7 @@ fn manifest_shapes_are_taken_and_equal() {
         "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"ConfigMap\",\n  \"data\": {\"a\": \"1\", \"b\": [1, 2.5, true, null, {}, []]}\n}\n",
         "{\"kind\":\"Pod\",\"spec\":{\"hostPID\":true,\"x\":[1,\"2\"]}}",
         "  indented: root\n  b:\n    c: d\n",
+        "command:\n  [\n    \"kube-bench\",\n    \"run\",\n  ]\nm:\n  {a: 1, b: [x, y,],}\n",
         "a: \"long\n  folded  \n\n  text \\\n  joined\\\n\n  end\"\nb: 'it''s\n\n   more'\nc: [\"x\n  y\", 'z']\n",
         "key with spaces: v\n\"quoted: key\": v\n'single': v\nhttp://x:80: v\nclé: 日本\nyes: no\n",
         "a: 1\n---\n---\nb: 2\n...\n",

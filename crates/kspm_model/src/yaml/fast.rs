@@ -290,7 +290,8 @@ impl<'a> Parser<'a> {
     }
 
     /// A node that starts a line indented by `indent` (the cursor is at its first character):
-    /// a block collection, or a plain scalar inside a block collection at column `parent`.
+    /// a block collection, or a plain scalar or flow collection inside a block collection at
+    /// column `parent`.
     fn block_on_own_line(&mut self, indent: usize, parent: Option<usize>) -> Res<Node> {
         if self.at(self.i) == Some(b'-') && is_blank_or_end(self.b.get(self.i + 1)) {
             self.block_seq(indent, false)
@@ -300,6 +301,15 @@ impl<'a> Parser<'a> {
             && plain_may_start(self.b, self.i)
         {
             self.plain(parent)
+        } else if let Some(parent) = parent
+            && matches!(self.at(self.i), Some(b'[' | b'{'))
+        {
+            let node = self.flow(parent as isize)?;
+            if !self.rest_is_empty()? {
+                return no("content after a flow collection");
+            }
+            self.next_line();
+            Ok(node)
         } else {
             no("scalar or flow collection on its own line")
         }
@@ -921,7 +931,8 @@ impl<'a> Parser<'a> {
                             self.i += 1;
                             self.flow_space(parent)?;
                             if self.at(self.i) == Some(b']') {
-                                return no("trailing comma");
+                                self.i += 1;
+                                break;
                             }
                         }
                         Some(b']') => {
@@ -947,7 +958,8 @@ impl<'a> Parser<'a> {
                             self.i += 1;
                             self.flow_space(parent)?;
                             if self.at(self.i) == Some(b'}') {
-                                return no("trailing comma");
+                                self.i += 1;
+                                break;
                             }
                         }
                         Some(b'}') => {
