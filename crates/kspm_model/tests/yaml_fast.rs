@@ -20,6 +20,8 @@ struct Tally {
     docs: usize,
     taken: usize,
     declined: BTreeMap<&'static str, usize>,
+    /// Bytes of the declined inputs, by reason: what granit-parser still parses.
+    declined_bytes: BTreeMap<&'static str, usize>,
     mismatches: Vec<String>,
 }
 
@@ -43,6 +45,7 @@ fn compare(src: &str, line_offset: u32, doc: usize, label: &str, tally: &mut Tal
     let limits = Limits::default();
     match parse_fast_at(src, &limits, line_offset, doc) {
         Err(Declined(why)) => {
+            *tally.declined_bytes.entry(why).or_default() += src.len();
             let seen = tally.declined.entry(why).or_default();
             *seen += 1;
             // KSPM_YAML_SHOW=<reason> prints the first inputs declined for it.
@@ -126,7 +129,8 @@ fn report(tally: &Tally) -> String {
     let mut reasons: Vec<_> = tally.declined.iter().collect();
     reasons.sort_by(|a, b| b.1.cmp(a.1));
     for (why, n) in reasons {
-        let _ = writeln!(out, "  {n:>7}  {why}");
+        let bytes = tally.declined_bytes.get(why).copied().unwrap_or(0);
+        let _ = writeln!(out, "  {n:>7}  {why} ({} kB)", bytes / 1024);
     }
     out
 }
@@ -408,6 +412,19 @@ impl Gen<'_> {
                         "x: y",
                         "- dash",
                         "# comment",
+                        "? q",
+                        ": c",
+                        ":c",
+                        "*x",
+                        "|",
+                        "> f",
+                        "%",
+                        "@",
+                        "`b`",
+                        "{a: 1}",
+                        "-",
+                        "!t",
+                        "\"q",
                         "[flow]",
                         "'q'",
                         "&a b",
@@ -481,6 +498,8 @@ impl Gen<'_> {
             // A multi-line flow collection or a scalar on the next line.
             let inner = n + self.step();
             self.out.push_str(self.rng.pick(&[
+                "\n  \"own line\"  # c\n",
+                "\n  'own\n  line'\n",
                 " [a,\n",
                 " {\"a\": 1,\n",
                 "\n",
@@ -829,6 +848,7 @@ fn manifest_shapes_are_taken_and_equal() {
         "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"ConfigMap\",\n  \"data\": {\"a\": \"1\", \"b\": [1, 2.5, true, null, {}, []]}\n}\n",
         "{\"kind\":\"Pod\",\"spec\":{\"hostPID\":true,\"x\":[1,\"2\"]}}",
         "  indented: root\n  b:\n    c: d\n",
+        "description:\n  \"quoted on its own\n  line\"\nd: plain that\n  `continues` with\n  - indicators * & ! [x] {y}\n",
         "command:\n  [\n    \"kube-bench\",\n    \"run\",\n  ]\nm:\n  {a: 1, b: [x, y,],}\n",
         "a: \"long\n  folded  \n\n  text \\\n  joined\\\n\n  end\"\nb: 'it''s\n\n   more'\nc: [\"x\n  y\", 'z']\n",
         "key with spaces: v\n\"quoted: key\": v\n'single': v\nhttp://x:80: v\nclé: 日本\nyes: no\n",

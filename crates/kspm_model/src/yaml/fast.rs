@@ -290,8 +290,8 @@ impl<'a> Parser<'a> {
     }
 
     /// A node that starts a line indented by `indent` (the cursor is at its first character):
-    /// a block collection, or a plain scalar or flow collection inside a block collection at
-    /// column `parent`.
+    /// a block collection, or a plain or quoted scalar or flow collection inside a block
+    /// collection at column `parent`.
     fn block_on_own_line(&mut self, indent: usize, parent: Option<usize>) -> Res<Node> {
         if self.at(self.i) == Some(b'-') && is_blank_or_end(self.b.get(self.i + 1)) {
             self.block_seq(indent, false)
@@ -301,6 +301,20 @@ impl<'a> Parser<'a> {
             && plain_may_start(self.b, self.i)
         {
             self.plain(parent)
+        } else if let Some(parent) = parent
+            && matches!(self.at(self.i), Some(b'"' | b'\''))
+        {
+            let start = self.i;
+            let pos = self.pos(start);
+            let (text, end) = self
+                .quoted(start, Some(parent as isize))?
+                .ok_or(Declined("quoted scalar"))?;
+            self.i = end;
+            if !self.rest_is_empty()? {
+                return no("content after a quoted scalar");
+            }
+            self.next_line();
+            Ok(Node::new(Value::Str(text.into()), pos))
         } else if let Some(parent) = parent
             && matches!(self.at(self.i), Some(b'[' | b'{'))
         {
@@ -562,9 +576,7 @@ impl<'a> Parser<'a> {
                 (self.i, self.line, self.ls) = after;
                 break;
             };
-            if !plain_may_start(self.b, j) {
-                return no("indicator at the start of a continued line");
-            }
+            // Indicators are content here (`a: b\n  - c` is "b - c"); `#` was a comment above.
             let part;
             (part, commented) = self.plain_line(j)?;
             let text = text.get_or_insert_with(|| first.to_owned());
