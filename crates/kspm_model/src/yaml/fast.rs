@@ -47,6 +47,8 @@ pub(super) fn parse(
         max_depth: limits.max_depth,
         depth: 0,
         line_offset,
+        entries: Vec::new(),
+        items: Vec::new(),
     };
     p.stream(doc_offset)
 }
@@ -56,11 +58,20 @@ pub(super) fn parse(
 /// line separators (YAML 1.1 line breaks).
 fn prescan(src: &str) -> Res<()> {
     let b = src.as_bytes();
-    for (i, &c) in b.iter().enumerate() {
-        match c {
-            b'\n' | b'\t' | 0x20..=0x7e | 0x80.. => {}
-            b'\r' if b.get(i + 1) == Some(&b'\n') => {}
-            _ => return no("control character"),
+    // Branch-free over blocks, so that the common case (no such byte) is a fast scan.
+    let control = b.chunks(64).any(|block| {
+        block.iter().fold(false, |bad, &c| {
+            bad | ((c < 0x20) & (c != b'\n') & (c != b'\t') & (c != b'\r')) | (c == 0x7f)
+        })
+    });
+    if control {
+        return no("control character");
+    }
+    if b.contains(&b'\r') {
+        for (i, &c) in b.iter().enumerate() {
+            if c == b'\r' && b.get(i + 1) != Some(&b'\n') {
+                return no("carriage return without line feed");
+            }
         }
     }
     if !src.is_ascii()
@@ -108,6 +119,10 @@ struct Parser<'a> {
     max_depth: usize,
     depth: usize,
     line_offset: u32,
+    /// Entries and items of the collections being built, nested ones after their parents';
+    /// a finished collection moves its own into a vector of its exact size.
+    entries: Vec<Entry>,
+    items: Vec<Node>,
 }
 
 fn is_blank_or_end(c: Option<&u8>) -> bool {
@@ -396,7 +411,7 @@ impl<'a> Parser<'a> {
     fn block_map(&mut self, n: usize) -> Res<Node> {
         self.enter()?;
         let map_pos = self.pos(self.i);
-        let mut entries: Vec<Entry> = Vec::new();
+        let first = self.entries.len();
         loop {
             let Some((key, key_pos)) = self.key_text()? else {
                 return no("not a key where a mapping entry was expected");
@@ -407,7 +422,7 @@ impl<'a> Parser<'a> {
             // The `:` is the byte before the cursor.
             let colon_pos = self.pos(self.i - 1);
             let value = self.map_value(n, colon_pos)?;
-            entries.push(Entry {
+            self.entries.push(Entry {
                 key,
                 key_pos,
                 value,
@@ -423,7 +438,8 @@ impl<'a> Parser<'a> {
                 _ => break,
             }
         }
-        check_keys(&entries)?;
+        check_keys(&self.entries[first..])?;
+        let entries = self.entries.drain(first..).collect();
         self.depth -= 1;
         Ok(Node::new(Value::Map(entries), map_pos))
     }
@@ -458,7 +474,7 @@ impl<'a> Parser<'a> {
     fn block_seq(&mut self, n: usize, indentless: bool) -> Res<Node> {
         self.enter()?;
         let mut seq_pos = self.pos(self.i);
-        let mut items = Vec::new();
+        let first = self.items.len();
         loop {
             self.i += 1;
             let empty = self.rest_is_empty()?;
@@ -469,7 +485,7 @@ impl<'a> Parser<'a> {
             } else {
                 self.pos(content)
             };
-            if indentless && items.is_empty() {
+            if indentless && self.items.len() == first {
                 seq_pos = entry_mark;
             }
             let item = if empty {
@@ -488,7 +504,7 @@ impl<'a> Parser<'a> {
             } else {
                 self.inline_value(n)?
             };
-            items.push(item);
+            self.items.push(item);
             match self.peek_line()? {
                 Line::Content(indent) if indent == n => {
                     let at = self.ls + n;
@@ -505,6 +521,7 @@ impl<'a> Parser<'a> {
             }
         }
         self.depth -= 1;
+        let items = self.items.drain(first..).collect();
         Ok(Node::new(Value::Seq(items), seq_pos))
     }
 
@@ -926,7 +943,7 @@ impl<'a> Parser<'a> {
         let pos = self.pos(self.i);
         self.i += 1;
         let value = if open == b'[' {
-            let mut items = Vec::new();
+            let first = self.items.len();
             self.flow_space(parent)?;
             if self.at(self.i) == Some(b']') {
                 self.i += 1;
@@ -937,7 +954,7 @@ impl<'a> Parser<'a> {
                     if self.at(self.i) == Some(b':') {
                         return no("single-pair mapping in a flow sequence");
                     }
-                    items.push(item);
+                    self.items.push(item);
                     match self.at(self.i) {
                         Some(b',') => {
                             self.i += 1;
@@ -955,15 +972,16 @@ impl<'a> Parser<'a> {
                     }
                 }
             }
-            Value::Seq(items)
+            Value::Seq(self.items.drain(first..).collect())
         } else {
-            let mut entries = Vec::new();
+            let first = self.entries.len();
             self.flow_space(parent)?;
             if self.at(self.i) == Some(b'}') {
                 self.i += 1;
             } else {
                 loop {
-                    entries.push(self.flow_entry(parent)?);
+                    let entry = self.flow_entry(parent)?;
+                    self.entries.push(entry);
                     self.flow_space(parent)?;
                     match self.at(self.i) {
                         Some(b',') => {
@@ -982,8 +1000,8 @@ impl<'a> Parser<'a> {
                     }
                 }
             }
-            check_keys(&entries)?;
-            Value::Map(entries)
+            check_keys(&self.entries[first..])?;
+            Value::Map(self.entries.drain(first..).collect())
         };
         self.depth -= 1;
         Ok(Node::new(value, pos))
