@@ -865,3 +865,32 @@ fn manifest_shapes_are_taken_and_equal() {
         assert_eq!(show(&fast), show(&slow), "case {i}\n{src}");
     }
 }
+
+/// Deep nesting within a raised `max_depth` is left to granit-parser (which does not recurse),
+/// so the fast path's recursion stays shallow; both paths agree on the limit's errors.
+#[test]
+fn deep_nesting_is_left_to_granit() {
+    let limits = Limits {
+        max_depth: 1000,
+        ..Limits::default()
+    };
+    let mut block = String::new();
+    for i in 0..900 {
+        block.push_str(&" ".repeat(i));
+        block.push_str("k:\n");
+    }
+    let flow = format!("a: {}1{}\n", "[".repeat(900), "]".repeat(900));
+    for src in [&block, &flow] {
+        assert!(parse_fast_at(src, &limits, 0, 0).is_err());
+        let (docs, errors) = kspm_model::yaml::parse_stream(src, &limits);
+        assert_eq!((docs.len(), errors.len()), (1, 0), "{errors:?}");
+    }
+    let shallow = format!("a: {}1{}\n", "[".repeat(50), "]".repeat(50));
+    assert!(parse_fast_at(&shallow, &limits, 0, 0).is_ok());
+    let mut tally = Tally::default();
+    for depth in [97, 98, 99, 100, 101, 102] {
+        let src = format!("a: {}1{}\n", "[".repeat(depth), "]".repeat(depth));
+        compare(&src, 0, 0, &format!("depth {depth}"), &mut tally);
+    }
+    assert_no_mismatch(&tally);
+}

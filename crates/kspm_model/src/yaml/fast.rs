@@ -25,6 +25,10 @@ pub struct Declined(pub &'static str);
 
 type Res<T> = Result<T, Declined>;
 
+/// The deepest nesting the fast path takes: it recurses a few frames per level, and scans
+/// parse on threads with 2 MB stacks. Manifests (even CRD schemas) stay far below it.
+const STACK_DEPTH: usize = 128;
+
 const fn no<T>(why: &'static str) -> Res<T> {
     Err(Declined(why))
 }
@@ -60,9 +64,9 @@ fn prescan(src: &str) -> Res<()> {
     let b = src.as_bytes();
     // Branch-free over blocks, so that the common case (no such byte) is a fast scan.
     let control = b.chunks(64).any(|block| {
-        block.iter().fold(false, |bad, &c| {
-            bad | ((c < 0x20) & (c != b'\n') & (c != b'\t') & (c != b'\r')) | (c == 0x7f)
-        })
+        block.iter().fold(0u8, |bad, &c| {
+            bad | u8::from(matches!(c, 0..=8 | 11 | 12 | 14..=31 | 127))
+        }) != 0
     });
     if control {
         return no("control character");
@@ -344,9 +348,11 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Counts a collection opening. Nesting near `max_depth` is left to granit, which reports
+    /// it; so is anything deeper than [`STACK_DEPTH`], since this parser recurses.
     fn enter(&mut self) -> Res<()> {
         self.depth += 1;
-        if self.depth + 1 >= self.max_depth {
+        if self.depth + 1 >= self.max_depth || self.depth > STACK_DEPTH {
             return no("deep nesting");
         }
         Ok(())
