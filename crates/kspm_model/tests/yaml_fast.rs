@@ -847,6 +847,7 @@ fn manifest_shapes_are_taken_and_equal() {
         "a: 1\r\nb:\r\n  - x\r\n  - \"y\"\r\nc: |\r\n  l1\r\n  l2\r\n",
         "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"ConfigMap\",\n  \"data\": {\"a\": \"1\", \"b\": [1, 2.5, true, null, {}, []]}\n}\n",
         "{\"kind\":\"Pod\",\"spec\":{\"hostPID\":true,\"x\":[1,\"2\"]}}",
+        "{\n\t\"kind\": \"Pod\",\n\t\"spec\": {\"hostPID\": true}\n}\n",
         "  indented: root\n  b:\n    c: d\n",
         "description:\n  \"quoted on its own\n  line\"\nd: plain that\n  `continues` with\n  - indicators * & ! [x] {y}\n",
         "command:\n  [\n    \"kube-bench\",\n    \"run\",\n  ]\nm:\n  {a: 1, b: [x, y,],}\n",

@@ -2,15 +2,20 @@
 //! manifests are written in, building the located tree directly from the text.
 //!
 //! It knows a subset (block mappings and sequences, the compact `- key: v` form and sequences at
-//! their parent key's column; plain and quoted one-line scalars; literal and folded block
-//! scalars; flow collections and JSON; comments, document markers and multi-document streams)
-//! and gives the same tree as granit-parser: values, YAML 1.1 resolution (the same resolver) and
-//! every position. Whatever it does not know (anchors, aliases, tags, complex keys, multi-line
-//! plain and quoted scalars, tabs where they matter, duplicate and merge keys, anything that may
-//! be an error) makes it decline the whole input, which the caller then parses with granit, so
+//! their parent key's column; plain, single- and double-quoted scalars, on one line or folded
+//! over several; literal and folded block scalars with `+`/`-` chomping; flow collections and
+//! JSON; comments, document markers, multi-document streams, CRLF) and gives the same tree as
+//! granit-parser: values, YAML 1.1 resolution (the same resolver) and every position. Whatever
+//! it does not know (anchors, aliases, tags, complex keys, block-scalar indentation indicators,
+//! tabs where they matter, duplicate and merge keys, deep nesting, anything that may be an
+//! error) makes it decline the whole input, which the caller then parses with granit, so
 //! diagnostics and limits stay those of one parser. Declining is always safe; a wrong tree would
 //! be a missed finding, so when unsure it declines. The differential tests
 //! (`crates/kspm_model/tests/yaml_fast.rs`) compare both paths.
+//!
+//! Positions follow granit's scanner, including its quirks: an empty value sits at its `:`, an
+//! empty sequence entry at the end of its line, a sequence at its parent key's column starts
+//! after its first `-`, a block scalar at its first content line.
 
 use std::collections::HashSet;
 
