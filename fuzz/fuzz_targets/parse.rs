@@ -1,7 +1,9 @@
-//! `parse_stream` on arbitrary input: must never panic, hang, or overflow the stack.
+//! `parse_stream` on arbitrary input: must never panic, hang, or overflow the stack. Also
+//! differential: when the fast path takes an input, granit-parser must give the same documents
+//! (values and positions) without any diagnostic.
 #![no_main]
 
-use kspm_model::yaml::{Limits, parse_stream};
+use kspm_model::yaml::{Limits, parse_fast_at, parse_granit_at, parse_stream};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -18,5 +20,11 @@ fuzz_target!(|data: &[u8]| {
     }
     for e in &errors {
         assert!(!e.message.is_empty());
+    }
+    if let Ok(fast) = parse_fast_at(src, &Limits::default(), 0, 0) {
+        let (slow, errors) = parse_granit_at(src, &Limits::default(), 0, 0);
+        assert!(errors.is_empty(), "fast path took an input granit reports: {errors:?}");
+        // Debug text compares NaN with NaN as equal and prints every position.
+        assert_eq!(format!("{fast:?}"), format!("{slow:?}"));
     }
 });

@@ -4,12 +4,21 @@
 //! position of every key and value, must survive hostile input (alias bombs, deep nesting,
 //! duplicate keys) with a diagnostic instead of a crash, and must keep going after a broken
 //! document in a multi-document stream.
+//!
+//! In front of it sits a fast path (`yaml/fast.rs`): a one-pass parser for the YAML manifests
+//! are written in, four times faster, which builds the same trees and declines everything else
+//! (anchors, tags, errors, duplicate keys...) to granit-parser, so diagnostics and limits have
+//! one source. `tests/yaml_fast.rs` holds the two to the same trees.
 
 use std::collections::HashMap;
 
 use granit_parser::{Event, Options, Parser, ScalarStyle, Span};
 
 use crate::node::{Entry, Node, Pos, Value};
+
+mod fast;
+
+pub use fast::Declined;
 
 /// Safety limits for untrusted input: parsing, rendering, and how much one input may make the
 /// scan do. The defaults are far above what real manifests need.
@@ -566,7 +575,39 @@ pub fn parse_stream(src: &str, limits: &Limits) -> (Vec<ParsedDoc>, Vec<ParseErr
 
 /// [`parse_stream`] for a piece of a file that starts after `line_offset` lines and
 /// `doc_offset` documents: positions and document indexes are those of the whole file.
+///
+/// Two parsers, one result: the fast path ([`parse_fast_at`]) takes the YAML manifests are
+/// written in and builds the tree in one pass; anything else, and every input with a problem
+/// to report, goes to granit-parser ([`parse_granit_at`]), which decides the diagnostics.
 pub fn parse_stream_at(
+    src: &str,
+    limits: &Limits,
+    line_offset: u32,
+    doc_offset: usize,
+) -> (Vec<ParsedDoc>, Vec<ParseError>) {
+    match parse_fast_at(src, limits, line_offset, doc_offset) {
+        Ok(docs) => (docs, Vec::new()),
+        Err(_) => parse_granit_at(src, limits, line_offset, doc_offset),
+    }
+}
+
+/// The fast path alone: the same documents as [`parse_granit_at`] gives without any error or
+/// warning, or why it left `src` to granit-parser. Public for the differential tests and the
+/// corpus comparison; scans use [`parse_stream_at`].
+///
+/// # Errors
+/// [`Declined`] when `src` holds YAML the fast path does not take.
+pub fn parse_fast_at(
+    src: &str,
+    limits: &Limits,
+    line_offset: u32,
+    doc_offset: usize,
+) -> Result<Vec<ParsedDoc>, Declined> {
+    fast::parse(src, limits, line_offset, doc_offset)
+}
+
+/// The granit-parser path alone, which accepts all of YAML and reports every problem.
+pub fn parse_granit_at(
     src: &str,
     limits: &Limits,
     line_offset: u32,
