@@ -3,19 +3,21 @@
 # churn) with the agent under heaptrack, killed with SIGKILL at the end so that everything still
 # allocated is reported as "leaked", then grouped by what holds it. Needs heaptrack; builds the
 # system-allocator variant (`--features system-alloc`: heaptrack hooks malloc, which mimalloc
-# bypasses) into target/heap.
+# bypasses) and keeps it as target/kspm-system-alloc (the next plain build restores
+# target/release/kspm).
 # usage: bench/agent-heap.sh [COUNT=13000] [CHANGES=5]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-13000}
 changes=${2:-5}
-cargo build --release -p kspm --locked --features system-alloc --target-dir target/heap >/dev/null 2>&1
+cargo build --release -p kspm --locked --features system-alloc >/dev/null 2>&1
+cp target/release/kspm target/kspm-system-alloc
 work=${BENCH_DIR:-target/bench-corpus}
 mkdir -p "$work"
 out="$PWD/$work/agent-heap"
 rm -f "$out".*
 wrapper="$PWD/$work/kspm-heaptrack"
-bin="$PWD/target/heap/release/kspm"
+bin="$PWD/target/kspm-system-alloc"
 cat > "$wrapper" <<SH
 #!/usr/bin/env bash
 heaptrack -o "$out" "$bin" "\$@" &

@@ -73,7 +73,7 @@ start=$(date +%s.%N)
 agent_pid=$!
 addr=""
 until [ -n "$addr" ]; do
-  addr=$(sed -n 's/.*on http:\/\/\([0-9.:]*\).*/\1/p' "$work/agent.log" | head -n 1)
+  addr=$(sed -n 's/.*on http:\/\/\([0-9.:]*\).*/\1/p' "$work/agent.log" 2>/dev/null | head -n 1 || true)
   kill -0 "$agent_pid" || { cat "$work/agent.log" >&2; exit 1; }
   sleep 0.05
 done
