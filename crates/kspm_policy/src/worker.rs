@@ -280,6 +280,12 @@ impl Worker {
             .args(&program.args)
             // Its death is explained by the first line it writes, not by a backtrace.
             .env("RUST_BACKTRACE", "0")
+            // The bound is on the data segment (`RLIMIT_DATA`, set from what the worker holds
+            // once loaded). mimalloc (kspm's allocator) reserves its arenas 1 GiB at a time by
+            // default, writable, so the reservation made before the bound would let a policy
+            // grow a gigabyte past it: small reservations keep every new one under the bound.
+            // Other allocators ignore the variable.
+            .env("MIMALLOC_ARENA_RESERVE", "4MiB")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
