@@ -76,8 +76,10 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
             },
         }));
     }
-    let results: Vec<Value> = shown(result, opts)
-        .map(|f| {
+    // One result at a time, rendered straight into the text (below): a value tree of every
+    // result was ten times the report's size.
+    let result_json = |f: &kspm_model::Finding| -> Value {
+        {
             let mut region = json!({});
             if f.pos.is_known() {
                 region = json!({ "startLine": f.pos.line, "startColumn": f.pos.col });
@@ -114,8 +116,8 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
                 r["suppressions"] = json!([{ "kind": "external", "justification": format!("{} ({})", s.reason, s.by) }]);
             }
             r
-        })
-        .collect();
+        }
+    };
     let notifications: Vec<Value> = result
         .diagnostics
         .iter()
@@ -151,7 +153,7 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
                 "executionSuccessful": !result.has_errors(),
                 "toolExecutionNotifications": notifications,
             }],
-            "results": results,
+            "results": RESULTS,
         }],
     });
     let mut doc = doc;
@@ -167,10 +169,38 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
             "configSummary": config.summary(),
         });
     }
-    let mut text = serde_json::to_string_pretty(&doc).expect("JSON values serialize");
-    text.push('\n');
-    text
+    let text = serde_json::to_string_pretty(&doc).expect("JSON values serialize");
+    // The results go where the placeholder is, each pretty-printed and indented to its depth
+    // (serde_json's pretty layout: two spaces a level; strings never hold a raw newline, so
+    // the placeholder's line cannot be faked by any text in the document).
+    let marker = format!("\n      \"results\": \"{RESULTS}\"");
+    let at = text
+        .find(&marker)
+        .expect("the results placeholder is in the document");
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..at]);
+    out.push_str("\n      \"results\": [");
+    let mut any = false;
+    for f in shown(result, opts) {
+        out.push_str(if any { ",\n" } else { "\n" });
+        any = true;
+        let one = serde_json::to_string_pretty(&result_json(f)).expect("JSON values serialize");
+        for (i, line) in one.split('\n').enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str("        ");
+            out.push_str(line);
+        }
+    }
+    out.push_str(if any { "\n      ]" } else { "]" });
+    out.push_str(&text[at + marker.len()..]);
+    out.push('\n');
+    out
 }
+
+/// Where the results go in the document until they are written.
+const RESULTS: &str = "kspm:results";
 
 /// A relative path stays relative (code scanning resolves it against the repository root).
 fn uri(file: &str) -> String {
