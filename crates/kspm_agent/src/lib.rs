@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 use kspm_cluster::live::{Change, Session};
 use kspm_cluster::{ClusterError, Target};
 use kspm_engine::ScanOptions;
-use kspm_model::{Finding, ResourceId};
+use kspm_model::Finding;
 use kspm_store::{FindingFilter, Snapshot, Status, Store, StoreError, StoreUrl};
 use tokio::sync::{mpsc, watch};
 
@@ -138,38 +138,6 @@ pub struct Planned {
     pub diagnostics: Vec<kspm_model::Diagnostic>,
 }
 
-/// The options never change: no custom policies to load again.
-pub struct Fixed(std::sync::Mutex<Option<ScanOptions>>);
-
-impl Fixed {
-    pub fn new(opts: ScanOptions) -> Self {
-        Self(std::sync::Mutex::new(Some(opts)))
-    }
-}
-
-impl Planner for Fixed {
-    fn cluster_policies(&self) -> bool {
-        false
-    }
-
-    fn fingerprint(&self) -> u64 {
-        0
-    }
-
-    fn plan(&self, _: Option<&[kspm_model::Resource]>) -> Result<Planned, String> {
-        let opts = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
-            .ok_or_else(|| "fixed options are planned once".to_owned())?;
-        Ok(Planned {
-            opts,
-            diagnostics: Vec::new(),
-        })
-    }
-}
-
 /// Runs until SIGTERM or SIGINT, then syncs once more and returns.
 pub fn run(config: &Config, planner: &dyn Planner) -> Result<(), AgentError> {
     run_with(config, planner, Vec::new())
@@ -234,10 +202,8 @@ struct Agent<'a> {
     /// time, and after a failure).
     reports_pending: bool,
     health: health::Health,
-    /// When the RBAC and network analyses were last stored (`None`: not yet), and whether a
-    /// judgement ran since.
+    /// When the RBAC and network analyses were last stored (`None`: not yet).
     analysed_at: Option<Instant>,
-    analyses_dirty: bool,
 }
 
 /// The companions not yet started (they start after the first successful sync), and the
@@ -402,7 +368,6 @@ async fn run_async(
         reports_pending: true,
         health: health::Health::new(config),
         analysed_at: None,
-        analyses_dirty: true,
     };
 
     // The initial list, kind by kind; each watch resumes from its own list.
@@ -853,7 +818,7 @@ impl Agent<'_> {
         let Some(judged) = &self.judged else {
             return true;
         };
-        self.metrics.set_open_counts(judged.open_by_severity());
+        self.metrics.set_open(judged.open_by_severity());
         // Nothing judged, nothing to hand over: the last judgement's findings are stored (a
         // failed sync makes the next judgement a whole one).
         let namespaces = match scope {
@@ -895,13 +860,12 @@ impl Agent<'_> {
                         .await;
                 }
                 // After the sync: the findings of a change are stored before this runs.
-                self.analyses_dirty = true;
                 let due = match self.analysed_at {
                     None => true,
                     Some(_) if full => true,
                     Some(at) => at.elapsed() >= ANALYSES_EVERY,
                 };
-                if due && (self.analyses_dirty || self.analysed_at.is_none()) {
+                if due {
                     self.store_analyses().await;
                 }
                 true
@@ -914,7 +878,6 @@ impl Agent<'_> {
         let started = Instant::now();
         let documents = self.held.analyses();
         self.analysed_at = Some(Instant::now());
-        self.analyses_dirty = false;
         match analyses::write(
             &self.store,
             &self.cluster,
@@ -997,33 +960,13 @@ impl Agent<'_> {
         }
     }
 
-    /// Syncs the findings (of `namespaces` only, when given) into the store: `None` when it
-    /// failed, else whether it wrote.
+    /// Syncs the last judgement's findings into the store (within `namespaces` only, when it
+    /// judged only them): `None` when it failed, else whether it wrote.
     async fn sync(&self, judged: &Judged, namespaces: Option<&BTreeSet<String>>) -> Option<bool> {
-        let inside = |id: &ResourceId| {
-            namespaces.is_none_or(|set| id.namespace.as_ref().is_some_and(|ns| set.contains(ns)))
-        };
-        let findings: Vec<Finding>;
-        let findings = match namespaces {
-            None => judged.findings.as_slice(),
-            Some(_) => {
-                findings = judged
-                    .findings
-                    .iter()
-                    .filter(|f| inside(&f.resource))
-                    .cloned()
-                    .collect();
-                findings.as_slice()
-            }
-        };
         // Kinds that could not be read must not look deleted: only what was judged resolves.
         let mut snapshot = Snapshot::from_scan(
-            findings,
-            judged
-                .objects
-                .iter()
-                .map(|id| &**id)
-                .filter(|id| inside(id)),
+            &judged.findings,
+            judged.objects.iter().map(|id| &**id),
             judged.rules.iter().chain(&self.retired).copied(),
             judged.complete,
         );

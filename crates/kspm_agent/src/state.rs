@@ -120,25 +120,11 @@ impl Judged {
         self.findings = result.findings;
     }
 
-    fn count_open<'a>(&mut self, findings: impl Iterator<Item = &'a Finding>) {
-        for f in findings.filter(|f| f.suppressed.is_none()) {
-            if let Some(i) = kspm_model::Severity::ALL
-                .iter()
-                .position(|s| *s == f.severity)
-            {
-                self.open.entry(f.resource.namespace.clone()).or_default()[i] += 1;
-            }
-        }
-    }
-
     /// A judgement of everything.
     fn whole(result: ScanResult, remediable: &dyn Fn(&Finding) -> bool) -> Self {
         let mut judged = Judged::default();
         judged.replace(result);
-        let findings = std::mem::take(&mut judged.findings);
-        judged.count_open(findings.iter());
-        judged.remediable = findings.iter().filter(|f| remediable(f)).cloned().collect();
-        judged.findings = findings;
+        judged.keep(remediable);
         judged
     }
 
@@ -155,12 +141,24 @@ impl Judged {
         self.objects.retain(|id| inside(namespaces, id));
         self.open
             .retain(|ns, _| ns.as_ref().is_none_or(|ns| !namespaces.contains(ns)));
-        let findings = std::mem::take(&mut self.findings);
-        self.count_open(findings.iter());
         self.remediable.retain(|f| !inside(namespaces, &f.resource));
-        self.remediable
-            .extend(findings.iter().filter(|f| remediable(f)).cloned());
-        self.findings = findings;
+        self.keep(remediable);
+    }
+
+    /// Counts the last judgement's open findings and keeps those `remediable` wants.
+    fn keep(&mut self, remediable: &dyn Fn(&Finding) -> bool) {
+        for f in &self.findings {
+            if f.suppressed.is_none()
+                && let Some(i) = kspm_model::Severity::ALL
+                    .iter()
+                    .position(|s| *s == f.severity)
+            {
+                self.open.entry(f.resource.namespace.clone()).or_default()[i] += 1;
+            }
+            if remediable(f) {
+                self.remediable.push(f.clone());
+            }
+        }
     }
 
     /// Open findings by severity, of everything judged so far.

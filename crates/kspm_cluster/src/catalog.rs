@@ -143,12 +143,38 @@ pub(crate) fn plan(discovery: &Discovery) -> Vec<Kind> {
         .collect()
 }
 
-/// Custom resources whose schema embeds pods (a `containers` array somewhere, as in Argo
-/// Rollouts, Knative Services, Tekton Tasks...): they are workloads too, read as owners.
-pub(crate) fn templated_custom_kinds(
+/// The CustomResourceDefinition kind, when the server serves it, read at `stage`.
+pub(crate) fn crd_kind(discovery: &Discovery, stage: Stage) -> Option<Kind> {
+    let (resource, _) = resolve(
+        discovery,
+        "apiextensions.k8s.io",
+        "CustomResourceDefinition",
+    )?;
+    Some(Kind {
+        resource,
+        namespaced: false,
+        stage,
+    })
+}
+
+/// Adds the custom resources of `crds` that embed pod templates to `kinds`, among the owners
+/// (before the kinds owners hide).
+pub(crate) fn add_templated(
+    kinds: &mut Vec<Kind>,
     discovery: &Discovery,
     crds: &[serde_json::Value],
-) -> Vec<Kind> {
+) {
+    let custom = templated_custom_kinds(discovery, crds);
+    let at = kinds
+        .iter()
+        .position(|k| k.stage > Stage::Owner)
+        .unwrap_or(kinds.len());
+    kinds.splice(at..at, custom);
+}
+
+/// Custom resources whose schema embeds pods (a `containers` array somewhere, as in Argo
+/// Rollouts, Knative Services, Tekton Tasks...): they are workloads too, read as owners.
+fn templated_custom_kinds(discovery: &Discovery, crds: &[serde_json::Value]) -> Vec<Kind> {
     let mut out = Vec::new();
     for crd in crds {
         let spec = &crd["spec"];

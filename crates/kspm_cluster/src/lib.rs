@@ -361,26 +361,14 @@ impl<'t> Reader<'t> {
         let started = Instant::now();
         let mut kinds = catalog::plan(&discovery);
         if self.target.namespaces.is_empty()
-            && let Some((crd, _)) = discovery
-                .get("apiextensions.k8s.io")
-                .and_then(|g| g.recommended_kind("CustomResourceDefinition"))
+            && let Some(crd_kind) = catalog::crd_kind(&discovery, Stage::Other)
         {
-            let crd_kind = Kind {
-                resource: crd,
-                namespaced: false,
-                stage: Stage::Other,
-            };
             let mut crds = Vec::new();
             self.list_raw_with(&crd_kind, None, Filter::default(), |items| {
                 crds.extend(items);
             })
             .await;
-            let custom = catalog::templated_custom_kinds(&discovery, &crds);
-            let at = kinds
-                .iter()
-                .position(|k| k.stage > Stage::Owner)
-                .unwrap_or(kinds.len());
-            kinds.splice(at..at, custom);
+            catalog::add_templated(&mut kinds, &discovery, &crds);
         }
         self.stats.listing += started.elapsed();
         Ok(kinds)

@@ -109,31 +109,18 @@ impl Session {
         };
         let mut kinds = crate::catalog::plan(&discovery);
         let mut notes = Vec::new();
-        let crd_kind = discovery
-            .get("apiextensions.k8s.io")
-            .and_then(|g| g.recommended_kind("CustomResourceDefinition"))
-            .map(|(crd, _)| Kind {
-                resource: crd,
-                namespaced: false,
-                stage: Stage::Policy,
-            });
+        let crd_kind = crate::catalog::crd_kind(&discovery, Stage::Policy);
         if let Some(crd_kind) = &crd_kind {
             match list(&conn, crd_kind, page_size).await {
-                Ok(listed) => {
-                    let custom = crate::catalog::templated_custom_kinds(&discovery, &listed.objects);
-                    let at = kinds
-                        .iter()
-                        .position(|k| k.stage > Stage::Owner)
-                        .unwrap_or(kinds.len());
-                    kinds.splice(at..at, custom);
-                }
+                Ok(listed) => crate::catalog::add_templated(&mut kinds, &discovery, &listed.objects),
                 Err(e) => notes.push(format!(
                     "cannot list customresourcedefinitions.apiextensions.k8s.io ({e}): custom resources with pod templates are not watched"
                 )),
             }
         }
         if policies {
-            kinds.extend(new_policy_kinds(&kinds, &discovery));
+            let new = new_policy_kinds(&kinds.iter().collect::<Vec<_>>(), &discovery);
+            kinds.extend(new);
             // A new CustomResourceDefinition may serve policies (Gatekeeper installed since,
             // a ConstraintTemplate's constraint kind): watched, so the policies are read again.
             kinds.extend(crd_kind);
@@ -156,13 +143,9 @@ impl Session {
             .await
             .map_err(|e| client::describe(&e, &self.conn.server))?;
         let mut kinds = self.kinds.write().unwrap_or_else(PoisonError::into_inner);
-        let held: Vec<Kind> = kinds.iter().map(|k| (**k).clone()).collect();
         let start = kinds.len();
-        kinds.extend(
-            new_policy_kinds(&held, &discovery)
-                .into_iter()
-                .map(Arc::new),
-        );
+        let new = new_policy_kinds(&kinds.iter().map(|k| &**k).collect::<Vec<_>>(), &discovery);
+        kinds.extend(new.into_iter().map(Arc::new));
         Ok(start..kinds.len())
     }
 
@@ -358,7 +341,7 @@ impl Session {
 }
 
 /// The policy kinds `discovery` serves that are not among `held`, as [`Stage::Policy`] kinds.
-fn new_policy_kinds(held: &[Kind], discovery: &kube::discovery::Discovery) -> Vec<Kind> {
+fn new_policy_kinds(held: &[&Kind], discovery: &kube::discovery::Discovery) -> Vec<Kind> {
     crate::policies::policy_kinds(discovery)
         .into_iter()
         .filter(|k| {

@@ -79,44 +79,42 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
     // One result at a time, rendered straight into the text (below): a value tree of every
     // result was ten times the report's size.
     let result_json = |f: &kspm_model::Finding| -> Value {
-        {
-            let mut region = json!({});
-            if f.pos.is_known() {
-                region = json!({ "startLine": f.pos.line, "startColumn": f.pos.col });
-            }
-            let mut physical = json!({ "artifactLocation": { "uri": uri(&f.source.file) } });
-            if f.pos.is_known() {
-                physical["region"] = region;
-            }
-            let mut r = json!({
-                "ruleId": f.code,
-                "level": level(f.severity),
-                "message": { "text": format!("{}: {}", f.resource, f.message) },
-                "locations": [{
-                    "physicalLocation": physical,
-                    "logicalLocations": [{
-                        "fullyQualifiedName": format!("{}.{}", f.resource, f.path),
-                        "kind": "member",
-                    }],
-                }],
-                "partialFingerprints": {
-                    "kspmFinding/v1": format!("{}|{}|{}", f.code, f.resource, f.path),
-                },
-                "properties": {
-                    "severity": f.severity,
-                    "path": f.path.to_string(),
-                    "security-severity": security_severity(f.severity),
-                    "risk": { "score": f.risk.score, "factors": &*f.risk.factors },
-                },
-            });
-            if let Some(i) = rule_index.get(f.code) {
-                r["ruleIndex"] = json!(i);
-            }
-            if let Some(s) = &f.suppressed {
-                r["suppressions"] = json!([{ "kind": "external", "justification": format!("{} ({})", s.reason, s.by) }]);
-            }
-            r
+        let mut region = json!({});
+        if f.pos.is_known() {
+            region = json!({ "startLine": f.pos.line, "startColumn": f.pos.col });
         }
+        let mut physical = json!({ "artifactLocation": { "uri": uri(&f.source.file) } });
+        if f.pos.is_known() {
+            physical["region"] = region;
+        }
+        let mut r = json!({
+            "ruleId": f.code,
+            "level": level(f.severity),
+            "message": { "text": format!("{}: {}", f.resource, f.message) },
+            "locations": [{
+                "physicalLocation": physical,
+                "logicalLocations": [{
+                    "fullyQualifiedName": format!("{}.{}", f.resource, f.path),
+                    "kind": "member",
+                }],
+            }],
+            "partialFingerprints": {
+                "kspmFinding/v1": format!("{}|{}|{}", f.code, f.resource, f.path),
+            },
+            "properties": {
+                "severity": f.severity,
+                "path": f.path.to_string(),
+                "security-severity": security_severity(f.severity),
+                "risk": { "score": f.risk.score, "factors": &*f.risk.factors },
+            },
+        });
+        if let Some(i) = rule_index.get(f.code) {
+            r["ruleIndex"] = json!(i);
+        }
+        if let Some(s) = &f.suppressed {
+            r["suppressions"] = json!([{ "kind": "external", "justification": format!("{} ({})", s.reason, s.by) }]);
+        }
+        r
     };
     let notifications: Vec<Value> = result
         .diagnostics

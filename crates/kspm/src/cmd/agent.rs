@@ -198,13 +198,7 @@ pub fn run(args: &AgentArgs) -> Result<u8> {
     let alerts = super::alerts::load(&plan.config)?;
     let planner = Planner {
         cluster_policies: args.cluster_policies || plan.config.cluster_policies == Some(true),
-        paths: args
-            .policy
-            .policies
-            .iter()
-            .chain(&plan.config.policies)
-            .cloned()
-            .collect(),
+        paths: super::policy::policy_paths(&args.policy, &plan.config),
         plan: std::sync::Mutex::new(plan),
         flags: &args.policy,
     };

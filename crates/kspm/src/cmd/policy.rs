@@ -85,16 +85,21 @@ pub fn load_for_scan(
     ignore: &[String],
     cluster: Option<&[Resource]>,
 ) -> Result<ForScan> {
-    let paths: Vec<PathBuf> = flags
-        .policies
-        .iter()
-        .chain(&config.policies)
-        .cloned()
-        .collect();
+    let paths = policy_paths(flags, config);
     if paths.is_empty() && cluster.is_none() {
         return Ok(ForScan::default());
     }
     load_paths(&paths, cluster.unwrap_or_default(), flags, config, ignore)
+}
+
+/// The policy files and directories of a scan: `--policy`, then `policies:` in kspm.yaml.
+pub fn policy_paths(flags: &PolicyFlags, config: &Config) -> Vec<PathBuf> {
+    flags
+        .policies
+        .iter()
+        .chain(&config.policies)
+        .cloned()
+        .collect()
 }
 
 #[cfg(feature = "policies")]
