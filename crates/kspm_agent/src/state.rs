@@ -9,18 +9,91 @@ use std::sync::Arc;
 
 use kspm_cluster::live::{self, Role, Session};
 use kspm_engine::{Evaluation, ScanOptions, ScanResult};
+use kspm_model::index::{INDEXED_KINDS, NAMED_KINDS};
 use kspm_model::{DerivedFacts, Diagnostic, Finding, Index, Resource, ResourceId};
+use rayon::prelude::*;
 use serde_json::Value as Json;
 
-/// One object held: its resource (`None` when it could not be read as one; it is then not
-/// judged) and what the watch bookkeeping needs without it.
+/// One object held: its body (see [`Body`]) and what the watch bookkeeping needs without it.
 #[derive(Debug)]
 struct Entry {
-    resource: Option<Resource>,
+    body: Body,
     version: Option<String>,
     namespace: Option<String>,
     /// The uid of the object's controller (an owner reference with `controller: true`).
     controller: Option<String>,
+}
+
+/// What is held of an object, in the least memory that keeps judgements cheap.
+///
+/// Most objects of a cluster (workloads, pods, ConfigMaps, Services...) are read only when
+/// their own namespace is judged, so they are kept as their compact JSON text and turned into
+/// the rules' resource for that judgement alone: about a third of the memory of the converted
+/// tree, for a conversion of some microseconds per object judged. The kinds the cross-resource
+/// index holds whole (namespaces, service accounts, RBAC, network policies...) are consulted by
+/// every judgement, so they stay converted.
+#[derive(Debug)]
+enum Body {
+    /// Not judged: a policy object (held only to be counted), or what could not be read as a
+    /// resource.
+    Nothing,
+    /// Kept converted: a kind the index holds whole ([`INDEXED_KINDS`]).
+    Resource(Resource),
+    /// Kept as JSON text, converted when judged. `identity`: for the kinds the index knows by
+    /// name only ([`NAMED_KINDS`]), the object reduced to its identity, which is all a
+    /// judgement of another namespace consults of it.
+    Text {
+        json: Box<[u8]>,
+        identity: Option<Box<Resource>>,
+    },
+}
+
+impl Body {
+    /// The body of `object` held as `label`'s, converting it once to learn whether it is a
+    /// resource at all and which form it is kept in.
+    fn new(object: &Json, label: &Arc<str>) -> Self {
+        let Some(mut resource) = live::resource(object, label) else {
+            return Body::Nothing;
+        };
+        if INDEXED_KINDS.contains(&resource.kind()) {
+            return Body::Resource(resource);
+        }
+        let identity = NAMED_KINDS.contains(&resource.kind()).then(|| {
+            Index::identity_only(&mut resource);
+            Box::new(resource)
+        });
+        match serde_json::to_vec(object) {
+            Ok(json) => Body::Text {
+                json: json.into_boxed_slice(),
+                identity,
+            },
+            Err(_) => Body::Nothing,
+        }
+    }
+
+    /// The resource held converted, if it is.
+    fn resource(&self) -> Option<&Resource> {
+        match self {
+            Body::Resource(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Whether the index holds objects of this body's kind (or the kind is unknown).
+    fn indexed(&self) -> bool {
+        match self {
+            Body::Nothing => true,
+            Body::Resource(r) => Index::indexes(r.kind()),
+            Body::Text { identity, .. } => identity.is_some(),
+        }
+    }
+}
+
+/// The resource of a body kept as text; `None` if the text no longer reads as one (it was
+/// written by [`Body::new`] from one, so this does not happen).
+fn convert(json: &[u8], label: &Arc<str>) -> Option<Resource> {
+    let object: Json = serde_json::from_slice(json).ok()?;
+    live::resource(&object, label)
 }
 
 impl Entry {
@@ -28,10 +101,10 @@ impl Entry {
     fn new(object: &Json, label: &Arc<str>, judged: bool) -> Self {
         let text = |v: &Json| v.as_str().map(str::to_owned);
         Self {
-            resource: if judged {
-                live::resource(object, label)
+            body: if judged {
+                Body::new(object, label)
             } else {
-                None
+                Body::Nothing
             },
             version: text(&object["metadata"]["resourceVersion"]),
             namespace: text(&object["metadata"]["namespace"]),
@@ -247,11 +320,7 @@ impl Held {
     }
 
     fn note_index(&mut self, entry: &Entry) {
-        if entry
-            .resource
-            .as_ref()
-            .is_none_or(|r| Index::indexes(r.kind()))
-        {
+        if entry.body.indexed() {
             self.index_changed = true;
         }
     }
@@ -369,8 +438,8 @@ impl Held {
         self.judge_reusing(session, opts, only, None).0
     }
 
-    /// Every resource a judgement reads: what controllers own is left to its owner.
-    fn resources(&self) -> Vec<&Resource> {
+    /// Every object a judgement reads: what controllers own is left to its owner.
+    fn entries(&self) -> Vec<&Entry> {
         let mut owners: HashSet<&str> = HashSet::new();
         for (k, objects) in self.kinds.iter().enumerate() {
             if matches!(self.roles[k], Role::Owner | Role::Owned) {
@@ -389,18 +458,44 @@ impl Held {
                 {
                     continue;
                 }
-                if let Some(r) = &entry.resource {
-                    out.push(r);
+                if !matches!(entry.body, Body::Nothing) {
+                    out.push(entry);
                 }
             }
         }
         out
     }
 
+    /// The resources of the objects kept as text among `entries`, converted (in parallel).
+    fn convert(&self, entries: &[&Entry]) -> Vec<Resource> {
+        let texts: Vec<&[u8]> = entries
+            .iter()
+            .filter_map(|e| match &e.body {
+                Body::Text { json, .. } => Some(&**json),
+                _ => None,
+            })
+            .collect();
+        texts
+            .par_iter()
+            .filter_map(|json| convert(json, &self.label))
+            .collect()
+    }
+
+    /// Every resource a judgement reads, converted: held converted, or converted into
+    /// `converted` (which the result borrows from).
+    fn resources<'a>(&'a self, converted: &'a mut Vec<Resource>) -> Vec<&'a Resource> {
+        let entries = self.entries();
+        *converted = self.convert(&entries);
+        let mut out: Vec<&Resource> = entries.iter().filter_map(|e| e.body.resource()).collect();
+        out.extend(converted.iter());
+        out
+    }
+
     /// The cluster-wide analyses of everything held (RBAC escalation paths, exposed workloads),
     /// as the dashboard shows them.
     pub fn analyses(&self) -> Vec<(kspm_store::AnalysisKind, Json)> {
-        crate::analyses::documents(&self.resources())
+        let mut converted = Vec::new();
+        crate::analyses::documents(&self.resources(&mut converted))
     }
 
     /// [`Held::judge`], starting from `facts` derived by an earlier judgement over the same
@@ -412,13 +507,45 @@ impl Held {
         only: Option<&BTreeSet<String>>,
         facts: Option<DerivedFacts>,
     ) -> (ScanResult, DerivedFacts) {
-        // With `only`, the objects judged come first and the rest is consulted through the index.
-        let (judged, consulted): (Vec<&Resource>, Vec<&Resource>) =
-            self.resources().into_iter().partition(|r| {
-                only.is_none_or(|namespaces| {
-                    r.namespace().is_some_and(|ns| namespaces.contains(ns))
-                })
+        let inventory = opts.policies.as_ref().is_some_and(|p| p.wants_inventory());
+        // With `only`, the objects judged come first and the rest is consulted through the
+        // index: of those, only the kinds it holds, and of the kinds it knows by name only their
+        // identity (unless cross-resource policies see every object: then all are converted).
+        let in_scope = |namespace: Option<&str>| {
+            only.is_none_or(|namespaces| namespace.is_some_and(|ns| namespaces.contains(ns)))
+        };
+        let (judged_entries, consulted_entries): (Vec<&Entry>, Vec<&Entry>) =
+            self.entries().into_iter().partition(|e| match &e.body {
+                Body::Resource(r) => in_scope(r.namespace()),
+                _ => in_scope(e.namespace.as_deref()),
             });
+        let converted = self.convert(&judged_entries);
+        let consulted_converted = if inventory {
+            self.convert(&consulted_entries)
+        } else {
+            Vec::new()
+        };
+        let judged: Vec<&Resource> = judged_entries
+            .iter()
+            .filter_map(|e| e.body.resource())
+            .chain(&converted)
+            .collect();
+        let consulted: Vec<&Resource> = if inventory {
+            consulted_entries
+                .iter()
+                .filter_map(|e| e.body.resource())
+                .chain(&consulted_converted)
+                .collect()
+        } else {
+            consulted_entries
+                .iter()
+                .filter_map(|e| match &e.body {
+                    Body::Resource(r) => Some(r),
+                    Body::Text { identity, .. } => identity.as_deref(),
+                    Body::Nothing => None,
+                })
+                .collect()
+        };
         let mut diagnostics = Vec::new();
         let mut index = Index::build(judged.iter().chain(&consulted).copied());
         if let Some(facts) = facts {
@@ -436,7 +563,6 @@ impl Held {
                 )),
             }
         }
-        let inventory = opts.policies.as_ref().is_some_and(|p| p.wants_inventory());
         let mut eval = if inventory {
             // Cross-resource policies see every object: the one place a copy is made.
             let all: Vec<Resource> = judged
