@@ -1,8 +1,10 @@
 //! What the agent holds of the cluster: every watched object, by kind and uid, as the last
-//! event (or list) left it, already turned into the rules' resource (once per change, not once
-//! per judgement). Judging reads only this, never the server, so a burst of changes to one
-//! object costs one judgement of its last state, and a judgement of one namespace costs that
-//! namespace's checks plus the cross-resource index of the rest.
+//! event (or list) left it. The kinds every judgement consults through the cross-resource index
+//! are held as the rules' resources (converted once per change, not once per judgement); every
+//! other object as its compact JSON text, converted only when its namespace is judged (see
+//! [`Body`]). Judging reads only this, never the server, so a burst of changes to one object
+//! costs one judgement of its last state, and a judgement of one namespace costs that
+//! namespace's conversion and checks plus the index of the rest.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -612,6 +614,57 @@ mod tests {
         held.touched = Touched::Nothing;
         held.delete(0, "never-held");
         assert_eq!(&held.touched, &Touched::Nothing);
+    }
+
+    #[test]
+    fn objects_are_held_converted_only_when_every_judgement_consults_them() {
+        let label: Arc<str> = Arc::from("cluster:test");
+        let deployment = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop", "uid": "d1", "labels": {"app": "web"}},
+            "spec": {"replicas": 2, "template": {"spec": {"containers": [
+                {"name": "app", "image": "nginx:1.27", "securityContext": {"privileged": true}}
+            ]}}}
+        });
+        let body = Body::new(&deployment, &label);
+        let Body::Text {
+            json,
+            identity: None,
+        } = &body
+        else {
+            panic!("a Deployment is held as text: {body:?}");
+        };
+        // Converted back, it is the resource a direct conversion gives, field for field.
+        let direct = live::resource(&deployment, &label).unwrap();
+        let again = convert(json, &label).unwrap();
+        assert_eq!(again.root, direct.root);
+        assert_eq!(again.id, direct.id);
+        assert!(!body.indexed());
+
+        let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": "shop", "uid": "c1"}, "data": {"a": "b"}});
+        let body = Body::new(&config, &label);
+        let Body::Text {
+            identity: Some(identity),
+            ..
+        } = &body
+        else {
+            panic!("a ConfigMap is held as text with its identity: {body:?}");
+        };
+        assert_eq!(identity.name(), "settings");
+        assert!(identity.root.get("data").is_none(), "identity only");
+        assert!(body.indexed());
+
+        let account = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": "web", "namespace": "shop", "uid": "s1"}});
+        let body = Body::new(&account, &label);
+        assert!(matches!(&body, Body::Resource(r) if r.kind() == "ServiceAccount"));
+        assert!(body.indexed());
+
+        assert!(matches!(
+            Body::new(&json!({"metadata": {"uid": "x"}}), &label),
+            Body::Nothing
+        ));
     }
 
     fn obj(uid: &str, rv: &str) -> Json {
