@@ -29,9 +29,9 @@ struct Entry {
 /// What is held of an object, in the least memory that keeps judgements cheap.
 ///
 /// Most objects of a cluster (workloads, pods, ConfigMaps, Services...) are read only when
-/// their own namespace is judged, so they are kept as their compact JSON text and turned into
-/// the rules' resource for that judgement alone: about a third of the memory of the converted
-/// tree, for a conversion of some microseconds per object judged. The kinds the cross-resource
+/// their own namespace is judged, so they are kept as their compact JSON text, LZ4-compressed,
+/// and turned into the rules' resource for that judgement alone: a fraction of the memory of
+/// the converted tree, for some microseconds per object judged. The kinds the cross-resource
 /// index holds whole (namespaces, service accounts, RBAC, network policies...) are consulted by
 /// every judgement, so they stay converted.
 #[derive(Debug)]
@@ -41,7 +41,7 @@ enum Body {
     Nothing,
     /// Kept converted: a kind the index holds whole ([`INDEXED_KINDS`]).
     Resource(Resource),
-    /// Kept as JSON text, converted when judged. `identity`: for the kinds the index knows by
+    /// Kept as JSON text (LZ4-compressed), converted when judged. `identity`: for the kinds the index knows by
     /// name only ([`NAMED_KINDS`]), the object reduced to its identity, which is all a
     /// judgement of another namespace consults of it.
     Text {
@@ -66,7 +66,7 @@ impl Body {
         });
         match serde_json::to_vec(object) {
             Ok(json) => Body::Text {
-                json: json.into_boxed_slice(),
+                json: lz4_flex::block::compress_prepend_size(&json).into_boxed_slice(),
                 identity,
             },
             Err(_) => Body::Nothing,
@@ -94,7 +94,8 @@ impl Body {
 /// The resource of a body kept as text; `None` if the text no longer reads as one (it was
 /// written by [`Body::new`] from one, so this does not happen).
 fn convert(json: &[u8], label: &Arc<str>) -> Option<Resource> {
-    let object: Json = serde_json::from_slice(json).ok()?;
+    let json = lz4_flex::block::decompress_size_prepended(json).ok()?;
+    let object: Json = serde_json::from_slice(&json).ok()?;
     live::resource(&object, label)
 }
 
