@@ -38,7 +38,7 @@ use sqlx::{Any, AnyPool, Row, Transaction};
 
 pub use actions::{AdmissionDecision, RemediationChange};
 pub use alerts::{AlertCursor, OutboxEvent};
-pub use analyses::{Analysis, AnalysisKind, MAX_ANALYSIS_BYTES};
+pub use analyses::{Analysis, AnalysisKind, MAX_ANALYSIS_BYTES, UnknownAnalysisKind};
 pub use dashboard::{
     ClusterSummary, Facets, FindingEvent, FindingPage, FindingQuery, FindingSort, NamespaceCounts,
     RuleClusterCounts, RuleStatusCounts,
