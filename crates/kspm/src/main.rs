@@ -578,7 +578,7 @@ mod tests {
         {
             let e = anyhow::Error::new(kspm_serve::ServeError::Token {
                 path: "t".into(),
-                reason: "missing".into(),
+                reason: kspm_serve::TokenError::TooShort,
             });
             assert_eq!(exit::of_error(&e), exit::INPUT_ERRORS);
         }

@@ -45,6 +45,15 @@ impl LeaseConfig {
     }
 }
 
+/// Who holds the lease after an attempt to take or keep it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Leader {
+    /// This agent.
+    This,
+    /// Another agent, as the log names it: its identity, or how the lease went to it.
+    Other(String),
+}
+
 /// The state of one agent's election.
 pub struct Elector {
     config: LeaseConfig,
@@ -64,12 +73,8 @@ impl Elector {
         &self.config
     }
 
-    /// One attempt to take or keep the lease: `Ok(true)` when this agent holds it now,
-    /// `Ok(false)` with the current holder when another agent does.
-    pub async fn try_acquire(
-        &mut self,
-        session: &Session,
-    ) -> Result<Result<(), String>, WriteError> {
+    /// One attempt to take or keep the lease: who holds it now.
+    pub async fn try_acquire(&mut self, session: &Session) -> Result<Leader, WriteError> {
         let c = &self.config;
         let now = micro_time(SystemTime::now());
         let seconds = c.duration.as_secs().max(1);
@@ -87,8 +92,10 @@ impl Elector {
                 },
             });
             return match session.create(&LEASE, Some(&c.namespace), &lease).await {
-                Ok(_) => Ok(Ok(())),
-                Err(WriteError::Conflict(_)) => Ok(Err("another agent (just created)".into())),
+                Ok(_) => Ok(Leader::This),
+                Err(WriteError::Conflict(_)) => {
+                    Ok(Leader::Other("another agent (just created)".into()))
+                }
                 Err(e) => Err(e),
             };
         };
@@ -107,7 +114,7 @@ impl Elector {
         }
         let seen = self.observed.as_ref().map_or_else(Instant::now, |o| o.2);
         if !holder.is_empty() && holder != c.identity && seen.elapsed() < held_for {
-            return Ok(Err(holder));
+            return Ok(Leader::Other(holder));
         }
         let transitions = spec["leaseTransitions"].as_i64().unwrap_or(0);
         let spec = lease["spec"].as_object_mut();
@@ -125,8 +132,10 @@ impl Elector {
         spec.insert("leaseDurationSeconds".into(), json!(seconds));
         spec.insert("renewTime".into(), json!(now));
         match session.replace(&LEASE, Some(&c.namespace), &lease).await {
-            Ok(_) => Ok(Ok(())),
-            Err(WriteError::Conflict(_)) => Ok(Err(format!("{holder} (changed while taken)"))),
+            Ok(_) => Ok(Leader::This),
+            Err(WriteError::Conflict(_)) => {
+                Ok(Leader::Other(format!("{holder} (changed while taken)")))
+            }
             Err(e) => Err(e),
         }
     }
@@ -138,8 +147,8 @@ impl Elector {
         loop {
             tokio::time::sleep(self.config.retry()).await;
             match self.try_acquire(&session).await {
-                Ok(Ok(())) => renewed = Instant::now(),
-                Ok(Err(holder)) => return format!("the lease is held by {holder} now"),
+                Ok(Leader::This) => renewed = Instant::now(),
+                Ok(Leader::Other(holder)) => return format!("the lease is held by {holder} now"),
                 Err(e) => {
                     if renewed.elapsed() >= self.config.renew_deadline() {
                         return format!("cannot renew the lease: {e}");

@@ -44,8 +44,8 @@ use kspm_model::Finding;
 use kspm_store::{FindingFilter, Snapshot, Status, Store, StoreError, StoreUrl};
 use tokio::sync::{mpsc, watch};
 
-use lease::Elector;
 pub use lease::LeaseConfig;
+use lease::{Elector, Leader};
 use metrics::{Metrics, add};
 use reports::Publisher;
 pub use reports::ReportApi;
@@ -92,9 +92,15 @@ pub enum AgentError {
     #[error("lost the leadership: {0}")]
     LeaseLost(String),
     /// The custom policies did not load at start.
-    #[error("{0}")]
-    Plan(String),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
 }
+
+/// Why [`Planner::plan`] made no options (a policy file that cannot be read, a selection that
+/// names no rule): the planner's own message, whole.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PlanError(pub String);
 
 /// Something that runs beside the agent on its runtime (the alert dispatcher): started once the
 /// first store sync succeeded (so what the initial list found is already recorded), told after
@@ -128,7 +134,7 @@ pub trait Planner: Send + Sync {
     /// The options to judge with, the custom policies loaded afresh; `cluster`: the policy
     /// objects read from the cluster (with [`Planner::cluster_policies`]). An error keeps the
     /// options the agent has.
-    fn plan(&self, cluster: Option<&[kspm_model::Resource]>) -> Result<Planned, String>;
+    fn plan(&self, cluster: Option<&[kspm_model::Resource]>) -> Result<Planned, PlanError>;
 }
 
 /// What [`Planner::plan`] made.
@@ -278,8 +284,8 @@ async fn run_async(
             let mut waiting_for = String::new();
             loop {
                 match elector.try_acquire(&session).await {
-                    Ok(Ok(())) => break,
-                    Ok(Err(holder)) => {
+                    Ok(Leader::This) => break,
+                    Ok(Leader::Other(holder)) => {
                         if holder != waiting_for {
                             log(&format!(
                                 "waiting for the lease {}/{}, held by {holder}",
@@ -343,9 +349,7 @@ async fn run_async(
     } else {
         None
     };
-    let planned = planner
-        .plan(cluster_policies.as_deref())
-        .map_err(AgentError::Plan)?;
+    let planned = planner.plan(cluster_policies.as_deref())?;
     log_diagnostics(&planned.diagnostics);
     let roles = (0..session.kind_count()).map(|k| session.role(k)).collect();
     let mut agent = Agent {
@@ -379,7 +383,8 @@ async fn run_async(
                 agent.held.replace(kind, &listed.objects);
                 versions.push(Some(listed.resource_version));
             }
-            Err(why) => {
+            Err(e) => {
+                let why = e.to_string();
                 log(&format!("cannot list {}: {why}", session.kind_name(kind)));
                 agent.health.unreadable(kind, &why);
                 agent.held.fail(kind, why);
@@ -714,7 +719,8 @@ impl Agent<'_> {
                         ));
                     }
                 }
-                Err(why) => {
+                Err(e) => {
+                    let why = e.to_string();
                     log(&format!(
                         "cannot list {}: {why}",
                         self.session.kind_name(kind)

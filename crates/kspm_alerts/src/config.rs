@@ -189,7 +189,7 @@ impl Problems {
     /// `90s`, `10m`, `1h`, `1d`: a positive span in seconds.
     fn span(&mut self, node: &Node, what: &str) -> Option<i64> {
         let parsed = match (node.as_str(), node.as_i64()) {
-            (Some(s), _) => kspm_store::time::parse_duration(s),
+            (Some(s), _) => kspm_store::time::parse_duration(s).map_err(|e| e.to_string()),
             (None, Some(n)) => Ok(n),
             _ => Err(format!(
                 "expected a span such as 90s, 10m or 1h, found {}",

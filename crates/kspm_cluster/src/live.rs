@@ -202,14 +202,9 @@ impl Session {
     }
 
     /// Lists one kind in full, page by page (retrying throttling and server errors, starting
-    /// again after 410 Gone), normalised as a scan reads it. The error is [`ListError`]'s
-    /// message: the agent keeps it as text beside the kind it could not read.
-    ///
-    /// [`ListError`]: crate::ListError
-    pub async fn list(&self, kind: usize) -> Result<Listed, String> {
-        list(&self.conn, &self.kind(kind), self.page_size)
-            .await
-            .map_err(|e| e.to_string())
+    /// again after 410 Gone), normalised as a scan reads it.
+    pub async fn list(&self, kind: usize) -> Result<Listed, crate::ListError> {
+        list(&self.conn, &self.kind(kind), self.page_size).await
     }
 
     /// Watches one kind from `resource_version` until `tx` is closed, sending every change.
@@ -236,9 +231,12 @@ impl Session {
                             objects: listed.objects,
                         });
                     }
-                    Err(why) => {
+                    Err(e) => {
                         failures += 1;
-                        let _ = tx.send(Change::Restarted { kind, why });
+                        let _ = tx.send(Change::Restarted {
+                            kind,
+                            why: e.to_string(),
+                        });
                         tokio::time::sleep(self.pause(failures)).await;
                         continue;
                     }

@@ -207,14 +207,19 @@ pub(crate) fn plan_params(vaps: &[Json], bindings: &[Json]) -> ParamPlan {
 }
 
 /// A `metav1.LabelSelector` (`matchLabels`, `matchExpressions`) as the `labelSelector` query
-/// parameter. `Err` says what is wrong with it.
-pub(crate) fn label_selector(sel: &Json) -> Result<String, String> {
+/// parameter.
+pub(crate) fn label_selector(sel: &Json) -> Result<String, InvalidSelector> {
     let selector = LabelSelector::from_node(&Node::from_json(sel));
     match selector.problem() {
-        Some(problem) => Err(problem.to_owned()),
+        Some(problem) => Err(InvalidSelector(problem.to_owned())),
         None => Ok(selector.to_query()),
     }
 }
+
+/// A label selector the API server would reject: what is wrong with it, first problem first.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct InvalidSelector(String);
 
 /// A policy object as kspm_policy takes it: kind and apiVersion set (list items may lack
 /// them), managed fields and the `kubectl apply` copy dropped, its source naming it.
@@ -586,6 +591,27 @@ mod tests {
         assert_eq!(
             odd.scope(false),
             (None, Some("metadata.name=tenant-limit".to_owned()), None)
+        );
+    }
+
+    #[test]
+    fn a_selector_the_server_would_reject_is_a_note_naming_the_binding() {
+        let vaps = [vap(
+            "limits",
+            json!({"apiVersion": "v1", "kind": "ConfigMap"}),
+        )];
+        let bindings = [binding(
+            "odd",
+            "limits",
+            json!({"selector": {"matchExpressions": [{"key": "tier", "operator": "Maybe"}]}}),
+        )];
+        let plan = plan_params(&vaps, &bindings);
+        assert!(plan.reads.is_empty());
+        assert_eq!(
+            plan.notes.iter().map(|n| n.1.as_str()).collect::<Vec<_>>(),
+            [
+                "ValidatingAdmissionPolicyBinding odd: paramRef.selector has an unknown operator `Maybe` on tier; its params are not read"
+            ]
         );
     }
 

@@ -1,19 +1,37 @@
 //! JUnit XML for CI systems: one test suite per rule, one test case per (rule, resource) the
 //! rule judged; a finding is a failure.
+//!
+//! Written straight to the output one test case at a time, never held as a document: the
+//! counts that open the document and each suite come from a first pass that only classifies
+//! the cases (their text is built in the second). The bytes are those quick-junit 0.8 writes
+//! for the same report: four-space indentation, `<`, `>`, `&`, `'` and `"` escaped in text and
+//! attributes alike, and every text cleaned by its [`XmlString`] (ANSI escapes and the control
+//! characters XML cannot hold are dropped).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::io::{self, Write};
 
 use kspm_engine::ScanResult;
-use kspm_engine::compliance::Status;
+use kspm_engine::compliance::{FrameworkResult, Status};
 use kspm_model::{Finding, ResourceId};
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use kspm_rules::Rule;
+use quick_junit::XmlString;
 
 use crate::{ReportOptions, shown};
 
 /// Findings of one rule, by the object they are on (file, document, id).
 type ByResource<'a> = BTreeMap<(&'a str, usize, &'a ResourceId), Vec<&'a Finding>>;
 
+/// The report as one string (the CLI writes it with [`write`]).
 pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
+    let mut out = Vec::new();
+    write(result, opts, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("the report is UTF-8")
+}
+
+/// Writes the report to `out`.
+pub fn write(result: &ScanResult, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
     let mut by_rule: BTreeMap<&str, ByResource<'_>> = BTreeMap::new();
     for f in shown(result, opts) {
         // A rule whose finding was folded into another's still failed on that object.
@@ -26,114 +44,463 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
                 .push(f);
         }
     }
-    let mut report = Report::new("kspm");
-    for rule in &result.rules {
-        let m = &rule.meta;
-        let mut suite = TestSuite::new(format!("{} {}", m.code, m.slug));
-        let failures = by_rule.get(m.code);
-        for s in &result.scanned {
-            let applies = s.judged_by(rule);
-            let found = failures.and_then(|m| m.get(&(&*s.source.file, s.source.doc, &s.id)));
-            if !applies && found.is_none() {
-                continue;
-            }
-            let name = format!("{} ({}#{})", s.id, s.source.file, s.source.doc + 1);
-            let status = match found {
-                None => TestCaseStatus::success(),
-                Some(fs) => {
-                    let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    let first = fs[0];
-                    st.set_message(format!("[{}] {}", first.severity, first.message));
-                    st.set_type(m.slug);
-                    let detail: Vec<String> = fs
-                        .iter()
-                        .map(|f| format!("{}:{} {} — {}", f.source.file, f.pos, f.path, f.message))
-                        .collect();
-                    st.set_description(detail.join("\n"));
-                    st
-                }
-            };
-            let mut case = TestCase::new(name, status);
-            case.set_classname(format!("{}.{}", m.category.as_str(), m.slug));
-            suite.add_test_case(case);
-        }
-        report.add_test_suite(suite);
-    }
-    // With --framework: one suite per framework, one case per control. Manual and
-    // not-applicable controls are skipped with the reason, so CI shows them without failing.
-    for fw in &result.compliance {
-        let mut suite = TestSuite::new(format!(
-            "{} {} ({})",
-            fw.framework.title(),
-            fw.framework.version(),
-            crate::compliance::percent_text(fw.score)
-        ));
-        for c in &fw.controls {
-            let status = match c.status {
-                Status::Pass => TestCaseStatus::success(),
-                Status::Fail => {
-                    let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    st.set_message(format!("{} finding(s)", c.findings.len()));
-                    st.set_type("control-failed");
-                    let detail: Vec<String> = c
-                        .findings
-                        .iter()
-                        .map(|&i| {
-                            let f = &result.findings[i];
-                            format!("{} {} {} — {}", f.code, f.resource, f.path, f.message)
-                        })
-                        .collect();
-                    st.set_description(detail.join("\n"));
-                    st
-                }
-                Status::Manual | Status::NotApplicable => {
-                    let mut st = TestCaseStatus::skipped();
-                    st.set_message(format!(
-                        "{}: {}",
-                        c.status.as_str(),
-                        c.reason.as_deref().unwrap_or("")
-                    ));
-                    st
-                }
-            };
-            let mut case = TestCase::new(format!("{} {}", c.control.id, c.control.title), status);
-            case.set_classname(format!("compliance.{}", fw.framework.key()));
-            suite.add_test_case(case);
-        }
-        report.add_test_suite(suite);
-    }
+    let mut suites: Vec<Suite<'_>> = result.rules.iter().map(|r| Suite::Rule(r)).collect();
+    suites.extend(result.compliance.iter().map(Suite::Framework));
     if !result.diagnostics.is_empty() || result.config.is_some() {
-        // What could not be read is an error of the run, not a finding: CI shows it apart.
-        let mut suite = TestSuite::new("kspm inputs");
-        if let Some(config) = &result.config {
-            // What the configuration did is part of the run's record, and passes.
-            let mut case = TestCase::new(config.summary(), TestCaseStatus::success());
-            case.set_classname("kspm.config");
-            suite.add_test_case(case);
-        }
-        for d in &result.diagnostics {
-            let status = if d.level == kspm_model::DiagnosticLevel::Error {
-                let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
-                st.set_message(d.message.clone());
-                st.set_type(if result.partial {
-                    "partial-scan"
-                } else {
-                    "input-error"
-                });
-                st
-            } else {
-                // A warning (duplicate key, expired exception) does not fail the run.
-                let mut st = TestCaseStatus::skipped();
-                st.set_message(d.message.clone());
-                st
-            };
-            let mut case = TestCase::new(d.to_string(), status);
-            case.set_classname("kspm.inputs");
-            suite.add_test_case(case);
-        }
-        report.add_test_suite(suite);
+        suites.push(Suite::Inputs);
     }
-    report
-        .to_string()
-        .unwrap_or_else(|e| format!("<!-- junit serialization failed: {e} -->\n"))
+    // The document and each suite open with their counts.
+    let mut counts = Vec::with_capacity(suites.len());
+    for suite in &suites {
+        let mut c = Counts::default();
+        suite.cases(result, &by_rule, &mut |outcome, _| {
+            c.add(outcome);
+            Ok(())
+        })?;
+        counts.push(c);
+    }
+    let total = counts.iter().fold(Counts::default(), |t, c| Counts {
+        tests: t.tests + c.tests,
+        skipped: t.skipped + c.skipped,
+        failures: t.failures + c.failures,
+        errors: t.errors + c.errors,
+    });
+
+    let mut w = io::BufWriter::with_capacity(1 << 16, out);
+    w.write_all(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites")?;
+    attr(&mut w, "name", "kspm")?;
+    write!(
+        w,
+        " tests=\"{}\" skipped=\"{}\" failures=\"{}\" errors=\"{}\">",
+        total.tests, total.skipped, total.failures, total.errors
+    )?;
+    for (suite, c) in suites.iter().zip(&counts) {
+        w.write_all(b"\n    <testsuite")?;
+        attr(&mut w, "name", &suite.name())?;
+        write!(
+            w,
+            " tests=\"{}\" skipped=\"{}\" errors=\"{}\" failures=\"{}\"",
+            c.tests, c.skipped, c.errors, c.failures
+        )?;
+        if c.tests == 0 {
+            w.write_all(b"/>")?;
+            continue;
+        }
+        w.write_all(b">")?;
+        suite.cases(result, &by_rule, &mut |outcome, case| {
+            write_case(&mut w, outcome, &case())
+        })?;
+        w.write_all(b"\n    </testsuite>")?;
+    }
+    w.write_all(b"\n</testsuites>\n")?;
+    w.flush()
+}
+
+/// A suite of the report.
+enum Suite<'a> {
+    /// One case per object the rule judged.
+    Rule(&'static Rule),
+    /// With --framework: one case per control. Manual and not-applicable controls are skipped
+    /// with the reason, so CI shows them without failing.
+    Framework(&'a FrameworkResult),
+    /// What could not be read is an error of the run, not a finding: CI shows it apart.
+    Inputs,
+}
+
+/// What a test case is, known before its text is built.
+#[derive(Clone, Copy)]
+enum Outcome {
+    Pass,
+    Failure,
+    Error,
+    Skipped,
+}
+
+/// The text of one test case.
+struct Case {
+    name: String,
+    classname: String,
+    /// The message of a failure, error or skip (empty for a pass).
+    message: String,
+    ty: Option<&'static str>,
+    description: Option<String>,
+}
+
+impl Case {
+    fn pass(name: String, classname: String) -> Self {
+        Self {
+            name,
+            classname,
+            message: String::new(),
+            ty: None,
+            description: None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    tests: usize,
+    skipped: usize,
+    failures: usize,
+    errors: usize,
+}
+
+impl Counts {
+    fn add(&mut self, outcome: Outcome) {
+        self.tests += 1;
+        match outcome {
+            Outcome::Pass => {}
+            Outcome::Failure => self.failures += 1,
+            Outcome::Error => self.errors += 1,
+            Outcome::Skipped => self.skipped += 1,
+        }
+    }
+}
+
+/// Called with each case's outcome and what builds its text.
+type EachCase<'f> = dyn FnMut(Outcome, &dyn Fn() -> Case) -> io::Result<()> + 'f;
+
+impl Suite<'_> {
+    fn name(&self) -> String {
+        match self {
+            Suite::Rule(rule) => format!("{} {}", rule.meta.code, rule.meta.slug),
+            Suite::Framework(fw) => format!(
+                "{} {} ({})",
+                fw.framework.title(),
+                fw.framework.version(),
+                crate::compliance::percent_text(fw.score)
+            ),
+            Suite::Inputs => "kspm inputs".to_owned(),
+        }
+    }
+
+    /// Calls `each` on the suite's cases, in order.
+    fn cases(
+        &self,
+        result: &ScanResult,
+        by_rule: &BTreeMap<&str, ByResource<'_>>,
+        each: &mut EachCase<'_>,
+    ) -> io::Result<()> {
+        match self {
+            Suite::Rule(rule) => {
+                let m = &rule.meta;
+                let failures = by_rule.get(m.code);
+                let classname = || format!("{}.{}", m.category.as_str(), m.slug);
+                for s in &result.scanned {
+                    let applies = s.judged_by(rule);
+                    let found =
+                        failures.and_then(|m| m.get(&(&*s.source.file, s.source.doc, &s.id)));
+                    if !applies && found.is_none() {
+                        continue;
+                    }
+                    let name = || format!("{} ({}#{})", s.id, s.source.file, s.source.doc + 1);
+                    match found {
+                        None => each(Outcome::Pass, &|| Case::pass(name(), classname()))?,
+                        Some(fs) => each(Outcome::Failure, &|| Case {
+                            name: name(),
+                            classname: classname(),
+                            message: format!("[{}] {}", fs[0].severity, fs[0].message),
+                            ty: Some(m.slug),
+                            description: Some(
+                                fs.iter()
+                                    .map(|f| {
+                                        format!(
+                                            "{}:{} {} — {}",
+                                            f.source.file, f.pos, f.path, f.message
+                                        )
+                                    })
+                                    .collect::<Vec<_>>()
+                                    .join("\n"),
+                            ),
+                        })?,
+                    }
+                }
+            }
+            Suite::Framework(fw) => {
+                let classname = || format!("compliance.{}", fw.framework.key());
+                for c in &fw.controls {
+                    let name = || format!("{} {}", c.control.id, c.control.title);
+                    match c.status {
+                        Status::Pass => each(Outcome::Pass, &|| Case::pass(name(), classname()))?,
+                        Status::Fail => each(Outcome::Failure, &|| Case {
+                            name: name(),
+                            classname: classname(),
+                            message: format!("{} finding(s)", c.findings.len()),
+                            ty: Some("control-failed"),
+                            description: Some(
+                                c.findings
+                                    .iter()
+                                    .map(|&i| {
+                                        let f = &result.findings[i];
+                                        format!(
+                                            "{} {} {} — {}",
+                                            f.code, f.resource, f.path, f.message
+                                        )
+                                    })
+                                    .collect::<Vec<_>>()
+                                    .join("\n"),
+                            ),
+                        })?,
+                        Status::Manual | Status::NotApplicable => {
+                            each(Outcome::Skipped, &|| Case {
+                                name: name(),
+                                classname: classname(),
+                                message: format!(
+                                    "{}: {}",
+                                    c.status.as_str(),
+                                    c.reason.as_deref().unwrap_or("")
+                                ),
+                                ty: None,
+                                description: None,
+                            })?;
+                        }
+                    }
+                }
+            }
+            Suite::Inputs => {
+                if let Some(config) = &result.config {
+                    // What the configuration did is part of the run's record, and passes.
+                    each(Outcome::Pass, &|| {
+                        Case::pass(config.summary(), "kspm.config".to_owned())
+                    })?;
+                }
+                for d in &result.diagnostics {
+                    let case = |ty| Case {
+                        name: d.to_string(),
+                        classname: "kspm.inputs".to_owned(),
+                        message: d.message.clone(),
+                        ty,
+                        description: None,
+                    };
+                    if d.level == kspm_model::DiagnosticLevel::Error {
+                        let ty = if result.partial {
+                            "partial-scan"
+                        } else {
+                            "input-error"
+                        };
+                        each(Outcome::Error, &|| case(Some(ty)))?;
+                    } else {
+                        // A warning (duplicate key, expired exception) does not fail the run.
+                        each(Outcome::Skipped, &|| case(None))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn write_case(w: &mut impl Write, outcome: Outcome, case: &Case) -> io::Result<()> {
+    w.write_all(b"\n        <testcase")?;
+    attr(w, "name", &case.name)?;
+    attr(w, "classname", &case.classname)?;
+    let tag = match outcome {
+        Outcome::Pass => return w.write_all(b"/>"),
+        Outcome::Failure => "failure",
+        Outcome::Error => "error",
+        Outcome::Skipped => "skipped",
+    };
+    write!(w, ">\n            <{tag}")?;
+    attr(w, "message", &case.message)?;
+    if let Some(ty) = case.ty {
+        attr(w, "type", ty)?;
+    }
+    match &case.description {
+        Some(description) => {
+            w.write_all(b">")?;
+            text(w, description)?;
+            write!(w, "</{tag}>")?;
+        }
+        None => w.write_all(b"/>")?,
+    }
+    w.write_all(b"\n        </testcase>")
+}
+
+/// ` key="value"`.
+fn attr(w: &mut impl Write, key: &str, value: &str) -> io::Result<()> {
+    write!(w, " {key}=\"")?;
+    text(w, value)?;
+    w.write_all(b"\"")
+}
+
+/// Text or an attribute's value: cleaned of what XML cannot hold, then escaped.
+fn text(w: &mut impl Write, value: &str) -> io::Result<()> {
+    let clean = clean(value);
+    let mut rest = &*clean;
+    while let Some(i) = rest.find(['<', '>', '&', '\'', '"']) {
+        w.write_all(&rest.as_bytes()[..i])?;
+        w.write_all(match rest.as_bytes()[i] {
+            b'<' => b"&lt;",
+            b'>' => b"&gt;",
+            b'&' => b"&amp;",
+            b'\'' => b"&apos;",
+            _ => b"&quot;",
+        })?;
+        rest = &rest[i + 1..];
+    }
+    w.write_all(rest.as_bytes())
+}
+
+/// `value` as quick-junit's [`XmlString`] cleans it. That runs a terminal parser over every
+/// character (most of the time of a large report); printable ASCII and line feeds, nearly all
+/// of a report, come out of it unchanged.
+fn clean(value: &str) -> Cow<'_, str> {
+    if value
+        .bytes()
+        .all(|b| b == b'\n' || (b' '..=b'~').contains(&b))
+    {
+        Cow::Borrowed(value)
+    } else {
+        Cow::Owned(XmlString::new(value).into_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kspm_engine::{Input, ScanOptions, scan};
+    use kspm_model::{Diagnostic, DiagnosticLevel};
+    use quick_junit::{NonSuccessKind, Report, TestCaseStatus, XmlString};
+
+    use crate::ReportOptions;
+
+    /// Markup, quotes, a CDATA end, non-ASCII, ANSI colours and control characters XML cannot
+    /// hold.
+    const NASTY: &str = "a\"b<c>&d'e ]]> ü 🚀 \x1b[31mred\x1b[0m \x01\x0b\x1f|\r\nnext line";
+    /// What a reader gets back: the ANSI sequences and control characters dropped (as
+    /// quick-junit's `XmlString` drops them, tabs and carriage returns among them), the rest
+    /// exactly.
+    const CLEAN: &str = "a\"b<c>&d'e ]]> ü 🚀 red |\nnext line";
+
+    fn nasty_result() -> kspm_engine::ScanResult {
+        let manifest = "\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: shop
+spec:
+  hostPID: true
+  containers:
+  - name: web
+    image: nginx:1.27
+";
+        let rules = ["host-pid", "host-network"]
+            .map(|slug| kspm_rules::find_rule(slug).expect("a built-in rule"));
+        let mut result = scan(&ScanOptions {
+            inputs: vec![Input::Text {
+                name: format!("dir/{NASTY}.yaml"),
+                text: manifest.into(),
+            }],
+            rules: rules.to_vec(),
+            ..ScanOptions::default()
+        });
+        assert_eq!(result.findings.len(), 1, "{:?}", result.findings);
+        result.findings[0].message = NASTY.to_owned();
+        for level in [DiagnosticLevel::Error, DiagnosticLevel::Warning] {
+            let mut d = Diagnostic::error(format!("{NASTY}.yaml"), NASTY);
+            d.level = level;
+            result.diagnostics.push(d);
+        }
+        result
+    }
+
+    #[test]
+    fn nasty_text_is_cleaned_and_escaped() {
+        let xml = super::render(&nasty_result(), &ReportOptions::default());
+        for raw in ['\x1b', '\x01', '\x0b', '\x1f', '\r', '\t'] {
+            assert!(!xml.contains(raw), "{raw:?} in\n{xml}");
+        }
+        assert!(
+            xml.contains("a&quot;b&lt;c&gt;&amp;d&apos;e ]]&gt; ü 🚀 red |"),
+            "{xml}"
+        );
+        assert!(!xml.contains("]]>"), "{xml}");
+
+        // A JUnit reader gets every text back, and the counts agree with the cases.
+        let report = Report::deserialize_from_str(&xml).expect("well-formed JUnit");
+        let mut tests = 0;
+        let mut failures = 0;
+        let mut errors = 0;
+        let mut skipped = 0;
+        let mut messages = Vec::new();
+        for suite in &report.test_suites {
+            let (mut f, mut e, mut s) = (0, 0, 0);
+            for case in &suite.test_cases {
+                match &case.status {
+                    TestCaseStatus::Success { .. } => {}
+                    TestCaseStatus::NonSuccess {
+                        kind,
+                        message,
+                        description,
+                        ..
+                    } => {
+                        match kind {
+                            NonSuccessKind::Failure => f += 1,
+                            NonSuccessKind::Error => e += 1,
+                        }
+                        messages.push(message.as_deref().unwrap_or_default().to_owned());
+                        if let Some(d) = description {
+                            messages.push(d.as_str().to_owned());
+                        }
+                    }
+                    TestCaseStatus::Skipped { message, .. } => {
+                        s += 1;
+                        messages.push(message.as_deref().unwrap_or_default().to_owned());
+                    }
+                }
+            }
+            assert_eq!(suite.tests, suite.test_cases.len(), "{:?}", suite.name);
+            assert_eq!((suite.failures, suite.errors, suite.skipped), (f, e, s));
+            tests += suite.tests;
+            failures += f;
+            errors += e;
+            skipped += s;
+        }
+        assert_eq!(
+            (report.tests, report.failures, report.errors, report.skipped),
+            (tests, failures, errors, skipped)
+        );
+        assert_eq!((failures, errors, skipped), (1, 1, 1), "{xml}");
+        // The failure's message and detail, the error's and the warning's message.
+        assert_eq!(messages.len(), 4, "{messages:?}");
+        for m in &messages {
+            assert!(m.contains(CLEAN), "{m:?} lacks {CLEAN:?}");
+        }
+        let case = &report.test_suites[0].test_cases[0];
+        assert!(
+            case.name.contains(&format!("dir/{CLEAN}.yaml#1")),
+            "{:?}",
+            case.name
+        );
+
+        // The bytes are those quick-junit writes for the same report.
+        assert_eq!(report.to_string().unwrap(), xml);
+    }
+
+    #[test]
+    fn the_ascii_shortcut_cleans_as_quick_junit_does() {
+        for c in (0..=0x7f_u8)
+            .map(char::from)
+            .chain(['ü', '\u{85}', '\u{9b}', '🚀'])
+        {
+            for s in [format!("a{c}b"), format!("{c}"), format!("x\n{c}[31my")] {
+                assert_eq!(super::clean(&s), XmlString::new(&s).as_str(), "{s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_empty_scan_is_a_document_without_suites() {
+        let result = kspm_engine::ScanResult::default();
+        let xml = super::render(&result, &ReportOptions::default());
+        assert_eq!(
+            xml,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+             <testsuites name=\"kspm\" tests=\"0\" skipped=\"0\" failures=\"0\" errors=\"0\">\n\
+             </testsuites>\n"
+        );
+        let report = Report::deserialize_from_str(&xml).unwrap();
+        assert_eq!(report.to_string().unwrap(), xml);
+    }
 }

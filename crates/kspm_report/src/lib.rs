@@ -53,8 +53,8 @@ impl Format {
         Format::Markdown,
     ];
 
-    /// Writes the report of `result` to `out`. JSON is streamed: a large scan's report never
-    /// sits in memory as one string.
+    /// Writes the report of `result` to `out`. JSON and JUnit are streamed: a large scan's
+    /// report never sits in memory as one string.
     pub fn write(
         self,
         result: &ScanResult,
@@ -63,9 +63,9 @@ impl Format {
     ) -> std::io::Result<()> {
         let text = match self {
             Format::Json => return json::write(result, opts, out),
+            Format::Junit => return junit::write(result, opts, out),
             Format::Table => table::render(result, opts),
             Format::Sarif => sarif::render(result, opts),
-            Format::Junit => junit::render(result, opts),
             Format::Html => html::render(result, opts),
             Format::Markdown => markdown::render(result, opts),
         };

@@ -51,24 +51,24 @@ impl Token {
     /// Reads a token from `path`: the file's content without surrounding whitespace; at least
     /// 16 characters, at most 4 KiB, printable ASCII.
     pub fn from_file(path: &Path) -> Result<Self, ServeError> {
-        let bad = |reason: String| ServeError::Token {
+        let bad = |reason: TokenError| ServeError::Token {
             path: path.to_owned(),
             reason,
         };
-        let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
+        let meta = std::fs::metadata(path).map_err(|e| bad(TokenError::Unreadable(e)))?;
         if meta.len() > 4096 {
-            return Err(bad("larger than 4 KiB".to_owned()));
+            return Err(bad(TokenError::TooLarge));
         }
-        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| bad(TokenError::Unreadable(e)))?;
         Self::new(text.trim()).map_err(bad)
     }
 
-    pub fn new(token: &str) -> Result<Self, String> {
+    pub fn new(token: &str) -> Result<Self, TokenError> {
         if token.len() < 16 {
-            return Err("shorter than 16 characters".to_owned());
+            return Err(TokenError::TooShort);
         }
         if !token.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err("holds characters other than printable ASCII".to_owned());
+            return Err(TokenError::NotPrintable);
         }
         Ok(Self(token.to_owned()))
     }
@@ -84,6 +84,23 @@ impl Token {
     }
 }
 
+/// Why a token (or its file) is refused. Never shows the token.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Too easy to guess.
+    #[error("shorter than 16 characters")]
+    TooShort,
+    /// Spaces, control characters or non-ASCII: not something a header carries as written.
+    #[error("holds characters other than printable ASCII")]
+    NotPrintable,
+    /// The file is not a token file.
+    #[error("larger than 4 KiB")]
+    TooLarge,
+    /// The file could not be read.
+    #[error("{0}")]
+    Unreadable(std::io::Error),
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("cannot listen on {addr}: {source}")]
@@ -92,7 +109,7 @@ pub enum ServeError {
         source: std::io::Error,
     },
     #[error("token file {}: {reason}", path.display())]
-    Token { path: PathBuf, reason: String },
+    Token { path: PathBuf, reason: TokenError },
     #[error("TLS: {}: {reason}", path.display())]
     Tls { path: PathBuf, reason: String },
     #[error(transparent)]
@@ -160,8 +177,14 @@ mod tests {
         assert!(!t.matches(b"0123456789abcdeF"));
         assert!(!t.matches(b"0123456789abcdef0"));
         assert!(!t.matches(b""));
-        assert!(Token::new("short").is_err());
-        assert!(Token::new("0123456789 abcdef").is_err());
+        assert_eq!(
+            Token::new("short").unwrap_err().to_string(),
+            "shorter than 16 characters"
+        );
+        assert_eq!(
+            Token::new("0123456789 abcdef").unwrap_err().to_string(),
+            "holds characters other than printable ASCII"
+        );
         assert_eq!(format!("{t:?}"), "Token(<redacted>)");
     }
 }

@@ -124,7 +124,7 @@ impl Store {
                 let kind: String = r.try_get(1).map_err(|e| self.db(e))?;
                 Ok(OutboxEvent {
                     id: r.try_get(0).map_err(|e| self.db(e))?,
-                    kind: EventKind::from_str(&kind).map_err(|what| self.corrupt(what))?,
+                    kind: EventKind::from_str(&kind).map_err(|e| self.corrupt(e.to_string()))?,
                     at: r.try_get(2).map_err(|e| self.db(e))?,
                     detail: r.try_get(3).map_err(|e| self.db(e))?,
                     finding: self.read_record_at(r, 4)?,
@@ -153,7 +153,7 @@ impl Store {
             .map(|r| {
                 let kind: String = r.try_get(0).map_err(|e| self.db(e))?;
                 Ok((
-                    EventKind::from_str(&kind).map_err(|what| self.corrupt(what))?,
+                    EventKind::from_str(&kind).map_err(|e| self.corrupt(e.to_string()))?,
                     r.try_get(1).map_err(|e| self.db(e))?,
                 ))
             })

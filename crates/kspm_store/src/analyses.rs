@@ -30,14 +30,19 @@ impl AnalysisKind {
 }
 
 impl FromStr for AnalysisKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownAnalysisKind;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::ALL
             .into_iter()
             .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("analysis kind `{s}`"))
+            .ok_or_else(|| UnknownAnalysisKind(s.to_owned()))
     }
 }
+
+/// A name that is no [`AnalysisKind`]'s.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("analysis kind `{0}`")]
+pub struct UnknownAnalysisKind(pub String);
 
 /// A stored analysis document.
 #[derive(Clone, Debug, PartialEq)]

@@ -615,7 +615,9 @@ impl Store {
                 let kind: String = r.try_get(1).map_err(|e| self.db(e))?;
                 Ok(FindingEvent {
                     finding_id: r.try_get(0).map_err(|e| self.db(e))?,
-                    kind: kind.parse().map_err(|w| self.corrupt(w))?,
+                    kind: kind
+                        .parse::<EventKind>()
+                        .map_err(|e| self.corrupt(e.to_string()))?,
                     at: r.try_get(2).map_err(|e| self.db(e))?,
                     detail: r.try_get(3).map_err(|e| self.db(e))?,
                 })

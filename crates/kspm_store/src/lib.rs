@@ -38,7 +38,7 @@ use sqlx::{Any, AnyPool, Row, Transaction};
 
 pub use actions::{AdmissionDecision, RemediationChange};
 pub use alerts::{AlertCursor, OutboxEvent};
-pub use analyses::{Analysis, AnalysisKind, MAX_ANALYSIS_BYTES};
+pub use analyses::{Analysis, AnalysisKind, MAX_ANALYSIS_BYTES, UnknownAnalysisKind};
 pub use dashboard::{
     ClusterSummary, Facets, FindingEvent, FindingPage, FindingQuery, FindingSort, NamespaceCounts,
     RuleClusterCounts, RuleStatusCounts,
@@ -48,7 +48,7 @@ pub use heartbeat::{AgentHealth, AgentStatus, STALE_AFTER_MIN_SECONDS};
 pub use query::{FindingFilter, History, HistoryRow, Period, SeverityCounts};
 pub use record::{
     EventKind, FindingRecord, ObjectRef, Observation, ResolvedReason, Snapshot, Status, StoredFix,
-    Suppressed,
+    Suppressed, UnknownEvent, UnknownStatus,
 };
 pub use schema::SCHEMA_VERSION;
 pub use url::{StoreUrl, redact};
@@ -390,7 +390,7 @@ impl Store {
                     finding_id: r.try_get(0).map_err(|e| self.db(e))?,
                     rule: r.try_get(1).map_err(|e| self.db(e))?,
                     path: r.try_get(2).map_err(|e| self.db(e))?,
-                    kind: EventKind::from_str(&kind).map_err(|what| self.corrupt(what))?,
+                    kind: EventKind::from_str(&kind).map_err(|e| self.corrupt(e.to_string()))?,
                     at: r.try_get(4).map_err(|e| self.db(e))?,
                     detail: r.try_get(5).map_err(|e| self.db(e))?,
                 })
@@ -476,7 +476,7 @@ impl Store {
         let int = |i: usize| -> Result<i64, StoreError> { r.try_get(base + i).map_err(db) };
         let opt_int =
             |i: usize| -> Result<Option<i64>, StoreError> { r.try_get(base + i).map_err(db) };
-        let status = Status::from_str(&text(16)?).map_err(|w| self.corrupt(w))?;
+        let status = Status::from_str(&text(16)?).map_err(|e| self.corrupt(e.to_string()))?;
         let severity = Severity::from_str(&text(6)?).map_err(|w| self.corrupt(w))?;
         let suppressed = match opt(17)? {
             Some(by) => Some(Suppressed {
@@ -673,7 +673,7 @@ impl Store {
             let Some(row) = want.get_mut(severity.as_str()) else {
                 return Err(self.corrupt(format!("severity `{severity}`")));
             };
-            match Status::from_str(&status).map_err(|w| self.corrupt(w))? {
+            match Status::from_str(&status).map_err(|e| self.corrupt(e.to_string()))? {
                 Status::Open => row[0] += count,
                 Status::Suppressed => row[1] += count,
                 Status::Resolved => {}

@@ -225,18 +225,21 @@ impl Status {
 }
 
 impl FromStr for Status {
-    type Err = String;
+    type Err = UnknownStatus;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "open" => Ok(Status::Open),
             "resolved" => Ok(Status::Resolved),
             "suppressed" => Ok(Status::Suppressed),
-            other => Err(format!(
-                "unknown status `{other}` (expected open, resolved or suppressed)"
-            )),
+            other => Err(UnknownStatus(other.to_owned())),
         }
     }
 }
+
+/// A name that is no [`Status`]'s.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown status `{0}` (expected open, resolved or suppressed)")]
+pub struct UnknownStatus(pub String);
 
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -268,7 +271,7 @@ impl EventKind {
 }
 
 impl FromStr for EventKind {
-    type Err = String;
+    type Err = UnknownEvent;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(match s {
             "opened" => EventKind::Opened,
@@ -276,10 +279,15 @@ impl FromStr for EventKind {
             "reopened" => EventKind::Reopened,
             "suppressed" => EventKind::Suppressed,
             "unsuppressed" => EventKind::Unsuppressed,
-            other => return Err(format!("unknown event `{other}`")),
+            other => return Err(UnknownEvent(other.to_owned())),
         })
     }
 }
+
+/// A name that is no [`EventKind`]'s.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown event `{0}`")]
+pub struct UnknownEvent(pub String);
 
 /// Why a finding resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -39,7 +39,7 @@ pub fn rfc3339(t: i64) -> String {
 }
 
 /// A span like `7d`, `12h`, `30m`, `2w` or `90s`, in seconds.
-pub fn parse_duration(text: &str) -> Result<i64, String> {
+pub fn parse_duration(text: &str) -> Result<i64, DurationError> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
@@ -47,7 +47,7 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     let (digits, unit) = text.split_at(split);
     let n: i64 = digits
         .parse()
-        .map_err(|_| format!("`{text}` is not a duration like 7d, 12h, 30m or 2w"))?;
+        .map_err(|_| DurationError::NotADuration(text.to_owned()))?;
     let scale = match unit {
         "s" => 1,
         "m" => 60,
@@ -55,13 +55,28 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
         "d" | "" => 86_400,
         "w" => 7 * 86_400,
         _ => {
-            return Err(format!(
-                "`{text}`: unknown unit `{unit}` (use s, m, h, d or w)"
-            ));
+            return Err(DurationError::UnknownUnit {
+                text: text.to_owned(),
+                unit: unit.to_owned(),
+            });
         }
     };
     n.checked_mul(scale)
-        .ok_or_else(|| format!("`{text}` is too long a duration"))
+        .ok_or_else(|| DurationError::TooLong(text.to_owned()))
+}
+
+/// Why [`parse_duration`] refused a span; each names the text it was given.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// No number first (`d`), or a number too large to read (`99999999999999999999d`).
+    #[error("`{0}` is not a duration like 7d, 12h, 30m or 2w")]
+    NotADuration(String),
+    /// A number with a unit other than s, m, h, d or w.
+    #[error("`{text}`: unknown unit `{unit}` (use s, m, h, d or w)")]
+    UnknownUnit { text: String, unit: String },
+    /// More seconds than an `i64` holds.
+    #[error("`{0}` is too long a duration")]
+    TooLong(String),
 }
 
 /// `3d 4h`, `2h 5m`, `40s`: a duration for people.
@@ -94,8 +109,23 @@ mod tests {
         assert_eq!(parse_duration("7d"), Ok(604_800));
         assert_eq!(parse_duration("12h"), Ok(43_200));
         assert_eq!(parse_duration("2w"), Ok(1_209_600));
-        assert!(parse_duration("7 days").is_err());
-        assert!(parse_duration("d").is_err());
-        assert!(parse_duration("99999999999999999999d").is_err());
+        assert_eq!(
+            parse_duration("7 days").unwrap_err().to_string(),
+            "`7 days`: unknown unit ` days` (use s, m, h, d or w)"
+        );
+        assert_eq!(
+            parse_duration("d").unwrap_err().to_string(),
+            "`d` is not a duration like 7d, 12h, 30m or 2w"
+        );
+        assert!(matches!(
+            parse_duration("99999999999999999999d"),
+            Err(DurationError::NotADuration(_))
+        ));
+        assert_eq!(
+            parse_duration("999999999999999999d")
+                .unwrap_err()
+                .to_string(),
+            "`999999999999999999d` is too long a duration"
+        );
     }
 }

@@ -99,15 +99,17 @@ impl kspm_agent::Planner for Planner<'_> {
     fn plan(
         &self,
         cluster: Option<&[kspm_model::Resource]>,
-    ) -> Result<kspm_agent::Planned, String> {
+    ) -> Result<kspm_agent::Planned, kspm_agent::PlanError> {
         let mut plan = self
             .plan
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let policies =
             super::policy::load_for_scan(self.flags, &plan.config, &plan.selection.ignore, cluster)
-                .map_err(|e| format!("{e:#}"))?;
-        let rules = plan.rules(policies.rules).map_err(|e| e.to_string())?;
+                .map_err(|e| kspm_agent::PlanError(format!("{e:#}")))?;
+        let rules = plan
+            .rules(policies.rules)
+            .map_err(|e| kspm_agent::PlanError(e.to_string()))?;
         let mut diagnostics = std::mem::take(&mut plan.diagnostics);
         diagnostics.extend(policies.diagnostics);
         Ok(kspm_agent::Planned {

@@ -195,7 +195,7 @@ pub fn findings(args: &FindingsArgs) -> Result<u8> {
     use kspm_store::{FindingFilter, Status, block_on, render, time};
     let now = time::now();
     let since = match &args.since {
-        Some(span) => Some(now - time::parse_duration(span).map_err(anyhow::Error::msg)?),
+        Some(span) => Some(now - time::parse_duration(span)?),
         None => None,
     };
     let filter = FindingFilter {

@@ -158,26 +158,37 @@ pub fn control_rules(control: &Control) -> Vec<&'static str> {
 
 /// `FRAMEWORK:CONTROL` (`cis:5.2.2`, `pss:baseline:privileged`), as the findings page's
 /// `control` filter takes it.
-pub fn parse_control(text: &str) -> Result<&'static Control, String> {
-    let known = || Framework::ALL.map(Framework::key).join(", ");
-    let (fw, id) = text.split_once(':').ok_or_else(|| {
-        format!(
-            "parameter `control`: `{text}` is not FRAMEWORK:CONTROL (`cis:5.2.2`; frameworks: {})",
-            known()
-        )
-    })?;
-    let framework = Framework::from_key(fw).ok_or_else(|| {
-        format!(
-            "parameter `control`: unknown framework `{fw}` (known: {})",
-            known()
-        )
-    })?;
-    framework.control(id).ok_or_else(|| {
-        format!(
-            "parameter `control`: {} has no control `{id}`",
-            framework.key()
-        )
-    })
+pub fn parse_control(text: &str) -> Result<&'static Control, ControlError> {
+    let (fw, id) = text
+        .split_once(':')
+        .ok_or_else(|| ControlError::NotFrameworkControl(text.to_owned()))?;
+    let framework =
+        Framework::from_key(fw).ok_or_else(|| ControlError::UnknownFramework(fw.to_owned()))?;
+    framework
+        .control(id)
+        .ok_or_else(|| ControlError::UnknownControl {
+            framework,
+            id: id.to_owned(),
+        })
+}
+
+/// Why [`parse_control`] refused the `control` parameter: a message for the client, naming the
+/// parameter and what it takes.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    /// No `:` between a framework and a control.
+    #[error("parameter `control`: `{0}` is not FRAMEWORK:CONTROL (`cis:5.2.2`; frameworks: {known})", known = known_frameworks())]
+    NotFrameworkControl(String),
+    /// The part before the first `:` is no framework's key.
+    #[error("parameter `control`: unknown framework `{0}` (known: {known})", known = known_frameworks())]
+    UnknownFramework(String),
+    /// The framework has no control with that id.
+    #[error("parameter `control`: {} has no control `{id}`", framework.key())]
+    UnknownControl { framework: Framework, id: String },
+}
+
+fn known_frameworks() -> String {
+    Framework::ALL.map(Framework::key).join(", ")
 }
 
 fn score_json(f: &FrameworkView) -> Json {

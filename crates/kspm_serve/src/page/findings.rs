@@ -67,7 +67,7 @@ pub fn parse(params: &Params) -> Result<Parsed, PageError> {
     q.rule = params.get("rule").map(str::to_owned);
     q.category = params.get("category").map(str::to_owned);
     if let Some(c) = params.get("control") {
-        let control = super::compliance::parse_control(c).map_err(bad)?;
+        let control = super::compliance::parse_control(c).map_err(|e| bad(e.to_string()))?;
         q.rules = Some(
             super::compliance::control_rules(control)
                 .into_iter()
