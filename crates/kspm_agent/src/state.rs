@@ -16,14 +16,16 @@ use kspm_model::{DerivedFacts, Diagnostic, Finding, Index, Resource, ResourceId}
 use rayon::prelude::*;
 use serde_json::Value as Json;
 
-/// One object held: its body (see [`Body`]) and what the watch bookkeeping needs without it.
+/// One object held: its body (see [`Body`]) and what the watch bookkeeping needs without it,
+/// in as few bytes as it takes (a cluster has hundreds of thousands of objects).
 #[derive(Debug)]
 struct Entry {
     body: Body,
-    version: Option<String>,
-    namespace: Option<String>,
+    version: Option<Box<str>>,
+    /// Shared by the objects of a namespace ([`Held::namespaces`]).
+    namespace: Option<Arc<str>>,
     /// The uid of the object's controller (an owner reference with `controller: true`).
-    controller: Option<String>,
+    controller: Option<Box<str>>,
 }
 
 /// What is held of an object, in the least memory that keeps judgements cheap.
@@ -40,7 +42,7 @@ enum Body {
     /// resource.
     Nothing,
     /// Kept converted: a kind the index holds whole ([`INDEXED_KINDS`]).
-    Resource(Resource),
+    Resource(Box<Resource>),
     /// Kept as JSON text (LZ4-compressed), converted when judged. `identity`: for the kinds the index knows by
     /// name only ([`NAMED_KINDS`]), the object reduced to its identity, which is all a
     /// judgement of another namespace consults of it.
@@ -51,19 +53,23 @@ enum Body {
 }
 
 impl Body {
-    /// The body of `object` held as `label`'s, converting it once to learn whether it is a
-    /// resource at all and which form it is kept in.
+    /// The body of `object` held as `label`'s, by its kind.
     fn new(object: &Json, label: &Arc<str>) -> Self {
-        let Some(mut resource) = live::resource(object, label) else {
-            return Body::Nothing;
-        };
-        if INDEXED_KINDS.contains(&resource.kind()) {
-            return Body::Resource(resource);
-        }
-        let identity = NAMED_KINDS.contains(&resource.kind()).then(|| {
+        let kind = object["kind"].as_str().unwrap_or_default();
+        let identity = if INDEXED_KINDS.contains(&kind) || NAMED_KINDS.contains(&kind) {
+            let Some(mut resource) = live::resource(object, label) else {
+                return Body::Nothing;
+            };
+            if INDEXED_KINDS.contains(&kind) {
+                return Body::Resource(Box::new(resource));
+            }
             Index::identity_only(&mut resource);
-            Box::new(resource)
-        });
+            Some(Box::new(resource))
+        } else {
+            // Not converted here (what does not read as a resource is left out when judged):
+            // the tree would be garbage among the long-lived texts.
+            None
+        };
         match serde_json::to_vec(object) {
             Ok(json) => Body::Text {
                 json: lz4_flex::block::compress_prepend_size(&json).into_boxed_slice(),
@@ -76,7 +82,7 @@ impl Body {
     /// The resource held converted, if it is.
     fn resource(&self) -> Option<&Resource> {
         match self {
-            Body::Resource(r) => Some(r),
+            Body::Resource(r) => Some(&**r),
             _ => None,
         }
     }
@@ -100,9 +106,24 @@ fn convert(json: &[u8], label: &Arc<str>) -> Option<Resource> {
 }
 
 impl Entry {
-    /// `judged`: whether the object is judged (policy objects are held only to be counted).
-    fn new(object: &Json, label: &Arc<str>, judged: bool) -> Self {
-        let text = |v: &Json| v.as_str().map(str::to_owned);
+    /// `judged`: whether the object is judged (policy objects are held only to be counted);
+    /// `namespaces`: the names shared by the objects held.
+    fn new(
+        object: &Json,
+        label: &Arc<str>,
+        judged: bool,
+        namespaces: &mut HashSet<Arc<str>>,
+    ) -> Self {
+        let text = |v: &Json| v.as_str().map(Box::from);
+        let namespace = object["metadata"]["namespace"].as_str().map(|ns| {
+            if let Some(shared) = namespaces.get(ns) {
+                shared.clone()
+            } else {
+                let shared: Arc<str> = Arc::from(ns);
+                namespaces.insert(shared.clone());
+                shared
+            }
+        });
         Self {
             body: if judged {
                 Body::new(object, label)
@@ -110,8 +131,8 @@ impl Entry {
                 Body::Nothing
             },
             version: text(&object["metadata"]["resourceVersion"]),
-            namespace: text(&object["metadata"]["namespace"]),
-            controller: live::controller_of(object).map(str::to_owned),
+            namespace,
+            controller: live::controller_of(object).map(Box::from),
         }
     }
 }
@@ -121,7 +142,9 @@ impl Entry {
 pub struct Held {
     /// The source every resource is labelled with (the cluster).
     label: Arc<str>,
-    kinds: Vec<HashMap<String, Entry>>,
+    kinds: Vec<HashMap<Box<str>, Entry>>,
+    /// The namespaces of the objects held, each name allocated once.
+    namespaces: HashSet<Arc<str>>,
     /// What each kind is to the judgement.
     roles: Vec<Role>,
     /// Kinds that could not be listed or watched: the judgement is partial without them.
@@ -296,6 +319,7 @@ impl Held {
             label,
             kinds: (0..kinds).map(|_| HashMap::new()).collect(),
             roles,
+            namespaces: HashSet::new(),
             failed: vec![None; kinds],
             touched: Touched::All,
             facts: None,
@@ -318,8 +342,9 @@ impl Held {
         matches!(self.roles[kind], Role::Context | Role::Policy)
     }
 
-    fn entry(&self, kind: usize, object: &Json) -> Entry {
-        Entry::new(object, &self.label, self.roles[kind] != Role::Policy)
+    fn entry(&mut self, kind: usize, object: &Json) -> Entry {
+        let judged = self.roles[kind] != Role::Policy;
+        Entry::new(object, &self.label, judged, &mut self.namespaces)
     }
 
     fn note_index(&mut self, entry: &Entry) {
@@ -334,7 +359,7 @@ impl Held {
             let context = self.context(kind);
             self.touched.add(entry.namespace.as_deref(), context);
             self.note_index(&entry);
-            if let Some(old) = self.kinds[kind].insert(uid.to_owned(), entry) {
+            if let Some(old) = self.kinds[kind].insert(Box::from(uid), entry) {
                 self.note_index(&old);
             }
         }
@@ -358,7 +383,7 @@ impl Held {
     /// the version held are kept as they are (not converted again).
     pub fn replace(&mut self, kind: usize, objects: &[Json]) -> usize {
         let mut old = std::mem::take(&mut self.kinds[kind]);
-        let mut fresh: HashMap<String, Entry> = HashMap::with_capacity(objects.len());
+        let mut fresh: HashMap<Box<str>, Entry> = HashMap::with_capacity(objects.len());
         let mut changed = 0;
         for o in objects {
             let Some(uid) = uid(o) else { continue };
@@ -370,7 +395,7 @@ impl Held {
                     self.entry(kind, o)
                 }
             };
-            fresh.insert(uid.to_owned(), entry);
+            fresh.insert(Box::from(uid), entry);
         }
         let removed = old.len();
         self.kinds[kind] = fresh;
@@ -446,7 +471,7 @@ impl Held {
         let mut owners: HashSet<&str> = HashSet::new();
         for (k, objects) in self.kinds.iter().enumerate() {
             if matches!(self.roles[k], Role::Owner | Role::Owned) {
-                owners.extend(objects.keys().map(String::as_str));
+                owners.extend(objects.keys().map(|uid| &**uid));
             }
         }
         let mut out = Vec::with_capacity(self.objects());
@@ -543,7 +568,7 @@ impl Held {
             consulted_entries
                 .iter()
                 .filter_map(|e| match &e.body {
-                    Body::Resource(r) => Some(r),
+                    Body::Resource(r) => Some(&**r),
                     Body::Text { identity, .. } => identity.as_deref(),
                     Body::Nothing => None,
                 })
@@ -662,10 +687,18 @@ mod tests {
         assert!(matches!(&body, Body::Resource(r) if r.kind() == "ServiceAccount"));
         assert!(body.indexed());
 
-        assert!(matches!(
-            Body::new(&json!({"metadata": {"uid": "x"}}), &label),
-            Body::Nothing
-        ));
+        // Without a kind and name it is no resource: held, but never judged.
+        let nothing = json!({"metadata": {"uid": "x"}});
+        let Body::Text {
+            json,
+            identity: None,
+        } = Body::new(&nothing, &label)
+        else {
+            panic!("held as text");
+        };
+        assert!(convert(&json, &label).is_none());
+        let nameless = json!({"kind": "ServiceAccount", "metadata": {"uid": "y"}});
+        assert!(matches!(Body::new(&nameless, &label), Body::Nothing));
     }
 
     fn obj(uid: &str, rv: &str) -> Json {
