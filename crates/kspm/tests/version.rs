@@ -123,10 +123,13 @@ fn every_shell_gets_a_script_and_unknown_shells_are_usage_errors() {
 /// Run as `kubectl-kspm` (how kubectl and krew invoke it), usage and help say `kubectl kspm`;
 /// run as `kspm`, they say `kspm`.
 #[test]
+#[cfg(unix)]
 fn named_kubectl_kspm_it_speaks_as_a_kubectl_plugin() {
     let dir = tempfile::tempdir().unwrap();
     let plugin = dir.path().join("kubectl-kspm");
-    std::fs::copy(env!("CARGO_BIN_EXE_kspm"), &plugin).unwrap();
+    // A link, as krew installs it: a copy made in this process can be "busy" (ETXTBSY) when
+    // another test forks while its file is still open for writing.
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_kspm"), &plugin).unwrap();
     let help = Command::new(&plugin)
         .args(["scan", "--help"])
         .output()

@@ -208,8 +208,10 @@ struct Agent<'a> {
     /// time, and after a failure).
     reports_pending: bool,
     health: health::Health,
-    /// When the RBAC and network analyses were last stored (`None`: not yet).
+    /// When the RBAC and network analyses were last started (`None`: not yet).
     analysed_at: Option<Instant>,
+    /// The analyses being computed and stored beside the judgements, if they are.
+    analyses_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// The companions not yet started (they start after the first successful sync), and the
@@ -372,6 +374,7 @@ async fn run_async(
         reports_pending: true,
         health: health::Health::new(config),
         analysed_at: None,
+        analyses_task: None,
     };
 
     // The initial list, kind by kind; each watch resumes from its own list.
@@ -500,6 +503,9 @@ async fn run_async(
             why = lease_lost(&mut lost) => {
                 // Another agent may be writing already: stop without a last write.
                 metrics.leader.store(false, Ordering::Relaxed);
+                if let Some(analyses) = agent.analyses_task.take() {
+                    analyses.abort();
+                }
                 log(&format!("stopping: {why}"));
                 return Err(AgentError::LeaseLost(why));
             }
@@ -521,6 +527,10 @@ async fn run_async(
         agent.heartbeat(synced).await;
     }
     companions.stop().await;
+    if let Some(analyses) = agent.analyses_task.take() {
+        // Their last write finishes before the store closes.
+        let _ = analyses.await;
+    }
     agent.store.close().await;
     if let (Some(keep), Some(lease)) = (lost.take(), &config.lease) {
         keep.abort();
@@ -872,39 +882,53 @@ impl Agent<'_> {
                     Some(at) => at.elapsed() >= ANALYSES_EVERY,
                 };
                 if due {
-                    self.store_analyses().await;
+                    self.store_analyses();
                 }
                 true
             }
         }
     }
 
-    /// Stores the RBAC and network analyses of everything held (those that changed).
-    async fn store_analyses(&mut self) {
-        let started = Instant::now();
-        let documents = self.held.analyses();
-        self.analysed_at = Some(Instant::now());
-        match analyses::write(
-            &self.store,
-            &self.cluster,
-            documents,
-            kspm_store::time::now(),
-        )
-        .await
+    /// Computes the RBAC and network analyses of everything held on a blocking thread and
+    /// stores those that changed, while judgements go on: they read every object, which at
+    /// 100,000 objects takes seconds that a change must not wait for. Skipped while the last
+    /// ones are still being computed (due again after the next sync).
+    fn store_analyses(&mut self) {
+        if self
+            .analyses_task
+            .as_ref()
+            .is_some_and(|t| !t.is_finished())
         {
-            Ok(_) => {
-                if started.elapsed() > SLOW {
-                    log(&format!(
-                        "the RBAC and network analyses took {:.2} s",
-                        started.elapsed().as_secs_f64()
-                    ));
+            return;
+        }
+        let input = self.held.analyses_input();
+        self.analysed_at = Some(Instant::now());
+        let (store, cluster, metrics) = (
+            self.store.clone(),
+            self.cluster.clone(),
+            self.metrics.clone(),
+        );
+        self.analyses_task = Some(tokio::spawn(async move {
+            let started = Instant::now();
+            let Ok(documents) = tokio::task::spawn_blocking(move || input.documents()).await else {
+                log("the RBAC and network analyses failed");
+                return;
+            };
+            match analyses::write(&store, &cluster, documents, kspm_store::time::now()).await {
+                Ok(_) => {
+                    if started.elapsed() > SLOW {
+                        log(&format!(
+                            "the RBAC and network analyses took {:.2} s",
+                            started.elapsed().as_secs_f64()
+                        ));
+                    }
+                }
+                Err(e) => {
+                    add(&metrics.store_errors, 1);
+                    log(&format!("cannot store the RBAC and network analyses: {e}"));
                 }
             }
-            Err(e) => {
-                add(&self.metrics.store_errors, 1);
-                log(&format!("cannot store the RBAC and network analyses: {e}"));
-            }
-        }
+        }));
     }
 
     /// Deletes what is older than the retention from the store.

@@ -41,13 +41,14 @@ enum Body {
     /// Not judged: a policy object (held only to be counted), or what could not be read as a
     /// resource.
     Nothing,
-    /// Kept converted: a kind the index holds whole ([`INDEXED_KINDS`]).
-    Resource(Box<Resource>),
+    /// Kept converted: a kind the index holds whole ([`INDEXED_KINDS`]). Shared, as the text
+    /// below, with the analyses computed beside the judgements ([`AnalysesInput`]).
+    Resource(Arc<Resource>),
     /// Kept as JSON text (LZ4-compressed), converted when judged. `identity`: for the kinds the index knows by
     /// name only ([`NAMED_KINDS`]), the object reduced to its identity, which is all a
     /// judgement of another namespace consults of it.
     Text {
-        json: Box<[u8]>,
+        json: Arc<[u8]>,
         identity: Option<Box<Resource>>,
     },
 }
@@ -61,7 +62,7 @@ impl Body {
                 return Body::Nothing;
             };
             if INDEXED_KINDS.contains(&kind) {
-                return Body::Resource(Box::new(resource));
+                return Body::Resource(Arc::new(resource));
             }
             Index::identity_only(&mut resource);
             Some(Box::new(resource))
@@ -72,7 +73,7 @@ impl Body {
         };
         match serde_json::to_vec(object) {
             Ok(json) => Body::Text {
-                json: lz4_flex::block::compress_prepend_size(&json).into_boxed_slice(),
+                json: Arc::from(lz4_flex::block::compress_prepend_size(&json)),
                 identity,
             },
             Err(_) => Body::Nothing,
@@ -134,6 +135,28 @@ impl Entry {
             namespace,
             controller: live::controller_of(object).map(Box::from),
         }
+    }
+}
+
+/// Everything held, as the analyses read it: taken in the judging loop (reference counts
+/// only), converted and analysed on a blocking thread while judgements go on.
+#[derive(Debug)]
+pub struct AnalysesInput {
+    label: Arc<str>,
+    kept: Vec<Arc<Resource>>,
+    texts: Vec<Arc<[u8]>>,
+}
+
+impl AnalysesInput {
+    /// The analyses' documents (CPU-bound: every object held kept as text is converted).
+    pub fn documents(self) -> Vec<(kspm_store::AnalysisKind, Json)> {
+        let converted: Vec<Resource> = self
+            .texts
+            .par_iter()
+            .filter_map(|json| convert(json, &self.label))
+            .collect();
+        let all: Vec<&Resource> = self.kept.iter().map(|r| &**r).chain(&converted).collect();
+        crate::analyses::documents(&all)
     }
 }
 
@@ -509,21 +532,23 @@ impl Held {
             .collect()
     }
 
-    /// Every resource a judgement reads, converted: held converted, or converted into
-    /// `converted` (which the result borrows from).
-    fn resources<'a>(&'a self, converted: &'a mut Vec<Resource>) -> Vec<&'a Resource> {
-        let entries = self.entries();
-        *converted = self.convert(&entries);
-        let mut out: Vec<&Resource> = entries.iter().filter_map(|e| e.body.resource()).collect();
-        out.extend(converted.iter());
-        out
-    }
-
-    /// The cluster-wide analyses of everything held (RBAC escalation paths, exposed workloads),
-    /// as the dashboard shows them.
-    pub fn analyses(&self) -> Vec<(kspm_store::AnalysisKind, Json)> {
-        let mut converted = Vec::new();
-        crate::analyses::documents(&self.resources(&mut converted))
+    /// What the cluster-wide analyses (RBAC escalation paths, exposed workloads) read of
+    /// everything held, shared rather than copied, so that they can be computed beside the
+    /// judgements ([`AnalysesInput::documents`]).
+    pub fn analyses_input(&self) -> AnalysesInput {
+        let mut input = AnalysesInput {
+            label: self.label.clone(),
+            kept: Vec::new(),
+            texts: Vec::new(),
+        };
+        for entry in self.entries() {
+            match &entry.body {
+                Body::Resource(r) => input.kept.push(r.clone()),
+                Body::Text { json, .. } => input.texts.push(json.clone()),
+                Body::Nothing => {}
+            }
+        }
+        input
     }
 
     /// [`Held::judge`], starting from `facts` derived by an earlier judgement over the same
