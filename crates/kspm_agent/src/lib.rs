@@ -891,14 +891,16 @@ impl Agent<'_> {
 
     /// Computes the RBAC and network analyses of everything held on a blocking thread and
     /// stores those that changed, while judgements go on: they read every object, which at
-    /// 100,000 objects takes seconds that a change must not wait for. Skipped while the last
-    /// ones are still being computed (due again after the next sync).
+    /// 100,000 objects takes seconds that a change must not wait for. While the last ones are
+    /// still being computed they stay due: computed after the next sync (at the latest, the
+    /// hourly maintenance pass), from what is held then.
     fn store_analyses(&mut self) {
         if self
             .analyses_task
             .as_ref()
             .is_some_and(|t| !t.is_finished())
         {
+            self.analysed_at = None;
             return;
         }
         let input = self.held.analyses_input();

@@ -44,9 +44,9 @@ enum Body {
     /// Kept converted: a kind the index holds whole ([`INDEXED_KINDS`]). Shared, as the text
     /// below, with the analyses computed beside the judgements ([`AnalysesInput`]).
     Resource(Arc<Resource>),
-    /// Kept as JSON text (LZ4-compressed), converted when judged. `identity`: for the kinds the index knows by
-    /// name only ([`NAMED_KINDS`]), the object reduced to its identity, which is all a
-    /// judgement of another namespace consults of it.
+    /// Kept as JSON text (LZ4-compressed), converted when judged. `identity`: for the kinds
+    /// the index knows by name only ([`NAMED_KINDS`]), the object reduced to its identity,
+    /// which is all a judgement of another namespace consults of it.
     Text {
         json: Arc<[u8]>,
         identity: Option<Box<Resource>>,
@@ -98,8 +98,17 @@ impl Body {
     }
 }
 
-/// The resource of a body kept as text; `None` if the text no longer reads as one (it was
-/// written by [`Body::new`] from one, so this does not happen).
+/// The resources of bodies kept as text, converted in parallel; what does not read as a
+/// resource (an object without kind or name) is left out.
+fn convert_all<'a>(texts: impl IntoIterator<Item = &'a [u8]>, label: &Arc<str>) -> Vec<Resource> {
+    let texts: Vec<&[u8]> = texts.into_iter().collect();
+    texts
+        .par_iter()
+        .filter_map(|json| convert(json, label))
+        .collect()
+}
+
+/// The resource of a body kept as text; `None` if the text does not read as one.
 fn convert(json: &[u8], label: &Arc<str>) -> Option<Resource> {
     let json = lz4_flex::block::decompress_size_prepended(json).ok()?;
     let object: Json = serde_json::from_slice(&json).ok()?;
@@ -150,11 +159,7 @@ pub struct AnalysesInput {
 impl AnalysesInput {
     /// The analyses' documents (CPU-bound: every object held kept as text is converted).
     pub fn documents(self) -> Vec<(kspm_store::AnalysisKind, Json)> {
-        let converted: Vec<Resource> = self
-            .texts
-            .par_iter()
-            .filter_map(|json| convert(json, &self.label))
-            .collect();
+        let converted = convert_all(self.texts.iter().map(|t| &**t), &self.label);
         let all: Vec<&Resource> = self.kept.iter().map(|r| &**r).chain(&converted).collect();
         crate::analyses::documents(&all)
     }
@@ -517,19 +522,13 @@ impl Held {
         out
     }
 
-    /// The resources of the objects kept as text among `entries`, converted (in parallel).
+    /// The resources of the objects kept as text among `entries`, converted.
     fn convert(&self, entries: &[&Entry]) -> Vec<Resource> {
-        let texts: Vec<&[u8]> = entries
-            .iter()
-            .filter_map(|e| match &e.body {
-                Body::Text { json, .. } => Some(&**json),
-                _ => None,
-            })
-            .collect();
-        texts
-            .par_iter()
-            .filter_map(|json| convert(json, &self.label))
-            .collect()
+        let texts = entries.iter().filter_map(|e| match &e.body {
+            Body::Text { json, .. } => Some(&**json),
+            _ => None,
+        });
+        convert_all(texts, &self.label)
     }
 
     /// What the cluster-wide analyses (RBAC escalation paths, exposed workloads) read of
