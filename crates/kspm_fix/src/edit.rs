@@ -6,7 +6,7 @@
 use std::ops::Range;
 
 use granit_parser::ScalarStyle;
-use kspm_model::{FieldPath, PatchOp, Seg};
+use kspm_model::{FieldPath, PatchOp, Seg, SegRef};
 use serde_json::{Map, Value as Json};
 
 use crate::cst::{Shape, Syn};
@@ -226,12 +226,12 @@ struct Walk<'a> {
 fn walk<'a>(root: &'a Syn, path: &FieldPath) -> Walk<'a> {
     let mut nodes = vec![root];
     let mut node = root;
-    for seg in path.segs() {
+    for seg in path {
         let next = match (seg, &node.shape) {
-            (Seg::Key(k), Shape::Map { entries, .. }) => {
-                entries.iter().find(|e| *e.key == **k).map(|e| &e.value)
+            (SegRef::Key(k), Shape::Map { entries, .. }) => {
+                entries.iter().find(|e| &*e.key == k).map(|e| &e.value)
             }
-            (Seg::Index(i), Shape::Seq { items, .. }) => items.get(*i),
+            (SegRef::Index(i), Shape::Seq { items, .. }) => items.get(i),
             _ => None,
         };
         match next {

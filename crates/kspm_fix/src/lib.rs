@@ -23,7 +23,9 @@ use std::sync::Arc;
 
 use kspm_engine::{Input, ScanOptions, ScanResult, scan};
 use kspm_model::yaml::{Limits, parse_stream, split_documents};
-use kspm_model::{Diagnostic, FieldPath, Finding, Node, PatchOp, ResourceId, Seg, Severity};
+use kspm_model::{
+    Diagnostic, FieldPath, Finding, Node, PatchOp, ResourceId, Seg, SegRef, Severity,
+};
 
 /// What to fix.
 #[derive(Clone, Debug)]
@@ -449,10 +451,10 @@ fn object_prefix(root: &Node, id: &ResourceId) -> Option<FieldPath> {
 
 fn prefixed(prefix: &FieldPath, path: &FieldPath) -> FieldPath {
     let mut p = prefix.clone();
-    for seg in path.segs() {
+    for seg in path {
         p = match seg {
-            Seg::Key(k) => p.key(k),
-            Seg::Index(i) => p.index(*i),
+            SegRef::Key(k) => p.key(k),
+            SegRef::Index(i) => p.index(i),
         };
     }
     p

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use kspm_model::{Finding, Seg};
+use kspm_model::{Finding, SegRef};
 
 use crate::NotEditable;
 
@@ -21,10 +21,13 @@ pub(crate) fn refusal(f: &Finding, why: &NotEditable) -> String {
 
 /// The last key of the finding's path: the field a template line or a value sets.
 fn field(f: &Finding) -> Option<&str> {
-    f.path.segs().iter().rev().find_map(|s| match s {
-        Seg::Key(k) => Some(&**k),
-        Seg::Index(_) => None,
-    })
+    f.path
+        .iter()
+        .filter_map(|s| match s {
+            SegRef::Key(k) => Some(k),
+            SegRef::Index(_) => None,
+        })
+        .last()
 }
 
 fn helm(f: &Finding, chart: &Path) -> String {

@@ -21,7 +21,7 @@ pub use finding::{
 };
 pub use index::{DerivedFacts, Index, PodSource};
 pub use node::{Entry, Node, Pos, Value};
-pub use path::{FieldPath, Seg};
+pub use path::{FieldPath, Seg, SegRef};
 pub use resource::{NotAnObject, Resource, ResourceId, Source};
 pub use selector::LabelSelector;
 pub use view::{Container, ContainerKind, PodSpec};

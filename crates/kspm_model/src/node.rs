@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde_json::Value as Json;
 
-use crate::path::{FieldPath, Seg};
+use crate::path::{FieldPath, Seg, SegRef};
 
 /// A 1-based line and column in a source file. `Pos::default()` (0:0) means "unknown", as for
 /// resources that came from a live cluster or were built in memory.
@@ -163,10 +163,10 @@ impl Node {
     /// Walks a field path and returns the node at its end, if every step exists.
     pub fn lookup(&self, path: &FieldPath) -> Option<&Node> {
         let mut node = self;
-        for seg in path.segs() {
+        for seg in path {
             node = match seg {
-                Seg::Key(k) => node.get(k)?,
-                Seg::Index(i) => node.as_seq()?.get(*i)?,
+                SegRef::Key(k) => node.get(k)?,
+                SegRef::Index(i) => node.as_seq()?.get(i)?,
             };
         }
         Some(node)
@@ -178,10 +178,10 @@ impl Node {
     pub fn locate(&self, path: &FieldPath) -> (Pos, bool) {
         let mut node = self;
         let mut pos = self.pos;
-        for seg in path.segs() {
+        for seg in path {
             let next = match seg {
-                Seg::Key(k) => node.entry(k).map(|e| (e.key_pos, &e.value)),
-                Seg::Index(i) => node.as_seq().and_then(|s| s.get(*i)).map(|n| (n.pos, n)),
+                SegRef::Key(k) => node.entry(k).map(|e| (e.key_pos, &e.value)),
+                SegRef::Index(i) => node.as_seq().and_then(|s| s.get(i)).map(|n| (n.pos, n)),
             };
             match next {
                 Some((p, n)) => {
@@ -238,20 +238,20 @@ impl Node {
     /// Mutable access along a path, creating missing mappings on the way (for applying fixes).
     pub fn lookup_mut_or_create(&mut self, path: &FieldPath) -> Option<&mut Node> {
         let mut node = self;
-        for seg in path.segs() {
+        for seg in path {
             node = match seg {
-                Seg::Key(k) => {
+                SegRef::Key(k) => {
                     if node.is_null() {
                         node.value = Value::Map(Vec::new());
                     }
                     let Value::Map(entries) = &mut node.value else {
                         return None;
                     };
-                    let idx = if let Some(i) = entries.iter().position(|e| *e.key == **k) {
+                    let idx = if let Some(i) = entries.iter().position(|e| &*e.key == k) {
                         i
                     } else {
                         entries.push(Entry {
-                            key: (**k).into(),
+                            key: k.into(),
                             key_pos: Pos::default(),
                             value: Node::new(Value::Null, Pos::default()),
                         });
@@ -259,11 +259,11 @@ impl Node {
                     };
                     &mut entries[idx].value
                 }
-                Seg::Index(i) => {
+                SegRef::Index(i) => {
                     let Value::Seq(items) = &mut node.value else {
                         return None;
                     };
-                    items.get_mut(*i)?
+                    items.get_mut(i)?
                 }
             };
         }
@@ -281,11 +281,11 @@ impl Node {
         match (&mut parent.value, last) {
             (Value::Map(entries), Seg::Key(k)) => {
                 let before = entries.len();
-                entries.retain(|e| *e.key != **k);
+                entries.retain(|e| *e.key != *k);
                 before != entries.len()
             }
-            (Value::Seq(items), Seg::Index(i)) if *i < items.len() => {
-                items.remove(*i);
+            (Value::Seq(items), Seg::Index(i)) if i < items.len() => {
+                items.remove(i);
                 true
             }
             _ => false,
@@ -294,12 +294,12 @@ impl Node {
 
     fn lookup_mut_existing(&mut self, path: &FieldPath) -> Option<&mut Node> {
         let mut node = self;
-        for seg in path.segs() {
+        for seg in path {
             node = match (&mut node.value, seg) {
-                (Value::Map(entries), Seg::Key(k)) => {
-                    &mut entries.iter_mut().find(|e| *e.key == **k)?.value
+                (Value::Map(entries), SegRef::Key(k)) => {
+                    &mut entries.iter_mut().find(|e| &*e.key == k)?.value
                 }
-                (Value::Seq(items), Seg::Index(i)) => items.get_mut(*i)?,
+                (Value::Seq(items), SegRef::Index(i)) => items.get_mut(i)?,
                 _ => return None,
             };
         }

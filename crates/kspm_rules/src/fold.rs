@@ -202,9 +202,11 @@ pub fn fold(findings: &mut Vec<Finding>) {
 }
 
 fn fold_one(relation: &Fold, findings: &[Finding], into: &mut [Option<usize>]) {
-    fn scope_of<'f>(relation: &Fold, f: &'f Finding) -> Option<&'f [Seg]> {
-        let segs = f.path.segs();
-        relation.scope.prefix(segs).map(|n| &segs[..n])
+    fn scope_of(relation: &Fold, f: &Finding) -> Option<kspm_model::path::Segs> {
+        let mut segs = f.path.segs();
+        let n = relation.scope.prefix(&segs)?;
+        segs.truncate(n);
+        Some(segs)
     }
     let scope_of = |f| scope_of(relation, f);
     for (i, strong) in findings.iter().enumerate() {
@@ -217,7 +219,7 @@ fn fold_one(relation: &Fold, findings: &[Finding], into: &mut [Option<usize>]) {
         let Some(scope) = scope_of(strong) else {
             continue;
         };
-        if relation.whole && scope.len() != strong.path.segs().len() {
+        if relation.whole && scope.len() != strong.path.len() {
             continue;
         }
         // Only the strongest of the absorbers in this part absorbs; ties go to the list order,
@@ -225,8 +227,8 @@ fn fold_one(relation: &Fold, findings: &[Finding], into: &mut [Option<usize>]) {
         let outranked = findings.iter().enumerate().any(|(j, other)| {
             j != i
                 && into[j].is_none()
-                && scope_of(other) == Some(scope)
-                && (!relation.whole || other.path.segs().len() == scope.len())
+                && scope_of(other).as_ref() == Some(&scope)
+                && (!relation.whole || other.path.len() == scope.len())
                 && relation
                     .into
                     .iter()
@@ -247,7 +249,7 @@ fn fold_one(relation: &Fold, findings: &[Finding], into: &mut [Option<usize>]) {
             if j != i
                 && into[j].is_none()
                 && relation.folds.contains(&weak.code)
-                && scope_of(weak) == Some(scope)
+                && scope_of(weak).as_ref() == Some(&scope)
             {
                 into[j] = Some(i);
             }
