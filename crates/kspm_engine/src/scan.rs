@@ -422,7 +422,12 @@ fn permute<T>(items: &mut [T], mut order: Vec<u32>) {
 /// What checking part of the input produced.
 #[derive(Default)]
 struct Part {
+    /// The findings being added to (by [`check_one`]).
     findings: Vec<Finding>,
+    /// Findings of the parts joined into this one, in order, all before `findings`: kept as
+    /// they came and joined once, at their final size, when the scan finishes (joining each
+    /// time would copy the findings, most of a large scan's memory, and hold two copies).
+    earlier: Vec<Vec<Finding>>,
     diagnostics: Vec<Diagnostic>,
     scanned: Vec<Scanned>,
     /// Every workload seen, for the rules that wait for all of them.
@@ -433,7 +438,11 @@ struct Part {
 
 impl Part {
     fn merge(mut self, other: Part) -> Part {
-        self.findings.extend(other.findings);
+        self.settle();
+        self.earlier.extend(other.earlier);
+        if !other.findings.is_empty() {
+            self.earlier.push(other.findings);
+        }
         self.diagnostics.extend(other.diagnostics);
         self.scanned.extend(other.scanned);
         self.workloads.extend(other.workloads);
@@ -441,23 +450,48 @@ impl Part {
         self
     }
 
+    /// Moves the findings being added to among the earlier ones.
+    fn settle(&mut self) {
+        if !self.findings.is_empty() {
+            self.earlier.push(std::mem::take(&mut self.findings));
+        }
+    }
+
     /// Joins parts in order, each list allocated once at its final size: merging them pairwise
-    /// would copy every finding once per level of the merge tree.
+    /// would copy every item once per level of the merge tree. The findings stay in their
+    /// parts' lists until [`Part::take_findings`].
     fn concat(parts: Vec<Part>) -> Part {
         let total = |len: fn(&Part) -> usize| parts.iter().map(len).sum::<usize>();
         let mut all = Part {
-            findings: Vec::with_capacity(total(|p| p.findings.len())),
+            findings: Vec::new(),
+            earlier: Vec::with_capacity(total(|p| p.earlier.len() + 1)),
             diagnostics: Vec::with_capacity(total(|p| p.diagnostics.len())),
             scanned: Vec::with_capacity(total(|p| p.scanned.len())),
             workloads: Vec::with_capacity(total(|p| p.workloads.len())),
             waiting: Vec::with_capacity(total(|p| p.waiting.len())),
         };
-        for p in parts {
-            all.findings.extend(p.findings);
+        for mut p in parts {
+            p.settle();
+            all.earlier.extend(p.earlier);
             all.diagnostics.extend(p.diagnostics);
             all.scanned.extend(p.scanned);
             all.workloads.extend(p.workloads);
             all.waiting.extend(p.waiting);
+        }
+        all
+    }
+
+    /// Every finding, in order, in one list of exactly their number; each part's list is freed
+    /// as soon as it is moved, so the findings are held about once, not twice.
+    fn take_findings(&mut self) -> Vec<Finding> {
+        self.settle();
+        let lists = std::mem::take(&mut self.earlier);
+        if lists.len() == 1 {
+            return lists.into_iter().next().unwrap_or_default();
+        }
+        let mut all = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+        for list in lists {
+            all.extend(list);
         }
         all
     }
@@ -673,12 +707,13 @@ impl<'a> Evaluation<'a> {
         mut diagnostics: Vec<Diagnostic>,
         sources: usize,
     ) -> ScanResult {
+        let mut part = self.part;
+        let mut findings = part.take_findings();
         let Part {
-            mut findings,
             diagnostics: diags,
             scanned,
             ..
-        } = self.part;
+        } = part;
         diagnostics.extend(diags);
         if let Some(Run::Owned(run)) = &self.run {
             diagnostics.extend(run.finish());
