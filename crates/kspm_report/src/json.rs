@@ -58,12 +58,6 @@ struct BySeverity {
 }
 
 #[derive(Serialize)]
-struct FixOut<'a> {
-    description: &'a str,
-    patch: Vec<serde_json::Value>,
-}
-
-#[derive(Serialize)]
 struct FoldedOut<'a> {
     rule: &'static str,
     slug: &'static str,
@@ -275,6 +269,50 @@ impl<'b> Obj<'b> {
     }
 }
 
+/// A finding's fix as JSON Patch operations, written straight into the report (no value tree
+/// per operation), laid out as the pretty printer lays out `{"description", "patch": [...]}`.
+fn write_fix(o: &mut Obj<'_>, fix: &kspm_model::Fix) {
+    let mut x = o.object("fix");
+    x.str("description", &fix.description);
+    if fix.ops.is_empty() {
+        x.raw("patch", b"[]");
+    } else {
+        x.key("patch");
+        let level = x.level + 1;
+        x.out.push(b'[');
+        for (i, op) in fix.ops.iter().enumerate() {
+            x.out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+            for _ in 0..=level {
+                x.out.extend_from_slice(b"  ");
+            }
+            let mut p = Obj::open(&mut *x.out, level + 1);
+            match op {
+                PatchOp::Set { path, value } => {
+                    p.str("op", "add");
+                    p.str("path", &path.to_pointer());
+                    p.value("value", value);
+                }
+                PatchOp::Remove { path } => {
+                    p.str("op", "remove");
+                    p.str("path", &path.to_pointer());
+                }
+                PatchOp::Append { path, value } => {
+                    p.str("op", "add");
+                    p.str("path", &format!("{}/-", path.to_pointer()));
+                    p.value("value", value);
+                }
+            }
+            p.close();
+        }
+        x.out.push(b'\n');
+        for _ in 0..level {
+            x.out.extend_from_slice(b"  ");
+        }
+        x.out.push(b']');
+    }
+    x.close();
+}
+
 /// One finding, laid out as in the rest of the report.
 fn write_finding(out: &mut Vec<u8>, f: &Finding, text: &RuleText) {
     let mut o = Obj::open(out, FINDING_LEVEL);
@@ -313,13 +351,7 @@ fn write_finding(out: &mut Vec<u8>, f: &Finding, text: &RuleText) {
     }
     o.raw("remediation", &text.remediation);
     if let Some(fix) = &f.fix {
-        o.value(
-            "fix",
-            &FixOut {
-                description: &fix.description,
-                patch: fix.ops.iter().map(PatchOp::to_json_patch).collect(),
-            },
-        );
+        write_fix(&mut o, fix);
     }
     // A table-driven rule's finding names only the controls it fails.
     match f.controls {

@@ -244,7 +244,7 @@ impl<'a> Reporter<'a> {
     /// value when it exists.
     pub fn report(&mut self, path: FieldPath, message: impl Into<String>) -> &mut Finding {
         self.findings
-            .push(finding(self.rule, self.resource, path, &message.into()));
+            .push(finding(self.rule, self.resource, path, message));
         self.findings.last_mut().expect("just pushed")
     }
 
@@ -299,8 +299,13 @@ pub fn finding(
     rule: &'static Rule,
     resource: &Resource,
     path: FieldPath,
-    message: &str,
+    message: impl Into<String>,
 ) -> Finding {
+    let mut message = message.into();
+    // Kept as written unless it holds a credential (nearly always): no copy.
+    if let std::borrow::Cow::Owned(clean) = kspm_model::credentials::redact(&message) {
+        message = clean;
+    }
     let root = &resource.root;
     let (pos, exists) = root.locate(&path);
     let value = if exists {
@@ -323,7 +328,7 @@ pub fn finding(
         source: resource.source.clone(),
         pos,
         path,
-        message: kspm_model::credentials::redact(message).into_owned(),
+        message,
         value,
         fix: None,
         suppressed: None,
