@@ -221,6 +221,7 @@ fn check_one(
     if budget.exhausted.load(Ordering::Relaxed) {
         return;
     }
+    part.make_room();
     let start = part.findings.len();
     let outcome = check_resource_into(set, r, index, settings, &mut part.findings);
     dedup_tail(&mut part.findings, start);
@@ -448,6 +449,22 @@ impl Part {
         self.workloads.extend(other.workloads);
         self.waiting.extend(other.waiting);
         self
+    }
+
+    /// Before judging an object: once the list being added to is large, it is set aside and a
+    /// new one of the same size started, so that a part's findings are never copied into a
+    /// doubled list (which held both copies at once and left up to half of it unused).
+    fn make_room(&mut self) {
+        /// Findings a list holds (about 1 MB) before it is set aside.
+        const CHUNK: usize = 4096;
+        /// Room kept for one object's findings; more only grows the list.
+        const HEADROOM: usize = 64;
+        if self.findings.len() + HEADROOM > self.findings.capacity()
+            && self.findings.capacity() >= CHUNK
+        {
+            self.settle();
+            self.findings = Vec::with_capacity(CHUNK);
+        }
     }
 
     /// Moves the findings being added to among the earlier ones.

@@ -282,7 +282,11 @@ pub struct RiskFactor {
 
 impl Finding {
     /// Attaches a fix.
-    pub fn with_fix(&mut self, fix: Fix) -> &mut Self {
+    pub fn with_fix(&mut self, mut fix: Fix) -> &mut Self {
+        // Kept as long as the finding: without the room `format!` leaves (twice its literal
+        // text) or that pushing operations left.
+        fix.description.shrink_to_fit();
+        fix.ops.shrink_to_fit();
         self.fix = Some(Box::new(fix));
         self
     }

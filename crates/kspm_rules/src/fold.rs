@@ -195,6 +195,7 @@ pub fn fold(findings: &mut Vec<Finding>) {
                 .collect();
             names.dedup();
             f.message = format!("{} (also: {})", f.message, names.join(", "));
+            f.message.shrink_to_fit();
         }
         kept.push(f);
     }

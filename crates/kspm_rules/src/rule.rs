@@ -306,6 +306,8 @@ pub fn finding(
     if let std::borrow::Cow::Owned(clean) = kspm_model::credentials::redact(&message) {
         message = clean;
     }
+    // Kept as long as the finding: without the room `format!` leaves (twice its literal text).
+    message.shrink_to_fit();
     let root = &resource.root;
     let (pos, exists) = root.locate(&path);
     let value = if exists {
