@@ -200,10 +200,14 @@ fn restates(factor: &str, slug: &str) -> bool {
 }
 
 /// Sets every finding's risk from its severity and its object's context.
+/// A map looked up once per finding: foldhash (seeded per process, as std's) rather than the
+/// slower SipHash.
+type Fast<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 pub fn assign(findings: &mut [Finding], scanned: &[Scanned], ctx: &RiskContext) {
     // namespace → services: (name, exposure)
-    let mut services: HashMap<&str, Vec<(&str, &ExposureFacts)>> = HashMap::new();
-    let mut ingresses: HashMap<&str, Vec<(&str, &[String])>> = HashMap::new();
+    let mut services: Fast<&str, Vec<(&str, &ExposureFacts)>> = Fast::default();
+    let mut ingresses: Fast<&str, Vec<(&str, &[String])>> = Fast::default();
     // Namespace-less objects meet only those of their directory, never `default`'s.
     let namespaces: Vec<std::borrow::Cow<'_, str>> = scanned
         .iter()
@@ -230,7 +234,7 @@ pub fn assign(findings: &mut [Finding], scanned: &[Scanned], ctx: &RiskContext) 
             None => {}
         }
     }
-    let mut contexts: HashMap<Key<'_>, Arc<[RiskFactor]>> = HashMap::new();
+    let mut contexts: Fast<Key<'_>, Arc<[RiskFactor]>> = Fast::default();
     for (s, ns) in scanned.iter().zip(&namespaces) {
         let ns: &str = ns;
         let mut factors = Vec::new();

@@ -328,7 +328,8 @@ fn dedup_tail(findings: &mut Vec<Finding>, start: usize) {
 fn fold_findings(findings: &mut Vec<Finding>) {
     type Key<'f> = (&'f str, usize, &'f kspm_model::ResourceId);
     let group_of: Vec<u32> = {
-        let mut slot: std::collections::HashMap<Key<'_>, u32> = std::collections::HashMap::new();
+        let mut slot: std::collections::HashMap<Key<'_>, u32, foldhash::fast::RandomState> =
+            std::collections::HashMap::default();
         let mut groups = 0u32;
         let mut new_group = || {
             groups += 1;
@@ -376,6 +377,63 @@ fn fold_findings(findings: &mut Vec<Finding>) {
         start = end;
     }
     findings.truncate(kept);
+}
+
+/// Each object's inline exception annotations, by its file, document and identity.
+type Ignores<'s> = std::collections::HashMap<
+    (&'s str, usize, &'s kspm_model::ResourceId),
+    &'s (String, Option<String>),
+    foldhash::fast::RandomState,
+>;
+
+/// The report's order of `findings` (positions): worst risk first, then severity, file,
+/// position in it, object and rule, ties in the order found. Each finding's first keys are
+/// packed into two integers beforehand (the file as its rank among the scan's file names), so
+/// that most of the comparisons of a sort of hundreds of thousands compare integers, not names.
+fn report_order(findings: &[Finding]) -> Vec<u32> {
+    let file_rank: std::collections::HashMap<*const u8, u64, foldhash::fast::RandomState> = {
+        let mut files: Vec<&str> = Vec::new();
+        let mut seen =
+            std::collections::HashSet::<*const u8, foldhash::fast::RandomState>::default();
+        for f in findings {
+            if seen.insert(f.source.file.as_ptr()) {
+                files.push(&f.source.file);
+            }
+        }
+        files.sort_unstable();
+        let mut ranks = std::collections::HashMap::default();
+        let mut rank = 0u64;
+        for (i, name) in files.iter().enumerate() {
+            // Two copies of one name rank the same.
+            if i > 0 && files[i - 1] != *name {
+                rank += 1;
+            }
+            ranks.insert(name.as_ptr(), rank);
+        }
+        ranks
+    };
+    let key = |f: &Finding| {
+        let first = (u64::from(u8::MAX - f.risk.score) << 56)
+            | (u64::from(Severity::Critical as u8 - f.severity as u8) << 48)
+            | file_rank[&f.source.file.as_ptr()];
+        (first, (u64::from(f.pos.line) << 32) | u64::from(f.pos.col))
+    };
+    let mut keyed: Vec<((u64, u64), u32)> = findings
+        .iter()
+        .zip(0u32..)
+        .map(|(f, i)| (key(f), i))
+        .collect();
+    keyed.sort_unstable_by(|(ka, a), (kb, b)| {
+        ka.cmp(kb)
+            .then_with(|| {
+                let (fa, fb) = (&findings[*a as usize], &findings[*b as usize]);
+                fa.resource
+                    .cmp(&fb.resource)
+                    .then_with(|| fa.code.cmp(fb.code))
+            })
+            .then(a.cmp(b))
+    });
+    keyed.into_iter().map(|(_, i)| i).collect()
 }
 
 /// A finding that owns nothing, to stand in a slot while its finding is moved out.
@@ -754,10 +812,7 @@ impl<'a> Evaluation<'a> {
             &opts.config.exceptions,
             &config_file,
         ));
-        let ignores: std::collections::HashMap<
-            (&str, usize, &kspm_model::ResourceId),
-            &(String, Option<String>),
-        > = scanned
+        let ignores: Ignores<'_> = scanned
             .iter()
             .filter_map(|s| Some(((&*s.source.file, s.source.doc, &*s.id), s.ignore.as_ref()?)))
             .collect();
@@ -803,19 +858,7 @@ impl<'a> Evaluation<'a> {
         crate::risk::assign(&mut findings, &scanned, &risk);
         // Sorted as positions, then moved in place: a stable sort of the findings themselves
         // would take a buffer of half of them.
-        let mut order: Vec<u32> =
-            (0..u32::try_from(findings.len()).expect("findings fit u32")).collect();
-        order.sort_by(|&a, &b| {
-            let (a, b) = (&findings[a as usize], &findings[b as usize]);
-            b.risk
-                .score
-                .cmp(&a.risk.score)
-                .then_with(|| b.severity.cmp(&a.severity))
-                .then_with(|| a.source.file.cmp(&b.source.file))
-                .then_with(|| a.pos.cmp(&b.pos))
-                .then_with(|| a.resource.cmp(&b.resource))
-                .then_with(|| a.code.cmp(b.code))
-        });
+        let order = report_order(&findings);
         permute(&mut findings, order);
         diagnostics.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
         let mut result = ScanResult {
