@@ -358,25 +358,49 @@ fn fold_findings(findings: &mut Vec<Finding>) {
     }
     let mut group_of = group_of;
     group_of.sort_unstable();
-    let mut kept = 0;
+    // Each object's findings are folded on their own, in parallel, into the front of their
+    // slice; the kept ones are then moved down in order.
+    let mut groups: Vec<&mut [Finding]> = Vec::new();
+    let mut rest: &mut [Finding] = findings;
     let mut start = 0;
-    let mut group = Vec::new();
-    while start < findings.len() {
-        let end = start + group_of[start..].partition_point(|&g| g == group_of[start]);
-        group.extend(findings[start..end].iter_mut().map(|f| {
-            let stand_in = hollow(f);
-            std::mem::replace(f, stand_in)
-        }));
-        if group[0].suppressed.is_none() {
-            kspm_rules::fold(&mut group);
-        }
-        for f in group.drain(..) {
-            findings[kept] = f;
-            kept += 1;
-        }
-        start = end;
+    while !rest.is_empty() {
+        let len = group_of[start..].partition_point(|&g| g == group_of[start]);
+        let (group, tail) = rest.split_at_mut(len);
+        groups.push(group);
+        rest = tail;
+        start += len;
     }
-    findings.truncate(kept);
+    let kept: Vec<usize> = groups
+        .into_par_iter()
+        .map(|slots| {
+            if slots[0].suppressed.is_some() {
+                return slots.len();
+            }
+            let mut group: Vec<Finding> = slots
+                .iter_mut()
+                .map(|f| {
+                    let stand_in = hollow(f);
+                    std::mem::replace(f, stand_in)
+                })
+                .collect();
+            kspm_rules::fold(&mut group);
+            let n = group.len();
+            for (slot, f) in slots.iter_mut().zip(group) {
+                *slot = f;
+            }
+            n
+        })
+        .collect();
+    let mut write = 0;
+    let mut start = 0;
+    for (len, n) in group_of.chunk_by(|a, b| a == b).map(<[u32]>::len).zip(kept) {
+        for k in 0..n {
+            findings.swap(write, start + k);
+            write += 1;
+        }
+        start += len;
+    }
+    findings.truncate(write);
 }
 
 /// Each object's inline exception annotations, by its file, document and identity.

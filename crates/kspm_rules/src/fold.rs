@@ -203,13 +203,22 @@ pub fn fold(findings: &mut Vec<Finding>) {
 }
 
 fn fold_one(relation: &Fold, findings: &[Finding], into: &mut [Option<usize>]) {
-    fn scope_of(relation: &Fold, f: &Finding) -> Option<kspm_model::path::Segs> {
-        let mut segs = f.path.segs();
-        let n = relation.scope.prefix(&segs)?;
-        segs.truncate(n);
-        Some(segs)
+    if !findings.iter().any(|f| relation.into.contains(&f.code)) {
+        return;
     }
-    let scope_of = |f| scope_of(relation, f);
+    // Each finding's part (and path length) once, not once per pair compared.
+    let scopes: Vec<Option<kspm_model::path::Segs>> = findings
+        .iter()
+        .map(|f| {
+            let mut segs = f.path.segs();
+            let n = relation.scope.prefix(&segs)?;
+            segs.truncate(n);
+            Some(segs)
+        })
+        .collect();
+    let whole_path = |j: usize, scope: &kspm_model::path::Segs| {
+        !relation.whole || findings[j].path.len() == scope.len()
+    };
     for (i, strong) in findings.iter().enumerate() {
         let Some(rank) = relation.into.iter().position(|c| *c == strong.code) else {
             continue;
@@ -217,10 +226,10 @@ fn fold_one(relation: &Fold, findings: &[Finding], into: &mut [Option<usize>]) {
         if into[i].is_some() {
             continue;
         }
-        let Some(scope) = scope_of(strong) else {
+        let Some(scope) = &scopes[i] else {
             continue;
         };
-        if relation.whole && scope.len() != strong.path.len() {
+        if !whole_path(i, scope) {
             continue;
         }
         // Only the strongest of the absorbers in this part absorbs; ties go to the list order,
@@ -228,8 +237,8 @@ fn fold_one(relation: &Fold, findings: &[Finding], into: &mut [Option<usize>]) {
         let outranked = findings.iter().enumerate().any(|(j, other)| {
             j != i
                 && into[j].is_none()
-                && scope_of(other).as_ref() == Some(&scope)
-                && (!relation.whole || other.path.len() == scope.len())
+                && scopes[j].as_ref() == Some(scope)
+                && whole_path(j, scope)
                 && relation
                     .into
                     .iter()
@@ -250,7 +259,7 @@ fn fold_one(relation: &Fold, findings: &[Finding], into: &mut [Option<usize>]) {
             if j != i
                 && into[j].is_none()
                 && relation.folds.contains(&weak.code)
-                && scope_of(weak).as_ref() == Some(&scope)
+                && scopes[j].as_ref() == Some(scope)
             {
                 into[j] = Some(i);
             }
