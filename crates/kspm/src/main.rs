@@ -31,9 +31,14 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// second: a scan frees its parts' findings while it joins them, and the agent frees a sync's
 /// burst; with a second's delay both stayed resident at the peak. Measured in
 /// docs/BENCHMARKS.md ("The allocator").
+/// `MIMALLOC_PURGE_DELAY` in the environment, read by mimalloc itself, still decides (the
+/// benchmark of the delays sets it).
 #[cfg(not(feature = "system-alloc"))]
 #[allow(unsafe_code)]
 fn tune_allocator() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
     // SAFETY: `mi_option_set` stores an integer in mimalloc's option table; it takes no
     // pointer, is thread-safe, and may be called at any time.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 10) };

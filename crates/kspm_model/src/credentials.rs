@@ -392,7 +392,8 @@ pub fn value_looks_like_credential(value: &str) -> Option<&'static str> {
 /// Whether `v` holds the start of any shape [`value_looks_like_credential`] knows (`-----BEGIN`,
 /// `AKIA`/`ASIA`, `gh?_`/`github_pat_`, `xox`, `eyJ`, `://`): one pass over the bytes, so that
 /// the text of every finding and diagnostic, which almost never holds one, is not searched
-/// once per shape (those searches were a sixth of a scan's time).
+/// once per shape (in a profile of 10,000 resources, redaction took 8 % of the CPU time and
+/// the shape searches 8 %, the two overlapping).
 fn may_hold_credential_shape(v: &[u8]) -> bool {
     (0..v.len()).any(|i| {
         let rest = &v[i..];

@@ -89,21 +89,26 @@ pub enum PatchOp {
 
 impl PatchOp {
     /// The RFC 6902 form.
-    pub fn to_json_patch(&self) -> Json {
+    /// The operation as RFC 6902 names it: `op`, the JSON pointer `path`, and the `value` if
+    /// it has one (appending is `add` at the list's `-`).
+    pub fn json_patch_parts(&self) -> (&'static str, String, Option<&Json>) {
         match self {
-            PatchOp::Set { path, value } => {
-                serde_json::json!({"op": "add", "path": path.to_pointer(), "value": value})
-            }
-            PatchOp::Remove { path } => {
-                serde_json::json!({"op": "remove", "path": path.to_pointer()})
-            }
+            PatchOp::Set { path, value } => ("add", path.to_pointer(), Some(value)),
+            PatchOp::Remove { path } => ("remove", path.to_pointer(), None),
             PatchOp::Append { path, value } => {
-                serde_json::json!({"op": "add", "path": format!("{}/-", path.to_pointer()), "value": value})
+                ("add", format!("{}/-", path.to_pointer()), Some(value))
             }
         }
     }
 
-    /// Applies the step to a tree in memory; `false` when the path runs through a wrong type.
+    pub fn to_json_patch(&self) -> Json {
+        let (op, path, value) = self.json_patch_parts();
+        match value {
+            Some(value) => serde_json::json!({"op": op, "path": path, "value": value}),
+            None => serde_json::json!({"op": op, "path": path}),
+        }
+    }
+
     pub fn apply(&self, root: &mut Node) -> bool {
         match self {
             PatchOp::Set { path, value } => match root.lookup_mut_or_create(path) {

@@ -205,7 +205,8 @@ fn table_index(name: &str) -> Option<u8> {
 }
 
 /// One step of a path, borrowed from it: what walking a path yields without allocating.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Ordered as [`Seg`]: keys before indices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SegRef<'a> {
     Key(&'a str),
     Index(usize),
@@ -217,24 +218,6 @@ impl SegRef<'_> {
         match self {
             SegRef::Key(k) => Seg::Key(key(k)),
             SegRef::Index(i) => Seg::Index(i),
-        }
-    }
-}
-
-impl PartialOrd for SegRef<'_> {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for SegRef<'_> {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        use std::cmp::Ordering;
-        match (self, other) {
-            (SegRef::Key(a), SegRef::Key(b)) => a.cmp(b),
-            (SegRef::Index(a), SegRef::Index(b)) => a.cmp(b),
-            (SegRef::Key(_), SegRef::Index(_)) => Ordering::Less,
-            (SegRef::Index(_), SegRef::Key(_)) => Ordering::Greater,
         }
     }
 }
@@ -263,6 +246,9 @@ const _: () = assert!(FIELD_NAMES.len() <= INDEX_BASE as usize);
 /// Bytes held inline up to this length (every path of the scans measured), on the heap beyond.
 const INLINE: usize = 22;
 
+/// Where a path's bytes are put together: on the stack unless the path is unusually long.
+type Buf = smallvec::SmallVec<[u8; 32]>;
+
 #[derive(Clone)]
 enum Bytes {
     Inline(u8, [u8; INLINE]),
@@ -289,7 +275,7 @@ impl Bytes {
     }
 }
 
-fn push_varint(out: &mut Vec<u8>, mut n: usize) {
+fn push_varint(out: &mut Buf, mut n: usize) {
     loop {
         #[allow(clippy::cast_possible_truncation)] // the low seven bits
         let low = (n & 0x7f) as u8;
@@ -316,7 +302,7 @@ fn read_varint(bytes: &[u8], at: &mut usize) -> usize {
     n
 }
 
-fn encode_key(out: &mut Vec<u8>, name: &str) {
+fn encode_key(out: &mut Buf, name: &str) {
     match table_index(name) {
         Some(i) => out.push(i),
         None => {
@@ -327,7 +313,7 @@ fn encode_key(out: &mut Vec<u8>, name: &str) {
     }
 }
 
-fn encode_index(out: &mut Vec<u8>, index: usize) {
+fn encode_index(out: &mut Buf, index: usize) {
     if index < SMALL_INDICES {
         #[allow(clippy::cast_possible_truncation)] // under 48
         out.push(INDEX_BASE + index as u8);
@@ -337,7 +323,7 @@ fn encode_index(out: &mut Vec<u8>, index: usize) {
     }
 }
 
-fn encode_seg(out: &mut Vec<u8>, seg: SegRef<'_>) {
+fn encode_seg(out: &mut Buf, seg: SegRef<'_>) {
     match seg {
         SegRef::Key(k) => encode_key(out, k),
         SegRef::Index(i) => encode_index(out, i),
@@ -433,7 +419,7 @@ impl<'a> IntoIterator for &'a FieldPath {
 
 impl FromIterator<Seg> for FieldPath {
     fn from_iter<I: IntoIterator<Item = Seg>>(iter: I) -> Self {
-        let mut out = Vec::new();
+        let mut out = Buf::new();
         for seg in iter {
             encode_seg(&mut out, seg.as_ref());
         }
@@ -514,26 +500,9 @@ impl FieldPath {
         self.with(|out| encode_index(out, index))
     }
 
-    /// This path and what `more` appends.
-    fn with(&self, more: impl FnOnce(&mut Vec<u8>)) -> Self {
-        let old = self.0.as_slice();
-        if let Bytes::Inline(..) = self.0 {
-            // The common case: grow a copy on the stack, no allocation unless it spills.
-            let mut buf = [0u8; INLINE];
-            buf[..old.len()].copy_from_slice(old);
-            let mut out = Vec::new();
-            more(&mut out);
-            if old.len() + out.len() <= INLINE {
-                buf[old.len()..old.len() + out.len()].copy_from_slice(&out);
-                #[allow(clippy::cast_possible_truncation)] // at most INLINE
-                return Self(Bytes::Inline((old.len() + out.len()) as u8, buf));
-            }
-            let mut all = Vec::with_capacity(old.len() + out.len());
-            all.extend_from_slice(old);
-            all.extend_from_slice(&out);
-            return Self(Bytes::new(&all));
-        }
-        let mut all = old.to_vec();
+    /// This path and what `more` appends, put together on the stack.
+    fn with(&self, more: impl FnOnce(&mut Buf)) -> Self {
+        let mut all = Buf::from_slice(self.0.as_slice());
         more(&mut all);
         Self(Bytes::new(&all))
     }
@@ -566,7 +535,7 @@ impl FieldPath {
     /// Parses the dotted form written by hand in tests and fixtures: `a.b[0].c`. Keys with dots
     /// go in brackets and quotes: `metadata.annotations["a.b/c"]`.
     pub fn parse(text: &str) -> Self {
-        let mut out = Vec::new();
+        let mut out = Buf::new();
         let mut rest = text;
         while !rest.is_empty() {
             if let Some(after) = rest.strip_prefix("[\"") {

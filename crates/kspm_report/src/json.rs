@@ -7,7 +7,7 @@
 //! rule. The bytes are those of `serde_json::to_writer_pretty` on the whole document.
 
 use kspm_engine::ScanResult;
-use kspm_model::{Diagnostic, Finding, PatchOp, Severity};
+use kspm_model::{Diagnostic, Finding, Severity};
 use std::io::{self, Write};
 
 use serde::Serialize;
@@ -197,6 +197,11 @@ fn quoted(s: &str) -> Vec<u8> {
     serde_json::to_vec(s).expect("a string serializes")
 }
 
+/// [`indent`] into memory.
+fn pad(out: &mut Vec<u8>, level: usize) {
+    indent(out, level).expect("writing to memory");
+}
+
 /// An object written field by field at a nesting level, laid out as the pretty printer would.
 struct Obj<'b> {
     out: &'b mut Vec<u8>,
@@ -218,9 +223,7 @@ impl<'b> Obj<'b> {
         self.out
             .extend_from_slice(if self.empty { b"\n" } else { b",\n" });
         self.empty = false;
-        for _ in 0..=self.level {
-            self.out.extend_from_slice(b"  ");
-        }
+        pad(self.out, self.level + 1);
         self.out.push(b'"');
         self.out.extend_from_slice(key.as_bytes());
         self.out.extend_from_slice(b"\": ");
@@ -261,9 +264,7 @@ impl<'b> Obj<'b> {
     fn close(self) {
         if !self.empty {
             self.out.push(b'\n');
-            for _ in 0..self.level {
-                self.out.extend_from_slice(b"  ");
-            }
+            pad(self.out, self.level);
         }
         self.out.push(b'}');
     }
@@ -282,32 +283,18 @@ fn write_fix(o: &mut Obj<'_>, fix: &kspm_model::Fix) {
         x.out.push(b'[');
         for (i, op) in fix.ops.iter().enumerate() {
             x.out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
-            for _ in 0..=level {
-                x.out.extend_from_slice(b"  ");
-            }
+            pad(x.out, level + 1);
             let mut p = Obj::open(&mut *x.out, level + 1);
-            match op {
-                PatchOp::Set { path, value } => {
-                    p.str("op", "add");
-                    p.str("path", &path.to_pointer());
-                    p.value("value", value);
-                }
-                PatchOp::Remove { path } => {
-                    p.str("op", "remove");
-                    p.str("path", &path.to_pointer());
-                }
-                PatchOp::Append { path, value } => {
-                    p.str("op", "add");
-                    p.str("path", &format!("{}/-", path.to_pointer()));
-                    p.value("value", value);
-                }
+            let (name, path, value) = op.json_patch_parts();
+            p.str("op", name);
+            p.str("path", &path);
+            if let Some(value) = value {
+                p.value("value", value);
             }
             p.close();
         }
         x.out.push(b'\n');
-        for _ in 0..level {
-            x.out.extend_from_slice(b"  ");
-        }
+        pad(x.out, level);
         x.out.push(b']');
     }
     x.close();

@@ -302,7 +302,7 @@ pub fn finding(
     message: impl Into<String>,
 ) -> Finding {
     let mut message = message.into();
-    // Kept as written unless it holds a credential (nearly always): no copy.
+    // Kept as written, without a copy, unless it holds a credential (it almost never does).
     if let std::borrow::Cow::Owned(clean) = kspm_model::credentials::redact(&message) {
         message = clean;
     }
