@@ -204,10 +204,60 @@ fn restates(factor: &str, slug: &str) -> bool {
 /// slower SipHash.
 type Fast<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
+/// The Services and Ingresses of one namespace, indexed so that a workload meets only the
+/// Services that can select it: a namespace with thousands of Services and workloads must not
+/// try every pair.
+#[derive(Default)]
+struct Exposures<'a> {
+    /// Services in input order: name, selector, and (how, points) when they reach outside.
+    services: Vec<(&'a str, &'a LabelSelector, Option<(&'static str, u8)>)>,
+    /// A label and value a Service's selector requires → those Services (indices, in order).
+    by_label: Fast<(&'a str, &'a str), Vec<usize>>,
+    /// Services whose selector requires no particular label value: tried on every workload.
+    unanchored: Vec<usize>,
+    /// Service name → the Ingresses that name it as a backend, in input order.
+    ingresses: Fast<&'a str, Vec<&'a str>>,
+}
+
+impl<'a> Exposures<'a> {
+    fn add_service(&mut self, name: &'a str, e: &'a ExposureFacts) {
+        let (selector, outside) = match e {
+            ExposureFacts::Service {
+                how,
+                points,
+                selector,
+            } => (selector, Some((*how, *points))),
+            ExposureFacts::InternalService { selector } => (selector, None),
+            ExposureFacts::Ingress { .. } => return,
+        };
+        // An empty selector selects nothing here (see `selects`): not indexed at all.
+        if selector.is_empty() {
+            return;
+        }
+        let i = self.services.len();
+        self.services.push((name, selector, outside));
+        match selector.anchor() {
+            Some(label) => self.by_label.entry(label).or_default().push(i),
+            None => self.unanchored.push(i),
+        }
+    }
+
+    /// The Services that select a workload with these labels, in input order.
+    fn selecting(&self, labels: &Labels) -> Vec<usize> {
+        let mut hits = self.unanchored.clone();
+        for (k, v) in labels {
+            if let Some(found) = self.by_label.get(&(k.as_str(), v.as_str())) {
+                hits.extend(found);
+            }
+        }
+        hits.sort_unstable();
+        hits.retain(|&i| selects(self.services[i].1, labels));
+        hits
+    }
+}
+
 pub fn assign(findings: &mut [Finding], scanned: &[Scanned], ctx: &RiskContext) {
-    // namespace → services: (name, exposure)
-    let mut services: Fast<&str, Vec<(&str, &ExposureFacts)>> = Fast::default();
-    let mut ingresses: Fast<&str, Vec<(&str, &[String])>> = Fast::default();
+    use rayon::prelude::*;
     // Namespace-less objects meet only those of their directory, never `default`'s.
     let namespaces: Vec<std::borrow::Cow<'_, str>> = scanned
         .iter()
@@ -219,42 +269,33 @@ pub fn assign(findings: &mut [Finding], scanned: &[Scanned], ctx: &RiskContext) 
             )
         })
         .collect();
+    let mut exposures: Fast<&str, Exposures<'_>> = Fast::default();
     for (s, ns) in scanned.iter().zip(&namespaces) {
         let ns: &str = ns;
         match s.exposure.as_deref() {
-            Some(e @ (ExposureFacts::Service { .. } | ExposureFacts::InternalService { .. })) => {
-                services.entry(ns).or_default().push((&s.id.name, e));
-            }
             Some(ExposureFacts::Ingress { services: backends }) => {
-                ingresses
-                    .entry(ns)
-                    .or_default()
-                    .push((&s.id.name, backends));
+                let ingresses = &mut exposures.entry(ns).or_default().ingresses;
+                for b in backends {
+                    ingresses.entry(b.as_str()).or_default().push(&s.id.name);
+                }
             }
+            Some(e) => exposures.entry(ns).or_default().add_service(&s.id.name, e),
             None => {}
         }
     }
-    let mut contexts: Fast<Key<'_>, Arc<[RiskFactor]>> = Fast::default();
-    for (s, ns) in scanned.iter().zip(&namespaces) {
-        let ns: &str = ns;
+    let context = |i: usize| {
+        let (s, ns): (&Scanned, &str) = (&scanned[i], &namespaces[i]);
         let mut factors = Vec::new();
         if let Some(w) = s.workload.as_deref() {
             // The strongest exposure counts; the detail names every path in.
             let mut paths: BTreeMap<String, u8> = BTreeMap::new();
-            for (name, e) in services.get(ns).into_iter().flatten() {
-                let selector = match e {
-                    ExposureFacts::Service { selector, .. }
-                    | ExposureFacts::InternalService { selector } => selector,
-                    ExposureFacts::Ingress { .. } => continue,
-                };
-                if !selects(selector, &w.labels) {
-                    continue;
-                }
-                if let ExposureFacts::Service { how, points, .. } = e {
-                    paths.insert(format!("Service {ns}/{name} ({how})"), *points);
-                }
-                for (ingress, backends) in ingresses.get(ns).into_iter().flatten() {
-                    if backends.iter().any(|b| b == name) {
+            if let Some(exp) = exposures.get(ns) {
+                for i in exp.selecting(&w.labels) {
+                    let (name, _, outside) = exp.services[i];
+                    if let Some((how, points)) = outside {
+                        paths.insert(format!("Service {ns}/{name} ({how})"), points);
+                    }
+                    for ingress in exp.ingresses.get(name).into_iter().flatten() {
                         paths.insert(format!("Ingress {ns}/{ingress} via Service {name}"), 20);
                     }
                 }
@@ -315,11 +356,18 @@ pub fn assign(findings: &mut [Finding], scanned: &[Scanned], ctx: &RiskContext) 
                 detail: "lives in kube-system, next to the cluster's own components".into(),
             });
         }
-        if !factors.is_empty() {
-            contexts.insert((&s.source.file, s.source.doc, &s.id), factors.into());
-        }
-    }
-    for f in findings.iter_mut() {
+        (!factors.is_empty()).then(|| {
+            let key: Key<'_> = (&s.source.file, s.source.doc, &s.id);
+            (key, Arc::<[RiskFactor]>::from(factors))
+        })
+    };
+    let found: Vec<_> = (0..scanned.len())
+        .into_par_iter()
+        .filter_map(context)
+        .collect();
+    // In input order, so that of two objects with one key the later wins, as it always has.
+    let contexts: Fast<Key<'_>, Arc<[RiskFactor]>> = found.into_iter().collect();
+    findings.par_iter_mut().for_each(|f| {
         let mut factors = contexts
             .get(&(&*f.source.file, f.source.doc, &*f.resource))
             .cloned()
@@ -339,7 +387,7 @@ pub fn assign(findings: &mut [Finding], scanned: &[Scanned], ctx: &RiskContext) 
             score: total.min(100) as u8,
             factors,
         };
-    }
+    });
 }
 
 #[cfg(test)]
@@ -446,6 +494,64 @@ spec:
                 .findings
                 .windows(2)
                 .all(|w| w[0].risk.score >= w[1].risk.score)
+        );
+    }
+
+    /// Services are found by the first label their selector requires; the rest of the
+    /// selector must still hold, and a Service selecting nothing never counts.
+    #[test]
+    fn only_services_whose_whole_selector_holds_expose_a_workload() {
+        let text = "
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    metadata: {labels: {app: web, tier: front, track: stable}}
+    spec:
+      containers: [{name: w, image: nginx:1.27}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: by-track, namespace: shop}
+spec: {type: LoadBalancer, selector: {track: stable, app: web}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: canary, namespace: shop}
+spec: {type: LoadBalancer, selector: {app: web, track: canary}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: everything, namespace: shop}
+spec: {type: LoadBalancer, selector: {}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: bad-value, namespace: shop}
+spec: {type: LoadBalancer, selector: {app: web, tier: 1}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: port, namespace: shop}
+spec: {type: NodePort, selector: {tier: front}}
+";
+        let opts = ScanOptions {
+            inputs: vec![Input::Text {
+                name: "risk.yaml".into(),
+                text: text.into(),
+            }],
+            rules: vec![kspm_rules::find_rule("image-without-digest").unwrap()],
+            ..ScanOptions::default()
+        };
+        let result = scan(&opts);
+        let f = result.findings.first().unwrap();
+        assert_eq!(factors(f), ["exposed"]);
+        assert_eq!(f.risk.factors[0].points, 20);
+        assert_eq!(
+            f.risk.factors[0].detail,
+            "reachable from outside the cluster through Service shop/by-track (LoadBalancer), \
+             Service shop/port (NodePort)"
         );
     }
 

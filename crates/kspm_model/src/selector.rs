@@ -237,6 +237,13 @@ impl LabelSelector {
             .map(|(_, v)| v.as_str())
     }
 
+    /// A label every object the selector selects carries, with its value: the first
+    /// `matchLabels` pair. Lets a caller index selectors by label instead of trying each one
+    /// against each object; `None` when the selector requires no particular value.
+    pub fn anchor(&self) -> Option<(&str, &str)> {
+        self.labels.first().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// Whether the selector selects an object with these labels.
     pub fn matches<L: LabelSource + ?Sized>(&self, labels: &L) -> bool {
         self.labels
