@@ -9,7 +9,7 @@
 //! characters XML cannot hold are dropped).
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 
 use kspm_engine::ScanResult;
@@ -17,11 +17,54 @@ use kspm_engine::compliance::{FrameworkResult, Status};
 use kspm_model::{Finding, ResourceId};
 use kspm_rules::Rule;
 use quick_junit::XmlString;
+use rayon::prelude::*;
 
 use crate::{ReportOptions, shown};
 
-/// Findings of one rule, by the object they are on (file, document, id).
-type ByResource<'a> = BTreeMap<(&'a str, usize, &'a ResourceId), Vec<&'a Finding>>;
+/// Findings of one rule, by the object they are on: its number among the scan's objects (one
+/// number for objects with one file, document and id).
+type ByObject<'a> = HashMap<u32, Vec<&'a Finding>, foldhash::fast::RandomState>;
+
+/// Which findings each rule has on each object.
+struct Found<'a> {
+    by_rule: BTreeMap<&'static str, ByObject<'a>>,
+    /// The number of each of `result.scanned`'s objects.
+    objects: Vec<u32>,
+}
+
+impl<'a> Found<'a> {
+    fn new(result: &'a ScanResult, opts: &'a ReportOptions) -> Self {
+        let mut numbers: HashMap<(&str, usize, &ResourceId), u32, foldhash::fast::RandomState> =
+            HashMap::default();
+        let objects = result
+            .scanned
+            .iter()
+            .map(|s| {
+                let next = u32::try_from(numbers.len()).unwrap_or(u32::MAX);
+                *numbers
+                    .entry((&*s.source.file, s.source.doc, &*s.id))
+                    .or_insert(next)
+            })
+            .collect();
+        let mut by_rule: BTreeMap<&'static str, ByObject<'a>> = BTreeMap::new();
+        for f in shown(result, opts) {
+            // Only objects the scan judged have cases.
+            let Some(&object) = numbers.get(&(&*f.source.file, f.source.doc, &*f.resource)) else {
+                continue;
+            };
+            // A rule whose finding was folded into another's still failed on that object.
+            for code in std::iter::once(f.code).chain(f.folded.iter().map(|x| x.code)) {
+                by_rule
+                    .entry(code)
+                    .or_default()
+                    .entry(object)
+                    .or_default()
+                    .push(f);
+            }
+        }
+        Self { by_rule, objects }
+    }
+}
 
 /// The report as one string (the CLI writes it with [`write`]).
 pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
@@ -32,33 +75,24 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
 
 /// Writes the report to `out`.
 pub fn write(result: &ScanResult, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
-    let mut by_rule: BTreeMap<&str, ByResource<'_>> = BTreeMap::new();
-    for f in shown(result, opts) {
-        // A rule whose finding was folded into another's still failed on that object.
-        for code in std::iter::once(f.code).chain(f.folded.iter().map(|x| x.code)) {
-            by_rule
-                .entry(code)
-                .or_default()
-                .entry((&f.source.file, f.source.doc, &f.resource))
-                .or_default()
-                .push(f);
-        }
-    }
+    let found = Found::new(result, opts);
     let mut suites: Vec<Suite<'_>> = result.rules.iter().map(|r| Suite::Rule(r)).collect();
     suites.extend(result.compliance.iter().map(Suite::Framework));
     if !result.diagnostics.is_empty() || result.config.is_some() {
         suites.push(Suite::Inputs);
     }
     // The document and each suite open with their counts.
-    let mut counts = Vec::with_capacity(suites.len());
-    for suite in &suites {
-        let mut c = Counts::default();
-        suite.cases(result, &by_rule, &mut |outcome, _| {
-            c.add(outcome);
-            Ok(())
-        })?;
-        counts.push(c);
-    }
+    let counts: Vec<Counts> = suites
+        .par_iter()
+        .map(|suite| {
+            let mut c = Counts::default();
+            suite.cases(result, &found, &mut |outcome, _| {
+                c.add(outcome);
+                Ok(())
+            })?;
+            Ok(c)
+        })
+        .collect::<io::Result<_>>()?;
     let total = counts.iter().fold(Counts::default(), |t, c| Counts {
         tests: t.tests + c.tests,
         skipped: t.skipped + c.skipped,
@@ -74,23 +108,39 @@ pub fn write(result: &ScanResult, opts: &ReportOptions, out: &mut dyn Write) -> 
         " tests=\"{}\" skipped=\"{}\" failures=\"{}\" errors=\"{}\">",
         total.tests, total.skipped, total.failures, total.errors
     )?;
-    for (suite, c) in suites.iter().zip(&counts) {
-        w.write_all(b"\n    <testsuite")?;
-        attr(&mut w, "name", &suite.name())?;
-        write!(
-            w,
-            " tests=\"{}\" skipped=\"{}\" errors=\"{}\" failures=\"{}\"",
-            c.tests, c.skipped, c.errors, c.failures
-        )?;
-        if c.tests == 0 {
-            w.write_all(b"/>")?;
-            continue;
+    // Suites' cases are rendered in parallel, a few suites at a time (a suite of a rule that
+    // judges every workload of a large scan is tens of megabytes), and written in order.
+    let window = 2 * rayon::current_num_threads().max(1);
+    for (suites, counts) in suites.chunks(window).zip(counts.chunks(window)) {
+        let bodies: Vec<Vec<u8>> = suites
+            .par_iter()
+            .zip(counts)
+            .map(|(suite, c)| {
+                let mut body = Vec::new();
+                if c.tests > 0 {
+                    suite.cases(result, &found, &mut |outcome, case| {
+                        write_case(&mut body, outcome, &case())
+                    })?;
+                }
+                Ok(body)
+            })
+            .collect::<io::Result<_>>()?;
+        for ((suite, c), body) in suites.iter().zip(counts).zip(bodies) {
+            w.write_all(b"\n    <testsuite")?;
+            attr(&mut w, "name", &suite.name())?;
+            write!(
+                w,
+                " tests=\"{}\" skipped=\"{}\" errors=\"{}\" failures=\"{}\"",
+                c.tests, c.skipped, c.errors, c.failures
+            )?;
+            if c.tests == 0 {
+                w.write_all(b"/>")?;
+                continue;
+            }
+            w.write_all(b">")?;
+            w.write_all(&body)?;
+            w.write_all(b"\n    </testsuite>")?;
         }
-        w.write_all(b">")?;
-        suite.cases(result, &by_rule, &mut |outcome, case| {
-            write_case(&mut w, outcome, &case())
-        })?;
-        w.write_all(b"\n    </testsuite>")?;
     }
     w.write_all(b"\n</testsuites>\n")?;
     w.flush()
@@ -179,18 +229,17 @@ impl Suite<'_> {
     fn cases(
         &self,
         result: &ScanResult,
-        by_rule: &BTreeMap<&str, ByResource<'_>>,
+        found: &Found<'_>,
         each: &mut EachCase<'_>,
     ) -> io::Result<()> {
         match self {
             Suite::Rule(rule) => {
                 let m = &rule.meta;
-                let failures = by_rule.get(m.code);
+                let failures = found.by_rule.get(m.code);
                 let classname = || format!("{}.{}", m.category.as_str(), m.slug);
-                for s in &result.scanned {
+                for (s, object) in result.scanned.iter().zip(&found.objects) {
                     let applies = s.judged_by(rule);
-                    let found =
-                        failures.and_then(|m| m.get(&(&*s.source.file, s.source.doc, &s.id)));
+                    let found = failures.and_then(|m| m.get(object));
                     if !applies && found.is_none() {
                         continue;
                     }
@@ -343,13 +392,15 @@ fn text(w: &mut impl Write, value: &str) -> io::Result<()> {
 }
 
 /// `value` as quick-junit's [`XmlString`] cleans it. That runs a terminal parser over every
-/// character (most of the time of a large report); printable ASCII and line feeds, nearly all
-/// of a report, come out of it unchanged.
+/// character (most of the time of a large report); text without ESC, C0 controls other than
+/// line feeds and C1 controls (U+0080-U+009F) comes out of it unchanged, and that is nearly
+/// all of a report (every failure's description has an em dash).
 fn clean(value: &str) -> Cow<'_, str> {
-    if value
-        .bytes()
-        .all(|b| b == b'\n' || (b' '..=b'~').contains(&b))
-    {
+    let bytes = value.as_bytes();
+    let plain = bytes.iter().all(|&b| b >= b' ' || b == b'\n')
+        // C1 controls are U+0080-U+009F: 0xC2 then 0x80-0x9F in UTF-8.
+        && !bytes.windows(2).any(|w| w[0] == 0xC2 && w[1] < 0xA0);
+    if plain {
         Cow::Borrowed(value)
     } else {
         Cow::Owned(XmlString::new(value).into_string())
@@ -479,15 +530,31 @@ spec:
     }
 
     #[test]
-    fn the_ascii_shortcut_cleans_as_quick_junit_does() {
+    fn the_shortcut_cleans_as_quick_junit_does() {
         for c in (0..=0x7f_u8)
             .map(char::from)
-            .chain(['ü', '\u{85}', '\u{9b}', '🚀'])
+            .chain(['ü', '\u{85}', '\u{9b}', '\u{9f}', '\u{a0}', '—', '🚀'])
         {
             for s in [format!("a{c}b"), format!("{c}"), format!("x\n{c}[31my")] {
                 assert_eq!(super::clean(&s), XmlString::new(&s).as_str(), "{s:?}");
             }
         }
+        // Every character, in runs of a thousand: whatever the shortcut lets through unchanged,
+        // quick-junit leaves unchanged too.
+        let all: Vec<char> = (0..=0x10_FFFF_u32).filter_map(char::from_u32).collect();
+        let mut shortcut = 0;
+        for run in all.chunks(1000) {
+            let s: String = run.iter().collect();
+            let ours = super::clean(&s);
+            assert_eq!(ours, XmlString::new(&s).as_str(), "from {:?}", run[0]);
+            if matches!(ours, std::borrow::Cow::Borrowed(_)) {
+                shortcut += 1;
+            }
+        }
+        assert!(
+            shortcut > 1000,
+            "the shortcut is taken for most runs ({shortcut})"
+        );
     }
 
     #[test]
