@@ -177,7 +177,7 @@ impl serde_json::ser::Formatter for Indented {
 }
 
 /// Writes `value` as the pretty printer would at nesting `level`.
-fn write_at<W: Write>(out: W, level: usize, value: &impl Serialize) -> io::Result<()> {
+pub(crate) fn write_at<W: Write>(out: W, level: usize, value: &impl Serialize) -> io::Result<()> {
     let formatter = Indented {
         level,
         has_value: false,

@@ -53,8 +53,8 @@ impl Format {
         Format::Markdown,
     ];
 
-    /// Writes the report of `result` to `out`. JSON and JUnit are streamed: a large scan's
-    /// report never sits in memory as one string.
+    /// Writes the report of `result` to `out`. JSON, SARIF and JUnit are streamed: a large
+    /// scan's report never sits in memory as one string.
     pub fn write(
         self,
         result: &ScanResult,
@@ -65,7 +65,7 @@ impl Format {
             Format::Json => return json::write(result, opts, out),
             Format::Junit => return junit::write(result, opts, out),
             Format::Table => table::render(result, opts),
-            Format::Sarif => sarif::render(result, opts),
+            Format::Sarif => return sarif::write(result, opts, out),
             Format::Html => html::render(result, opts),
             Format::Markdown => markdown::render(result, opts),
         };

@@ -3,9 +3,11 @@
 //! the alerts.
 
 use std::collections::HashMap;
+use std::io::{self, Write};
 
 use kspm_engine::ScanResult;
 use kspm_model::{DiagnosticLevel, Severity};
+use rayon::prelude::*;
 use serde_json::{Value, json};
 
 use crate::{ReportOptions, frameworks_json, shown};
@@ -42,7 +44,16 @@ fn pascal(slug: &str) -> String {
         .collect()
 }
 
+/// The report as one string (the CLI writes it with [`write`]).
 pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
+    let mut out = Vec::new();
+    write(result, opts, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("the report is UTF-8")
+}
+
+/// Writes the report to `out` as it is rendered: results are rendered in parallel batches and
+/// a window of batches is held at a time, so memory stays flat however many findings.
+pub fn write(result: &ScanResult, opts: &ReportOptions, out: impl Write) -> io::Result<()> {
     let mut rule_index = HashMap::new();
     let mut rules = Vec::new();
     for (i, rule) in result.rules.iter().enumerate() {
@@ -168,34 +179,48 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
         });
     }
     let text = serde_json::to_string_pretty(&doc).expect("JSON values serialize");
-    // The results go where the placeholder is, each pretty-printed and indented to its depth
-    // (serde_json's pretty layout: two spaces a level; strings never hold a raw newline, so
-    // the placeholder's line cannot be faked by any text in the document).
+    // The results go where the placeholder is, each pretty-printed at its depth (serde_json's
+    // pretty layout: two spaces a level; strings never hold a raw newline, so the
+    // placeholder's line cannot be faked by any text in the document).
     let marker = format!("\n      \"results\": \"{RESULTS}\"");
     let at = text
         .find(&marker)
         .expect("the results placeholder is in the document");
-    let mut out = String::with_capacity(text.len());
-    out.push_str(&text[..at]);
-    out.push_str("\n      \"results\": [");
-    let mut any = false;
-    for f in shown(result, opts) {
-        out.push_str(if any { ",\n" } else { "\n" });
-        any = true;
-        let one = serde_json::to_string_pretty(&result_json(f)).expect("JSON values serialize");
-        for (i, line) in one.split('\n').enumerate() {
-            if i > 0 {
-                out.push('\n');
-            }
-            out.push_str("        ");
-            out.push_str(line);
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
+    out.write_all(text[..at].as_bytes())?;
+    out.write_all(b"\n      \"results\": [")?;
+    let shown: Vec<&kspm_model::Finding> = shown(result, opts).collect();
+    for (w, window) in shown.chunks(BATCH * WINDOW).enumerate() {
+        let batches: Vec<Vec<u8>> = window
+            .par_chunks(BATCH)
+            .enumerate()
+            .map(|(b, batch)| {
+                let mut buf = Vec::with_capacity(batch.len() * 1200);
+                for (i, f) in batch.iter().enumerate() {
+                    let first = w == 0 && b == 0 && i == 0;
+                    buf.extend_from_slice(if first { b"\n" } else { b",\n" });
+                    buf.extend_from_slice(b"        ");
+                    crate::json::write_at(&mut buf, RESULT_LEVEL, &result_json(f))
+                        .expect("writing to memory");
+                }
+                buf
+            })
+            .collect();
+        for batch in batches {
+            out.write_all(&batch)?;
         }
     }
-    out.push_str(if any { "\n      ]" } else { "]" });
-    out.push_str(&text[at + marker.len()..]);
-    out.push('\n');
-    out
+    out.write_all(if shown.is_empty() { b"]" } else { b"\n      ]" })?;
+    out.write_all(text[at + marker.len()..].as_bytes())?;
+    out.write_all(b"\n")?;
+    out.flush()
 }
+
+/// Results rendered by one task, and tasks' batches held at a time.
+const BATCH: usize = 256;
+const WINDOW: usize = 8;
+/// The nesting level of a result (`{"runs": [{"results": [ {...} ]}]}`).
+const RESULT_LEVEL: usize = 4;
 
 /// Where the results go in the document until they are written.
 const RESULTS: &str = "kspm:results";
