@@ -204,13 +204,16 @@ fn restates(factor: &str, slug: &str) -> bool {
 /// slower SipHash.
 type Fast<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
+/// A Service's name, selector, and (how, points) when it reaches outside the cluster.
+type ServiceFacts<'a> = (&'a str, &'a LabelSelector, Option<(&'static str, u8)>);
+
 /// The Services and Ingresses of one namespace, indexed so that a workload meets only the
 /// Services that can select it: a namespace with thousands of Services and workloads must not
 /// try every pair.
 #[derive(Default)]
 struct Exposures<'a> {
-    /// Services in input order: name, selector, and (how, points) when they reach outside.
-    services: Vec<(&'a str, &'a LabelSelector, Option<(&'static str, u8)>)>,
+    /// Services in input order.
+    services: Vec<ServiceFacts<'a>>,
     /// A label and value a Service's selector requires → those Services (indices, in order).
     by_label: Fast<(&'a str, &'a str), Vec<usize>>,
     /// Services whose selector requires no particular label value: tried on every workload.

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::{self, Write as _};
 
 use kspm_engine::ScanResult;
 use kspm_engine::compliance::Status;
@@ -132,7 +133,17 @@ fn bar_chart(id: &str, title: &str, bars: &[(String, usize, &str)]) -> String {
     out
 }
 
+/// The page as one string (the CLI writes it with [`write`]).
 pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
+    let mut out = Vec::new();
+    write(result, opts, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("the page is UTF-8")
+}
+
+/// Writes the page to `out`; the findings' rows are rendered in parallel batches and written
+/// as they are ready, so the page never sits in memory whole.
+pub fn write(result: &ScanResult, opts: &ReportOptions, out: impl io::Write) -> io::Result<()> {
+    let mut w = io::BufWriter::with_capacity(1 << 16, out);
     let rules = RuleBook::of(result);
     let mut out = String::new();
     let total = result.active().count();
@@ -298,44 +309,9 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
         rows.len(),
         rows.len()
     );
-    for f in &rows {
-        let mut location = f.source.file.to_string();
-        if f.pos.is_known() {
-            let _ = write!(location, ":{}", f.pos);
-        }
-        if let Some(t) = &f.source.origin {
-            let _ = write!(location, " ({t})");
-        }
-        let evidence = match &f.value {
-            Some(v) => format!("{} = {}", f.path, v),
-            None => f.path.to_string(),
-        };
-        let fix = f.fix.as_ref().map_or_else(
-            || rules.get(f.code).remediation.clone(),
-            |fx| fx.description.clone(),
-        );
-        let suppressed = f.suppressed.as_ref().map_or_else(String::new, |s| {
-            format!(
-                "<br><span class=\"muted\">suppressed by {} — {}</span>",
-                esc(&s.by),
-                esc(&s.reason)
-            )
-        });
-        let _ = write!(
-            out,
-            "<tr><td class=\"risk\">{}</td><td><span class=\"sev\" style=\"background:{}\">{}</span></td><td><code>{}</code> {}</td><td><code>{}</code></td><td><code>{}</code></td><td><code>{}</code></td><td>{}{suppressed}</td><td>{}</td></tr>",
-            f.risk.score,
-            severity_color(f.severity),
-            f.severity,
-            esc(f.code),
-            esc(f.slug),
-            esc(&f.resource.to_string()),
-            esc(&location),
-            esc(&evidence),
-            esc(&f.message),
-            esc(&fix)
-        );
-    }
+    w.write_all(out.as_bytes())?;
+    crate::write_in_batches(&mut w, &rows, |out: &mut String, _, f| row(out, f, &rules))?;
+    let mut out = String::new();
     out.push_str("</tbody></table></section>");
 
     // Every control.
@@ -408,7 +384,48 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
         out.push_str("</ul></section>");
     }
     let _ = writeln!(out, "</main><script>{SCRIPT}</script></body></html>");
-    out
+    w.write_all(out.as_bytes())?;
+    w.flush()
+}
+
+/// One finding's row in the findings table.
+fn row(out: &mut String, f: &kspm_model::Finding, rules: &RuleBook) {
+    let mut location = f.source.file.to_string();
+    if f.pos.is_known() {
+        let _ = write!(location, ":{}", f.pos);
+    }
+    if let Some(t) = &f.source.origin {
+        let _ = write!(location, " ({t})");
+    }
+    let evidence = match &f.value {
+        Some(v) => format!("{} = {}", f.path, v),
+        None => f.path.to_string(),
+    };
+    let fix = f.fix.as_ref().map_or_else(
+        || rules.get(f.code).remediation.clone(),
+        |fx| fx.description.clone(),
+    );
+    let suppressed = f.suppressed.as_ref().map_or_else(String::new, |s| {
+        format!(
+            "<br><span class=\"muted\">suppressed by {} — {}</span>",
+            esc(&s.by),
+            esc(&s.reason)
+        )
+    });
+    let _ = write!(
+        out,
+        "<tr><td class=\"risk\">{}</td><td><span class=\"sev\" style=\"background:{}\">{}</span></td><td><code>{}</code> {}</td><td><code>{}</code></td><td><code>{}</code></td><td><code>{}</code></td><td>{}{suppressed}</td><td>{}</td></tr>",
+        f.risk.score,
+        severity_color(f.severity),
+        f.severity,
+        esc(f.code),
+        esc(f.slug),
+        esc(&f.resource.to_string()),
+        esc(&location),
+        esc(&evidence),
+        esc(&f.message),
+        esc(&fix)
+    );
 }
 
 #[cfg(test)]

@@ -405,17 +405,12 @@ fn report<'a>(result: &'a ScanResult, opts: &'a ReportOptions) -> Report<'a> {
     }
 }
 
-/// Findings are rendered in parallel, a batch per task, and a window of batches is held at a
-/// time: the writer's memory stays flat however many findings there are.
-const BATCH: usize = 256;
-const WINDOW: usize = 8;
-
+/// Findings are rendered in parallel batches ([`crate::write_in_batches`]).
 fn write_findings<W: Write>(
     out: &mut W,
     result: &ScanResult,
     opts: &ReportOptions,
 ) -> io::Result<()> {
-    use rayon::prelude::*;
     let shown: Vec<&Finding> = shown(result, opts).collect();
     if shown.is_empty() {
         return out.write_all(b"[]");
@@ -423,24 +418,10 @@ fn write_findings<W: Write>(
     // The rules the scan ran describe its findings (never the process-wide registry).
     let texts = RuleTexts::new(&shown, &RuleBook::of(result));
     out.write_all(b"[")?;
-    for (w, window) in shown.chunks(BATCH * WINDOW).enumerate() {
-        let batches: Vec<Vec<u8>> = window
-            .par_chunks(BATCH)
-            .enumerate()
-            .map(|(b, batch)| {
-                let mut buf = Vec::with_capacity(batch.len() * 1600);
-                for (i, f) in batch.iter().enumerate() {
-                    let first = w == 0 && b == 0 && i == 0;
-                    buf.extend_from_slice(if first { b"\n    " } else { b",\n    " });
-                    write_finding(&mut buf, f, texts.get(f.code));
-                }
-                buf
-            })
-            .collect();
-        for batch in batches {
-            out.write_all(&batch)?;
-        }
-    }
+    crate::write_in_batches(out, &shown, |buf: &mut Vec<u8>, i, f| {
+        buf.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
+        write_finding(buf, f, texts.get(f.code));
+    })?;
     out.write_all(b"\n  ]")
 }
 
@@ -582,7 +563,7 @@ mod tests {
     #[test]
     fn many_findings_keep_their_order_across_batches() {
         let one = findings().swap_remove(1);
-        let n = BATCH * WINDOW * 2 + 3;
+        let n = crate::BATCH * crate::WINDOW * 2 + 3;
         let findings: Vec<Finding> = (0..n)
             .map(|i| {
                 let mut f = one.clone();
@@ -604,5 +585,45 @@ mod tests {
             .map(|f| f["source"]["document"].as_u64().unwrap())
             .collect();
         assert_eq!(docs, (0..n as u64).collect::<Vec<_>>());
+    }
+
+    /// Table, SARIF and HTML write their findings in parallel batches too: every finding is
+    /// there, in order.
+    #[test]
+    fn every_streamed_format_keeps_the_order_across_batches() {
+        let one = findings().swap_remove(1);
+        let n = crate::BATCH * crate::WINDOW * 2 + 3;
+        let findings: Vec<Finding> = (0..n)
+            .map(|i| {
+                let mut f = one.clone();
+                let mut id = (*f.resource).clone();
+                id.name = format!("obj-{i:05}-end");
+                f.resource = std::sync::Arc::new(id);
+                f
+            })
+            .collect();
+        let result = ScanResult {
+            findings,
+            ..ScanResult::default()
+        };
+        for format in [
+            crate::Format::Table,
+            crate::Format::Sarif,
+            crate::Format::Html,
+        ] {
+            let mut out = Vec::new();
+            format
+                .write(&result, &ReportOptions::default(), &mut out)
+                .unwrap();
+            let text = String::from_utf8(out).unwrap();
+            let mut at = 0;
+            for i in 0..n {
+                let name = format!("obj-{i:05}-end");
+                let found = text[at..]
+                    .find(&name)
+                    .unwrap_or_else(|| panic!("{format:?}: {name} missing or out of order"));
+                at += found + name.len();
+            }
+        }
     }
 }

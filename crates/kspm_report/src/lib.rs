@@ -53,8 +53,9 @@ impl Format {
         Format::Markdown,
     ];
 
-    /// Writes the report of `result` to `out`. JSON, SARIF and JUnit are streamed: a large
-    /// scan's report never sits in memory as one string.
+    /// Writes the report of `result` to `out`. Every format but Markdown (a pull-request
+    /// comment, capped in size) is streamed: a large scan's report never sits in memory as one
+    /// string.
     pub fn write(
         self,
         result: &ScanResult,
@@ -64,9 +65,9 @@ impl Format {
         let text = match self {
             Format::Json => return json::write(result, opts, out),
             Format::Junit => return junit::write(result, opts, out),
-            Format::Table => table::render(result, opts),
+            Format::Table => return table::write(result, opts, out),
             Format::Sarif => return sarif::write(result, opts, out),
-            Format::Html => html::render(result, opts),
+            Format::Html => return html::write(result, opts, out),
             Format::Markdown => markdown::render(result, opts),
         };
         out.write_all(text.as_bytes())?;
@@ -95,6 +96,46 @@ pub fn shown<'a>(
         .findings
         .iter()
         .filter(move |f| opts.show_suppressed || f.suppressed.is_none())
+}
+
+/// Items a task of [`write_in_batches`] renders.
+pub(crate) const BATCH: usize = 256;
+/// Batches [`write_in_batches`] holds at a time.
+pub(crate) const WINDOW: usize = 8;
+
+/// Writes `items` rendered by `render` in order, rendering them in parallel: in batches of
+/// [`BATCH`] (one task each), a window of [`WINDOW`] batches held at a time, so that a report's
+/// memory stays flat however many findings it lists. `render` gets each item's index among
+/// `items`.
+pub(crate) fn write_in_batches<T, B, W>(
+    out: &mut W,
+    items: &[T],
+    render: impl Fn(&mut B, usize, &T) + Sync,
+) -> std::io::Result<()>
+where
+    T: Sync,
+    B: Default + AsRef<[u8]> + Send,
+    W: std::io::Write + ?Sized,
+{
+    use rayon::prelude::*;
+    for (w, window) in items.chunks(BATCH * WINDOW).enumerate() {
+        let batches: Vec<B> = window
+            .par_chunks(BATCH)
+            .enumerate()
+            .map(|(b, batch)| {
+                let mut buf = B::default();
+                let start = w * BATCH * WINDOW + b * BATCH;
+                for (i, item) in batch.iter().enumerate() {
+                    render(&mut buf, start + i, item);
+                }
+                buf
+            })
+            .collect();
+        for batch in batches {
+            out.write_all(batch.as_ref())?;
+        }
+    }
+    Ok(())
 }
 
 /// The rules a report describes: exactly those the scan ran ([`ScanResult::rules`]), built-in

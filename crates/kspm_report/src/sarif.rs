@@ -7,7 +7,6 @@ use std::io::{self, Write};
 
 use kspm_engine::ScanResult;
 use kspm_model::{DiagnosticLevel, Severity};
-use rayon::prelude::*;
 use serde_json::{Value, json};
 
 use crate::{ReportOptions, frameworks_json, shown};
@@ -187,38 +186,20 @@ pub fn write(result: &ScanResult, opts: &ReportOptions, out: impl Write) -> io::
         .find(&marker)
         .expect("the results placeholder is in the document");
     let mut out = io::BufWriter::with_capacity(1 << 16, out);
-    out.write_all(text[..at].as_bytes())?;
+    out.write_all(&text.as_bytes()[..at])?;
     out.write_all(b"\n      \"results\": [")?;
     let shown: Vec<&kspm_model::Finding> = shown(result, opts).collect();
-    for (w, window) in shown.chunks(BATCH * WINDOW).enumerate() {
-        let batches: Vec<Vec<u8>> = window
-            .par_chunks(BATCH)
-            .enumerate()
-            .map(|(b, batch)| {
-                let mut buf = Vec::with_capacity(batch.len() * 1200);
-                for (i, f) in batch.iter().enumerate() {
-                    let first = w == 0 && b == 0 && i == 0;
-                    buf.extend_from_slice(if first { b"\n" } else { b",\n" });
-                    buf.extend_from_slice(b"        ");
-                    crate::json::write_at(&mut buf, RESULT_LEVEL, &result_json(f))
-                        .expect("writing to memory");
-                }
-                buf
-            })
-            .collect();
-        for batch in batches {
-            out.write_all(&batch)?;
-        }
-    }
+    crate::write_in_batches(&mut out, &shown, |buf: &mut Vec<u8>, i, f| {
+        buf.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+        buf.extend_from_slice(b"        ");
+        crate::json::write_at(&mut *buf, RESULT_LEVEL, &result_json(f)).expect("writing to memory");
+    })?;
     out.write_all(if shown.is_empty() { b"]" } else { b"\n      ]" })?;
-    out.write_all(text[at + marker.len()..].as_bytes())?;
+    out.write_all(&text.as_bytes()[at + marker.len()..])?;
     out.write_all(b"\n")?;
     out.flush()
 }
 
-/// Results rendered by one task, and tasks' batches held at a time.
-const BATCH: usize = 256;
-const WINDOW: usize = 8;
 /// The nesting level of a result (`{"runs": [{"results": [ {...} ]}]}`).
 const RESULT_LEVEL: usize = 4;
 

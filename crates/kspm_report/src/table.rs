@@ -2,6 +2,7 @@
 //! place in the file, the evidence, and the fix.
 
 use std::fmt::Write as _;
+use std::io::{self, Write as _};
 
 use anstyle::{AnsiColor, Effects, Style};
 use kspm_engine::ScanResult;
@@ -21,6 +22,9 @@ fn severity_style(sev: Severity) -> Style {
         .fg_color(Some(color.into()))
         .effects(Effects::BOLD)
 }
+
+const DIM: Style = Style::new().effects(Effects::DIMMED);
+const BOLD: Style = Style::new().effects(Effects::BOLD);
 
 struct Painter(bool);
 
@@ -57,11 +61,19 @@ fn is_unsafe(c: char) -> bool {
         || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// The report as one string (the CLI writes it with [`write`]).
 pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
+    let mut out = Vec::new();
+    write(result, opts, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("the report is UTF-8")
+}
+
+/// Writes the report to `out`; findings are rendered in parallel batches and written as they
+/// are ready, so the report never sits in memory whole.
+pub fn write(result: &ScanResult, opts: &ReportOptions, out: impl io::Write) -> io::Result<()> {
+    let mut w = io::BufWriter::with_capacity(1 << 16, out);
     let rules = RuleBook::of(result);
     let p = Painter(opts.color);
-    let dim = Style::new().effects(Effects::DIMMED);
-    let bold = Style::new().effects(Effects::BOLD);
     let mut out = String::new();
     // The few findings to fix first, and why they come first.
     let top: Vec<_> = crate::top_risks(result, 5)
@@ -69,22 +81,22 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
         .filter(|f| !f.risk.factors.is_empty())
         .collect();
     if !top.is_empty() {
-        let _ = writeln!(out, "{}", p.paint(bold, "TOP RISKS"));
+        let _ = writeln!(out, "{}", p.paint(BOLD, "TOP RISKS"));
         for (i, f) in top.iter().enumerate() {
             let _ = writeln!(
                 out,
                 "  {}. risk {}  {} {}  {}",
                 i + 1,
                 f.risk.score,
-                p.paint(bold, f.code),
+                p.paint(BOLD, f.code),
                 f.slug,
-                p.paint(bold, &sanitize(&f.resource.to_string()))
+                p.paint(BOLD, &sanitize(&f.resource.to_string()))
             );
             let _ = writeln!(out, "     {}", sanitize(&f.message));
             let _ = writeln!(
                 out,
                 "     {}",
-                p.paint(dim, &sanitize(&crate::risk_explanation(f)))
+                p.paint(DIM, &sanitize(&crate::risk_explanation(f)))
             );
             for x in f.risk.factors.iter() {
                 let _ = writeln!(out, "     - {}", sanitize(&x.detail));
@@ -92,73 +104,17 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
         }
         out.push('\n');
     }
-    let shown_count = shown(result, opts).count();
+    let shown: Vec<_> = shown(result, opts).collect();
+    let shown_count = shown.len();
     if shown_count > 0 {
         let heading = format!("FINDINGS ({shown_count}), most urgent first");
-        let _ = writeln!(out, "{}", p.paint(bold, &heading));
+        let _ = writeln!(out, "{}", p.paint(BOLD, &heading));
     }
-    for f in shown(result, opts) {
-        let sev = p.paint(
-            severity_style(f.severity),
-            &f.severity.as_str().to_uppercase(),
-        );
-        let _ = writeln!(
-            out,
-            "  {sev} risk {}  {} {}  {}",
-            f.risk.score,
-            p.paint(bold, f.code),
-            f.slug,
-            p.paint(bold, &sanitize(&f.resource.to_string()))
-        );
-        let mut location = f.source.file.to_string();
-        if f.pos.is_known() {
-            let _ = write!(location, ":{}", f.pos);
-        }
-        if let Some(t) = &f.source.origin {
-            let _ = write!(location, " ({t})");
-        }
-        let evidence = f
-            .value
-            .as_ref()
-            .map_or_else(String::new, |v| format!(" = {v}"));
-        let _ = writeln!(
-            out,
-            "    {}  {}{}",
-            p.paint(dim, &sanitize(&location)),
-            sanitize(&f.path.to_string()),
-            sanitize(&evidence)
-        );
-        let _ = writeln!(out, "    {}", sanitize(&f.message));
-        let fix = f.fix.as_ref().map_or_else(
-            || rules.get(f.code).remediation.clone(),
-            |fx| fx.description.clone(),
-        );
-        if !fix.is_empty() {
-            let _ = writeln!(out, "    {} {}", p.paint(dim, "fix:"), sanitize(&fix));
-        }
-        if opts.show_folded {
-            for x in &f.folded {
-                let _ = writeln!(
-                    out,
-                    "    {} {} {}  {}  {}",
-                    p.paint(dim, "folded:"),
-                    x.code,
-                    x.slug,
-                    x.path,
-                    x.message
-                );
-            }
-        }
-        if let Some(s) = &f.suppressed {
-            let _ = writeln!(
-                out,
-                "    {} {} — {}",
-                p.paint(dim, "suppressed by"),
-                sanitize(&s.by),
-                sanitize(&s.reason)
-            );
-        }
-    }
+    w.write_all(out.as_bytes())?;
+    crate::write_in_batches(&mut w, &shown, |out: &mut String, _, f| {
+        finding(out, f, &rules, &p, opts);
+    })?;
+    let mut out = String::new();
     if shown_count > 0 {
         out.push('\n');
     }
@@ -175,7 +131,7 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
             (p, 0) => format!("INPUT PROBLEMS ({p})"),
             (p, n) => format!("INPUT PROBLEMS ({p}) AND NOTICES ({n})"),
         };
-        let _ = writeln!(out, "{}", p.paint(bold, &heading));
+        let _ = writeln!(out, "{}", p.paint(BOLD, &heading));
         for d in &result.diagnostics {
             let style = match d.level {
                 DiagnosticLevel::Error => severity_style(Severity::High),
@@ -187,7 +143,78 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "{}", summary(result));
-    out
+    w.write_all(out.as_bytes())?;
+    w.flush()
+}
+
+/// One finding: its rule and object, where it is, the evidence, the message and the fix.
+fn finding(
+    out: &mut String,
+    f: &kspm_model::Finding,
+    rules: &RuleBook,
+    p: &Painter,
+    opts: &ReportOptions,
+) {
+    let sev = p.paint(
+        severity_style(f.severity),
+        &f.severity.as_str().to_uppercase(),
+    );
+    let _ = writeln!(
+        out,
+        "  {sev} risk {}  {} {}  {}",
+        f.risk.score,
+        p.paint(BOLD, f.code),
+        f.slug,
+        p.paint(BOLD, &sanitize(&f.resource.to_string()))
+    );
+    let mut location = f.source.file.to_string();
+    if f.pos.is_known() {
+        let _ = write!(location, ":{}", f.pos);
+    }
+    if let Some(t) = &f.source.origin {
+        let _ = write!(location, " ({t})");
+    }
+    let evidence = f
+        .value
+        .as_ref()
+        .map_or_else(String::new, |v| format!(" = {v}"));
+    let _ = writeln!(
+        out,
+        "    {}  {}{}",
+        p.paint(DIM, &sanitize(&location)),
+        sanitize(&f.path.to_string()),
+        sanitize(&evidence)
+    );
+    let _ = writeln!(out, "    {}", sanitize(&f.message));
+    let fix = f.fix.as_ref().map_or_else(
+        || rules.get(f.code).remediation.clone(),
+        |fx| fx.description.clone(),
+    );
+    if !fix.is_empty() {
+        let _ = writeln!(out, "    {} {}", p.paint(DIM, "fix:"), sanitize(&fix));
+    }
+    if opts.show_folded {
+        for x in &f.folded {
+            let _ = writeln!(
+                out,
+                "    {} {} {}  {}  {}",
+                p.paint(DIM, "folded:"),
+                x.code,
+                x.slug,
+                x.path,
+                x.message
+            );
+        }
+    }
+    if let Some(s) = &f.suppressed {
+        let _ = writeln!(
+            out,
+            "    {} {} — {}",
+            p.paint(DIM, "suppressed by"),
+            sanitize(&s.by),
+            sanitize(&s.reason)
+        );
+    }
 }
 
 /// One line: "12 findings (1 critical, 2 high, ...) in 40 resources from 10 sources; ...".
