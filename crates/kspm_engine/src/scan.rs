@@ -447,7 +447,7 @@ fn report_order(findings: &[Finding]) -> Vec<u32> {
         .zip(0u32..)
         .map(|(f, i)| (key(f), i))
         .collect();
-    keyed.sort_unstable_by(|(ka, a), (kb, b)| {
+    keyed.par_sort_unstable_by(|(ka, a), (kb, b)| {
         ka.cmp(kb)
             .then_with(|| {
                 let (fa, fb) = (&findings[*a as usize], &findings[*b as usize]);
@@ -612,8 +612,8 @@ impl Part {
 pub fn scan(opts: &ScanOptions) -> ScanResult {
     let (docs, diagnostics, sources) = source::read_all(&opts.inputs, &opts.limits);
     let chunks: Vec<_> = docs
-        .iter()
-        .flat_map(|d| {
+        .par_iter()
+        .flat_map_iter(|d| {
             kspm_model::yaml::split_documents(&d.text)
                 .into_iter()
                 .map(move |c| (d, c))
