@@ -23,7 +23,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use kspm_model::selector::{LabelSelector, Labels, labels_at};
+use kspm_model::selector::{LabelSelector, Labels, SelectorIndex, labels_at};
 use kspm_model::view::pod_specs;
 use kspm_model::{Finding, Node, Resource, ResourceId, RiskFactor, Severity};
 
@@ -171,12 +171,6 @@ fn collect_backends(node: &Node, out: &mut Vec<String>) {
     }
 }
 
-/// A Service's `spec.selector` (a plain map): an empty or missing one selects nothing (the
-/// Service's endpoints are managed by hand).
-fn selects(selector: &LabelSelector, labels: &Labels) -> bool {
-    !selector.is_empty() && selector.matches(labels)
-}
-
 /// The severity's share of the score.
 pub const fn base(severity: Severity) -> u8 {
     match severity {
@@ -204,20 +198,15 @@ fn restates(factor: &str, slug: &str) -> bool {
 /// slower SipHash.
 type Fast<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-/// A Service's name, selector, and (how, points) when it reaches outside the cluster.
-type ServiceFacts<'a> = (&'a str, &'a LabelSelector, Option<(&'static str, u8)>);
-
 /// The Services and Ingresses of one namespace, indexed so that a workload meets only the
 /// Services that can select it: a namespace with thousands of Services and workloads must not
 /// try every pair.
 #[derive(Default)]
 struct Exposures<'a> {
-    /// Services in input order.
-    services: Vec<ServiceFacts<'a>>,
-    /// A label and value a Service's selector requires → those Services (indices, in order).
-    by_label: Fast<(&'a str, &'a str), Vec<usize>>,
-    /// Services whose selector requires no particular label value: tried on every workload.
-    unanchored: Vec<usize>,
+    /// Services in input order: name, and (how, points) when they reach outside the cluster.
+    services: Vec<(&'a str, Option<(&'static str, u8)>)>,
+    /// Their selectors, numbered as `services`.
+    selectors: SelectorIndex,
     /// Service name → the Ingresses that name it as a backend, in input order.
     ingresses: Fast<&'a str, Vec<&'a str>>,
 }
@@ -233,29 +222,11 @@ impl<'a> Exposures<'a> {
             ExposureFacts::InternalService { selector } => (selector, None),
             ExposureFacts::Ingress { .. } => return,
         };
-        // An empty selector selects nothing here (see `selects`): not indexed at all.
-        if selector.is_empty() {
-            return;
-        }
-        let i = self.services.len();
-        self.services.push((name, selector, outside));
-        match selector.anchor() {
-            Some(label) => self.by_label.entry(label).or_default().push(i),
-            None => self.unanchored.push(i),
-        }
-    }
-
-    /// The Services that select a workload with these labels, in input order.
-    fn selecting(&self, labels: &Labels) -> Vec<usize> {
-        let mut hits = self.unanchored.clone();
-        for (k, v) in labels {
-            if let Some(found) = self.by_label.get(&(k.as_str(), v.as_str())) {
-                hits.extend(found);
-            }
-        }
-        hits.sort_unstable();
-        hits.retain(|&i| selects(self.services[i].1, labels));
-        hits
+        self.services.push((name, outside));
+        // A Service's `spec.selector` (a plain map): an empty or missing one selects nothing
+        // (the Service's endpoints are managed by hand).
+        self.selectors
+            .push((!selector.is_empty()).then(|| selector.clone()));
     }
 }
 
@@ -293,8 +264,8 @@ pub fn assign(findings: &mut [Finding], scanned: &[Scanned], ctx: &RiskContext) 
             // The strongest exposure counts; the detail names every path in.
             let mut paths: BTreeMap<String, u8> = BTreeMap::new();
             if let Some(exp) = exposures.get(ns) {
-                for i in exp.selecting(&w.labels) {
-                    let (name, _, outside) = exp.services[i];
+                for i in exp.selectors.matching(&w.labels) {
+                    let (name, outside) = exp.services[i];
                     if let Some((how, points)) = outside {
                         paths.insert(format!("Service {ns}/{name} ({how})"), points);
                     }

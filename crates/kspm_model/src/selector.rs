@@ -19,7 +19,7 @@
 //! string (`version: 1` does not decode into Kubernetes' `map[string]string`). Label values are
 //! strings only, as the API requires ([`labels_at`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use crate::node::Node;
@@ -262,6 +262,57 @@ impl LabelSelector {
     }
 }
 
+/// Label selectors indexed by a label each requires ([`LabelSelector::anchor`]), so that the
+/// ones selecting an object are found without trying each: a namespace with thousands of
+/// selectors (Services, PodDisruptionBudgets) and thousands of workloads must not try every
+/// pair. Selectors are numbered in the order they are added.
+#[derive(Clone, Debug, Default)]
+pub struct SelectorIndex {
+    /// `None` selects nothing (a missing selector, where the API reads that so).
+    selectors: Vec<Option<LabelSelector>>,
+    /// Label key → value → the selectors that require it.
+    by_label: HashMap<String, HashMap<String, Vec<usize>>>,
+    /// Selectors that require no particular label value: tried on every object.
+    unanchored: Vec<usize>,
+}
+
+impl SelectorIndex {
+    /// Adds the next selector (`None`: one that selects nothing).
+    pub fn push(&mut self, selector: Option<LabelSelector>) {
+        let n = self.selectors.len();
+        if let Some(s) = &selector {
+            match s.anchor() {
+                Some((k, v)) => self
+                    .by_label
+                    .entry(k.to_owned())
+                    .or_default()
+                    .entry(v.to_owned())
+                    .or_default()
+                    .push(n),
+                None => self.unanchored.push(n),
+            }
+        }
+        self.selectors.push(selector);
+    }
+
+    /// The numbers of the selectors that select an object with these labels, in order.
+    pub fn matching<L: LabelSource + ?Sized>(&self, labels: &L) -> Vec<usize> {
+        let mut hits = self.unanchored.clone();
+        for (key, values) in &self.by_label {
+            if let Some(found) = labels.label(key).and_then(|v| values.get(v)) {
+                hits.extend(found);
+            }
+        }
+        hits.sort_unstable();
+        hits.retain(|&i| {
+            self.selectors[i]
+                .as_ref()
+                .is_some_and(|s| s.matches(labels))
+        });
+        hits
+    }
+}
+
 /// Whether a `LabelSelector` node selects the labels of a `metadata.labels` node. A missing
 /// selector selects nothing, an empty one everything (the workload, PDB and affinity rule).
 pub fn selector_matches(selector: Option<&Node>, labels: Option<&Node>) -> bool {
@@ -293,7 +344,7 @@ impl fmt::Display for LabelSelector {
 
 #[cfg(test)]
 mod tests {
-    use super::{LabelSelector, Labels, labels_at, selector_matches};
+    use super::{LabelSelector, Labels, SelectorIndex, labels_at, selector_matches};
     use crate::yaml::{Limits, parse_stream};
 
     fn node(text: &str) -> crate::Node {
@@ -470,5 +521,47 @@ mod tests {
             LabelSelector::from_node(&node("{matchExpressions: [{key: a, operator: In}]}"))
                 .is_invalid()
         );
+    }
+
+    /// The index finds exactly the selectors that trying each one finds, in order: selectors
+    /// with and without a required label, with expressions only, empty, invalid, and absent.
+    #[test]
+    fn the_index_finds_what_trying_each_selector_finds() {
+        let selectors: Vec<Option<LabelSelector>> = [
+            Some("{matchLabels: {app: web}}"),
+            Some("{matchLabels: {app: web, tier: front}}"),
+            Some("{matchLabels: {tier: front, app: api}}"),
+            Some("{matchExpressions: [{key: tier, operator: In, values: [front, back]}]}"),
+            Some("{matchExpressions: [{key: app, operator: DoesNotExist}]}"),
+            Some("{}"),
+            None,
+            Some("{matchLabels: {app: web, tier: 1}}"),
+            Some("{matchLabels: {app: web}, matchExpressions: [{key: track, operator: NotIn, values: [canary]}]}"),
+            Some("{matchLabels: {app: web}}"),
+        ]
+        .iter()
+        .map(|text| text.map(|t| LabelSelector::from_node(&node(t))))
+        .collect();
+        let mut index = SelectorIndex::default();
+        for s in &selectors {
+            index.push(s.clone());
+        }
+        let objects = [
+            labels(&[]),
+            labels(&[("app", "web")]),
+            labels(&[("app", "web"), ("tier", "front")]),
+            labels(&[("app", "web"), ("tier", "front"), ("track", "canary")]),
+            labels(&[("app", "api"), ("tier", "front")]),
+            labels(&[("tier", "back")]),
+            labels(&[("app", "db"), ("tier", "1")]),
+        ];
+        for object in &objects {
+            let each: Vec<usize> = (0..selectors.len())
+                .filter(|&i| selectors[i].as_ref().is_some_and(|s| s.matches(object)))
+                .collect();
+            assert_eq!(index.matching(object), each, "{object:?}");
+        }
+        // Not vacuous: the object with every label meets several selectors.
+        assert_eq!(index.matching(&objects[2]), [0, 1, 3, 5, 8, 9]);
     }
 }

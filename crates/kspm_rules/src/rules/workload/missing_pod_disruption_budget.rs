@@ -1,5 +1,3 @@
-use kspm_model::selector::selector_matches;
-
 use crate::prelude::*;
 
 declare_rule! {
@@ -56,12 +54,7 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
     let Some(replicas) = super::replicas(r).filter(|&n| n > 1) else {
         return;
     };
-    let labels = r.root.at(&["spec", "template", "metadata", "labels"]);
-    let covered = out
-        .index()
-        .in_namespace("PodDisruptionBudget", Some(r.join_namespace()))
-        .any(|pdb| selector_matches(pdb.root.at(&["spec", "selector"]), labels));
-    if covered {
+    if !super::pdbs_selecting(out.index(), r).is_empty() {
         return;
     }
     out.report(

@@ -3,6 +3,9 @@
 //! The helpers shared by several rules of this folder live here rather than in a file of their
 //! own: every other `.rs` file in a rules folder is a rule.
 
+use std::collections::HashMap;
+
+use kspm_model::selector::{LabelSelector, SelectorIndex};
 use kspm_model::view::ContainerKind;
 use kspm_model::{Container, FieldPath, Index, Node, PodSpec, Resource};
 
@@ -116,6 +119,42 @@ pub(crate) fn replicas(r: &Resource) -> Option<i64> {
         Some(n) if n.is_null() => Some(1),
         Some(n) => n.as_i64(),
     }
+}
+
+/// The PodDisruptionBudgets of the workload's namespace that select its pods, in the index's
+/// order. Their selectors are read once a scan and indexed by label: a namespace with
+/// thousands of budgets and workloads must not try every pair.
+pub(crate) fn pdbs_selecting<'a>(index: &Index<'a>, r: &Resource) -> Vec<&'a Resource> {
+    /// Each namespace's budgets' selectors, numbered in the index's order; a missing selector
+    /// selects nothing.
+    struct PdbSelectors(HashMap<String, SelectorIndex>);
+    let by_namespace = index.derived(|index| {
+        let mut map: HashMap<String, SelectorIndex> = HashMap::new();
+        for pdb in index.all("PodDisruptionBudget") {
+            let selector = pdb
+                .root
+                .at(&["spec", "selector"])
+                .map(LabelSelector::from_node);
+            map.entry(pdb.join_namespace().to_owned())
+                .or_default()
+                .push(selector);
+        }
+        PdbSelectors(map)
+    });
+    let ns = r.join_namespace();
+    let Some(selectors) = by_namespace.0.get(ns) else {
+        return Vec::new();
+    };
+    let hits = selectors.matching(&r.root.at(&["spec", "template", "metadata", "labels"]));
+    if hits.is_empty() {
+        return Vec::new();
+    }
+    index
+        .in_namespace("PodDisruptionBudget", Some(ns))
+        .enumerate()
+        .filter(|(i, _)| hits.binary_search(i).is_ok())
+        .map(|(_, pdb)| pdb)
+        .collect()
 }
 
 /// The `minReplicas` of the HorizontalPodAutoscaler that scales `r` (1 when unset, as the API

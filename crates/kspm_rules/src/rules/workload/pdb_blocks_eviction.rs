@@ -1,5 +1,3 @@
-use kspm_model::selector::selector_matches;
-
 use super::{hpa_minimum, replicas};
 use crate::prelude::*;
 
@@ -111,10 +109,8 @@ fn check_workload(r: &Resource, out: &mut Reporter<'_>) {
     if count <= 0 {
         return;
     }
-    let labels = r.root.at(&["spec", "template", "metadata", "labels"]);
-    let blocking: Vec<String> = index
-        .in_namespace("PodDisruptionBudget", Some(r.join_namespace()))
-        .filter(|pdb| selector_matches(pdb.root.at(&["spec", "selector"]), labels))
+    let blocking: Vec<String> = super::pdbs_selecting(index, r)
+        .into_iter()
         .filter_map(|pdb| {
             let needed = match amount(pdb.root.at(&["spec", "minAvailable"]))? {
                 Amount::Count(n) => n,

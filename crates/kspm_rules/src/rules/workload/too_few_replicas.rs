@@ -1,5 +1,3 @@
-use kspm_model::selector::selector_matches;
-
 use super::{hpa_minimum, replicas};
 use crate::prelude::*;
 
@@ -72,10 +70,7 @@ fn check(r: &Resource, out: &mut Reporter<'_>) {
     if !(1..2).contains(&count) {
         return;
     }
-    let labels = r.root.at(&["spec", "template", "metadata", "labels"]);
-    let budget = index
-        .in_namespace("PodDisruptionBudget", Some(r.join_namespace()))
-        .find(|pdb| selector_matches(pdb.root.at(&["spec", "selector"]), labels));
+    let budget = super::pdbs_selecting(index, r).into_iter().next();
     let (runs, why) = match (hpa, budget) {
         (Some(_), _) => (
             "may run 1 replica (its HorizontalPodAutoscaler's minReplicas)".to_owned(),
