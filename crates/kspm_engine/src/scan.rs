@@ -335,16 +335,27 @@ fn fold_findings(findings: &mut Vec<Finding>) {
             groups += 1;
             groups - 1
         };
+        // One object's findings mostly come one after another, sharing its identity: those
+        // take the group of the one before without hashing the identity again.
+        let mut previous: Option<(&Finding, u32)> = None;
         findings
             .iter()
             .map(|f| {
-                if f.suppressed.is_some() {
-                    new_group()
-                } else {
-                    *slot
+                let group = match previous {
+                    _ if f.suppressed.is_some() => new_group(),
+                    Some((p, group))
+                        if std::sync::Arc::ptr_eq(&p.resource, &f.resource)
+                            && std::sync::Arc::ptr_eq(&p.source.file, &f.source.file)
+                            && p.source.doc == f.source.doc =>
+                    {
+                        group
+                    }
+                    _ => *slot
                         .entry((&f.source.file, f.source.doc, &f.resource))
-                        .or_insert_with(&mut new_group)
-                }
+                        .or_insert_with(&mut new_group),
+                };
+                previous = f.suppressed.is_none().then_some((f, group));
+                group
             })
             .collect()
     };
