@@ -387,19 +387,7 @@ fn fold_findings(findings: &mut Vec<Finding>) {
             if slots[0].suppressed.is_some() {
                 return slots.len();
             }
-            let mut group: Vec<Finding> = slots
-                .iter_mut()
-                .map(|f| {
-                    let stand_in = hollow(f);
-                    std::mem::replace(f, stand_in)
-                })
-                .collect();
-            kspm_rules::fold(&mut group);
-            let n = group.len();
-            for (slot, f) in slots.iter_mut().zip(group) {
-                *slot = f;
-            }
-            n
+            kspm_rules::fold_in_place(slots)
         })
         .collect();
     let mut write = 0;
@@ -469,30 +457,6 @@ fn report_order(findings: &[Finding]) -> Vec<u32> {
             .then(a.cmp(b))
     });
     keyed.into_iter().map(|(_, i)| i).collect()
-}
-
-/// A finding that owns nothing, to stand in a slot while its finding is moved out.
-fn hollow(f: &Finding) -> Finding {
-    Finding {
-        code: f.code,
-        slug: f.slug,
-        severity: f.severity,
-        category: f.category,
-        resource: f.resource.clone(),
-        source: f.source.clone(),
-        pos: f.pos,
-        path: kspm_model::FieldPath::root(),
-        message: String::new(),
-        value: None,
-        fix: None,
-        suppressed: None,
-        controls: None,
-        risk: kspm_model::Risk {
-            score: 0,
-            factors: f.risk.factors.clone(),
-        },
-        folded: Vec::new(),
-    }
 }
 
 /// Reorders `items` so that `items[k]` becomes the item at `order[k]`, in place (swaps along

@@ -135,15 +135,23 @@ pub const FOLDS: &[Fold] = &[
 /// and a suppressed finding absorbs nothing). Absorbed findings leave the list and are kept in
 /// their absorber's `folded`, whose message then names them.
 pub fn fold(findings: &mut Vec<Finding>) {
+    let kept = fold_in_place(findings);
+    findings.truncate(kept);
+}
+
+/// [`fold`] without a list of its own: the findings that stay are moved to the front of
+/// `findings`, in order, and their number returned; the absorbed ones are left behind them.
+/// For a scan that folds every object's findings where they lie.
+pub fn fold_in_place(findings: &mut [Finding]) -> usize {
     if findings.len() < 2 {
-        return;
+        return findings.len();
     }
     let mut into: Vec<Option<usize>> = vec![None; findings.len()];
     for relation in FOLDS {
         fold_one(relation, findings, &mut into);
     }
     if into.iter().all(Option::is_none) {
-        return;
+        return findings.len();
     }
     // Follow chains (a finding absorbed by one that is absorbed in turn) to the one that stays.
     let root = |mut i: usize| {
@@ -165,12 +173,12 @@ pub fn fold(findings: &mut Vec<Finding>) {
             }
         }
     }
-    let mut kept = Vec::with_capacity(findings.len());
-    let parts = std::mem::take(findings).into_iter().zip(moved).zip(fixes);
-    for (i, ((mut f, extra), mut extra_fixes)) in parts.enumerate() {
+    let mut kept = 0;
+    for (i, (extra, mut extra_fixes)) in moved.into_iter().zip(fixes).enumerate() {
         if into[i].is_some() {
             continue;
         }
+        let f = &mut findings[i];
         // The stronger finding's fix, when it has one, also carries out the folded ones' so
         // that fixing the one finding leaves none of them behind.
         if let Some(fix) = &mut f.fix {
@@ -197,9 +205,10 @@ pub fn fold(findings: &mut Vec<Finding>) {
             f.message = format!("{} (also: {})", f.message, names.join(", "));
             f.message.shrink_to_fit();
         }
-        kept.push(f);
+        findings.swap(kept, i);
+        kept += 1;
     }
-    *findings = kept;
+    kept
 }
 
 fn fold_one(relation: &Fold, findings: &[Finding], into: &mut [Option<usize>]) {

@@ -16,7 +16,7 @@ pub mod rules;
 mod run;
 
 pub use component::{Component, ComponentView};
-pub use fold::fold;
+pub use fold::{fold, fold_in_place};
 pub use registry::{RegisterError, custom_rules, find_rule, register, rules};
 pub use rule::{
     Category, Check, KubeVersion, NotAVersion, Reporter, Rule, RuleMeta, Settings, finding,
