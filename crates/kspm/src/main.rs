@@ -42,6 +42,19 @@ fn tune_allocator() {
     // SAFETY: `mi_option_set` stores an integer in mimalloc's option table; it takes no
     // pointer, is thread-safe, and may be called at any time.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 10) };
+    kspm_engine::memory::set_release(release_memory);
+}
+
+/// Hands memory freed in bulk back to the system now ([`kspm_engine::memory`]): the scan calls
+/// it while it joins its parallel parts' findings, whose freed lists would otherwise still be
+/// resident when the joined list is full.
+#[cfg(not(feature = "system-alloc"))]
+#[allow(unsafe_code)]
+fn release_memory() {
+    // SAFETY: `mi_collect` takes no pointer: it collects the calling thread's free pages and
+    // purges the freed pages of mimalloc's arenas; it may be called at any time, from any
+    // thread.
+    unsafe { libmimalloc_sys::mi_collect(true) };
 }
 
 #[cfg(feature = "system-alloc")]

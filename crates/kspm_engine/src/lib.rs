@@ -6,6 +6,7 @@ pub mod compliance;
 pub mod config;
 pub mod exceptions;
 pub mod judge;
+pub mod memory;
 pub mod plan;
 pub mod policy;
 pub mod risk;
