@@ -477,6 +477,10 @@ fn permute<T>(items: &mut [T], mut order: Vec<u32>) {
     }
 }
 
+/// Documents in one file from which its documents are judged in parallel (below, a file's are
+/// judged in order by one thread, and files in parallel).
+const SPLIT_FILE: usize = 1024;
+
 /// Joined lists (of up to 4,096 findings, about 1 MB) after which freed memory is handed back.
 const RELEASE_EVERY: usize = 16;
 
@@ -593,8 +597,9 @@ impl Part {
 /// Scans files. Two passes over the text, document by document: the first parses only the
 /// documents that may hold an indexed kind (Namespaces, ServiceAccounts, PodDisruptionBudgets...)
 /// and builds the cross-resource index; the second parses every document, checks it against the
-/// rules and the index, and drops its tree. Memory is the input text plus the index plus the
-/// findings, not every parsed tree at once (ten times the input).
+/// rules and the index, and drops its tree, and drops each file's text once its documents are
+/// judged. Memory is the index plus the findings plus the files being judged, not every parsed
+/// tree at once (ten times the input) nor the whole input.
 pub fn scan(opts: &ScanOptions) -> ScanResult {
     let (docs, diagnostics, sources) = source::read_all(&opts.inputs, &opts.limits);
     let chunks: Vec<_> = docs
@@ -626,22 +631,41 @@ pub fn scan(opts: &ScanOptions) -> ScanResult {
     let mut eval = Evaluation::with_inventory(opts, if inventory { &indexed } else { &[] });
     eval.learn_rbac(&index);
     let (set, run, budget) = (&eval.set, eval.run.as_ref().map(Run::get), &eval.budget);
-    let part = chunks
-        .par_iter()
-        .fold(Part::default, |mut part, (d, c)| {
-            let mut resources = Vec::new();
-            source::parse_chunk(d, c, limits, &mut resources, &mut part.diagnostics);
-            for r in &resources {
-                check_one(set, run, r, &index, &opts.settings, budget, &mut part);
-                part.note(set, r);
+    // The first pass's documents borrow the files' text; the second owns each file and frees
+    // its text as soon as its documents are judged, so the input is not held whole to the end.
+    drop(chunks);
+    let judge = |part: &mut Part, d: &source::Document, c: &kspm_model::Chunk<'_>| {
+        let mut resources = Vec::new();
+        source::parse_chunk(d, c, limits, &mut resources, &mut part.diagnostics);
+        for r in &resources {
+            check_one(set, run, r, &index, &opts.settings, budget, part);
+            part.note(set, r);
+        }
+    };
+    let part = docs
+        .into_par_iter()
+        .fold(Part::default, |mut part, d| {
+            let chunks = kspm_model::yaml::split_documents(&d.text);
+            if chunks.len() < SPLIT_FILE {
+                for c in &chunks {
+                    judge(&mut part, &d, c);
+                }
+            } else {
+                // One very large stream (a cluster dump, a big chart's output): its documents
+                // are judged in parallel too.
+                let pieces = chunks
+                    .par_iter()
+                    .fold(Part::default, |mut part, c| {
+                        judge(&mut part, &d, c);
+                        part
+                    })
+                    .collect::<Vec<Part>>();
+                part = part.merge(Part::concat(pieces));
             }
             part
         })
         .collect::<Vec<Part>>();
     let part = Part::concat(part);
-    // Every document was judged: the input text is not needed past this point.
-    drop(chunks);
-    drop(docs);
     eval.part = part;
     eval.after_workloads(&mut index, &opts.settings);
     let mut result = eval.finish(opts, diagnostics, sources);
@@ -890,6 +914,33 @@ impl<'a> Evaluation<'a> {
 #[cfg(test)]
 mod tests {
     use super::{Part, permute};
+
+    /// A file of more documents than [`super::SPLIT_FILE`] is judged in parallel pieces: every
+    /// document is judged once, and the findings come out as for small files.
+    #[test]
+    fn a_very_large_stream_is_judged_whole() {
+        let n = super::SPLIT_FILE + 77;
+        let text: String = (0..n)
+            .map(|i| {
+                format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\nspec:\n  containers: [{{name: c, image: nginx:1.27}}]\n---\n")
+            })
+            .collect();
+        let opts = crate::ScanOptions {
+            inputs: vec![crate::Input::Text {
+                name: "stream.yaml".into(),
+                text,
+            }],
+            rules: vec![kspm_rules::find_rule("image-without-digest").unwrap()],
+            ..crate::ScanOptions::default()
+        };
+        let result = crate::scan(&opts);
+        assert_eq!(result.resources, n);
+        let mut docs: Vec<usize> = result.findings.iter().map(|f| f.source.doc).collect();
+        // Ordered by position in the file, which is document order here.
+        assert!(docs.is_sorted());
+        docs.dedup();
+        assert_eq!(docs, (0..n).collect::<Vec<_>>());
+    }
 
     /// Joining the parts' findings hands the freed lists back as it goes, through the hook the
     /// binary sets ([`crate::memory`]), and keeps every finding in order.
