@@ -920,11 +920,12 @@ mod tests {
     #[test]
     fn a_very_large_stream_is_judged_whole() {
         let n = super::SPLIT_FILE + 77;
-        let text: String = (0..n)
-            .map(|i| {
-                format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\nspec:\n  containers: [{{name: c, image: nginx:1.27}}]\n---\n")
-            })
-            .collect();
+        let mut text = String::new();
+        for i in 0..n {
+            text.push_str(&format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\nspec:\n  containers: [{{name: c, image: nginx:1.27}}]\n---\n"
+            ));
+        }
         let opts = crate::ScanOptions {
             inputs: vec![crate::Input::Text {
                 name: "stream.yaml".into(),
