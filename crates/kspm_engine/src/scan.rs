@@ -477,8 +477,8 @@ fn permute<T>(items: &mut [T], mut order: Vec<u32>) {
     }
 }
 
-/// Documents in one file from which its documents are judged in parallel (below, a file's are
-/// judged in order by one thread, and files in parallel).
+/// A file of at least this many documents has them judged in parallel pieces; a smaller file's
+/// documents are judged in order by one thread (files themselves are judged in parallel).
 const SPLIT_FILE: usize = 1024;
 
 /// Joined lists (of up to 4,096 findings, about 1 MB) after which freed memory is handed back.
