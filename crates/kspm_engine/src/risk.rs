@@ -193,7 +193,6 @@ fn restates(factor: &str, slug: &str) -> bool {
     }
 }
 
-/// Sets every finding's risk from its severity and its object's context.
 /// A map looked up once per finding: foldhash (seeded per process, as std's) rather than the
 /// slower SipHash.
 type Fast<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
@@ -230,6 +229,7 @@ impl<'a> Exposures<'a> {
     }
 }
 
+/// Sets every finding's risk from its severity and its object's context.
 pub fn assign(findings: &mut [Finding], scanned: &[Scanned], ctx: &RiskContext) {
     use rayon::prelude::*;
     // Namespace-less objects meet only those of their directory, never `default`'s.

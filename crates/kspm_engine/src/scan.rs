@@ -371,15 +371,13 @@ fn fold_findings(findings: &mut Vec<Finding>) {
     group_of.sort_unstable();
     // Each object's findings are folded on their own, in parallel, into the front of their
     // slice; the kept ones are then moved down in order.
-    let mut groups: Vec<&mut [Finding]> = Vec::new();
+    let lens: Vec<usize> = group_of.chunk_by(|a, b| a == b).map(<[u32]>::len).collect();
+    let mut groups: Vec<&mut [Finding]> = Vec::with_capacity(lens.len());
     let mut rest: &mut [Finding] = findings;
-    let mut start = 0;
-    while !rest.is_empty() {
-        let len = group_of[start..].partition_point(|&g| g == group_of[start]);
+    for &len in &lens {
         let (group, tail) = rest.split_at_mut(len);
         groups.push(group);
         rest = tail;
-        start += len;
     }
     let kept: Vec<usize> = groups
         .into_par_iter()
@@ -392,7 +390,7 @@ fn fold_findings(findings: &mut Vec<Finding>) {
         .collect();
     let mut write = 0;
     let mut start = 0;
-    for (len, n) in group_of.chunk_by(|a, b| a == b).map(<[u32]>::len).zip(kept) {
+    for (len, n) in lens.into_iter().zip(kept) {
         for k in 0..n {
             findings.swap(write, start + k);
             write += 1;

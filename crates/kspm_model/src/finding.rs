@@ -88,7 +88,6 @@ pub enum PatchOp {
 }
 
 impl PatchOp {
-    /// The RFC 6902 form.
     /// The operation as RFC 6902 names it: `op`, the JSON pointer `path`, and the `value` if
     /// it has one (appending is `add` at the list's `-`).
     pub fn json_patch_parts(&self) -> (&'static str, String, Option<&Json>) {
@@ -101,6 +100,7 @@ impl PatchOp {
         }
     }
 
+    /// The RFC 6902 form.
     pub fn to_json_patch(&self) -> Json {
         let (op, path, value) = self.json_patch_parts();
         match value {
@@ -109,6 +109,7 @@ impl PatchOp {
         }
     }
 
+    /// Applies the step to a tree in memory; `false` when the path runs through a wrong type.
     pub fn apply(&self, root: &mut Node) -> bool {
         match self {
             PatchOp::Set { path, value } => match root.lookup_mut_or_create(path) {

@@ -295,7 +295,9 @@ impl SelectorIndex {
         self.selectors.push(selector);
     }
 
-    /// The numbers of the selectors that select an object with these labels, in order.
+    /// The numbers of the selectors that select an object with these labels, in order: one
+    /// lookup per label key the selectors require first (a handful: `app`, `app.kubernetes.io/
+    /// name`...), then each candidate's whole selector checked.
     pub fn matching<L: LabelSource + ?Sized>(&self, labels: &L) -> Vec<usize> {
         let mut hits = self.unanchored.clone();
         for (key, values) in &self.by_label {

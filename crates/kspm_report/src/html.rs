@@ -133,13 +133,6 @@ fn bar_chart(id: &str, title: &str, bars: &[(String, usize, &str)]) -> String {
     out
 }
 
-/// The page as one string (the CLI writes it with [`write`]).
-pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
-    let mut out = Vec::new();
-    write(result, opts, &mut out).expect("writing to memory cannot fail");
-    String::from_utf8(out).expect("the page is UTF-8")
-}
-
 /// Writes the page to `out`; the findings' rows are rendered in parallel batches and written
 /// as they are ready, so the page never sits in memory whole.
 pub fn write(result: &ScanResult, opts: &ReportOptions, out: impl io::Write) -> io::Result<()> {
@@ -390,21 +383,12 @@ pub fn write(result: &ScanResult, opts: &ReportOptions, out: impl io::Write) -> 
 
 /// One finding's row in the findings table.
 fn row(out: &mut String, f: &kspm_model::Finding, rules: &RuleBook) {
-    let mut location = f.source.file.to_string();
-    if f.pos.is_known() {
-        let _ = write!(location, ":{}", f.pos);
-    }
-    if let Some(t) = &f.source.origin {
-        let _ = write!(location, " ({t})");
-    }
+    let location = crate::location(f);
     let evidence = match &f.value {
         Some(v) => format!("{} = {}", f.path, v),
         None => f.path.to_string(),
     };
-    let fix = f.fix.as_ref().map_or_else(
-        || rules.get(f.code).remediation.clone(),
-        |fx| fx.description.clone(),
-    );
+    let fix = crate::fix_text(f, rules);
     let suppressed = f.suppressed.as_ref().map_or_else(String::new, |s| {
         format!(
             "<br><span class=\"muted\">suppressed by {} — {}</span>",
@@ -424,7 +408,7 @@ fn row(out: &mut String, f: &kspm_model::Finding, rules: &RuleBook) {
         esc(&location),
         esc(&evidence),
         esc(&f.message),
-        esc(&fix)
+        esc(fix)
     );
 }
 

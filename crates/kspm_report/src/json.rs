@@ -454,13 +454,14 @@ pub fn write(result: &ScanResult, opts: &ReportOptions, out: impl Write) -> io::
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use kspm_model::{FieldPath, Fix, Folded, Pos, ResourceId, Risk, RiskFactor, Source};
     use std::sync::Arc;
 
     /// A finding with every optional part present, and one with none.
-    fn findings() -> Vec<Finding> {
+    /// A finding with every part, one with none, and one with a finding folded into it.
+    pub(crate) fn findings() -> Vec<Finding> {
         let rule = kspm_rules::rules()[0];
         let controls = rule.meta.frameworks;
         let full = Finding {
@@ -559,7 +560,8 @@ mod tests {
         }
     }
 
-    /// Batches and windows join into one list, in order.
+    /// Every streamed format writes its findings in parallel batches: across batches and
+    /// windows, every finding is there, in order, and JSON and SARIF still parse.
     #[test]
     fn many_findings_keep_their_order_across_batches() {
         let one = findings().swap_remove(1);
@@ -568,34 +570,6 @@ mod tests {
             .map(|i| {
                 let mut f = one.clone();
                 f.source.doc = i;
-                f
-            })
-            .collect();
-        let result = ScanResult {
-            findings,
-            ..ScanResult::default()
-        };
-        let mut out = Vec::new();
-        write(&result, &ReportOptions::default(), &mut out).unwrap();
-        let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        let docs: Vec<u64> = value["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["source"]["document"].as_u64().unwrap())
-            .collect();
-        assert_eq!(docs, (0..n as u64).collect::<Vec<_>>());
-    }
-
-    /// Table, SARIF and HTML write their findings in parallel batches too: every finding is
-    /// there, in order.
-    #[test]
-    fn every_streamed_format_keeps_the_order_across_batches() {
-        let one = findings().swap_remove(1);
-        let n = crate::BATCH * crate::WINDOW * 2 + 3;
-        let findings: Vec<Finding> = (0..n)
-            .map(|i| {
-                let mut f = one.clone();
                 let mut id = (*f.resource).clone();
                 id.name = format!("obj-{i:05}-end");
                 f.resource = std::sync::Arc::new(id);
@@ -606,16 +580,14 @@ mod tests {
             findings,
             ..ScanResult::default()
         };
+        let opts = ReportOptions::default();
         for format in [
-            crate::Format::Table,
+            crate::Format::Json,
             crate::Format::Sarif,
+            crate::Format::Table,
             crate::Format::Html,
         ] {
-            let mut out = Vec::new();
-            format
-                .write(&result, &ReportOptions::default(), &mut out)
-                .unwrap();
-            let text = String::from_utf8(out).unwrap();
+            let text = format.render(&result, &opts);
             let mut at = 0;
             for i in 0..n {
                 let name = format!("obj-{i:05}-end");
@@ -625,5 +597,17 @@ mod tests {
                 at += found + name.len();
             }
         }
+        let json: serde_json::Value =
+            serde_json::from_str(&crate::Format::Json.render(&result, &opts)).unwrap();
+        let docs: Vec<u64> = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["source"]["document"].as_u64().unwrap())
+            .collect();
+        assert_eq!(docs, (0..n as u64).collect::<Vec<_>>());
+        let sarif: serde_json::Value =
+            serde_json::from_str(&crate::Format::Sarif.render(&result, &opts)).unwrap();
+        assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), n);
     }
 }

@@ -66,13 +66,6 @@ impl<'a> Found<'a> {
     }
 }
 
-/// The report as one string (the CLI writes it with [`write`]).
-pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
-    let mut out = Vec::new();
-    write(result, opts, &mut out).expect("writing to memory cannot fail");
-    String::from_utf8(out).expect("the report is UTF-8")
-}
-
 /// Writes the report to `out`.
 pub fn write(result: &ScanResult, opts: &ReportOptions, out: &mut dyn Write) -> io::Result<()> {
     let found = Found::new(result, opts);
@@ -458,7 +451,7 @@ spec:
 
     #[test]
     fn nasty_text_is_cleaned_and_escaped() {
-        let xml = super::render(&nasty_result(), &ReportOptions::default());
+        let xml = crate::Format::Junit.render(&nasty_result(), &ReportOptions::default());
         for raw in ['\x1b', '\x01', '\x0b', '\x1f', '\r', '\t'] {
             assert!(!xml.contains(raw), "{raw:?} in\n{xml}");
         }
@@ -560,7 +553,7 @@ spec:
     #[test]
     fn an_empty_scan_is_a_document_without_suites() {
         let result = kspm_engine::ScanResult::default();
-        let xml = super::render(&result, &ReportOptions::default());
+        let xml = crate::Format::Junit.render(&result, &ReportOptions::default());
         assert_eq!(
             xml,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\

@@ -73,6 +73,15 @@ impl Format {
         out.write_all(text.as_bytes())?;
         out.flush()
     }
+
+    /// The report of `result` as one string (for tests and small results; the CLI writes it
+    /// with [`Format::write`]).
+    pub fn render(self, result: &ScanResult, opts: &ReportOptions) -> String {
+        let mut out = Vec::new();
+        self.write(result, opts, &mut out)
+            .expect("writing to memory cannot fail");
+        String::from_utf8(out).expect("every report is UTF-8")
+    }
 }
 
 /// What every format needs besides the result itself.
@@ -96,6 +105,28 @@ pub fn shown<'a>(
         .findings
         .iter()
         .filter(move |f| opts.show_suppressed || f.suppressed.is_none())
+}
+
+/// Where a finding is, as the table and the HTML page show it: `file:line:column`, and the
+/// template a rendered document came from.
+pub(crate) fn location(f: &Finding) -> String {
+    use std::fmt::Write as _;
+    let mut location = f.source.file.to_string();
+    if f.pos.is_known() {
+        let _ = write!(location, ":{}", f.pos);
+    }
+    if let Some(t) = &f.source.origin {
+        let _ = write!(location, " ({t})");
+    }
+    location
+}
+
+/// What to do about a finding: its fix's description, or else its rule's remediation.
+pub(crate) fn fix_text<'a>(f: &'a Finding, rules: &'a RuleBook) -> &'a str {
+    f.fix.as_ref().map_or_else(
+        || rules.get(f.code).remediation.as_str(),
+        |fx| fx.description.as_str(),
+    )
 }
 
 /// Items a task of [`write_in_batches`] renders.

@@ -184,10 +184,7 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
                 Some(v) => format!("{} = {}", f.path, v),
                 None => f.path.to_string(),
             };
-            let fix = f.fix.as_ref().map_or_else(
-                || rules.get(f.code).remediation.clone(),
-                |fx| fx.description.clone(),
-            );
+            let fix = crate::fix_text(f, &rules);
             let suppressed = if f.suppressed.is_some() {
                 " (suppressed)"
             } else {
@@ -204,7 +201,7 @@ pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
                 code(&location),
                 code(&evidence),
                 cell(&f.message),
-                cell(&fix)
+                cell(fix)
             );
             if opts.show_folded {
                 for x in &f.folded {

@@ -43,13 +43,6 @@ fn pascal(slug: &str) -> String {
         .collect()
 }
 
-/// The report as one string (the CLI writes it with [`write`]).
-pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
-    let mut out = Vec::new();
-    write(result, opts, &mut out).expect("writing to memory cannot fail");
-    String::from_utf8(out).expect("the report is UTF-8")
-}
-
 /// Writes the report to `out` as it is rendered: results are rendered in parallel batches and
 /// a window of batches is held at a time, so memory stays flat however many findings.
 pub fn write(result: &ScanResult, opts: &ReportOptions, out: impl Write) -> io::Result<()> {

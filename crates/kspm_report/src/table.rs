@@ -61,13 +61,6 @@ fn is_unsafe(c: char) -> bool {
         || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-/// The report as one string (the CLI writes it with [`write`]).
-pub fn render(result: &ScanResult, opts: &ReportOptions) -> String {
-    let mut out = Vec::new();
-    write(result, opts, &mut out).expect("writing to memory cannot fail");
-    String::from_utf8(out).expect("the report is UTF-8")
-}
-
 /// Writes the report to `out`; findings are rendered in parallel batches and written as they
 /// are ready, so the report never sits in memory whole.
 pub fn write(result: &ScanResult, opts: &ReportOptions, out: impl io::Write) -> io::Result<()> {
@@ -167,13 +160,7 @@ fn finding(
         f.slug,
         p.paint(BOLD, &sanitize(&f.resource.to_string()))
     );
-    let mut location = f.source.file.to_string();
-    if f.pos.is_known() {
-        let _ = write!(location, ":{}", f.pos);
-    }
-    if let Some(t) = &f.source.origin {
-        let _ = write!(location, " ({t})");
-    }
+    let location = crate::location(f);
     let evidence = f
         .value
         .as_ref()
@@ -186,12 +173,9 @@ fn finding(
         sanitize(&evidence)
     );
     let _ = writeln!(out, "    {}", sanitize(&f.message));
-    let fix = f.fix.as_ref().map_or_else(
-        || rules.get(f.code).remediation.clone(),
-        |fx| fx.description.clone(),
-    );
+    let fix = crate::fix_text(f, rules);
     if !fix.is_empty() {
-        let _ = writeln!(out, "    {} {}", p.paint(DIM, "fix:"), sanitize(&fix));
+        let _ = writeln!(out, "    {} {}", p.paint(DIM, "fix:"), sanitize(fix));
     }
     if opts.show_folded {
         for x in &f.folded {
@@ -201,8 +185,8 @@ fn finding(
                 p.paint(DIM, "folded:"),
                 x.code,
                 x.slug,
-                x.path,
-                x.message
+                sanitize(&x.path.to_string()),
+                sanitize(&x.message)
             );
         }
     }
@@ -269,4 +253,28 @@ pub fn summary(result: &ScanResult) -> String {
         let _ = write!(line, "; {}", config.summary());
     }
     sanitize(&line).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Format, ReportOptions};
+
+    /// What manifests wrote (messages, paths, names) reaches the terminal with its control
+    /// characters made visible, folded findings' included.
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        let result = kspm_engine::ScanResult {
+            findings: crate::json::tests::findings(),
+            ..kspm_engine::ScanResult::default()
+        };
+        let opts = ReportOptions {
+            show_suppressed: true,
+            show_folded: true,
+            ..ReportOptions::default()
+        };
+        let text = Format::Table.render(&result, &opts);
+        assert!(text.contains("folded:"), "{text}");
+        assert!(!text.contains('\u{1}'), "{text:?}");
+        assert!(text.contains("\\u{1} control"), "{text}");
+    }
 }

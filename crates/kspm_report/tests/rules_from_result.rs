@@ -66,18 +66,18 @@ fn every_format_describes_a_rule_only_the_result_knows() {
     );
 
     for (format, text) in [
-        ("table", kspm_report::table::render(&result, &opts)),
+        ("table", kspm_report::Format::Table.render(&result, &opts)),
         ("markdown", kspm_report::markdown::render(&result, &opts)),
-        ("html", kspm_report::html::render(&result, &opts)),
+        ("html", kspm_report::Format::Html.render(&result, &opts)),
     ] {
         assert!(
             text.contains("Rename the object."),
             "{format} lacks the remediation:\n{text}"
         );
     }
-    let sarif = kspm_report::sarif::render(&result, &opts);
+    let sarif = kspm_report::Format::Sarif.render(&result, &opts);
     assert!(sarif.contains("Object is named flagged"), "{sarif}");
-    let junit = kspm_report::junit::render(&result, &opts);
+    let junit = kspm_report::Format::Junit.render(&result, &opts);
     assert!(junit.contains("ZZ900"), "{junit}");
 }
 
@@ -92,6 +92,6 @@ fn a_finding_whose_rule_the_result_does_not_list_still_renders() {
     // The finding's slug stands in for the title; nothing is invented.
     assert_eq!(json["findings"][0]["title"], "flagged-by-name");
     assert_eq!(json["findings"][0]["remediation"], "");
-    let table = kspm_report::table::render(&result, &opts);
+    let table = kspm_report::Format::Table.render(&result, &opts);
     assert!(table.contains("this one is flagged"), "{table}");
 }
